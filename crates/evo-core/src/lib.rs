@@ -1,0 +1,54 @@
+//! # evo-core
+//!
+//! The core of evo-rs, an async Rust SDK for the Seequent Evo geoscience platform.
+//!
+//! - [`Transport`]: the HTTP seam (`evo-hyper` has the default; write your own in a few lines).
+//! - [`Authorizer`]: credentials per request, refreshed once after a 401 (`evo-auth` does OAuth2).
+//! - [`ApiConnector`]: base URL + transport + authorizer; builds URLs, retries with full-jitter
+//!   backoff, honours `Retry-After`, applies timeouts and decodes JSON into typed values.
+//! - [`Error`]: one error type; API errors keep status, headers, request id and body.
+//! - [`Environment`], [`Feedback`]/[`Progress`], [`Cache`].
+//!
+//! Enable the `test-util` feature for [`test_util::MockTransport`], a scriptable transport for
+//! your own tests.
+
+mod auth;
+mod body;
+pub mod cache;
+mod connector;
+mod environment;
+mod error;
+mod feedback;
+mod redact;
+mod retry;
+mod transport;
+
+#[cfg(feature = "test-util")]
+pub mod test_util;
+
+pub use auth::{Authorizer, NoAuth, StaticTokenAuthorizer, bearer_header};
+pub use body::{Body, BodyStream};
+pub use cache::Cache;
+pub use connector::{
+    ApiConnector, ApiConnectorBuilder, CollectionFormat, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_SDK_SOURCE, DEFAULT_USER_AGENT, RequestBuilder, SDK_SOURCE_HEADER,
+    api_error_from_response, check_status, decode_json,
+};
+pub use environment::Environment;
+pub use error::{
+    ApiError, AuthError, BoxError, DecodeError, Error, InvalidParam, ProblemDetails,
+    TransportError, TransportErrorKind,
+};
+pub use feedback::{Feedback, NoFeedback, Progress};
+pub use redact::{Secret, redact_url};
+pub use retry::{RetryPolicy, parse_retry_after};
+pub use transport::{SharedTransport, Timeouts, Transport, TransportFn, transport_fn};
+
+/// Re-exports of the `http` crate types used in this crate's public API.
+pub use http;
+/// Re-export of the `bytes` crate.
+pub use bytes;
+/// Re-export of the `url` crate.
+pub use url;
+/// Re-export of the `uuid` crate.
+pub use uuid;
