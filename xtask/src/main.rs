@@ -1,6 +1,38 @@
-//! Project automation for evo-rs (`cargo xtask <command>`).
+//! Project automation for evo-rs: `cargo xtask <command>`.
+//!
+//! - `ci`: formatting check, clippy with warnings denied, generated code freshness, docs with
+//!   warnings denied, then `test`.
+//! - `test`: installs the third-party test peers (scripts/install-peers.sh), then runs every test.
+//! - `codegen [--check]`: regenerates `crates/*/src/generated/` from `specs/`.
+//! - `bench [io]`: benchmarks, reported as ratios against a peer measured in the same run.
 
-fn main() {
-    eprintln!("usage: cargo xtask <ci|test|codegen|bench>");
-    std::process::exit(2);
+mod bench;
+mod ci;
+mod codegen;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (command, rest) = match args.split_first() {
+        Some((c, rest)) => (c.as_str(), rest),
+        None => ("", &[][..]),
+    };
+    let result = match command {
+        "ci" => ci::ci(rest),
+        "test" => ci::test(rest),
+        "codegen" => codegen::run(rest),
+        "bench" => bench::run(rest),
+        _ => {
+            eprintln!("usage: cargo xtask <ci | test | codegen [--check] | bench [io]>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask {command}: {message}");
+            ExitCode::FAILURE
+        }
+    }
 }
