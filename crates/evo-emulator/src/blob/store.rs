@@ -1,0 +1,460 @@
+//! Block-blob storage, in memory or in a folder.
+//!
+//! Blocks are immutable once written: the folder store writes each Put Block to its own file and
+//! a committed blob is the list of its blocks, so committing never copies data and reads stream
+//! block files one after the other (memory stays flat for multi-GiB blobs). A block file is
+//! deleted when the last reference to it goes away.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use md5::{Digest, Md5};
+use time::OffsetDateTime;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+/// Where blob bytes are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum BlobStorage {
+    /// In memory (fine for tests; every byte uploaded stays in RAM until overwritten).
+    #[default]
+    Memory,
+    /// In files under this folder (created if missing); memory use stays flat for large blobs.
+    Folder(PathBuf),
+}
+
+/// The bytes of one block.
+#[derive(Debug)]
+enum BlockData {
+    Memory(Bytes),
+    File(PathBuf),
+}
+
+impl Drop for BlockData {
+    fn drop(&mut self) {
+        if let BlockData::File(path) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Block {
+    /// The id as the client spelled it (base64).
+    name: String,
+    size: u64,
+    data: Arc<BlockData>,
+}
+
+#[derive(Debug, Default)]
+struct BlobState {
+    /// Uncommitted blocks keyed by decoded id, plus the order they arrived in.
+    uncommitted: HashMap<Vec<u8>, Block>,
+    uncommitted_order: Vec<Vec<u8>>,
+    /// Decoded id length every block of this blob must have.
+    id_len: Option<usize>,
+    committed: Option<Committed>,
+}
+
+#[derive(Debug, Clone)]
+struct Committed {
+    blocks: Vec<(Vec<u8>, Block)>,
+    /// Put Blob bodies are stored as one hidden block: Get Block List shows no blocks.
+    from_put_blob: bool,
+    size: u64,
+    etag: String,
+    last_modified: OffsetDateTime,
+    content_md5: Option<String>,
+    content_type: Option<String>,
+}
+
+/// An Azure-style storage error: status, `x-ms-error-code`, message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoreError {
+    pub(crate) status: u16,
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+}
+
+impl StoreError {
+    pub(crate) fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+}
+
+/// Which list an id of a Put Block List names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ListKind {
+    Committed,
+    Uncommitted,
+    Latest,
+}
+
+/// Properties of a committed blob.
+#[derive(Debug, Clone)]
+pub(crate) struct Props {
+    pub(crate) size: u64,
+    pub(crate) etag: String,
+    pub(crate) last_modified: OffsetDateTime,
+    pub(crate) content_md5: Option<String>,
+    pub(crate) content_type: Option<String>,
+}
+
+/// What Get Block List shows.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BlockListView {
+    pub(crate) committed: Vec<(String, u64)>,
+    pub(crate) uncommitted: Vec<(String, u64)>,
+    pub(crate) props: Option<Props>,
+}
+
+/// The block-blob store.
+#[derive(Debug)]
+pub(crate) struct BlobStore {
+    folder: Option<PathBuf>,
+    blobs: Mutex<HashMap<String, BlobState>>,
+    next_file: AtomicU64,
+    last_etag: Mutex<u128>,
+}
+
+type BodyStream = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, String>> + Send>>;
+
+impl BlobStore {
+    pub(crate) fn new(storage: &BlobStorage) -> std::io::Result<Self> {
+        let folder = match storage {
+            BlobStorage::Memory => None,
+            BlobStorage::Folder(p) => {
+                std::fs::create_dir_all(p)?;
+                Some(p.clone())
+            }
+        };
+        Ok(Self {
+            folder,
+            blobs: Mutex::new(HashMap::new()),
+            next_file: AtomicU64::new(0),
+            last_etag: Mutex::new(0),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, BlobState>> {
+        self.blobs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn new_etag(&self) -> String {
+        let now = OffsetDateTime::now_utc().unix_timestamp_nanos().max(0) as u128;
+        let mut last = self.last_etag.lock().unwrap_or_else(|e| e.into_inner());
+        *last = (*last + 1).max(now);
+        format!("\"0x{:X}\"", *last)
+    }
+
+    /// Writes a body to a new block; returns the data, its size and its MD5.
+    async fn write_block(
+        &self,
+        mut body: BodyStream,
+    ) -> Result<(Arc<BlockData>, u64, [u8; 16]), StoreError> {
+        let mut md5 = Md5::new();
+        let io_err = |e: std::io::Error| StoreError::new(500, "InternalError", format!("storage I/O: {e}"));
+        match &self.folder {
+            None => {
+                let mut buf = BytesMut::new();
+                while let Some(chunk) = body.next().await {
+                    let chunk = chunk.map_err(|e| StoreError::new(400, "InvalidInput", e))?;
+                    md5.update(&chunk);
+                    buf.extend_from_slice(&chunk);
+                }
+                let size = buf.len() as u64;
+                Ok((Arc::new(BlockData::Memory(buf.freeze())), size, md5.finalize().into()))
+            }
+            Some(folder) => {
+                let n = self.next_file.fetch_add(1, Ordering::Relaxed);
+                let path = folder.join(format!("block-{}-{n}.bin", std::process::id()));
+                // Owning the path from the start deletes the file on every error path.
+                let data = Arc::new(BlockData::File(path.clone()));
+                let mut file = tokio::fs::File::create(&path).await.map_err(io_err)?;
+                let mut size = 0u64;
+                while let Some(chunk) = body.next().await {
+                    let chunk = chunk.map_err(|e| StoreError::new(400, "InvalidInput", e))?;
+                    md5.update(&chunk);
+                    size += chunk.len() as u64;
+                    file.write_all(&chunk).await.map_err(io_err)?;
+                }
+                file.flush().await.map_err(io_err)?;
+                Ok((data, size, md5.finalize().into()))
+            }
+        }
+    }
+
+    /// Put Block. `id` is the id as sent (base64), `decoded` its decoded bytes.
+    pub(crate) async fn put_block(
+        &self,
+        key: &str,
+        id: &str,
+        decoded: Vec<u8>,
+        body: BodyStream,
+        content_md5: Option<[u8; 16]>,
+    ) -> Result<[u8; 16], StoreError> {
+        self.check_id_len(key, decoded.len())?;
+        let (data, size, md5) = self.write_block(body).await?;
+        if let Some(expected) = content_md5 {
+            if expected != md5 {
+                return Err(StoreError::new(
+                    400,
+                    "Md5Mismatch",
+                    "The MD5 value specified in the request did not match with the MD5 value calculated by the server.",
+                ));
+            }
+        }
+        let mut blobs = self.lock();
+        let state = blobs.entry(key.to_owned()).or_default();
+        if state.id_len.is_some_and(|l| l != decoded.len()) {
+            return Err(invalid_block_id());
+        }
+        state.id_len = Some(decoded.len());
+        if !state.uncommitted.contains_key(&decoded) {
+            state.uncommitted_order.push(decoded.clone());
+        }
+        state.uncommitted.insert(decoded, Block { name: id.to_owned(), size, data });
+        Ok(md5)
+    }
+
+    fn check_id_len(&self, key: &str, len: usize) -> Result<(), StoreError> {
+        let blobs = self.lock();
+        if let Some(state) = blobs.get(key) {
+            if state.id_len.is_some_and(|l| l != len) {
+                return Err(invalid_block_id());
+            }
+        }
+        Ok(())
+    }
+
+    /// Put Block List: commits the named blocks in order; returns the new properties.
+    pub(crate) fn put_block_list(
+        &self,
+        key: &str,
+        list: Vec<(ListKind, Vec<u8>)>,
+        content_md5: Option<String>,
+        content_type: Option<String>,
+    ) -> Result<Props, StoreError> {
+        let etag = self.new_etag();
+        let mut blobs = self.lock();
+        let state = blobs.entry(key.to_owned()).or_default();
+        let mut chosen = Vec::with_capacity(list.len());
+        for (kind, id) in &list {
+            let committed = || {
+                state
+                    .committed
+                    .as_ref()
+                    .filter(|c| !c.from_put_blob)
+                    .and_then(|c| c.blocks.iter().find(|(i, _)| i == id).map(|(_, b)| b.clone()))
+            };
+            let block = match kind {
+                ListKind::Uncommitted => state.uncommitted.get(id).cloned(),
+                ListKind::Committed => committed(),
+                ListKind::Latest => state.uncommitted.get(id).cloned().or_else(committed),
+            };
+            match block {
+                Some(b) => chosen.push((id.clone(), b)),
+                None => {
+                    return Err(StoreError::new(400, "InvalidBlockList", "The specified block list is invalid."));
+                }
+            }
+        }
+        if chosen.len() > 50_000 {
+            return Err(StoreError::new(400, "BlockListTooLong", "The block list may not contain more than 50,000 blocks."));
+        }
+        let size = chosen.iter().map(|(_, b)| b.size).sum();
+        let committed = Committed {
+            blocks: chosen,
+            from_put_blob: false,
+            size,
+            etag,
+            last_modified: OffsetDateTime::now_utc(),
+            content_md5,
+            content_type,
+        };
+        let props = committed.props();
+        state.committed = Some(committed);
+        state.uncommitted.clear();
+        state.uncommitted_order.clear();
+        if list.is_empty() {
+            state.id_len = None;
+        }
+        Ok(props)
+    }
+
+    /// Put Blob: replaces the blob with one body.
+    pub(crate) async fn put_blob(
+        &self,
+        key: &str,
+        body: BodyStream,
+        content_md5: Option<[u8; 16]>,
+        content_type: Option<String>,
+    ) -> Result<Props, StoreError> {
+        use base64::Engine;
+        let (data, size, md5) = self.write_block(body).await?;
+        if content_md5.is_some_and(|m| m != md5) {
+            return Err(StoreError::new(
+                400,
+                "Md5Mismatch",
+                "The MD5 value specified in the request did not match with the MD5 value calculated by the server.",
+            ));
+        }
+        let etag = self.new_etag();
+        let committed = Committed {
+            blocks: vec![(Vec::new(), Block { name: String::new(), size, data })],
+            from_put_blob: true,
+            size,
+            etag,
+            last_modified: OffsetDateTime::now_utc(),
+            content_md5: Some(base64::engine::general_purpose::STANDARD.encode(md5)),
+            content_type,
+        };
+        let props = committed.props();
+        let mut blobs = self.lock();
+        let state = blobs.entry(key.to_owned()).or_default();
+        state.committed = Some(committed);
+        state.uncommitted.clear();
+        state.uncommitted_order.clear();
+        state.id_len = None;
+        Ok(props)
+    }
+
+    /// Get Block List; `None` when the blob has neither committed nor uncommitted blocks.
+    pub(crate) fn block_list(&self, key: &str) -> Option<BlockListView> {
+        let blobs = self.lock();
+        let state = blobs.get(key)?;
+        if state.committed.is_none() && state.uncommitted.is_empty() {
+            return None;
+        }
+        let committed = state
+            .committed
+            .as_ref()
+            .filter(|c| !c.from_put_blob)
+            .map(|c| c.blocks.iter().map(|(_, b)| (b.name.clone(), b.size)).collect())
+            .unwrap_or_default();
+        let uncommitted = state
+            .uncommitted_order
+            .iter()
+            .filter_map(|id| state.uncommitted.get(id))
+            .map(|b| (b.name.clone(), b.size))
+            .collect();
+        Some(BlockListView { committed, uncommitted, props: state.committed.as_ref().map(Committed::props) })
+    }
+
+    /// Properties of the committed blob.
+    pub(crate) fn props(&self, key: &str) -> Option<Props> {
+        self.lock().get(key)?.committed.as_ref().map(Committed::props)
+    }
+
+    /// Streams `range` (start, end exclusive) of the committed blob whose ETag is `etag`.
+    /// Returns `None` when the blob is gone or changed since `props` was read.
+    pub(crate) fn read(
+        &self,
+        key: &str,
+        etag: &str,
+        start: u64,
+        end: u64,
+    ) -> Option<impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static> {
+        let blobs = self.lock();
+        let committed = blobs.get(key)?.committed.as_ref()?;
+        if committed.etag != etag {
+            return None;
+        }
+        let mut parts = VecDeque::new();
+        let mut pos = 0u64;
+        for (_, b) in &committed.blocks {
+            let (bs, be) = (pos, pos + b.size);
+            pos = be;
+            let s = start.max(bs);
+            let e = end.min(be);
+            if s < e {
+                parts.push_back((b.data.clone(), s - bs, e - s));
+            }
+        }
+        drop(blobs);
+        Some(read_stream(parts))
+    }
+}
+
+impl Committed {
+    fn props(&self) -> Props {
+        Props {
+            size: self.size,
+            etag: self.etag.clone(),
+            last_modified: self.last_modified,
+            content_md5: self.content_md5.clone(),
+            content_type: self.content_type.clone(),
+        }
+    }
+}
+
+fn invalid_block_id() -> StoreError {
+    StoreError::new(
+        400,
+        "InvalidBlobOrBlock",
+        "The specified blob or block content is invalid: all block ids of a blob must have the same length.",
+    )
+}
+
+const CHUNK: u64 = 64 * 1024;
+
+struct ReadState {
+    parts: VecDeque<(Arc<BlockData>, u64, u64)>,
+    file: Option<(tokio::fs::File, u64)>,
+    done: bool,
+}
+
+fn read_stream(
+    parts: VecDeque<(Arc<BlockData>, u64, u64)>,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    futures_util::stream::unfold(ReadState { parts, file: None, done: false }, |mut st| async move {
+        if st.done {
+            return None;
+        }
+        loop {
+            if let Some((file, remaining)) = &mut st.file {
+                if *remaining == 0 {
+                    st.file = None;
+                    continue;
+                }
+                let n = (*remaining).min(CHUNK) as usize;
+                let mut buf = vec![0u8; n];
+                if let Err(e) = file.read_exact(&mut buf).await {
+                    st.done = true;
+                    return Some((Err(e), st));
+                }
+                *remaining -= n as u64;
+                return Some((Ok(Bytes::from(buf)), st));
+            }
+            let (data, offset, len) = st.parts.pop_front()?;
+            match &*data {
+                BlockData::Memory(b) => {
+                    let n = len.min(CHUNK);
+                    let chunk = b.slice(offset as usize..(offset + n) as usize);
+                    if n < len {
+                        st.parts.push_front((data.clone(), offset + n, len - n));
+                    }
+                    return Some((Ok(chunk), st));
+                }
+                BlockData::File(path) => {
+                    let opened = async {
+                        let mut f = tokio::fs::File::open(path).await?;
+                        f.seek(std::io::SeekFrom::Start(offset)).await?;
+                        Ok::<_, std::io::Error>(f)
+                    }
+                    .await;
+                    match opened {
+                        Ok(f) => st.file = Some((f, len)),
+                        Err(e) => {
+                            st.done = true;
+                            return Some((Err(e), st));
+                        }
+                    }
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,155 @@
+//! Timestamps that strictly increase, so "modified after X" filters never miss a change.
+
+use std::sync::Mutex;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Hands out UTC timestamps, each at least one microsecond after the previous one.
+#[derive(Debug, Default)]
+pub(crate) struct Clock {
+    last: Mutex<Option<OffsetDateTime>>,
+}
+
+impl Clock {
+    /// The current time, later than any time this clock returned before.
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        let now = OffsetDateTime::now_utc();
+        let now = now.replace_nanosecond(now.microsecond() * 1000).unwrap_or(now);
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let next = match *last {
+            Some(prev) if now <= prev => prev + time::Duration::microseconds(1),
+            _ => now,
+        };
+        *last = Some(next);
+        next
+    }
+}
+
+/// `2020-01-01T00:00:00.000000+00:00`, the format of the Workspaces API fixtures.
+pub(crate) fn format_workspace_time(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+00:00",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    )
+}
+
+/// `2020-01-01T00:00:00.000000Z`, the format pydantic gives File API datetimes.
+pub(crate) fn format_file_time(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    )
+}
+
+/// Parses an ISO 8601 date-time as the Evo filters accept it: RFC 3339, a space instead of `T`,
+/// or no offset at all (then UTC), or a bare date (midnight UTC).
+pub(crate) fn parse_filter_time(s: &str) -> Option<OffsetDateTime> {
+    let s = s.trim();
+    let normalized = if s.len() > 10 && s.as_bytes()[10] == b' ' {
+        format!("{}T{}", &s[..10], &s[11..])
+    } else {
+        s.to_owned()
+    };
+    if let Ok(t) = OffsetDateTime::parse(&normalized, &Rfc3339) {
+        return Some(t);
+    }
+    // No offset: assume UTC.
+    if normalized.len() >= 19 {
+        if let Ok(t) = OffsetDateTime::parse(&format!("{normalized}Z"), &Rfc3339) {
+            return Some(t);
+        }
+    }
+    if normalized.len() == 10 {
+        if let Ok(t) = OffsetDateTime::parse(&format!("{normalized}T00:00:00Z"), &Rfc3339) {
+            return Some(t);
+        }
+    }
+    None
+}
+
+/// A comparison in a date filter such as `gte:2023-03-10T22:56:53Z`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimeOp {
+    Eq,
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+}
+
+/// One parsed date filter.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TimeFilter {
+    pub(crate) op: TimeOp,
+    pub(crate) at: OffsetDateTime,
+}
+
+impl TimeFilter {
+    /// Parses `[op:]datetime`; `None` when malformed.
+    pub(crate) fn parse(raw: &str) -> Option<Self> {
+        let (op, rest) = match raw.split_once(':') {
+            Some((p, rest)) if ["eq", "lt", "lte", "gt", "gte"].contains(&p) => {
+                let op = match p {
+                    "eq" => TimeOp::Eq,
+                    "lt" => TimeOp::Lt,
+                    "lte" => TimeOp::Lte,
+                    "gt" => TimeOp::Gt,
+                    _ => TimeOp::Gte,
+                };
+                (op, rest)
+            }
+            _ => (TimeOp::Eq, raw),
+        };
+        Some(Self { op, at: parse_filter_time(rest)? })
+    }
+
+    /// Whether `t` passes this filter.
+    pub(crate) fn matches(&self, t: OffsetDateTime) -> bool {
+        match self.op {
+            TimeOp::Eq => t == self.at,
+            TimeOp::Lt => t < self.at,
+            TimeOp::Lte => t <= self.at,
+            TimeOp::Gt => t > self.at,
+            TimeOp::Gte => t >= self.at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_strictly_increases() {
+        let c = Clock::default();
+        let a = c.now();
+        let b = c.now();
+        assert!(b > a);
+    }
+
+    #[test]
+    fn filter_parsing_accepts_space_and_missing_offset() {
+        let f = TimeFilter::parse("gte:2023-03-10 22:56:53").expect("parses");
+        assert_eq!(f.op, TimeOp::Gte);
+        assert_eq!(f.at.unix_timestamp(), 1678488613);
+        assert!(TimeFilter::parse("2023-03-10T22:56:53+01:00").is_some());
+        assert!(TimeFilter::parse("gte:yesterday").is_none());
+        let t = time::macros::datetime!(2020-01-01 0:00 UTC);
+        assert_eq!(format_workspace_time(t), "2020-01-01T00:00:00.000000+00:00");
+        assert_eq!(format_file_time(t), "2020-01-01T00:00:00.000000Z");
+    }
+}

@@ -1,0 +1,65 @@
+//! `GET /evo/identity/v2/discovery`.
+
+use std::sync::Arc;
+
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::http_util::{ApiError, Query, Service, authenticate};
+use crate::state::Shared;
+
+/// The services every organization of the emulator offers.
+pub(crate) const SERVICES: &[(&str, &str)] = &[
+    ("evo", "Evo"),
+    ("workspace", "Workspaces"),
+    ("file", "File API"),
+];
+
+/// Answers discovery; `service` filters the organizations to those offering one of the codes.
+pub(crate) async fn discovery(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    match discovery_inner(&shared, &headers, raw.as_deref()) {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn discovery_inner(shared: &Shared, headers: &HeaderMap, raw: Option<&str>) -> Result<Value, ApiError> {
+    authenticate(shared, headers, Service::Discovery, "evo.discovery")?;
+    let q = Query::parse(raw);
+    let wanted: Vec<&str> = q.all_raw("service");
+    let offered = |code: &str| wanted.is_empty() || wanted.contains(&code);
+    let services: Vec<&(&str, &str)> = SERVICES.iter().filter(|(c, _)| offered(c)).collect();
+    let model = shared.model();
+    let hub_url = shared.hub().to_string();
+    let mut orgs = Vec::new();
+    let mut hubs: Vec<Value> = Vec::new();
+    let mut access = Vec::new();
+    if !services.is_empty() {
+        for org in &model.orgs {
+            orgs.push(json!({"id": org.id, "display_name": org.display_name}));
+            let hub = json!({"code": org.hub_code, "display_name": org.hub_display_name, "url": hub_url});
+            if !hubs.iter().any(|h| h["code"] == org.hub_code.as_str()) {
+                hubs.push(hub);
+            }
+            access.push(json!({
+                "org_id": org.id,
+                "hub_code": org.hub_code,
+                "services": services.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+            }));
+        }
+    }
+    let services_json: Vec<Value> =
+        services.iter().map(|(c, n)| json!({"code": c, "display_name": n})).collect();
+    Ok(json!({"discovery": {
+        "organizations": orgs,
+        "hubs": hubs,
+        "services": services_json,
+        "service_access": access,
+    }}))
+}

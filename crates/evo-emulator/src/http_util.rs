@@ -1,0 +1,263 @@
+//! Shared HTTP helpers: problem-details errors, query parsing, bearer-token checks.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::state::Shared;
+
+/// Which API an error belongs to; decides the `type` URI prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Service {
+    Discovery,
+    Workspace,
+    File,
+}
+
+impl Service {
+    fn prefix(self) -> &'static str {
+        match self {
+            Service::Discovery => "https://seequent.com/error-codes/discovery/",
+            Service::Workspace => "https://seequent.com/error-codes/workspace/",
+            Service::File => "https://seequent.com/error-codes/file-api/",
+        }
+    }
+}
+
+/// An RFC 7807 problem-details answer.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    body: Value,
+    headers: Vec<(header::HeaderName, HeaderValue)>,
+}
+
+impl ApiError {
+    pub(crate) fn new(
+        service: Service,
+        status: u16,
+        type_suffix: &str,
+        title: &str,
+        detail: impl Into<String>,
+    ) -> Self {
+        let detail: String = detail.into();
+        let mut body = json!({
+            "type": format!("{}{}", service.prefix(), type_suffix),
+            "title": title,
+            "status": status,
+        });
+        if !detail.is_empty() {
+            body["detail"] = Value::String(detail);
+        }
+        Self {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            body,
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds an extra member to the body (`invalid-params`, `your_role`, ...).
+    pub(crate) fn with(mut self, key: &str, value: Value) -> Self {
+        self.body[key] = value;
+        self
+    }
+
+    pub(crate) fn header(mut self, name: header::HeaderName, value: &str) -> Self {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            self.headers.push((name, v));
+        }
+        self
+    }
+
+    pub(crate) fn bad_request(service: Service, detail: impl Into<String>) -> Self {
+        Self::new(service, 400, "bad-request", "Bad Request.", detail)
+    }
+
+    /// 422 validation error with `invalid-params`.
+    pub(crate) fn validation(service: Service, params: Vec<(String, String)>) -> Self {
+        let detail = params.iter().map(|(n, r)| format!("{n}: {r}")).collect::<Vec<_>>().join("; ");
+        let list: Vec<Value> =
+            params.into_iter().map(|(name, reason)| json!({"name": name, "reason": reason})).collect();
+        Self::new(service, 422, "validation", "Validation Error.", detail).with("invalid-params", Value::Array(list))
+    }
+
+    pub(crate) fn insufficient_role(
+        service: Service,
+        your_role: Option<&str>,
+        permitted: &[&str],
+    ) -> Self {
+        Self::new(
+            service,
+            403,
+            "auth/insufficient-role",
+            "Insufficient Role.",
+            "Your role does not permit this operation.",
+        )
+        .with("your_role", your_role.map_or(Value::Null, |r| Value::String(r.to_owned())))
+        .with("permitted_roles", json!(permitted))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = (self.status, axum::Json(self.body)).into_response();
+        for (k, v) in self.headers {
+            resp.headers_mut().append(k, v);
+        }
+        resp
+    }
+}
+
+/// A parsed query string that keeps repeated keys and order.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Query(pub(crate) Vec<(String, String)>);
+
+impl Query {
+    pub(crate) fn parse(raw: Option<&str>) -> Self {
+        Self(
+            raw.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+                .unwrap_or_default(),
+        )
+    }
+
+    fn key_matches(key: &str, name: &str) -> bool {
+        key == name || key.strip_prefix("filter[").and_then(|k| k.strip_suffix(']')) == Some(name)
+    }
+
+    /// The first value of `name` or its synonym `filter[name]`.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| Self::key_matches(k, name)).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name` / `filter[name]`; comma lists are split.
+    pub(crate) fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| Self::key_matches(k, name))
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+
+    /// Every raw value of `name` (no comma split).
+    pub(crate) fn all_raw(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| Self::key_matches(k, name)).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// A boolean accepted as `true/True/TRUE/1` or `false/False/0`.
+    pub(crate) fn bool(&self, name: &str) -> Result<Option<bool>, String> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "true" | "1" => Ok(Some(true)),
+                "false" | "0" => Ok(Some(false)),
+                _ => Err(format!("{name}: '{v}' is not a boolean")),
+            },
+        }
+    }
+
+    pub(crate) fn u64(&self, name: &str) -> Result<Option<u64>, String> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => v
+                .parse::<u64>()
+                .map(Some)
+                .map_err(|_| format!("{name}: '{v}' is not a non-negative integer")),
+        }
+    }
+
+    pub(crate) fn uuids(&self, name: &str) -> Result<Vec<Uuid>, String> {
+        self.all(name)
+            .into_iter()
+            .map(|v| Uuid::parse_str(v).map_err(|_| format!("{name}: '{v}' is not a UUID")))
+            .collect()
+    }
+
+    /// The query without the given keys, re-encoded (used to build paging links).
+    pub(crate) fn without(&self, drop: &[&str]) -> Vec<(String, String)> {
+        self.0.iter().filter(|(k, _)| !drop.contains(&k.as_str())).cloned().collect()
+    }
+}
+
+/// Builds `base` + `path` + the query pairs as an absolute URL string.
+pub(crate) fn link(base: &url::Url, path: &str, pairs: &[(String, String)]) -> String {
+    let mut u = base.clone();
+    u.set_path(path);
+    if pairs.is_empty() {
+        u.set_query(None);
+    } else {
+        u.query_pairs_mut().clear().extend_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    }
+    u.to_string()
+}
+
+/// Checks the bearer token and its scope; returns the user id the token acts for.
+pub(crate) fn authenticate(
+    shared: &Shared,
+    headers: &HeaderMap,
+    service: Service,
+    scope: &str,
+) -> Result<Uuid, ApiError> {
+    let Some(token) = bearer(headers) else {
+        return Err(ApiError::new(
+            service,
+            401,
+            "auth/missing-token",
+            "Access Denied.",
+            "No bearer token was sent.",
+        )
+        .header(header::WWW_AUTHENTICATE, "Bearer realm=\"evo-emulator\""));
+    };
+    let model = shared.model();
+    let invalid = |detail: &str| {
+        ApiError::new(service, 401, "auth/invalid-token", "Access Denied.", detail).header(
+            header::WWW_AUTHENTICATE,
+            &format!("Bearer realm=\"evo-emulator\", error=\"invalid_token\", error_description=\"{detail}\""),
+        )
+    };
+    let Some(info) = model.tokens.get(token) else {
+        return Err(invalid("The access token is not valid."));
+    };
+    if std::time::Instant::now() >= info.expires {
+        return Err(invalid("The access token has expired."));
+    }
+    if !info.scopes.iter().any(|s| s == scope) {
+        return Err(ApiError::new(
+            service,
+            403,
+            "auth/insufficient-scope",
+            "Insufficient Scope.",
+            format!("The access token lacks the scope {scope}."),
+        )
+        .header(
+            header::WWW_AUTHENTICATE,
+            &format!("Bearer realm=\"evo-emulator\", error=\"insufficient_scope\", scope=\"{scope}\""),
+        ));
+    }
+    Ok(info.user)
+}
+
+/// The bearer token of a request, if any.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let token = token.trim();
+    (!token.is_empty()).then_some(token)
+}
+
+/// Parses a UUID path segment or answers 400 in the File/Workspace style.
+pub(crate) fn parse_uuid(service: Service, name: &str, raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| {
+        ApiError::validation(service, vec![(name.to_owned(), format!("'{raw}' is not a UUID"))])
+    })
+}
+
+/// An empty 204 answer.
+pub(crate) fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}

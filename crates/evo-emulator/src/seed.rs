@@ -1,0 +1,152 @@
+//! The seed: organizations, workspaces, users and OAuth clients the emulator starts with.
+//!
+//! The binary reads it from a JSON file (`--seed FILE`); the library takes it through
+//! [`EmulatorBuilder::seed`](crate::EmulatorBuilder::seed). Every field is optional:
+//!
+//! ```json
+//! {
+//!   "users": [
+//!     { "id": "00000000-0000-0000-0000-000000000002", "name": "Test User", "email": "test.user@unit.test" }
+//!   ],
+//!   "organizations": [
+//!     { "id": "00000000-0000-0000-0000-000000000000", "display_name": "Org 0",
+//!       "hub_code": "local", "hub_display_name": "Local hub",
+//!       "workspaces": [ { "name": "Test Workspace A", "description": "a", "labels": ["x"] } ] }
+//!   ],
+//!   "clients": [
+//!     { "client_id": "my-service", "client_secret": "s3cret" },
+//!     { "client_id": "my-app" }
+//!   ]
+//! }
+//! ```
+//!
+//! * The first user is the *test user*: every token acts as that user unless minted with
+//!   [`Emulator::issue_token_for`](crate::Emulator::issue_token_for). Without users, one named
+//!   "Emulator User" is made. Seeded workspaces are owned by the test user.
+//! * Without organizations, one named "Emulator Org" on hub `local` is made. Ids left out are random.
+//! * A client with a secret is confidential (client_credentials, authorization_code, refresh_token);
+//!   one without is public (authorization_code with PKCE, refresh_token). The first of each kind
+//!   becomes [`Emulator::service_client`](crate::Emulator::service_client) and
+//!   [`Emulator::public_client_id`](crate::Emulator::public_client_id); missing kinds are generated
+//!   (`evo-emulator-service` with a random secret, `evo-emulator-public`). `scopes` (default: every
+//!   Evo scope plus `offline_access`) limits what a client may ask for.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::EmulatorError;
+
+/// The whole seed document.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    /// Users; the first is the test user.
+    #[serde(default)]
+    pub users: Vec<SeedUser>,
+    /// Organizations (Evo instances) and their workspaces.
+    #[serde(default)]
+    pub organizations: Vec<SeedOrganization>,
+    /// OAuth clients.
+    #[serde(default)]
+    pub clients: Vec<SeedClient>,
+}
+
+/// A user of the emulator.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedUser {
+    /// Fixed id, or random when absent.
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    /// Full name.
+    pub name: String,
+    /// E-mail address.
+    pub email: String,
+}
+
+/// An organization (an Evo instance) on one hub.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedOrganization {
+    /// Fixed id, or random when absent.
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    /// Display name.
+    pub display_name: String,
+    /// Hub code (default `local`); every hub's URL is the emulator's hub URL.
+    #[serde(default)]
+    pub hub_code: Option<String>,
+    /// Hub display name (default `Local hub`).
+    #[serde(default)]
+    pub hub_display_name: Option<String>,
+    /// Workspaces, owned by the test user.
+    #[serde(default)]
+    pub workspaces: Vec<SeedWorkspace>,
+}
+
+/// A workspace created at start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedWorkspace {
+    /// Fixed id, or random when absent.
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    /// Name (1..60 characters, unique in the organization).
+    pub name: String,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+    /// Labels.
+    #[serde(default)]
+    pub labels: Vec<String>,
+}
+
+/// An OAuth client.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedClient {
+    /// The `client_id`.
+    pub client_id: String,
+    /// The secret; absent for a public client.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// Scopes this client may request (default: all Evo scopes and `offline_access`).
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for SeedClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeedClient")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "<redacted>"))
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+impl Seed {
+    /// Parses a seed from JSON text.
+    pub fn from_json(text: &str) -> Result<Self, EmulatorError> {
+        serde_json::from_str(text).map_err(|e| EmulatorError::Seed(e.to_string()))
+    }
+
+    /// Reads and parses a seed file.
+    pub fn from_json_file(path: impl AsRef<std::path::Path>) -> Result<Self, EmulatorError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| EmulatorError::Io { path: path.to_owned(), source })?;
+        Self::from_json(&text)
+    }
+}
+
+/// Every scope a default client may request.
+pub(crate) const ALL_SCOPES: &[&str] = &[
+    "evo.audit",
+    "evo.blocksync",
+    "evo.discovery",
+    "evo.file",
+    "evo.object",
+    "evo.workspace",
+    "offline_access",
+];

@@ -1,0 +1,292 @@
+//! Listeners, per-connection serving (with the ability to kill a connection on purpose), and the
+//! fault-injection layer.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tower::ServiceExt;
+
+use crate::faults::{Fault, RouteClass};
+use crate::http_util::{ApiError, Service, bearer};
+use crate::state::Shared;
+
+const KILL_RESET: u8 = 1;
+const KILL_CLOSE: u8 = 2;
+
+/// Lets a request handler end its own connection (for the reset and truncation faults).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ConnHandle {
+    inner: Arc<(Notify, AtomicU8)>,
+}
+
+impl ConnHandle {
+    /// Ends the connection: with a TCP reset when `reset`, else with a normal close.
+    pub(crate) fn kill(&self, reset: bool) {
+        self.inner.1.store(if reset { KILL_RESET } else { KILL_CLOSE }, Ordering::SeqCst);
+        self.inner.0.notify_one();
+    }
+
+    async fn killed(&self) -> bool {
+        self.inner.0.notified().await;
+        self.inner.1.load(Ordering::SeqCst) == KILL_RESET
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` turns true.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                match accepted {
+                    Ok((tcp, _)) => {
+                        conns.spawn(serve_connection(tcp, app.clone(), tls.clone(), shutdown.clone()));
+                    }
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+            }
+            _ = shutdown.changed() => break,
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    conns.abort_all();
+}
+
+async fn serve_connection(
+    tcp: tokio::net::TcpStream,
+    app: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let _ = tcp.set_nodelay(true);
+    // A second handle on the socket, so a kill can set SO_LINGER=0 (reset) after the stream
+    // itself has been moved into hyper.
+    let dup = socket2::SockRef::from(&tcp).try_clone().ok();
+    let handle = ConnHandle::default();
+    let h = handle.clone();
+    let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(h.clone());
+        app.clone().oneshot(req.map(Body::new))
+    });
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let reset = match tls {
+        None => {
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), svc);
+            tokio::select! {
+                _ = conn => None,
+                reset = handle.killed() => Some(reset),
+                _ = shutdown.changed() => None,
+            }
+        }
+        Some(acceptor) => {
+            let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await else {
+                return;
+            };
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
+            tokio::select! {
+                _ = conn => None,
+                reset = handle.killed() => Some(reset),
+                _ = shutdown.changed() => None,
+            }
+        }
+    };
+    if let (Some(true), Some(sock)) = (reset, &dup) {
+        let _ = sock.set_linger(Some(Duration::ZERO));
+    }
+    // Dropping the connection future (above) and `dup` (here) closes the socket.
+    drop(dup);
+}
+
+/// The route family of a path, for fault rules.
+pub(crate) fn classify(path: &str) -> Option<RouteClass> {
+    if path.starts_with("/blob/") {
+        Some(RouteClass::Blob)
+    } else if path.starts_with("/connect/") {
+        Some(RouteClass::Token)
+    } else if path.starts_with("/evo/identity/") || path.starts_with("/workspace/evo/identity/") {
+        Some(RouteClass::Discovery)
+    } else if path.starts_with("/workspace/") {
+        Some(RouteClass::Workspaces)
+    } else if path.starts_with("/file/") {
+        Some(RouteClass::Files)
+    } else {
+        None
+    }
+}
+
+fn fault_status(class: RouteClass, status: u16) -> Response {
+    let (title, code) = match status {
+        429 => ("Too Many Requests.", "TooManyRequests"),
+        503 => ("Service Unavailable.", "ServerBusy"),
+        500 => ("An Error Occurred.", "InternalError"),
+        _ => ("Injected Fault.", "InternalError"),
+    };
+    match class {
+        RouteClass::Blob => crate::blob::error_response(status, code, "Injected fault (evo-emulator).", None),
+        RouteClass::Token => {
+            let error = if status == 503 || status == 429 { "temporarily_unavailable" } else { "server_error" };
+            let s = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (s, axum::Json(serde_json::json!({"error": error, "error_description": "Injected fault (evo-emulator)."})))
+                .into_response()
+        }
+        other => {
+            let service = match other {
+                RouteClass::Files => Service::File,
+                RouteClass::Discovery => Service::Discovery,
+                _ => Service::Workspace,
+            };
+            ApiError::new(service, status, "api-errors", title, "Injected fault (evo-emulator).").into_response()
+        }
+    }
+}
+
+/// The fault-injection middleware.
+pub(crate) async fn fault_layer(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let Some(class) = classify(req.uri().path()) else { return next.run(req).await };
+    let fault = shared.faults().decide(class, req.method());
+    let Some(fault) = fault else { return next.run(req).await };
+    tracing::debug!(?class, ?fault, path = req.uri().path(), "injecting fault");
+    let conn = req.extensions().get::<ConnHandle>().cloned();
+    match fault {
+        Fault::Latency(d) => {
+            tokio::time::sleep(d).await;
+            next.run(req).await
+        }
+        Fault::Status(code) => fault_status(class, code),
+        Fault::TooManyRequests { retry_after_secs } => {
+            let mut r = fault_status(class, 429);
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            r
+        }
+        Fault::ResetBeforeBody => match conn {
+            Some(c) => {
+                c.kill(true);
+                std::future::pending::<Response>().await
+            }
+            None => fault_status(class, 500),
+        },
+        Fault::ResetMidBody | Fault::TruncatedBody => {
+            let reset = matches!(fault, Fault::ResetMidBody);
+            let resp = next.run(req).await;
+            let Some(c) = conn else { return resp };
+            let (parts, body) = resp.into_parts();
+            let full = parts
+                .headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .or_else(|| http_body::Body::size_hint(&body).exact())
+                .unwrap_or(2);
+            if full == 0 {
+                c.kill(reset);
+                return std::future::pending::<Response>().await;
+            }
+            let mut parts = parts;
+            if !parts.headers.contains_key(header::CONTENT_LENGTH) {
+                parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(full));
+            }
+            let cut = CutBody { inner: body, allowance: full / 2, sent: 0, conn: c, reset, triggered: false, full };
+            Response::from_parts(parts, Body::new(cut))
+        }
+        Fault::ExpireUrl => {
+            if class == RouteClass::Blob {
+                let q = crate::http_util::Query::parse(req.uri().query());
+                if let Some((_, sig)) = q.0.iter().find(|(k, _)| k == "sig") {
+                    shared.model().revoked_signatures.insert(sig.clone());
+                }
+            }
+            next.run(req).await
+        }
+        Fault::ExpireToken => {
+            if let Some(t) = bearer(req.headers()) {
+                if let Some(info) = shared.model().tokens.get_mut(t) {
+                    info.expires = std::time::Instant::now();
+                }
+            }
+            next.run(req).await
+        }
+    }
+}
+
+/// A body that passes `allowance` bytes through, then ends the connection.
+struct CutBody {
+    inner: Body,
+    allowance: u64,
+    sent: u64,
+    conn: ConnHandle,
+    reset: bool,
+    triggered: bool,
+    full: u64,
+}
+
+impl http_body::Body for CutBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        if this.sent >= this.allowance {
+            if !this.triggered {
+                this.triggered = true;
+                let conn = this.conn.clone();
+                let reset = this.reset;
+                // Give hyper a moment to flush what was sent before the connection goes away.
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    conn.kill(reset);
+                });
+            }
+            return Poll::Pending;
+        }
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                Ok(mut data) => {
+                    let left = this.allowance - this.sent;
+                    if data.len() as u64 > left {
+                        data = data.slice(..left as usize);
+                    }
+                    this.sent += data.len() as u64;
+                    Poll::Ready(Some(Ok(Frame::data(data))))
+                }
+                Err(frame) => Poll::Ready(Some(Ok(frame))),
+            },
+            Poll::Ready(None) => {
+                // The body was shorter than announced: stop here and cut the connection.
+                this.sent = this.allowance;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            other => other,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        false
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.full)
+    }
+}

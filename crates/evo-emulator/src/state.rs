@@ -1,0 +1,296 @@
+//! The emulator's in-memory model: users, organizations, workspaces, files, tokens.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::blob::store::BlobStore;
+use crate::clock::Clock;
+use crate::faults::FaultEngine;
+
+/// A user known to the emulator.
+#[derive(Debug, Clone)]
+pub(crate) struct User {
+    pub(crate) id: Uuid,
+    pub(crate) name: String,
+    pub(crate) email: String,
+}
+
+/// A workspace role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Role {
+    Viewer,
+    Editor,
+    Owner,
+}
+
+impl Role {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Editor => "editor",
+            Role::Owner => "owner",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        match s {
+            "viewer" => Some(Role::Viewer),
+            "editor" => Some(Role::Editor),
+            "owner" => Some(Role::Owner),
+            _ => None,
+        }
+    }
+}
+
+/// A workspace.
+#[derive(Debug, Clone)]
+pub(crate) struct Workspace {
+    pub(crate) id: Uuid,
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) default_coordinate_system: String,
+    pub(crate) bounding_box: serde_json::Value,
+    pub(crate) labels: Vec<String>,
+    pub(crate) ml_enabled: bool,
+    pub(crate) created_at: OffsetDateTime,
+    pub(crate) created_by: Uuid,
+    pub(crate) updated_at: OffsetDateTime,
+    pub(crate) updated_by: Uuid,
+    pub(crate) deleted: bool,
+    /// Roles in the order they were granted.
+    pub(crate) roles: Vec<(Uuid, Role)>,
+    pub(crate) thumbnail: Option<(Vec<u8>, &'static str)>,
+    pub(crate) files: HashMap<Uuid, FileRec>,
+}
+
+impl Workspace {
+    pub(crate) fn role_of(&self, user: Uuid) -> Option<Role> {
+        self.roles.iter().find(|(u, _)| *u == user).map(|(_, r)| *r)
+    }
+}
+
+/// An instance role (`Evo User`, `Evo Admin`, `Evo Owner`).
+#[derive(Debug, Clone)]
+pub(crate) struct InstanceRole {
+    pub(crate) id: Uuid,
+    pub(crate) name: String,
+    pub(crate) description: String,
+}
+
+/// An invitation to an instance.
+#[derive(Debug, Clone)]
+pub(crate) struct Invitation {
+    pub(crate) id: Uuid,
+    pub(crate) email: String,
+    pub(crate) invited_by_email: String,
+    pub(crate) created: OffsetDateTime,
+    pub(crate) roles: Vec<Uuid>,
+}
+
+/// An organization (an Evo instance).
+#[derive(Debug, Clone)]
+pub(crate) struct Org {
+    pub(crate) id: Uuid,
+    pub(crate) display_name: String,
+    pub(crate) hub_code: String,
+    pub(crate) hub_display_name: String,
+    /// Workspaces in creation order.
+    pub(crate) workspaces: Vec<Workspace>,
+    /// Instance members: user id and instance role ids.
+    pub(crate) members: Vec<(Uuid, Vec<Uuid>)>,
+    pub(crate) invitations: Vec<Invitation>,
+    pub(crate) instance_roles: Vec<InstanceRole>,
+}
+
+/// One committed version of a file.
+#[derive(Debug, Clone)]
+pub(crate) struct FileVersion {
+    pub(crate) version_id: u64,
+    pub(crate) size: u64,
+    pub(crate) etag: String,
+    pub(crate) created_at: OffsetDateTime,
+    pub(crate) created_by: Uuid,
+    pub(crate) blob_name: String,
+}
+
+/// A file of the File API.
+#[derive(Debug, Clone)]
+pub(crate) struct FileRec {
+    pub(crate) id: Uuid,
+    /// Full path without a leading slash, e.g. `a/b/x.csv`.
+    pub(crate) path: String,
+    pub(crate) created_at: OffsetDateTime,
+    pub(crate) created_by: Uuid,
+    pub(crate) modified_at: OffsetDateTime,
+    pub(crate) modified_by: Uuid,
+    pub(crate) deleted_at: Option<OffsetDateTime>,
+    pub(crate) deleted_by: Option<Uuid>,
+    /// Committed versions, oldest first.
+    pub(crate) versions: Vec<FileVersion>,
+    /// Registered uploads not committed yet: version id -> blob name.
+    pub(crate) pending: HashMap<u64, String>,
+}
+
+impl FileRec {
+    pub(crate) fn name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(&self.path)
+    }
+
+    /// `/a/b/` for `a/b/x.csv`, `/` for `x.csv`.
+    pub(crate) fn folder(&self) -> String {
+        match self.path.rsplit_once('/') {
+            Some((dir, _)) => format!("/{dir}/"),
+            None => "/".to_owned(),
+        }
+    }
+
+    pub(crate) fn latest(&self) -> Option<&FileVersion> {
+        self.versions.last()
+    }
+
+    /// Visible through the API: at least one committed version.
+    pub(crate) fn visible(&self) -> bool {
+        !self.versions.is_empty()
+    }
+}
+
+/// What an upload blob belongs to, so committing it creates the file version.
+#[derive(Debug, Clone)]
+pub(crate) struct UploadBinding {
+    pub(crate) org: Uuid,
+    pub(crate) workspace: Uuid,
+    pub(crate) file: Uuid,
+    pub(crate) version_id: u64,
+    pub(crate) user: Uuid,
+}
+
+/// An OAuth client.
+#[derive(Debug, Clone)]
+pub(crate) struct Client {
+    pub(crate) id: String,
+    pub(crate) secret: Option<String>,
+    pub(crate) scopes: Vec<String>,
+}
+
+/// An issued access token.
+#[derive(Debug, Clone)]
+pub(crate) struct AccessToken {
+    pub(crate) user: Uuid,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) expires: Instant,
+}
+
+/// An issued refresh token.
+#[derive(Debug, Clone)]
+pub(crate) struct RefreshToken {
+    pub(crate) client_id: String,
+    pub(crate) user: Uuid,
+    pub(crate) scopes: Vec<String>,
+}
+
+/// An authorization code waiting to be exchanged.
+#[derive(Debug, Clone)]
+pub(crate) struct AuthCode {
+    pub(crate) client_id: String,
+    pub(crate) redirect_uri: String,
+    pub(crate) code_challenge: String,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) user: Uuid,
+    pub(crate) expires: Instant,
+}
+
+/// What to do when a restored file's path is taken by another file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RestoreConflict {
+    /// Restore under a free name (`x (1).csv`) and answer 303 with the new metadata.
+    #[default]
+    Rename,
+    /// Refuse with 409 `files/already-exists`.
+    Reject,
+}
+
+/// Everything that changes, behind one mutex (never held across an await).
+#[derive(Debug, Default)]
+pub(crate) struct Model {
+    pub(crate) users: Vec<User>,
+    pub(crate) orgs: Vec<Org>,
+    pub(crate) clients: Vec<Client>,
+    pub(crate) tokens: HashMap<String, AccessToken>,
+    pub(crate) refresh_tokens: HashMap<String, RefreshToken>,
+    pub(crate) codes: HashMap<String, AuthCode>,
+    pub(crate) uploads: HashMap<String, UploadBinding>,
+    pub(crate) revoked_signatures: HashSet<String>,
+    pub(crate) min_url_serial: u64,
+    pub(crate) next_url_serial: u64,
+    pub(crate) next_version_id: u64,
+}
+
+impl Model {
+    pub(crate) fn user(&self, id: Uuid) -> Option<&User> {
+        self.users.iter().find(|u| u.id == id)
+    }
+
+    pub(crate) fn org(&self, id: Uuid) -> Option<&Org> {
+        self.orgs.iter().find(|o| o.id == id)
+    }
+
+    pub(crate) fn org_mut(&mut self, id: Uuid) -> Option<&mut Org> {
+        self.orgs.iter_mut().find(|o| o.id == id)
+    }
+}
+
+/// URLs decided after binding.
+#[derive(Debug, Clone)]
+pub(crate) struct Urls {
+    pub(crate) base: url::Url,
+    pub(crate) blob_base: url::Url,
+}
+
+/// The state every handler shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) urls: Urls,
+    pub(crate) token_ttl: Duration,
+    pub(crate) blob_url_ttl: Duration,
+    pub(crate) restore_conflict: RestoreConflict,
+    pub(crate) test_user: Uuid,
+    pub(crate) sas_key: [u8; 32],
+    pub(crate) clock: Clock,
+    pub(crate) model: Mutex<Model>,
+    pub(crate) blobs: BlobStore,
+    pub(crate) faults: Mutex<FaultEngine>,
+    pub(crate) token_requests: AtomicU64,
+    pub(crate) deny_consent: AtomicBool,
+}
+
+impl Shared {
+    /// Locks the model; a poisoned lock is recovered (a panicking handler must not wedge the server).
+    pub(crate) fn model(&self) -> MutexGuard<'_, Model> {
+        self.model.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn faults(&self) -> MutexGuard<'_, FaultEngine> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The hub base URL, with a trailing slash.
+    pub(crate) fn hub(&self) -> &url::Url {
+        &self.urls.base
+    }
+}
+
+/// A random URL-safe secret of `bytes` random bytes.
+pub(crate) fn random_token(bytes: usize) -> String {
+    use base64::Engine;
+    let mut buf = Vec::with_capacity(bytes + 16);
+    while buf.len() < bytes {
+        buf.extend_from_slice(Uuid::new_v4().as_bytes());
+    }
+    buf.truncate(bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
