@@ -1,0 +1,1 @@
+//! Evo Discovery API client (being written).

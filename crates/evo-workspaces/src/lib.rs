@@ -1,0 +1,1 @@
+//! Evo Workspaces API client (being written).
