@@ -1,0 +1,339 @@
+//! The authorization code grant with PKCE and a loopback redirect (users logging in).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use http::{HeaderMap, StatusCode};
+use url::Url;
+
+use crate::browser::{BrowserLauncher, PrintUrl, SystemBrowser};
+use crate::cache::{DEFAULT_REFRESH_MARGIN, Grant, TokenCache};
+use crate::connector::OAuthConnector;
+use crate::error::{OAuthError, OAuthErrorCode, truncate};
+use crate::loopback::{Callback, Listener, Page};
+use crate::pkce;
+use crate::scope::{EvoScope, Scopes};
+use crate::store::{TokenKey, TokenStore};
+use crate::token::Token;
+
+/// The redirect URL of the Python SDK's notebooks, registered for many Evo apps.
+pub const DEFAULT_REDIRECT_URL: &str = "http://localhost:3000/signin-callback";
+/// How long [`AuthorizationCodeAuthorizer::login`] waits for the browser by default.
+pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Logs a user in through the browser (authorization code grant, PKCE S256) and keeps the
+/// session alive with the refresh token.
+///
+/// [`login`](Self::login) listens on 127.0.0.1 at the redirect URL's port (or an ephemeral
+/// port when the URL has none or port 0), opens the authorize URL in the browser, checks the
+/// returned `state` in constant time, exchanges the code (with the PKCE verifier), and only
+/// then shows the browser a success page. Tokens are renewed with the refresh-token grant (ask
+/// for `offline_access`, included in the default scopes) a margin before they expire and after
+/// a 401, and saved to the [`TokenStore`] when one is configured, so that
+/// [`login_if_needed`](Self::login_if_needed) skips the browser on the next run.
+///
+/// ```no_run
+/// # async fn demo(transport: evo_core::SharedTransport) -> Result<(), evo_auth::OAuthError> {
+/// use std::sync::Arc;
+/// use evo_auth::{AuthorizationCodeAuthorizer, FileTokenStore, OAuthConnector};
+/// let connector = OAuthConnector::builder(transport, "my-app-client-id").build()?;
+/// let authorizer = AuthorizationCodeAuthorizer::builder(connector)
+///     .redirect_url("http://localhost:3000/signin-callback")
+///     .store(Arc::new(FileTokenStore::new("/home/me/.config/my-app/evo-token.json")))
+///     .build()?;
+/// authorizer.login_if_needed().await?;
+/// # Ok(()) }
+/// ```
+pub struct AuthorizationCodeAuthorizer {
+    cache: Arc<TokenCache>,
+    connector: OAuthConnector,
+    redirect_url: Url,
+    scopes: Scopes,
+    browser: Arc<dyn BrowserLauncher>,
+    login_timeout: Duration,
+    has_store: bool,
+    login_lock: tokio::sync::Mutex<()>,
+}
+
+impl fmt::Debug for AuthorizationCodeAuthorizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationCodeAuthorizer")
+            .field("connector", &self.connector)
+            .field("redirect_url", &self.redirect_url.as_str())
+            .field("scopes", &self.scopes.to_string())
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`AuthorizationCodeAuthorizer`].
+#[derive(Debug)]
+pub struct AuthorizationCodeAuthorizerBuilder {
+    connector: OAuthConnector,
+    redirect_url: String,
+    scopes: Scopes,
+    browser: Arc<dyn BrowserLauncher>,
+    login_timeout: Duration,
+    margin: Duration,
+    store: Option<Arc<dyn TokenStore>>,
+}
+
+impl AuthorizationCodeAuthorizerBuilder {
+    /// The redirect URL registered for the client: `http://localhost:PORT/path` or
+    /// `http://127.0.0.1:PORT/path` (default [`DEFAULT_REDIRECT_URL`]). Without a port, or with
+    /// port 0, an ephemeral port is used.
+    pub fn redirect_url(mut self, url: impl Into<String>) -> Self {
+        self.redirect_url = url.into();
+        self
+    }
+    /// The scopes to ask for (default: [`Scopes::all_evo`] plus `offline_access`).
+    pub fn scopes(mut self, scopes: Scopes) -> Self {
+        self.scopes = scopes;
+        self
+    }
+    /// How the authorize URL is shown (default [`SystemBrowser`]).
+    pub fn browser(mut self, browser: Arc<dyn BrowserLauncher>) -> Self {
+        self.browser = browser;
+        self
+    }
+    /// How long a login waits for the redirect (default 180 s).
+    pub fn login_timeout(mut self, timeout: Duration) -> Self {
+        self.login_timeout = timeout;
+        self
+    }
+    /// Renew the token when less than this is left (default 5 minutes; at most half the
+    /// token's lifetime is used).
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.margin = margin;
+        self
+    }
+    /// Keep tokens in this store.
+    pub fn store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+    /// Checks the redirect URL and builds the authorizer.
+    pub fn build(self) -> Result<AuthorizationCodeAuthorizer, OAuthError> {
+        let redirect_url = Url::parse(&self.redirect_url).map_err(|e| {
+            OAuthError::config(format!("redirect URL {:?}: {e}", self.redirect_url))
+        })?;
+        let loopback = matches!(redirect_url.host_str(), Some("localhost" | "127.0.0.1"));
+        if redirect_url.scheme() != "http" || !loopback {
+            return Err(OAuthError::config(
+                "the redirect URL must be http://localhost:PORT/… or http://127.0.0.1:PORT/… (the listener binds 127.0.0.1)",
+            ));
+        }
+        if redirect_url.query().is_some() || redirect_url.fragment().is_some() {
+            return Err(OAuthError::config(
+                "the redirect URL must not have a query or a fragment",
+            ));
+        }
+        let key = TokenKey::new(
+            self.connector.issuer().as_str(),
+            self.connector.client_id(),
+            &self.scopes,
+        );
+        let has_store = self.store.is_some();
+        let cache = TokenCache::new(
+            Some(self.connector.clone()),
+            Grant::RefreshToken,
+            self.margin,
+            self.store.map(|s| (s, key)),
+            None,
+        );
+        Ok(AuthorizationCodeAuthorizer {
+            cache: Arc::new(cache),
+            connector: self.connector,
+            redirect_url,
+            scopes: self.scopes,
+            browser: self.browser,
+            login_timeout: self.login_timeout,
+            has_store,
+            login_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+}
+
+impl AuthorizationCodeAuthorizer {
+    /// Starts a builder.
+    pub fn builder(connector: OAuthConnector) -> AuthorizationCodeAuthorizerBuilder {
+        AuthorizationCodeAuthorizerBuilder {
+            connector,
+            redirect_url: DEFAULT_REDIRECT_URL.to_owned(),
+            scopes: Scopes::all_evo().with(EvoScope::OfflineAccess),
+            browser: Arc::new(SystemBrowser),
+            login_timeout: DEFAULT_LOGIN_TIMEOUT,
+            margin: DEFAULT_REFRESH_MARGIN,
+            store: None,
+        }
+    }
+
+    /// The scopes asked for.
+    pub fn scopes(&self) -> &Scopes {
+        &self.scopes
+    }
+
+    /// The current token, if logged in.
+    pub fn token(&self) -> Option<Token> {
+        self.cache.current().map(|t| (*t).clone())
+    }
+
+    /// Loads the stored token, if there is a store and it holds one for this issuer, client
+    /// and scope set. Returns whether a token was loaded.
+    pub async fn restore(&self) -> Result<bool, OAuthError> {
+        self.cache.restore().await
+    }
+
+    /// Forgets the token, here and in the store.
+    pub async fn logout(&self) -> Result<(), OAuthError> {
+        self.cache.forget().await
+    }
+
+    /// Uses the stored or current token when it is valid or can be refreshed; logs in through
+    /// the browser otherwise.
+    pub async fn login_if_needed(&self) -> Result<(), OAuthError> {
+        if self.cache.current().is_none() && self.has_store {
+            self.restore().await?;
+        }
+        if self.cache.current().is_some() {
+            match self.cache.token().await {
+                Ok(_) => return Ok(()),
+                Err(e) if e.needs_login() => {
+                    tracing::info!(error = %e, "the saved session cannot be renewed; logging in");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.login().await
+    }
+
+    /// Logs in through the browser: see the type's documentation. One login runs at a time.
+    pub async fn login(&self) -> Result<(), OAuthError> {
+        let _one_at_a_time = self.login_lock.lock().await;
+        let port = self.redirect_url.port().unwrap_or(0);
+        let mut listener = Listener::bind(port, self.redirect_url.path().to_owned()).await?;
+        let mut redirect = self.redirect_url.clone();
+        if port == 0 {
+            let _ = redirect.set_port(Some(listener.port()));
+        }
+        let state = pkce::new_state()?;
+        let verifier = pkce::new_verifier()?;
+        let authorize_url = self.connector.authorization_request_url(
+            &redirect,
+            &self.scopes,
+            &state,
+            &pkce::challenge(&verifier),
+        );
+        tracing::info!(
+            authorize_url = %evo_core::redact_url(&authorize_url),
+            redirect = %redirect,
+            "waiting for the browser to log in"
+        );
+        let browser = self.browser.clone();
+        let shown = authorize_url.to_string();
+        let opened = tokio::task::spawn_blocking(move || browser.open(&shown)).await;
+        if !matches!(opened, Ok(Ok(()))) {
+            tracing::info!("no browser could be opened; printing the URL");
+            let _ = PrintUrl.open(authorize_url.as_str());
+        }
+        let wait = async {
+            // The listener passes on only requests carrying code, error or state: each of them
+            // ends the login, successfully or not.
+            match listener.next().await {
+                Some(callback) => {
+                    self.on_callback(callback, &state, &verifier, &redirect)
+                        .await
+                }
+                None => Err(OAuthError::InvalidRedirect {
+                    reason: "the redirect listener stopped".into(),
+                }),
+            }
+        };
+        match tokio::time::timeout(self.login_timeout, wait).await {
+            Ok(result) => result,
+            Err(_) => Err(OAuthError::LoginTimeout {
+                seconds: self.login_timeout.as_secs(),
+            }),
+        }
+    }
+
+    async fn on_callback(
+        &self,
+        callback: Callback,
+        state: &str,
+        verifier: &str,
+        redirect: &Url,
+    ) -> Result<(), OAuthError> {
+        let fail = |callback: Callback, status: StatusCode, error: OAuthError| {
+            callback.answer(Page::failure(status, error.to_string()));
+            Err(error)
+        };
+        match callback.get("state") {
+            Some(got) if pkce::same_secret(got, state) => {}
+            Some(_) => {
+                tracing::warn!("a login redirect carried the wrong state; abandoning the login");
+                return fail(callback, StatusCode::BAD_REQUEST, OAuthError::StateMismatch);
+            }
+            // An error redirect without state still ends the login (nothing to exchange).
+            None if callback.get("error").is_some() => {}
+            None => {
+                let error = OAuthError::InvalidRedirect {
+                    reason: "the redirect has no state".into(),
+                };
+                return fail(callback, StatusCode::BAD_REQUEST, error);
+            }
+        }
+        if let Some(code) = callback.get("error") {
+            let error = OAuthError::Authorization {
+                code: OAuthErrorCode::parse(code),
+                description: callback
+                    .get("error_description")
+                    .map(|d| truncate(d, 500)),
+            };
+            tracing::info!(error = %error, "the login was refused");
+            return fail(callback, StatusCode::OK, error);
+        }
+        let Some(code) = callback.get("code").map(str::to_owned) else {
+            let error = OAuthError::InvalidRedirect {
+                reason: "the redirect has neither code nor error".into(),
+            };
+            return fail(callback, StatusCode::BAD_REQUEST, error);
+        };
+        let exchanged = self
+            .connector
+            .request_token(
+                "authorization_code",
+                &[
+                    ("code", code.as_str()),
+                    ("code_verifier", verifier),
+                    ("redirect_uri", redirect.as_str()),
+                ],
+                false,
+            )
+            .await;
+        match exchanged {
+            Ok(token) => {
+                self.cache.install(token).await;
+                tracing::info!("logged in");
+                callback.answer(Page::success());
+                Ok(())
+            }
+            Err(error) => fail(callback, StatusCode::OK, error),
+        }
+    }
+}
+
+#[async_trait]
+impl evo_core::Authorizer for AuthorizationCodeAuthorizer {
+    async fn headers(&self) -> Result<HeaderMap, evo_core::Error> {
+        if self.cache.current().is_none() && self.has_store {
+            self.restore().await?;
+        }
+        self.cache.authorizer_headers().await
+    }
+    async fn refresh(&self, rejected: &HeaderMap) -> Result<bool, evo_core::Error> {
+        self.cache.authorizer_refresh(rejected).await
+    }
+}

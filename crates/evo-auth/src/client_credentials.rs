@@ -1,0 +1,148 @@
+//! The client credentials grant (service to service).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use http::HeaderMap;
+
+use crate::cache::{DEFAULT_REFRESH_MARGIN, Grant, TokenCache};
+use crate::connector::OAuthConnector;
+use crate::error::OAuthError;
+use crate::scope::Scopes;
+use crate::store::{TokenKey, TokenStore};
+use crate::token::Token;
+
+/// Authorizes a service with its client id and secret (`grant_type=client_credentials`).
+///
+/// The token is requested on first use, renewed a margin before it expires (default 5
+/// minutes), renewed once after a 401, and shared by all concurrent requests: any number of
+/// callers cause one token request.
+///
+/// ```no_run
+/// # async fn demo(transport: evo_core::SharedTransport) -> Result<(), evo_auth::OAuthError> {
+/// use std::sync::Arc;
+/// use evo_auth::{ClientCredentialsAuthorizer, OAuthConnector, Scopes};
+/// let connector = OAuthConnector::builder(transport, "service-client")
+///     .client_secret("…")
+///     .build()?;
+/// let authorizer = Arc::new(ClientCredentialsAuthorizer::new(connector, Scopes::all_evo())?);
+/// // evo_core::ApiConnector::builder(...).authorizer(authorizer)
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ClientCredentialsAuthorizer {
+    cache: Arc<TokenCache>,
+    connector: OAuthConnector,
+    scopes: Scopes,
+}
+
+impl fmt::Debug for ClientCredentialsAuthorizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentialsAuthorizer")
+            .field("connector", &self.connector)
+            .field("scopes", &self.scopes.to_string())
+            .field("cache", &self.cache)
+            .finish()
+    }
+}
+
+/// Builds a [`ClientCredentialsAuthorizer`].
+#[derive(Debug)]
+pub struct ClientCredentialsAuthorizerBuilder {
+    connector: OAuthConnector,
+    scopes: Scopes,
+    margin: Duration,
+    store: Option<Arc<dyn TokenStore>>,
+}
+
+impl ClientCredentialsAuthorizer {
+    /// An authorizer asking for `scopes`, with the default settings.
+    pub fn new(connector: OAuthConnector, scopes: Scopes) -> Result<Self, OAuthError> {
+        Self::builder(connector).scopes(scopes).build()
+    }
+
+    /// Starts a builder (scopes default to [`Scopes::all_evo`]).
+    pub fn builder(connector: OAuthConnector) -> ClientCredentialsAuthorizerBuilder {
+        ClientCredentialsAuthorizerBuilder {
+            connector,
+            scopes: Scopes::all_evo(),
+            margin: DEFAULT_REFRESH_MARGIN,
+            store: None,
+        }
+    }
+
+    /// A valid token, requested when there is none or it is due for renewal.
+    pub async fn token(&self) -> Result<Token, OAuthError> {
+        Ok((*self.cache.token().await?).clone())
+    }
+
+    /// The scopes requested.
+    pub fn scopes(&self) -> &Scopes {
+        &self.scopes
+    }
+}
+
+impl ClientCredentialsAuthorizerBuilder {
+    /// The scopes to request.
+    pub fn scopes(mut self, scopes: Scopes) -> Self {
+        self.scopes = scopes;
+        self
+    }
+    /// Renew the token when less than this is left (default 5 minutes; at most half the
+    /// token's lifetime is used).
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.margin = margin;
+        self
+    }
+    /// Keep tokens in this store (and start from the stored one, see
+    /// [`build_restored`](Self::build_restored)).
+    pub fn store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+    /// Builds the authorizer; fails when the connector has no client secret.
+    pub fn build(self) -> Result<ClientCredentialsAuthorizer, OAuthError> {
+        if !self.connector.has_client_secret() {
+            return Err(OAuthError::Config {
+                message: "the client credentials grant needs a client secret".into(),
+            });
+        }
+        let key = TokenKey::new(
+            self.connector.issuer().as_str(),
+            self.connector.client_id(),
+            &self.scopes,
+        );
+        let cache = TokenCache::new(
+            Some(self.connector.clone()),
+            Grant::ClientCredentials {
+                scopes: self.scopes.clone(),
+            },
+            self.margin,
+            self.store.map(|s| (s, key)),
+            None,
+        );
+        Ok(ClientCredentialsAuthorizer {
+            cache: Arc::new(cache),
+            connector: self.connector,
+            scopes: self.scopes,
+        })
+    }
+    /// Builds the authorizer and loads the stored token, if any.
+    pub async fn build_restored(self) -> Result<ClientCredentialsAuthorizer, OAuthError> {
+        let authorizer = self.build()?;
+        authorizer.cache.restore().await?;
+        Ok(authorizer)
+    }
+}
+
+#[async_trait]
+impl evo_core::Authorizer for ClientCredentialsAuthorizer {
+    async fn headers(&self) -> Result<HeaderMap, evo_core::Error> {
+        self.cache.authorizer_headers().await
+    }
+    async fn refresh(&self, rejected: &HeaderMap) -> Result<bool, evo_core::Error> {
+        self.cache.authorizer_refresh(rejected).await
+    }
+}

@@ -1,0 +1,405 @@
+//! The OAuth connector: issuer, endpoints, client credentials and the token request.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use evo_core::{Body, RetryPolicy, Secret, SharedTransport, Timeouts};
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{Method, Request};
+use url::Url;
+
+use crate::error::OAuthError;
+use crate::scope::Scopes;
+use crate::token::{Token, parse_error_response, parse_token_response};
+
+/// The Bentley IMS issuer that Evo uses.
+pub const DEFAULT_ISSUER: &str = "https://ims.bentley.com";
+/// The authorize endpoint below the issuer.
+pub const DEFAULT_AUTHORIZE_PATH: &str = "/connect/authorize";
+/// The token endpoint below the issuer.
+pub const DEFAULT_TOKEN_PATH: &str = "/connect/token";
+
+/// The largest token endpoint response read (a token response is a few KiB).
+const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// Where and as whom to ask for tokens: the issuer's endpoints, the client id and optional
+/// secret, and the transport. Cheap to clone; shared by the authorizers.
+///
+/// ```no_run
+/// # fn demo(transport: evo_core::SharedTransport) -> Result<(), evo_auth::OAuthError> {
+/// use evo_auth::OAuthConnector;
+/// let connector = OAuthConnector::builder(transport, "my-client-id")
+///     .client_secret("my-client-secret")
+///     .build()?; // https://ims.bentley.com/connect/{authorize,token}
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct OAuthConnector {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    issuer: Url,
+    authorize_url: Url,
+    token_url: Url,
+    client_id: String,
+    client_secret: Option<Secret>,
+    transport: SharedTransport,
+    retry: RetryPolicy,
+    timeout: Duration,
+}
+
+impl fmt::Debug for OAuthConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthConnector")
+            .field("issuer", &self.inner.issuer.as_str())
+            .field("authorize_url", &self.inner.authorize_url.as_str())
+            .field("token_url", &self.inner.token_url.as_str())
+            .field("client_id", &self.inner.client_id)
+            .field("client_secret", &self.inner.client_secret)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`OAuthConnector`].
+pub struct OAuthConnectorBuilder {
+    transport: SharedTransport,
+    client_id: String,
+    client_secret: Option<Secret>,
+    issuer: String,
+    authorize_endpoint: String,
+    token_endpoint: String,
+    retry: RetryPolicy,
+    timeout: Duration,
+}
+
+impl fmt::Debug for OAuthConnectorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthConnectorBuilder")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OAuthConnector {
+    /// Starts a connector for `client_id` that sends its requests through `transport`.
+    pub fn builder(
+        transport: SharedTransport,
+        client_id: impl Into<String>,
+    ) -> OAuthConnectorBuilder {
+        OAuthConnectorBuilder {
+            transport,
+            client_id: client_id.into(),
+            client_secret: None,
+            issuer: DEFAULT_ISSUER.to_owned(),
+            authorize_endpoint: DEFAULT_AUTHORIZE_PATH.to_owned(),
+            token_endpoint: DEFAULT_TOKEN_PATH.to_owned(),
+            retry: RetryPolicy::default().with_max_attempts(3),
+            timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// The issuer base URL.
+    pub fn issuer(&self) -> &Url {
+        &self.inner.issuer
+    }
+    /// The authorize endpoint.
+    pub fn authorize_url(&self) -> &Url {
+        &self.inner.authorize_url
+    }
+    /// The token endpoint.
+    pub fn token_url(&self) -> &Url {
+        &self.inner.token_url
+    }
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+    /// True when a client secret is configured (a confidential client).
+    pub fn has_client_secret(&self) -> bool {
+        self.inner.client_secret.is_some()
+    }
+
+    /// The URL the browser opens to log in: the authorize endpoint with the parameters sorted
+    /// by name (`client_id`, `code_challenge`, `code_challenge_method=S256`, `redirect_uri`,
+    /// `response_type=code`, `scope`, `state`).
+    pub(crate) fn authorization_request_url(
+        &self,
+        redirect_uri: &Url,
+        scopes: &Scopes,
+        state: &str,
+        code_challenge: &str,
+    ) -> Url {
+        let mut url = self.inner.authorize_url.clone();
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.inner.client_id)
+            .append_pair("code_challenge", code_challenge)
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("redirect_uri", redirect_uri.as_str())
+            .append_pair("response_type", "code")
+            .append_pair("scope", &scopes.to_string())
+            .append_pair("state", state);
+        url
+    }
+
+    /// Requests a token: `POST` of the form `params` plus `client_id` (and `client_secret` when
+    /// configured, client_secret_post) to the token endpoint. 502/503/504 answers are retried,
+    /// and so are transport failures when the request never left or `repeatable` says sending
+    /// it twice is harmless.
+    pub(crate) async fn request_token(
+        &self,
+        grant: &'static str,
+        params: &[(&str, &str)],
+        repeatable: bool,
+    ) -> Result<Token, OAuthError> {
+        let inner = &*self.inner;
+        let body = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", grant);
+            for (name, value) in params {
+                form.append_pair(name, value);
+            }
+            form.append_pair("client_id", &inner.client_id);
+            if let Some(secret) = &inner.client_secret {
+                form.append_pair("client_secret", secret.expose());
+            }
+            Bytes::from(form.finish())
+        };
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            tracing::debug!(grant, attempt, token_url = %inner.token_url, "requesting a token");
+            let outcome = self.send_once(body.clone()).await;
+            let (error, may_retry, retry_after) = match outcome {
+                Ok((status, _, body)) if status.is_success() => {
+                    let token = parse_token_response(status, &body, SystemTime::now());
+                    if let Err(e) = &token {
+                        tracing::warn!(grant, error = %e, "unusable token response");
+                    }
+                    return token;
+                }
+                Ok((status, headers, body)) => {
+                    let gateway = matches!(status.as_u16(), 502..=504);
+                    let retry_after = evo_core::parse_retry_after(&headers, SystemTime::now());
+                    (parse_error_response(status, body), gateway, retry_after)
+                }
+                Err((error, sent)) => {
+                    let may = error.is_retryable() && (!sent || repeatable);
+                    (error, may, None)
+                }
+            };
+            if !may_retry || attempt >= inner.retry.max_attempts() {
+                tracing::debug!(grant, attempt, error = %error, "token request failed");
+                return Err(error);
+            }
+            let delay = retry_after
+                .map(|d| d.min(Duration::from_secs(30)))
+                .unwrap_or_else(|| inner.retry.backoff(attempt));
+            tracing::info!(grant, attempt, error = %error, ?delay, "retrying the token request");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One attempt. Errors carry whether the request may have reached the server.
+    async fn send_once(
+        &self,
+        body: Bytes,
+    ) -> Result<(http::StatusCode, http::HeaderMap, Bytes), (OAuthError, bool)> {
+        let inner = &*self.inner;
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(inner.token_url.as_str())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(ACCEPT, "application/json")
+            .body(Body::from_bytes(body))
+            .map_err(|_| {
+                (
+                    OAuthError::config("the token endpoint URL is not a valid request URI"),
+                    false,
+                )
+            })?;
+        request
+            .extensions_mut()
+            .insert(Timeouts::new(Some(inner.timeout), Some(inner.timeout)));
+        let exchange = async {
+            let response = inner.transport.send(request).await.map_err(|e| {
+                let sent = e.request_sent();
+                let error = OAuthError::Transport {
+                    message: e.to_string(),
+                    retryable: e.is_retryable(),
+                };
+                (error, sent)
+            })?;
+            let (parts, body) = response.into_parts();
+            let body = body.collect(MAX_TOKEN_RESPONSE_BYTES).await.map_err(|e| {
+                let retryable = e.kind() != std::io::ErrorKind::InvalidData;
+                let error = OAuthError::Transport {
+                    message: format!("reading the token response ({}): {e}", parts.status),
+                    retryable,
+                };
+                (error, true)
+            })?;
+            Ok((parts.status, parts.headers, body))
+        };
+        match tokio::time::timeout(inner.timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err((
+                OAuthError::Transport {
+                    message: format!(
+                        "no complete response within {} s",
+                        inner.timeout.as_secs_f32()
+                    ),
+                    retryable: true,
+                },
+                true,
+            )),
+        }
+    }
+}
+
+fn endpoint(issuer: &Url, endpoint: &str) -> Result<Url, OAuthError> {
+    if let Ok(url) = Url::parse(endpoint) {
+        return Ok(url);
+    }
+    let base = issuer.as_str().trim_end_matches('/');
+    let joined = format!("{base}/{}", endpoint.trim_start_matches('/'));
+    Url::parse(&joined)
+        .map_err(|e| OAuthError::config(format!("endpoint {endpoint:?} below the issuer: {e}")))
+}
+
+impl OAuthConnectorBuilder {
+    /// The issuer base URL (default [`DEFAULT_ISSUER`], `https://ims.bentley.com`).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = issuer.into();
+        self
+    }
+    /// The authorize endpoint: a path below the issuer or an absolute URL
+    /// (default `/connect/authorize`; oauth2-mock-server uses `/authorize`).
+    pub fn authorize_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.authorize_endpoint = endpoint.into();
+        self
+    }
+    /// The token endpoint: a path below the issuer or an absolute URL
+    /// (default `/connect/token`; oauth2-mock-server uses `/token`).
+    pub fn token_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.token_endpoint = endpoint.into();
+        self
+    }
+    /// The client secret of a confidential (service) client, sent in the form body.
+    pub fn client_secret(mut self, secret: impl Into<Secret>) -> Self {
+        self.client_secret = Some(secret.into());
+        self
+    }
+    /// How token requests are retried after 502/503/504 and transport failures
+    /// (default: 3 attempts, full-jitter backoff).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+    /// The limit of one token request, connect to last byte (default 30 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+    /// Checks the URLs and builds the connector.
+    pub fn build(self) -> Result<OAuthConnector, OAuthError> {
+        let issuer = Url::parse(&self.issuer)
+            .map_err(|e| OAuthError::config(format!("issuer {:?}: {e}", self.issuer)))?;
+        if !matches!(issuer.scheme(), "http" | "https") {
+            return Err(OAuthError::config("the issuer must be an http(s) URL"));
+        }
+        if self.client_id.is_empty() {
+            return Err(OAuthError::config("the client id is empty"));
+        }
+        let authorize_url = endpoint(&issuer, &self.authorize_endpoint)?;
+        let token_url = endpoint(&issuer, &self.token_endpoint)?;
+        if token_url.scheme() == "http" && !is_loopback(&token_url) {
+            tracing::warn!(token_url = %token_url, "the token endpoint is plain http: credentials travel unencrypted");
+        }
+        Ok(OAuthConnector {
+            inner: Arc::new(Inner {
+                issuer,
+                authorize_url,
+                token_url,
+                client_id: self.client_id,
+                client_secret: self.client_secret,
+                transport: self.transport,
+                retry: self.retry,
+                timeout: self.timeout,
+            }),
+        })
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transport() -> SharedTransport {
+        Arc::new(evo_core::transport_fn(|_r| async {
+            Err(evo_core::TransportError::new(
+                evo_core::TransportErrorKind::Connect,
+                "unused",
+            ))
+        }))
+    }
+
+    #[test]
+    fn default_endpoints_are_ims() {
+        let c = OAuthConnector::builder(transport(), "cid").build().unwrap();
+        assert_eq!(c.authorize_url().as_str(), "https://ims.bentley.com/connect/authorize");
+        assert_eq!(c.token_url().as_str(), "https://ims.bentley.com/connect/token");
+    }
+
+    #[test]
+    fn endpoints_are_joined_below_the_issuer_path_or_taken_whole() {
+        let c = OAuthConnector::builder(transport(), "cid")
+            .issuer("http://127.0.0.1:9/tenant/")
+            .authorize_endpoint("/authorize")
+            .token_endpoint("https://other.example/oauth/token")
+            .build()
+            .unwrap();
+        assert_eq!(c.authorize_url().as_str(), "http://127.0.0.1:9/tenant/authorize");
+        assert_eq!(c.token_url().as_str(), "https://other.example/oauth/token");
+        assert!(OAuthConnector::builder(transport(), "cid").issuer("not a url").build().is_err());
+        assert!(OAuthConnector::builder(transport(), "").build().is_err());
+    }
+
+    #[test]
+    fn authorize_url_parameters_are_sorted() {
+        let c = OAuthConnector::builder(transport(), "cid").build().unwrap();
+        let url = c.authorization_request_url(
+            &"http://localhost:3000/signin-callback".parse().unwrap(),
+            &Scopes::default(),
+            "st",
+            "ch",
+        );
+        let keys: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert!(url.as_str().contains("scope=evo.discovery+evo.workspace"), "{url}");
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let c = OAuthConnector::builder(transport(), "cid")
+            .client_secret("s3cr3t-value")
+            .build()
+            .unwrap();
+        assert!(!format!("{c:?}").contains("s3cr3t-value"));
+    }
+}

@@ -1,0 +1,66 @@
+//! # evo-auth
+//!
+//! OAuth2 for evo-rs: how an application obtains the bearer tokens the Evo APIs want, from
+//! Bentley IMS (`https://ims.bentley.com`) or any OAuth2 server with the same endpoints.
+//!
+//! - [`OAuthConnector`]: issuer, authorize and token endpoints, client id and optional secret,
+//!   and the [`evo_core::Transport`] the token requests go through.
+//! - [`ClientCredentialsAuthorizer`]: a service authenticating with its client secret.
+//! - [`AuthorizationCodeAuthorizer`]: a user logging in through the browser (PKCE S256, a
+//!   loopback redirect listener on 127.0.0.1), kept logged in with the refresh token.
+//! - [`AccessTokenAuthorizer`]: a token obtained elsewhere, optionally refreshable.
+//! - [`Scopes`] / [`EvoScope`]: the Evo scope strings as sorted sets.
+//! - [`TokenStore`], [`MemoryTokenStore`], [`FileTokenStore`]: tokens kept between runs.
+//!
+//! Every authorizer implements [`evo_core::Authorizer`] over one shared token cache: the token
+//! is renewed a margin before it expires (default 5 minutes), any number of concurrent callers
+//! cause a single token request, a failed renewal keeps the still-valid old token in use, and
+//! after a 401 one forced renewal is made (none when a concurrent caller already renewed).
+//! Token endpoint errors are [`OAuthError`]s (RFC 6749 §5.2 codes); 502/503/504 answers are
+//! retried. Tokens and secrets never appear in `Debug`, `Display`, logs or errors.
+//!
+//! ```no_run
+//! # async fn demo(transport: evo_core::SharedTransport) -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use evo_auth::{ClientCredentialsAuthorizer, OAuthConnector, Scopes};
+//!
+//! let connector = OAuthConnector::builder(transport.clone(), "service-client-id")
+//!     .client_secret(std::env::var("EVO_CLIENT_SECRET")?)
+//!     .build()?;
+//! let authorizer = Arc::new(ClientCredentialsAuthorizer::new(connector, Scopes::all_evo())?);
+//! let api = evo_core::ApiConnector::builder("https://discover.api.seequent.com".parse()?)
+//!     .transport(transport)
+//!     .authorizer(authorizer)
+//!     .build()?;
+//! # Ok(()) }
+//! ```
+
+mod access_token;
+mod authorization_code;
+mod browser;
+mod cache;
+mod client_credentials;
+mod connector;
+mod error;
+mod loopback;
+mod pkce;
+mod scope;
+mod store;
+mod token;
+
+pub use access_token::AccessTokenAuthorizer;
+pub use authorization_code::{
+    AuthorizationCodeAuthorizer, AuthorizationCodeAuthorizerBuilder, DEFAULT_LOGIN_TIMEOUT,
+    DEFAULT_REDIRECT_URL,
+};
+pub use browser::{BrowserFn, BrowserLauncher, PrintUrl, SystemBrowser, browser_fn};
+pub use cache::DEFAULT_REFRESH_MARGIN;
+pub use client_credentials::{ClientCredentialsAuthorizer, ClientCredentialsAuthorizerBuilder};
+pub use connector::{
+    DEFAULT_AUTHORIZE_PATH, DEFAULT_ISSUER, DEFAULT_TOKEN_PATH, OAuthConnector,
+    OAuthConnectorBuilder,
+};
+pub use error::{OAuthError, OAuthErrorCode};
+pub use scope::{EvoScope, Scopes};
+pub use store::{FileTokenStore, MemoryTokenStore, TokenKey, TokenStore};
+pub use token::Token;
