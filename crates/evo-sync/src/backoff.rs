@@ -98,7 +98,11 @@ mod tests {
             let base = Duration::from_millis(base);
             assert_eq!(backoff.next_base(), base);
             let delay = backoff.next_delay();
-            assert!(delay >= base / 2 && delay <= base, "{delay:?} outside [{:?}, {base:?}]", base / 2);
+            assert!(
+                delay >= base / 2 && delay <= base,
+                "{delay:?} outside [{:?}, {base:?}]",
+                base / 2
+            );
         }
         backoff.reset();
         assert_eq!(backoff.next_base(), Duration::from_millis(100));
@@ -118,6 +122,9 @@ mod tests {
         let delays: std::collections::BTreeSet<Duration> = (0..20)
             .map(|seed| Backoff::with_rng(policy, fastrand::Rng::with_seed(seed)).next_delay())
             .collect();
-        assert!(delays.len() > 10, "jitter produced too few distinct delays: {delays:?}");
+        assert!(
+            delays.len() > 10,
+            "jitter produced too few distinct delays: {delays:?}"
+        );
     }
 }

@@ -498,10 +498,7 @@ where
         let seq = snapshot.seq;
         let _ = self.updates.send(Envelope {
             seq,
-            update: Update::Reset {
-                reason,
-                snapshot,
-            },
+            update: Update::Reset { reason, snapshot },
         });
         true
     }
