@@ -1,7 +1,8 @@
 //! Project automation for evo-rs: `cargo xtask <command>`.
 //!
-//! - `ci`: formatting check, clippy with warnings denied, generated code freshness, docs with
-//!   warnings denied, then `test`.
+//! - `lint`: formatting check, clippy with warnings denied, generated code freshness, docs with
+//!   warnings denied.
+//! - `ci`: `lint`, then `test`.
 //! - `test`: installs the third-party test peers (scripts/install-peers.sh), then runs every test.
 //! - `codegen [--check]`: regenerates `crates/*/src/generated/` from `specs/`.
 //! - `bench [io]`: benchmarks, reported as ratios against a peer measured in the same run.
@@ -20,11 +21,12 @@ fn main() -> ExitCode {
     };
     let result = match command {
         "ci" => ci::ci(rest),
+        "lint" => ci::lint(rest),
         "test" => ci::test(rest),
         "codegen" => codegen::run(rest),
         "bench" => bench::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask <ci | test | codegen [--check] | bench [io]>");
+            eprintln!("usage: cargo xtask <ci | lint | test | codegen [--check] | bench [io]>");
             return ExitCode::from(2);
         }
     };

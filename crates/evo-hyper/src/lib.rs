@@ -1,0 +1,425 @@
+//! # evo-hyper
+//!
+//! [`HyperTransport`], the default [`evo_core::Transport`] of evo-rs: hyper-util's pooled client
+//! with rustls (HTTP/1.1, and HTTP/2 when the server offers it by ALPN), webpki roots (optionally
+//! the platform's roots and extra certificates), a connect timeout, connection-pool limits,
+//! proxies from `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` and streaming bodies both ways.
+//!
+//! It never follows redirects and never interprets status codes: that is the connector's job.
+//! Read and idle timeouts are applied by [`evo_core::ApiConnector`].
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use evo_core::ApiConnector;
+//! use evo_hyper::HyperTransport;
+//!
+//! # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let transport = HyperTransport::builder()
+//!     .connect_timeout(Some(std::time::Duration::from_secs(5)))
+//!     .build()?;
+//! let connector = ApiConnector::builder("https://hub.example/".parse()?)
+//!     .transport(Arc::new(transport))
+//!     .build()?;
+//! # Ok(()) }
+//! ```
+
+mod connect;
+mod error;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_body::into_evo_body;
+use evo_core::{Body, Timeouts, Transport, TransportError};
+use http::{Request, Response};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use crate::connect::{REQUEST_CONNECT_TIMEOUT, TcpConnector, TimeoutConnector};
+pub use crate::error::Error;
+
+type Connector = TimeoutConnector<hyper_rustls::HttpsConnector<TcpConnector>>;
+
+/// The default connect timeout (10 s), used when a request does not ask for another.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default number of idle connections kept per host (32).
+pub const DEFAULT_POOL_MAX_IDLE_PER_HOST: usize = 32;
+/// The default time an idle pooled connection is kept (90 s).
+pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// An HTTP transport on hyper-util's pooled client and rustls. Cheap to clone (the pool is
+/// shared); share one per process.
+///
+/// Failures map to [`evo_core::TransportErrorKind`]: `Connect` (refused, DNS, unreachable, proxy refused;
+/// never sent), `Timeout` (connect timeout; never sent), `Tls`, `Connection` (reset, closed
+/// early, truncated body), `Protocol` (malformed or oversized response head).
+#[derive(Clone)]
+pub struct HyperTransport {
+    client: Client<Connector, Body>,
+    proxy: Option<Arc<Matcher>>,
+    summary: Arc<String>,
+}
+
+impl fmt::Debug for HyperTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The proxy URLs may hold credentials: only the settings summary is shown.
+        write!(f, "HyperTransport({})", self.summary)
+    }
+}
+
+impl Default for HyperTransport {
+    fn default() -> Self {
+        HyperTransport::new()
+    }
+}
+
+impl HyperTransport {
+    /// A transport with the defaults: webpki roots, HTTP/1.1 and h2, a 10 s connect timeout,
+    /// 32 idle connections per host kept for 90 s, proxies from the environment.
+    pub fn new() -> Self {
+        // The default settings use only built-in roots, so building cannot fail; if a future
+        // rustls rejected them, falling back to a transport without proxies would hide that,
+        // so this is the one place where the message is explicit.
+        HyperTransportBuilder::default()
+            .build()
+            .expect("the default HyperTransport settings are valid")
+    }
+
+    /// Starts building a transport.
+    pub fn builder() -> HyperTransportBuilder {
+        HyperTransportBuilder::default()
+    }
+}
+
+/// Builds a [`HyperTransport`].
+#[derive(Clone)]
+pub struct HyperTransportBuilder {
+    connect_timeout: Option<Duration>,
+    pool_max_idle_per_host: usize,
+    pool_idle_timeout: Option<Duration>,
+    webpki_roots: bool,
+    native_roots: bool,
+    extra_roots_pem: Vec<Vec<u8>>,
+    http2: bool,
+    proxy: ProxySetting,
+}
+
+#[derive(Clone)]
+enum ProxySetting {
+    FromEnvironment,
+    None,
+    Explicit {
+        http: Option<String>,
+        https: Option<String>,
+        no_proxy: Option<String>,
+    },
+}
+
+impl Default for HyperTransportBuilder {
+    fn default() -> Self {
+        HyperTransportBuilder {
+            connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
+            pool_max_idle_per_host: DEFAULT_POOL_MAX_IDLE_PER_HOST,
+            pool_idle_timeout: Some(DEFAULT_POOL_IDLE_TIMEOUT),
+            webpki_roots: true,
+            native_roots: false,
+            extra_roots_pem: Vec::new(),
+            http2: true,
+            proxy: ProxySetting::FromEnvironment,
+        }
+    }
+}
+
+impl fmt::Debug for HyperTransportBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HyperTransportBuilder")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
+            .field("pool_idle_timeout", &self.pool_idle_timeout)
+            .field("webpki_roots", &self.webpki_roots)
+            .field("native_roots", &self.native_roots)
+            .field("extra_roots", &self.extra_roots_pem.len())
+            .field("http2", &self.http2)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HyperTransportBuilder {
+    /// The connect timeout (TCP, proxy tunnel and TLS) used when a request carries no
+    /// [`Timeouts`] (default 10 s; `None`: no limit). A request's `Timeouts::connect`, which
+    /// [`evo_core::ApiConnector`] always sets, takes precedence.
+    pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+    /// How many idle connections are kept per host (default 32).
+    pub fn pool_max_idle_per_host(mut self, max: usize) -> Self {
+        self.pool_max_idle_per_host = max;
+        self
+    }
+    /// How long an idle connection is kept (default 90 s; `None`: until the server closes it).
+    pub fn pool_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+    /// Trusts the Mozilla roots bundled by `webpki-roots` (default on).
+    pub fn webpki_roots(mut self, enabled: bool) -> Self {
+        self.webpki_roots = enabled;
+        self
+    }
+    /// Also trusts the platform's root certificates (default off).
+    pub fn native_roots(mut self, enabled: bool) -> Self {
+        self.native_roots = enabled;
+        self
+    }
+    /// Also trusts the certificates in this PEM text (e.g. a local emulator's self-signed
+    /// certificate). Checked by [`build`](Self::build).
+    pub fn add_root_certificate(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.extra_roots_pem.push(pem.as_ref().to_vec());
+        self
+    }
+    /// Offers HTTP/2 by ALPN on TLS connections (default on). Plain-HTTP connections always
+    /// use HTTP/1.1.
+    pub fn http2(mut self, enabled: bool) -> Self {
+        self.http2 = enabled;
+        self
+    }
+    /// Uses no proxy, whatever the environment says.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxySetting::None;
+        self
+    }
+    /// Reads `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` (and their lower-case
+    /// forms) when building (the default).
+    pub fn proxy_from_env(mut self) -> Self {
+        self.proxy = ProxySetting::FromEnvironment;
+        self
+    }
+    /// Uses these proxies instead of the environment's: `http` for `http://` URLs, `https` for
+    /// `https://` URLs (each an `http://[user:password@]host:port` URL), except for the hosts
+    /// in `no_proxy` (the `NO_PROXY` syntax: comma-separated hosts, domains, IPs, CIDRs, `*`).
+    pub fn proxy(mut self, http: Option<&str>, https: Option<&str>, no_proxy: Option<&str>) -> Self {
+        self.proxy = ProxySetting::Explicit {
+            http: http.map(str::to_owned),
+            https: https.map(str::to_owned),
+            no_proxy: no_proxy.map(str::to_owned),
+        };
+        self
+    }
+
+    /// Builds the transport. Fails when a certificate does not parse, no root certificate is
+    /// trusted at all, or the TLS configuration cannot be made. Must be called inside a tokio
+    /// runtime only when requests are sent (building needs none).
+    pub fn build(self) -> Result<HyperTransport, Error> {
+        let tls = self.tls_config()?;
+        let proxy = match &self.proxy {
+            ProxySetting::None => None,
+            ProxySetting::FromEnvironment => Some(Arc::new(Matcher::from_env())),
+            ProxySetting::Explicit {
+                http,
+                https,
+                no_proxy,
+            } => {
+                let mut builder = Matcher::builder();
+                if let Some(http) = http {
+                    builder = builder.http(http.clone());
+                }
+                if let Some(https) = https {
+                    builder = builder.https(https.clone());
+                }
+                if let Some(no) = no_proxy {
+                    builder = builder.no(no.clone());
+                }
+                Some(Arc::new(builder.build()))
+            }
+        };
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        // The whole stack's timeout is applied by TimeoutConnector.
+        http.set_connect_timeout(None);
+        let tcp = TcpConnector {
+            http,
+            proxy: proxy.clone(),
+        };
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1();
+        let https = if self.http2 {
+            https.enable_http2().wrap_connector(tcp)
+        } else {
+            https.wrap_connector(tcp)
+        };
+        let connector = TimeoutConnector {
+            inner: https,
+            default_timeout: self.connect_timeout,
+        };
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .pool_max_idle_per_host(self.pool_max_idle_per_host)
+            .pool_idle_timeout(self.pool_idle_timeout)
+            .build(connector);
+        let summary = format!(
+            "connect_timeout: {:?}, pool_max_idle_per_host: {}, pool_idle_timeout: {:?}, http2: {}, proxy: {}",
+            self.connect_timeout,
+            self.pool_max_idle_per_host,
+            self.pool_idle_timeout,
+            self.http2,
+            match self.proxy {
+                ProxySetting::None => "none",
+                ProxySetting::FromEnvironment => "from environment",
+                ProxySetting::Explicit { .. } => "explicit",
+            }
+        );
+        Ok(HyperTransport {
+            client,
+            proxy,
+            summary: Arc::new(summary),
+        })
+    }
+
+    fn tls_config(&self) -> Result<rustls::ClientConfig, Error> {
+        let mut roots = rustls::RootCertStore::empty();
+        if self.webpki_roots {
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        }
+        if self.native_roots {
+            let found = rustls_native_certs::load_native_certs();
+            if found.certs.is_empty()
+                && let Some(first) = found.errors.first()
+            {
+                return Err(Error::certificate(format!(
+                    "could not load the platform's root certificates: {first}"
+                )));
+            }
+            let (_added, _ignored) = roots.add_parsable_certificates(found.certs);
+        }
+        for pem in &self.extra_roots_pem {
+            let mut reader = pem.as_slice();
+            let mut count = 0;
+            for cert in rustls_pemfile::certs(&mut reader) {
+                let cert = cert.map_err(|e| {
+                    Error::certificate(format!("a root certificate does not parse as PEM: {e}"))
+                })?;
+                roots.add(cert).map_err(|e| {
+                    Error::certificate(format!("a root certificate was rejected: {e}"))
+                })?;
+                count += 1;
+            }
+            if count == 0 {
+                return Err(Error::certificate(
+                    "add_root_certificate was given text with no PEM certificate in it",
+                ));
+            }
+        }
+        if roots.is_empty() {
+            return Err(Error::certificate(
+                "no root certificate is trusted: enable webpki_roots or native_roots, or add one",
+            ));
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::tls(format!("cannot configure TLS: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(config)
+    }
+}
+
+#[async_trait::async_trait]
+impl Transport for HyperTransport {
+    async fn send(&self, request: Request<Body>) -> Result<Response<Body>, TransportError> {
+        let (mut parts, body) = request.into_parts();
+        let connect_timeout = parts
+            .extensions
+            .get::<Timeouts>()
+            .map(|t| t.connect);
+        self.add_proxy_authorization(&mut parts);
+        let request = Request::from_parts(parts, body);
+        let sending = self.client.request(request);
+        let result = match connect_timeout {
+            Some(timeout) => REQUEST_CONNECT_TIMEOUT.scope(timeout, sending).await,
+            None => sending.await,
+        };
+        match result {
+            Ok(response) => Ok(response.map(into_evo_body)),
+            Err(e) => Err(error::map_client_error(e)),
+        }
+    }
+}
+
+impl HyperTransport {
+    /// A plain-HTTP request forwarded through a proxy carries the proxy's credentials.
+    fn add_proxy_authorization(&self, parts: &mut http::request::Parts) {
+        if parts.uri.scheme_str() != Some("http")
+            || parts.headers.contains_key(http::header::PROXY_AUTHORIZATION)
+        {
+            return;
+        }
+        let Some(intercept) = self.proxy.as_ref().and_then(|m| m.intercept(&parts.uri)) else {
+            return;
+        };
+        if let Some(auth) = intercept.basic_auth() {
+            let mut value = auth.clone();
+            value.set_sensitive(true);
+            parts
+                .headers
+                .insert(http::header::PROXY_AUTHORIZATION, value);
+        }
+    }
+}
+
+mod async_body {
+    //! Response bodies: hyper's `Incoming` as an [`evo_core::Body`] stream.
+
+    use bytes::Bytes;
+    use evo_core::Body;
+    use futures_util::StreamExt;
+    use http_body_util::BodyExt;
+
+    /// Streams a hyper response body, mapping its failures to I/O errors the connector
+    /// understands (`UnexpectedEof` for a body cut short, `TimedOut`, otherwise `Other`).
+    pub(crate) fn into_evo_body(body: hyper::body::Incoming) -> Body {
+        let length = hyper::body::Body::size_hint(&body).exact();
+        let stream = body
+            .into_data_stream()
+            .map(|chunk: Result<Bytes, hyper::Error>| chunk.map_err(crate::error::body_error));
+        Body::from_stream(stream, length)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_rejects_bad_certificates_and_no_roots() {
+        let err = HyperTransport::builder()
+            .add_root_certificate("not a certificate")
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("no PEM certificate"), "{err}");
+        let err = HyperTransport::builder()
+            .webpki_roots(false)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("no root certificate"), "{err}");
+    }
+
+    #[test]
+    fn debug_hides_proxy_credentials() {
+        let t = HyperTransport::builder()
+            .proxy(Some("http://user:hunter2@proxy.example:3128"), None, None)
+            .build()
+            .unwrap();
+        let shown = format!("{t:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("explicit"), "{shown}");
+    }
+}
