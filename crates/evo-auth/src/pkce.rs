@@ -46,8 +46,8 @@ mod tests {
     #[test]
     fn rfc7636_appendix_b_example() {
         assert_eq!(
-            challenge("dBjftJeZ4CVP-mJ0z3OR0FEJYLHe8Jih1zZ6G0wPkMn"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t2URWbuGgSJlM3GA"
+            challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 
