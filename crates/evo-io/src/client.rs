@@ -1,0 +1,304 @@
+//! The transfer client: settings shared by every upload and download.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use evo_core::{RetryPolicy, SharedTransport};
+use tokio::io::{AsyncRead, AsyncWrite};
+use url::Url;
+
+use crate::blocks::{DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE};
+use crate::download::Download;
+use crate::upload::Upload;
+
+/// Uploads and downloads blobs through pre-signed URLs.
+///
+/// Blob requests go straight to the [`Transport`](evo_core::Transport): a pre-signed URL
+/// carries its own authorization, so no bearer token is sent. Cheap to clone.
+///
+/// ```no_run
+/// # async fn demo(transport: evo_core::SharedTransport, url: url::Url) -> Result<(), evo_io::Error> {
+/// use evo_io::{BlobClient, Destination, Source};
+///
+/// let client = BlobClient::builder(transport).concurrency(8).build();
+/// client.upload(url.clone(), Source::file("model.bin")).await?;
+/// client.download(url, Destination::file("copy.bin")).overwrite(true).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct BlobClient {
+    pub(crate) inner: Arc<ClientInner>,
+}
+
+pub(crate) struct ClientInner {
+    pub(crate) transport: SharedTransport,
+    pub(crate) config: Config,
+}
+
+/// The settings of a [`BlobClient`].
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) block_size: u64,
+    pub(crate) single_put_max: u64,
+    pub(crate) concurrency: usize,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) max_renewals: u32,
+    pub(crate) renew_debounce: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) read_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            block_size: DEFAULT_BLOCK_SIZE,
+            single_put_max: DEFAULT_BLOCK_SIZE,
+            concurrency: 8,
+            retry: RetryPolicy::default()
+                .with_max_attempts(8)
+                .with_initial_backoff(Duration::from_millis(100))
+                .with_max_backoff(Duration::from_secs(10))
+                .with_max_elapsed(Some(Duration::from_secs(600))),
+            max_renewals: 3,
+            renew_debounce: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(30),
+            read_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl fmt::Debug for BlobClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlobClient")
+            .field("transport", &self.inner.transport)
+            .field("config", &self.inner.config)
+            .finish()
+    }
+}
+
+impl BlobClient {
+    /// A client with the default settings: 8 MiB blocks (grown for blobs over 390 GiB),
+    /// 8 blocks in flight (peak memory about 64 MiB per transfer), up to 8 attempts per block.
+    pub fn new(transport: SharedTransport) -> Self {
+        BlobClient::builder(transport).build()
+    }
+
+    /// A builder to change the settings.
+    pub fn builder(transport: SharedTransport) -> BlobClientBuilder {
+        BlobClientBuilder {
+            transport,
+            config: Config::default(),
+            memory_budget: None,
+        }
+    }
+
+    /// The preferred block size in bytes.
+    pub fn block_size(&self) -> u64 {
+        self.inner.config.block_size
+    }
+
+    /// How many blocks are transferred at once.
+    pub fn concurrency(&self) -> usize {
+        self.inner.config.concurrency
+    }
+
+    /// Uploads `source` to the block blob at `url` (a pre-signed URL with write permission).
+    /// Await the returned [`Upload`] to run it; set options on it first.
+    pub fn upload<'a>(&'a self, url: Url, source: Source<'a>) -> Upload<'a> {
+        Upload::new(self, url, source)
+    }
+
+    /// Downloads the blob at `url` (a pre-signed URL with read permission) into `destination`.
+    /// Await the returned [`Download`] to run it; set options on it first.
+    pub fn download<'a>(&'a self, url: Url, destination: Destination<'a>) -> Download<'a> {
+        Download::new(self, url, destination)
+    }
+}
+
+/// Builds a [`BlobClient`].
+#[derive(Debug)]
+pub struct BlobClientBuilder {
+    transport: SharedTransport,
+    config: Config,
+    memory_budget: Option<u64>,
+}
+
+impl BlobClientBuilder {
+    /// The preferred block size (default 8 MiB, at most 4000 MiB). It grows for a blob that
+    /// would otherwise need more than 50,000 blocks.
+    pub fn block_size(mut self, bytes: u64) -> Self {
+        self.config.block_size = bytes.clamp(1, MAX_BLOCK_SIZE);
+        self
+    }
+
+    /// Sources up to this size go in one `Put Blob` request instead of blocks (default: the
+    /// block size). Set 0 to always stage blocks (an empty source is still one `Put Blob`
+    /// unless this is 0).
+    pub fn single_put_max(mut self, bytes: u64) -> Self {
+        self.config.single_put_max = bytes;
+        self
+    }
+
+    /// How many blocks are in flight at once (default 8, at least 1).
+    pub fn concurrency(mut self, blocks: usize) -> Self {
+        self.config.concurrency = blocks.max(1);
+        self
+    }
+
+    /// Caps the block buffers of one transfer: concurrency is lowered so that
+    /// `concurrency × block size` stays within `bytes` (at least one block in flight).
+    pub fn memory_budget(mut self, bytes: u64) -> Self {
+        self.memory_budget = Some(bytes);
+        self
+    }
+
+    /// The retry policy for each request (default: 8 attempts, 100 ms initial full-jitter
+    /// backoff up to 10 s, `Retry-After` honoured, 10 minutes per block at most).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.config.retry = policy;
+        self
+    }
+
+    /// How many times in a row one request may renew a refused URL (default 3).
+    pub fn max_renewals(mut self, renewals: u32) -> Self {
+        self.config.max_renewals = renewals;
+        self
+    }
+
+    /// A URL obtained less than this long ago is renewed only after this time (default 1 s),
+    /// so many blocks refused at once share one renewal and a bad callback is not hammered.
+    pub fn renew_debounce(mut self, debounce: Duration) -> Self {
+        self.config.renew_debounce = debounce;
+        self
+    }
+
+    /// The connect timeout asked of the transport (default 30 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// How long to wait for an answer's head, and for each body chunk after it (default 60 s).
+    /// There is no total timeout: large blocks may take as long as they need while data flows.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.read_timeout = timeout;
+        self
+    }
+
+    /// The client.
+    pub fn build(mut self) -> BlobClient {
+        if let Some(budget) = self.memory_budget {
+            let fits = (budget / self.config.block_size.max(1)).max(1);
+            self.config.concurrency = self.config.concurrency.min(fits as usize);
+        }
+        BlobClient {
+            inner: Arc::new(ClientInner {
+                transport: self.transport,
+                config: self.config,
+            }),
+        }
+    }
+}
+
+/// What an upload reads.
+pub struct Source<'a> {
+    pub(crate) inner: SourceInner<'a>,
+}
+
+pub(crate) enum SourceInner<'a> {
+    File(PathBuf),
+    Bytes(Bytes),
+    Reader {
+        reader: Pin<Box<dyn AsyncRead + Send + 'a>>,
+        len: Option<u64>,
+    },
+}
+
+impl<'a> Source<'a> {
+    /// A file, read with parallel positional reads (its size and modification time are also
+    /// what a resume checks).
+    pub fn file(path: impl Into<PathBuf>) -> Self {
+        Source {
+            inner: SourceInner::File(path.into()),
+        }
+    }
+
+    /// Bytes in memory.
+    pub fn bytes(bytes: impl Into<Bytes>) -> Self {
+        Source {
+            inner: SourceInner::Bytes(bytes.into()),
+        }
+    }
+
+    /// An async reader, read in order one block at a time. `len`, when known, lets the block
+    /// size adapt to the size and is checked at the end; an unknown length is streamed with
+    /// the configured block size (up to 50,000 blocks).
+    pub fn reader(reader: impl AsyncRead + Send + 'a, len: Option<u64>) -> Self {
+        Source {
+            inner: SourceInner::Reader {
+                reader: Box::pin(reader),
+                len,
+            },
+        }
+    }
+}
+
+impl fmt::Debug for Source<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            SourceInner::File(p) => write!(f, "Source::File({})", p.display()),
+            SourceInner::Bytes(b) => write!(f, "Source::Bytes({} bytes)", b.len()),
+            SourceInner::Reader { len, .. } => write!(f, "Source::Reader(len: {len:?})"),
+        }
+    }
+}
+
+/// Where a download goes.
+pub struct Destination<'a> {
+    pub(crate) inner: DestinationInner<'a>,
+}
+
+pub(crate) enum DestinationInner<'a> {
+    File(PathBuf),
+    Memory,
+    Writer(Pin<Box<dyn AsyncWrite + Send + 'a>>),
+}
+
+impl<'a> Destination<'a> {
+    /// A file: written with parallel positional writes into `.<name>.evo-download` beside it,
+    /// flushed, then renamed into place; resumable.
+    pub fn file(path: impl Into<PathBuf>) -> Self {
+        Destination {
+            inner: DestinationInner::File(path.into()),
+        }
+    }
+
+    /// Memory: the bytes are returned by [`DownloadReport::into_bytes`](crate::DownloadReport::into_bytes).
+    pub fn memory() -> Self {
+        Destination {
+            inner: DestinationInner::Memory,
+        }
+    }
+
+    /// An async writer, written in order (ranges are fetched in parallel and reordered, at
+    /// most `concurrency` blocks held at once). It is flushed but not shut down at the end.
+    pub fn writer(writer: impl AsyncWrite + Send + 'a) -> Self {
+        Destination {
+            inner: DestinationInner::Writer(Box::pin(writer)),
+        }
+    }
+}
+
+impl fmt::Debug for Destination<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            DestinationInner::File(p) => write!(f, "Destination::File({})", p.display()),
+            DestinationInner::Memory => f.write_str("Destination::Memory"),
+            DestinationInner::Writer(_) => f.write_str("Destination::Writer"),
+        }
+    }
+}

@@ -1,0 +1,844 @@
+//! Downloads: probe (HEAD, or a first ranged GET), parallel ranged GETs pinned with `If-Match`,
+//! checked `Content-Range`, positional writes into a partial file, fsync, atomic rename.
+
+use std::collections::{BTreeSet, HashMap};
+use std::future::{Future, IntoFuture};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, LazyLock, Mutex, Weak};
+
+use bytes::Bytes;
+use evo_core::{Body, Feedback};
+use futures_util::{FutureExt as _, StreamExt, stream};
+use http::{HeaderMap, Method, Request, Response, StatusCode, header};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use url::Url;
+
+use crate::blocks::{block_size_for, layout};
+use crate::client::{BlobClient, Destination, DestinationInner};
+use crate::digest::{Digest, Hasher, check, hash_file};
+use crate::error::{BlockRef, Error, ErrorKind, Step};
+use crate::request::{Failure, Meter, Wire};
+use crate::state::{StateWriter, TransferState, load, sibling};
+use crate::upload::join_error;
+use crate::url::{RenewUrl, SignedUrl};
+
+/// A download to set up and then await. Made by [`BlobClient::download`].
+#[must_use = "a download does nothing until it is awaited"]
+pub struct Download<'a> {
+    client: &'a BlobClient,
+    url: Url,
+    destination: Destination<'a>,
+    renewer: Option<Arc<dyn RenewUrl + 'static>>,
+    feedback: Option<&'a dyn Feedback>,
+    resume: bool,
+    overwrite: bool,
+    expected: Option<Digest>,
+    target_locked: bool,
+}
+
+/// What a finished download did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DownloadReport {
+    /// Bytes in the blob.
+    pub size: u64,
+    /// The blob version's ETag, when the server sent one.
+    pub etag: Option<String>,
+    /// Bytes taken from an interrupted earlier download instead of fetched again.
+    pub resumed_bytes: u64,
+    /// Requests tried again (transient failures and URL renewals).
+    pub retries: u64,
+    /// False when the server ignored `Range` and the blob came as one whole body.
+    pub ranged: bool,
+    /// The file written, for a file destination.
+    pub path: Option<PathBuf>,
+    bytes: Option<Bytes>,
+}
+
+impl DownloadReport {
+    /// The downloaded bytes, for a [`Destination::memory`] download (empty otherwise).
+    pub fn into_bytes(self) -> Bytes {
+        self.bytes.unwrap_or_default()
+    }
+}
+
+/// Size and version of a blob, and the body when the server ignored `Range`.
+struct Probe {
+    size: Option<u64>,
+    etag: Option<String>,
+    whole: Option<Response<Body>>,
+}
+
+impl<'a> Download<'a> {
+    pub(crate) fn new(client: &'a BlobClient, url: Url, destination: Destination<'a>) -> Self {
+        Download {
+            client,
+            url,
+            destination,
+            renewer: None,
+            feedback: None,
+            resume: true,
+            overwrite: false,
+            expected: None,
+            target_locked: false,
+        }
+    }
+
+    /// Called for a fresh URL when the current one is refused (401/403), e.g. after it expired.
+    /// Without it, a refusal ends the download.
+    pub fn renew_with(mut self, renewer: impl RenewUrl + 'static) -> Self {
+        self.renewer = Some(Arc::new(renewer));
+        self
+    }
+
+    /// The same as [`Download::renew_with`] for a shared callback.
+    pub fn renew_with_shared(mut self, renewer: Arc<dyn RenewUrl + 'static>) -> Self {
+        self.renewer = Some(renewer);
+        self
+    }
+
+    /// Receives byte-based progress (bytes written, total, retries).
+    pub fn feedback(mut self, feedback: &'a dyn Feedback) -> Self {
+        self.feedback = Some(feedback);
+        self
+    }
+
+    /// For a file destination: keep the partial file and its state file when the download
+    /// fails or is dropped, and continue from them next time (default on). A partial file of
+    /// another blob version (a different ETag) is never mixed in: the download starts over.
+    pub fn resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
+        self
+    }
+
+    /// For a file destination: replace an existing file (default off: an existing target is an
+    /// error).
+    pub fn overwrite(mut self, overwrite: bool) -> Self {
+        self.overwrite = overwrite;
+        self
+    }
+
+    /// Checks the whole download against this digest before publishing it; a mismatch fails
+    /// the download and leaves no file under the target name.
+    pub fn expect_digest(mut self, digest: Digest) -> Self {
+        self.expected = Some(digest);
+        self
+    }
+
+    pub(crate) fn target_already_locked(mut self) -> Self {
+        self.target_locked = true;
+        self
+    }
+
+    async fn run(self) -> Result<DownloadReport, Error> {
+        let config = &self.client.inner.config;
+        let url = SignedUrl::new(self.url, self.renewer, config.renew_debounce)?;
+        let mut wire = Wire {
+            transport: &self.client.inner.transport,
+            url,
+            retry: config.retry.clone(),
+            max_renewals: config.max_renewals,
+            connect_timeout: config.connect_timeout,
+            read_timeout: config.read_timeout,
+            meter: Meter::new(self.feedback),
+        };
+        let job = Job {
+            block_size: config.block_size,
+            concurrency: config.concurrency,
+            expected: self.expected,
+        };
+        match self.destination.inner {
+            DestinationInner::File(target) => {
+                let target = std::path::absolute(&target).map_err(|e| {
+                    Error::local(Step::Prepare, format!("resolving {}", target.display()), e)
+                })?;
+                let lock = target_lock(&target);
+                let _guard = if self.target_locked {
+                    None
+                } else {
+                    Some(lock.lock().await)
+                };
+                if !self.overwrite && target.exists() {
+                    return Err(Error::new(
+                        ErrorKind::InvalidInput,
+                        Step::Prepare,
+                        format!(
+                            "{} already exists (ask for overwrite to replace it)",
+                            target.display()
+                        ),
+                    ));
+                }
+                let probe = probe(&wire).await?;
+                wire.meter.set_total(probe.size);
+                job.to_file(&wire, probe, &target, self.resume).await
+            }
+            DestinationInner::Memory => {
+                let probe = probe(&wire).await?;
+                wire.meter.set_total(probe.size);
+                // Capacity grows with the data; a server's size claim is not trusted up front.
+                let capacity = probe.size.unwrap_or(0).min(64 << 20) as usize;
+                let mut sink = Sink::Memory(Vec::with_capacity(capacity));
+                let mut report = job.to_sink(&wire, probe, &mut sink).await?;
+                if let Sink::Memory(v) = sink {
+                    report.bytes = Some(Bytes::from(v));
+                }
+                Ok(report)
+            }
+            DestinationInner::Writer(writer) => {
+                let probe = probe(&wire).await?;
+                wire.meter.set_total(probe.size);
+                let mut sink = Sink::Writer(writer);
+                job.to_sink(&wire, probe, &mut sink).await
+            }
+        }
+    }
+}
+
+impl<'a> IntoFuture for Download<'a> {
+    type Output = Result<DownloadReport, Error>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+/// One lock per target path in this process: a second download of the same file waits.
+pub(crate) fn target_lock(path: &Path) -> Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: LazyLock<Mutex<HashMap<PathBuf, Weak<tokio::sync::Mutex<()>>>>> =
+        LazyLock::new(Default::default);
+    let mut locks = LOCKS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(lock) = locks.get(path).and_then(Weak::upgrade) {
+        return lock;
+    }
+    locks.retain(|_, w| w.strong_count() > 0);
+    let lock = Arc::new(tokio::sync::Mutex::new(()));
+    locks.insert(path.to_path_buf(), Arc::downgrade(&lock));
+    lock
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers.get(name)?.to_str().ok().map(str::to_owned)
+}
+
+fn protocol(step: Step, message: impl Into<String>) -> Failure {
+    Failure::fatal(ErrorKind::Protocol, step, message)
+}
+
+/// Finds size and ETag: `HEAD`, or `GET bytes=0-0` when `HEAD` is refused or not allowed.
+async fn probe(wire: &Wire<'_>) -> Result<Probe, Error> {
+    let head = wire
+        .retrying(Step::Probe, None, |url| async move {
+            let request = Request::builder()
+                .method(Method::HEAD)
+                .uri(url.as_str())
+                .body(Body::empty())
+                .map_err(|e| protocol(Step::Probe, e.to_string()))?;
+            let response = wire.send(request, Step::Probe).await?;
+            let status = response.status();
+            if status.is_success() {
+                let headers = response.headers();
+                let size = header_text(headers, header::CONTENT_LENGTH)
+                    .ok_or_else(|| protocol(Step::Probe, "HEAD answered without Content-Length"))?
+                    .trim()
+                    .parse::<u64>()
+                    .map_err(|_| protocol(Step::Probe, "HEAD answered a malformed Content-Length"))?;
+                return Ok(Some((size, header_text(headers, header::ETAG))));
+            }
+            match status.as_u16() {
+                // Not allowed, or this URL may not HEAD: ask with a ranged GET instead (which
+                // renews the URL if it really expired).
+                400 | 401 | 403 | 405 | 501 => Ok(None),
+                _ => Err(wire.status_failure(Method::HEAD, &url, response, Step::Probe).await),
+            }
+        })
+        .await?;
+    if let Some((size, etag)) = head {
+        return Ok(Probe {
+            size: Some(size),
+            etag,
+            whole: None,
+        });
+    }
+    wire.retrying(Step::Probe, None, |url| async move {
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(url.as_str())
+            .header(header::RANGE, "bytes=0-0")
+            .body(Body::empty())
+            .map_err(|e| protocol(Step::Probe, e.to_string()))?;
+        let response = wire.send(request, Step::Probe).await?;
+        let etag = header_text(response.headers(), header::ETAG);
+        match response.status() {
+            StatusCode::PARTIAL_CONTENT => {
+                let range = ContentRange::parse(response.headers())
+                    .map_err(|m| protocol(Step::Probe, m))?;
+                let total = range.total.ok_or_else(|| {
+                    protocol(Step::Probe, "Content-Range of the probe has no total size")
+                })?;
+                if range.first != 0 || range.last != 0 || total == 0 {
+                    return Err(protocol(
+                        Step::Probe,
+                        format!("asked for bytes 0-0, got {range:?}"),
+                    ));
+                }
+                wire.read_exact(response.into_body(), 1, Step::Probe).await?;
+                Ok(Probe {
+                    size: Some(total),
+                    etag,
+                    whole: None,
+                })
+            }
+            StatusCode::OK => {
+                // The server ignores Range: the body is the whole blob.
+                let size = header_text(response.headers(), header::CONTENT_LENGTH)
+                    .and_then(|v| v.trim().parse().ok());
+                Ok(Probe {
+                    size,
+                    etag,
+                    whole: Some(response),
+                })
+            }
+            StatusCode::RANGE_NOT_SATISFIABLE => {
+                // Azure answers 416 to any range of an empty blob (`Content-Range: bytes */0`).
+                let total = header_text(response.headers(), header::CONTENT_RANGE)
+                    .and_then(|v| v.trim().strip_prefix("bytes */").map(str::to_owned))
+                    .and_then(|v| v.parse::<u64>().ok());
+                match total {
+                    Some(0) => Ok(Probe {
+                        size: Some(0),
+                        etag,
+                        whole: None,
+                    }),
+                    _ => Err(wire
+                        .status_failure(Method::GET, &url, response, Step::Probe)
+                        .await),
+                }
+            }
+            _ => Err(wire
+                .status_failure(Method::GET, &url, response, Step::Probe)
+                .await),
+        }
+    })
+    .await
+}
+
+/// A parsed `Content-Range: bytes first-last/total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ContentRange {
+    first: u64,
+    last: u64,
+    total: Option<u64>,
+}
+
+impl ContentRange {
+    fn parse(headers: &HeaderMap) -> Result<ContentRange, String> {
+        let raw = headers
+            .get(header::CONTENT_RANGE)
+            .ok_or("206 without Content-Range")?
+            .to_str()
+            .map_err(|_| "Content-Range is not text")?;
+        let bad = || format!("malformed Content-Range {raw:?}");
+        let rest = raw.trim().strip_prefix("bytes ").ok_or_else(bad)?;
+        let (span, total) = rest.split_once('/').ok_or_else(bad)?;
+        let (first, last) = span.split_once('-').ok_or_else(bad)?;
+        let first: u64 = first.trim().parse().map_err(|_| bad())?;
+        let last: u64 = last.trim().parse().map_err(|_| bad())?;
+        let total = match total.trim() {
+            "*" => None,
+            t => Some(t.parse::<u64>().map_err(|_| bad())?),
+        };
+        if last < first || total.is_some_and(|t| last >= t) {
+            return Err(bad());
+        }
+        Ok(ContentRange { first, last, total })
+    }
+}
+
+/// A destination written in order.
+enum Sink<'a> {
+    Memory(Vec<u8>),
+    Writer(Pin<Box<dyn AsyncWrite + Send + 'a>>),
+}
+
+impl Sink<'_> {
+    async fn write(&mut self, data: &[u8]) -> Result<(), Error> {
+        match self {
+            Sink::Memory(v) => {
+                v.extend_from_slice(data);
+                Ok(())
+            }
+            Sink::Writer(w) => w
+                .write_all(data)
+                .await
+                .map_err(|e| Error::local(Step::WriteDestination, "writing the destination", e)),
+        }
+    }
+    async fn finish(&mut self) -> Result<(), Error> {
+        match self {
+            Sink::Memory(_) => Ok(()),
+            Sink::Writer(w) => w
+                .flush()
+                .await
+                .map_err(|e| Error::local(Step::WriteDestination, "flushing the destination", e)),
+        }
+    }
+}
+
+struct Job {
+    block_size: u64,
+    concurrency: usize,
+    expected: Option<Digest>,
+}
+
+impl Job {
+    /// Fetches one range, pinned to `etag`. A server that ignores `Range` (200) still works:
+    /// the range is cut out of the whole body.
+    async fn fetch(
+        &self,
+        wire: &Wire<'_>,
+        block: BlockRef,
+        size: u64,
+        etag: Option<&str>,
+    ) -> Result<Bytes, Error> {
+        wire.retrying(Step::GetRange, Some(block), |url| async move {
+            let last = block.offset + block.len - 1;
+            let mut request = Request::builder()
+                .method(Method::GET)
+                .uri(url.as_str())
+                .header(header::RANGE, format!("bytes={}-{last}", block.offset));
+            if let Some(etag) = etag {
+                request = request.header(header::IF_MATCH, etag);
+            }
+            let request = request
+                .body(Body::empty())
+                .map_err(|e| protocol(Step::GetRange, e.to_string()))?;
+            let response = wire.send(request, Step::GetRange).await?;
+            match response.status() {
+                StatusCode::PARTIAL_CONTENT => {
+                    let range = ContentRange::parse(response.headers())
+                        .map_err(|m| protocol(Step::GetRange, m))?;
+                    if range.total.is_some_and(|t| t != size) {
+                        return Err(Failure::fatal(
+                            ErrorKind::Changed,
+                            Step::GetRange,
+                            format!(
+                                "the blob's size changed from {size} to {:?} during the download",
+                                range.total
+                            ),
+                        ));
+                    }
+                    if range.first != block.offset || range.last != last {
+                        return Err(protocol(
+                            Step::GetRange,
+                            format!(
+                                "asked for bytes {}-{last}, the server sent {}-{}",
+                                block.offset, range.first, range.last
+                            ),
+                        ));
+                    }
+                    wire.read_exact(response.into_body(), block.len, Step::GetRange)
+                        .await
+                }
+                StatusCode::OK => {
+                    let whole = header_text(response.headers(), header::CONTENT_LENGTH)
+                        .and_then(|v| v.trim().parse::<u64>().ok());
+                    if whole.is_some_and(|w| w != size) {
+                        return Err(Failure::fatal(
+                            ErrorKind::Changed,
+                            Step::GetRange,
+                            format!("the blob's size changed from {size} to {whole:?}"),
+                        ));
+                    }
+                    wire.read_range_of(
+                        response.into_body(),
+                        block.offset,
+                        block.len,
+                        Some(size),
+                        Step::GetRange,
+                    )
+                    .await
+                }
+                StatusCode::PRECONDITION_FAILED => Err(Failure::fatal(
+                    ErrorKind::Changed,
+                    Step::GetRange,
+                    "the blob changed during the download (If-Match failed: 412)",
+                )),
+                _ => Err(wire
+                    .status_failure(Method::GET, &url, response, Step::GetRange)
+                    .await),
+            }
+        })
+        .await
+    }
+
+    /// Downloads into memory or a writer, in order.
+    async fn to_sink(
+        &self,
+        wire: &Wire<'_>,
+        probe: Probe,
+        sink: &mut Sink<'_>,
+    ) -> Result<DownloadReport, Error> {
+        let mut hasher = self.expected.as_ref().map(Hasher::for_digest);
+        let etag = probe.etag.clone();
+        let (size, ranged) = match (probe.whole, probe.size) {
+            (Some(response), size) => {
+                let mut body = WholeBody::new(response, size);
+                while let Some(chunk) = body.next(wire).await? {
+                    if let Some(h) = hasher.as_mut() {
+                        h.update(&chunk);
+                    }
+                    sink.write(&chunk).await?;
+                }
+                (body.got, false)
+            }
+            (None, Some(size)) => {
+                let block_size = block_size_for(size, self.block_size);
+                let mut blocks = stream::iter(layout(size, block_size))
+                    .map(|block| self.fetch(wire, block, size, etag.as_deref()))
+                    .buffered(self.concurrency);
+                while let Some(data) = blocks.next().await {
+                    let data = data?;
+                    if let Some(h) = hasher.as_mut() {
+                        h.update(&data);
+                    }
+                    sink.write(&data).await?;
+                    wire.meter.add(data.len() as u64);
+                }
+                (size, true)
+            }
+            (None, None) => unreachable!("a probe without a body always has a size"),
+        };
+        sink.finish().await?;
+        if let (Some(expected), Some(h)) = (&self.expected, hasher) {
+            check(expected, &h.finish())?;
+        }
+        if size == 0 {
+            wire.meter.report();
+        }
+        Ok(DownloadReport {
+            size,
+            etag,
+            resumed_bytes: 0,
+            retries: wire.meter.retries(),
+            ranged,
+            path: None,
+            bytes: None,
+        })
+    }
+
+    /// Downloads into `.<name>.evo-download` beside `target`, then renames it into place.
+    async fn to_file(
+        &self,
+        wire: &Wire<'_>,
+        probe: Probe,
+        target: &Path,
+        resume: bool,
+    ) -> Result<DownloadReport, Error> {
+        let partial = sibling(target, ".evo-download");
+        let state_path = sibling(target, ".evo-download.json");
+        let etag = probe.etag.clone();
+        let Some(size) = probe.size.filter(|_| probe.whole.is_none()) else {
+            // Whole-body answer: write it in order; nothing to resume from.
+            let response = probe.whole.expect("no size implies a whole body");
+            let _ = std::fs::remove_file(&state_path);
+            let file = create_file(&partial, true)?;
+            let cleanup = RemoveOnDrop(Some(partial.clone()));
+            let mut hasher = self.expected.as_ref().map(Hasher::for_digest);
+            let mut writer = tokio::io::BufWriter::with_capacity(
+                1 << 20,
+                tokio::fs::File::from_std(file),
+            );
+            let mut body = WholeBody::new(response, probe.size);
+            while let Some(chunk) = body.next(wire).await? {
+                if let Some(h) = hasher.as_mut() {
+                    h.update(&chunk);
+                }
+                writer.write_all(&chunk).await.map_err(|e| {
+                    Error::local(Step::WriteDestination, "writing the partial file", e)
+                })?;
+            }
+            let got = body.got;
+            writer
+                .flush()
+                .await
+                .map_err(|e| Error::local(Step::WriteDestination, "writing the partial file", e))?;
+            drop(writer);
+            if let (Some(expected), Some(h)) = (&self.expected, hasher) {
+                check(expected, &h.finish())?;
+            }
+            publish(&partial, target).await?;
+            cleanup.disarm();
+            return Ok(DownloadReport {
+                size: got,
+                etag,
+                resumed_bytes: 0,
+                retries: wire.meter.retries(),
+                ranged: false,
+                path: Some(target.to_path_buf()),
+                bytes: None,
+            });
+        };
+
+        let block_size = block_size_for(size, self.block_size);
+        let fresh = TransferState {
+            version: TransferState::VERSION,
+            blob: wire.url.blob_key(),
+            etag: etag.clone(),
+            source_modified_ns: None,
+            size,
+            block_size,
+            done: Vec::new(),
+        };
+        // Resume only a partial file of the same blob version (same ETag); anything else starts over.
+        let can_resume = resume && etag.is_some();
+        let previous = if can_resume {
+            load(&state_path).filter(|old| {
+                let same = old.same_transfer_as(&fresh);
+                if !same {
+                    tracing::info!(target = %target.display(), "the partial download belongs to another blob version or layout; starting over");
+                }
+                same && std::fs::metadata(&partial).is_ok_and(|m| m.len() == size)
+            })
+        } else {
+            None
+        };
+        let done: BTreeSet<u64> = previous.as_ref().map(|p| p.done_set()).unwrap_or_default();
+        if previous.is_none() {
+            let _ = std::fs::remove_file(&state_path);
+        }
+        let file = create_file(&partial, previous.is_none())?;
+        file.set_len(size).map_err(|e| {
+            Error::local(Step::WriteDestination, format!("sizing {}", partial.display()), e)
+        })?;
+        let file = Arc::new(file);
+        let mut cleanup = RemoveOnDrop(Some(partial.clone()));
+        let writer = if can_resume {
+            // Keep the partial file for a resume, whatever happens.
+            cleanup.0 = None;
+            Some(StateWriter::new(
+                state_path.clone(),
+                previous.clone().unwrap_or(fresh),
+                Some(file.clone()),
+            ))
+        } else {
+            None
+        };
+        let resumed_bytes: u64 = layout(size, block_size)
+            .filter(|b| done.contains(&b.index))
+            .map(|b| b.len)
+            .sum();
+        if resumed_bytes > 0 {
+            tracing::debug!(resumed_bytes, "resuming a partial download");
+            wire.meter.add(resumed_bytes);
+        }
+        let todo = layout(size, block_size).filter(|b| !done.contains(&b.index));
+        let failure = stream::iter(todo)
+            .map(|block| {
+                let file = file.clone();
+                let etag = etag.as_deref();
+                let writer = writer.as_ref();
+                async move {
+                    let data = self.fetch(wire, block, size, etag).await?;
+                    write_at(file, data, block).await?;
+                    if let Some(w) = writer {
+                        w.mark(block.index).await;
+                    }
+                    wire.meter.add(block.len);
+                    Ok::<(), Error>(())
+                }.boxed()
+            })
+            .buffer_unordered(self.concurrency)
+;
+        let failure = crate::request::first_error(failure).await;
+        if let Some(error) = failure {
+            if error.kind() == ErrorKind::Changed {
+                // Never mix versions: throw the partial data away.
+                let _ = std::fs::remove_file(&partial);
+                let _ = std::fs::remove_file(&state_path);
+                return Err(error);
+            }
+            if let Some(w) = &writer {
+                w.flush().await;
+            }
+            return Err(error.with_resumable(writer.is_some()));
+        }
+        if size == 0 {
+            wire.meter.report();
+        }
+        drop(file);
+        if let Some(expected) = &self.expected {
+            let (path, like) = (partial.clone(), expected.clone());
+            let actual = tokio::task::spawn_blocking(move || hash_file(&path, &like))
+                .await
+                .map_err(|e| join_error(Step::Verify, e))??;
+            if let Err(e) = check(expected, &actual) {
+                let _ = std::fs::remove_file(&partial);
+                let _ = std::fs::remove_file(&state_path);
+                return Err(e);
+            }
+        }
+        publish(&partial, target).await?;
+        cleanup.disarm();
+        let _ = std::fs::remove_file(&state_path);
+        Ok(DownloadReport {
+            size,
+            etag,
+            resumed_bytes,
+            retries: wire.meter.retries(),
+            ranged: true,
+            path: Some(target.to_path_buf()),
+            bytes: None,
+        })
+    }
+}
+
+/// A whole-blob body (the server ignored `Range`), read chunk by chunk with its length checked.
+struct WholeBody {
+    stream: evo_core::BodyStream,
+    size: Option<u64>,
+    got: u64,
+}
+
+impl WholeBody {
+    fn new(response: Response<Body>, size: Option<u64>) -> Self {
+        WholeBody {
+            stream: response.into_body().into_stream(),
+            size,
+            got: 0,
+        }
+    }
+
+    /// The next chunk; `None` at the end, after checking the length.
+    async fn next(&mut self, wire: &Wire<'_>) -> Result<Option<Bytes>, Error> {
+        let got = self.got;
+        let transport = |kind, message: String| {
+            Error::from_core(
+                Step::GetRange,
+                evo_core::TransportError::new(kind, message).into(),
+            )
+        };
+        let next = tokio::time::timeout(wire.read_timeout, self.stream.next())
+            .await
+            .map_err(|_| {
+                transport(
+                    evo_core::TransportErrorKind::Timeout,
+                    format!("the body stalled after {got} bytes"),
+                )
+            })?;
+        let chunk = match next {
+            None => {
+                if let Some(s) = self.size
+                    && got != s
+                {
+                    return Err(transport(
+                        evo_core::TransportErrorKind::Connection,
+                        format!("truncated body: {got} of {s} bytes arrived"),
+                    ));
+                }
+                return Ok(None);
+            }
+            Some(Ok(c)) => c,
+            Some(Err(e)) => {
+                return Err(transport(
+                    evo_core::TransportErrorKind::Connection,
+                    format!("the body broke after {got} bytes: {e}"),
+                ));
+            }
+        };
+        self.got += chunk.len() as u64;
+        if self.size.is_some_and(|s| self.got > s) {
+            return Err(Error::new(
+                ErrorKind::Protocol,
+                Step::GetRange,
+                "the body is longer than its Content-Length",
+            ));
+        }
+        wire.meter.add(chunk.len() as u64);
+        Ok(Some(chunk))
+    }
+}
+
+fn create_file(path: &Path, truncate: bool) -> Result<std::fs::File, Error> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .read(true)
+        .truncate(truncate)
+        .open(path)
+        .map_err(|e| Error::local(Step::WriteDestination, format!("creating {}", path.display()), e))
+}
+
+async fn write_at(file: Arc<std::fs::File>, data: Bytes, block: BlockRef) -> Result<(), Error> {
+    tokio::task::spawn_blocking(move || {
+        use std::os::unix::fs::FileExt as _;
+        file.write_all_at(&data, block.offset)
+    })
+    .await
+    .map_err(|e| join_error(Step::WriteDestination, e))?
+    .map_err(|e| {
+        Error::local(Step::WriteDestination, "writing the partial file", e).with_block(block)
+    })
+}
+
+/// fsync, rename into place, fsync the folder.
+async fn publish(partial: &Path, target: &Path) -> Result<(), Error> {
+    let (p, t) = (partial.to_path_buf(), target.to_path_buf());
+    tokio::task::spawn_blocking(move || evo_core::cache::place_atomically(&p, &t))
+        .await
+        .map_err(|e| join_error(Step::WriteDestination, e))?
+        .map_err(|e| Error::from_core(Step::WriteDestination, e))
+}
+
+/// Removes a temporary file when a download that keeps nothing for a resume fails or is dropped.
+struct RemoveOnDrop(Option<PathBuf>);
+
+impl RemoveOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_RANGE, value.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn content_range_is_parsed_strictly() {
+        assert_eq!(
+            ContentRange::parse(&headers("bytes 0-9/100")).unwrap(),
+            ContentRange {
+                first: 0,
+                last: 9,
+                total: Some(100)
+            }
+        );
+        assert_eq!(ContentRange::parse(&headers("bytes 5-9/*")).unwrap().total, None);
+        for bad in [
+            "bytes 9-0/100",
+            "bytes 0-100/100",
+            "items 0-1/2",
+            "bytes 0-1",
+            "bytes a-b/c",
+            "bytes -1-2/3",
+        ] {
+            assert!(ContentRange::parse(&headers(bad)).is_err(), "{bad}");
+        }
+        assert!(ContentRange::parse(&HeaderMap::new()).is_err());
+    }
+}

@@ -1,0 +1,220 @@
+//! State files that let an interrupted transfer continue in another process.
+//!
+//! An upload keeps `.<name>.evo-upload` beside its source file (used when the server refuses
+//! `Get Block List`); a download keeps `.<name>.evo-download` (the partial data) and
+//! `.<name>.evo-download.json` (which ranges of which blob version it holds) beside its target.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// How often the state file is rewritten while blocks complete.
+const SAVE_EVERY: Duration = Duration::from_millis(500);
+
+/// What a state file records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TransferState {
+    /// Format version.
+    pub(crate) version: u32,
+    /// The blob (URL without its query, so without the SAS).
+    pub(crate) blob: String,
+    /// The ETag of the blob version (downloads).
+    #[serde(default)]
+    pub(crate) etag: Option<String>,
+    /// The modification time of the source in nanoseconds since the epoch (uploads).
+    #[serde(default)]
+    pub(crate) source_modified_ns: Option<u128>,
+    /// Bytes of the whole blob.
+    pub(crate) size: u64,
+    /// The block size the ranges refer to.
+    pub(crate) block_size: u64,
+    /// Completed block indices as half-open ranges.
+    pub(crate) done: Vec<(u64, u64)>,
+}
+
+impl TransferState {
+    pub(crate) const VERSION: u32 = 1;
+
+    /// The same transfer (blob, version, size, layout)?
+    pub(crate) fn same_transfer_as(&self, other: &TransferState) -> bool {
+        self.version == other.version
+            && self.blob == other.blob
+            && self.etag == other.etag
+            && self.source_modified_ns == other.source_modified_ns
+            && self.size == other.size
+            && self.block_size == other.block_size
+    }
+
+    pub(crate) fn done_set(&self) -> BTreeSet<u64> {
+        self.done
+            .iter()
+            .filter(|(a, b)| a < b && b - a <= 1 << 32)
+            .flat_map(|&(a, b)| a..b)
+            .collect()
+    }
+}
+
+fn to_ranges(done: &BTreeSet<u64>) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for &i in done {
+        match out.last_mut() {
+            Some((_, end)) if *end == i => *end += 1,
+            _ => out.push((i, i + 1)),
+        }
+    }
+    out
+}
+
+/// The file name beside `path` with a prefix dot and `suffix`.
+pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "blob".to_owned());
+    path.with_file_name(format!(".{name}{suffix}"))
+}
+
+/// Reads a state file; a missing, unreadable or malformed one is no state.
+pub(crate) fn load(path: &Path) -> Option<TransferState> {
+    let bytes = std::fs::read(path).ok()?;
+    match serde_json::from_slice::<TransferState>(&bytes) {
+        Ok(state) => Some(state),
+        Err(e) => {
+            tracing::debug!(path = %path.display(), error = %e, "ignoring a malformed state file");
+            None
+        }
+    }
+}
+
+/// Keeps a state file up to date as blocks complete, at most every 500 ms.
+pub(crate) struct StateWriter {
+    path: PathBuf,
+    state: Mutex<(TransferState, BTreeSet<u64>, Instant)>,
+    /// Flushed to disk before the state file is written (downloads), so the state never claims
+    /// data that is not on disk.
+    data: Option<std::sync::Arc<std::fs::File>>,
+}
+
+impl StateWriter {
+    pub(crate) fn new(
+        path: PathBuf,
+        state: TransferState,
+        data: Option<std::sync::Arc<std::fs::File>>,
+    ) -> Self {
+        let done = state.done_set();
+        StateWriter {
+            path,
+            state: Mutex::new((state, done, Instant::now())),
+            data,
+        }
+    }
+
+    /// Records a finished block; rewrites the file when it is due.
+    pub(crate) async fn mark(&self, index: u64) {
+        let snapshot = {
+            let mut g = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            g.1.insert(index);
+            if g.2.elapsed() < SAVE_EVERY {
+                return;
+            }
+            g.2 = Instant::now();
+            let mut state = g.0.clone();
+            state.done = to_ranges(&g.1);
+            state
+        };
+        self.write(snapshot).await;
+    }
+
+    /// Writes the file now (before giving up, so a resume loses as little as possible).
+    pub(crate) async fn flush(&self) {
+        let snapshot = {
+            let g = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let mut state = g.0.clone();
+            state.done = to_ranges(&g.1);
+            state
+        };
+        self.write(snapshot).await;
+    }
+
+    async fn write(&self, state: TransferState) {
+        let path = self.path.clone();
+        let data = self.data.clone();
+        let result = tokio::task::spawn_blocking(move || -> Result<(), String> {
+            if let Some(file) = data {
+                file.sync_data().map_err(|e| e.to_string())?;
+            }
+            let json = serde_json::to_vec(&state).map_err(|e| e.to_string())?;
+            evo_core::cache::write_atomically(&path, &json).map_err(|e| e.to_string())
+        })
+        .await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!(path = %self.path.display(), error = %e, "could not save transfer state"),
+            Err(e) => tracing::debug!(error = %e, "state writer task failed"),
+        }
+    }
+
+    /// Removes the state file (the transfer finished).
+    pub(crate) fn remove(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_round_trip() {
+        let set: BTreeSet<u64> = [0, 1, 2, 5, 7, 8].into_iter().collect();
+        let ranges = to_ranges(&set);
+        assert_eq!(ranges, vec![(0, 3), (5, 6), (7, 9)]);
+        let state = TransferState {
+            version: 1,
+            blob: "b".into(),
+            etag: None,
+            source_modified_ns: None,
+            size: 1,
+            block_size: 1,
+            done: ranges,
+        };
+        assert_eq!(state.done_set(), set);
+    }
+
+    #[test]
+    fn sibling_names_are_hidden_and_beside() {
+        assert_eq!(
+            sibling(Path::new("/a/b/x.bin"), ".evo-download"),
+            PathBuf::from("/a/b/.x.bin.evo-download")
+        );
+    }
+
+    #[tokio::test]
+    async fn writer_saves_and_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let state = TransferState {
+            version: 1,
+            blob: "http://h/c/b".into(),
+            etag: Some("\"e\"".into()),
+            source_modified_ns: None,
+            size: 100,
+            block_size: 10,
+            done: vec![],
+        };
+        let w = StateWriter::new(path.clone(), state.clone(), None);
+        w.mark(3).await;
+        w.mark(4).await;
+        w.flush().await;
+        let loaded = load(&path).unwrap();
+        assert!(loaded.same_transfer_as(&state));
+        assert_eq!(loaded.done, vec![(3, 5)]);
+        std::fs::write(&path, b"{not json").unwrap();
+        assert!(load(&path).is_none());
+        w.remove();
+        assert!(!path.exists());
+    }
+}

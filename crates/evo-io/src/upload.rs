@@ -1,0 +1,700 @@
+//! Uploads to Azure block blobs: `Put Blob` for small sources, otherwise `Put Block` per block
+//! (in parallel, bounded) and `Put Block List` to commit.
+
+use std::collections::HashMap;
+use std::future::{Future, IntoFuture};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bytes::{Bytes, BytesMut};
+use evo_core::{Body, Feedback};
+use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt as _, StreamExt, stream};
+use http::{Method, Request, header};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use url::Url;
+
+use crate::blocks::{
+    MAX_BLOCKS, block_id, block_id_param, block_list_xml, block_size_for, layout,
+    parse_block_list,
+};
+use crate::client::{BlobClient, Source, SourceInner};
+use crate::digest::{Digest, OrderedMd5, md5_of};
+use crate::error::{BlockRef, Committed, Error, ErrorKind, Step};
+use crate::request::{Failure, Meter, Wire};
+use crate::state::{StateWriter, TransferState, load, sibling};
+use crate::url::{RenewUrl, SignedUrl, with_params};
+
+/// The largest `Get Block List` answer read (50,000 blocks of about 100 bytes each, and room).
+const BLOCK_LIST_LIMIT: usize = 16 * 1024 * 1024;
+
+/// An upload to set up and then await. Made by [`BlobClient::upload`].
+#[must_use = "an upload does nothing until it is awaited"]
+pub struct Upload<'a> {
+    client: &'a BlobClient,
+    url: Url,
+    source: Source<'a>,
+    renewer: Option<Arc<dyn RenewUrl + 'static>>,
+    feedback: Option<&'a dyn Feedback>,
+    resume: bool,
+    content_type: Option<String>,
+}
+
+/// What a finished upload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UploadReport {
+    /// Bytes in the blob.
+    pub size: u64,
+    /// Blocks staged and committed (0 when the blob went in one `Put Blob`).
+    pub blocks: u64,
+    /// The block size used.
+    pub block_size: u64,
+    /// Blocks the server already held from an interrupted upload and that were not sent again.
+    pub reused_blocks: u64,
+    /// Requests tried again (transient failures and URL renewals).
+    pub retries: u64,
+    /// The MD5 of the whole blob, sent as `x-ms-blob-content-md5` (or `Content-MD5`).
+    pub md5: Digest,
+}
+
+impl<'a> Upload<'a> {
+    pub(crate) fn new(client: &'a BlobClient, url: Url, source: Source<'a>) -> Self {
+        Upload {
+            client,
+            url,
+            source,
+            renewer: None,
+            feedback: None,
+            resume: true,
+            content_type: None,
+        }
+    }
+
+    /// Called for a fresh URL when the current one is refused (401/403), e.g. after it expired.
+    /// Without it, a refusal ends the upload.
+    pub fn renew_with(mut self, renewer: impl RenewUrl + 'static) -> Self {
+        self.renewer = Some(Arc::new(renewer));
+        self
+    }
+
+    /// The same as [`Upload::renew_with`] for a shared callback.
+    pub fn renew_with_shared(mut self, renewer: Arc<dyn RenewUrl + 'static>) -> Self {
+        self.renewer = Some(renewer);
+        self
+    }
+
+    /// Receives byte-based progress (bytes acknowledged by the server, total, retries).
+    pub fn feedback(mut self, feedback: &'a dyn Feedback) -> Self {
+        self.feedback = Some(feedback);
+        self
+    }
+
+    /// Continue an interrupted upload (default on): blocks the server already holds
+    /// (`Get Block List`, or the state file `.<name>.evo-upload` beside a source file when the
+    /// URL may not list blocks) are not sent again.
+    pub fn resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
+        self
+    }
+
+    /// The blob's content type (`x-ms-blob-content-type`).
+    pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.content_type = Some(content_type.into());
+        self
+    }
+
+    async fn run(self) -> Result<UploadReport, Error> {
+        let config = &self.client.inner.config;
+        let url = SignedUrl::new(self.url, self.renewer, config.renew_debounce)?;
+        let mut wire = Wire {
+            transport: &self.client.inner.transport,
+            url,
+            retry: config.retry.clone(),
+            max_renewals: config.max_renewals,
+            connect_timeout: config.connect_timeout,
+            read_timeout: config.read_timeout,
+            meter: Meter::new(self.feedback),
+        };
+        let content_type = self.content_type;
+        match self.source.inner {
+            SourceInner::File(path) => {
+                let (file, len, modified_ns) = open_source(&path).await?;
+                wire.meter.set_total(Some(len));
+                let feed = Feed::File {
+                    file: Arc::new(file),
+                    path: path.clone(),
+                };
+                if len <= config.single_put_max {
+                    let data = feed.read(whole(len)).await?;
+                    return put_blob(&wire, data, content_type.as_deref()).await;
+                }
+                let state = self.resume.then(|| StateSpec {
+                    path: sibling(&path, ".evo-upload"),
+                    modified_ns,
+                });
+                let block_size = block_size_for(len, config.block_size);
+                let stager = Stager::new(&wire, block_size, content_type, config.concurrency);
+                stager.positional(feed, len, self.resume, state).await
+            }
+            SourceInner::Bytes(bytes) => {
+                let len = bytes.len() as u64;
+                wire.meter.set_total(Some(len));
+                if len <= config.single_put_max {
+                    return put_blob(&wire, bytes, content_type.as_deref()).await;
+                }
+                let block_size = block_size_for(len, config.block_size);
+                let stager = Stager::new(&wire, block_size, content_type, config.concurrency);
+                stager
+                    .positional(Feed::Memory(bytes), len, self.resume, None)
+                    .await
+            }
+            SourceInner::Reader { mut reader, len } => {
+                wire.meter.set_total(len);
+                let block_size = match len {
+                    Some(len) => block_size_for(len, config.block_size),
+                    None => config.block_size,
+                };
+                let first = read_full(&mut reader, block_size).await?;
+                let first_len = first.len() as u64;
+                if first_len < block_size && first_len <= config.single_put_max {
+                    check_reader_len(len, first_len)?;
+                    return put_blob(&wire, first, content_type.as_deref()).await;
+                }
+                let stager = Stager::new(&wire, block_size, content_type, config.concurrency);
+                stager.streamed(reader, first, len, self.resume).await
+            }
+        }
+    }
+}
+
+impl<'a> IntoFuture for Upload<'a> {
+    type Output = Result<UploadReport, Error>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+fn whole(len: u64) -> BlockRef {
+    BlockRef {
+        index: 0,
+        offset: 0,
+        len,
+    }
+}
+
+fn check_reader_len(expected: Option<u64>, got: u64) -> Result<(), Error> {
+    match expected {
+        Some(e) if e != got => Err(Error::new(
+            ErrorKind::Local,
+            Step::ReadSource,
+            format!("the reader gave {got} bytes but its length was given as {e}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+async fn open_source(path: &Path) -> Result<(std::fs::File, u64, Option<u128>), Error> {
+    let p = path.to_path_buf();
+    let opened = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+        let file = std::fs::File::open(&p)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos());
+        Ok((file, meta.len(), modified))
+    })
+    .await
+    .map_err(|e| join_error(Step::ReadSource, e))?;
+    opened.map_err(|e| Error::local(Step::ReadSource, format!("opening {}", path.display()), e))
+}
+
+pub(crate) fn join_error(step: Step, e: tokio::task::JoinError) -> Error {
+    Error::local(step, "a blocking I/O task failed", std::io::Error::other(e))
+}
+
+/// Reads up to `len` bytes, fewer only at the end of the reader.
+async fn read_full(
+    reader: &mut Pin<Box<dyn AsyncRead + Send + '_>>,
+    len: u64,
+) -> Result<Bytes, Error> {
+    let mut buf = BytesMut::with_capacity(len as usize);
+    while (buf.len() as u64) < len {
+        let want = len - buf.len() as u64;
+        let n = (&mut *reader)
+            .take(want)
+            .read_buf(&mut buf)
+            .await
+            .map_err(|e| Error::local(Step::ReadSource, "reading the source", e))?;
+        if n == 0 {
+            break;
+        }
+    }
+    Ok(buf.freeze())
+}
+
+/// A source that can be read at any offset.
+enum Feed {
+    File {
+        file: Arc<std::fs::File>,
+        path: PathBuf,
+    },
+    Memory(Bytes),
+}
+
+impl Feed {
+    async fn read(&self, block: BlockRef) -> Result<Bytes, Error> {
+        match self {
+            Feed::Memory(all) => Ok(all.slice(block.offset as usize..(block.offset + block.len) as usize)),
+            Feed::File { file, path } => {
+                let file = file.clone();
+                let read = tokio::task::spawn_blocking(move || -> std::io::Result<Bytes> {
+                    use std::os::unix::fs::FileExt as _;
+                    let mut buf = vec![0u8; block.len as usize];
+                    file.read_exact_at(&mut buf, block.offset)?;
+                    Ok(Bytes::from(buf))
+                })
+                .await
+                .map_err(|e| join_error(Step::ReadSource, e))?;
+                read.map_err(|e| {
+                    Error::local(
+                        Step::ReadSource,
+                        format!(
+                            "reading {} at {} (did it shrink during the upload?)",
+                            path.display(),
+                            block.offset
+                        ),
+                        e,
+                    )
+                    .with_block(block)
+                })
+            }
+        }
+    }
+}
+
+struct StateSpec {
+    path: PathBuf,
+    modified_ns: Option<u128>,
+}
+
+async fn put_blob(
+    wire: &Wire<'_>,
+    data: Bytes,
+    content_type: Option<&str>,
+) -> Result<UploadReport, Error> {
+    let len = data.len() as u64;
+    let md5 = {
+        let data = data.clone();
+        tokio::task::spawn_blocking(move || md5_of(&data))
+            .await
+            .map_err(|e| join_error(Step::PutBlob, e))?
+    };
+    let md5_b64 = STANDARD.encode(md5);
+    wire.retrying(Step::PutBlob, None, |url| {
+        let data = data.clone();
+        let md5_b64 = md5_b64.clone();
+        async move {
+            let mut request = Request::builder()
+                .method(Method::PUT)
+                .uri(url.as_str())
+                .header(header::CONTENT_LENGTH, len)
+                .header("x-ms-blob-type", "BlockBlob")
+                .header("content-md5", &md5_b64);
+            if let Some(ct) = content_type {
+                request = request.header("x-ms-blob-content-type", ct);
+            }
+            let request = request
+                .body(Body::from_bytes(data))
+                .map_err(|e| bad_request(Step::PutBlob, e))?;
+            expect_success(wire, Method::PUT, &url, request, Step::PutBlob).await
+        }
+    })
+    .await
+    .map_err(commit_state)?;
+    wire.meter.add(len);
+    Ok(UploadReport {
+        size: len,
+        blocks: 0,
+        block_size: len,
+        reused_blocks: 0,
+        retries: wire.meter.retries(),
+        md5: Digest::Md5(md5),
+    })
+}
+
+/// A commit that failed on the connection may have happened.
+fn commit_state(e: Error) -> Error {
+    if e.kind() == ErrorKind::Transport {
+        e.with_committed(Committed::Unknown)
+    } else {
+        e
+    }
+}
+
+fn bad_request(step: Step, e: http::Error) -> Failure {
+    Failure::fatal(
+        ErrorKind::InvalidInput,
+        step,
+        format!("cannot build the request: {e}"),
+    )
+}
+
+/// Sends `request` and accepts any 2xx (reading its small body so the connection is reused).
+async fn expect_success(
+    wire: &Wire<'_>,
+    method: Method,
+    url: &Url,
+    request: Request<Body>,
+    step: Step,
+) -> Result<(), Failure> {
+    let response = wire.send(request, step).await?;
+    if response.status().is_success() {
+        let _ = wire.read_up_to(response.into_body(), 64 * 1024).await;
+        Ok(())
+    } else {
+        Err(wire.status_failure(method, url, response, step).await)
+    }
+}
+
+/// The staged (block) upload of one blob.
+struct Stager<'w, 'a> {
+    wire: &'w Wire<'a>,
+    block_size: u64,
+    content_type: Option<String>,
+    concurrency: usize,
+    whole_md5: Arc<OrderedMd5>,
+    reused: AtomicU64,
+    sent: AtomicU64,
+}
+
+impl<'w, 'a> Stager<'w, 'a> {
+    fn new(
+        wire: &'w Wire<'a>,
+        block_size: u64,
+        content_type: Option<String>,
+        concurrency: usize,
+    ) -> Self {
+        Stager {
+            wire,
+            block_size,
+            content_type,
+            concurrency,
+            whole_md5: Arc::new(OrderedMd5::new()),
+            reused: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+        }
+    }
+
+    /// Uploads a file or bytes: blocks are read in parallel at their offsets.
+    async fn positional(
+        &self,
+        feed: Feed,
+        len: u64,
+        resume: bool,
+        state: Option<StateSpec>,
+    ) -> Result<UploadReport, Error> {
+        let blob = self.wire.url.blob_key();
+        let mut staged = if resume {
+            self.listed_blocks().await
+        } else {
+            Some(HashMap::new())
+        };
+        let writer = state.map(|spec| {
+            let fresh = TransferState {
+                version: TransferState::VERSION,
+                blob: blob.clone(),
+                etag: None,
+                source_modified_ns: spec.modified_ns,
+                size: len,
+                block_size: self.block_size,
+                done: Vec::new(),
+            };
+            let previous = load(&spec.path).filter(|s| s.same_transfer_as(&fresh));
+            if staged.is_none() {
+                // The server would not list its blocks: trust our own record of what was sent.
+                staged = Some(match &previous {
+                    Some(p) => p
+                        .done_set()
+                        .into_iter()
+                        .map(|i| {
+                            let offset = i * self.block_size;
+                            (offset, self.block_size.min(len.saturating_sub(offset)))
+                        })
+                        .collect(),
+                    None => HashMap::new(),
+                });
+            }
+            StateWriter::new(spec.path, previous.unwrap_or(fresh), None)
+        });
+        let staged = staged.unwrap_or_default();
+        let blocks = layout(len, self.block_size);
+        let count = len.div_ceil(self.block_size);
+        let result = stream::iter(blocks)
+            .map(|block| {
+                let feed = &feed;
+                let staged = &staged;
+                let writer = writer.as_ref();
+                async move {
+                    let data = feed.read(block).await?;
+                    self.stage(block, data, staged, writer).await
+                }.boxed()
+            })
+            .buffer_unordered(self.concurrency)
+;
+        let result = crate::request::first_error(result).await;
+        if let Some(error) = result {
+            if let Some(w) = &writer {
+                w.flush().await;
+            }
+            return Err(self.failed(error, resume));
+        }
+        self.commit(count, len).await?;
+        if let Some(w) = &writer {
+            w.remove();
+        }
+        self.report(len, count)
+    }
+
+    /// Uploads from a reader: blocks are read in order, uploaded in parallel.
+    async fn streamed(
+        &self,
+        mut reader: Pin<Box<dyn AsyncRead + Send + '_>>,
+        first: Bytes,
+        expected: Option<u64>,
+        resume: bool,
+    ) -> Result<UploadReport, Error> {
+        let staged = if resume {
+            self.listed_blocks().await.unwrap_or_default()
+        } else {
+            HashMap::new()
+        };
+        let block_size = self.block_size;
+        let mut in_flight = FuturesUnordered::new();
+        let mut pending = Some(first);
+        let mut ended = false;
+        let (mut total, mut count) = (0u64, 0u64);
+        loop {
+            // Read blocks in order while there is room; they upload while the next is read.
+            while !ended && in_flight.len() < self.concurrency {
+                let data = match pending.take() {
+                    Some(d) => d,
+                    None => match read_full(&mut reader, block_size).await {
+                        Ok(d) => d,
+                        Err(e) => return Err(self.failed(e, resume)),
+                    },
+                };
+                if data.is_empty() {
+                    ended = true;
+                    break;
+                }
+                if count >= MAX_BLOCKS {
+                    let e = Error::new(
+                        ErrorKind::InvalidInput,
+                        Step::ReadSource,
+                        format!(
+                            "the reader holds more than {MAX_BLOCKS} blocks of {block_size} bytes: give its length or a larger block size"
+                        ),
+                    );
+                    return Err(self.failed(e, resume));
+                }
+                let len = data.len() as u64;
+                ended = len < block_size;
+                let block = BlockRef {
+                    index: count,
+                    offset: total,
+                    len,
+                };
+                total += len;
+                count += 1;
+                in_flight.push(self.stage(block, data, &staged, None));
+            }
+            match in_flight.next().await {
+                Some(Ok(())) => {}
+                Some(Err(e)) => return Err(self.failed(e, resume)),
+                None => break,
+            }
+        }
+        check_reader_len(expected, total)?;
+        self.commit(count, total).await?;
+        self.report(total, count)
+    }
+
+    fn failed(&self, error: Error, resume: bool) -> Error {
+        let kept = self.sent.load(Ordering::Relaxed) + self.reused.load(Ordering::Relaxed) > 0;
+        error.with_resumable(resume && kept)
+    }
+
+    fn report(&self, len: u64, count: u64) -> Result<UploadReport, Error> {
+        Ok(UploadReport {
+            size: len,
+            blocks: count,
+            block_size: self.block_size,
+            reused_blocks: self.reused.load(Ordering::Relaxed),
+            retries: self.wire.meter.retries(),
+            md5: Digest::Md5(self.whole_md5.finish()),
+        })
+    }
+
+    /// Hashes a block, sends it unless the server already holds it, and waits until the
+    /// whole-blob hash has consumed it (which bounds the buffers held).
+    async fn stage(
+        &self,
+        block: BlockRef,
+        data: Bytes,
+        staged: &HashMap<u64, u64>,
+        writer: Option<&StateWriter>,
+    ) -> Result<(), Error> {
+        let md5 = {
+            // Hash the block (Content-MD5) and feed the whole-blob MD5 off the async threads.
+            let data = data.clone();
+            let whole = self.whole_md5.clone();
+            tokio::task::spawn_blocking(move || {
+                let md5 = md5_of(&data);
+                whole.feed(block.index, data);
+                md5
+            })
+            .await
+            .map_err(|e| join_error(Step::ReadSource, e))?
+        };
+        let reused = staged.get(&block.offset) == Some(&block.len);
+        if reused {
+            self.reused.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.put_block(block, data, md5).await?;
+            self.sent.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(w) = writer {
+            w.mark(block.index).await;
+        }
+        self.wire.meter.add(block.len);
+        self.whole_md5.hashed_past(block.index).await;
+        Ok(())
+    }
+
+    async fn put_block(&self, block: BlockRef, data: Bytes, md5: [u8; 16]) -> Result<(), Error> {
+        let params = format!("comp=block&blockid={}", block_id_param(block.offset));
+        let md5_b64 = STANDARD.encode(md5);
+        let wire = self.wire;
+        wire.retrying(Step::PutBlock, Some(block), |url| {
+            let data = data.clone();
+            let url = with_params(&url, &params);
+            let md5_b64 = md5_b64.clone();
+            async move {
+                let request = Request::builder()
+                    .method(Method::PUT)
+                    .uri(url.as_str())
+                    .header(header::CONTENT_LENGTH, block.len)
+                    .header("content-md5", md5_b64)
+                    .body(Body::from_bytes(data))
+                    .map_err(|e| bad_request(Step::PutBlock, e))?;
+                expect_success(wire, Method::PUT, &url, request, Step::PutBlock).await
+            }
+        })
+        .await
+    }
+
+    /// The blocks the server holds uncommitted (offset → size); `None` when it would not say.
+    async fn listed_blocks(&self) -> Option<HashMap<u64, u64>> {
+        let wire = self.wire;
+        let (url, _) = wire.url.get();
+        let url = with_params(&url, "comp=blocklist&blocklisttype=uncommitted");
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(url.as_str())
+            .body(Body::empty())
+            .ok()?;
+        let response = match wire.send(request, Step::GetBlockList).await {
+            Ok(r) => r,
+            Err(_) => return None,
+        };
+        if !response.status().is_success() {
+            tracing::debug!(status = %response.status(), "Get Block List refused; resuming from the state file if any");
+            let _ = wire.read_up_to(response.into_body(), 64 * 1024).await;
+            return None;
+        }
+        let body = wire
+            .read_up_to(response.into_body(), BLOCK_LIST_LIMIT)
+            .await
+            .ok()?;
+        match parse_block_list(&body) {
+            Ok(blocks) => Some(
+                blocks
+                    .into_iter()
+                    .filter(|b| !b.committed)
+                    .filter_map(|b| Some((offset_of_id(&b.name)?, b.size)))
+                    .collect(),
+            ),
+            Err(e) => {
+                tracing::debug!(error = %e, "unreadable Get Block List answer; not resuming from it");
+                None
+            }
+        }
+    }
+
+    async fn commit(&self, count: u64, len: u64) -> Result<(), Error> {
+        let ids: Vec<String> = (0..count).map(|i| block_id(i * self.block_size)).collect();
+        let xml = Bytes::from(block_list_xml(ids.iter().map(String::as_str)));
+        let md5 = STANDARD.encode(self.whole_md5.finish());
+        let wire = self.wire;
+        let content_type = self.content_type.as_deref();
+        tracing::debug!(blocks = count, bytes = len, "committing the block list");
+        wire.retrying(Step::PutBlockList, None, |url| {
+            let url = with_params(&url, "comp=blocklist");
+            let xml = xml.clone();
+            let md5 = md5.clone();
+            async move {
+                let mut request = Request::builder()
+                    .method(Method::PUT)
+                    .uri(url.as_str())
+                    .header(header::CONTENT_TYPE, "text/plain; charset=UTF-8")
+                    .header(header::CONTENT_LENGTH, xml.len())
+                    .header("x-ms-blob-content-md5", md5);
+                if let Some(ct) = content_type {
+                    request = request.header("x-ms-blob-content-type", ct);
+                }
+                let request = request
+                    .body(Body::from_bytes(xml))
+                    .map_err(|e| bad_request(Step::PutBlockList, e))?;
+                expect_success(wire, Method::PUT, &url, request, Step::PutBlockList).await
+            }
+        })
+        .await
+        .map_err(|e| commit_state(e).with_resumable(true))
+    }
+}
+
+/// The byte offset encoded in one of our block ids (`None` for anyone else's ids).
+fn offset_of_id(id: &str) -> Option<u64> {
+    let raw = STANDARD.decode(id).ok()?;
+    if raw.len() != 32 || !raw.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(&raw).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_decode_to_offsets() {
+        assert_eq!(offset_of_id(&block_id(4_194_304)), Some(4_194_304));
+        assert_eq!(offset_of_id("QQ=="), None);
+        assert_eq!(offset_of_id("%%%"), None);
+    }
+}
