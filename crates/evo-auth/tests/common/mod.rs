@@ -48,6 +48,8 @@ pub struct Counting {
     pub token_requests: AtomicU64,
     pub grants: Mutex<Vec<String>>,
     pub forms: Mutex<Vec<String>>,
+    pub unauthorized: AtomicU64,
+    pub api_requests: AtomicU64,
 }
 
 impl Counting {
@@ -57,10 +59,15 @@ impl Counting {
             token_requests: AtomicU64::new(0),
             grants: Mutex::new(Vec::new()),
             forms: Mutex::new(Vec::new()),
+            unauthorized: AtomicU64::new(0),
+            api_requests: AtomicU64::new(0),
         })
     }
     pub fn count(&self) -> u64 {
         self.token_requests.load(Ordering::SeqCst)
+    }
+    pub fn unauthorized(&self) -> u64 {
+        self.unauthorized.load(Ordering::SeqCst)
     }
     pub fn grants(&self) -> Vec<String> {
         self.grants.lock().unwrap().clone()
@@ -84,8 +91,14 @@ impl Transport for Counting {
                     .unwrap()
                     .push(String::from_utf8_lossy(bytes).into_owned());
             }
+        } else {
+            self.api_requests.fetch_add(1, Ordering::SeqCst);
         }
-        self.inner.send(request).await
+        let response = self.inner.send(request).await?;
+        if response.status() == http::StatusCode::UNAUTHORIZED {
+            self.unauthorized.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(response)
     }
 }
 
