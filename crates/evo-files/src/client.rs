@@ -1,0 +1,427 @@
+//! `FilesClient`: the File API v2 metadata calls (list, get, delete, restore, register uploads).
+//! Byte transfers are in `transfer.rs`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_core::Stream;
+use http::{Method, StatusCode};
+use uuid::Uuid;
+
+use evo_core::{ApiConnector, Environment};
+
+use crate::error::Error;
+use crate::models::{FileMetadata, FileSummary, FilesPage, UploadTarget};
+use crate::path::FilePath;
+use crate::query::ListFilesQuery;
+use crate::send;
+
+const FILES: &str = "file/v2/orgs/{org_id}/workspaces/{workspace_id}/files";
+const FILE_BY_ID: &str = "file/v2/orgs/{org_id}/workspaces/{workspace_id}/files/{file_id}";
+const FILE_BY_PATH: &str = "file/v2/orgs/{org_id}/workspaces/{workspace_id}/files/path/{file_path}";
+
+/// The default time an upload waits for its new version to show in the File API.
+pub const DEFAULT_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Which version of a file to get, and what to include.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GetOptions {
+    pub(crate) version_id: Option<String>,
+    pub(crate) include_versions: bool,
+    pub(crate) include_deleted: bool,
+}
+
+impl GetOptions {
+    /// The latest version, without the version list.
+    pub fn new() -> Self {
+        GetOptions::default()
+    }
+    /// A specific version instead of the latest.
+    pub fn version(mut self, version_id: impl Into<String>) -> Self {
+        self.version_id = Some(version_id.into());
+        self
+    }
+    /// Also list every version (`FileMetadata::versions`).
+    pub fn include_versions(mut self, include: bool) -> Self {
+        self.include_versions = include;
+        self
+    }
+    /// Return a deleted file instead of failing with 410 (by id only; the API has no such
+    /// flag for paths).
+    pub fn include_deleted(mut self, include: bool) -> Self {
+        self.include_deleted = include;
+        self
+    }
+}
+
+/// The result of [`FilesClient::restore`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum RestoreOutcome {
+    /// Restored at its old path (204).
+    Restored,
+    /// Restored under another path (303); the metadata of the restored file and the
+    /// `Location` the service gave, when it gave one.
+    Moved {
+        /// The restored file.
+        metadata: Box<FileMetadata>,
+        /// The `Location` header.
+        location: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) visibility_timeout: Duration,
+    pub(crate) blobs: evo_io::BlobClient,
+}
+
+/// The File API v2 client for one workspace. Cheap to clone.
+///
+/// ```no_run
+/// # async fn demo(environment: evo_core::Environment, connector: evo_core::ApiConnector) -> Result<(), evo_files::Error> {
+/// use evo_files::{FilesClient, ListFilesQuery};
+/// let files = FilesClient::new(environment, connector)?;
+/// let uploaded = files.upload_bytes("notes/hello world.txt", b"hello".to_vec()).await?;
+/// let page = files.list_page(&ListFilesQuery::new().file_name("hello")).await?;
+/// let bytes = files.download_to_memory(uploaded.file_id, None).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct FilesClient {
+    pub(crate) connector: ApiConnector,
+    pub(crate) environment: Environment,
+    pub(crate) settings: Arc<Settings>,
+}
+
+/// Builds a [`FilesClient`].
+#[derive(Debug)]
+pub struct FilesClientBuilder {
+    connector: ApiConnector,
+    environment: Environment,
+    visibility_timeout: Duration,
+    blobs: Option<evo_io::BlobClient>,
+}
+
+impl FilesClientBuilder {
+    /// How long an upload waits for the File API to show the new version (default 60 s).
+    pub fn visibility_timeout(mut self, timeout: Duration) -> Self {
+        self.visibility_timeout = timeout;
+        self
+    }
+    /// The blob transfer client for uploads and downloads (block size, concurrency, retries,
+    /// memory budget). Default: `evo_io::BlobClient::new` on the connector's transport.
+    pub fn blob_client(mut self, blobs: evo_io::BlobClient) -> Self {
+        self.blobs = Some(blobs);
+        self
+    }
+    /// Builds the client. The connector is re-targeted at the environment's hub URL when its
+    /// base URL differs.
+    pub fn build(self) -> Result<FilesClient, Error> {
+        let connector = if self.connector.base_url() == &self.environment.hub_url {
+            self.connector
+        } else {
+            self.connector
+                .with_base_url(self.environment.hub_url.clone())?
+        };
+        let blobs = self
+            .blobs
+            .unwrap_or_else(|| evo_io::BlobClient::new(connector.transport().clone()));
+        Ok(FilesClient {
+            connector,
+            environment: self.environment,
+            settings: Arc::new(Settings {
+                visibility_timeout: self.visibility_timeout,
+                blobs,
+            }),
+        })
+    }
+}
+
+impl FilesClient {
+    /// A client with default settings for the workspace of `environment`, sending through
+    /// `connector` (its transport and authorizer; its base URL is replaced by the hub URL).
+    pub fn new(environment: Environment, connector: ApiConnector) -> Result<Self, Error> {
+        FilesClient::builder(environment, connector).build()
+    }
+
+    /// Starts building a client.
+    pub fn builder(environment: Environment, connector: ApiConnector) -> FilesClientBuilder {
+        FilesClientBuilder {
+            connector,
+            environment,
+            visibility_timeout: DEFAULT_VISIBILITY_TIMEOUT,
+            blobs: None,
+        }
+    }
+
+    /// The workspace this client works in.
+    pub fn environment(&self) -> &Environment {
+        &self.environment
+    }
+
+    /// The connector (hub URL, transport, authorizer).
+    pub fn connector(&self) -> &ApiConnector {
+        &self.connector
+    }
+
+    /// The blob transfer client used for uploads and downloads.
+    pub fn blob_client(&self) -> &evo_io::BlobClient {
+        &self.settings.blobs
+    }
+
+    pub(crate) fn request(&self, method: Method, template: &str) -> evo_core::RequestBuilder {
+        self.connector
+            .request(method, template)
+            .path_param("org_id", self.environment.org_id)
+            .path_param("workspace_id", self.environment.workspace_id)
+    }
+
+    pub(crate) fn by_id(&self, method: Method, file_id: Uuid) -> evo_core::RequestBuilder {
+        self.request(method, FILE_BY_ID)
+            .path_param("file_id", file_id)
+    }
+
+    pub(crate) fn by_path(&self, method: Method, path: &FilePath) -> evo_core::RequestBuilder {
+        self.request(method, FILE_BY_PATH)
+            .path_param_with_slashes("file_path", path.as_str())
+    }
+
+    /// One page of files matching `query`.
+    pub async fn list_page(&self, query: &ListFilesQuery) -> Result<FilesPage, Error> {
+        query.validate()?;
+        let mut request = self.request(Method::GET, FILES);
+        for (key, value) in query.to_pairs() {
+            request = request.query(key, value);
+        }
+        Ok(send::json(request).await?)
+    }
+
+    /// Every file matching `query`, page after page, starting at its offset. Stops after the
+    /// page that has no `next` link, or an empty page; the offset advances by the files
+    /// received, so a server repeating itself cannot make it loop forever.
+    pub fn list_all(
+        &self,
+        query: ListFilesQuery,
+    ) -> impl Stream<Item = Result<FileSummary, Error>> + Send + 'static {
+        struct State {
+            client: FilesClient,
+            query: ListFilesQuery,
+            buffered: std::vec::IntoIter<FileSummary>,
+            done: bool,
+        }
+        let state = State {
+            client: self.clone(),
+            query,
+            buffered: Vec::new().into_iter(),
+            done: false,
+        };
+        futures_util::stream::unfold(state, |mut state| async move {
+            loop {
+                if let Some(file) = state.buffered.next() {
+                    return Some((Ok(file), state));
+                }
+                if state.done {
+                    return None;
+                }
+                match state.client.list_page(&state.query).await {
+                    Ok(page) => {
+                        let received = page.files.len() as u64;
+                        state.done = received == 0
+                            || page.links.next.is_none()
+                            || state.query.offset + received >= page.total;
+                        state.query.offset += received;
+                        state.buffered = page.files.into_iter();
+                    }
+                    Err(e) => {
+                        state.done = true;
+                        return Some((Err(e), state));
+                    }
+                }
+            }
+        })
+    }
+
+    /// A file's metadata (and download URL) by id.
+    pub async fn get_by_id(
+        &self,
+        file_id: Uuid,
+        options: &GetOptions,
+    ) -> Result<FileMetadata, Error> {
+        let mut request = self.by_id(Method::GET, file_id);
+        request = request.query_opt("version_id", options.version_id.as_deref());
+        if options.include_versions {
+            request = request.query("include_versions", "true");
+        }
+        if options.include_deleted {
+            request = request.query("deleted", "true");
+        }
+        let metadata: FileMetadata = send::json(request).await?;
+        check_version(&metadata, options.version_id.as_deref())?;
+        Ok(metadata)
+    }
+
+    /// A file's metadata (and download URL) by path.
+    pub async fn get_by_path(
+        &self,
+        path: impl TryInto<FilePath, Error = Error>,
+        options: &GetOptions,
+    ) -> Result<FileMetadata, Error> {
+        let path = path.try_into()?;
+        if options.include_deleted {
+            return Err(Error::Service(evo_core::Error::invalid_request(
+                "deleted files can only be fetched by id",
+            )));
+        }
+        let mut request = self.by_path(Method::GET, &path);
+        request = request.query_opt("version_id", options.version_id.as_deref());
+        if options.include_versions {
+            request = request.query("include_versions", "true");
+        }
+        let metadata: FileMetadata = send::json(request).await?;
+        check_version(&metadata, options.version_id.as_deref())?;
+        Ok(metadata)
+    }
+
+    /// Deletes a file and all its versions (soft: it can be restored), by id.
+    pub async fn delete_by_id(&self, file_id: Uuid) -> Result<(), Error> {
+        send::empty(
+            self.by_id(Method::DELETE, file_id)
+                .expect_status(&[StatusCode::NO_CONTENT]),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes a file and all its versions (soft: it can be restored), by path.
+    pub async fn delete_by_path(
+        &self,
+        path: impl TryInto<FilePath, Error = Error>,
+    ) -> Result<(), Error> {
+        let path = path.try_into()?;
+        send::empty(
+            self.by_path(Method::DELETE, &path)
+                .expect_status(&[StatusCode::NO_CONTENT]),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Restores a deleted file. 409 (`is_conflict`) when another file now has its path.
+    pub async fn restore(&self, file_id: Uuid) -> Result<RestoreOutcome, Error> {
+        let request = self
+            .by_id(Method::PUT, file_id)
+            .query("deleted", "false")
+            .expect_status(&[StatusCode::NO_CONTENT, StatusCode::SEE_OTHER]);
+        let response = send::buffered(request, evo_core::DEFAULT_MAX_RESPONSE_BYTES).await?;
+        let (parts, body) = response.into_parts();
+        if parts.status == StatusCode::NO_CONTENT {
+            if !body.is_empty() {
+                return Err(Error::Unexpected(format!(
+                    "restore answered {} with a {}-byte body; expected none",
+                    parts.status,
+                    body.len()
+                )));
+            }
+            return Ok(RestoreOutcome::Restored);
+        }
+        let location = parts
+            .headers
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let metadata: FileMetadata = serde_json::from_slice(&body).map_err(|e| {
+            evo_core::Error::from(evo_core::DecodeError::new(
+                "FileMetadata (the body of a 303 restore answer)",
+                parts.status,
+                e.to_string(),
+                &body,
+            ))
+        })?;
+        if metadata.file_id != file_id {
+            return Err(Error::Unexpected(format!(
+                "restoring {file_id} answered with the metadata of {}",
+                metadata.file_id
+            )));
+        }
+        Ok(RestoreOutcome::Moved {
+            metadata: Box::new(metadata),
+            location,
+        })
+    }
+
+    /// Registers a new file, or a new version of the file at `path`, and returns where to
+    /// upload its bytes. With `version_id`, asks for a new URL for that unfinished version.
+    /// The upload methods call this for you.
+    pub async fn register_upload_by_path(
+        &self,
+        path: impl TryInto<FilePath, Error = Error>,
+        version_id: Option<&str>,
+    ) -> Result<UploadTarget, Error> {
+        let path = path.try_into()?;
+        let target: UploadTarget = send::json(
+            self.by_path(Method::PUT, &path)
+                .query_opt("version_id", version_id)
+                .expect_status(&[StatusCode::OK]),
+        )
+        .await?;
+        check_target(&target, None, version_id)?;
+        Ok(target)
+    }
+
+    /// Registers a new version of an existing file and returns where to upload its bytes.
+    /// With `version_id`, asks for a new URL for that unfinished version.
+    pub async fn register_upload_by_id(
+        &self,
+        file_id: Uuid,
+        version_id: Option<&str>,
+    ) -> Result<UploadTarget, Error> {
+        let target: UploadTarget = send::json(
+            self.by_id(Method::PUT, file_id)
+                .query_opt("version_id", version_id)
+                .expect_status(&[StatusCode::OK]),
+        )
+        .await?;
+        check_target(&target, Some(file_id), version_id)?;
+        Ok(target)
+    }
+}
+
+fn check_version(metadata: &FileMetadata, asked: Option<&str>) -> Result<(), Error> {
+    match asked {
+        Some(v) if v != metadata.version_id => Err(Error::Unexpected(format!(
+            "asked for version {v} of file {} but got version {}",
+            metadata.file_id, metadata.version_id
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn check_target(
+    target: &UploadTarget,
+    file_id: Option<Uuid>,
+    version_id: Option<&str>,
+) -> Result<(), Error> {
+    if let Some(id) = file_id
+        && id != target.file_id
+    {
+        return Err(Error::Unexpected(format!(
+            "registering an upload for file {id} answered for file {}",
+            target.file_id
+        )));
+    }
+    if let Some(v) = version_id
+        && v != target.version_id
+    {
+        return Err(Error::Unexpected(format!(
+            "resuming version {v} answered with version {}",
+            target.version_id
+        )));
+    }
+    if url::Url::parse(&target.upload).is_err() {
+        return Err(Error::Unexpected(
+            "the upload URL the File API returned is not a URL".into(),
+        ));
+    }
+    Ok(())
+}

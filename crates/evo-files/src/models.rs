@@ -1,0 +1,389 @@
+//! The File API v2 wire models (`specs/files.yaml`, schemas of the same names in brackets).
+//!
+//! Written by hand: `cargo xtask codegen` was not available when this crate was written (see the
+//! crate README). Every model keeps unknown members in `extra`, so a newer server's fields
+//! survive a read/serialize round trip, and every pre-signed URL is redacted in `Debug`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Unknown JSON members of a model, kept as they came.
+pub type Extra = serde_json::Map<String, serde_json::Value>;
+
+/// A user as the File API names them (`UserInfo`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct UserInfo {
+    /// The user's id.
+    pub id: Uuid,
+    /// The display name, when the service knows it.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The e-mail address, when the service knows it.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Members this version of the SDK does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A file's metadata with a pre-signed download URL (`DownloadFileResponse`), as returned by the
+/// get calls and by a restore that moved the file.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FileMetadata {
+    /// The file id (the same for every version).
+    pub file_id: Uuid,
+    /// The file name.
+    pub name: String,
+    /// The file's path in the workspace, as the service sends it.
+    pub path: String,
+    /// The id of this version (a decimal integer, as text).
+    pub version_id: String,
+    /// The size of this version in bytes.
+    pub size: u64,
+    /// The blob's entity tag (may be empty).
+    #[serde(default)]
+    pub etag: String,
+    /// When the file was created.
+    #[serde(with = "timestamp")]
+    pub created_at: OffsetDateTime,
+    /// Who created the file.
+    #[serde(default)]
+    pub created_by: Option<UserInfo>,
+    /// When the file was last modified (the latest version was added).
+    #[serde(with = "timestamp")]
+    pub modified_at: OffsetDateTime,
+    /// Who last modified the file.
+    #[serde(default)]
+    pub modified_by: Option<UserInfo>,
+    /// When the file was deleted, for a deleted file.
+    #[serde(default, with = "timestamp::option")]
+    pub deleted_at: Option<OffsetDateTime>,
+    /// Who deleted the file, for a deleted file.
+    #[serde(default)]
+    pub deleted_by: Option<UserInfo>,
+    /// The pre-signed download URL of this version (valid about 30 minutes; a secret).
+    pub download: String,
+    /// The file's API URL.
+    #[serde(rename = "self")]
+    pub self_link: String,
+    /// Every version of the file, when asked for (`include_versions`); otherwise `None`.
+    #[serde(default)]
+    pub versions: Option<Vec<FileVersion>>,
+    /// Members this version of the SDK does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl FileMetadata {
+    /// The versions, newest first (by creation time, then by version id), as the Python SDK
+    /// presents them; empty when they were not asked for.
+    pub fn versions_newest_first(&self) -> Vec<FileVersion> {
+        let mut versions = self.versions.clone().unwrap_or_default();
+        versions.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| version_order(&b.version_id, &a.version_id))
+        });
+        versions
+    }
+
+    /// True when the file is deleted.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+}
+
+impl fmt::Debug for FileMetadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileMetadata")
+            .field("file_id", &self.file_id)
+            .field("name", &self.name)
+            .field("path", &self.path)
+            .field("version_id", &self.version_id)
+            .field("size", &self.size)
+            .field("etag", &self.etag)
+            .field("created_at", &self.created_at)
+            .field("modified_at", &self.modified_at)
+            .field("deleted_at", &self.deleted_at)
+            .field("download", &redacted(&self.download))
+            .field("versions", &self.versions.as_ref().map(Vec::len))
+            .finish_non_exhaustive()
+    }
+}
+
+/// One version of a file (`FileVersionResponse`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FileVersion {
+    /// The file id.
+    pub file_id: Uuid,
+    /// The file name of this version.
+    pub name: String,
+    /// The path of this version.
+    pub path: String,
+    /// The version id (a decimal integer, as text).
+    pub version_id: String,
+    /// The size of this version in bytes.
+    pub size: u64,
+    /// When this version was created.
+    #[serde(with = "timestamp")]
+    pub created_at: OffsetDateTime,
+    /// Who created this version.
+    #[serde(default)]
+    pub created_by: Option<UserInfo>,
+    /// The API URL of this version.
+    pub link: String,
+    /// Members this version of the SDK does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Where to upload the bytes of a new file or version (`UploadFileResponse`).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct UploadTarget {
+    /// The file id.
+    pub file_id: Uuid,
+    /// The pre-signed blob URL to upload to (valid about 30 minutes; a secret).
+    pub upload: String,
+    /// The id the new version gets once its bytes are committed.
+    pub version_id: String,
+    /// Members this version of the SDK does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl fmt::Debug for UploadTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UploadTarget")
+            .field("file_id", &self.file_id)
+            .field("upload", &redacted(&self.upload))
+            .field("version_id", &self.version_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The links of a listed file (`ListFileLinks`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FileLinks {
+    /// The file's API URL.
+    #[serde(rename = "self")]
+    pub self_link: String,
+    /// Members this version of the SDK does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A file in a listing (`ListFile`): metadata without a download URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FileSummary {
+    /// The file id.
+    pub file_id: Uuid,
+    /// The file name.
+    pub name: String,
+    /// The folder holding the file, as the service sends it (`/A/`: leading and trailing `/`).
+    pub path: String,
+    /// The id of the latest version.
+    pub version_id: String,
+    /// The size of the latest version in bytes.
+    pub size: u64,
+    /// The blob's entity tag (may be empty).
+    #[serde(default)]
+    pub etag: String,
+    /// When the file was created.
+    #[serde(with = "timestamp")]
+    pub created_at: OffsetDateTime,
+    /// Who created the file.
+    #[serde(default)]
+    pub created_by: Option<UserInfo>,
+    /// When the file was last modified.
+    #[serde(with = "timestamp")]
+    pub modified_at: OffsetDateTime,
+    /// Who last modified the file.
+    #[serde(default)]
+    pub modified_by: Option<UserInfo>,
+    /// When the file was deleted, for a deleted file.
+    #[serde(default, with = "timestamp::option")]
+    pub deleted_at: Option<OffsetDateTime>,
+    /// Who deleted the file, for a deleted file.
+    #[serde(default)]
+    pub deleted_by: Option<UserInfo>,
+    /// The file's links.
+    pub links: FileLinks,
+    /// Members this version of the SDK does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl FileSummary {
+    /// The full path of the file in the workspace (`A/x.csv`), joining the folder and the name.
+    pub fn full_path(&self) -> String {
+        let folder = self.path.trim_matches('/');
+        if folder.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{folder}/{}", self.name)
+        }
+    }
+}
+
+/// The paging links of a listing (`ListFilesResponseLinks`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PageLinks {
+    /// This page.
+    #[serde(rename = "self", default)]
+    pub self_link: String,
+    /// The next page, when there is one.
+    #[serde(default)]
+    pub next: Option<String>,
+    /// The previous page, when there is one.
+    #[serde(default)]
+    pub prev: Option<String>,
+    /// Members this version of the SDK does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// One page of a listing (`ListFilesResponse`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FilesPage {
+    /// How many files this page holds.
+    pub count: u64,
+    /// How many files match the query in all.
+    pub total: u64,
+    /// The page size asked for.
+    pub limit: u64,
+    /// The offset of this page.
+    pub offset: u64,
+    /// The paging links.
+    pub links: PageLinks,
+    /// The files.
+    pub files: Vec<FileSummary>,
+    /// Members this version of the SDK does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Compares two version ids numerically when both are integers, else as text.
+pub(crate) fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<i128>(), b.parse::<i128>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => a.cmp(b),
+    }
+}
+
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => evo_core::redact_url(&u),
+        Err(_) => "<not a URL>".to_owned(),
+    }
+}
+
+/// Timestamps in RFC 3339, also accepting a space instead of `T` (as the service sends them)
+/// and a missing offset (UTC). Written as RFC 3339.
+pub(crate) mod timestamp {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+
+    /// Parses a File API timestamp.
+    pub(crate) fn parse(text: &str) -> Option<OffsetDateTime> {
+        let mut s = text.trim().to_owned();
+        if s.len() > 10 && s.as_bytes()[10] == b' ' {
+            s.replace_range(10..11, "T");
+        }
+        if let Ok(t) = OffsetDateTime::parse(&s, &Rfc3339) {
+            return Some(t);
+        }
+        // No offset: the service documents UTC.
+        OffsetDateTime::parse(&format!("{s}Z"), &Rfc3339).ok()
+    }
+
+    /// Formats a timestamp as RFC 3339.
+    pub(crate) fn format(t: &OffsetDateTime) -> String {
+        t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+    }
+
+    pub(crate) fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(t))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        let text = String::deserialize(d)?;
+        parse(&text).ok_or_else(|| D::Error::custom(format!("invalid timestamp {text:?}")))
+    }
+
+    pub(crate) mod option {
+        use super::*;
+
+        pub(crate) fn serialize<S: Serializer>(
+            t: &Option<OffsetDateTime>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => s.serialize_str(&super::format(t)),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<OffsetDateTime>, D::Error> {
+            match Option::<String>::deserialize(d)? {
+                None => Ok(None),
+                Some(text) => super::parse(&text)
+                    .map(Some)
+                    .ok_or_else(|| D::Error::custom(format!("invalid timestamp {text:?}"))),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_in_both_forms() {
+        let a = timestamp::parse("2020-01-01 01:30:00+00:00").unwrap();
+        let b = timestamp::parse("2020-01-01T01:30:00Z").unwrap();
+        let c = timestamp::parse("2020-01-01T01:30:00").unwrap();
+        let d = timestamp::parse("2020-01-01T03:30:00.000+02:00").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert_eq!(a, d);
+        assert!(timestamp::parse("yesterday").is_none());
+        assert!(timestamp::parse("").is_none());
+        assert_eq!(timestamp::format(&a), "2020-01-01T01:30:00Z");
+    }
+
+    #[test]
+    fn version_ids_compare_as_numbers() {
+        use std::cmp::Ordering::*;
+        assert_eq!(version_order("9", "10"), Less);
+        assert_eq!(version_order("1223372036854775807", "2"), Greater);
+        assert_eq!(version_order("a", "b"), Less);
+    }
+
+    #[test]
+    fn debug_hides_signatures() {
+        let target: UploadTarget = serde_json::from_value(serde_json::json!({
+            "file_id": Uuid::nil(),
+            "upload": "https://blob.example/c/b?sv=1&sig=SECRET123",
+            "version_id": "1"
+        }))
+        .unwrap();
+        let text = format!("{target:?}");
+        assert!(!text.contains("SECRET123"), "{text}");
+        assert!(text.contains("sv=1"), "{text}");
+    }
+}

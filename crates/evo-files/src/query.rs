@@ -1,0 +1,344 @@
+//! Filters and ordering of a file listing.
+
+use std::fmt;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::Error;
+
+/// How a [`TimeFilter`] compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TimeOp {
+    /// Exactly at (only one such filter per field).
+    Equal,
+    /// Strictly before (`lt`).
+    Before,
+    /// At or before (`lte`).
+    AtOrBefore,
+    /// Strictly after (`gt`).
+    After,
+    /// At or after (`gte`).
+    AtOrAfter,
+}
+
+/// A filter on one of a file's timestamps: `<op>:<RFC 3339 time>` on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimeFilter {
+    /// The comparison.
+    pub op: TimeOp,
+    /// The time compared with.
+    pub at: OffsetDateTime,
+}
+
+impl TimeFilter {
+    /// A filter.
+    pub fn new(op: TimeOp, at: OffsetDateTime) -> Self {
+        TimeFilter { op, at }
+    }
+    /// Strictly before `at`.
+    pub fn before(at: OffsetDateTime) -> Self {
+        TimeFilter::new(TimeOp::Before, at)
+    }
+    /// At or after `at`.
+    pub fn since(at: OffsetDateTime) -> Self {
+        TimeFilter::new(TimeOp::AtOrAfter, at)
+    }
+}
+
+impl fmt::Display for TimeFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let prefix = match self.op {
+            TimeOp::Equal => "",
+            TimeOp::Before => "lt:",
+            TimeOp::AtOrBefore => "lte:",
+            TimeOp::After => "gt:",
+            TimeOp::AtOrAfter => "gte:",
+        };
+        let at = self.at.to_offset(time::UtcOffset::UTC);
+        write!(f, "{prefix}{}", crate::models::timestamp::format(&at))
+    }
+}
+
+/// A field a listing can be ordered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SortField {
+    /// Creation time.
+    CreatedAt,
+    /// Last modification time.
+    ModifiedAt,
+    /// Deletion time.
+    DeletedAt,
+}
+
+/// One ordering key of a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OrderBy {
+    /// The field.
+    pub field: SortField,
+    /// Newest first when true.
+    pub descending: bool,
+}
+
+impl OrderBy {
+    /// Ascending by `field`.
+    pub fn asc(field: SortField) -> Self {
+        OrderBy {
+            field,
+            descending: false,
+        }
+    }
+    /// Descending by `field`.
+    pub fn desc(field: SortField) -> Self {
+        OrderBy {
+            field,
+            descending: true,
+        }
+    }
+}
+
+impl fmt::Display for OrderBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let field = match self.field {
+            SortField::CreatedAt => "created_at",
+            SortField::ModifiedAt => "modified_at",
+            SortField::DeletedAt => "deleted_at",
+        };
+        let dir = if self.descending { "desc" } else { "asc" };
+        write!(f, "{dir}:{field}")
+    }
+}
+
+/// The largest page the File API serves.
+pub const MAX_PAGE_SIZE: u32 = 5000;
+
+/// What to list: filters, ordering and the page. Built with chained setters:
+///
+/// ```
+/// use evo_files::{ListFilesQuery, OrderBy, SortField};
+/// let query = ListFilesQuery::new()
+///     .file_name("survey")
+///     .order_by(OrderBy::desc(SortField::ModifiedAt))
+///     .limit(100);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListFilesQuery {
+    pub(crate) limit: Option<u32>,
+    pub(crate) offset: u64,
+    pub(crate) deleted: bool,
+    pub(crate) file_name: Option<String>,
+    pub(crate) authors: Vec<Uuid>,
+    pub(crate) modified_by: Vec<Uuid>,
+    pub(crate) deleted_by: Vec<Uuid>,
+    pub(crate) created_at: Vec<TimeFilter>,
+    pub(crate) modified_at: Vec<TimeFilter>,
+    pub(crate) deleted_at: Vec<TimeFilter>,
+    pub(crate) order_by: Vec<OrderBy>,
+}
+
+impl ListFilesQuery {
+    /// Every live file, server-default page size and order.
+    pub fn new() -> Self {
+        ListFilesQuery::default()
+    }
+    /// The page size (1..=5000).
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+    /// How many files to skip.
+    pub fn offset(mut self, offset: u64) -> Self {
+        self.offset = offset;
+        self
+    }
+    /// Lists only deleted files when true (the API's `deleted` flag).
+    pub fn deleted(mut self, deleted: bool) -> Self {
+        self.deleted = deleted;
+        self
+    }
+    /// Files whose name contains `part`, ignoring case.
+    pub fn file_name(mut self, part: impl Into<String>) -> Self {
+        self.file_name = Some(part.into());
+        self
+    }
+    /// Files created by `user` (may be given several times).
+    pub fn author(mut self, user: Uuid) -> Self {
+        self.authors.push(user);
+        self
+    }
+    /// Files last modified by `user` (may be given several times).
+    pub fn modified_by(mut self, user: Uuid) -> Self {
+        self.modified_by.push(user);
+        self
+    }
+    /// Files deleted by `user` (may be given several times).
+    pub fn deleted_by(mut self, user: Uuid) -> Self {
+        self.deleted_by.push(user);
+        self
+    }
+    /// A filter on the creation time (at most two).
+    pub fn created(mut self, filter: TimeFilter) -> Self {
+        self.created_at.push(filter);
+        self
+    }
+    /// A filter on the modification time (at most two).
+    pub fn modified(mut self, filter: TimeFilter) -> Self {
+        self.modified_at.push(filter);
+        self
+    }
+    /// A filter on the deletion time (at most two).
+    pub fn deleted_time(mut self, filter: TimeFilter) -> Self {
+        self.deleted_at.push(filter);
+        self
+    }
+    /// An ordering key; keys apply in the order given.
+    pub fn order_by(mut self, order: OrderBy) -> Self {
+        self.order_by.push(order);
+        self
+    }
+
+    /// Checks the query against the API's documented limits, before any request is sent.
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        let invalid = |message: String| Error::Service(evo_core::Error::invalid_request(message));
+        if let Some(limit) = self.limit
+            && !(1..=MAX_PAGE_SIZE).contains(&limit)
+        {
+            return Err(invalid(format!(
+                "page size {limit} is outside 1..={MAX_PAGE_SIZE}"
+            )));
+        }
+        if let Some(name) = &self.file_name {
+            if name.is_empty() {
+                return Err(invalid("the file name filter is empty".into()));
+            }
+            if name.contains('/') {
+                return Err(invalid(format!(
+                    "the file name filter {name:?} contains '/'; it matches names, not paths"
+                )));
+            }
+            if name.chars().any(char::is_control) {
+                return Err(invalid(format!(
+                    "the file name filter {name:?} contains a control character"
+                )));
+            }
+        }
+        for (field, filters) in [
+            ("created_at", &self.created_at),
+            ("modified_at", &self.modified_at),
+            ("deleted_at", &self.deleted_at),
+        ] {
+            if filters.len() > 2 {
+                return Err(invalid(format!(
+                    "{} {field} filters given; at most 2 are allowed",
+                    filters.len()
+                )));
+            }
+            if filters.len() == 2 && filters.iter().any(|f| f.op == TimeOp::Equal) {
+                return Err(invalid(format!(
+                    "an exact {field} filter cannot be combined with another"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The query parameters, in a stable order.
+    pub(crate) fn to_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = Vec::new();
+        if let Some(limit) = self.limit {
+            pairs.push(("limit", limit.to_string()));
+        }
+        pairs.push(("offset", self.offset.to_string()));
+        pairs.push(("deleted", self.deleted.to_string()));
+        if let Some(name) = &self.file_name {
+            pairs.push(("file_name", name.clone()));
+        }
+        for a in &self.authors {
+            pairs.push(("author", a.to_string()));
+        }
+        for (key, list) in [
+            ("created_at", &self.created_at),
+            ("modified_at", &self.modified_at),
+            ("deleted_at", &self.deleted_at),
+        ] {
+            for f in list {
+                pairs.push((key, f.to_string()));
+            }
+        }
+        for u in &self.modified_by {
+            pairs.push(("modified_by", u.to_string()));
+        }
+        for u in &self.deleted_by {
+            pairs.push(("deleted_by", u.to_string()));
+        }
+        if !self.order_by.is_empty() {
+            let keys: Vec<String> = self.order_by.iter().map(ToString::to_string).collect();
+            pairs.push(("order_by", keys.join(",")));
+        }
+        pairs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn pairs_are_what_the_api_documents() {
+        let user = Uuid::from_u128(7);
+        let q = ListFilesQuery::new()
+            .limit(20)
+            .offset(10)
+            .file_name("x.csv")
+            .author(user)
+            .created(TimeFilter::since(datetime!(2023-03-10 22:56:53 UTC)))
+            .created(TimeFilter::before(datetime!(2023-03-11 00:00:00 +02:00)))
+            .modified(TimeFilter::new(
+                TimeOp::Equal,
+                datetime!(2024-01-01 00:00:00 UTC),
+            ))
+            .order_by(OrderBy::asc(SortField::ModifiedAt))
+            .order_by(OrderBy::desc(SortField::CreatedAt));
+        q.validate().unwrap();
+        let pairs = q.to_pairs();
+        let get = |k: &str| -> Vec<String> {
+            pairs
+                .iter()
+                .filter(|(key, _)| *key == k)
+                .map(|(_, v)| v.clone())
+                .collect()
+        };
+        assert_eq!(get("limit"), ["20"]);
+        assert_eq!(get("offset"), ["10"]);
+        assert_eq!(get("deleted"), ["false"]);
+        assert_eq!(get("file_name"), ["x.csv"]);
+        assert_eq!(get("author"), [user.to_string()]);
+        assert_eq!(
+            get("created_at"),
+            ["gte:2023-03-10T22:56:53Z", "lt:2023-03-10T22:00:00Z"]
+        );
+        assert_eq!(get("modified_at"), ["2024-01-01T00:00:00Z"]);
+        assert_eq!(get("order_by"), ["asc:modified_at,desc:created_at"]);
+    }
+
+    #[test]
+    fn limits_are_checked_before_sending() {
+        let t = TimeFilter::since(datetime!(2023-01-01 00:00:00 UTC));
+        let eq = TimeFilter::new(TimeOp::Equal, datetime!(2023-01-01 00:00:00 UTC));
+        for bad in [
+            ListFilesQuery::new().limit(0),
+            ListFilesQuery::new().limit(5001),
+            ListFilesQuery::new().file_name(""),
+            ListFilesQuery::new().file_name("a/b"),
+            ListFilesQuery::new().created(t).created(t).created(t),
+            ListFilesQuery::new().deleted_time(eq).deleted_time(t),
+        ] {
+            let err = bad.validate().unwrap_err();
+            assert!(err.to_string().contains("invalid request"), "{err}");
+        }
+        ListFilesQuery::new().limit(5000).validate().unwrap();
+    }
+}

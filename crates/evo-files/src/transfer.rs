@@ -1,0 +1,634 @@
+//! Uploads and downloads: register with the File API, move the bytes with evo-io (renewing
+//! refused URLs through the File API), then confirm with the File API.
+
+use std::future::{Future, IntoFuture};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::Method;
+use tokio::io::AsyncRead;
+use uuid::Uuid;
+
+use evo_core::{Cache, Feedback};
+use evo_io::{Destination, Digest, DownloadReport, RenewUrl, Source, UploadReport};
+
+use crate::client::{FilesClient, GetOptions};
+use crate::error::Error;
+use crate::models::{FileMetadata, UploadTarget};
+use crate::path::FilePath;
+use crate::send;
+
+/// The cache scope of downloaded files (the Python SDK's name, so layouts are recognisable):
+/// `<cache root>/<org>/<workspace>/filev2/<file id>/<version id>/<file name>`.
+pub const CACHE_SCOPE: &str = "filev2";
+
+/// Where an upload goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum UploadTo {
+    /// A new file, or a new version of the file at this path.
+    Path(FilePath),
+    /// A new version of this existing file.
+    NewVersion(Uuid),
+    /// The unfinished upload of this version.
+    Resume { file_id: Uuid, version_id: String },
+}
+
+/// An upload to set up and then await; made by [`FilesClient::upload`],
+/// [`FilesClient::upload_new_version`] and [`FilesClient::resume_upload`].
+///
+/// Awaiting it registers the upload with the File API, transfers the bytes (parallel blocks,
+/// per-block retries, URL renewal through `PUT /files/{id}?version_id=`), then waits until the
+/// File API shows the new version and returns its metadata. When the transfer fails, the
+/// error's [`Error::resume_point`] names the version to pass to
+/// [`FilesClient::resume_upload`].
+#[must_use = "an upload does nothing until it is awaited"]
+pub struct FileUpload<'a> {
+    client: &'a FilesClient,
+    to: Result<UploadTo, Error>,
+    source: Source<'a>,
+    feedback: Option<&'a dyn Feedback>,
+    visibility_timeout: Duration,
+    content_type: Option<String>,
+}
+
+impl std::fmt::Debug for FileUpload<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileUpload")
+            .field("to", &self.to)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> FileUpload<'a> {
+    /// Receives byte-based progress of the transfer.
+    pub fn feedback(mut self, feedback: &'a dyn Feedback) -> Self {
+        self.feedback = Some(feedback);
+        self
+    }
+
+    /// How long to wait for the File API to show the new version (default: the client's).
+    pub fn visibility_timeout(mut self, timeout: Duration) -> Self {
+        self.visibility_timeout = timeout;
+        self
+    }
+
+    /// The blob's content type.
+    pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.content_type = Some(content_type.into());
+        self
+    }
+
+    async fn run(self) -> Result<FileMetadata, Error> {
+        let client = self.client;
+        let to = self.to?;
+        let target = match &to {
+            UploadTo::Path(path) => client.register_upload_by_path(path, None).await?,
+            UploadTo::NewVersion(id) => client.register_upload_by_id(*id, None).await?,
+            UploadTo::Resume {
+                file_id,
+                version_id,
+            } => {
+                client
+                    .register_upload_by_id(*file_id, Some(version_id))
+                    .await?
+            }
+        };
+        let label = match &to {
+            UploadTo::Path(path) => format!("uploading {path}"),
+            _ => format!("uploading file {}", target.file_id),
+        };
+        tracing::debug!(file_id = %target.file_id, version_id = %target.version_id, "{label}");
+        let url = parse_url(&target.upload)?;
+        let report = client
+            .transfer_up(&target, url, self.source, self.feedback, self.content_type)
+            .await
+            .map_err(|source| Error::Transfer {
+                context: format!("{label} (version {})", target.version_id),
+                resume: Some((target.file_id, target.version_id.clone())),
+                source,
+            })?;
+        let metadata = client
+            .wait_until_visible(target.file_id, &target.version_id, self.visibility_timeout)
+            .await?;
+        if metadata.size != report.size {
+            return Err(Error::Unexpected(format!(
+                "uploaded {} bytes but the File API reports {} bytes for file {} version {}",
+                report.size, metadata.size, metadata.file_id, metadata.version_id
+            )));
+        }
+        Ok(metadata)
+    }
+}
+
+impl<'a> IntoFuture for FileUpload<'a> {
+    type Output = Result<FileMetadata, Error>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+/// What a download is of: a file (latest or a given version), or metadata already fetched.
+#[derive(Debug, Clone)]
+enum DownloadOf {
+    Id {
+        file_id: Uuid,
+        version_id: Option<String>,
+    },
+    Metadata(Box<FileMetadata>),
+}
+
+/// A download to set up and then await; made by [`FilesClient::download`] and
+/// [`FilesClient::download_metadata`].
+///
+/// Awaiting it fetches the file's metadata (unless given), downloads the blob (parallel
+/// ranges pinned to one ETag, every range checked, URL renewal through
+/// `GET /files/{id}?version_id=`), checks the size (and ETag, when both sides have one)
+/// against the metadata, and returns both.
+#[must_use = "a download does nothing until it is awaited"]
+pub struct FileDownload<'a> {
+    client: &'a FilesClient,
+    of: DownloadOf,
+    destination: Destination<'a>,
+    feedback: Option<&'a dyn Feedback>,
+    overwrite: bool,
+    digest: Option<Digest>,
+}
+
+impl std::fmt::Debug for FileDownload<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileDownload")
+            .field("of", &self.of)
+            .field("destination", &self.destination)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A finished download: the metadata of the version downloaded, and what the transfer did.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Downloaded {
+    /// The version downloaded.
+    pub metadata: FileMetadata,
+    /// The transfer's report (size, ETag, retries, resumed bytes; the bytes of a memory
+    /// download through [`DownloadReport::into_bytes`]).
+    pub report: DownloadReport,
+}
+
+impl<'a> FileDownload<'a> {
+    /// Receives byte-based progress of the transfer.
+    pub fn feedback(mut self, feedback: &'a dyn Feedback) -> Self {
+        self.feedback = Some(feedback);
+        self
+    }
+
+    /// For a file destination: replace an existing file (default off).
+    pub fn overwrite(mut self, overwrite: bool) -> Self {
+        self.overwrite = overwrite;
+        self
+    }
+
+    /// Also check the bytes against this digest before publishing them.
+    pub fn expect_digest(mut self, digest: Digest) -> Self {
+        self.digest = Some(digest);
+        self
+    }
+
+    async fn run(self) -> Result<Downloaded, Error> {
+        let client = self.client;
+        let metadata = match self.of {
+            DownloadOf::Metadata(m) => *m,
+            DownloadOf::Id {
+                file_id,
+                version_id,
+            } => {
+                let mut options = GetOptions::new();
+                if let Some(v) = version_id {
+                    options = options.version(v);
+                }
+                client.get_by_id(file_id, &options).await?
+            }
+        };
+        let report = client
+            .transfer_down(
+                &metadata,
+                self.destination,
+                self.feedback,
+                self.overwrite,
+                self.digest,
+            )
+            .await?;
+        verify_download(&metadata, &report)?;
+        Ok(Downloaded { metadata, report })
+    }
+}
+
+impl<'a> IntoFuture for FileDownload<'a> {
+    type Output = Result<Downloaded, Error>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+/// Checks a finished download against the metadata it was made from. A file destination
+/// that fails the check is removed, so no wrong file stays under the target name.
+fn verify_download(metadata: &FileMetadata, report: &DownloadReport) -> Result<(), Error> {
+    let mut problem = None;
+    if report.size != metadata.size {
+        problem = Some(format!(
+            "downloaded {} bytes but the File API reports {} bytes",
+            report.size, metadata.size
+        ));
+    }
+    let expected = metadata.etag.trim_matches('"');
+    if let Some(got) = report.etag.as_deref().map(|e| e.trim_matches('"'))
+        && !expected.is_empty()
+        && !got.is_empty()
+        && got != expected
+    {
+        problem = Some(format!(
+            "downloaded blob version {got:?} but the File API describes version {expected:?}"
+        ));
+    }
+    match problem {
+        None => Ok(()),
+        Some(message) => {
+            if let Some(path) = &report.path {
+                let _ = std::fs::remove_file(path);
+            }
+            Err(Error::Unexpected(format!(
+                "file {} version {}: {message}",
+                metadata.file_id, metadata.version_id
+            )))
+        }
+    }
+}
+
+/// Renews an upload URL: `PUT /files/{id}?version_id=`.
+struct RenewUpload {
+    client: FilesClient,
+    file_id: Uuid,
+    version_id: String,
+}
+
+#[async_trait::async_trait]
+impl RenewUrl for RenewUpload {
+    async fn renew(&self) -> Result<url::Url, evo_core::Error> {
+        let target: UploadTarget = send::json(
+            self.client
+                .by_id(Method::PUT, self.file_id)
+                .query("version_id", &self.version_id)
+                .expect_status(&[http::StatusCode::OK]),
+        )
+        .await?;
+        if target.file_id != self.file_id || target.version_id != self.version_id {
+            return Err(evo_core::Error::invalid_request(format!(
+                "renewing the upload URL of file {} version {} answered for file {} version {}",
+                self.file_id, self.version_id, target.file_id, target.version_id
+            )));
+        }
+        parse_url(&target.upload)
+    }
+}
+
+/// Renews a download URL: `GET /files/{id}?version_id=`.
+struct RenewDownload {
+    client: FilesClient,
+    file_id: Uuid,
+    version_id: String,
+}
+
+#[async_trait::async_trait]
+impl RenewUrl for RenewDownload {
+    async fn renew(&self) -> Result<url::Url, evo_core::Error> {
+        let metadata: FileMetadata = send::json(
+            self.client
+                .by_id(Method::GET, self.file_id)
+                .query("version_id", &self.version_id)
+                .query("deleted", "true"),
+        )
+        .await?;
+        if metadata.file_id != self.file_id || metadata.version_id != self.version_id {
+            return Err(evo_core::Error::invalid_request(format!(
+                "renewing the download URL of file {} version {} answered for file {} version {}",
+                self.file_id, self.version_id, metadata.file_id, metadata.version_id
+            )));
+        }
+        parse_url(&metadata.download)
+    }
+}
+
+fn parse_url(text: &str) -> Result<url::Url, evo_core::Error> {
+    url::Url::parse(text).map_err(|e| {
+        evo_core::Error::invalid_request(format!("the File API returned an unusable blob URL: {e}"))
+    })
+}
+
+impl FilesClient {
+    /// Uploads `source` to `path`: a new file, or a new version of the file at that path.
+    /// Set options on the returned [`FileUpload`], then await it.
+    pub fn upload<'a>(
+        &'a self,
+        path: impl TryInto<FilePath, Error = Error>,
+        source: Source<'a>,
+    ) -> FileUpload<'a> {
+        self.file_upload(path.try_into().map(UploadTo::Path), source)
+    }
+
+    /// Uploads `source` as a new version of the existing file `file_id`.
+    pub fn upload_new_version<'a>(&'a self, file_id: Uuid, source: Source<'a>) -> FileUpload<'a> {
+        self.file_upload(Ok(UploadTo::NewVersion(file_id)), source)
+    }
+
+    /// Continues the interrupted upload of `version_id` of `file_id` (see
+    /// [`Error::resume_point`]) with the same `source`: blocks the blob store already holds are
+    /// not sent again.
+    pub fn resume_upload<'a>(
+        &'a self,
+        file_id: Uuid,
+        version_id: impl Into<String>,
+        source: Source<'a>,
+    ) -> FileUpload<'a> {
+        let version_id = version_id.into();
+        let to = if version_id.is_empty() || !version_id.bytes().all(|b| b.is_ascii_digit()) {
+            Err(Error::Service(evo_core::Error::invalid_request(format!(
+                "version id {version_id:?} is not a decimal number"
+            ))))
+        } else {
+            Ok(UploadTo::Resume {
+                file_id,
+                version_id,
+            })
+        };
+        self.file_upload(to, source)
+    }
+
+    fn file_upload<'a>(
+        &'a self,
+        to: Result<UploadTo, Error>,
+        source: Source<'a>,
+    ) -> FileUpload<'a> {
+        FileUpload {
+            client: self,
+            to,
+            source,
+            feedback: None,
+            visibility_timeout: self.settings.visibility_timeout,
+            content_type: None,
+        }
+    }
+
+    /// Uploads a local file to `path` and returns the new version's metadata.
+    pub async fn upload_file(
+        &self,
+        path: impl TryInto<FilePath, Error = Error>,
+        local: impl AsRef<Path>,
+    ) -> Result<FileMetadata, Error> {
+        self.upload(path, Source::file(local.as_ref())).await
+    }
+
+    /// Uploads bytes to `path` and returns the new version's metadata.
+    pub async fn upload_bytes(
+        &self,
+        path: impl TryInto<FilePath, Error = Error>,
+        bytes: impl Into<Bytes>,
+    ) -> Result<FileMetadata, Error> {
+        self.upload(path, Source::bytes(bytes)).await
+    }
+
+    /// Uploads what `reader` yields (`len` bytes when known) to `path` and returns the new
+    /// version's metadata.
+    pub async fn upload_reader(
+        &self,
+        path: impl TryInto<FilePath, Error = Error>,
+        reader: impl AsyncRead + Send,
+        len: Option<u64>,
+    ) -> Result<FileMetadata, Error> {
+        self.upload(path, Source::reader(reader, len)).await
+    }
+
+    /// Downloads a file (the latest version, or `version_id`) into `destination`. Set options
+    /// on the returned [`FileDownload`], then await it.
+    pub fn download<'a>(
+        &'a self,
+        file_id: Uuid,
+        version_id: Option<&str>,
+        destination: Destination<'a>,
+    ) -> FileDownload<'a> {
+        self.file_download(
+            DownloadOf::Id {
+                file_id,
+                version_id: version_id.map(str::to_owned),
+            },
+            destination,
+        )
+    }
+
+    /// Downloads the version described by `metadata` (from a get call) into `destination`,
+    /// without fetching the metadata again.
+    pub fn download_metadata<'a>(
+        &'a self,
+        metadata: &FileMetadata,
+        destination: Destination<'a>,
+    ) -> FileDownload<'a> {
+        self.file_download(
+            DownloadOf::Metadata(Box::new(metadata.clone())),
+            destination,
+        )
+    }
+
+    fn file_download<'a>(
+        &'a self,
+        of: DownloadOf,
+        destination: Destination<'a>,
+    ) -> FileDownload<'a> {
+        FileDownload {
+            client: self,
+            of,
+            destination,
+            feedback: None,
+            overwrite: false,
+            digest: None,
+        }
+    }
+
+    /// Downloads a file (the latest version, or `version_id`) to `target`, replacing it when
+    /// `overwrite`; returns the metadata of the version downloaded.
+    pub async fn download_to_path(
+        &self,
+        file_id: Uuid,
+        version_id: Option<&str>,
+        target: impl AsRef<Path>,
+        overwrite: bool,
+    ) -> Result<FileMetadata, Error> {
+        let done = self
+            .download(file_id, version_id, Destination::file(target.as_ref()))
+            .overwrite(overwrite)
+            .await?;
+        Ok(done.metadata)
+    }
+
+    /// Downloads a file (the latest version, or `version_id`) into memory.
+    pub async fn download_to_memory(
+        &self,
+        file_id: Uuid,
+        version_id: Option<&str>,
+    ) -> Result<Bytes, Error> {
+        let done = self
+            .download(file_id, version_id, Destination::memory())
+            .await?;
+        Ok(done.report.into_bytes())
+    }
+
+    /// Downloads a file version into `cache` (unless it is already there) and returns its
+    /// path: `<root>/<org>/<workspace>/filev2/<file id>/<version id>/<file name>`. The file is
+    /// published only complete and checked; a cached copy whose size does not match the
+    /// metadata is downloaded again.
+    pub async fn download_to_cache(
+        &self,
+        file_id: Uuid,
+        version_id: Option<&str>,
+        cache: &Cache,
+    ) -> Result<PathBuf, Error> {
+        let mut options = GetOptions::new();
+        if let Some(v) = version_id {
+            options = options.version(v);
+        }
+        let metadata = self.get_by_id(file_id, &options).await?;
+        let folder = cache
+            .location(&self.environment, CACHE_SCOPE)?
+            .join(metadata.file_id.to_string())
+            .join(safe_segment(&metadata.version_id)?);
+        tokio::fs::create_dir_all(&folder)
+            .await
+            .map_err(|e| evo_core::Error::io(format!("creating {}", folder.display()), e))?;
+        let target = evo_core::cache::safe_join(&folder, &metadata.name)?;
+        if let Ok(existing) = tokio::fs::metadata(&target).await
+            && existing.is_file()
+            && existing.len() == metadata.size
+        {
+            return Ok(target);
+        }
+        // A cached copy of the wrong size is replaced. Otherwise overwrite stays off: evo-io
+        // holds a per-path lock while downloading, so a concurrent request for the same file
+        // waits, then finds it complete and refuses to replace it, which we take as success.
+        let replace = target.exists();
+        match self
+            .download_metadata(&metadata, Destination::file(&target))
+            .overwrite(replace)
+            .await
+        {
+            Ok(_) => Ok(target),
+            Err(e) => match tokio::fs::metadata(&target).await {
+                Ok(m) if !replace && m.is_file() && m.len() == metadata.size => Ok(target),
+                _ => Err(e),
+            },
+        }
+    }
+
+    async fn transfer_up(
+        &self,
+        target: &UploadTarget,
+        url: url::Url,
+        source: Source<'_>,
+        feedback: Option<&dyn Feedback>,
+        content_type: Option<String>,
+    ) -> Result<UploadReport, evo_io::Error> {
+        let mut upload = self
+            .settings
+            .blobs
+            .upload(url, source)
+            .renew_with(RenewUpload {
+                client: self.clone(),
+                file_id: target.file_id,
+                version_id: target.version_id.clone(),
+            });
+        if let Some(fb) = feedback {
+            upload = upload.feedback(fb);
+        }
+        if let Some(ct) = content_type {
+            upload = upload.content_type(ct);
+        }
+        upload.await
+    }
+
+    async fn transfer_down(
+        &self,
+        metadata: &FileMetadata,
+        destination: Destination<'_>,
+        feedback: Option<&dyn Feedback>,
+        overwrite: bool,
+        digest: Option<Digest>,
+    ) -> Result<DownloadReport, Error> {
+        let context = format!(
+            "downloading file {} version {}",
+            metadata.file_id, metadata.version_id
+        );
+        let url = parse_url(&metadata.download)?;
+        let mut download = self
+            .settings
+            .blobs
+            .download(url, destination)
+            .overwrite(overwrite)
+            .renew_with(RenewDownload {
+                client: self.clone(),
+                file_id: metadata.file_id,
+                version_id: metadata.version_id.clone(),
+            });
+        if let Some(fb) = feedback {
+            download = download.feedback(fb);
+        }
+        if let Some(d) = digest {
+            download = download.expect_digest(d);
+        }
+        download.await.map_err(|source| Error::Transfer {
+            context,
+            resume: None,
+            source,
+        })
+    }
+
+    /// Polls `GET /files/{id}?version_id=` until the version shows (404 means "not yet").
+    pub(crate) async fn wait_until_visible(
+        &self,
+        file_id: Uuid,
+        version_id: &str,
+        timeout: Duration,
+    ) -> Result<FileMetadata, Error> {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(20);
+        let options = GetOptions::new().version(version_id);
+        loop {
+            match self.get_by_id(file_id, &options).await {
+                Ok(metadata) => return Ok(metadata),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+            let waited = started.elapsed();
+            if waited >= timeout {
+                return Err(Error::NotVisible {
+                    file_id,
+                    version_id: version_id.to_owned(),
+                    waited,
+                });
+            }
+            tokio::time::sleep(delay.min(timeout - waited)).await;
+            delay = (delay * 2).min(Duration::from_secs(1));
+        }
+    }
+}
+
+/// A version id used as a folder name: digits only (it comes from the server).
+fn safe_segment(version_id: &str) -> Result<&str, Error> {
+    if !version_id.is_empty() && version_id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(version_id)
+    } else {
+        Err(Error::Unexpected(format!(
+            "version id {version_id:?} is not a decimal number"
+        )))
+    }
+}
