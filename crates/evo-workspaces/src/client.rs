@@ -1,0 +1,527 @@
+//! [`WorkspacesClient`]: the hand-written client over the generated endpoint functions.
+
+use evo_core::bytes::Bytes;
+use evo_core::uuid::Uuid;
+use evo_core::{ApiConnector, Environment, Error};
+
+use crate::generated::endpoints as ep;
+use crate::generated::models::*;
+use crate::health::{HealthCheckType, HealthReport};
+use crate::paging::{Page, follow_links};
+use crate::thumbnail::{ImageFormat, Thumbnail, check_upload};
+use futures_core::Stream;
+
+/// The filters, order and page of a workspace list (`limit`, `offset`, `order_by`, `name`,
+/// `deleted`, …). All fields are optional; `Default` lists the first page of everything.
+///
+/// `order_by` is a comma list of `[asc:|desc:]field` with fields `name`, `created_at`,
+/// `updated_at`, `user_role`; [`order_by`] builds one.
+pub type ListWorkspacesQuery = ep::ListWorkspacesParams;
+
+/// The default page size of the `list_all_*` streams (as the official SDK).
+pub const DEFAULT_PAGE_SIZE: u64 = 50;
+
+/// A sort direction for [`order_by`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SortDirection {
+    /// Ascending.
+    Asc,
+    /// Descending.
+    Desc,
+}
+
+/// Builds an `order_by` value: `order_by(&[("name", SortDirection::Asc)])` is `asc:name`.
+pub fn order_by(fields: &[(&str, SortDirection)]) -> String {
+    fields
+        .iter()
+        .map(|(field, dir)| match dir {
+            SortDirection::Asc => format!("asc:{field}"),
+            SortDirection::Desc => format!("desc:{field}"),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl CreateWorkspaceRequest {
+    /// A request for a workspace named `name`, with every other field at its default.
+    pub fn new(name: impl Into<String>) -> Self {
+        CreateWorkspaceRequest {
+            name: name.into(),
+            description: String::new(),
+            default_coordinate_system: String::new(),
+            bounding_box: None,
+            labels: None,
+        }
+    }
+
+    /// Sets the description.
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// Sets the labels.
+    pub fn with_labels<I, S>(mut self, labels: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.labels = Some(labels.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets the bounding box.
+    pub fn with_bounding_box(mut self, bounding_box: BoundingBox) -> Self {
+        self.bounding_box = Some(bounding_box);
+        self
+    }
+}
+
+impl BoundingBox {
+    /// The rectangle from (`min_lon`, `min_lat`) to (`max_lon`, `max_lat`) as the closed,
+    /// counter-clockwise GeoJSON polygon the API expects.
+    pub fn rectangle(min_lon: f64, min_lat: f64, max_lon: f64, max_lat: f64) -> Self {
+        BoundingBox {
+            r#type: GeometryType::Polygon,
+            coordinates: vec![vec![
+                vec![min_lon, min_lat],
+                vec![max_lon, min_lat],
+                vec![max_lon, max_lat],
+                vec![min_lon, max_lat],
+                vec![min_lon, min_lat],
+            ]],
+        }
+    }
+}
+
+/// The Workspaces API of one organization on one hub.
+///
+/// ```no_run
+/// # async fn demo(hub: evo_core::ApiConnector, org_id: evo_core::uuid::Uuid) -> Result<(), evo_core::Error> {
+/// use evo_workspaces::{CreateWorkspaceRequest, WorkspacesClient};
+///
+/// let client = WorkspacesClient::new(hub, org_id);
+/// let created = client.create_workspace(&CreateWorkspaceRequest::new("Drillholes 2026")).await?;
+/// let read = client.get_workspace(created.id).await?;
+/// assert_eq!(read.name, "Drillholes 2026");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct WorkspacesClient {
+    connector: ApiConnector,
+    org_id: Uuid,
+}
+
+impl WorkspacesClient {
+    /// A client for organization `org_id` on the hub `hub_connector` points at.
+    pub fn new(hub_connector: ApiConnector, org_id: Uuid) -> Self {
+        WorkspacesClient {
+            connector: hub_connector,
+            org_id,
+        }
+    }
+
+    /// The organization id.
+    pub fn org_id(&self) -> Uuid {
+        self.org_id
+    }
+
+    /// The hub connector.
+    pub fn connector(&self) -> &ApiConnector {
+        &self.connector
+    }
+
+    /// The environment of a workspace of this organization, for the File and Object clients.
+    pub fn environment(&self, workspace_id: Uuid) -> Environment {
+        Environment::new(self.connector.base_url().clone(), self.org_id, workspace_id)
+    }
+
+    // ------------------------------------------------------------ service
+
+    /// Checks the health of the Workspaces service. A 503 answer is a report too (with
+    /// [`HealthReport::is_healthy`] false), not an error.
+    pub async fn health_check(&self, kind: HealthCheckType) -> Result<HealthReport, Error> {
+        let params = ep::HealthCheckParams {
+            full: Some(true),
+            check_dependencies: matches!(kind, HealthCheckType::Full | HealthCheckType::Strict)
+                .then_some(true),
+            strict: matches!(kind, HealthCheckType::Strict).then_some(true),
+        };
+        Ok(match ep::health_check(&self.connector, &params).await? {
+            ep::HealthCheckResponse::Ok(health) => HealthReport::new(200, health),
+            ep::HealthCheckResponse::ServiceUnavailable(health) => HealthReport::new(503, health),
+        })
+    }
+
+    // ------------------------------------------------------------ workspaces
+
+    /// One page of the workspaces the caller has a role in.
+    pub async fn list_workspaces(
+        &self,
+        query: &ListWorkspacesQuery,
+    ) -> Result<Page<Workspace>, Error> {
+        let response = ep::list_workspaces(&self.connector, self.org_id, query).await?;
+        Ok(page_with_total(
+            query.offset,
+            query.limit,
+            response.links,
+            response.results,
+        ))
+    }
+
+    /// Every workspace matching `query` (its `offset` is the starting point, its `limit` the
+    /// page size, [`DEFAULT_PAGE_SIZE`] when unset), fetched page by page by following the
+    /// `next` links as the stream is polled.
+    pub fn list_all_workspaces(
+        &self,
+        query: ListWorkspacesQuery,
+    ) -> impl Stream<Item = Result<Workspace, Error>> + 'static {
+        let mut query = query;
+        query.limit = query.limit.or(Some(DEFAULT_PAGE_SIZE as i64));
+        let connector = self.connector.clone();
+        let org_id = self.org_id;
+        let first = async move {
+            let r = ep::list_workspaces(&connector, org_id, &query).await?;
+            Ok((r.results, r.links.next))
+        };
+        follow_links(
+            self.connector.clone(),
+            first,
+            |r: ListWorkspacesResponse| (r.results, r.links.next),
+        )
+    }
+
+    /// One page of the ids and names of the workspaces the caller has a role in.
+    pub async fn list_workspaces_summary(
+        &self,
+        query: &ListWorkspacesQuery,
+    ) -> Result<Page<WorkspaceSummary>, Error> {
+        let params = summary_params(query);
+        let response = ep::list_workspaces_summary(&self.connector, self.org_id, &params).await?;
+        Ok(page_with_total(
+            query.offset,
+            query.limit,
+            response.links,
+            response.results,
+        ))
+    }
+
+    /// Every workspace summary matching `query`, following the `next` links.
+    pub fn list_all_workspaces_summary(
+        &self,
+        query: ListWorkspacesQuery,
+    ) -> impl Stream<Item = Result<WorkspaceSummary, Error>> + 'static {
+        let mut params = summary_params(&query);
+        params.limit = params.limit.or(Some(DEFAULT_PAGE_SIZE as i64));
+        let connector = self.connector.clone();
+        let org_id = self.org_id;
+        let first = async move {
+            let r = ep::list_workspaces_summary(&connector, org_id, &params).await?;
+            Ok((r.results, r.links.next))
+        };
+        follow_links(
+            self.connector.clone(),
+            first,
+            |r: ListWorkspaceSummariesResponse| (r.results, r.links.next),
+        )
+    }
+
+    /// Reads a workspace (not a deleted one: that is a 410 error; see
+    /// [`get_deleted_workspace`](Self::get_deleted_workspace)).
+    pub async fn get_workspace(&self, workspace_id: Uuid) -> Result<Workspace, Error> {
+        let params = ep::GetWorkspaceParams { deleted: None };
+        ep::get_workspace(&self.connector, self.org_id, workspace_id, &params).await
+    }
+
+    /// Reads a workspace whether or not it is soft-deleted (`?deleted=true`).
+    pub async fn get_deleted_workspace(&self, workspace_id: Uuid) -> Result<Workspace, Error> {
+        let params = ep::GetWorkspaceParams {
+            deleted: Some(true),
+        };
+        ep::get_workspace(&self.connector, self.org_id, workspace_id, &params).await
+    }
+
+    /// Creates a workspace; the caller becomes its owner. A duplicate name is a 409 error.
+    pub async fn create_workspace(
+        &self,
+        request: &CreateWorkspaceRequest,
+    ) -> Result<Workspace, Error> {
+        ep::create_workspace(&self.connector, self.org_id, request).await
+    }
+
+    /// Changes the fields of `update` that are set (`Some`); the others are not sent.
+    pub async fn update_workspace(
+        &self,
+        workspace_id: Uuid,
+        update: &UpdateWorkspaceRequest,
+    ) -> Result<Workspace, Error> {
+        ep::update_workspace(&self.connector, self.org_id, workspace_id, update).await
+    }
+
+    /// Soft-deletes a workspace (owners only).
+    pub async fn delete_workspace(&self, workspace_id: Uuid) -> Result<(), Error> {
+        ep::delete_workspace(&self.connector, self.org_id, workspace_id).await
+    }
+
+    /// Restores a soft-deleted workspace (owners only). The answer is
+    /// [`RestoreWorkspaceResponse::NoContent`](ep::RestoreWorkspaceResponse::NoContent) when it
+    /// is restored in place.
+    pub async fn restore_workspace(
+        &self,
+        workspace_id: Uuid,
+    ) -> Result<ep::RestoreWorkspaceResponse, Error> {
+        let params = ep::RestoreWorkspaceParams { deleted: false };
+        ep::restore_workspace(&self.connector, self.org_id, workspace_id, &params).await
+    }
+
+    // ------------------------------------------------------------ roles
+
+    /// The caller's role in a workspace.
+    pub async fn get_current_user_role(&self, workspace_id: Uuid) -> Result<UserRole, Error> {
+        ep::get_current_user_role(&self.connector, self.org_id, workspace_id).await
+    }
+
+    /// The users with a role in a workspace, optionally only `user_id`.
+    pub async fn list_user_roles(
+        &self,
+        workspace_id: Uuid,
+        user_id: Option<Uuid>,
+    ) -> Result<Vec<WorkspaceUser>, Error> {
+        let params = ep::ListUserRolesParams { user_id };
+        Ok(
+            ep::list_user_roles(&self.connector, self.org_id, workspace_id, &params)
+                .await?
+                .results,
+        )
+    }
+
+    /// Gives user `user_id` a role in a workspace, replacing any role they had (owners only).
+    pub async fn assign_user_role(
+        &self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+        role: WorkspaceRole,
+    ) -> Result<AssignedRole, Error> {
+        let body = AssignRoleRequest {
+            user_id: Some(user_id),
+            email: None,
+            role,
+        };
+        ep::assign_user_role(&self.connector, self.org_id, workspace_id, &body).await
+    }
+
+    /// Gives the user with this email address a role in a workspace (owners only).
+    pub async fn assign_user_role_by_email(
+        &self,
+        workspace_id: Uuid,
+        email: &str,
+        role: WorkspaceRole,
+    ) -> Result<AssignedRole, Error> {
+        let body = AssignRoleRequest {
+            user_id: None,
+            email: Some(email.to_owned()),
+            role,
+        };
+        ep::assign_user_role(&self.connector, self.org_id, workspace_id, &body).await
+    }
+
+    /// Removes a user's role in a workspace (owners only).
+    pub async fn remove_user_role(&self, workspace_id: Uuid, user_id: Uuid) -> Result<(), Error> {
+        ep::delete_user_role(&self.connector, self.org_id, workspace_id, user_id).await
+    }
+
+    // ------------------------------------------------------------ thumbnails
+
+    /// Downloads a workspace's thumbnail (a 404 error when it has none).
+    pub async fn get_thumbnail(&self, workspace_id: Uuid) -> Result<Thumbnail, Error> {
+        let body = ep::get_thumbnail(&self.connector, self.org_id, workspace_id).await?;
+        Ok(Thumbnail {
+            format: ImageFormat::detect(&body.data),
+            content_type: body.content_type,
+            data: body.data,
+        })
+    }
+
+    /// Sets a workspace's thumbnail. The image must be a PNG or JPEG of at most
+    /// [`MAX_THUMBNAIL_BYTES`](crate::MAX_THUMBNAIL_BYTES); both are checked before anything is
+    /// sent, and the `Content-Type` is taken from the image bytes.
+    pub async fn put_thumbnail(
+        &self,
+        workspace_id: Uuid,
+        image: impl Into<Bytes>,
+    ) -> Result<(), Error> {
+        let image: Bytes = image.into();
+        let format = check_upload(&image)?;
+        ep::put_thumbnail(
+            &self.connector,
+            self.org_id,
+            workspace_id,
+            image,
+            format.content_type(),
+        )
+        .await
+    }
+
+    /// Removes a workspace's thumbnail.
+    pub async fn delete_thumbnail(&self, workspace_id: Uuid) -> Result<(), Error> {
+        ep::delete_thumbnail(&self.connector, self.org_id, workspace_id).await
+    }
+
+    // ------------------------------------------------------------ organization members
+
+    /// One page of the organization's members (`limit` default: the server's).
+    pub async fn list_instance_users(
+        &self,
+        limit: Option<u64>,
+        offset: Option<u64>,
+    ) -> Result<Page<InstanceUser>, Error> {
+        let params = ep::ListInstanceUsersParams {
+            limit: limit.map(to_i64),
+            offset: offset.map(to_i64),
+        };
+        let r = ep::list_instance_users(&self.connector, self.org_id, &params).await?;
+        Ok(Page::new(
+            r.results,
+            offset.unwrap_or(0),
+            limit,
+            None,
+            r.links.next,
+        ))
+    }
+
+    /// Every member of the organization, `page_size` at a time (default [`DEFAULT_PAGE_SIZE`]).
+    pub fn list_all_instance_users(
+        &self,
+        page_size: Option<u64>,
+    ) -> impl Stream<Item = Result<InstanceUser, Error>> + 'static {
+        let params = ep::ListInstanceUsersParams {
+            limit: Some(to_i64(page_size.unwrap_or(DEFAULT_PAGE_SIZE))),
+            offset: Some(0),
+        };
+        let connector = self.connector.clone();
+        let org_id = self.org_id;
+        let first = async move {
+            let r = ep::list_instance_users(&connector, org_id, &params).await?;
+            Ok((r.results, r.links.next))
+        };
+        follow_links(
+            self.connector.clone(),
+            first,
+            |r: ListInstanceUsersResponse| (r.results, r.links.next),
+        )
+    }
+
+    /// Adds users to the organization with instance roles; unknown addresses are invited.
+    pub async fn add_instance_users(
+        &self,
+        users: Vec<NewInstanceUser>,
+    ) -> Result<AddInstanceUsersResponse, Error> {
+        let body = AddInstanceUsersRequest { users };
+        ep::add_instance_users(&self.connector, self.org_id, &body).await
+    }
+
+    /// Replaces a member's instance roles.
+    pub async fn update_instance_user_roles(
+        &self,
+        user_id: Uuid,
+        roles: Vec<Uuid>,
+    ) -> Result<UpdateInstanceUserRolesResponse, Error> {
+        let body = UpdateInstanceUserRolesRequest { roles };
+        ep::update_instance_user_roles(&self.connector, self.org_id, user_id, &body).await
+    }
+
+    /// Removes a member from the organization.
+    pub async fn remove_instance_user(&self, user_id: Uuid) -> Result<(), Error> {
+        ep::remove_instance_user(&self.connector, self.org_id, user_id).await
+    }
+
+    /// One page of the organization's invitations.
+    pub async fn list_instance_user_invitations(
+        &self,
+        limit: Option<u64>,
+        offset: Option<u64>,
+    ) -> Result<Page<InstanceUserInvitation>, Error> {
+        let params = ep::ListInstanceUserInvitationsParams {
+            limit: limit.map(to_i64),
+            offset: offset.map(to_i64),
+        };
+        let r = ep::list_instance_user_invitations(&self.connector, self.org_id, &params).await?;
+        Ok(Page::new(
+            r.results,
+            offset.unwrap_or(0),
+            limit,
+            None,
+            r.links.next,
+        ))
+    }
+
+    /// Every invitation of the organization, `page_size` at a time.
+    pub fn list_all_instance_user_invitations(
+        &self,
+        page_size: Option<u64>,
+    ) -> impl Stream<Item = Result<InstanceUserInvitation, Error>> + 'static {
+        let params = ep::ListInstanceUserInvitationsParams {
+            limit: Some(to_i64(page_size.unwrap_or(DEFAULT_PAGE_SIZE))),
+            offset: Some(0),
+        };
+        let connector = self.connector.clone();
+        let org_id = self.org_id;
+        let first = async move {
+            let r = ep::list_instance_user_invitations(&connector, org_id, &params).await?;
+            Ok((r.results, r.links.next))
+        };
+        follow_links(
+            self.connector.clone(),
+            first,
+            |r: ListInstanceUserInvitationsResponse| (r.results, r.links.next),
+        )
+    }
+
+    /// Withdraws an invitation.
+    pub async fn delete_instance_user_invitation(&self, invitation_id: Uuid) -> Result<(), Error> {
+        ep::delete_instance_user_invitation(&self.connector, self.org_id, invitation_id).await
+    }
+
+    /// The roles members of the organization can hold.
+    pub async fn list_instance_roles(&self) -> Result<Vec<InstanceRole>, Error> {
+        Ok(ep::list_instance_roles(&self.connector, self.org_id)
+            .await?
+            .roles)
+    }
+}
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn summary_params(q: &ListWorkspacesQuery) -> ep::ListWorkspacesSummaryParams {
+    ep::ListWorkspacesSummaryParams {
+        limit: q.limit,
+        offset: q.offset,
+        sort: q.sort.clone(),
+        order_by: q.order_by.clone(),
+        created_by: q.created_by,
+        created_at: q.created_at.clone(),
+        updated_at: q.updated_at.clone(),
+        name: q.name.clone(),
+        deleted: q.deleted,
+        user_id: q.user_id,
+    }
+}
+
+fn page_with_total<T>(
+    offset: Option<i64>,
+    limit: Option<i64>,
+    links: PaginationLinks,
+    items: Vec<T>,
+) -> Page<T> {
+    let non_negative = |v: i64| u64::try_from(v).unwrap_or(0);
+    Page::new(
+        items,
+        offset.map(non_negative).unwrap_or(0),
+        limit.map(non_negative),
+        Some(non_negative(links.total)),
+        links.next,
+    )
+}
