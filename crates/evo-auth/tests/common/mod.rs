@@ -41,8 +41,8 @@ impl Transport for TestTransport {
     }
 }
 
-/// Counts (and records the grant types of) the token requests passing through.
-#[derive(Debug)]
+/// Counts (and records the grant types of) the token requests passing through. Its `Debug`
+/// shows counts only (the recorded forms hold secrets).
 pub struct Counting {
     inner: SharedTransport,
     pub token_requests: AtomicU64,
@@ -50,6 +50,14 @@ pub struct Counting {
     pub forms: Mutex<Vec<String>>,
     pub unauthorized: AtomicU64,
     pub api_requests: AtomicU64,
+}
+
+impl std::fmt::Debug for Counting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Counting")
+            .field("token_requests", &self.count())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Counting {
