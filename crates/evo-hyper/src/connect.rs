@@ -63,19 +63,19 @@ impl ConnectFailure {
                 kind = TransportErrorKind::Tls;
                 break;
             }
-            if let Some(io) = e.downcast_ref::<io::Error>() {
-                if io
-                    .get_ref()
-                    .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
-                {
-                    kind = TransportErrorKind::Tls;
-                    break;
+            current = match e.downcast_ref::<io::Error>() {
+                Some(io) => {
+                    if io.kind() == io::ErrorKind::TimedOut {
+                        kind = TransportErrorKind::Timeout;
+                    }
+                    // An I/O error's `source()` skips the error it wraps: step into it.
+                    match io.get_ref() {
+                        Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                        None => e.source(),
+                    }
                 }
-                if io.kind() == io::ErrorKind::TimedOut {
-                    kind = TransportErrorKind::Timeout;
-                }
-            }
-            current = e.source();
+                None => e.source(),
+            };
         }
         let what = match kind {
             TransportErrorKind::Tls => "TLS handshake with",
