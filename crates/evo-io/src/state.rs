@@ -89,10 +89,14 @@ pub(crate) fn load(path: &Path) -> Option<TransferState> {
     }
 }
 
-/// Keeps a state file up to date as blocks complete, at most every 500 ms.
+/// Keeps a state file up to date as blocks complete.
+///
+/// Upload state is rewritten on every block (a lost update only means a block is sent again).
+/// Download state claims data is in the partial file, so the partial file is flushed to disk
+/// first, at most every 500 ms (and on the first block).
 pub(crate) struct StateWriter {
     path: PathBuf,
-    state: Mutex<(TransferState, BTreeSet<u64>, Instant)>,
+    state: Mutex<(TransferState, BTreeSet<u64>, Option<Instant>)>,
     /// Flushed to disk before the state file is written (downloads), so the state never claims
     /// data that is not on disk.
     data: Option<std::sync::Arc<std::fs::File>>,
@@ -107,7 +111,7 @@ impl StateWriter {
         let done = state.done_set();
         StateWriter {
             path,
-            state: Mutex::new((state, done, Instant::now())),
+            state: Mutex::new((state, done, None)),
             data,
         }
     }
@@ -117,10 +121,11 @@ impl StateWriter {
         let snapshot = {
             let mut g = self.state.lock().unwrap_or_else(|p| p.into_inner());
             g.1.insert(index);
-            if g.2.elapsed() < SAVE_EVERY {
+            let due = self.data.is_none() || g.2.is_none_or(|last| last.elapsed() >= SAVE_EVERY);
+            if !due {
                 return;
             }
-            g.2 = Instant::now();
+            g.2 = Some(Instant::now());
             let mut state = g.0.clone();
             state.done = to_ranges(&g.1);
             state
@@ -143,11 +148,22 @@ impl StateWriter {
         let path = self.path.clone();
         let data = self.data.clone();
         let result = tokio::task::spawn_blocking(move || -> Result<(), String> {
-            if let Some(file) = data {
-                file.sync_data().map_err(|e| e.to_string())?;
-            }
             let json = serde_json::to_vec(&state).map_err(|e| e.to_string())?;
-            evo_core::cache::write_atomically(&path, &json).map_err(|e| e.to_string())
+            match data {
+                Some(file) => {
+                    file.sync_data().map_err(|e| e.to_string())?;
+                    evo_core::cache::write_atomically(&path, &json).map_err(|e| e.to_string())
+                }
+                None => {
+                    // Written whole then renamed, so a reader never sees half a file.
+                    let temp = evo_core::cache::temp_path_for(&path);
+                    std::fs::write(&temp, &json).map_err(|e| e.to_string())?;
+                    std::fs::rename(&temp, &path).map_err(|e| {
+                        let _ = std::fs::remove_file(&temp);
+                        e.to_string()
+                    })
+                }
+            }
         })
         .await;
         match result {

@@ -12,50 +12,19 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use evo_core::{Body, SharedTransport, Transport, TransportError, TransportErrorKind};
-use futures_util::TryStreamExt;
+use evo_core::{Body, SharedTransport, Transport, TransportError};
 use hmac::{Hmac, Mac};
 use http::{Request, Response};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use url::Url;
 
-/// A plain hyper-util HTTP/1.1 transport (what evo-hyper does, without TLS).
-#[derive(Debug, Clone)]
-pub struct HyperTransport {
-    client: Client<HttpConnector, Body>,
-}
+/// The default transport of evo-rs (evo-hyper), without proxies from the environment.
+pub struct HyperTransport;
 
 impl HyperTransport {
     pub fn shared() -> SharedTransport {
-        Arc::new(HyperTransport {
-            client: Client::builder(TokioExecutor::new())
-                .pool_max_idle_per_host(32)
-                .build(HttpConnector::new()),
-        })
-    }
-}
-
-#[async_trait]
-impl Transport for HyperTransport {
-    async fn send(&self, request: Request<Body>) -> Result<Response<Body>, TransportError> {
-        let response = self.client.request(request).await.map_err(|e| {
-            if e.is_connect() {
-                TransportError::new(TransportErrorKind::Connect, e.to_string()).not_sent()
-            } else {
-                TransportError::new(TransportErrorKind::Connection, format!("{e:?}"))
-            }
-        })?;
-        let (parts, incoming) = response.into_parts();
-        let len = parts
-            .headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse().ok());
-        let stream = http_body_util::BodyDataStream::new(incoming).map_err(std::io::Error::other);
-        Ok(Response::from_parts(parts, Body::from_stream(stream, len)))
+        Arc::new(evo_hyper::HyperTransport::builder().no_proxy().build().unwrap())
     }
 }
 
@@ -64,6 +33,13 @@ pub struct AzuriteBlobs {
     pub azurite: evo_testkit::Azurite,
     pub container: String,
     _dir: tempfile::TempDir,
+}
+
+/// Signs SAS URLs for blobs of the test container (cheap to clone into callbacks).
+#[derive(Debug, Clone)]
+pub struct Signer {
+    account_url: String,
+    container: String,
 }
 
 fn hmac_b64(string_to_sign: &str) -> String {
@@ -130,6 +106,24 @@ impl AzuriteBlobs {
         );
     }
 
+    pub fn signer(&self) -> Signer {
+        Signer {
+            account_url: self.azurite.account_url.clone(),
+            container: self.container.clone(),
+        }
+    }
+
+    pub fn blob_url_until(&self, blob: &str, perms: &str, expiry: SystemTime) -> Url {
+        self.signer().blob_url_until(blob, perms, expiry)
+    }
+
+    /// A read/create/write SAS URL valid for an hour.
+    pub fn blob_url(&self, blob: &str) -> Url {
+        self.signer().blob_url(blob)
+    }
+}
+
+impl Signer {
     /// A service SAS URL for one blob: permissions `perms`, valid until `expiry`.
     pub fn blob_url_until(&self, blob: &str, perms: &str, expiry: SystemTime) -> Url {
         let account = evo_testkit::AZURITE_ACCOUNT;
@@ -140,7 +134,7 @@ impl AzuriteBlobs {
             perms, "", &se, &resource, "", "", "", version, "b", "", "", "", "", "", "", "",
         ];
         let sig = hmac_b64(&fields.join("\n"));
-        let mut url: Url = format!("{}/{}/{blob}", self.azurite.account_url, self.container)
+        let mut url: Url = format!("{}/{}/{blob}", self.account_url, self.container)
             .parse()
             .unwrap();
         url.query_pairs_mut()
@@ -265,6 +259,7 @@ pub struct Seen {
 }
 
 type Rewrite = dyn Fn(&mut Request<Body>) -> Option<Response<Body>> + Send + Sync;
+type After = dyn Fn(&Seen, Response<Body>) -> Response<Body> + Send + Sync;
 type Gate = dyn Fn(&Request<Body>) -> Option<Pin<Box<dyn std::future::Future<Output = ()> + Send>>>
     + Send
     + Sync;
@@ -276,6 +271,7 @@ pub struct Recorder {
     pub seen: Mutex<Vec<Seen>>,
     rewrite: Option<Box<Rewrite>>,
     gate: Option<Box<Gate>>,
+    after: Option<Box<After>>,
     pub sent: AtomicU64,
 }
 
@@ -292,6 +288,7 @@ impl Recorder {
             seen: Mutex::new(Vec::new()),
             rewrite: None,
             gate: None,
+            after: None,
             sent: AtomicU64::new(0),
         }
     }
@@ -310,6 +307,13 @@ impl Recorder {
         + 'static,
     ) -> Self {
         self.gate = Some(Box::new(f));
+        self
+    }
+    pub fn after(
+        mut self,
+        f: impl Fn(&Seen, Response<Body>) -> Response<Body> + Send + Sync + 'static,
+    ) -> Self {
+        self.after = Some(Box::new(f));
         self
     }
     pub fn seen(&self) -> Vec<Seen> {
@@ -346,6 +350,10 @@ impl Transport for Recorder {
             }
         };
         seen.status = Some(response.status().as_u16());
+        let response = match &self.after {
+            Some(f) => f(&seen, response),
+            None => response,
+        };
         self.seen.lock().unwrap().push(seen);
         Ok(response)
     }
