@@ -28,9 +28,12 @@ pub fn lint(_args: &[String]) -> Result<(), String> {
     ]))?;
     println!("xtask: codegen --check");
     crate::codegen::run(&["--check".into()]).map_err(|e| format!("codegen --check: {e}"))?;
-    run(cargo(&root)
-        .env("RUSTDOCFLAGS", "-D warnings")
-        .args(["doc", "--workspace", "--no-deps", "--all-features"]))?;
+    run(cargo(&root).env("RUSTDOCFLAGS", "-D warnings").args([
+        "doc",
+        "--workspace",
+        "--no-deps",
+        "--all-features",
+    ]))?;
     Ok(())
 }
 

@@ -3,8 +3,8 @@
 use std::fmt;
 
 use async_trait::async_trait;
-use http::header::{AUTHORIZATION, HeaderValue};
 use http::HeaderMap;
+use http::header::{AUTHORIZATION, HeaderValue};
 
 use crate::error::Error;
 use crate::redact::Secret;

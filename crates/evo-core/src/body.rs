@@ -204,7 +204,10 @@ mod tests {
 
     #[tokio::test]
     async fn collect_enforces_limit_for_streams() {
-        let chunks = vec![Ok(Bytes::from_static(b"abc")), Ok(Bytes::from_static(b"def"))];
+        let chunks = vec![
+            Ok(Bytes::from_static(b"abc")),
+            Ok(Bytes::from_static(b"def")),
+        ];
         let body = Body::from_stream(futures_util::stream::iter(chunks), None);
         let err = body.collect(4).await.unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
@@ -214,7 +217,10 @@ mod tests {
     async fn in_memory_bodies_are_replayable_streams_are_not() {
         let body = Body::from("hello");
         assert!(body.is_replayable());
-        assert_eq!(body.try_clone().unwrap().collect(10).await.unwrap(), "hello");
+        assert_eq!(
+            body.try_clone().unwrap().collect(10).await.unwrap(),
+            "hello"
+        );
         let stream = Body::from_stream(futures_util::stream::empty(), Some(0));
         assert!(!stream.is_replayable());
         assert!(stream.try_clone().is_none());

@@ -56,7 +56,11 @@ impl Cache {
 
     /// Removes cached data: everything (`None, None`), one workspace (`Some, None`) or one
     /// scope of one workspace (`Some, Some`). A scope without a workspace is an error.
-    pub fn clear(&self, environment: Option<&Environment>, scope: Option<&str>) -> Result<(), Error> {
+    pub fn clear(
+        &self,
+        environment: Option<&Environment>,
+        scope: Option<&str>,
+    ) -> Result<(), Error> {
         let target = match (environment, scope) {
             (None, None) => self.root.clone(),
             (Some(env), None) => self
@@ -86,7 +90,12 @@ impl Cache {
     }
 
     /// The path of a file named `name` (from a server: validated) in a scope of a workspace.
-    pub fn file_path(&self, environment: &Environment, scope: &str, name: &str) -> Result<PathBuf, Error> {
+    pub fn file_path(
+        &self,
+        environment: &Environment,
+        scope: &str,
+        name: &str,
+    ) -> Result<PathBuf, Error> {
         let dir = self.location(environment, scope)?;
         safe_join(&dir, name)
     }
@@ -175,7 +184,11 @@ mod tests {
     use uuid::Uuid;
 
     fn env() -> Environment {
-        Environment::new("http://hub/".parse().unwrap(), Uuid::new_v4(), Uuid::new_v4())
+        Environment::new(
+            "http://hub/".parse().unwrap(),
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+        )
     }
 
     #[test]

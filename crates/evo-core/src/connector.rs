@@ -524,7 +524,12 @@ impl RequestBuilder {
     fn is_idempotent(&self) -> bool {
         self.idempotent.unwrap_or(matches!(
             self.method,
-            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE
+            Method::GET
+                | Method::HEAD
+                | Method::PUT
+                | Method::DELETE
+                | Method::OPTIONS
+                | Method::TRACE
         ))
     }
 
@@ -545,7 +550,8 @@ impl RequestBuilder {
             return Err(Error::invalid_request(message));
         }
         let url = self.url()?;
-        let span = tracing::debug_span!("evo_request", method = %self.method, url = %redact_url(&url));
+        let span =
+            tracing::debug_span!("evo_request", method = %self.method, url = %redact_url(&url));
         self.run(url).instrument(span).await
     }
 
@@ -579,10 +585,7 @@ impl RequestBuilder {
                 Ok(response) => {
                     inner.authorizer.observe_response(response.headers());
                     let status = response.status();
-                    if status == StatusCode::UNAUTHORIZED
-                        && credentials
-                        && !refreshed
-                        && replayable
+                    if status == StatusCode::UNAUTHORIZED && credentials && !refreshed && replayable
                     {
                         refreshed = true;
                         if inner.authorizer.refresh(&auth_headers).await? {
@@ -592,18 +595,12 @@ impl RequestBuilder {
                         }
                     }
                     let retry_status = matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504);
-                    let wanted = self
-                        .expected
-                        .as_ref()
-                        .is_some_and(|e| e.contains(&status));
+                    let wanted = self.expected.as_ref().is_some_and(|e| e.contains(&status));
                     if !retry_status || wanted {
                         return Ok(tag(response, &self.method, &url));
                     }
                     let (parts, body) = response.into_parts();
-                    let body = body
-                        .collect(MAX_ERROR_BODY_BYTES)
-                        .await
-                        .unwrap_or_default();
+                    let body = body.collect(MAX_ERROR_BODY_BYTES).await.unwrap_or_default();
                     let api = ApiError::new(
                         self.method.clone(),
                         &url,
@@ -612,7 +609,12 @@ impl RequestBuilder {
                         body.clone(),
                     );
                     let error = Error::from(api);
-                    match policy.next_delay(attempt, started.elapsed(), &error, idempotent && replayable) {
+                    match policy.next_delay(
+                        attempt,
+                        started.elapsed(),
+                        &error,
+                        idempotent && replayable,
+                    ) {
                         Some(delay) => {
                             tracing::info!(attempt, %status, ?delay, "retrying after a retryable status");
                             tokio::time::sleep(delay).await;
@@ -627,7 +629,10 @@ impl RequestBuilder {
                 Err(e) => e,
             };
             let may_resend = replayable
-                && (idempotent || !error.as_transport().is_some_and(TransportError::request_sent));
+                && (idempotent
+                    || !error
+                        .as_transport()
+                        .is_some_and(TransportError::request_sent));
             match policy.next_delay(attempt, started.elapsed(), &error, may_resend) {
                 Some(delay) => {
                     tracing::info!(attempt, error = %error, ?delay, "retrying after a transport error");
@@ -792,7 +797,9 @@ pub async fn api_error_from_response(
 
 fn tag(mut response: Response<Body>, method: &Method, url: &url::Url) -> Response<Body> {
     response.extensions_mut().insert(RequestUrl(url.clone()));
-    response.extensions_mut().insert(RequestMethod(method.clone()));
+    response
+        .extensions_mut()
+        .insert(RequestMethod(method.clone()));
     response
 }
 

@@ -540,7 +540,9 @@ mod tests {
     use super::*;
 
     fn url() -> url::Url {
-        "https://hub.example/file/v2/x?sig=SECRET&se=2026".parse().unwrap()
+        "https://hub.example/file/v2/x?sig=SECRET&se=2026"
+            .parse()
+            .unwrap()
     }
 
     #[test]

@@ -44,10 +44,10 @@ pub use redact::{Secret, redact_url};
 pub use retry::{RetryPolicy, parse_retry_after};
 pub use transport::{SharedTransport, Timeouts, Transport, TransportFn, transport_fn};
 
-/// Re-exports of the `http` crate types used in this crate's public API.
-pub use http;
 /// Re-export of the `bytes` crate.
 pub use bytes;
+/// Re-exports of the `http` crate types used in this crate's public API.
+pub use http;
 /// Re-export of the `url` crate.
 pub use url;
 /// Re-export of the `uuid` crate.

@@ -27,9 +27,7 @@ pub fn redact_url(url: &url::Url) -> String {
         let pairs: Vec<(String, String)> = url
             .query_pairs()
             .map(|(k, v)| {
-                let secret = SECRET_QUERY_KEYS
-                    .iter()
-                    .any(|s| k.eq_ignore_ascii_case(s));
+                let secret = SECRET_QUERY_KEYS.iter().any(|s| k.eq_ignore_ascii_case(s));
                 let v = if secret {
                     "REDACTED".to_owned()
                 } else {

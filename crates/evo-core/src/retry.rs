@@ -84,7 +84,11 @@ impl RetryPolicy {
             .saturating_mul(1u32 << exp)
             .min(self.max_backoff);
         let nanos = ceiling.as_nanos().min(u64::MAX as u128) as u64;
-        Duration::from_nanos(if nanos == 0 { 0 } else { fastrand::u64(0..=nanos) })
+        Duration::from_nanos(if nanos == 0 {
+            0
+        } else {
+            fastrand::u64(0..=nanos)
+        })
     }
 
     /// Decides whether to try again after `attempt` attempts failed with `error`, `elapsed`
@@ -120,7 +124,11 @@ impl RetryPolicy {
 
 /// Reads `Retry-After` as delta-seconds or as an HTTP-date (relative to `now`).
 pub fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
@@ -162,7 +170,10 @@ mod tests {
             HeaderValue::from_str(&httpdate::fmt_http_date(later)).unwrap(),
         );
         let d = parse_retry_after(&h, now).unwrap();
-        assert!(d <= Duration::from_secs(30) && d >= Duration::from_secs(28), "{d:?}");
+        assert!(
+            d <= Duration::from_secs(30) && d >= Duration::from_secs(28),
+            "{d:?}"
+        );
         h.insert("retry-after", HeaderValue::from_static("soon"));
         assert_eq!(parse_retry_after(&h, now), None);
     }
@@ -171,10 +182,16 @@ mod tests {
     fn which_errors_are_retried() {
         let p = RetryPolicy::default();
         for status in [408, 429, 500, 502, 503, 504] {
-            assert!(p.next_delay(1, Duration::ZERO, &api_error(status, None), true).is_some());
+            assert!(
+                p.next_delay(1, Duration::ZERO, &api_error(status, None), true)
+                    .is_some()
+            );
         }
         for status in [400, 401, 403, 404, 409, 410, 501] {
-            assert!(p.next_delay(1, Duration::ZERO, &api_error(status, None), true).is_none());
+            assert!(
+                p.next_delay(1, Duration::ZERO, &api_error(status, None), true)
+                    .is_none()
+            );
         }
         let reset: Error = TransportError::new(TransportErrorKind::Connection, "reset").into();
         assert!(p.next_delay(1, Duration::ZERO, &reset, true).is_some());

@@ -179,7 +179,10 @@ impl MockResponse {
             MockBody::Full(bytes) => Body::from(bytes),
             MockBody::Chunks(chunks) => {
                 let len = chunks.iter().map(|c| c.len() as u64).sum();
-                Body::from_stream(futures_util::stream::iter(chunks.into_iter().map(Ok)), Some(len))
+                Body::from_stream(
+                    futures_util::stream::iter(chunks.into_iter().map(Ok)),
+                    Some(len),
+                )
             }
             MockBody::Truncated(prefix) => {
                 let items = vec![
@@ -278,7 +281,7 @@ struct Route {
 
 impl Route {
     fn matches(&self, method: &Method, uri: &Uri) -> bool {
-        if &self.method != method {
+        if self.method != *method {
             return false;
         }
         if self.target.starts_with("http://") || self.target.starts_with("https://") {
@@ -487,7 +490,11 @@ impl Transport for MockTransport {
                 request_sent,
             }) => {
                 let error = TransportError::new(kind, message);
-                Err(if request_sent { error } else { error.not_sent() })
+                Err(if request_sent {
+                    error
+                } else {
+                    error.not_sent()
+                })
             }
             Some(MockReply::Never) => std::future::pending().await,
             None => Err(TransportError::new(
@@ -543,9 +550,17 @@ impl Transport for FailingTransport {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let error = TransportError::new(
             self.kind,
-            format!("FailingTransport: {} {} failed", request.method(), request.uri().path()),
+            format!(
+                "FailingTransport: {} {} failed",
+                request.method(),
+                request.uri().path()
+            ),
         );
-        Err(if self.request_sent { error } else { error.not_sent() })
+        Err(if self.request_sent {
+            error
+        } else {
+            error.not_sent()
+        })
     }
 }
 
@@ -566,7 +581,11 @@ mod tests {
     async fn routes_win_over_the_queue_and_requests_are_recorded() {
         let mock = MockTransport::new();
         mock.push(MockResponse::new(200).body("queued"));
-        mock.on(Method::POST, "/base/x", MockResponse::new(201).body("routed"));
+        mock.on(
+            Method::POST,
+            "/base/x",
+            MockResponse::new(201).body("routed"),
+        );
         let c = connector(&mock);
         let body = c
             .request(Method::POST, "x")
@@ -583,12 +602,18 @@ mod tests {
         assert_eq!(requests[0].method, Method::POST);
         assert_eq!(requests[0].url(), "http://api.test/base/x");
         assert_eq!(requests[0].header("x-test"), Some("1"));
-        assert_eq!(requests[0].body_json::<serde_json::Value>().unwrap()["a"], 1);
+        assert_eq!(
+            requests[0].body_json::<serde_json::Value>().unwrap()["a"],
+            1
+        );
         assert!(requests[0].timeouts.is_some());
         mock.assert_script_used();
         let err = c.request(Method::GET, "z").send().await.unwrap_err();
         assert!(err.to_string().contains("no reply scripted"), "{err}");
-        assert_eq!(mock.unmatched(), vec!["GET http://api.test/base/z".to_owned()]);
+        assert_eq!(
+            mock.unmatched(),
+            vec!["GET http://api.test/base/z".to_owned()]
+        );
     }
 
     #[tokio::test]
@@ -638,7 +663,13 @@ mod tests {
             .retry_policy(RetryPolicy::none())
             .build()
             .unwrap();
-        assert!(c.request(Method::GET, "x").send().await.unwrap_err().is_timeout());
+        assert!(
+            c.request(Method::GET, "x")
+                .send()
+                .await
+                .unwrap_err()
+                .is_timeout()
+        );
         let failing = FailingTransport::connection_refused();
         let c = ApiConnector::builder("http://api.test/".parse().unwrap())
             .transport(Arc::new(failing.clone()))
@@ -650,7 +681,10 @@ mod tests {
             .build()
             .unwrap();
         let err = c.request(Method::POST, "x").send().await.unwrap_err();
-        assert_eq!(err.as_transport().unwrap().kind(), TransportErrorKind::Connect);
+        assert_eq!(
+            err.as_transport().unwrap().kind(),
+            TransportErrorKind::Connect
+        );
         assert_eq!(failing.calls(), 3, "a POST never sent is retried");
     }
 }

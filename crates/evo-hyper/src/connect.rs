@@ -81,8 +81,11 @@ impl ConnectFailure {
             TransportErrorKind::Tls => "TLS handshake with",
             _ => "connecting to",
         };
-        ConnectFailure::new(kind, format!("{what} {} failed: {}", host_port(dst), chain(&*error)))
-            .with_source(error)
+        ConnectFailure::new(
+            kind,
+            format!("{what} {} failed: {}", host_port(dst), chain(&*error)),
+        )
+        .with_source(error)
     }
 }
 
@@ -195,7 +198,10 @@ impl Service<Uri> for TcpConnector {
         let intercept = self.proxy.as_ref().and_then(|m| m.intercept(&dst));
         Box::pin(async move {
             let Some(intercept) = intercept else {
-                let io = http.call(dst).await.map_err(|e| -> BoxError { Box::new(e) })?;
+                let io = http
+                    .call(dst)
+                    .await
+                    .map_err(|e| -> BoxError { Box::new(e) })?;
                 return Ok(TcpConnection {
                     io,
                     forward_proxied: false,
@@ -251,8 +257,7 @@ async fn tunnel(
     } else {
         format!("{host}:{port}")
     };
-    let mut request =
-        format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n").into_bytes();
+    let mut request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n").into_bytes();
     if let Some(auth) = auth {
         request.extend_from_slice(b"Proxy-Authorization: ");
         request.extend_from_slice(auth.as_bytes());
@@ -295,7 +300,10 @@ async fn tunnel(
     if status.len() == 3 && status.starts_with('2') {
         Ok(stream)
     } else {
-        Err(failed(format!("the proxy refused the tunnel to {authority}: {status_line:?}")).into())
+        Err(failed(format!(
+            "the proxy refused the tunnel to {authority}: {status_line:?}"
+        ))
+        .into())
     }
 }
 

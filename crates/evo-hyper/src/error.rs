@@ -68,7 +68,9 @@ pub(crate) fn map_client_error(error: hyper_util::client::legacy::Error) -> Tran
     }
     let kind = classify(&error);
     let message = match kind {
-        TransportErrorKind::Protocol => format!("the server broke the HTTP protocol: {}", chain(&error)),
+        TransportErrorKind::Protocol => {
+            format!("the server broke the HTTP protocol: {}", chain(&error))
+        }
         TransportErrorKind::Timeout => format!("timed out: {}", chain(&error)),
         TransportErrorKind::Other => format!("the request failed: {}", chain(&error)),
         _ => format!("the connection failed: {}", chain(&error)),

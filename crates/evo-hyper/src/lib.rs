@@ -201,7 +201,12 @@ impl HyperTransportBuilder {
     /// Uses these proxies instead of the environment's: `http` for `http://` URLs, `https` for
     /// `https://` URLs (each an `http://[user:password@]host:port` URL), except for the hosts
     /// in `no_proxy` (the `NO_PROXY` syntax: comma-separated hosts, domains, IPs, CIDRs, `*`).
-    pub fn proxy(mut self, http: Option<&str>, https: Option<&str>, no_proxy: Option<&str>) -> Self {
+    pub fn proxy(
+        mut self,
+        http: Option<&str>,
+        https: Option<&str>,
+        no_proxy: Option<&str>,
+    ) -> Self {
         self.proxy = ProxySetting::Explicit {
             http: http.map(str::to_owned),
             https: https.map(str::to_owned),
@@ -336,10 +341,7 @@ impl HyperTransportBuilder {
 impl Transport for HyperTransport {
     async fn send(&self, request: Request<Body>) -> Result<Response<Body>, TransportError> {
         let (mut parts, body) = request.into_parts();
-        let connect_timeout = parts
-            .extensions
-            .get::<Timeouts>()
-            .map(|t| t.connect);
+        let connect_timeout = parts.extensions.get::<Timeouts>().map(|t| t.connect);
         self.add_proxy_authorization(&mut parts);
         let request = Request::from_parts(parts, body);
         let sending = self.client.request(request);
@@ -358,7 +360,9 @@ impl HyperTransport {
     /// A plain-HTTP request forwarded through a proxy carries the proxy's credentials.
     fn add_proxy_authorization(&self, parts: &mut http::request::Parts) {
         if parts.uri.scheme_str() != Some("http")
-            || parts.headers.contains_key(http::header::PROXY_AUTHORIZATION)
+            || parts
+                .headers
+                .contains_key(http::header::PROXY_AUTHORIZATION)
         {
             return;
         }

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use common::{RawServer, TestServer, connector, connector_builder, read_request_head, text, write_and_close};
+use common::{
+    RawServer, TestServer, connector, connector_builder, read_request_head, text, write_and_close,
+};
 use evo_core::{
     Authorizer, Body, CollectionFormat, DEFAULT_SDK_SOURCE, DEFAULT_USER_AGENT, Error, RetryPolicy,
     Transport, TransportErrorKind, bearer_header, transport_fn,
@@ -82,7 +84,10 @@ impl Authorizer for CountingAuthorizer {
     async fn refresh(&self, rejected: &HeaderMap) -> Result<bool, Error> {
         let _guard = self.refresh_lock.lock().await;
         let current = format!("Bearer {}", self.token());
-        if rejected.get(AUTHORIZATION).is_some_and(|v| v != current.as_str()) {
+        if rejected
+            .get(AUTHORIZATION)
+            .is_some_and(|v| v != current.as_str())
+        {
             return Ok(true); // someone else refreshed while we waited
         }
         tokio::time::sleep(Duration::from_millis(50)).await; // the token request
@@ -95,7 +100,11 @@ impl Authorizer for CountingAuthorizer {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_concurrent_401s_cause_one_refresh() {
     let server = TestServer::start(|req| async move {
-        match req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        match req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        {
             Some("Bearer token-1") => text(200, "{}"),
             _ => text(401, r#"{"title":"Unauthorized"}"#),
         }
@@ -192,7 +201,11 @@ async fn a_post_that_got_a_500_is_not_retried_but_a_put_is() {
     assert_eq!(err.as_api().unwrap().body().as_ref(), b"boom");
     assert_eq!(hits.load(Ordering::SeqCst), 1, "the POST was retried");
     hits.store(0, Ordering::SeqCst);
-    let err = c.request(Method::PUT, "/things/1").send().await.unwrap_err();
+    let err = c
+        .request(Method::PUT, "/things/1")
+        .send()
+        .await
+        .unwrap_err();
     assert!(err.is_server_error());
     assert_eq!(hits.load(Ordering::SeqCst), 4, "the PUT used every attempt");
 }
@@ -241,7 +254,10 @@ async fn a_post_refused_before_sending_is_retried() {
         .await
         .unwrap();
     assert_eq!(created["id"], 1);
-    assert!(sends.load(Ordering::SeqCst) >= 2, "the first attempt was not refused");
+    assert!(
+        sends.load(Ordering::SeqCst) >= 2,
+        "the first attempt was not refused"
+    );
     assert_eq!(posts.load(Ordering::SeqCst), 1);
     let _server = starter.await.unwrap();
 }
@@ -376,7 +392,11 @@ async fn malformed_bodies_give_typed_errors() {
     .await;
     let c = connector(server.url("/"));
     for path in ["/bad-json", "/wrong-type", "/garbage"] {
-        let err = c.request(Method::GET, path).send_json::<Thing>().await.unwrap_err();
+        let err = c
+            .request(Method::GET, path)
+            .send_json::<Thing>()
+            .await
+            .unwrap_err();
         let Error::Decode(d) = &err else {
             panic!("{path}: expected a decode error, got {err:?}")
         };
@@ -392,7 +412,11 @@ async fn malformed_bodies_give_typed_errors() {
         .unwrap_err();
     assert!(matches!(err, Error::Decode(_)), "{err:?}");
     assert!(err.to_string().contains("limit"), "{err}");
-    let err = c.request(Method::GET, "/not-empty").send_empty().await.unwrap_err();
+    let err = c
+        .request(Method::GET, "/not-empty")
+        .send_empty()
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Decode(_)), "{err:?}");
 }
 
@@ -438,7 +462,9 @@ async fn huge_headers_and_bad_status_lines_are_protocol_errors() {
         .unwrap();
     for path in ["/huge", "/bad-status"] {
         let err = c.request(Method::GET, path).send().await.unwrap_err();
-        let t = err.as_transport().unwrap_or_else(|| panic!("{path}: {err:?}"));
+        let t = err
+            .as_transport()
+            .unwrap_or_else(|| panic!("{path}: {err:?}"));
         assert_eq!(t.kind(), TransportErrorKind::Protocol, "{path}: {err}");
     }
 }
@@ -517,7 +543,10 @@ async fn request_and_response_bodies_stream_through_a_hyper_server() {
     let c = connector(server.url("/"));
     let answer = c
         .request(Method::PUT, "/upload")
-        .body(Body::from_stream(stream, None), Some("application/octet-stream"))
+        .body(
+            Body::from_stream(stream, None),
+            Some("application/octet-stream"),
+        )
         .send_bytes()
         .await
         .unwrap();
@@ -528,4 +557,23 @@ async fn request_and_response_bodies_stream_through_a_hyper_server() {
 async fn the_transport_passes_the_conformance_suite() {
     let report = evo_core::test_util::conformance::run(Arc::new(common::transport())).await;
     report.assert_passed();
+}
+
+#[tokio::test]
+async fn a_middleware_over_the_transport_passes_the_conformance_suite() {
+    let inner = Arc::new(common::transport());
+    let seen = Arc::new(AtomicUsize::new(0));
+    let s = seen.clone();
+    let middleware: Arc<dyn Transport> =
+        Arc::new(transport_fn(move |mut req: http::Request<Body>| {
+            s.fetch_add(1, Ordering::SeqCst);
+            req.headers_mut()
+                .insert("x-middleware", http::HeaderValue::from_static("1"));
+            let inner = inner.clone();
+            async move { inner.send(req).await }
+        }));
+    evo_core::test_util::conformance::run(middleware)
+        .await
+        .assert_passed();
+    assert!(seen.load(Ordering::SeqCst) >= 10);
 }

@@ -68,7 +68,10 @@ async fn two_gib_stream_up_and_down_with_flat_memory() {
 
     let answer = c
         .request(Method::PUT, "/blob")
-        .body(Body::from_stream(generated(), Some(TOTAL)), Some("application/octet-stream"))
+        .body(
+            Body::from_stream(generated(), Some(TOTAL)),
+            Some("application/octet-stream"),
+        )
         .read_timeout(Some(Duration::from_secs(120)))
         .send_bytes()
         .await
@@ -77,7 +80,10 @@ async fn two_gib_stream_up_and_down_with_flat_memory() {
 
     let response = c.request(Method::GET, "/blob").send().await.unwrap();
     assert_eq!(
-        response.headers().get("content-length").and_then(|v| v.to_str().ok()),
+        response
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok()),
         Some(TOTAL.to_string().as_str())
     );
     let mut stream = response.into_body().into_stream();

@@ -80,11 +80,7 @@ async fn tokens_never_show_in_debug_errors_or_logs() {
     url.query_pairs_mut()
         .append_pair("sv", "2024")
         .append_pair("sig", SIGNATURE);
-    let err = c
-        .request_url(Method::GET, url)
-        .send()
-        .await
-        .unwrap_err();
+    let err = c.request_url(Method::GET, url).send().await.unwrap_err();
     assert!(err.is_forbidden(), "{err:?}");
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2);
 
@@ -100,11 +96,18 @@ async fn tokens_never_show_in_debug_errors_or_logs() {
         "the connector's logs were not captured:\n{logs}"
     );
     for secret in [TOKEN, SIGNATURE, PROXY_PASSWORD] {
-        assert!(!shown.contains(secret), "{secret} in Debug/Display output:\n{shown}");
+        assert!(
+            !shown.contains(secret),
+            "{secret} in Debug/Display output:\n{shown}"
+        );
         assert!(!logs.contains(secret), "{secret} in the logs:\n{logs}");
     }
     // The transport is usable directly too; its Debug output names no secret.
     let _ = transport
-        .send(http::Request::get(server.url("/y").as_str()).body(evo_core::Body::empty()).unwrap())
+        .send(
+            http::Request::get(server.url("/y").as_str())
+                .body(evo_core::Body::empty())
+                .unwrap(),
+        )
         .await;
 }

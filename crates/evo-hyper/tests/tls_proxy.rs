@@ -19,7 +19,9 @@ async fn tls_server() -> (u16, String, tokio::task::JoinHandle<()>) {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let pem = certified.cert.pem();
     let cert: CertificateDer<'static> = certified.cert.der().clone();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der()));
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        certified.signing_key.serialize_der(),
+    ));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -38,9 +40,11 @@ async fn tls_server() -> (u16, String, tokio::task::JoinHandle<()>) {
                 let Ok(tls) = acceptor.accept(stream).await else {
                     return;
                 };
-                let service = hyper::service::service_fn(|req: http::Request<hyper::body::Incoming>| async move {
-                    Ok::<_, std::convert::Infallible>(text(200, format!("{:?}", req.version())))
-                });
+                let service = hyper::service::service_fn(
+                    |req: http::Request<hyper::body::Incoming>| async move {
+                        Ok::<_, std::convert::Infallible>(text(200, format!("{:?}", req.version())))
+                    },
+                );
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(tls), service)
                     .await;
@@ -50,7 +54,10 @@ async fn tls_server() -> (u16, String, tokio::task::JoinHandle<()>) {
     (port, pem, task)
 }
 
-async fn get_text(transport: &HyperTransport, url: &str) -> Result<String, evo_core::TransportError> {
+async fn get_text(
+    transport: &HyperTransport,
+    url: &str,
+) -> Result<String, evo_core::TransportError> {
     let response = transport
         .send(http::Request::get(url).body(Body::empty()).unwrap())
         .await?;
@@ -80,7 +87,12 @@ async fn a_trusted_self_signed_server_speaks_h2_an_untrusted_one_is_a_tls_error(
 
     let default = HyperTransport::builder().no_proxy().build().unwrap();
     let err = get_text(&default, &url).await.unwrap_err();
-    assert_eq!(err.kind(), TransportErrorKind::Tls, "{err} {:?}", std::error::Error::source(&err));
+    assert_eq!(
+        err.kind(),
+        TransportErrorKind::Tls,
+        "{err} {:?}",
+        std::error::Error::source(&err)
+    );
     assert!(!err.request_sent());
 }
 
@@ -106,11 +118,16 @@ async fn plain_http_goes_through_a_forward_proxy_with_its_credentials() {
         )
         .build()
         .unwrap();
-    let body = get_text(&transport, "http://api.example.test/items?a=1").await.unwrap();
+    let body = get_text(&transport, "http://api.example.test/items?a=1")
+        .await
+        .unwrap();
     assert_eq!(body, "via proxy");
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0].0, "http://api.example.test/items?a=1", "not absolute-form");
+    assert_eq!(
+        seen[0].0, "http://api.example.test/items?a=1",
+        "not absolute-form"
+    );
     let expected = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode("alice:s3cret")
@@ -118,7 +135,9 @@ async fn plain_http_goes_through_a_forward_proxy_with_its_credentials() {
     assert_eq!(seen[0].1.as_deref(), Some(expected.as_str()));
 
     // NO_PROXY hosts are reached directly (here: not at all, as the name does not resolve).
-    let err = get_text(&transport, "http://direct.test/").await.unwrap_err();
+    let err = get_text(&transport, "http://direct.test/")
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), TransportErrorKind::Connect, "{err}");
 }
 
@@ -132,15 +151,24 @@ async fn https_is_tunnelled_through_the_proxy_with_connect() {
         let c = c.clone();
         async move {
             let head = read_request_head(&mut client).await;
-            let line = String::from_utf8_lossy(&head).lines().next().unwrap_or("").to_owned();
+            let line = String::from_utf8_lossy(&head)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_owned();
             c.lock().unwrap().push(line.clone());
             let target = line.split(' ').nth(1).unwrap_or("").to_owned();
             if !line.starts_with("CONNECT ") || !target.starts_with("localhost:") {
-                write_and_close(client, b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n").await;
+                write_and_close(
+                    client,
+                    b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n",
+                )
+                .await;
                 return;
             }
             let port = target.trim_start_matches("localhost:");
-            let Ok(mut upstream) = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}")).await
+            let Ok(mut upstream) =
+                tokio::net::TcpStream::connect(format!("127.0.0.1:{port}")).await
             else {
                 return;
             };
@@ -157,7 +185,9 @@ async fn https_is_tunnelled_through_the_proxy_with_connect() {
         .add_root_certificate(&pem)
         .build()
         .unwrap();
-    let body = get_text(&transport, &format!("https://localhost:{port}/v")).await.unwrap();
+    let body = get_text(&transport, &format!("https://localhost:{port}/v"))
+        .await
+        .unwrap();
     assert_eq!(body, "HTTP/2.0");
     assert_eq!(
         connects.lock().unwrap().first().map(String::as_str),
@@ -165,7 +195,9 @@ async fn https_is_tunnelled_through_the_proxy_with_connect() {
     );
 
     // A proxy that refuses the tunnel is a Connect error: nothing was sent to the server.
-    let err = get_text(&transport, "https://refused.test/").await.unwrap_err();
+    let err = get_text(&transport, "https://refused.test/")
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), TransportErrorKind::Connect, "{err}");
     assert!(!err.request_sent());
     assert!(err.to_string().contains("403"), "{err}");

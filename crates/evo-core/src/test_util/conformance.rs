@@ -99,8 +99,7 @@ pub async fn run(transport: Arc<dyn Transport>) -> ConformanceReport {
     };
     macro_rules! check {
         ($name:literal, $f:ident) => {{
-            let outcome = match tokio::time::timeout(CHECK_LIMIT, $f(&*transport, &server)).await
-            {
+            let outcome = match tokio::time::timeout(CHECK_LIMIT, $f(&*transport, &server)).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(format!("did not finish within {CHECK_LIMIT:?}")),
             };
@@ -119,7 +118,10 @@ pub async fn run(transport: Arc<dyn Transport>) -> ConformanceReport {
     check!("request bodies are streamed", request_streaming);
     check!("response bodies are streamed", response_streaming);
     check!("HEAD responses have no body", head_has_no_body);
-    check!("a refused connection is a Connect error, not sent", connect_refused);
+    check!(
+        "a refused connection is a Connect error, not sent",
+        connect_refused
+    );
     server.stop();
     ConformanceReport { results }
 }
@@ -153,7 +155,9 @@ async fn text(body: Body) -> Result<String, String> {
 }
 
 async fn statuses(transport: &dyn Transport, server: &Server) -> CheckOutcome {
-    for code in [200u16, 201, 202, 204, 304, 400, 401, 403, 404, 409, 410, 429, 500, 502, 503] {
+    for code in [
+        200u16, 201, 202, 204, 304, 400, 401, 403, 404, 409, 410, 429, 500, 502, 503,
+    ] {
         let url = server.url(&format!("/status/{code}"));
         let response = send(transport, request(Method::GET, url, Body::empty())?).await?;
         if response.status().as_u16() != code {
@@ -170,9 +174,17 @@ async fn redirects(transport: &dyn Transport, server: &Server) -> CheckOutcome {
         let url = server.url(&format!("/redirect/{code}"));
         let response = send(transport, request(Method::GET, url, Body::empty())?).await?;
         if response.status().as_u16() != code {
-            return Err(format!("expected the {code} itself, got {}", response.status()));
+            return Err(format!(
+                "expected the {code} itself, got {}",
+                response.status()
+            ));
         }
-        if response.headers().get("location").map(HeaderValue::as_bytes) != Some(b"/target") {
+        if response
+            .headers()
+            .get("location")
+            .map(HeaderValue::as_bytes)
+            != Some(b"/target")
+        {
             return Err(format!("the Location header of the {code} was not kept"));
         }
         let body = text(response.into_body()).await?;
@@ -196,12 +208,11 @@ async fn request_headers(transport: &dyn Transport, server: &Server) -> CheckOut
     headers.insert("x-conf-case", HeaderValue::from_static("MiXeD Value; q=1"));
     let response = send(transport, req).await?;
     let echo = text(response.into_body()).await?;
-    for expected in [
-        "x-conf-single: one",
-        "x-conf-case: MiXeD Value; q=1",
-    ] {
+    for expected in ["x-conf-single: one", "x-conf-case: MiXeD Value; q=1"] {
         if !echo.lines().any(|l| l.eq_ignore_ascii_case(expected)) {
-            return Err(format!("the server did not see {expected:?}; it saw:\n{echo}"));
+            return Err(format!(
+                "the server did not see {expected:?}; it saw:\n{echo}"
+            ));
         }
     }
     let multi: Vec<&str> = echo
@@ -213,7 +224,9 @@ async fn request_headers(transport: &dyn Transport, server: &Server) -> CheckOut
         .flat_map(|v| v.split(',').map(str::trim))
         .collect();
     if multi != ["a", "b"] {
-        return Err(format!("x-conf-multi arrived as {multi:?}, expected [\"a\", \"b\"]"));
+        return Err(format!(
+            "x-conf-multi arrived as {multi:?}, expected [\"a\", \"b\"]"
+        ));
     }
     Ok(())
 }
@@ -233,7 +246,10 @@ async fn response_headers(transport: &dyn Transport, server: &Server) -> CheckOu
     if multi != [b"a".as_slice(), b"b".as_slice()] {
         return Err(format!("x-multi came back as {multi:?}"));
     }
-    let case = response.headers().get("x-conf-case").map(HeaderValue::as_bytes);
+    let case = response
+        .headers()
+        .get("x-conf-case")
+        .map(HeaderValue::as_bytes);
     if case != Some(b"MiXeD Value") {
         return Err(format!("x-conf-case came back as {case:?}"));
     }
@@ -244,7 +260,11 @@ async fn query_string(transport: &dyn Transport, server: &Server) -> CheckOutcom
     let query = "a=1&b=x%20y&c=%7C&c=2&d=a%2Cb&e=";
     let response = send(
         transport,
-        request(Method::GET, server.url(&format!("/echo?{query}")), Body::empty())?,
+        request(
+            Method::GET,
+            server.url(&format!("/echo?{query}")),
+            Body::empty(),
+        )?,
     )
     .await?;
     let echo = text(response.into_body()).await?;
@@ -274,7 +294,10 @@ async fn in_memory_body(transport: &dyn Transport, server: &Server) -> CheckOutc
         .lines()
         .any(|l| l.eq_ignore_ascii_case(&format!("content-length: {}", data.len())))
     {
-        return Err(format!("no Content-Length {} was sent:\n{echo}", data.len()));
+        return Err(format!(
+            "no Content-Length {} was sent:\n{echo}",
+            data.len()
+        ));
     }
     Ok(())
 }
@@ -321,7 +344,9 @@ async fn request_streaming(transport: &dyn Transport, server: &Server) -> CheckO
         expected_stream_hash()
     );
     if echo.trim() != expected {
-        return Err(format!("expected {expected:?}, the server answered {echo:?}"));
+        return Err(format!(
+            "expected {expected:?}, the server answered {echo:?}"
+        ));
     }
     Ok(())
 }
@@ -341,7 +366,9 @@ async fn response_streaming(transport: &dyn Transport, server: &Server) -> Check
     let mut signalled = false;
     while let Some(item) = stream.next().await {
         let bytes = item.map_err(|e| {
-            format!("the body failed after {total} bytes (was it buffered before being returned?): {e}")
+            format!(
+                "the body failed after {total} bytes (was it buffered before being returned?): {e}"
+            )
         })?;
         total += bytes.len();
         hash = fnv(hash, &bytes);
@@ -352,7 +379,9 @@ async fn response_streaming(transport: &dyn Transport, server: &Server) -> Check
     }
     let expected_len = STREAM_CHUNK * STREAM_CHUNKS;
     if total != expected_len || hash != expected_stream_hash() {
-        return Err(format!("received {total} bytes (expected {expected_len}) or wrong content"));
+        return Err(format!(
+            "received {total} bytes (expected {expected_len}) or wrong content"
+        ));
     }
     Ok(())
 }
@@ -399,7 +428,11 @@ async fn connect_refused(transport: &dyn Transport, _server: &Server) -> CheckOu
 
 /// FNV-1a, continuing from `hash` (0 starts a new one).
 fn fnv(hash: u64, data: &[u8]) -> u64 {
-    let mut h = if hash == 0 { 0xcbf2_9ce4_8422_2325 } else { hash };
+    let mut h = if hash == 0 {
+        0xcbf2_9ce4_8422_2325
+    } else {
+        hash
+    };
     for b in data {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0100_0000_01b3);
@@ -517,7 +550,11 @@ impl BodyReader {
             .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
         let length = head.header("content-length").and_then(|v| v.parse().ok());
         BodyReader {
-            remaining: if chunked { None } else { Some(length.unwrap_or(0)) },
+            remaining: if chunked {
+                None
+            } else {
+                Some(length.unwrap_or(0))
+            },
             chunked,
             chunk_left: 0,
             done: false,
@@ -607,8 +644,14 @@ async fn serve(stream: TcpStream, state: Arc<ServerState>) -> std::io::Result<()
     }
     if let Some(code) = path.strip_prefix("/redirect/") {
         let code: u16 = code.parse().unwrap_or(302);
-        return respond(&mut writer, code, &[("location", "/target")], b"redirecting", head_only)
-            .await;
+        return respond(
+            &mut writer,
+            code,
+            &[("location", "/target")],
+            b"redirecting",
+            head_only,
+        )
+        .await;
     }
     match path.as_str() {
         "/target" => {
@@ -635,7 +678,11 @@ async fn serve(stream: TcpStream, state: Arc<ServerState>) -> std::io::Result<()
             respond(
                 &mut writer,
                 200,
-                &[("x-multi", "a"), ("x-multi", "b"), ("x-conf-case", "MiXeD Value")],
+                &[
+                    ("x-multi", "a"),
+                    ("x-multi", "b"),
+                    ("x-conf-case", "MiXeD Value"),
+                ],
                 b"",
                 head_only,
             )

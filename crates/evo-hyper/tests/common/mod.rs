@@ -122,7 +122,10 @@ pub async fn write_and_close(mut stream: TcpStream, bytes: &[u8]) {
 
 /// A transport that ignores the environment's proxies (tests talk to 127.0.0.1 only).
 pub fn transport() -> HyperTransport {
-    HyperTransport::builder().no_proxy().build().expect("transport")
+    HyperTransport::builder()
+        .no_proxy()
+        .build()
+        .expect("transport")
 }
 
 /// A connector to `base` over a fresh [`HyperTransport`] with fast retries.
