@@ -288,9 +288,7 @@ impl AuthorizationCodeAuthorizer {
         if let Some(code) = callback.get("error") {
             let error = OAuthError::Authorization {
                 code: OAuthErrorCode::parse(code),
-                description: callback
-                    .get("error_description")
-                    .map(|d| truncate(d, 500)),
+                description: callback.get("error_description").map(|d| truncate(d, 500)),
             };
             tracing::info!(error = %error, "the login was refused");
             return fail(callback, StatusCode::OK, error);

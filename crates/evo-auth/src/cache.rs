@@ -223,11 +223,7 @@ impl TokenCache {
     /// The single flight. `seen` is the attempt count the caller saw before waiting; when it
     /// moved, another caller made a token request meanwhile and its outcome is used instead of
     /// making another. `rejected` is the header a 401 refused, when this is a forced refresh.
-    async fn fetch(
-        &self,
-        seen: u64,
-        rejected: Option<Vec<u8>>,
-    ) -> Result<Arc<Token>, OAuthError> {
+    async fn fetch(&self, seen: u64, rejected: Option<Vec<u8>>) -> Result<Arc<Token>, OAuthError> {
         let _flight = self.flight.lock().await;
         let now = SystemTime::now();
         let previous = {

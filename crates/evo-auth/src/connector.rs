@@ -360,8 +360,14 @@ mod tests {
     #[test]
     fn default_endpoints_are_ims() {
         let c = OAuthConnector::builder(transport(), "cid").build().unwrap();
-        assert_eq!(c.authorize_url().as_str(), "https://ims.bentley.com/connect/authorize");
-        assert_eq!(c.token_url().as_str(), "https://ims.bentley.com/connect/token");
+        assert_eq!(
+            c.authorize_url().as_str(),
+            "https://ims.bentley.com/connect/authorize"
+        );
+        assert_eq!(
+            c.token_url().as_str(),
+            "https://ims.bentley.com/connect/token"
+        );
     }
 
     #[test]
@@ -372,9 +378,17 @@ mod tests {
             .token_endpoint("https://other.example/oauth/token")
             .build()
             .unwrap();
-        assert_eq!(c.authorize_url().as_str(), "http://127.0.0.1:9/tenant/authorize");
+        assert_eq!(
+            c.authorize_url().as_str(),
+            "http://127.0.0.1:9/tenant/authorize"
+        );
         assert_eq!(c.token_url().as_str(), "https://other.example/oauth/token");
-        assert!(OAuthConnector::builder(transport(), "cid").issuer("not a url").build().is_err());
+        assert!(
+            OAuthConnector::builder(transport(), "cid")
+                .issuer("not a url")
+                .build()
+                .is_err()
+        );
         assert!(OAuthConnector::builder(transport(), "").build().is_err());
     }
 
@@ -391,7 +405,10 @@ mod tests {
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted);
-        assert!(url.as_str().contains("scope=evo.discovery+evo.workspace"), "{url}");
+        assert!(
+            url.as_str().contains("scope=evo.discovery+evo.workspace"),
+            "{url}"
+        );
     }
 
     #[test]

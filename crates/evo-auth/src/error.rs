@@ -323,7 +323,10 @@ mod tests {
         let found = OAuthError::find(&core).unwrap();
         assert_eq!(found.code(), Some(&OAuthErrorCode::InvalidGrant));
         assert!(found.needs_login());
-        assert!(core.to_string().contains("invalid_grant (expired)"), "{core}");
+        assert!(
+            core.to_string().contains("invalid_grant (expired)"),
+            "{core}"
+        );
         assert!(!core.is_retryable());
     }
 

@@ -76,8 +76,9 @@ impl Page {
         Page {
             status: StatusCode::BAD_REQUEST,
             title: "Seequent Evo - Waiting for the login",
-            message: "This address receives the redirect from the login page; it was opened without one."
-                .into(),
+            message:
+                "This address receives the redirect from the login page; it was opened without one."
+                    .into(),
         }
     }
 
@@ -99,7 +100,10 @@ impl Page {
         let mut response = Response::new(Full::new(Bytes::from(html)));
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, "text/html; charset=utf-8".parse().expect("static"));
+        headers.insert(
+            CONTENT_TYPE,
+            "text/html; charset=utf-8".parse().expect("static"),
+        );
         headers.insert(CACHE_CONTROL, "no-store".parse().expect("static"));
         // The page's URL holds the code: do not leak it to anything the page might load.
         headers.insert(REFERRER_POLICY, "no-referrer".parse().expect("static"));
@@ -213,11 +217,10 @@ async fn handle(
         return Page::failure(StatusCode::METHOD_NOT_ALLOWED, "Only GET is accepted here.")
             .render();
     }
-    let params: Vec<(String, String)> = url::form_urlencoded::parse(
-        request.uri().query().unwrap_or("").as_bytes(),
-    )
-    .into_owned()
-    .collect();
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
     let interesting = params
         .iter()
         .any(|(k, _)| matches!(k.as_str(), "code" | "error" | "state"));

@@ -57,7 +57,10 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert_ne!(a, new_verifier().unwrap());
         assert_eq!(new_state().unwrap().len(), 43);
-        assert!(a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(
+            a.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
     }
 
     #[test]

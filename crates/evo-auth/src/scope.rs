@@ -234,8 +234,12 @@ mod tests {
 
     #[test]
     fn sorted_and_deduplicated() {
-        let s = Scopes::parse(["evo.workspace  evo.discovery", "evo.workspace", "offline_access"])
-            .unwrap();
+        let s = Scopes::parse([
+            "evo.workspace  evo.discovery",
+            "evo.workspace",
+            "offline_access",
+        ])
+        .unwrap();
         assert_eq!(s.to_string(), "evo.discovery evo.workspace offline_access");
         assert_eq!(s.len(), 3);
         let u = Scopes::default() | EvoScope::OfflineAccess | Scopes::default();

@@ -125,7 +125,9 @@ struct FileFormat {
 }
 
 fn unix(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 impl FileTokenStore {
@@ -239,8 +241,9 @@ fn write_atomically(path: &Path, content: &[u8]) -> Result<(), OAuthError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "token".into());
     let mut suffix = [0u8; 8];
-    getrandom::fill(&mut suffix)
-        .map_err(|e| OAuthError::io(context("random name"), std::io::Error::other(e.to_string())))?;
+    getrandom::fill(&mut suffix).map_err(|e| {
+        OAuthError::io(context("random name"), std::io::Error::other(e.to_string()))
+    })?;
     let temp = dir.join(format!(".{name}.{}.tmp", hex_lower(&suffix)));
     let result = (|| -> std::io::Result<()> {
         let mut options = std::fs::OpenOptions::new();
@@ -320,7 +323,10 @@ mod tests {
         let store = FileTokenStore::new(&path);
         assert!(store.load(&key()).await.unwrap().is_none());
         store.save(&key(), &token()).await.unwrap();
-        store.save(&key(), &token().with_refresh_token("RT-2")).await.unwrap();
+        store
+            .save(&key(), &token().with_refresh_token("RT-2"))
+            .await
+            .unwrap();
         let t = store.load(&key()).await.unwrap().unwrap();
         assert_eq!(t.access_token().expose(), "AT-secret");
         assert_eq!(t.refresh_token().unwrap().expose(), "RT-2");
@@ -350,7 +356,11 @@ mod tests {
     async fn corrupt_file_is_a_typed_error_that_does_not_quote_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("token.json");
-        std::fs::write(&path, br#"{"version":1,"access_token":"AT-leak","issuer":5}"#).unwrap();
+        std::fs::write(
+            &path,
+            br#"{"version":1,"access_token":"AT-leak","issuer":5}"#,
+        )
+        .unwrap();
         let e = FileTokenStore::new(&path).load(&key()).await.unwrap_err();
         assert!(matches!(e, OAuthError::CorruptStore { .. }), "{e:?}");
         assert!(!format!("{e} {e:?}").contains("AT-leak"));

@@ -170,10 +170,7 @@ pub(crate) fn parse_token_response(
     let access_token = match object.get("access_token") {
         Some(serde_json::Value::String(s)) if !s.is_empty() => s.clone(),
         Some(_) => {
-            return Err(unexpected(
-                status,
-                "access_token is not a non-empty string",
-            ));
+            return Err(unexpected(status, "access_token is not a non-empty string"));
         }
         None => return Err(unexpected(status, "access_token is missing")),
     };
@@ -210,7 +207,12 @@ pub(crate) fn parse_token_response(
     let refresh_token = match object.get("refresh_token") {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(s)) if !s.is_empty() => Some(Secret::new(s.clone())),
-        Some(_) => return Err(unexpected(status, "refresh_token is not a non-empty string")),
+        Some(_) => {
+            return Err(unexpected(
+                status,
+                "refresh_token is not a non-empty string",
+            ));
+        }
     };
     // A malformed `scope` is not worth failing a login for: the token still works.
     let scopes = object
@@ -269,9 +271,15 @@ mod tests {
         assert_eq!(t.access_token().expose(), "AT-1");
         assert_eq!(t.refresh_token().unwrap().expose(), "RT-1");
         assert_eq!(t.lifetime(), Some(Duration::from_secs(3600)));
-        assert_eq!(t.scopes().unwrap().to_string(), "evo.discovery evo.workspace");
+        assert_eq!(
+            t.scopes().unwrap().to_string(),
+            "evo.discovery evo.workspace"
+        );
         let shown = format!("{t:?}");
-        assert!(!shown.contains("AT-1") && !shown.contains("RT-1"), "{shown}");
+        assert!(
+            !shown.contains("AT-1") && !shown.contains("RT-1"),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -281,7 +289,9 @@ mod tests {
             assert!(parse(&body).is_ok(), "{tt}");
         }
         let e = parse(r#"{"access_token":"a","token_type":"mac"}"#).unwrap_err();
-        assert!(matches!(e, OAuthError::UnsupportedTokenType { ref token_type } if token_type == "mac"));
+        assert!(
+            matches!(e, OAuthError::UnsupportedTokenType { ref token_type } if token_type == "mac")
+        );
     }
 
     #[test]
@@ -293,7 +303,9 @@ mod tests {
         let t = parse(r#"{"access_token":"a","token_type":"Bearer","expires_in":1e300}"#).unwrap();
         assert_eq!(t.lifetime(), Some(Duration::from_secs(MAX_EXPIRES_IN)));
         assert!(parse(r#"{"access_token":"a","token_type":"Bearer","expires_in":-5}"#).is_err());
-        assert!(parse(r#"{"access_token":"a","token_type":"Bearer","expires_in":"soon"}"#).is_err());
+        assert!(
+            parse(r#"{"access_token":"a","token_type":"Bearer","expires_in":"soon"}"#).is_err()
+        );
     }
 
     #[test]
@@ -313,7 +325,10 @@ mod tests {
             let e = parse(body).unwrap_err();
             let shown = format!("{e} {e:?}");
             assert!(!shown.contains("SECRET"), "{body}: {shown}");
-            assert!(matches!(e, OAuthError::UnexpectedResponse { .. }), "{body}: {e:?}");
+            assert!(
+                matches!(e, OAuthError::UnexpectedResponse { .. }),
+                "{body}: {e:?}"
+            );
         }
     }
 
@@ -321,11 +336,19 @@ mod tests {
     fn error_documents_are_read() {
         let e = parse_error_response(
             StatusCode::BAD_REQUEST,
-            bytes::Bytes::from_static(br#"{"error":"invalid_grant","error_description":"PKCE verification failed"}"#),
+            bytes::Bytes::from_static(
+                br#"{"error":"invalid_grant","error_description":"PKCE verification failed"}"#,
+            ),
         );
         assert_eq!(e.code(), Some(&OAuthErrorCode::InvalidGrant));
-        assert_eq!(e.to_string(), "the token endpoint answered 400 Bad Request: invalid_grant (PKCE verification failed)");
-        let e = parse_error_response(StatusCode::BAD_GATEWAY, bytes::Bytes::from_static(b"<html>"));
+        assert_eq!(
+            e.to_string(),
+            "the token endpoint answered 400 Bad Request: invalid_grant (PKCE verification failed)"
+        );
+        let e = parse_error_response(
+            StatusCode::BAD_GATEWAY,
+            bytes::Bytes::from_static(b"<html>"),
+        );
         assert!(matches!(e, OAuthError::UnexpectedResponse { .. }));
         assert_eq!(e.status(), Some(StatusCode::BAD_GATEWAY));
         assert!(e.is_retryable());

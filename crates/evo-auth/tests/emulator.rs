@@ -38,7 +38,11 @@ fn public_connector(emu: &Emulator, transport: SharedTransport) -> OAuthConnecto
         .unwrap()
 }
 
-fn api(emu: &Emulator, transport: SharedTransport, authorizer: Arc<dyn Authorizer>) -> ApiConnector {
+fn api(
+    emu: &Emulator,
+    transport: SharedTransport,
+    authorizer: Arc<dyn Authorizer>,
+) -> ApiConnector {
     ApiConnector::builder(emu.hub_url())
         .transport(transport)
         .authorizer(authorizer)
@@ -47,7 +51,10 @@ fn api(emu: &Emulator, transport: SharedTransport, authorizer: Arc<dyn Authorize
         .unwrap()
 }
 
-async fn list_workspaces(api: &ApiConnector, emu: &Emulator) -> Result<serde_json::Value, evo_core::Error> {
+async fn list_workspaces(
+    api: &ApiConnector,
+    emu: &Emulator,
+) -> Result<serde_json::Value, evo_core::Error> {
     api.request(http::Method::GET, "/workspace/orgs/{org}/workspaces")
         .path_param("org", emu.org_id())
         .send_json::<serde_json::Value>()
@@ -73,8 +80,11 @@ async fn client_credentials_grant_authorizes_api_calls() {
     let emu = emulator(Duration::from_secs(3600)).await;
     let transport = TestTransport::shared();
     let auth = Arc::new(
-        ClientCredentialsAuthorizer::new(service_connector(&emu, transport.clone()), Scopes::all_evo())
-            .unwrap(),
+        ClientCredentialsAuthorizer::new(
+            service_connector(&emu, transport.clone()),
+            Scopes::all_evo(),
+        )
+        .unwrap(),
     );
     let api = api(&emu, transport, auth.clone());
     list_workspaces(&api, &emu).await.unwrap();
@@ -94,11 +104,18 @@ async fn authorization_code_grant_with_pkce_then_refresh_after_the_server_expire
     auth.login().await.unwrap();
     let visit = first_visit(&visits).await;
     assert_eq!(visit.authorize_status, 302);
-    assert!(visit.authorize_url.starts_with(emu.ims_url().join("connect/authorize").unwrap().as_str()));
+    assert!(
+        visit
+            .authorize_url
+            .starts_with(emu.ims_url().join("connect/authorize").unwrap().as_str())
+    );
     assert_eq!(visit.final_status, 200);
     assert!(visit.final_page.contains("Authorisation successful"));
     let first = auth.token().unwrap();
-    assert!(first.refresh_token().is_some(), "offline_access gives a refresh token");
+    assert!(
+        first.refresh_token().is_some(),
+        "offline_access gives a refresh token"
+    );
 
     let api = api(&emu, counting.clone(), auth.clone());
     list_workspaces(&api, &emu).await.unwrap();
@@ -109,7 +126,10 @@ async fn authorization_code_grant_with_pkce_then_refresh_after_the_server_expire
     assert_eq!(counting.grants(), ["authorization_code", "refresh_token"]);
     assert_eq!(emu.token_requests(), 2);
     let second = auth.token().unwrap();
-    assert_ne!(second.access_token().expose(), first.access_token().expose());
+    assert_ne!(
+        second.access_token().expose(),
+        first.access_token().expose()
+    );
     // The emulator rotates refresh tokens; the new one was kept.
     assert_ne!(
         second.refresh_token().unwrap().expose(),
@@ -138,13 +158,21 @@ async fn the_emulator_checks_the_pkce_verifier() {
     let (launcher, visits) = browser(TestTransport::shared(), wrong_challenge, same);
     let auth = login_authorizer(&emu, TestTransport::shared(), launcher);
     let error = auth.login().await.unwrap_err();
-    assert_eq!(error.code(), Some(&OAuthErrorCode::InvalidGrant), "{error:?}");
+    assert_eq!(
+        error.code(),
+        Some(&OAuthErrorCode::InvalidGrant),
+        "{error:?}"
+    );
     assert_eq!(error.status(), Some(http::StatusCode::BAD_REQUEST));
     assert!(error.to_string().contains("PKCE"), "{error}");
     assert_eq!(emu.token_requests(), 1);
     assert!(auth.token().is_none());
     let visit = first_visit(&visits).await;
-    assert!(visit.final_page.contains("Authorisation failed"), "{}", visit.final_page);
+    assert!(
+        visit.final_page.contains("Authorisation failed"),
+        "{}",
+        visit.final_page
+    );
 }
 
 /// Changes the `state` the authorization server sent back (a forged redirect).
@@ -202,8 +230,11 @@ async fn an_expiring_token_is_renewed_before_use() {
     let emu = emulator(Duration::from_secs(4)).await;
     let counting = Counting::new(TestTransport::shared());
     let auth = Arc::new(
-        ClientCredentialsAuthorizer::new(service_connector(&emu, counting.clone()), Scopes::all_evo())
-            .unwrap(),
+        ClientCredentialsAuthorizer::new(
+            service_connector(&emu, counting.clone()),
+            Scopes::all_evo(),
+        )
+        .unwrap(),
     );
     let api = api(&emu, counting.clone(), auth.clone());
     list_workspaces(&api, &emu).await.unwrap();
@@ -213,16 +244,28 @@ async fn an_expiring_token_is_renewed_before_use() {
     tokio::time::sleep(Duration::from_millis(2200)).await;
     list_workspaces(&api, &emu).await.unwrap();
     assert_eq!(emu.token_requests(), 2, "renewed before the request");
-    assert_eq!(counting.unauthorized(), 0, "no request was sent with the old token and rejected");
+    assert_eq!(
+        counting.unauthorized(),
+        0,
+        "no request was sent with the old token and rejected"
+    );
     let second = auth.token().await.unwrap();
-    assert_ne!(second.access_token().expose(), first.access_token().expose());
+    assert_ne!(
+        second.access_token().expose(),
+        first.access_token().expose()
+    );
 }
 
 async fn thousand_requests(api: &ApiConnector, emu: &Emulator) {
     let calls = (0..1000).map(|_| list_workspaces(api, emu));
     let results = futures_util::future::join_all(calls).await;
     let failures: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
-    assert!(failures.is_empty(), "{} failed, first: {}", failures.len(), failures[0]);
+    assert!(
+        failures.is_empty(),
+        "{} failed, first: {}",
+        failures.len(),
+        failures[0]
+    );
 }
 
 #[tokio::test]
@@ -230,15 +273,22 @@ async fn a_thousand_concurrent_requests_over_an_expiring_token_make_one_token_re
     let emu = emulator(Duration::from_secs(4)).await;
     let counting = Counting::new(TestTransport::shared());
     let auth = Arc::new(
-        ClientCredentialsAuthorizer::new(service_connector(&emu, counting.clone()), Scopes::all_evo())
-            .unwrap(),
+        ClientCredentialsAuthorizer::new(
+            service_connector(&emu, counting.clone()),
+            Scopes::all_evo(),
+        )
+        .unwrap(),
     );
     let api = api(&emu, counting.clone(), auth.clone());
     list_workspaces(&api, &emu).await.unwrap();
     assert_eq!(emu.token_requests(), 1);
     tokio::time::sleep(Duration::from_millis(2200)).await;
     thousand_requests(&api, &emu).await;
-    assert_eq!(emu.token_requests(), 2, "one renewal for 1,000 concurrent requests");
+    assert_eq!(
+        emu.token_requests(),
+        2,
+        "one renewal for 1,000 concurrent requests"
+    );
     assert_eq!(counting.count(), 2);
 }
 
@@ -247,15 +297,22 @@ async fn a_thousand_concurrent_401s_make_one_token_request() {
     let emu = emulator(Duration::from_secs(3600)).await;
     let counting = Counting::new(TestTransport::shared());
     let auth = Arc::new(
-        ClientCredentialsAuthorizer::new(service_connector(&emu, counting.clone()), Scopes::all_evo())
-            .unwrap(),
+        ClientCredentialsAuthorizer::new(
+            service_connector(&emu, counting.clone()),
+            Scopes::all_evo(),
+        )
+        .unwrap(),
     );
     let api = api(&emu, counting.clone(), auth.clone());
     list_workspaces(&api, &emu).await.unwrap();
     emu.expire_tokens();
     thousand_requests(&api, &emu).await;
     assert!(counting.unauthorized() >= 1);
-    assert_eq!(emu.token_requests(), 2, "one forced refresh for every concurrent 401");
+    assert_eq!(
+        emu.token_requests(),
+        2,
+        "one forced refresh for every concurrent 401"
+    );
 }
 
 #[tokio::test]
@@ -269,11 +326,18 @@ async fn token_endpoint_errors_are_typed() {
         .unwrap();
     let auth = ClientCredentialsAuthorizer::new(wrong_secret, Scopes::all_evo()).unwrap();
     let error = auth.token().await.unwrap_err();
-    assert_eq!(error.code(), Some(&OAuthErrorCode::InvalidClient), "{error:?}");
+    assert_eq!(
+        error.code(),
+        Some(&OAuthErrorCode::InvalidClient),
+        "{error:?}"
+    );
     assert_eq!(error.status(), Some(http::StatusCode::UNAUTHORIZED));
     // Through the Authorizer trait the OAuth error is found inside evo_core::Error.
     let core = auth.headers().await.unwrap_err();
-    assert_eq!(OAuthError::find(&core).unwrap().code(), Some(&OAuthErrorCode::InvalidClient));
+    assert_eq!(
+        OAuthError::find(&core).unwrap().code(),
+        Some(&OAuthErrorCode::InvalidClient)
+    );
 
     let scoped = ClientCredentialsAuthorizer::new(
         service_connector(&emu, TestTransport::shared()),
@@ -281,7 +345,11 @@ async fn token_endpoint_errors_are_typed() {
     )
     .unwrap();
     let error = scoped.token().await.unwrap_err();
-    assert_eq!(error.code(), Some(&OAuthErrorCode::InvalidScope), "{error:?}");
+    assert_eq!(
+        error.code(),
+        Some(&OAuthErrorCode::InvalidScope),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -289,8 +357,11 @@ async fn gateway_errors_from_the_token_endpoint_are_retried() {
     let emu = emulator(Duration::from_secs(3600)).await;
     emu.set_faults(FaultPlan::none().with_first(RouteClass::Token, Fault::Status(503), 2));
     let counting = Counting::new(TestTransport::shared());
-    let auth = ClientCredentialsAuthorizer::new(service_connector(&emu, counting.clone()), Scopes::all_evo())
-        .unwrap();
+    let auth = ClientCredentialsAuthorizer::new(
+        service_connector(&emu, counting.clone()),
+        Scopes::all_evo(),
+    )
+    .unwrap();
     auth.token().await.unwrap();
     assert_eq!(counting.count(), 3, "two 503s, then success");
 }
@@ -301,12 +372,13 @@ async fn a_stored_session_is_reused_without_the_browser() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(FileTokenStore::new(dir.path().join("evo/token.json")));
     let (launcher, _visits) = browser(TestTransport::shared(), same, same);
-    let first = AuthorizationCodeAuthorizer::builder(public_connector(&emu, TestTransport::shared()))
-        .redirect_url("http://127.0.0.1:0/cb")
-        .browser(launcher)
-        .store(store.clone())
-        .build()
-        .unwrap();
+    let first =
+        AuthorizationCodeAuthorizer::builder(public_connector(&emu, TestTransport::shared()))
+            .redirect_url("http://127.0.0.1:0/cb")
+            .browser(launcher)
+            .store(store.clone())
+            .build()
+            .unwrap();
     first.login_if_needed().await.unwrap();
     assert_eq!(emu.token_requests(), 1);
 

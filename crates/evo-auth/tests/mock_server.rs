@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use common::{Counting, TestTransport, browser, same};
 use evo_auth::{
-    AuthorizationCodeAuthorizer, ClientCredentialsAuthorizer, EvoScope, OAuthConnector,
-    OAuthError, Scopes,
+    AuthorizationCodeAuthorizer, ClientCredentialsAuthorizer, EvoScope, OAuthConnector, OAuthError,
+    Scopes,
 };
 use evo_core::{Authorizer, SharedTransport};
 use evo_testkit::OAuthMockServer;
@@ -53,15 +53,28 @@ async fn client_credentials_against_oauth2_mock_server() {
     assert_eq!(counting.count(), 1);
     let form = counting.forms.lock().unwrap()[0].clone();
     assert!(form.contains("grant_type=client_credentials"), "{form}");
-    assert!(form.contains("scope=evo.blocksync+evo.discovery+evo.file+evo.object+evo.workspace"), "{form}");
-    assert!(form.contains("client_secret=mock-client-secret"), "client_secret_post: {form}");
+    assert!(
+        form.contains("scope=evo.blocksync+evo.discovery+evo.file+evo.object+evo.workspace"),
+        "{form}"
+    );
+    assert!(
+        form.contains("client_secret=mock-client-secret"),
+        "client_secret_post: {form}"
+    );
     let token = auth.token().await.unwrap();
-    let lifetime = token.expires_at().unwrap().duration_since(token.issued_at()).unwrap();
+    let lifetime = token
+        .expires_at()
+        .unwrap()
+        .duration_since(token.issued_at())
+        .unwrap();
     assert!(lifetime > Duration::from_secs(60), "{lifetime:?}");
     // A 401 forces exactly one new token request.
     assert!(auth.refresh(&headers).await.unwrap());
     assert_eq!(counting.count(), 2);
-    assert_eq!(counting.grants(), ["client_credentials", "client_credentials"]);
+    assert_eq!(
+        counting.grants(),
+        ["client_credentials", "client_credentials"]
+    );
 }
 
 #[tokio::test]
@@ -85,7 +98,15 @@ async fn authorization_code_with_pkce_through_the_authorize_redirect_then_refres
     let keys: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
         keys,
-        ["client_id", "code_challenge", "code_challenge_method", "redirect_uri", "response_type", "scope", "state"]
+        [
+            "client_id",
+            "code_challenge",
+            "code_challenge_method",
+            "redirect_uri",
+            "response_type",
+            "scope",
+            "state"
+        ]
     );
     let param = |name: &str| params.iter().find(|(k, _)| k == name).unwrap().1.clone();
     assert_eq!(param("code_challenge_method"), "S256");
@@ -93,11 +114,19 @@ async fn authorization_code_with_pkce_through_the_authorize_redirect_then_refres
     assert_eq!(param("state").len(), 43);
     let redirect_uri: url::Url = param("redirect_uri").parse().unwrap();
     assert_eq!(redirect_uri.host_str(), Some("127.0.0.1"));
-    assert_ne!(redirect_uri.port(), Some(0), "the ephemeral port is filled in");
+    assert_ne!(
+        redirect_uri.port(),
+        Some(0),
+        "the ephemeral port is filled in"
+    );
     assert_eq!(visit.authorize_status, 302);
     assert!(visit.redirect.as_deref().unwrap().contains("code="));
     assert_eq!(visit.final_status, 200);
-    assert!(visit.final_page.contains("Authorisation successful"), "{}", visit.final_page);
+    assert!(
+        visit.final_page.contains("Authorisation successful"),
+        "{}",
+        visit.final_page
+    );
 
     // The code exchange carried the verifier the server checked against the challenge.
     let form = counting.forms.lock().unwrap()[0].clone();
@@ -112,8 +141,14 @@ async fn authorization_code_with_pkce_through_the_authorize_redirect_then_refres
     assert_eq!(counting.grants(), ["authorization_code", "refresh_token"]);
     let refresh_form = counting.forms.lock().unwrap()[1].clone();
     let old_refresh = token.refresh_token().unwrap().expose().to_owned();
-    assert!(refresh_form.contains(&format!("refresh_token={old_refresh}")), "{refresh_form}");
-    assert!(!refresh_form.contains("scope="), "no scope on refresh: {refresh_form}");
+    assert!(
+        refresh_form.contains(&format!("refresh_token={old_refresh}")),
+        "{refresh_form}"
+    );
+    assert!(
+        !refresh_form.contains("scope="),
+        "no scope on refresh: {refresh_form}"
+    );
     let renewed = auth.token().unwrap();
     assert_ne!(
         renewed.refresh_token().unwrap().expose(),
@@ -121,7 +156,10 @@ async fn authorization_code_with_pkce_through_the_authorize_redirect_then_refres
         "the new refresh token replaced the old one"
     );
     // Headers after refresh carry the new token.
-    assert_eq!(bearer(&auth.headers().await.unwrap()), renewed.access_token().expose());
+    assert_eq!(
+        bearer(&auth.headers().await.unwrap()),
+        renewed.access_token().expose()
+    );
 }
 
 /// Replaces the code_challenge with the challenge of a different verifier, so the verifier the
@@ -148,24 +186,37 @@ fn wrong_challenge(url: String) -> String {
 async fn a_wrong_pkce_verifier_is_rejected_by_oauth2_mock_server() {
     let server = OAuthMockServer::start().await;
     let (launcher, visits) = browser(TestTransport::shared(), wrong_challenge, same);
-    let auth = AuthorizationCodeAuthorizer::builder(connector(&server, TestTransport::shared(), false))
-        .redirect_url("http://localhost/cb")
-        .browser(launcher)
-        .login_timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let auth =
+        AuthorizationCodeAuthorizer::builder(connector(&server, TestTransport::shared(), false))
+            .redirect_url("http://localhost/cb")
+            .browser(launcher)
+            .login_timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
     let error = auth.login().await.unwrap_err();
     match &error {
-        OAuthError::TokenEndpoint { status, code, description, .. } => {
+        OAuthError::TokenEndpoint {
+            status,
+            code,
+            description,
+            ..
+        } => {
             assert_eq!(status.as_u16(), 400);
             assert_eq!(code.as_str(), "invalid_request");
-            assert!(description.as_deref().unwrap().contains("code_verifier"), "{error}");
+            assert!(
+                description.as_deref().unwrap().contains("code_verifier"),
+                "{error}"
+            );
         }
         other => panic!("expected a token endpoint error, got {other:?}"),
     }
     assert!(auth.token().is_none());
     let visit = common::first_visit(&visits).await;
-    assert!(visit.final_page.contains("Authorisation failed"), "{}", visit.final_page);
+    assert!(
+        visit.final_page.contains("Authorisation failed"),
+        "{}",
+        visit.final_page
+    );
     assert!(!visit.final_page.contains("successful"));
     // Headers without a token: a typed "log in" error.
     let e = auth.headers().await.unwrap_err();

@@ -159,7 +159,10 @@ async fn no_secret_in_debug_display_logs_or_errors() {
     shown.push(format!("{:?}", AccessTokenAuthorizer::new(own)));
 
     let logs = logs.text();
-    assert!(logs.contains("requesting a token"), "the log capture works: {logs}");
+    assert!(
+        logs.contains("requesting a token"),
+        "the log capture works: {logs}"
+    );
     assert!(logs.contains("TRACE") || logs.contains("DEBUG"));
     for secret in &secrets {
         assert!(secret.len() >= 10, "a real secret value: {secret}");

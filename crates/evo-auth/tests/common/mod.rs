@@ -32,9 +32,11 @@ impl TestTransport {
 #[async_trait]
 impl Transport for TestTransport {
     async fn send(&self, request: Request<Body>) -> Result<Response<Body>, TransportError> {
-        let response = self.client.request(request).await.map_err(|e| {
-            TransportError::new(TransportErrorKind::Connection, e.to_string())
-        })?;
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| TransportError::new(TransportErrorKind::Connection, e.to_string()))?;
         let (parts, body) = response.into_parts();
         let stream = body.into_data_stream().map_err(std::io::Error::other);
         Ok(Response::from_parts(parts, Body::from_stream(stream, None)))
@@ -88,9 +90,8 @@ impl Transport for Counting {
         if request.uri().path().ends_with("/token") {
             self.token_requests.fetch_add(1, Ordering::SeqCst);
             if let Some(bytes) = request.body().as_bytes() {
-                let form: Vec<(String, String)> = url::form_urlencoded::parse(bytes)
-                    .into_owned()
-                    .collect();
+                let form: Vec<(String, String)> =
+                    url::form_urlencoded::parse(bytes).into_owned().collect();
                 if let Some((_, g)) = form.iter().find(|(k, _)| k == "grant_type") {
                     self.grants.lock().unwrap().push(g.clone());
                 }
@@ -123,7 +124,11 @@ pub async fn get(
         .get(http::header::LOCATION)
         .map(|v| v.to_str().unwrap().to_owned());
     let body = response.into_body().collect(1 << 20).await.unwrap();
-    (status, location, String::from_utf8_lossy(&body).into_owned())
+    (
+        status,
+        location,
+        String::from_utf8_lossy(&body).into_owned(),
+    )
 }
 
 /// What the simulated browser saw.
@@ -142,7 +147,10 @@ pub fn browser(
     transport: SharedTransport,
     rewrite: fn(String) -> String,
     rewrite_redirect: fn(String) -> String,
-) -> (Arc<dyn evo_auth::BrowserLauncher>, Arc<Mutex<Vec<BrowserVisit>>>) {
+) -> (
+    Arc<dyn evo_auth::BrowserLauncher>,
+    Arc<Mutex<Vec<BrowserVisit>>>,
+) {
     let visits = Arc::new(Mutex::new(Vec::new()));
     let seen = visits.clone();
     let handle = tokio::runtime::Handle::current();
