@@ -177,7 +177,9 @@ impl ApiConnectorBuilder {
         self.settings.connect_timeout = timeout;
         self
     }
-    /// How long to wait for a response head, and between body chunks (default 60 s).
+    /// How long to wait for a response head, and between body chunks (default 60 s). While
+    /// a request body is being sent, each chunk the transport takes restarts the clock, so a
+    /// long upload is not cut off.
     pub fn read_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.settings.read_timeout = timeout;
         self
@@ -600,7 +602,7 @@ impl RequestBuilder {
                         return Ok(tag(response, &self.method, &url));
                     }
                     let (parts, body) = response.into_parts();
-                    let body = body.collect(MAX_ERROR_BODY_BYTES).await.unwrap_or_default();
+                    let body = collect_prefix(body, MAX_ERROR_BODY_BYTES).await;
                     let api = ApiError::new(
                         self.method.clone(),
                         &url,
@@ -672,24 +674,36 @@ impl RequestBuilder {
         Ok(request)
     }
 
+    /// Sends one attempt. With a read timeout, the wait for the response head fails once
+    /// nothing happened for that long: the clock restarts whenever the transport takes
+    /// another chunk of the request body, so a long upload is not cut off, and a server that
+    /// accepted the whole request but never answers is.
     async fn send_once(&self, request: Request<Body>) -> Result<Response<Body>, Error> {
         let transport = &self.connector.inner.transport;
-        let read_timeout = self.settings.read_timeout;
-        let response = match read_timeout {
-            Some(limit) => tokio::time::timeout(limit, transport.send(request))
-                .await
-                .map_err(|_| {
-                    TransportError::new(
-                        TransportErrorKind::Timeout,
-                        format!("no response within the read timeout of {limit:?}"),
-                    )
-                })??,
-            None => transport.send(request).await?,
+        let Some(limit) = self.settings.read_timeout else {
+            return Ok(transport.send(request).await?);
         };
-        Ok(match read_timeout {
-            Some(limit) => response.map(|body| idle_timeout(body, limit)),
-            None => response,
-        })
+        let activity = Arc::new(Activity::new());
+        let request = request.map(|body| track_upload(body, activity.clone()));
+        let sending = transport.send(request);
+        tokio::pin!(sending);
+        loop {
+            let deadline = activity.last() + limit;
+            tokio::select! {
+                result = &mut sending => {
+                    return Ok(result?.map(|body| idle_timeout(body, limit)));
+                }
+                () = tokio::time::sleep_until(deadline) => {
+                    if activity.last() + limit <= tokio::time::Instant::now() {
+                        return Err(TransportError::new(
+                            TransportErrorKind::Timeout,
+                            format!("no response within the read timeout of {limit:?}"),
+                        )
+                        .into());
+                    }
+                }
+            }
+        }
     }
 
     /// Sends the request and decodes a JSON response body as `T`.
@@ -744,6 +758,25 @@ async fn read_body(body: Body, limit: usize, status: StatusCode) -> Result<Bytes
     })
 }
 
+/// Reads at most `limit` bytes of an error body, keeping what arrived when the body is longer
+/// or breaks off (an error report should not be lost because its body was).
+async fn collect_prefix(body: Body, limit: usize) -> Bytes {
+    use futures_util::StreamExt;
+    if let Some(bytes) = body.as_bytes() {
+        return bytes.slice(..bytes.len().min(limit));
+    }
+    let mut stream = body.into_stream();
+    let mut buf = bytes::BytesMut::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        let room = limit - buf.len();
+        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if buf.len() >= limit {
+            break;
+        }
+    }
+    buf.freeze()
+}
+
 /// Decodes a JSON response body as `T`, with a typed error naming `T` on failure.
 pub async fn decode_json<T: DeserializeOwned>(
     response: Response<Body>,
@@ -779,7 +812,7 @@ pub async fn api_error_from_response(
     url: Option<&url::Url>,
 ) -> Error {
     let (parts, body) = response.into_parts();
-    let body = body.collect(MAX_ERROR_BODY_BYTES).await.unwrap_or_default();
+    let body = collect_prefix(body, MAX_ERROR_BODY_BYTES).await;
     let fallback: url::Url = "http://unknown.invalid/".parse().expect("static URL");
     let url = match url {
         Some(u) => u.clone(),
@@ -809,6 +842,49 @@ struct RequestUrl(url::Url);
 /// The method of the request, kept in the response extensions for error messages.
 #[derive(Debug, Clone)]
 struct RequestMethod(Method);
+
+/// When the request of one attempt last made progress (started, or a body chunk was taken).
+struct Activity(std::sync::Mutex<tokio::time::Instant>);
+
+impl Activity {
+    fn new() -> Self {
+        Activity(std::sync::Mutex::new(tokio::time::Instant::now()))
+    }
+    fn touch(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = tokio::time::Instant::now();
+    }
+    fn last(&self) -> tokio::time::Instant {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// In-memory request bodies up to this size are sent as they are; larger ones are handed to
+/// the transport in slices of [`UPLOAD_SLICE`] so that upload progress is seen.
+const UPLOAD_TRACKING_THRESHOLD: usize = 1024 * 1024;
+const UPLOAD_SLICE: usize = 256 * 1024;
+
+/// Marks `activity` whenever the transport takes a chunk of the request body.
+fn track_upload(body: Body, activity: Arc<Activity>) -> Body {
+    if let Some(bytes) = body.as_bytes()
+        && bytes.len() <= UPLOAD_TRACKING_THRESHOLD
+    {
+        return body;
+    }
+    let length = body.len_hint();
+    let stream: BodyStream = match body.as_bytes() {
+        Some(bytes) => {
+            let bytes = bytes.clone();
+            let slices = (0..bytes.len())
+                .step_by(UPLOAD_SLICE)
+                .map(move |start| Ok(bytes.slice(start..(start + UPLOAD_SLICE).min(bytes.len()))))
+                .collect::<Vec<_>>();
+            Box::pin(futures_util::stream::iter(slices))
+        }
+        None => body.into_stream(),
+    };
+    let stream = futures_util::StreamExt::inspect(stream, move |_| activity.touch());
+    Body::from_stream(stream, length)
+}
 
 /// Wraps a body so that waiting longer than `limit` for the next chunk fails with `TimedOut`.
 fn idle_timeout(body: Body, limit: Duration) -> Body {

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use common::{TestServer, connector, text};
 use evo_core::Body;
@@ -72,7 +70,6 @@ async fn two_gib_stream_up_and_down_with_flat_memory() {
             Body::from_stream(generated(), Some(TOTAL)),
             Some("application/octet-stream"),
         )
-        .read_timeout(Some(Duration::from_secs(120)))
         .send_bytes()
         .await
         .unwrap();

@@ -1,0 +1,382 @@
+//! ApiConnector behaviour, driven through the `test-util` MockTransport.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use evo_core::test_util::{MockReply, MockResponse, MockTransport};
+use evo_core::{
+    ApiConnector, Authorizer, Body, Error, RetryPolicy, StaticTokenAuthorizer, TransportErrorKind,
+    bearer_header,
+};
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, Method, StatusCode};
+
+fn fast_retries() -> RetryPolicy {
+    RetryPolicy::default()
+        .with_initial_backoff(Duration::from_millis(1))
+        .with_max_backoff(Duration::from_millis(5))
+}
+
+fn connector(mock: &MockTransport) -> ApiConnector {
+    ApiConnector::builder("http://api.test/v1".parse().unwrap())
+        .transport(Arc::new(mock.clone()))
+        .retry_policy(fast_retries())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn building_needs_a_transport_and_an_http_url() {
+    let err = ApiConnector::builder("http://api.test/".parse().unwrap())
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
+    assert!(err.to_string().contains("transport"), "{err}");
+    let err = ApiConnector::builder("ftp://api.test/".parse().unwrap())
+        .transport(Arc::new(MockTransport::new()))
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("http"), "{err}");
+    let err = ApiConnector::builder("http://api.test/".parse().unwrap())
+        .transport(Arc::new(MockTransport::new()))
+        .default_header("bad header", "x")
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn urls_headers_and_json_bodies() {
+    let mock = MockTransport::new();
+    mock.push(MockResponse::json(200, &serde_json::json!({"ok": true})));
+    let c = ApiConnector::builder("http://api.test/v1".parse().unwrap())
+        .transport(Arc::new(mock.clone()))
+        .authorizer(Arc::new(StaticTokenAuthorizer::new("tok")))
+        .default_header("x-default", "d")
+        .default_header("x-replaced", "old")
+        .build()
+        .unwrap();
+    assert_eq!(c.base_url().as_str(), "http://api.test/v1/");
+    let _: serde_json::Value = c
+        .request(Method::POST, "/orgs/{org}/things")
+        .path_param("org", "a/b")
+        .query("q", "x y")
+        .header("x-replaced", "new")
+        .json(&serde_json::json!({"name": "n"}))
+        .send_json()
+        .await
+        .unwrap();
+    let r = mock.last_request().unwrap();
+    assert_eq!(r.url(), "http://api.test/v1/orgs/a%2Fb/things?q=x+y");
+    assert_eq!(r.header("authorization"), Some("Bearer tok"));
+    assert_eq!(r.header("x-default"), Some("d"));
+    assert_eq!(r.header("x-replaced"), Some("new"));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.header("accept"), Some("application/json"));
+    assert_eq!(r.header("user-agent"), Some(evo_core::DEFAULT_USER_AGENT));
+    assert_eq!(
+        r.header("evo-sdk-source"),
+        Some(evo_core::DEFAULT_SDK_SOURCE)
+    );
+    assert_eq!(r.body_json::<serde_json::Value>().unwrap()["name"], "n");
+}
+
+#[tokio::test]
+async fn path_template_mistakes_are_invalid_requests_not_sent() {
+    let mock = MockTransport::new();
+    let c = connector(&mock);
+    let err = c.request(Method::GET, "/a/{id}").send().await.unwrap_err();
+    assert!(err.to_string().contains("unfilled"), "{err}");
+    let err = c
+        .request(Method::GET, "/a/{id}")
+        .path_param("other", 1)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("other"), "{err}");
+    let err = c
+        .request(Method::GET, "/a")
+        .header("x", "bad\nvalue")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
+    mock.assert_request_count(0);
+}
+
+#[tokio::test]
+async fn credentials_go_only_to_the_base_origin() {
+    let mock = MockTransport::new();
+    mock.push(MockResponse::new(204));
+    mock.push(MockResponse::new(204));
+    mock.push(MockResponse::new(204));
+    let c = ApiConnector::builder("http://api.test/".parse().unwrap())
+        .transport(Arc::new(mock.clone()))
+        .authorizer(Arc::new(StaticTokenAuthorizer::new("tok")))
+        .build()
+        .unwrap();
+    c.request_url(Method::GET, "http://api.test/next?page=2".parse().unwrap())
+        .send_empty()
+        .await
+        .unwrap();
+    c.request_url(Method::GET, "https://blob.test/x?sig=s".parse().unwrap())
+        .send_empty()
+        .await
+        .unwrap();
+    c.request(Method::GET, "/presigned")
+        .without_credentials()
+        .send_empty()
+        .await
+        .unwrap();
+    let requests = mock.requests();
+    assert!(requests[0].header("authorization").is_some());
+    assert!(requests[1].header("authorization").is_none());
+    assert!(requests[2].header("authorization").is_none());
+}
+
+/// Refreshes when the rejected token is the current one; counts token requests.
+#[derive(Debug, Default)]
+struct RotatingAuthorizer {
+    version: std::sync::Mutex<u32>,
+    lock: tokio::sync::Mutex<()>,
+    refreshes: AtomicUsize,
+    observed: AtomicUsize,
+}
+
+#[async_trait]
+impl Authorizer for RotatingAuthorizer {
+    async fn headers(&self) -> Result<HeaderMap, Error> {
+        let mut h = HeaderMap::new();
+        let v = *self.version.lock().unwrap();
+        h.insert(AUTHORIZATION, bearer_header(&format!("t{v}"))?);
+        Ok(h)
+    }
+    async fn refresh(&self, rejected: &HeaderMap) -> Result<bool, Error> {
+        let _g = self.lock.lock().await;
+        let v = *self.version.lock().unwrap();
+        if rejected
+            .get(AUTHORIZATION)
+            .is_some_and(|h| h != format!("Bearer t{v}").as_str())
+        {
+            return Ok(true);
+        }
+        self.refreshes.fetch_add(1, Ordering::SeqCst);
+        *self.version.lock().unwrap() += 1;
+        Ok(true)
+    }
+    fn observe_response(&self, _headers: &HeaderMap) {
+        self.observed.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_401_refreshes_once_and_resends_with_the_new_token() {
+    let mock = MockTransport::new();
+    mock.push(MockResponse::new(401));
+    mock.push(MockResponse::json(200, &serde_json::json!([])));
+    let auth = Arc::new(RotatingAuthorizer::default());
+    let c = ApiConnector::builder("http://api.test/".parse().unwrap())
+        .transport(Arc::new(mock.clone()))
+        .authorizer(auth.clone())
+        .build()
+        .unwrap();
+    let v: Vec<u32> = c.request(Method::GET, "/x").send_json().await.unwrap();
+    assert!(v.is_empty());
+    let requests = mock.requests();
+    assert_eq!(requests[0].header("authorization"), Some("Bearer t0"));
+    assert_eq!(requests[1].header("authorization"), Some("Bearer t1"));
+    assert_eq!(auth.refreshes.load(Ordering::SeqCst), 1);
+    assert_eq!(auth.observed.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_401_with_a_streamed_body_is_returned_not_resent() {
+    let mock = MockTransport::new();
+    mock.push(MockResponse::new(401));
+    let auth = Arc::new(RotatingAuthorizer::default());
+    let c = ApiConnector::builder("http://api.test/".parse().unwrap())
+        .transport(Arc::new(mock.clone()))
+        .authorizer(auth.clone())
+        .build()
+        .unwrap();
+    let body = Body::from_stream(
+        futures_util::stream::iter([Ok(bytes::Bytes::from_static(b"data"))]),
+        Some(4),
+    );
+    let err = c
+        .request(Method::PUT, "/x")
+        .body(body, None)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_unauthorized());
+    mock.assert_request_count(1);
+}
+
+#[tokio::test]
+async fn retryable_statuses_are_retried_up_to_the_attempt_limit() {
+    let mock = MockTransport::new();
+    for status in [429, 502, 504] {
+        mock.push(MockResponse::new(status));
+    }
+    mock.push(MockResponse::new(200).body("done"));
+    let c = connector(&mock);
+    let body = c.request(Method::GET, "/x").send_bytes().await.unwrap();
+    assert_eq!(body, "done");
+    mock.assert_request_count(4);
+
+    let mock = MockTransport::new();
+    mock.on_always(Method::GET, "/v1/x", MockResponse::new(503).body("busy"));
+    let c = connector(&mock);
+    let err = c
+        .request(Method::GET, "/x")
+        .retry_policy(fast_retries().with_max_attempts(3))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+    assert_eq!(err.as_api().unwrap().body().as_ref(), b"busy");
+    mock.assert_request_count(3);
+}
+
+#[tokio::test]
+async fn non_retryable_statuses_and_expected_statuses_are_not_retried() {
+    let mock = MockTransport::new();
+    mock.on_always(Method::GET, "/v1/x", MockResponse::new(404));
+    mock.on_always(
+        Method::GET,
+        "/v1/health",
+        MockResponse::new(503).body("down"),
+    );
+    let c = connector(&mock);
+    assert!(
+        c.request(Method::GET, "/x")
+            .send()
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    mock.assert_request_count(1);
+    let r = c
+        .request(Method::GET, "/health")
+        .expect_status(&[StatusCode::OK, StatusCode::SERVICE_UNAVAILABLE])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    mock.assert_request_count(2);
+}
+
+#[tokio::test]
+async fn a_post_is_retried_only_when_never_sent_unless_declared_idempotent() {
+    let mock = MockTransport::new();
+    mock.push(MockReply::error(TransportErrorKind::Connection, "reset"));
+    let c = connector(&mock);
+    let err = c.request(Method::POST, "/x").send().await.unwrap_err();
+    assert_eq!(
+        err.as_transport().unwrap().kind(),
+        TransportErrorKind::Connection
+    );
+    mock.assert_request_count(1);
+
+    let mock = MockTransport::new();
+    mock.push(MockReply::error_not_sent(
+        TransportErrorKind::Connect,
+        "refused",
+    ));
+    mock.push(MockResponse::new(201));
+    let c = connector(&mock);
+    c.request(Method::POST, "/x").send().await.unwrap();
+    mock.assert_request_count(2);
+
+    let mock = MockTransport::new();
+    mock.push(MockReply::error(TransportErrorKind::Connection, "reset"));
+    mock.push(MockResponse::new(200));
+    let c = connector(&mock);
+    c.request(Method::POST, "/search")
+        .idempotent(true)
+        .send()
+        .await
+        .unwrap();
+    mock.assert_request_count(2);
+}
+
+#[tokio::test]
+async fn large_error_bodies_are_kept_up_to_a_mebibyte() {
+    let mock = MockTransport::new();
+    mock.push(MockResponse::new(400).chunks(vec![vec![b'e'; 700_000], vec![b'f'; 700_000]]));
+    let c = connector(&mock);
+    let err = c.request(Method::GET, "/x").send().await.unwrap_err();
+    let api = err.as_api().unwrap();
+    assert_eq!(api.body().len(), 1024 * 1024);
+    assert!(api.body().starts_with(b"eee"));
+}
+
+#[tokio::test]
+async fn the_read_timeout_waits_while_the_upload_makes_progress() {
+    // A transport that takes one chunk every 50 ms (a slow link), then answers: the upload
+    // takes far longer than the 150 ms read timeout but never stalls for that long.
+    let transport = evo_core::transport_fn(|request: http::Request<Body>| async move {
+        use futures_util::StreamExt;
+        let mut stream = request.into_body().into_stream();
+        let mut total = 0;
+        while let Some(chunk) = stream.next().await {
+            total += chunk.unwrap().len();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(http::Response::new(Body::from(total.to_string())))
+    });
+    let c = ApiConnector::builder("http://api.test/".parse().unwrap())
+        .transport(Arc::new(transport))
+        .read_timeout(Some(Duration::from_millis(150)))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let chunks = (0..12).map(|_| Ok(bytes::Bytes::from(vec![1u8; 256 * 1024])));
+    let answer = c
+        .request(Method::PUT, "/blob")
+        .body(
+            Body::from_stream(futures_util::stream::iter(chunks), None),
+            None,
+        )
+        .send_bytes()
+        .await
+        .unwrap();
+    assert_eq!(answer, (3 * 1024 * 1024).to_string());
+    // A large in-memory body is handed over in slices, so its progress is seen too.
+    let answer = c
+        .request(Method::PUT, "/blob")
+        .body(Body::from(vec![1u8; 3 * 1024 * 1024]), None)
+        .send_bytes()
+        .await
+        .unwrap();
+    assert_eq!(answer, (3 * 1024 * 1024).to_string());
+
+    // Once the body is taken, silence is measured again.
+    let c = ApiConnector::builder("http://api.test/".parse().unwrap())
+        .transport(Arc::new(evo_core::test_util::NeverTransport))
+        .read_timeout(Some(Duration::from_millis(100)))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = c
+        .request(Method::PUT, "/blob")
+        .body(Body::from(vec![0u8; 2 * 1024 * 1024]), None)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_on_429() {
+    let mock = MockTransport::new();
+    mock.push(MockResponse::new(429).header("retry-after", "1"));
+    mock.push(MockResponse::new(204));
+    let c = connector(&mock);
+    let started = std::time::Instant::now();
+    c.request(Method::GET, "/x").send_empty().await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(950));
+}
