@@ -75,6 +75,8 @@ where
     enum Next<F> {
         First(Pin<Box<F>>),
         Link(String),
+        /// The items before it are yielded first, then this error ends the stream.
+        Fail(Error),
         Done,
     }
     struct State<T, F> {
@@ -96,6 +98,7 @@ where
                 }
                 let (items, next) = match std::mem::replace(&mut state.next, Next::Done) {
                     Next::Done => return Ok(None),
+                    Next::Fail(error) => return Err(error),
                     Next::First(fetch) => fetch.await?,
                     Next::Link(link) => {
                         let url = parse_link(&link)?;
@@ -104,13 +107,13 @@ where
                     }
                 };
                 if let Some(link) = next {
-                    if items.is_empty() {
-                        return Err(bad_link(&link, "an empty page still has a next link"));
-                    }
-                    if !state.seen.insert(link.clone()) {
-                        return Err(bad_link(&link, "the paging links form a loop"));
-                    }
-                    state.next = Next::Link(link);
+                    state.next = if items.is_empty() {
+                        Next::Fail(bad_link(&link, "an empty page still has a next link"))
+                    } else if !state.seen.insert(link.clone()) {
+                        Next::Fail(bad_link(&link, "the paging links form a loop"))
+                    } else {
+                        Next::Link(link)
+                    };
                 }
                 state.pending.extend(items);
             }

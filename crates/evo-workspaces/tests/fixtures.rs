@@ -87,8 +87,17 @@ fn single_workspaces() {
 #[test]
 fn workspace_pages() {
     let page: ListWorkspacesResponse = round_trip(&fixture("list_workspaces_0.json"));
-    assert_eq!((page.links.count, page.links.total, page.results.len()), (2, 3, 2));
-    assert!(page.links.next.as_deref().unwrap().ends_with("limit=2&offset=2"));
+    assert_eq!(
+        (page.links.count, page.links.total, page.results.len()),
+        (2, 3, 2)
+    );
+    assert!(
+        page.links
+            .next
+            .as_deref()
+            .unwrap()
+            .ends_with("limit=2&offset=2")
+    );
     assert!(page.links.previous.is_none());
     let page: ListWorkspacesResponse = round_trip(&fixture("list_workspaces_1.json"));
     assert_eq!(page.results.len(), 1);
@@ -126,12 +135,16 @@ fn instance_members_invitations_and_roles() {
     let _: ListInstanceUserInvitationsResponse = round_trip(&fixture("invitations_page_2.json"));
 
     let roles: ListInstanceRolesResponse = round_trip(&fixture("list_instance_roles.json"));
-    assert_eq!(roles.roles[1].permissions, vec!["evo admin permission".to_owned()]);
+    assert_eq!(
+        roles.roles[1].permissions,
+        vec!["evo admin permission".to_owned()]
+    );
 
     let added: AddInstanceUsersResponse = round_trip(&fixture("add_instance_users.json"));
     assert_eq!((added.invitations.len(), added.members.len()), (1, 1));
 
-    let updated: UpdateInstanceUserRolesResponse = round_trip(&fixture("update_instance_user.json"));
+    let updated: UpdateInstanceUserRolesResponse =
+        round_trip(&fixture("update_instance_user.json"));
     assert_eq!(updated.roles[0].name, "Evo Admin");
 }
 
@@ -139,7 +152,10 @@ fn instance_members_invitations_and_roles() {
 fn health_reports() {
     let reports: Vec<ServiceHealth> = round_trip(&fixture("health_check.json"));
     let statuses: Vec<&str> = reports.iter().map(|r| r.status.as_str()).collect();
-    assert_eq!(statuses, ["pass", "degraded", "fail", "pass", "degraded", "fail"]);
+    assert_eq!(
+        statuses,
+        ["pass", "degraded", "fail", "pass", "degraded", "fail"]
+    );
     let deps = reports[4].dependencies.as_ref().unwrap();
     assert_eq!(deps["performance dependency"], DependencyStatus::Fail);
     assert!(reports[0].dependencies.is_none());
@@ -152,7 +168,10 @@ fn unknown_values_and_fields_survive() {
     value["current_user_role"] = "superuser".into();
     value["added_later"] = serde_json::json!({"nested": [1, 2]});
     let ws: Workspace = round_trip(&value);
-    assert_eq!(ws.current_user_role, WorkspaceRole::Unknown("superuser".into()));
+    assert_eq!(
+        ws.current_user_role,
+        WorkspaceRole::Unknown("superuser".into())
+    );
     assert_eq!(ws.current_user_role.to_string(), "superuser");
     assert_eq!(ws.extra["added_later"]["nested"][1], 2);
     let out = serde_json::to_value(&ws).unwrap();
@@ -180,7 +199,10 @@ fn update_request_sends_only_set_fields() {
         name: Some("Renamed".into()),
         ..Default::default()
     };
-    assert_eq!(serde_json::to_value(&update).unwrap(), serde_json::json!({"name": "Renamed"}));
+    assert_eq!(
+        serde_json::to_value(&update).unwrap(),
+        serde_json::json!({"name": "Renamed"})
+    );
     let create = CreateWorkspaceRequest::new("New").with_description("d");
     assert_eq!(
         serde_json::to_value(&create).unwrap(),

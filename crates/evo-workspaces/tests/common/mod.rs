@@ -67,11 +67,18 @@ pub fn recording() -> (Arc<dyn Transport>, Log) {
 }
 
 pub async fn emulator() -> Emulator {
-    Emulator::builder().start().await.expect("starting the emulator")
+    Emulator::builder()
+        .start()
+        .await
+        .expect("starting the emulator")
 }
 
 /// A hub connector acting as `user` (the test user when `None`) with the `evo.workspace` scope.
-pub fn hub_connector(emu: &Emulator, transport: Arc<dyn Transport>, user: Option<Uuid>) -> ApiConnector {
+pub fn hub_connector(
+    emu: &Emulator,
+    transport: Arc<dyn Transport>,
+    user: Option<Uuid>,
+) -> ApiConnector {
     let token = match user {
         Some(user) => emu.issue_token_for(user, &["evo.workspace"]),
         None => emu.issue_token(&["evo.workspace"]),
@@ -87,5 +94,8 @@ pub fn hub_connector(emu: &Emulator, transport: Arc<dyn Transport>, user: Option
 /// A client for the emulator's first organization, as the test user, with its request log.
 pub async fn client(emu: &Emulator) -> (WorkspacesClient, Log) {
     let (transport, log) = recording();
-    (WorkspacesClient::new(hub_connector(emu, transport, None), emu.org_id()), log)
+    (
+        WorkspacesClient::new(hub_connector(emu, transport, None), emu.org_id()),
+        log,
+    )
 }
