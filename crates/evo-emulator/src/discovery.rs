@@ -33,7 +33,8 @@ fn discovery_inner(shared: &Shared, headers: &HeaderMap, raw: Option<&str>) -> R
     authenticate(shared, headers, Service::Discovery, "evo.discovery")?;
     let q = Query::parse(raw);
     let wanted: Vec<&str> = q.all_raw("service");
-    let offered = |code: &str| wanted.is_empty() || wanted.contains(&code);
+    // `evo` is the catch-all code: it asks for every service.
+    let offered = |code: &str| wanted.is_empty() || wanted.contains(&"evo") || wanted.contains(&code);
     let services: Vec<&(&str, &str)> = SERVICES.iter().filter(|(c, _)| offered(c)).collect();
     let model = shared.model();
     let hub_url = shared.hub().to_string();

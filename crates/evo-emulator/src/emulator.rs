@@ -230,6 +230,8 @@ impl EmulatorBuilder {
             blobs,
             faults: std::sync::Mutex::new(FaultEngine::new(self.faults)),
             token_requests: AtomicU64::new(0),
+            url_serial: AtomicU64::new(0),
+            min_url_serial: AtomicU64::new(0),
             deny_consent: AtomicBool::new(false),
         });
 
@@ -514,8 +516,8 @@ impl Emulator {
 
     /// Every pre-signed URL issued so far now answers 403 `AuthenticationFailed`.
     pub fn expire_blob_urls(&self) {
-        let mut m = self.shared.model();
-        m.min_url_serial = m.next_url_serial;
+        let issued = self.shared.url_serial.load(Ordering::SeqCst);
+        self.shared.min_url_serial.fetch_max(issued, Ordering::SeqCst);
     }
 
     /// A pre-signed URL for any blob (`perms` from `r`, `c`, `w`), for blob-protocol tests.

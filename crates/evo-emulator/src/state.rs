@@ -225,8 +225,6 @@ pub(crate) struct Model {
     pub(crate) codes: HashMap<String, AuthCode>,
     pub(crate) uploads: HashMap<String, UploadBinding>,
     pub(crate) revoked_signatures: HashSet<String>,
-    pub(crate) min_url_serial: u64,
-    pub(crate) next_url_serial: u64,
     pub(crate) next_version_id: u64,
 }
 
@@ -265,6 +263,10 @@ pub(crate) struct Shared {
     pub(crate) blobs: BlobStore,
     pub(crate) faults: Mutex<FaultEngine>,
     pub(crate) token_requests: AtomicU64,
+    /// Serial of the last pre-signed URL issued.
+    pub(crate) url_serial: AtomicU64,
+    /// URLs with a serial at or below this are expired.
+    pub(crate) min_url_serial: AtomicU64,
     pub(crate) deny_consent: AtomicBool,
 }
 

@@ -53,11 +53,8 @@ fn mac(key: &[u8; 32], path: &str, sp: &str, st: &str, se: &str, sn: &str) -> Ve
 /// Signs a URL for `/blob/{container}/{blob}` valid for the configured TTL.
 pub(crate) fn presign(shared: &Shared, container: &str, blob: &str, perms: &str) -> String {
     use base64::Engine;
-    let serial = {
-        let mut model = shared.model();
-        model.next_url_serial += 1;
-        model.next_url_serial
-    };
+    // Not under the model lock: handlers presign while holding it.
+    let serial = shared.url_serial.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
     let now = OffsetDateTime::now_utc();
     let st = fmt_time(now - time::Duration::seconds(1));
     let ttl = time::Duration::try_from(shared.blob_url_ttl).unwrap_or(time::Duration::days(3650));
@@ -115,11 +112,10 @@ pub(crate) fn verify(shared: &Shared, container: &str, blob: &str, q: &Query) ->
     if now < start || now >= expiry {
         return Err(expired());
     }
+    if serial <= shared.min_url_serial.load(std::sync::atomic::Ordering::SeqCst)
+        || shared.model().revoked_signatures.contains(sig)
     {
-        let model = shared.model();
-        if serial <= model.min_url_serial || model.revoked_signatures.contains(sig) {
-            return Err(expired());
-        }
+        return Err(expired());
     }
     Ok(Perms { read: sp.contains('r'), write: sp.contains('w') || sp.contains('c') })
 }
