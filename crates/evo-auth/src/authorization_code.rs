@@ -254,7 +254,7 @@ impl AuthorizationCodeAuthorizer {
         match tokio::time::timeout(self.login_timeout, wait).await {
             Ok(result) => result,
             Err(_) => Err(OAuthError::LoginTimeout {
-                seconds: self.login_timeout.as_secs(),
+                timeout: self.login_timeout,
             }),
         }
     }

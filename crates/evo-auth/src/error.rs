@@ -143,10 +143,10 @@ pub enum OAuthError {
         reason: String,
     },
     /// No redirect arrived before the login timeout.
-    #[error("timed out after {seconds} s waiting for the browser to come back from the login page")]
+    #[error("timed out after {timeout:?} waiting for the browser to come back from the login page")]
     LoginTimeout {
-        /// The timeout, in seconds.
-        seconds: u64,
+        /// The timeout.
+        timeout: std::time::Duration,
     },
     /// There is no token and this authorizer cannot get one by itself: log in first.
     #[error("not logged in: {reason}")]

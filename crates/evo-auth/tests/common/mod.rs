@@ -7,39 +7,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use evo_core::{Body, SharedTransport, Transport, TransportError, TransportErrorKind};
-use futures_util::TryStreamExt;
+use evo_core::{Body, SharedTransport, Transport, TransportError};
 use http::{Request, Response};
-use http_body_util::BodyExt;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
-/// A plain-HTTP transport for the tests (no redirects followed).
-#[derive(Debug, Clone)]
-pub struct TestTransport {
-    client: Client<HttpConnector, Body>,
-}
+/// The transport of the tests: evo-hyper's, without proxies (no redirects followed).
+pub struct TestTransport;
 
 impl TestTransport {
     pub fn shared() -> SharedTransport {
-        Arc::new(TestTransport {
-            client: Client::builder(TokioExecutor::new()).build_http(),
-        })
-    }
-}
-
-#[async_trait]
-impl Transport for TestTransport {
-    async fn send(&self, request: Request<Body>) -> Result<Response<Body>, TransportError> {
-        let response = self
-            .client
-            .request(request)
-            .await
-            .map_err(|e| TransportError::new(TransportErrorKind::Connection, e.to_string()))?;
-        let (parts, body) = response.into_parts();
-        let stream = body.into_data_stream().map_err(std::io::Error::other);
-        Ok(Response::from_parts(parts, Body::from_stream(stream, None)))
+        Arc::new(
+            evo_hyper::HyperTransport::builder()
+                .no_proxy()
+                .build()
+                .expect("building the HyperTransport"),
+        )
     }
 }
 
