@@ -42,7 +42,10 @@ fn content(value: &Value) -> DiscoveryContent {
     let model: DiscoveryContent = serde_json::from_value(value.clone()).expect("parses");
     let out = serde_json::to_value(&model).unwrap();
     assert_covers(value, &out, "$");
-    assert_eq!(model, serde_json::from_value::<DiscoveryContent>(out).unwrap());
+    assert_eq!(
+        model,
+        serde_json::from_value::<DiscoveryContent>(out).unwrap()
+    );
     model
 }
 
@@ -66,15 +69,26 @@ fn successful_discovery() {
     let hubs: Vec<(&str, Vec<&str>)> = org1
         .hubs
         .iter()
-        .map(|h| (h.code.as_str(), h.services.iter().map(String::as_str).collect()))
+        .map(|h| {
+            (
+                h.code.as_str(),
+                h.services.iter().map(String::as_str).collect(),
+            )
+        })
         .collect();
     assert_eq!(
         hubs,
-        [("hub1", vec!["service1", "service2"]), ("hub2", vec!["service0", "service2"])]
+        [
+            ("hub1", vec!["service1", "service2"]),
+            ("hub2", vec!["service0", "service2"])
+        ]
     );
     assert_eq!(orgs[0].hubs.len(), 3);
     assert_eq!(orgs[2].hub("hub1").unwrap().url, "hub1url");
-    assert!(orgs[2].hub("hub2").is_none(), "no service_access for org 2 on hub 2");
+    assert!(
+        orgs[2].hub("hub2").is_none(),
+        "no service_access for org 2 on hub 2"
+    );
     assert!(orgs.iter().all(|o| o.central.is_none()));
 }
 
@@ -104,11 +118,21 @@ fn every_scenario() {
             }
             "No Data" => assert!(orgs.is_empty()),
             "Data with Central Instances" => {
-                let central = orgs[0].central.as_ref().expect("org 0 has a central instance");
-                assert_eq!((central.name.as_str(), central.host.as_str()), ("central0", "central0url"));
+                let central = orgs[0]
+                    .central
+                    .as_ref()
+                    .expect("org 0 has a central instance");
+                assert_eq!(
+                    (central.name.as_str(), central.host.as_str()),
+                    ("central0", "central0url")
+                );
                 assert_eq!(central.organization_name.as_deref(), Some("Instance 0"));
                 assert_eq!(orgs[1].central.as_ref().unwrap().id, id(1));
-                assert!(model.accounts.as_ref().unwrap()[0].instances[0].hub.is_some());
+                assert!(
+                    model.accounts.as_ref().unwrap()[0].instances[0]
+                        .hub
+                        .is_some()
+                );
             }
             other => panic!("unknown scenario {other:?}"),
         }
