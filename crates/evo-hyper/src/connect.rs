@@ -195,7 +195,7 @@ impl Service<Uri> for TcpConnector {
 
     fn call(&mut self, dst: Uri) -> Self::Future {
         let mut http = self.http.clone();
-        let intercept = self.proxy.as_ref().and_then(|m| m.intercept(&dst));
+        let intercept = proxy_for(self.proxy.as_deref(), &dst);
         Box::pin(async move {
             let Some(intercept) = intercept else {
                 let io = http
@@ -239,6 +239,27 @@ impl Service<Uri> for TcpConnector {
             }
         })
     }
+}
+
+/// The proxy for `dst`, if any. Loopback destinations (`localhost`, `127.0.0.0/8`, `::1`) are
+/// always reached directly: a proxy cannot reach this machine's local servers (an emulator,
+/// a login redirect listener) anyway.
+pub(crate) fn proxy_for(
+    matcher: Option<&Matcher>,
+    dst: &Uri,
+) -> Option<hyper_util::client::proxy::matcher::Intercept> {
+    let matcher = matcher?;
+    let host = dst.host()?;
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = bare.eq_ignore_ascii_case("localhost")
+        || bare.to_ascii_lowercase().ends_with(".localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        return None;
+    }
+    matcher.intercept(dst)
 }
 
 /// The longest proxy answer to `CONNECT` read before giving up.

@@ -194,6 +194,11 @@ impl HyperTransportBuilder {
     }
     /// Reads `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` (and their lower-case
     /// forms) when building (the default).
+    ///
+    /// Whatever the proxy settings, loopback destinations (`localhost`, `127.0.0.0/8`, `::1`)
+    /// are reached directly. Proxies must be `http://` URLs: `https://` URLs are tunnelled
+    /// through them with `CONNECT`, `http://` URLs are forwarded; a proxy reached over TLS
+    /// (an `https://` proxy URL) or SOCKS is not supported and fails as a connect error.
     pub fn proxy_from_env(mut self) -> Self {
         self.proxy = ProxySetting::FromEnvironment;
         self
@@ -366,7 +371,7 @@ impl HyperTransport {
         {
             return;
         }
-        let Some(intercept) = self.proxy.as_ref().and_then(|m| m.intercept(&parts.uri)) else {
+        let Some(intercept) = connect::proxy_for(self.proxy.as_deref(), &parts.uri) else {
             return;
         };
         if let Some(auth) = intercept.basic_auth() {

@@ -13,10 +13,14 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
 
-/// An HTTPS server for `localhost` with a fresh self-signed certificate, answering with the
+/// An HTTPS server for `localhost` and `emulator.test` with a fresh self-signed certificate, answering with the
 /// HTTP version it saw. Returns its port and the certificate's PEM.
 async fn tls_server() -> (u16, String, tokio::task::JoinHandle<()>) {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec![
+        "localhost".to_owned(),
+        "emulator.test".to_owned(),
+    ])
+    .unwrap();
     let pem = certified.cert.pem();
     let cert: CertificateDer<'static> = certified.cert.der().clone();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
@@ -158,7 +162,7 @@ async fn https_is_tunnelled_through_the_proxy_with_connect() {
                 .to_owned();
             c.lock().unwrap().push(line.clone());
             let target = line.split(' ').nth(1).unwrap_or("").to_owned();
-            if !line.starts_with("CONNECT ") || !target.starts_with("localhost:") {
+            if !line.starts_with("CONNECT ") || !target.starts_with("emulator.test:") {
                 write_and_close(
                     client,
                     b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n",
@@ -166,7 +170,7 @@ async fn https_is_tunnelled_through_the_proxy_with_connect() {
                 .await;
                 return;
             }
-            let port = target.trim_start_matches("localhost:");
+            let port = target.trim_start_matches("emulator.test:");
             let Ok(mut upstream) =
                 tokio::net::TcpStream::connect(format!("127.0.0.1:{port}")).await
             else {
@@ -185,13 +189,13 @@ async fn https_is_tunnelled_through_the_proxy_with_connect() {
         .add_root_certificate(&pem)
         .build()
         .unwrap();
-    let body = get_text(&transport, &format!("https://localhost:{port}/v"))
+    let body = get_text(&transport, &format!("https://emulator.test:{port}/v"))
         .await
         .unwrap();
     assert_eq!(body, "HTTP/2.0");
     assert_eq!(
         connects.lock().unwrap().first().map(String::as_str),
-        Some(format!("CONNECT localhost:{port} HTTP/1.1").as_str())
+        Some(format!("CONNECT emulator.test:{port} HTTP/1.1").as_str())
     );
 
     // A proxy that refuses the tunnel is a Connect error: nothing was sent to the server.
@@ -201,4 +205,30 @@ async fn https_is_tunnelled_through_the_proxy_with_connect() {
     assert_eq!(err.kind(), TransportErrorKind::Connect, "{err}");
     assert!(!err.request_sent());
     assert!(err.to_string().contains("403"), "{err}");
+}
+
+#[tokio::test]
+async fn loopback_destinations_bypass_the_proxy() {
+    let server = TestServer::start(|_req| async { text(200, "direct") }).await;
+    // The proxy's port has nothing listening: using it would fail.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let proxy = format!("http://127.0.0.1:{dead_port}");
+    let transport = HyperTransport::builder()
+        .proxy(Some(&proxy), Some(&proxy), None)
+        .build()
+        .unwrap();
+    let port = server.addr.port();
+    for host in ["127.0.0.1", "localhost"] {
+        let body = get_text(&transport, &format!("http://{host}:{port}/"))
+            .await
+            .unwrap();
+        assert_eq!(body, "direct");
+    }
+    let err = get_text(&transport, "http://elsewhere.test/")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), TransportErrorKind::Connect, "{err}");
+    assert!(err.to_string().contains("proxy"), "{err}");
 }
