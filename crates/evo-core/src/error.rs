@@ -197,9 +197,11 @@ pub struct InvalidParam {
 const SNIPPET_CHARS: usize = 200;
 
 fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+    // Redact before cutting, so that a secret split by the cut is still found.
+    let head = &body[..body.len().min(SNIPPET_CHARS * 4 + 1024)];
+    let text = crate::redact::redact_json_secrets(&String::from_utf8_lossy(head));
     let mut out: String = text.chars().take(SNIPPET_CHARS).collect();
-    if text.chars().count() > SNIPPET_CHARS {
+    if text.chars().count() > SNIPPET_CHARS || head.len() < body.len() {
         out.push('…');
     }
     out
@@ -602,6 +604,23 @@ mod tests {
         );
         assert_eq!(e.problem().unwrap().invalid_params[0].reason, "too long");
         assert!(e.to_string().contains("name: too long"));
+    }
+
+    #[test]
+    fn quoted_bodies_hide_tokens() {
+        let body = br#"{"access_token":"eyJhbGciOi.SECRET","expires_in":"soon"}"#;
+        let e = DecodeError::new("Token", StatusCode::OK, "invalid type", body);
+        assert!(!e.to_string().contains("SECRET"), "{e}");
+        assert!(!format!("{e:?}").contains("SECRET"));
+        let api = ApiError::new(
+            Method::POST,
+            &url(),
+            StatusCode::BAD_REQUEST,
+            HeaderMap::new(),
+            Bytes::from_static(body),
+        );
+        assert!(!api.to_string().contains("SECRET"), "{api}");
+        assert!(!format!("{api:?}").contains("SECRET"));
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub use error::{
     TransportError, TransportErrorKind,
 };
 pub use feedback::{Feedback, NoFeedback, Progress};
-pub use redact::{Secret, redact_url};
+pub use redact::{Secret, redact_json_secrets, redact_url};
 pub use retry::{RetryPolicy, parse_retry_after};
 pub use transport::{SharedTransport, Timeouts, Transport, TransportFn, transport_fn};
 
