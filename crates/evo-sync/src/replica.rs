@@ -464,7 +464,7 @@ where
     /// gone afterwards.
     ///
     /// `floor` is the version up to which the listing is complete (the listing's cursor or time;
-    /// 0 if unknown): afterwards, a change at or below it for a key the listing did not contain
+    /// 0 if unknown, which disables the check): afterwards, a change at or below it for a key the listing did not contain
     /// is ignored as stale, so replays of older changes cannot resurrect deleted keys.
     ///
     /// The new cursors replace the old ones even when lower: a resync is the server's new truth
@@ -572,7 +572,7 @@ fn is_newer<K: Ord, V>(state: &Snapshot<K, V>, change: &Change<K, V>) -> bool {
             Op::Delete => change.version >= entry.version,
         };
     }
-    if change.version <= state.floor {
+    if state.floor > 0 && change.version <= state.floor {
         // The last full listing is newer than this change and did not contain the key.
         return false;
     }
