@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
@@ -16,6 +16,10 @@ use crate::token::Token;
 
 /// The default time before expiry at which a token is renewed.
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+/// After a failed early renewal, how long the still-valid token is used before trying again
+/// (so that a failing token endpoint is not asked on every request).
+const RENEWAL_COOLDOWN: Duration = Duration::from_secs(5);
 
 /// How the cache obtains a new token.
 pub(crate) enum Grant {
@@ -35,6 +39,8 @@ struct State {
     attempts: u64,
     /// The error of the last token request, when it failed.
     last_error: Option<OAuthError>,
+    /// When the last token request failed.
+    failed_at: Option<Instant>,
 }
 
 /// The shared cache.
@@ -78,6 +84,7 @@ impl TokenCache {
                 rejected: false,
                 attempts: 0,
                 last_error: None,
+                failed_at: None,
             }),
             flight: tokio::sync::Mutex::new(()),
         }
@@ -164,13 +171,16 @@ impl TokenCache {
     /// A token fit to send: the cached one, or a new one when it is missing, expired or due.
     pub(crate) async fn token(&self) -> Result<Arc<Token>, OAuthError> {
         let now = SystemTime::now();
-        let (token, rejected, seen) = {
+        let (token, rejected, seen, cooling) = {
             let state = self.lock();
-            (state.token.clone(), state.rejected, state.attempts)
+            let cooling = state
+                .failed_at
+                .is_some_and(|at| at.elapsed() < RENEWAL_COOLDOWN);
+            (state.token.clone(), state.rejected, state.attempts, cooling)
         };
         if let Some(t) = &token
             && Self::usable(t, rejected, now)
-            && (!self.due(t, now) || !self.can_fetch())
+            && (!self.due(t, now) || !self.can_fetch() || cooling)
         {
             return Ok(t.clone());
         }
@@ -253,10 +263,12 @@ impl TokenCache {
                     state.token = Some(token.clone());
                     state.rejected = false;
                     state.last_error = None;
+                    state.failed_at = None;
                     Ok((token, true))
                 }
                 Err(e) => {
                     state.last_error = Some(e.clone());
+                    state.failed_at = Some(Instant::now());
                     match &state.token {
                         Some(old) if Self::usable(old, state.rejected, now) => {
                             tracing::warn!(error = %e, "renewing the token failed; the current one is still valid and stays in use");

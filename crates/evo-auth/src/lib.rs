@@ -14,7 +14,8 @@
 //!
 //! Every authorizer implements [`evo_core::Authorizer`] over one shared token cache: the token
 //! is renewed a margin before it expires (default 5 minutes), any number of concurrent callers
-//! cause a single token request, a failed renewal keeps the still-valid old token in use, and
+//! cause a single token request, a failed renewal keeps the still-valid old token in use (the
+//! next early renewal is tried 5 s later at the earliest), and
 //! after a 401 one forced renewal is made (none when a concurrent caller already renewed).
 //! Token endpoint errors are [`OAuthError`]s (RFC 6749 §5.2 codes); 502/503/504 answers are
 //! retried. Tokens and secrets never appear in `Debug`, `Display`, logs or errors.

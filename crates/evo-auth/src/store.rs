@@ -162,6 +162,13 @@ impl TokenStore for FileTokenStore {
                 ));
             }
         };
+        #[cfg(unix)]
+        if let Ok(meta) = tokio::fs::metadata(&self.path).await {
+            use std::os::unix::fs::PermissionsExt;
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(path = %self.path.display(), "the token file is readable by other users; it should have mode 0600");
+            }
+        }
         // The serde message may quote a value; report the position only.
         let file: FileFormat = serde_json::from_slice(&bytes).map_err(|e| {
             self.corrupt(format!(

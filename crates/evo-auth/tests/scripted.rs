@@ -117,10 +117,17 @@ async fn a_failed_renewal_keeps_the_still_valid_token() {
         2,
         "the renewal was tried once (400 is not retried)"
     );
+    // Right after a failure the valid token is used without asking the endpoint again.
+    assert_eq!(bearer(&auth.headers().await.unwrap()), "Bearer first-token");
+    assert_eq!(script.requests(), 2);
+    // A 401 forces a renewal regardless.
+    let rejected = auth.headers().await.unwrap();
+    assert!(auth.refresh(&rejected).await.unwrap());
     assert_eq!(
         bearer(&auth.headers().await.unwrap()),
         "Bearer second-token"
     );
+    assert_eq!(script.requests(), 3);
 }
 
 #[tokio::test]
