@@ -570,7 +570,21 @@ impl RequestBuilder {
         loop {
             attempt += 1;
             let auth_headers = if credentials {
-                inner.authorizer.headers().await?
+                match inner.authorizer.headers().await {
+                    Ok(headers) => headers,
+                    Err(error) => {
+                        // Nothing was sent: a transient credential failure (the token
+                        // endpoint answered 503) is retried like any other.
+                        match policy.next_delay(attempt, started.elapsed(), &error, true) {
+                            Some(delay) => {
+                                tracing::info!(attempt, error = %error, ?delay, "retrying after a credential failure");
+                                tokio::time::sleep(delay).await;
+                                continue;
+                            }
+                            None => return Err(error),
+                        }
+                    }
+                }
             } else {
                 HeaderMap::new()
             };

@@ -380,3 +380,62 @@ async fn retry_after_is_honoured_on_429() {
     c.request(Method::GET, "/x").send_empty().await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(950));
 }
+
+/// Fails to produce credentials `failures` times (transiently), then succeeds.
+#[derive(Debug)]
+struct FlakyAuthorizer {
+    failures: AtomicUsize,
+}
+
+#[async_trait]
+impl Authorizer for FlakyAuthorizer {
+    async fn headers(&self) -> Result<HeaderMap, Error> {
+        if self
+            .failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(evo_core::AuthError::new("token endpoint answered 503")
+                .retryable(true)
+                .into());
+        }
+        let mut h = HeaderMap::new();
+        h.insert(AUTHORIZATION, bearer_header("ok")?);
+        Ok(h)
+    }
+    async fn refresh(&self, _rejected: &HeaderMap) -> Result<bool, Error> {
+        Ok(false)
+    }
+}
+
+#[tokio::test]
+async fn transient_credential_failures_are_retried_before_sending() {
+    let mock = MockTransport::new();
+    mock.push(MockResponse::new(204));
+    let c = ApiConnector::builder("http://api.test/".parse().unwrap())
+        .transport(Arc::new(mock.clone()))
+        .authorizer(Arc::new(FlakyAuthorizer {
+            failures: AtomicUsize::new(2),
+        }))
+        .retry_policy(fast_retries())
+        .build()
+        .unwrap();
+    c.request(Method::POST, "/x").send_empty().await.unwrap();
+    mock.assert_request_count(1);
+    assert_eq!(
+        mock.requests()[0].header("authorization"),
+        Some("Bearer ok")
+    );
+
+    let c = ApiConnector::builder("http://api.test/".parse().unwrap())
+        .transport(Arc::new(mock.clone()))
+        .authorizer(Arc::new(FlakyAuthorizer {
+            failures: AtomicUsize::new(10),
+        }))
+        .retry_policy(fast_retries())
+        .build()
+        .unwrap();
+    let err = c.request(Method::GET, "/x").send().await.unwrap_err();
+    assert!(matches!(err, Error::Auth(_)), "{err:?}");
+    mock.assert_request_count(1);
+}
