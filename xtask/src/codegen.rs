@@ -340,6 +340,24 @@ components:
     }
 
     #[test]
+    fn allow_slashes_alias() {
+        let spec = r##"
+openapi: 3.0.3
+info: {title: T, version: "1"}
+paths:
+  /files/path/{file_path}:
+    delete:
+      operationId: delete_file
+      parameters:
+        - {name: file_path, in: path, required: true, x-allow-slashes: true, schema: {type: string}}
+      responses:
+        "204": {description: Deleted.}
+"##;
+        let files = generate_target("specs/t.yaml", spec).unwrap();
+        assert!(files[2].1.contains(".path_param_with_slashes(\"file_path\", file_path)"));
+    }
+
+    #[test]
     fn unsupported_features_are_reported() {
         let spec = r##"
 openapi: 3.0.3

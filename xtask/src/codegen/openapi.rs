@@ -120,8 +120,9 @@ pub struct Parameter {
     pub schema: Schema,
     #[serde(default)]
     pub explode: Option<bool>,
-    /// evo-rs extension: the value is a path whose `/` must stay unescaped.
-    #[serde(rename = "x-evo-path-with-slashes", default)]
+    /// evo-rs extension: the value is a path whose `/` must stay unescaped
+    /// (`x-evo-path-with-slashes: true`; `x-allow-slashes: true` is accepted too).
+    #[serde(rename = "x-evo-path-with-slashes", alias = "x-allow-slashes", default)]
     pub path_with_slashes: bool,
 }
 
