@@ -14,7 +14,9 @@ impl Clock {
     /// The current time, later than any time this clock returned before.
     pub(crate) fn now(&self) -> OffsetDateTime {
         let now = OffsetDateTime::now_utc();
-        let now = now.replace_nanosecond(now.microsecond() * 1000).unwrap_or(now);
+        let now = now
+            .replace_nanosecond(now.microsecond() * 1000)
+            .unwrap_or(now);
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         let next = match *last {
             Some(prev) if now <= prev => prev + time::Duration::microseconds(1),
@@ -114,7 +116,10 @@ impl TimeFilter {
             }
             _ => (TimeOp::Eq, raw),
         };
-        Some(Self { op, at: parse_filter_time(rest)? })
+        Some(Self {
+            op,
+            at: parse_filter_time(rest)?,
+        })
     }
 
     /// Whether `t` passes this filter.

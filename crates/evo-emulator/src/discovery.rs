@@ -29,12 +29,17 @@ pub(crate) async fn discovery(
     }
 }
 
-fn discovery_inner(shared: &Shared, headers: &HeaderMap, raw: Option<&str>) -> Result<Value, ApiError> {
+fn discovery_inner(
+    shared: &Shared,
+    headers: &HeaderMap,
+    raw: Option<&str>,
+) -> Result<Value, ApiError> {
     authenticate(shared, headers, Service::Discovery, "evo.discovery")?;
     let q = Query::parse(raw);
     let wanted: Vec<&str> = q.all_raw("service");
     // `evo` is the catch-all code: it asks for every service.
-    let offered = |code: &str| wanted.is_empty() || wanted.contains(&"evo") || wanted.contains(&code);
+    let offered =
+        |code: &str| wanted.is_empty() || wanted.contains(&"evo") || wanted.contains(&code);
     let services: Vec<&(&str, &str)> = SERVICES.iter().filter(|(c, _)| offered(c)).collect();
     let model = shared.model();
     let hub_url = shared.hub().to_string();
@@ -44,7 +49,8 @@ fn discovery_inner(shared: &Shared, headers: &HeaderMap, raw: Option<&str>) -> R
     if !services.is_empty() {
         for org in &model.orgs {
             orgs.push(json!({"id": org.id, "display_name": org.display_name}));
-            let hub = json!({"code": org.hub_code, "display_name": org.hub_display_name, "url": hub_url});
+            let hub =
+                json!({"code": org.hub_code, "display_name": org.hub_display_name, "url": hub_url});
             if !hubs.iter().any(|h| h["code"] == org.hub_code.as_str()) {
                 hubs.push(hub);
             }
@@ -55,8 +61,10 @@ fn discovery_inner(shared: &Shared, headers: &HeaderMap, raw: Option<&str>) -> R
             }));
         }
     }
-    let services_json: Vec<Value> =
-        services.iter().map(|(c, n)| json!({"code": c, "display_name": n})).collect();
+    let services_json: Vec<Value> = services
+        .iter()
+        .map(|(c, n)| json!({"code": c, "display_name": n}))
+        .collect();
     Ok(json!({"discovery": {
         "organizations": orgs,
         "hubs": hubs,

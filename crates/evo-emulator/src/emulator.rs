@@ -16,7 +16,9 @@ use crate::blob::store::BlobStore;
 use crate::clock::Clock;
 use crate::faults::{FaultCounters, FaultEngine, FaultPlan};
 use crate::seed::{ALL_SCOPES, Seed};
-use crate::state::{Client, InstanceRole, Model, Org, RestoreConflict, Shared, Urls, User, random_token};
+use crate::state::{
+    Client, InstanceRole, Model, Org, RestoreConflict, Shared, Urls, User, random_token,
+};
 use crate::{BlobStorage, EmulatorError};
 
 /// An organization the emulator was seeded with.
@@ -167,25 +169,50 @@ impl EmulatorBuilder {
     /// Binds the listeners and starts serving; returns once they accept connections.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
         let listener =
-            TcpListener::bind(self.bind).await.map_err(|source| EmulatorError::Bind { addr: self.bind, source })?;
-        let local = listener.local_addr().map_err(|source| EmulatorError::Bind { addr: self.bind, source })?;
+            TcpListener::bind(self.bind)
+                .await
+                .map_err(|source| EmulatorError::Bind {
+                    addr: self.bind,
+                    source,
+                })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Bind {
+                addr: self.bind,
+                source,
+            })?;
         let blob_listener = if self.blob_loopback_443 {
             Some(bind_random_loopback_443().await?)
         } else if let Some(addr) = self.blob_listener {
-            Some(TcpListener::bind(addr).await.map_err(|source| EmulatorError::Bind { addr, source })?)
+            Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| EmulatorError::Bind { addr, source })?,
+            )
         } else {
             None
         };
         let blob_addr = blob_listener.as_ref().and_then(|l| l.local_addr().ok());
 
-        let host_ip = if local.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { local.ip() };
+        let host_ip = if local.ip().is_unspecified() {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            local.ip()
+        };
         let scheme = if self.tls { "https" } else { "http" };
-        let base = url::Url::parse(&format!("{scheme}://{}/", SocketAddr::new(host_ip, local.port())))
-            .map_err(|e| EmulatorError::Tls(e.to_string()))?;
+        let base = url::Url::parse(&format!(
+            "{scheme}://{}/",
+            SocketAddr::new(host_ip, local.port())
+        ))
+        .map_err(|e| EmulatorError::Tls(e.to_string()))?;
         let blob_base = match (&self.public_blob_base, blob_addr) {
             (Some(u), _) => u.clone(),
             (None, Some(a)) => {
-                let text = if a.port() == 443 { format!("https://{}/", a.ip()) } else { format!("https://{a}/") };
+                let text = if a.port() == 443 {
+                    format!("https://{}/", a.ip())
+                } else {
+                    format!("https://{a}/")
+                };
                 url::Url::parse(&text).map_err(|e| EmulatorError::Tls(e.to_string()))?
             }
             (None, None) => base.clone(),
@@ -204,10 +231,14 @@ impl EmulatorBuilder {
             None
         };
         if let (Some(path), Some(t)) = (&self.ca_pem_path, &tls) {
-            std::fs::write(path, &t.ca_pem).map_err(|source| EmulatorError::Io { path: path.clone(), source })?;
+            std::fs::write(path, &t.ca_pem).map_err(|source| EmulatorError::Io {
+                path: path.clone(),
+                source,
+            })?;
         }
 
-        let (model, test_user, service, public, orgs) = build_model(&self.seed, Clock::default().now())?;
+        let (model, test_user, service, public, orgs) =
+            build_model(&self.seed, Clock::default().now())?;
         let blobs = BlobStore::new(&self.storage).map_err(|source| EmulatorError::Io {
             path: match &self.storage {
                 BlobStorage::Folder(p) => p.clone(),
@@ -238,11 +269,25 @@ impl EmulatorBuilder {
         let app = router(shared.clone());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let mut tasks = Vec::new();
-        let main_tls = if self.tls { tls.as_ref().map(|t| t.acceptor.clone()) } else { None };
-        tasks.push(tokio::spawn(crate::server::serve(listener, app.clone(), main_tls, shutdown_rx.clone())));
+        let main_tls = if self.tls {
+            tls.as_ref().map(|t| t.acceptor.clone())
+        } else {
+            None
+        };
+        tasks.push(tokio::spawn(crate::server::serve(
+            listener,
+            app.clone(),
+            main_tls,
+            shutdown_rx.clone(),
+        )));
         if let Some(l) = blob_listener {
             let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
-            tasks.push(tokio::spawn(crate::server::serve(l, app, acceptor, shutdown_rx)));
+            tasks.push(tokio::spawn(crate::server::serve(
+                l,
+                app,
+                acceptor,
+                shutdown_rx,
+            )));
         }
         tracing::info!(base = %shared.urls.base, blob = %shared.urls.blob_base, "evo-emulator listening");
         Ok(Emulator {
@@ -279,20 +324,29 @@ async fn bind_random_loopback_443() -> Result<TcpListener, EmulatorError> {
         }
     }
     let (addr, source) = last.unwrap_or_else(|| {
-        (SocketAddr::from(([127, 0, 0, 2], 443)), std::io::Error::other("no loopback address was free"))
+        (
+            SocketAddr::from(([127, 0, 0, 2], 443)),
+            std::io::Error::other("no loopback address was free"),
+        )
     });
     Err(EmulatorError::Bind { addr, source })
 }
 
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/evo/identity/v2/discovery", get(crate::discovery::discovery))
+        .route(
+            "/evo/identity/v2/discovery",
+            get(crate::discovery::discovery),
+        )
         .route("/connect/token", post(crate::oauth::token))
         .route("/connect/authorize", get(crate::oauth::authorize))
         .route("/blob/{container}/{*blob}", any(crate::blob::handler))
         .merge(crate::workspaces::routes())
         .merge(crate::files::routes())
-        .layer(axum::middleware::from_fn_with_state(shared.clone(), crate::server::fault_layer))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            crate::server::fault_layer,
+        ))
         .with_state(shared)
 }
 
@@ -301,7 +355,11 @@ type Built = (Model, Uuid, ClientCredentials, String, Vec<SeededOrg>);
 fn build_model(seed: &Seed, now: time::OffsetDateTime) -> Result<Built, EmulatorError> {
     let mut model = Model::default();
     for u in &seed.users {
-        model.users.push(User { id: u.id.unwrap_or_else(Uuid::new_v4), name: u.name.clone(), email: u.email.clone() });
+        model.users.push(User {
+            id: u.id.unwrap_or_else(Uuid::new_v4),
+            name: u.name.clone(),
+            email: u.email.clone(),
+        });
     }
     if model.users.is_empty() {
         model.users.push(User {
@@ -323,24 +381,47 @@ fn build_model(seed: &Seed, now: time::OffsetDateTime) -> Result<Built, Emulator
     }
     let instance_roles = |_: usize| {
         vec![
-            InstanceRole { id: Uuid::from_u128(1), name: "Evo User".into(), description: "evo user".into() },
-            InstanceRole { id: Uuid::from_u128(2), name: "Evo Admin".into(), description: "evo admin".into() },
-            InstanceRole { id: Uuid::from_u128(3), name: "Evo Owner".into(), description: "evo owner".into() },
+            InstanceRole {
+                id: Uuid::from_u128(1),
+                name: "Evo User".into(),
+                description: "evo user".into(),
+            },
+            InstanceRole {
+                id: Uuid::from_u128(2),
+                name: "Evo Admin".into(),
+                description: "evo admin".into(),
+            },
+            InstanceRole {
+                id: Uuid::from_u128(3),
+                name: "Evo Owner".into(),
+                description: "evo owner".into(),
+            },
         ]
     };
     let mut seeded = Vec::new();
     for (i, o) in orgs_seed.iter().enumerate() {
         let id = o.id.unwrap_or_else(Uuid::new_v4);
         if model.orgs.iter().any(|x| x.id == id) {
-            return Err(EmulatorError::Seed(format!("organization id {id} appears twice")));
+            return Err(EmulatorError::Seed(format!(
+                "organization id {id} appears twice"
+            )));
         }
         let mut workspaces = Vec::new();
         for w in &o.workspaces {
             if w.name.trim().is_empty() || w.name.chars().count() > 60 {
-                return Err(EmulatorError::Seed(format!("workspace name '{}' must be 1..60 characters", w.name)));
+                return Err(EmulatorError::Seed(format!(
+                    "workspace name '{}' must be 1..60 characters",
+                    w.name
+                )));
             }
-            if workspaces.iter().any(|x: &crate::state::Workspace| x.name == w.name) {
-                return Err(EmulatorError::Seed(format!("workspace name '{}' appears twice", w.name)));
+            if workspaces
+                .iter()
+                .any(|x: &crate::state::Workspace| x.name == w.name)
+            {
+                return Err(EmulatorError::Seed(format!(
+                    "workspace name '{}' appears twice",
+                    w.name
+                )));
             }
             workspaces.push(crate::workspaces::new_workspace(
                 w.id.unwrap_or_else(Uuid::new_v4),
@@ -362,9 +443,16 @@ fn build_model(seed: &Seed, now: time::OffsetDateTime) -> Result<Built, Emulator
             id,
             display_name: o.display_name.clone(),
             hub_code,
-            hub_display_name: o.hub_display_name.clone().unwrap_or_else(|| "Local hub".into()),
+            hub_display_name: o
+                .hub_display_name
+                .clone()
+                .unwrap_or_else(|| "Local hub".into()),
             workspaces,
-            members: model.users.iter().map(|u| (u.id, vec![Uuid::from_u128(3)])).collect(),
+            members: model
+                .users
+                .iter()
+                .map(|u| (u.id, vec![Uuid::from_u128(3)]))
+                .collect(),
             invitations: Vec::new(),
             instance_roles: instance_roles(i),
         });
@@ -385,12 +473,21 @@ fn build_model(seed: &Seed, now: time::OffsetDateTime) -> Result<Built, Emulator
         });
     }
     if !model.clients.iter().any(|c| c.secret.is_none()) {
-        model.clients.push(Client { id: "evo-emulator-public".into(), secret: None, scopes: all_scopes });
+        model.clients.push(Client {
+            id: "evo-emulator-public".into(),
+            secret: None,
+            scopes: all_scopes,
+        });
     }
     let service = model
         .clients
         .iter()
-        .find_map(|c| c.secret.as_ref().map(|s| ClientCredentials { client_id: c.id.clone(), client_secret: s.clone() }))
+        .find_map(|c| {
+            c.secret.as_ref().map(|s| ClientCredentials {
+                client_id: c.id.clone(),
+                client_secret: s.clone(),
+            })
+        })
         .ok_or_else(|| EmulatorError::Seed("no confidential client".into()))?;
     let public = model
         .clients
@@ -496,13 +593,21 @@ impl Emulator {
 
     /// Mints an access token acting for `user` (see [`add_user`](Self::add_user)).
     pub fn issue_token_for(&self, user: Uuid, scopes: &[&str]) -> String {
-        crate::oauth::mint_access(&self.shared, user, scopes.iter().map(|s| (*s).to_owned()).collect())
+        crate::oauth::mint_access(
+            &self.shared,
+            user,
+            scopes.iter().map(|s| (*s).to_owned()).collect(),
+        )
     }
 
     /// Adds a user (no workspace roles) and returns its id.
     pub fn add_user(&self, name: &str, email: &str) -> Uuid {
         let id = Uuid::new_v4();
-        self.shared.model().users.push(User { id, name: name.to_owned(), email: email.to_owned() });
+        self.shared.model().users.push(User {
+            id,
+            name: name.to_owned(),
+            email: email.to_owned(),
+        });
         id
     }
 
@@ -517,7 +622,9 @@ impl Emulator {
     /// Every pre-signed URL issued so far now answers 403 `AuthenticationFailed`.
     pub fn expire_blob_urls(&self) {
         let issued = self.shared.url_serial.load(Ordering::SeqCst);
-        self.shared.min_url_serial.fetch_max(issued, Ordering::SeqCst);
+        self.shared
+            .min_url_serial
+            .fetch_max(issued, Ordering::SeqCst);
     }
 
     /// A pre-signed URL for any blob (`perms` from `r`, `c`, `w`), for blob-protocol tests.

@@ -166,12 +166,18 @@ impl Default for FaultPlan {
 impl FaultPlan {
     /// A plan that injects nothing.
     pub fn none() -> Self {
-        Self { seed: 0, rules: Vec::new() }
+        Self {
+            seed: 0,
+            rules: Vec::new(),
+        }
     }
 
     /// An empty plan whose probabilistic rules draw from `seed`.
     pub fn seeded(seed: u64) -> Self {
-        Self { seed, rules: Vec::new() }
+        Self {
+            seed,
+            rules: Vec::new(),
+        }
     }
 
     /// The seed of this plan.
@@ -209,13 +215,23 @@ impl FaultPlan {
 
     /// Adds a rule that faults only the `n`-th request (1-based) of `class` this rule sees.
     pub fn with_nth(mut self, class: RouteClass, fault: Fault, n: u64) -> Self {
-        self.rules.push(Rule { class, fault, trigger: Trigger::Nth(n), max_injections: None });
+        self.rules.push(Rule {
+            class,
+            fault,
+            trigger: Trigger::Nth(n),
+            max_injections: None,
+        });
         self
     }
 
     /// Adds a rule that faults the first `n` requests of `class` this rule sees, then none.
     pub fn with_first(mut self, class: RouteClass, fault: Fault, n: u64) -> Self {
-        self.rules.push(Rule { class, fault, trigger: Trigger::FirstN(n), max_injections: None });
+        self.rules.push(Rule {
+            class,
+            fault,
+            trigger: Trigger::FirstN(n),
+            max_injections: None,
+        });
         self
     }
 
@@ -240,7 +256,11 @@ impl FaultCounters {
 
     /// All faults injected by rules naming `class`.
     pub fn for_class(&self, class: RouteClass) -> u64 {
-        self.counts.iter().filter(|((c, _), _)| *c == class).map(|(_, n)| n).sum()
+        self.counts
+            .iter()
+            .filter(|((c, _), _)| *c == class)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// All faults injected.
@@ -273,7 +293,12 @@ fn splitmix64(mut z: u64) -> u64 {
 impl FaultEngine {
     pub(crate) fn new(plan: FaultPlan) -> Self {
         let n = plan.rules.len();
-        Self { plan, seen: vec![0; n], injected: vec![0; n], counters: FaultCounters::default() }
+        Self {
+            plan,
+            seen: vec![0; n],
+            injected: vec![0; n],
+            counters: FaultCounters::default(),
+        }
     }
 
     /// Replaces the plan; counters of injected faults are kept, rule positions restart.
@@ -300,13 +325,17 @@ impl FaultEngine {
             if chosen.is_some() {
                 continue;
             }
-            if rule.max_injections.is_some_and(|max| self.injected[i] >= max) {
+            if rule
+                .max_injections
+                .is_some_and(|max| self.injected[i] >= max)
+            {
                 continue;
             }
             let fires = match rule.trigger {
                 Trigger::Probability(p) => {
                     let h = splitmix64(
-                        self.plan.seed ^ splitmix64((i as u64) << 32 ^ index.wrapping_mul(0x1000_0001)),
+                        self.plan.seed
+                            ^ splitmix64((i as u64) << 32 ^ index.wrapping_mul(0x1000_0001)),
                     );
                     // 53 random bits as a fraction in [0, 1).
                     ((h >> 11) as f64 / (1u64 << 53) as f64) < p
@@ -321,7 +350,11 @@ impl FaultEngine {
         let i = chosen?;
         self.injected[i] += 1;
         let rule = &self.plan.rules[i];
-        *self.counters.counts.entry((rule.class, rule.fault.kind())).or_insert(0) += 1;
+        *self
+            .counters
+            .counts
+            .entry((rule.class, rule.fault.kind()))
+            .or_insert(0) += 1;
         Some(rule.fault.clone())
     }
 }
@@ -332,14 +365,25 @@ mod tests {
 
     fn run(plan: FaultPlan, n: usize) -> Vec<bool> {
         let mut e = FaultEngine::new(plan);
-        (0..n).map(|_| e.decide(RouteClass::Blob, &http::Method::GET).is_some()).collect()
+        (0..n)
+            .map(|_| e.decide(RouteClass::Blob, &http::Method::GET).is_some())
+            .collect()
     }
 
     #[test]
     fn same_seed_same_decisions_other_seed_differs() {
-        let a = run(FaultPlan::seeded(7).with(RouteClass::Blob, Fault::Status(503), 0.3), 200);
-        let b = run(FaultPlan::seeded(7).with(RouteClass::Blob, Fault::Status(503), 0.3), 200);
-        let c = run(FaultPlan::seeded(8).with(RouteClass::Blob, Fault::Status(503), 0.3), 200);
+        let a = run(
+            FaultPlan::seeded(7).with(RouteClass::Blob, Fault::Status(503), 0.3),
+            200,
+        );
+        let b = run(
+            FaultPlan::seeded(7).with(RouteClass::Blob, Fault::Status(503), 0.3),
+            200,
+        );
+        let c = run(
+            FaultPlan::seeded(8).with(RouteClass::Blob, Fault::Status(503), 0.3),
+            200,
+        );
         assert_eq!(a, b);
         assert_ne!(a, c);
         let hits = a.iter().filter(|x| **x).count();
@@ -348,13 +392,25 @@ mod tests {
 
     #[test]
     fn first_nth_and_limits() {
-        let v = run(FaultPlan::none().with_first(RouteClass::BlobRead, Fault::Status(500), 2), 5);
+        let v = run(
+            FaultPlan::none().with_first(RouteClass::BlobRead, Fault::Status(500), 2),
+            5,
+        );
         assert_eq!(v, [true, true, false, false, false]);
-        let v = run(FaultPlan::none().with_nth(RouteClass::Any, Fault::Status(500), 3), 5);
+        let v = run(
+            FaultPlan::none().with_nth(RouteClass::Any, Fault::Status(500), 3),
+            5,
+        );
         assert_eq!(v, [false, false, true, false, false]);
-        let v = run(FaultPlan::seeded(1).with_limited(RouteClass::Blob, Fault::Status(500), 1.0, 3), 6);
+        let v = run(
+            FaultPlan::seeded(1).with_limited(RouteClass::Blob, Fault::Status(500), 1.0, 3),
+            6,
+        );
         assert_eq!(v, [true, true, true, false, false, false]);
-        let v = run(FaultPlan::none().with_first(RouteClass::BlobWrite, Fault::Status(500), 2), 3);
+        let v = run(
+            FaultPlan::none().with_first(RouteClass::BlobWrite, Fault::Status(500), 2),
+            3,
+        );
         assert_eq!(v, [false, false, false]);
     }
 

@@ -76,10 +76,17 @@ impl ApiError {
 
     /// 422 validation error with `invalid-params`.
     pub(crate) fn validation(service: Service, params: Vec<(String, String)>) -> Self {
-        let detail = params.iter().map(|(n, r)| format!("{n}: {r}")).collect::<Vec<_>>().join("; ");
-        let list: Vec<Value> =
-            params.into_iter().map(|(name, reason)| json!({"name": name, "reason": reason})).collect();
-        Self::new(service, 422, "validation", "Validation Error.", detail).with("invalid-params", Value::Array(list))
+        let detail = params
+            .iter()
+            .map(|(n, r)| format!("{n}: {r}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let list: Vec<Value> = params
+            .into_iter()
+            .map(|(name, reason)| json!({"name": name, "reason": reason}))
+            .collect();
+        Self::new(service, 422, "validation", "Validation Error.", detail)
+            .with("invalid-params", Value::Array(list))
     }
 
     pub(crate) fn insufficient_role(
@@ -94,7 +101,10 @@ impl ApiError {
             "Insufficient Role.",
             "Your role does not permit this operation.",
         )
-        .with("your_role", your_role.map_or(Value::Null, |r| Value::String(r.to_owned())))
+        .with(
+            "your_role",
+            your_role.map_or(Value::Null, |r| Value::String(r.to_owned())),
+        )
         .with("permitted_roles", json!(permitted))
     }
 }
@@ -122,12 +132,19 @@ impl Query {
     }
 
     fn key_matches(key: &str, name: &str) -> bool {
-        key == name || key.strip_prefix("filter[").and_then(|k| k.strip_suffix(']')) == Some(name)
+        key == name
+            || key
+                .strip_prefix("filter[")
+                .and_then(|k| k.strip_suffix(']'))
+                == Some(name)
     }
 
     /// The first value of `name` or its synonym `filter[name]`.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| Self::key_matches(k, name)).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| Self::key_matches(k, name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of `name` / `filter[name]`; comma lists are split.
@@ -143,7 +160,11 @@ impl Query {
 
     /// Every raw value of `name` (no comma split).
     pub(crate) fn all_raw(&self, name: &str) -> Vec<&str> {
-        self.0.iter().filter(|(k, _)| Self::key_matches(k, name)).map(|(_, v)| v.as_str()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| Self::key_matches(k, name))
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// A boolean accepted as `true/True/TRUE/1` or `false/False/0`.
@@ -177,7 +198,11 @@ impl Query {
 
     /// The query without the given keys, re-encoded (used to build paging links).
     pub(crate) fn without(&self, drop: &[&str]) -> Vec<(String, String)> {
-        self.0.iter().filter(|(k, _)| !drop.contains(&k.as_str())).cloned().collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| !drop.contains(&k.as_str()))
+            .cloned()
+            .collect()
     }
 }
 
@@ -188,7 +213,9 @@ pub(crate) fn link(base: &url::Url, path: &str, pairs: &[(String, String)]) -> S
     if pairs.is_empty() {
         u.set_query(None);
     } else {
-        u.query_pairs_mut().clear().extend_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        u.query_pairs_mut()
+            .clear()
+            .extend_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     }
     u.to_string()
 }
@@ -233,7 +260,9 @@ pub(crate) fn authenticate(
         )
         .header(
             header::WWW_AUTHENTICATE,
-            &format!("Bearer realm=\"evo-emulator\", error=\"insufficient_scope\", scope=\"{scope}\""),
+            &format!(
+                "Bearer realm=\"evo-emulator\", error=\"insufficient_scope\", scope=\"{scope}\""
+            ),
         ));
     }
     Ok(info.user)
@@ -253,7 +282,10 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// Parses a UUID path segment or answers 400 in the File/Workspace style.
 pub(crate) fn parse_uuid(service: Service, name: &str, raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| {
-        ApiError::validation(service, vec![(name.to_owned(), format!("'{raw}' is not a UUID"))])
+        ApiError::validation(
+            service,
+            vec![(name.to_owned(), format!("'{raw}' is not a UUID"))],
+        )
     })
 }
 

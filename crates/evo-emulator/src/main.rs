@@ -52,7 +52,9 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), evo_emulator::EmulatorError> {
-    let mut b = Emulator::builder().bind(SocketAddr::new(args.host, args.port)).tls(args.tls);
+    let mut b = Emulator::builder()
+        .bind(SocketAddr::new(args.host, args.port))
+        .tls(args.tls);
     if let Some(path) = &args.seed {
         b = b.seed(Seed::from_json_file(path)?);
     }
@@ -68,15 +70,24 @@ async fn run(args: Args) -> Result<(), evo_emulator::EmulatorError> {
     let emu = b.start().await?;
     let service = emu.service_client();
     println!("base_url:        {}", emu.base_url());
-    println!("discovery_url:   {}evo/identity/v2/discovery?service=evo", emu.discovery_url());
+    println!(
+        "discovery_url:   {}evo/identity/v2/discovery?service=evo",
+        emu.discovery_url()
+    );
     println!("hub_url:         {}", emu.hub_url());
     println!("ims_url:         {}", emu.ims_url());
     println!("blob_base_url:   {}", emu.blob_base_url());
-    println!("service client:  client_id={} client_secret={}", service.client_id, service.client_secret);
+    println!(
+        "service client:  client_id={} client_secret={}",
+        service.client_id, service.client_secret
+    );
     println!("public client:   client_id={}", emu.public_client_id());
     println!("test user:       {}", emu.test_user_id());
     for org in emu.organizations() {
-        println!("organization:    {} {} (hub {})", org.id, org.display_name, org.hub_code);
+        println!(
+            "organization:    {} {} (hub {})",
+            org.id, org.display_name, org.hub_code
+        );
         for (id, name) in org.workspaces {
             println!("  workspace:     {id} {name}");
         }

@@ -18,10 +18,18 @@ use crate::state::{AccessToken, AuthCode, RefreshToken, Shared, random_token};
 
 fn oauth_error(status: u16, error: &str, description: &str) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut resp = (status, axum::Json(json!({"error": error, "error_description": description}))).into_response();
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut resp = (
+        status,
+        axum::Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if status == StatusCode::UNAUTHORIZED {
-        resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"evo-emulator\""));
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"evo-emulator\""),
+        );
     }
     resp
 }
@@ -30,7 +38,14 @@ fn oauth_error(status: u16, error: &str, description: &str) -> Response {
 pub(crate) fn mint_access(shared: &Shared, user: Uuid, scopes: Vec<String>) -> String {
     let token = random_token(32);
     let expires = Instant::now() + shared.token_ttl;
-    shared.model().tokens.insert(token.clone(), AccessToken { user, scopes, expires });
+    shared.model().tokens.insert(
+        token.clone(),
+        AccessToken {
+            user,
+            scopes,
+            expires,
+        },
+    );
     token
 }
 
@@ -46,25 +61,49 @@ fn token_response(shared: &Shared, client_id: &str, user: Uuid, scopes: Vec<Stri
         let refresh = random_token(32);
         shared.model().refresh_tokens.insert(
             refresh.clone(),
-            RefreshToken { client_id: client_id.to_owned(), user, scopes },
+            RefreshToken {
+                client_id: client_id.to_owned(),
+                user,
+                scopes,
+            },
         );
         body["refresh_token"] = json!(refresh);
     }
     let mut resp = (StatusCode::OK, axum::Json(body)).into_response();
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     resp
 }
 
 /// `POST /connect/token`.
-pub(crate) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn token(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     shared.token_requests.fetch_add(1, Ordering::SeqCst);
-    let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !ctype.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
-        return oauth_error(400, "invalid_request", "the body must be application/x-www-form-urlencoded");
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ctype
+        .to_ascii_lowercase()
+        .starts_with("application/x-www-form-urlencoded")
+    {
+        return oauth_error(
+            400,
+            "invalid_request",
+            "the body must be application/x-www-form-urlencoded",
+        );
     }
     let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-    let get = |k: &str| form.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let get = |k: &str| {
+        form.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
 
     // Client authentication: client_secret_post, or HTTP Basic.
     let mut client_id = get("client_id").map(str::to_owned);
@@ -74,9 +113,12 @@ pub(crate) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap,
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "))
     {
-        let decoded = base64::engine::general_purpose::STANDARD.decode(basic.trim()).ok();
-        if let Some((id, secret)) =
-            decoded.and_then(|d| String::from_utf8(d).ok()).and_then(|s| s.split_once(':').map(|(a, b)| (a.to_owned(), b.to_owned())))
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(basic.trim())
+            .ok();
+        if let Some((id, secret)) = decoded
+            .and_then(|d| String::from_utf8(d).ok())
+            .and_then(|s| s.split_once(':').map(|(a, b)| (a.to_owned(), b.to_owned())))
         {
             client_id = Some(id);
             client_secret = Some(secret);
@@ -85,7 +127,12 @@ pub(crate) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap,
     let Some(client_id) = client_id else {
         return oauth_error(401, "invalid_client", "client_id is missing");
     };
-    let client = shared.model().clients.iter().find(|c| c.id == client_id).cloned();
+    let client = shared
+        .model()
+        .clients
+        .iter()
+        .find(|c| c.id == client_id)
+        .cloned();
     let Some(client) = client else {
         return oauth_error(401, "invalid_client", "unknown client");
     };
@@ -98,35 +145,68 @@ pub(crate) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap,
     match get("grant_type") {
         Some("client_credentials") => {
             if client.secret.is_none() {
-                return oauth_error(400, "unauthorized_client", "a public client cannot use client_credentials");
+                return oauth_error(
+                    400,
+                    "unauthorized_client",
+                    "a public client cannot use client_credentials",
+                );
             }
             let requested: Vec<String> = match get("scope") {
                 Some(s) => s.split_whitespace().map(str::to_owned).collect(),
-                None => client.scopes.iter().filter(|s| *s != "offline_access").cloned().collect(),
+                None => client
+                    .scopes
+                    .iter()
+                    .filter(|s| *s != "offline_access")
+                    .cloned()
+                    .collect(),
             };
-            if let Some(bad) = requested.iter().find(|s| !client.scopes.contains(s) || *s == "offline_access") {
-                return oauth_error(400, "invalid_scope", &format!("scope {bad} is not allowed for this client"));
+            if let Some(bad) = requested
+                .iter()
+                .find(|s| !client.scopes.contains(s) || *s == "offline_access")
+            {
+                return oauth_error(
+                    400,
+                    "invalid_scope",
+                    &format!("scope {bad} is not allowed for this client"),
+                );
             }
             token_response(&shared, &client.id, shared.test_user, requested)
         }
         Some("authorization_code") => {
             let (Some(code), Some(verifier)) = (get("code"), get("code_verifier")) else {
-                return oauth_error(400, "invalid_request", "code and code_verifier are required");
+                return oauth_error(
+                    400,
+                    "invalid_request",
+                    "code and code_verifier are required",
+                );
             };
             let entry = shared.model().codes.remove(code);
             let Some(entry) = entry else {
-                return oauth_error(400, "invalid_grant", "the authorization code is invalid or was already used");
+                return oauth_error(
+                    400,
+                    "invalid_grant",
+                    "the authorization code is invalid or was already used",
+                );
             };
             if entry.client_id != client.id {
-                return oauth_error(400, "invalid_grant", "the code was issued to another client");
+                return oauth_error(
+                    400,
+                    "invalid_grant",
+                    "the code was issued to another client",
+                );
             }
             if Instant::now() >= entry.expires {
                 return oauth_error(400, "invalid_grant", "the authorization code has expired");
             }
             if get("redirect_uri") != Some(entry.redirect_uri.as_str()) {
-                return oauth_error(400, "invalid_grant", "redirect_uri does not match the authorization request");
+                return oauth_error(
+                    400,
+                    "invalid_grant",
+                    "redirect_uri does not match the authorization request",
+                );
             }
-            let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+            let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(Sha256::digest(verifier.as_bytes()));
             if challenge != entry.code_challenge {
                 return oauth_error(400, "invalid_grant", "PKCE verification failed");
             }
@@ -138,20 +218,34 @@ pub(crate) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap,
             };
             let entry = shared.model().refresh_tokens.remove(refresh);
             let Some(entry) = entry else {
-                return oauth_error(400, "invalid_grant", "the refresh token is invalid or was already used");
+                return oauth_error(
+                    400,
+                    "invalid_grant",
+                    "the refresh token is invalid or was already used",
+                );
             };
             if entry.client_id != client.id {
-                return oauth_error(400, "invalid_grant", "the refresh token was issued to another client");
+                return oauth_error(
+                    400,
+                    "invalid_grant",
+                    "the refresh token was issued to another client",
+                );
             }
             token_response(&shared, &client.id, entry.user, entry.scopes)
         }
-        Some(other) => oauth_error(400, "unsupported_grant_type", &format!("grant_type {other} is not supported")),
+        Some(other) => oauth_error(
+            400,
+            "unsupported_grant_type",
+            &format!("grant_type {other} is not supported"),
+        ),
         None => oauth_error(400, "invalid_request", "grant_type is missing"),
     }
 }
 
 fn is_loopback_redirect(uri: &str) -> bool {
-    let Ok(u) = url::Url::parse(uri) else { return false };
+    let Ok(u) = url::Url::parse(uri) else {
+        return false;
+    };
     u.scheme() == "http"
         && matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
         && u.fragment().is_none()
@@ -162,27 +256,51 @@ fn redirect(to: &url::Url) -> Response {
     if let Ok(v) = HeaderValue::from_str(to.as_str()) {
         resp.headers_mut().insert(header::LOCATION, v);
     }
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
 /// `GET /connect/authorize`: auto-approves the test user, or answers `access_denied`.
-pub(crate) async fn authorize(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Response {
+pub(crate) async fn authorize(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = Query::parse(raw.as_deref());
-    let bad_page = |msg: &str| (StatusCode::BAD_REQUEST, format!("authorization request rejected: {msg}")).into_response();
-    let Some(client_id) = q.get("client_id") else { return bad_page("client_id is missing") };
-    let Some(redirect_uri) = q.get("redirect_uri") else { return bad_page("redirect_uri is missing") };
-    let client = shared.model().clients.iter().find(|c| c.id == client_id).cloned();
-    let Some(client) = client else { return bad_page("unknown client_id") };
+    let bad_page = |msg: &str| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("authorization request rejected: {msg}"),
+        )
+            .into_response()
+    };
+    let Some(client_id) = q.get("client_id") else {
+        return bad_page("client_id is missing");
+    };
+    let Some(redirect_uri) = q.get("redirect_uri") else {
+        return bad_page("redirect_uri is missing");
+    };
+    let client = shared
+        .model()
+        .clients
+        .iter()
+        .find(|c| c.id == client_id)
+        .cloned();
+    let Some(client) = client else {
+        return bad_page("unknown client_id");
+    };
     if !is_loopback_redirect(redirect_uri) {
         return bad_page("redirect_uri must be an http loopback URL");
     }
-    let Ok(mut target) = url::Url::parse(redirect_uri) else { return bad_page("bad redirect_uri") };
+    let Ok(mut target) = url::Url::parse(redirect_uri) else {
+        return bad_page("bad redirect_uri");
+    };
     let state = q.get("state").map(str::to_owned);
     let fail = |mut t: url::Url, error: &str, description: &str| {
         {
             let mut qp = t.query_pairs_mut();
-            qp.append_pair("error", error).append_pair("error_description", description);
+            qp.append_pair("error", error)
+                .append_pair("error_description", description);
             if let Some(s) = &state {
                 qp.append_pair("state", s);
             }
@@ -190,17 +308,38 @@ pub(crate) async fn authorize(State(shared): State<Arc<Shared>>, RawQuery(raw): 
         redirect(&t)
     };
     if q.get("response_type") != Some("code") {
-        return fail(target, "unsupported_response_type", "response_type must be code");
+        return fail(
+            target,
+            "unsupported_response_type",
+            "response_type must be code",
+        );
     }
     let Some(challenge) = q.get("code_challenge") else {
-        return fail(target, "invalid_request", "code_challenge is required (PKCE)");
+        return fail(
+            target,
+            "invalid_request",
+            "code_challenge is required (PKCE)",
+        );
     };
     if q.get("code_challenge_method") != Some("S256") {
-        return fail(target, "invalid_request", "code_challenge_method must be S256");
+        return fail(
+            target,
+            "invalid_request",
+            "code_challenge_method must be S256",
+        );
     }
-    let scopes: Vec<String> = q.get("scope").unwrap_or("").split_whitespace().map(str::to_owned).collect();
+    let scopes: Vec<String> = q
+        .get("scope")
+        .unwrap_or("")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
     if let Some(bad) = scopes.iter().find(|s| !client.scopes.contains(s)) {
-        return fail(target, "invalid_scope", &format!("scope {bad} is not allowed for this client"));
+        return fail(
+            target,
+            "invalid_scope",
+            &format!("scope {bad} is not allowed for this client"),
+        );
     }
     if shared.deny_consent.load(Ordering::SeqCst) {
         return fail(target, "access_denied", "The user denied the request.");

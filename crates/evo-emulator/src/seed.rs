@@ -119,7 +119,10 @@ impl std::fmt::Debug for SeedClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SeedClient")
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "<redacted>"))
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
             .field("scopes", &self.scopes)
             .finish()
     }
@@ -134,8 +137,10 @@ impl Seed {
     /// Reads and parses a seed file.
     pub fn from_json_file(path: impl AsRef<std::path::Path>) -> Result<Self, EmulatorError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| EmulatorError::Io { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| EmulatorError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::from_json(&text)
     }
 }

@@ -36,7 +36,10 @@ pub(crate) struct ConnHandle {
 impl ConnHandle {
     /// Ends the connection: with a TCP reset when `reset`, else with a normal close.
     pub(crate) fn kill(&self, reset: bool) {
-        self.inner.1.store(if reset { KILL_RESET } else { KILL_CLOSE }, Ordering::SeqCst);
+        self.inner.1.store(
+            if reset { KILL_RESET } else { KILL_CLOSE },
+            Ordering::SeqCst,
+        );
         self.inner.0.notify_one();
     }
 
@@ -101,7 +104,9 @@ async fn serve_connection(
             }
         }
         Some(acceptor) => {
-            let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await else {
+            let Ok(Ok(stream)) =
+                tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await
+            else {
                 return;
             };
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
@@ -144,9 +149,15 @@ fn fault_status(class: RouteClass, status: u16) -> Response {
         _ => ("Injected Fault.", "InternalError"),
     };
     match class {
-        RouteClass::Blob => crate::blob::error_response(status, code, "Injected fault (evo-emulator).", None),
+        RouteClass::Blob => {
+            crate::blob::error_response(status, code, "Injected fault (evo-emulator).", None)
+        }
         RouteClass::Token => {
-            let error = if status == 503 || status == 429 { "temporarily_unavailable" } else { "server_error" };
+            let error = if status == 503 || status == 429 {
+                "temporarily_unavailable"
+            } else {
+                "server_error"
+            };
             let s = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             (s, axum::Json(serde_json::json!({"error": error, "error_description": "Injected fault (evo-emulator)."})))
                 .into_response()
@@ -157,16 +168,31 @@ fn fault_status(class: RouteClass, status: u16) -> Response {
                 RouteClass::Discovery => Service::Discovery,
                 _ => Service::Workspace,
             };
-            ApiError::new(service, status, "api-errors", title, "Injected fault (evo-emulator).").into_response()
+            ApiError::new(
+                service,
+                status,
+                "api-errors",
+                title,
+                "Injected fault (evo-emulator).",
+            )
+            .into_response()
         }
     }
 }
 
 /// The fault-injection middleware.
-pub(crate) async fn fault_layer(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
-    let Some(class) = classify(req.uri().path()) else { return next.run(req).await };
+pub(crate) async fn fault_layer(
+    State(shared): State<Arc<Shared>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(class) = classify(req.uri().path()) else {
+        return next.run(req).await;
+    };
     let fault = shared.faults().decide(class, req.method());
-    let Some(fault) = fault else { return next.run(req).await };
+    let Some(fault) = fault else {
+        return next.run(req).await;
+    };
     tracing::debug!(?class, ?fault, path = req.uri().path(), "injecting fault");
     let conn = req.extensions().get::<ConnHandle>().cloned();
     match fault {
@@ -177,7 +203,8 @@ pub(crate) async fn fault_layer(State(shared): State<Arc<Shared>>, req: Request,
         Fault::Status(code) => fault_status(class, code),
         Fault::TooManyRequests { retry_after_secs } => {
             let mut r = fault_status(class, 429);
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             r
         }
         Fault::ResetBeforeBody => match conn {
@@ -205,9 +232,19 @@ pub(crate) async fn fault_layer(State(shared): State<Arc<Shared>>, req: Request,
             }
             let mut parts = parts;
             if !parts.headers.contains_key(header::CONTENT_LENGTH) {
-                parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(full));
+                parts
+                    .headers
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(full));
             }
-            let cut = CutBody { inner: body, allowance: full / 2, sent: 0, conn: c, reset, triggered: false, full };
+            let cut = CutBody {
+                inner: body,
+                allowance: full / 2,
+                sent: 0,
+                conn: c,
+                reset,
+                triggered: false,
+                full,
+            };
             Response::from_parts(parts, Body::new(cut))
         }
         Fault::ExpireUrl => {
@@ -245,7 +282,10 @@ impl http_body::Body for CutBody {
     type Data = Bytes;
     type Error = axum::Error;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = &mut *self;
         if this.sent >= this.allowance {
             if !this.triggered {

@@ -20,15 +20,26 @@ pub(crate) fn make(extra_ips: &[IpAddr]) -> Result<TlsMaterial, EmulatorError> {
     let ca_key = KeyPair::generate().map_err(err)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "evo-emulator test CA");
-    ca_params.key_usages =
-        vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "evo-emulator test CA");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca_cert = ca_params.self_signed(&ca_key).map_err(err)?;
-    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
     names.extend(extra_ips.iter().map(IpAddr::to_string));
     let leaf_key = KeyPair::generate().map_err(err)?;
     let mut leaf_params = CertificateParams::new(names).map_err(err)?;
-    leaf_params.distinguished_name.push(DnType::CommonName, "evo-emulator");
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "evo-emulator");
     let issuer = Issuer::new(ca_params, ca_key);
     let leaf = leaf_params.signed_by(&leaf_key, &issuer).map_err(err)?;
 
@@ -38,10 +49,16 @@ pub(crate) fn make(extra_ips: &[IpAddr]) -> Result<TlsMaterial, EmulatorError> {
         .map_err(|e| EmulatorError::Tls(e.to_string()))?
         .with_no_client_auth()
         .with_single_cert(
-            vec![leaf.der().clone(), CertificateDer::from(ca_cert.der().to_vec())],
+            vec![
+                leaf.der().clone(),
+                CertificateDer::from(ca_cert.der().to_vec()),
+            ],
             PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
         )
         .map_err(|e| EmulatorError::Tls(e.to_string()))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(TlsMaterial { ca_pem: ca_cert.pem(), acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)) })
+    Ok(TlsMaterial {
+        ca_pem: ca_cert.pem(),
+        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+    })
 }

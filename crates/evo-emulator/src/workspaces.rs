@@ -23,27 +23,71 @@ type R = Result<Response, ApiError>;
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/workspace/health_check", get(health_check))
-        .route("/workspace/evo/identity/v2/discovery", get(crate::discovery::discovery))
-        .route("/workspace/orgs/{org}/workspaces", get(list_workspaces).post(create_workspace))
-        .route("/workspace/orgs/{org}/workspaces/summary", get(list_summary))
+        .route(
+            "/workspace/evo/identity/v2/discovery",
+            get(crate::discovery::discovery),
+        )
+        .route(
+            "/workspace/orgs/{org}/workspaces",
+            get(list_workspaces).post(create_workspace),
+        )
+        .route(
+            "/workspace/orgs/{org}/workspaces/summary",
+            get(list_summary),
+        )
         .route(
             "/workspace/orgs/{org}/workspaces/{ws}",
-            get(get_workspace).patch(update_workspace).delete(delete_workspace).post(restore_workspace),
+            get(get_workspace)
+                .patch(update_workspace)
+                .delete(delete_workspace)
+                .post(restore_workspace),
         )
-        .route("/workspace/orgs/{org}/workspaces/{ws}/current-user-role", get(current_user_role))
-        .route("/workspace/orgs/{org}/workspaces/{ws}/users", get(list_user_roles).post(assign_user_role))
-        .route("/workspace/orgs/{org}/workspaces/{ws}/users/{user}", delete(delete_user_role))
+        .route(
+            "/workspace/orgs/{org}/workspaces/{ws}/current-user-role",
+            get(current_user_role),
+        )
+        .route(
+            "/workspace/orgs/{org}/workspaces/{ws}/users",
+            get(list_user_roles).post(assign_user_role),
+        )
+        .route(
+            "/workspace/orgs/{org}/workspaces/{ws}/users/{user}",
+            delete(delete_user_role),
+        )
         .route(
             "/workspace/orgs/{org}/workspaces/{ws}/thumbnail",
-            get(get_thumbnail).put(put_thumbnail).delete(delete_thumbnail),
+            get(get_thumbnail)
+                .put(put_thumbnail)
+                .delete(delete_thumbnail),
         )
-        .route("/workspace/orgs/{org}/members/users", get(list_members).post(add_members))
-        .route("/workspace/orgs/{org}/members", get(list_members).post(add_members))
-        .route("/workspace/orgs/{org}/members/users/{user}", patch(update_member).delete(remove_member))
-        .route("/workspace/orgs/{org}/members/{user}", patch(update_member).delete(remove_member))
-        .route("/workspace/orgs/{org}/members/invitations", get(list_invitations))
-        .route("/workspace/orgs/{org}/members/invitations/{inv}", delete(delete_invitation))
-        .route("/workspace/orgs/{org}/members/roles", get(list_instance_roles))
+        .route(
+            "/workspace/orgs/{org}/members/users",
+            get(list_members).post(add_members),
+        )
+        .route(
+            "/workspace/orgs/{org}/members",
+            get(list_members).post(add_members),
+        )
+        .route(
+            "/workspace/orgs/{org}/members/users/{user}",
+            patch(update_member).delete(remove_member),
+        )
+        .route(
+            "/workspace/orgs/{org}/members/{user}",
+            patch(update_member).delete(remove_member),
+        )
+        .route(
+            "/workspace/orgs/{org}/members/invitations",
+            get(list_invitations),
+        )
+        .route(
+            "/workspace/orgs/{org}/members/invitations/{inv}",
+            delete(delete_invitation),
+        )
+        .route(
+            "/workspace/orgs/{org}/members/roles",
+            get(list_instance_roles),
+        )
 }
 
 fn respond(r: R) -> Response {
@@ -68,19 +112,41 @@ fn user_json(model: &Model, id: Uuid) -> Value {
 }
 
 fn org_not_found(org: Uuid) -> ApiError {
-    ApiError::new(S, 404, "not-found", "Not Found.", format!("Organization {org} was not found."))
+    ApiError::new(
+        S,
+        404,
+        "not-found",
+        "Not Found.",
+        format!("Organization {org} was not found."),
+    )
 }
 
 fn ws_not_found(ws: Uuid) -> ApiError {
-    ApiError::new(S, 404, "not-found", "Not Found.", format!("Workspace {ws} was not found."))
+    ApiError::new(
+        S,
+        404,
+        "not-found",
+        "Not Found.",
+        format!("Workspace {ws} was not found."),
+    )
 }
 
 fn ws_gone(ws: Uuid) -> ApiError {
-    ApiError::new(S, 410, "gone", "Gone.", format!("Workspace {ws} has been deleted."))
+    ApiError::new(
+        S,
+        410,
+        "gone",
+        "Gone.",
+        format!("Workspace {ws} has been deleted."),
+    )
 }
 
 fn self_link(shared: &Shared, org: Uuid, ws: Uuid) -> String {
-    link(shared.hub(), &format!("/workspace/orgs/{org}/workspaces/{ws}"), &[])
+    link(
+        shared.hub(),
+        &format!("/workspace/orgs/{org}/workspaces/{ws}"),
+        &[],
+    )
 }
 
 fn ws_json(shared: &Shared, model: &Model, org: Uuid, ws: &Workspace, user: Uuid) -> Value {
@@ -112,24 +178,35 @@ fn org_mut(model: &mut Model, org: Uuid) -> Result<&mut Org, ApiError> {
 }
 
 /// The workspace, checked for existence, deletion and the caller's role.
-fn ws_mut<'a>(
-    model: &'a mut Model,
+fn ws_mut(
+    model: &mut Model,
     org: Uuid,
     ws: Uuid,
     user: Uuid,
     min_role: Role,
     allow_deleted: bool,
-) -> Result<&'a mut Workspace, ApiError> {
+) -> Result<&mut Workspace, ApiError> {
     let o = org_mut(model, org)?;
-    let w = o.workspaces.iter_mut().find(|w| w.id == ws).ok_or_else(|| ws_not_found(ws))?;
+    let w = o
+        .workspaces
+        .iter_mut()
+        .find(|w| w.id == ws)
+        .ok_or_else(|| ws_not_found(ws))?;
     if w.deleted && !allow_deleted {
         return Err(ws_gone(ws));
     }
     let role = w.role_of(user);
     if role.is_none_or(|r| r < min_role) {
-        let permitted: Vec<&str> =
-            [Role::Viewer, Role::Editor, Role::Owner].into_iter().filter(|r| *r >= min_role).map(Role::as_str).collect();
-        return Err(ApiError::insufficient_role(S, role.map(Role::as_str), &permitted));
+        let permitted: Vec<&str> = [Role::Viewer, Role::Editor, Role::Owner]
+            .into_iter()
+            .filter(|r| *r >= min_role)
+            .map(Role::as_str)
+            .collect();
+        return Err(ApiError::insufficient_role(
+            S,
+            role.map(Role::as_str),
+            &permitted,
+        ));
     }
     Ok(w)
 }
@@ -139,8 +216,14 @@ fn ws_mut<'a>(
 fn parse_body(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(ApiError::bad_request(S, "The request body must be a JSON object.")),
-        Err(e) => Err(ApiError::bad_request(S, format!("The request body is not valid JSON: {e}"))),
+        Ok(_) => Err(ApiError::bad_request(
+            S,
+            "The request body must be a JSON object.",
+        )),
+        Err(e) => Err(ApiError::bad_request(
+            S,
+            format!("The request body is not valid JSON: {e}"),
+        )),
     }
 }
 
@@ -182,7 +265,10 @@ fn validate_labels(v: &Value, errs: &mut Vec<(String, String)>) -> Option<Vec<St
                 match i.as_str() {
                     Some(s) if !s.is_empty() && s.chars().count() <= 100 => out.push(s.to_owned()),
                     _ => {
-                        errs.push(("labels".into(), "each label must be a string of 1 to 100 characters".into()));
+                        errs.push((
+                            "labels".into(),
+                            "each label must be a string of 1 to 100 characters".into(),
+                        ));
                         return None;
                     }
                 }
@@ -210,7 +296,11 @@ fn validate_bbox(v: &Value, errs: &mut Vec<(String, String)>) -> Option<Value> {
     let Some(rings) = v.get("coordinates").and_then(Value::as_array) else {
         return fail(errs, "coordinates must be a list of rings");
     };
-    let Some(ring) = rings.first().and_then(Value::as_array).filter(|_| rings.len() == 1) else {
+    let Some(ring) = rings
+        .first()
+        .and_then(Value::as_array)
+        .filter(|_| rings.len() == 1)
+    else {
         return fail(errs, "coordinates must hold exactly one ring");
     };
     if ring.len() != 5 {
@@ -225,22 +315,36 @@ fn validate_bbox(v: &Value, errs: &mut Vec<(String, String)>) -> Option<Value> {
             return fail(errs, "positions must be numbers");
         };
         if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
-            return fail(errs, "longitude must be within [-180, 180] and latitude within [-90, 90]");
+            return fail(
+                errs,
+                "longitude must be within [-180, 180] and latitude within [-90, 90]",
+            );
         }
         pts.push((lon, lat));
     }
     if pts[0] != pts[4] {
-        return fail(errs, "the ring must be closed (first position == last position)");
+        return fail(
+            errs,
+            "the ring must be closed (first position == last position)",
+        );
     }
     Some(json!({"type": "Polygon", "coordinates": v["coordinates"].clone()}))
 }
 
 fn name_taken(org: &Org, name: &str, except: Option<Uuid>) -> bool {
-    org.workspaces.iter().any(|w| !w.deleted && w.name == name && Some(w.id) != except)
+    org.workspaces
+        .iter()
+        .any(|w| !w.deleted && w.name == name && Some(w.id) != except)
 }
 
 fn conflict(name: &str) -> ApiError {
-    ApiError::new(S, 409, "already-exists", "Conflict.", format!("A workspace named '{name}' already exists."))
+    ApiError::new(
+        S,
+        409,
+        "already-exists",
+        "Conflict.",
+        format!("A workspace named '{name}' already exists."),
+    )
 }
 
 // ---------- workspaces ----------
@@ -263,13 +367,22 @@ async fn create_workspace(
                 None
             }
         };
-        let description = body.get("description").map_or(Some(String::new()), |v| validate_string("description", v, &mut errs));
+        let description = body.get("description").map_or(Some(String::new()), |v| {
+            validate_string("description", v, &mut errs)
+        });
         let dcs = body
             .get("default_coordinate_system")
-            .map_or(Some(String::new()), |v| validate_string("default_coordinate_system", v, &mut errs));
-        let bbox = body.get("bounding_box").map_or(Some(Value::Null), |v| validate_bbox(v, &mut errs));
-        let labels = body.get("labels").map_or(Some(Vec::new()), |v| validate_labels(v, &mut errs));
-        let (Some(name), Some(description), Some(dcs), Some(bbox), Some(labels)) = (name, description, dcs, bbox, labels)
+            .map_or(Some(String::new()), |v| {
+                validate_string("default_coordinate_system", v, &mut errs)
+            });
+        let bbox = body
+            .get("bounding_box")
+            .map_or(Some(Value::Null), |v| validate_bbox(v, &mut errs));
+        let labels = body
+            .get("labels")
+            .map_or(Some(Vec::new()), |v| validate_labels(v, &mut errs));
+        let (Some(name), Some(description), Some(dcs), Some(bbox), Some(labels)) =
+            (name, description, dcs, bbox, labels)
         else {
             return Err(ApiError::validation(S, errs));
         };
@@ -313,9 +426,19 @@ async fn get_workspace(
         let (org, ws) = parse_ids(&org, Some(&ws))?;
         let ws = ws.unwrap_or_default();
         let q = Query::parse(raw.as_deref());
-        let deleted = q.bool("deleted").map_err(|e| ApiError::validation(S, vec![("deleted".into(), e)]))?;
+        let deleted = q
+            .bool("deleted")
+            .map_err(|e| ApiError::validation(S, vec![("deleted".into(), e)]))?;
         let mut model = shared.model();
-        let w = ws_mut(&mut model, org, ws, user, Role::Viewer, deleted == Some(true))?.clone();
+        let w = ws_mut(
+            &mut model,
+            org,
+            ws,
+            user,
+            Role::Viewer,
+            deleted == Some(true),
+        )?
+        .clone();
         Ok(axum::Json(ws_json(&shared, &model, org, &w, user)).into_response())
     })())
 }
@@ -333,9 +456,15 @@ async fn update_workspace(
         let body = parse_body(&body)?;
         let mut errs = Vec::new();
         let name = body.get("name").map(|v| validate_name(v, &mut errs));
-        let description = body.get("description").map(|v| validate_string("description", v, &mut errs));
-        let dcs = body.get("default_coordinate_system").map(|v| validate_string("default_coordinate_system", v, &mut errs));
-        let bbox = body.get("bounding_box").map(|v| validate_bbox(v, &mut errs));
+        let description = body
+            .get("description")
+            .map(|v| validate_string("description", v, &mut errs));
+        let dcs = body
+            .get("default_coordinate_system")
+            .map(|v| validate_string("default_coordinate_system", v, &mut errs));
+        let bbox = body
+            .get("bounding_box")
+            .map(|v| validate_bbox(v, &mut errs));
         let labels = body.get("labels").map(|v| validate_labels(v, &mut errs));
         if !errs.is_empty() {
             return Err(ApiError::validation(S, errs));
@@ -381,7 +510,14 @@ async fn delete_workspace(
         let (org, ws) = parse_ids(&org, Some(&ws))?;
         let now = shared.clock.now();
         let mut model = shared.model();
-        let w = ws_mut(&mut model, org, ws.unwrap_or_default(), user, Role::Owner, false)?;
+        let w = ws_mut(
+            &mut model,
+            org,
+            ws.unwrap_or_default(),
+            user,
+            Role::Owner,
+            false,
+        )?;
         w.deleted = true;
         w.updated_at = now;
         w.updated_by = user;
@@ -402,12 +538,19 @@ async fn restore_workspace(
         let q = Query::parse(raw.as_deref());
         match q.bool("deleted") {
             Ok(Some(false)) => {}
-            Ok(_) => return Err(ApiError::bad_request(S, "Only ?deleted=false (restore) is supported on POST.")),
+            Ok(_) => {
+                return Err(ApiError::bad_request(
+                    S,
+                    "Only ?deleted=false (restore) is supported on POST.",
+                ));
+            }
             Err(e) => return Err(ApiError::validation(S, vec![("deleted".into(), e)])),
         }
         let now = shared.clock.now();
         let mut model = shared.model();
-        let name = ws_mut(&mut model, org, ws, user, Role::Owner, true)?.name.clone();
+        let name = ws_mut(&mut model, org, ws, user, Role::Owner, true)?
+            .name
+            .clone();
         if name_taken(org_mut(&mut model, org)?, &name, Some(ws)) {
             return Err(conflict(&name));
         }
@@ -429,11 +572,19 @@ fn sort_keys(q: &Query) -> Result<Vec<(String, bool)>, ApiError> {
         let (desc, field) = match item.split_once(':') {
             Some(("asc", f)) => (false, f),
             Some(("desc", f)) => (true, f),
-            Some(_) => return Err(ApiError::validation(S, vec![("order_by".into(), format!("bad item '{item}'"))])),
+            Some(_) => {
+                return Err(ApiError::validation(
+                    S,
+                    vec![("order_by".into(), format!("bad item '{item}'"))],
+                ));
+            }
             None => (false, item),
         };
         if !fields.contains(&field) {
-            return Err(ApiError::validation(S, vec![("order_by".into(), format!("unknown field '{field}'"))]));
+            return Err(ApiError::validation(
+                S,
+                vec![("order_by".into(), format!("unknown field '{field}'"))],
+            ));
         }
         keys.push((field.to_owned(), desc));
     }
@@ -443,7 +594,10 @@ fn sort_keys(q: &Query) -> Result<Vec<(String, bool)>, ApiError> {
             None => (false, item),
         };
         if !fields.contains(&field) {
-            return Err(ApiError::validation(S, vec![("sort".into(), format!("unknown field '{field}'"))]));
+            return Err(ApiError::validation(
+                S,
+                vec![("sort".into(), format!("unknown field '{field}'"))],
+            ));
         }
         keys.push((field.to_owned(), desc));
     }
@@ -456,17 +610,29 @@ fn time_filters(q: &Query, name: &str) -> Result<Vec<TimeFilter>, ApiError> {
         .flat_map(|v| v.split(',').map(str::to_owned).collect::<Vec<_>>())
         .filter(|v| !v.trim().is_empty())
         .map(|v| {
-            TimeFilter::parse(&v)
-                .ok_or_else(|| ApiError::validation(S, vec![(name.to_owned(), format!("'{v}' is not [op:]ISO-8601"))]))
+            TimeFilter::parse(&v).ok_or_else(|| {
+                ApiError::validation(
+                    S,
+                    vec![(name.to_owned(), format!("'{v}' is not [op:]ISO-8601"))],
+                )
+            })
         })
         .collect()
 }
 
 /// The workspaces a list request selects, filtered and sorted.
-fn select_workspaces(model: &Model, org: Uuid, user: Uuid, q: &Query) -> Result<Vec<Workspace>, ApiError> {
+fn select_workspaces(
+    model: &Model,
+    org: Uuid,
+    user: Uuid,
+    q: &Query,
+) -> Result<Vec<Workspace>, ApiError> {
     let o = model.org(org).ok_or_else(|| org_not_found(org))?;
     let inval = |n: &str, e: String| ApiError::validation(S, vec![(n.to_owned(), e)]);
-    let deleted = q.bool("deleted").map_err(|e| inval("deleted", e))?.unwrap_or(false);
+    let deleted = q
+        .bool("deleted")
+        .map_err(|e| inval("deleted", e))?
+        .unwrap_or(false);
     let created_by = q.uuids("created_by").map_err(|e| inval("created_by", e))?;
     let user_ids = q.uuids("user_id").map_err(|e| inval("user_id", e))?;
     let created_at = time_filters(q, "created_at")?;
@@ -486,9 +652,10 @@ fn select_workspaces(model: &Model, org: Uuid, user: Uuid, q: &Query) -> Result<
             None => true,
             Some(n) => match n.split_once(':') {
                 Some(("eq", v)) => w.name == v,
-                Some(("like" | "ilike", v)) => {
-                    w.name.to_lowercase().contains(&v.trim_matches(|c| c == '*' || c == '%').to_lowercase())
-                }
+                Some(("like" | "ilike", v)) => w
+                    .name
+                    .to_lowercase()
+                    .contains(&v.trim_matches(|c| c == '*' || c == '%').to_lowercase()),
                 _ => w.name == n,
             },
         })
@@ -512,6 +679,9 @@ fn select_workspaces(model: &Model, org: Uuid, user: Uuid, q: &Query) -> Result<
     Ok(out)
 }
 
+/// Builds the `links` object of a page from the number of items in it.
+pub(crate) type LinkMaker = Box<dyn Fn(usize) -> Value>;
+
 /// Paging with `first/last/next/previous/count/total` (or without `last/total`).
 pub(crate) fn paging(
     shared: &Shared,
@@ -520,10 +690,13 @@ pub(crate) fn paging(
     total: usize,
     with_total: bool,
     default_limit: Option<usize>,
-) -> Result<(usize, usize, Box<dyn Fn(usize) -> Value>), ApiError> {
+) -> Result<(usize, usize, LinkMaker), ApiError> {
     let inval = |n: &str, e: String| ApiError::validation(S, vec![(n.to_owned(), e)]);
     let limit_param = q.u64("limit").map_err(|e| inval("limit", e))?;
-    let offset = q.u64("offset").map_err(|e| inval("offset", e))?.unwrap_or(0) as usize;
+    let offset = q
+        .u64("offset")
+        .map_err(|e| inval("offset", e))?
+        .unwrap_or(0) as usize;
     if limit_param == Some(0) {
         return Err(inval("limit", "must be at least 1".into()));
     }
@@ -543,8 +716,16 @@ pub(crate) fn paging(
         let (next, prev, last) = match limit {
             None => (Value::Null, Value::Null, url(0, None)),
             Some(l) => {
-                let next = if offset + count < total { json!(url(offset + l, Some(l))) } else { Value::Null };
-                let prev = if offset > 0 { json!(url(offset.saturating_sub(l), Some(l))) } else { Value::Null };
+                let next = if offset + count < total {
+                    json!(url(offset + l, Some(l)))
+                } else {
+                    Value::Null
+                };
+                let prev = if offset > 0 {
+                    json!(url(offset.saturating_sub(l), Some(l)))
+                } else {
+                    Value::Null
+                };
                 let last_off = if total == 0 { 0 } else { (total - 1) / l * l };
                 (next, prev, url(last_off, Some(l)))
             }
@@ -576,10 +757,20 @@ async fn list_workspaces(
         let q = Query::parse(raw.as_deref());
         let model = shared.model();
         let all = select_workspaces(&model, org, user, &q)?;
-        let (offset, limit, links) =
-            paging(&shared, &format!("/workspace/orgs/{org}/workspaces"), &q, all.len(), true, None)?;
-        let page: Vec<Value> =
-            all.iter().skip(offset).take(limit).map(|w| ws_json(&shared, &model, org, w, user)).collect();
+        let (offset, limit, links) = paging(
+            &shared,
+            &format!("/workspace/orgs/{org}/workspaces"),
+            &q,
+            all.len(),
+            true,
+            None,
+        )?;
+        let page: Vec<Value> = all
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|w| ws_json(&shared, &model, org, w, user))
+            .collect();
         Ok(axum::Json(json!({"links": links(page.len()), "results": page})).into_response())
     })())
 }
@@ -596,10 +787,20 @@ async fn list_summary(
         let q = Query::parse(raw.as_deref());
         let model = shared.model();
         let all = select_workspaces(&model, org, user, &q)?;
-        let (offset, limit, links) =
-            paging(&shared, &format!("/workspace/orgs/{org}/workspaces/summary"), &q, all.len(), true, None)?;
-        let page: Vec<Value> =
-            all.iter().skip(offset).take(limit).map(|w| json!({"id": w.id, "name": w.name})).collect();
+        let (offset, limit, links) = paging(
+            &shared,
+            &format!("/workspace/orgs/{org}/workspaces/summary"),
+            &q,
+            all.len(),
+            true,
+            None,
+        )?;
+        let page: Vec<Value> = all
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|w| json!({"id": w.id, "name": w.name}))
+            .collect();
         Ok(axum::Json(json!({"links": links(page.len()), "results": page})).into_response())
     })())
 }
@@ -615,7 +816,14 @@ async fn current_user_role(
         let user = authenticate(&shared, &headers, S, "evo.workspace")?;
         let (org, ws) = parse_ids(&org, Some(&ws))?;
         let mut model = shared.model();
-        let w = ws_mut(&mut model, org, ws.unwrap_or_default(), user, Role::Viewer, false)?;
+        let w = ws_mut(
+            &mut model,
+            org,
+            ws.unwrap_or_default(),
+            user,
+            Role::Viewer,
+            false,
+        )?;
         let role = w.role_of(user).map(Role::as_str);
         Ok(axum::Json(json!({"user_id": user, "role": role})).into_response())
     })())
@@ -632,9 +840,13 @@ async fn list_user_roles(
         let (org, ws) = parse_ids(&org, Some(&ws))?;
         let ws = ws.unwrap_or_default();
         let q = Query::parse(raw.as_deref());
-        let filter = q.uuids("user_id").map_err(|e| ApiError::validation(S, vec![("user_id".into(), e)]))?;
+        let filter = q
+            .uuids("user_id")
+            .map_err(|e| ApiError::validation(S, vec![("user_id".into(), e)]))?;
         let mut model = shared.model();
-        let roles = ws_mut(&mut model, org, ws, user, Role::Viewer, false)?.roles.clone();
+        let roles = ws_mut(&mut model, org, ws, user, Role::Viewer, false)?
+            .roles
+            .clone();
         let results: Vec<Value> = roles
             .iter()
             .filter(|(u, _)| filter.is_empty() || filter.contains(u))
@@ -648,7 +860,11 @@ async fn list_user_roles(
                 })
             })
             .collect();
-        let self_url = link(shared.hub(), &format!("/workspace/orgs/{org}/workspaces/{ws}/users"), &[]);
+        let self_url = link(
+            shared.hub(),
+            &format!("/workspace/orgs/{org}/workspaces/{ws}/users"),
+            &[],
+        );
         Ok(axum::Json(json!({"links": {"self": self_url}, "results": results})).into_response())
     })())
 }
@@ -664,9 +880,15 @@ async fn assign_user_role(
         let (org, ws) = parse_ids(&org, Some(&ws))?;
         let ws = ws.unwrap_or_default();
         let body = parse_body(&body)?;
-        let role = body.get("role").and_then(Value::as_str).and_then(Role::parse);
+        let role = body
+            .get("role")
+            .and_then(Value::as_str)
+            .and_then(Role::parse);
         let Some(role) = role else {
-            return Err(ApiError::validation(S, vec![("role".into(), "must be one of owner, editor, viewer".into())]));
+            return Err(ApiError::validation(
+                S,
+                vec![("role".into(), "must be one of owner, editor, viewer".into())],
+            ));
         };
         let now = shared.clock.now();
         let mut model = shared.model();
@@ -675,24 +897,41 @@ async fn assign_user_role(
             let id = id
                 .as_str()
                 .and_then(|s| Uuid::parse_str(s).ok())
-                .ok_or_else(|| ApiError::validation(S, vec![("user_id".into(), "must be a UUID".into())]))?;
+                .ok_or_else(|| {
+                    ApiError::validation(S, vec![("user_id".into(), "must be a UUID".into())])
+                })?;
             if model.user(id).is_none() {
-                model.users.push(User { id, name: String::new(), email: String::new() });
+                model.users.push(User {
+                    id,
+                    name: String::new(),
+                    email: String::new(),
+                });
             }
             (id, None)
         } else if let Some(email) = body.get("email").and_then(Value::as_str) {
-            let id = match model.users.iter().find(|u| u.email.eq_ignore_ascii_case(email)) {
+            let id = match model
+                .users
+                .iter()
+                .find(|u| u.email.eq_ignore_ascii_case(email))
+            {
                 Some(u) => u.id,
                 None => {
                     let id = Uuid::new_v4();
                     let name = email.split('@').next().unwrap_or(email).to_owned();
-                    model.users.push(User { id, name, email: email.to_owned() });
+                    model.users.push(User {
+                        id,
+                        name,
+                        email: email.to_owned(),
+                    });
                     id
                 }
             };
             (id, Some(email.to_owned()))
         } else {
-            return Err(ApiError::validation(S, vec![("user_id".into(), "user_id or email is required".into())]));
+            return Err(ApiError::validation(
+                S,
+                vec![("user_id".into(), "user_id or email is required".into())],
+            ));
         };
         let w = ws_mut(&mut model, org, ws, user, Role::Owner, false)?;
         match w.roles.iter_mut().find(|(u, _)| *u == target) {
@@ -720,11 +959,24 @@ async fn delete_user_role(
         let target = parse_uuid(S, "user_id", &target)?;
         let now = shared.clock.now();
         let mut model = shared.model();
-        let w = ws_mut(&mut model, org, ws.unwrap_or_default(), user, Role::Owner, false)?;
+        let w = ws_mut(
+            &mut model,
+            org,
+            ws.unwrap_or_default(),
+            user,
+            Role::Owner,
+            false,
+        )?;
         let before = w.roles.len();
         w.roles.retain(|(u, _)| *u != target);
         if w.roles.len() == before {
-            return Err(ApiError::new(S, 404, "not-found", "Not Found.", format!("User {target} has no role here.")));
+            return Err(ApiError::new(
+                S,
+                404,
+                "not-found",
+                "Not Found.",
+                format!("User {target} has no role here."),
+            ));
         }
         w.updated_at = now;
         w.updated_by = user;
@@ -745,12 +997,26 @@ async fn get_thumbnail(
         let user = authenticate(&shared, &headers, S, "evo.workspace")?;
         let (org, ws) = parse_ids(&org, Some(&ws))?;
         let mut model = shared.model();
-        let w = ws_mut(&mut model, org, ws.unwrap_or_default(), user, Role::Viewer, false)?;
+        let w = ws_mut(
+            &mut model,
+            org,
+            ws.unwrap_or_default(),
+            user,
+            Role::Viewer,
+            false,
+        )?;
         let Some((bytes, ctype)) = w.thumbnail.clone() else {
-            return Err(ApiError::new(S, 404, "not-found", "Not Found.", "This workspace has no thumbnail."));
+            return Err(ApiError::new(
+                S,
+                404,
+                "not-found",
+                "Not Found.",
+                "This workspace has no thumbnail.",
+            ));
         };
         let mut resp = Response::new(Body::from(bytes));
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
         Ok(resp)
     })())
 }
@@ -768,7 +1034,13 @@ async fn put_thumbnail(
         let bytes = match bytes {
             Ok(b) if b.len() <= THUMBNAIL_LIMIT => b,
             _ => {
-                return Err(ApiError::new(S, 413, "thumbnail/too-large", "Payload Too Large.", "Thumbnails are limited to 10 MB."));
+                return Err(ApiError::new(
+                    S,
+                    413,
+                    "thumbnail/too-large",
+                    "Payload Too Large.",
+                    "Thumbnails are limited to 10 MB.",
+                ));
             }
         };
         let ctype = if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
@@ -786,7 +1058,14 @@ async fn put_thumbnail(
         };
         let now = shared.clock.now();
         let mut model = shared.model();
-        let w = ws_mut(&mut model, org, ws.unwrap_or_default(), user, Role::Editor, false)?;
+        let w = ws_mut(
+            &mut model,
+            org,
+            ws.unwrap_or_default(),
+            user,
+            Role::Editor,
+            false,
+        )?;
         w.thumbnail = Some((bytes.to_vec(), ctype));
         w.updated_at = now;
         w.updated_by = user;
@@ -804,7 +1083,14 @@ async fn delete_thumbnail(
         let (org, ws) = parse_ids(&org, Some(&ws))?;
         let now = shared.clock.now();
         let mut model = shared.model();
-        let w = ws_mut(&mut model, org, ws.unwrap_or_default(), user, Role::Editor, false)?;
+        let w = ws_mut(
+            &mut model,
+            org,
+            ws.unwrap_or_default(),
+            user,
+            Role::Editor,
+            false,
+        )?;
         if w.thumbnail.take().is_some() {
             w.updated_at = now;
             w.updated_by = user;
@@ -856,16 +1142,32 @@ async fn list_members(
         let q = Query::parse(raw.as_deref());
         let model = shared.model();
         let o = model.org(org).ok_or_else(|| org_not_found(org))?;
-        let (offset, limit, links) =
-            paging(&shared, &format!("/workspace/orgs/{org}/members/users"), &q, o.members.len(), false, None)?;
-        let page: Vec<Value> =
-            o.members.iter().skip(offset).take(limit).map(|(id, roles)| member_json(&model, o, *id, roles)).collect();
+        let (offset, limit, links) = paging(
+            &shared,
+            &format!("/workspace/orgs/{org}/members/users"),
+            &q,
+            o.members.len(),
+            false,
+            None,
+        )?;
+        let page: Vec<Value> = o
+            .members
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|(id, roles)| member_json(&model, o, *id, roles))
+            .collect();
         Ok(axum::Json(json!({"links": links(page.len()), "results": page})).into_response())
     })())
 }
 
 fn role_ids(o: &Org, v: Option<&Value>) -> Result<Vec<Uuid>, ApiError> {
-    let bad = || ApiError::validation(S, vec![("roles".into(), "must be a list of instance role ids".into())]);
+    let bad = || {
+        ApiError::validation(
+            S,
+            vec![("roles".into(), "must be a list of instance role ids".into())],
+        )
+    };
     let arr = v.and_then(Value::as_array).ok_or_else(bad)?;
     arr.iter()
         .map(|r| {
@@ -888,19 +1190,35 @@ async fn add_members(
         let (org, _) = parse_ids(&org, None)?;
         let body = parse_body(&body)?;
         let Some(users) = body.get("users").and_then(Value::as_array) else {
-            return Err(ApiError::validation(S, vec![("users".into(), "field required".into())]));
+            return Err(ApiError::validation(
+                S,
+                vec![("users".into(), "field required".into())],
+            ));
         };
         let now = shared.clock.now();
         let mut model = shared.model();
-        let inviter = model.user(caller).map(|u| u.email.clone()).unwrap_or_default();
+        let inviter = model
+            .user(caller)
+            .map(|u| u.email.clone())
+            .unwrap_or_default();
         let mut members = Vec::new();
         let mut invitations = Vec::new();
         for entry in users {
             let Some(email) = entry.get("email").and_then(Value::as_str) else {
-                return Err(ApiError::validation(S, vec![("users.email".into(), "field required".into())]));
+                return Err(ApiError::validation(
+                    S,
+                    vec![("users.email".into(), "field required".into())],
+                ));
             };
-            let roles = role_ids(model.org(org).ok_or_else(|| org_not_found(org))?, entry.get("roles"))?;
-            let known = model.users.iter().find(|u| u.email.eq_ignore_ascii_case(email)).map(|u| u.id);
+            let roles = role_ids(
+                model.org(org).ok_or_else(|| org_not_found(org))?,
+                entry.get("roles"),
+            )?;
+            let known = model
+                .users
+                .iter()
+                .find(|u| u.email.eq_ignore_ascii_case(email))
+                .map(|u| u.id);
             let o = model.org_mut(org).ok_or_else(|| org_not_found(org))?;
             match known {
                 Some(id) => {
@@ -947,7 +1265,13 @@ async fn update_member(
         let o = org_mut(&mut model, org)?;
         let roles = role_ids(o, body.get("roles"))?;
         let Some(m) = o.members.iter_mut().find(|(m, _)| *m == user) else {
-            return Err(ApiError::new(S, 404, "not-found", "Not Found.", format!("User {user} is not a member.")));
+            return Err(ApiError::new(
+                S,
+                404,
+                "not-found",
+                "Not Found.",
+                format!("User {user} is not a member."),
+            ));
         };
         m.1 = roles.clone();
         let o = model.org(org).ok_or_else(|| org_not_found(org))?;
@@ -970,7 +1294,13 @@ async fn remove_member(
         let before = o.members.len();
         o.members.retain(|(m, _)| *m != user);
         if o.members.len() == before {
-            return Err(ApiError::new(S, 404, "not-found", "Not Found.", format!("User {user} is not a member.")));
+            return Err(ApiError::new(
+                S,
+                404,
+                "not-found",
+                "Not Found.",
+                format!("User {user} is not a member."),
+            ));
         }
         Ok(no_content())
     })())
@@ -996,7 +1326,13 @@ async fn list_invitations(
             false,
             None,
         )?;
-        let page: Vec<Value> = o.invitations.iter().skip(offset).take(limit).map(|i| invitation_json(o, i)).collect();
+        let page: Vec<Value> = o
+            .invitations
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|i| invitation_json(o, i))
+            .collect();
         Ok(axum::Json(json!({"links": links(page.len()), "results": page})).into_response())
     })())
 }
@@ -1015,7 +1351,13 @@ async fn delete_invitation(
         let before = o.invitations.len();
         o.invitations.retain(|i| i.id != inv);
         if o.invitations.len() == before {
-            return Err(ApiError::new(S, 404, "not-found", "Not Found.", format!("Invitation {inv} was not found.")));
+            return Err(ApiError::new(
+                S,
+                404,
+                "not-found",
+                "Not Found.",
+                format!("Invitation {inv} was not found."),
+            ));
         }
         Ok(no_content())
     })())
@@ -1041,7 +1383,14 @@ async fn list_instance_roles(
 }
 
 /// Used by the unit tests and by seeding: a fresh workspace owned by `owner`.
-pub(crate) fn new_workspace(id: Uuid, name: String, description: String, labels: Vec<String>, owner: Uuid, now: OffsetDateTime) -> Workspace {
+pub(crate) fn new_workspace(
+    id: Uuid,
+    name: String,
+    description: String,
+    labels: Vec<String>,
+    owner: Uuid,
+    now: OffsetDateTime,
+) -> Workspace {
     Workspace {
         id,
         name,

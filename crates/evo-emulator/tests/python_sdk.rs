@@ -10,9 +10,15 @@ use std::path::{Path, PathBuf};
 use evo_emulator::Emulator;
 
 fn python() -> PathBuf {
-    let peers = std::env::var_os("EVO_PEERS_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).expect("workspace root").join(".peers")
-    });
+    let peers = std::env::var_os("EVO_PEERS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .ancestors()
+                .nth(2)
+                .expect("workspace root")
+                .join(".peers")
+        });
     let python = peers.join("venv/bin/python");
     assert!(
         python.exists(),
@@ -32,7 +38,9 @@ async fn official_python_sdk_round_trip() {
         .ca_cert_path(&ca)
         .start()
         .await
-        .unwrap_or_else(|e| panic!("the emulator could not serve blobs on a loopback port 443: {e}"));
+        .unwrap_or_else(|e| {
+            panic!("the emulator could not serve blobs on a loopback port 443: {e}")
+        });
     let blob_base = emu.blob_base_url();
     assert_eq!(blob_base.scheme(), "https");
     assert_eq!(blob_base.port(), None, "blob URLs use the default port");
@@ -52,8 +60,18 @@ async fn official_python_sdk_round_trip() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
-    assert!(out.status.success(), "the SDK script failed ({}):\n{stdout}\n{stderr}", out.status);
-    assert!(stdout.contains("official SDK smoke test passed"), "{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "the SDK script failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains("official SDK smoke test passed"),
+        "{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("ok: downloaded bytes equal uploaded bytes"));
-    assert!(emu.token_requests() >= 1, "the SDK got its token from the emulator's IMS");
+    assert!(
+        emu.token_requests() >= 1,
+        "the SDK got its token from the emulator's IMS"
+    );
 }

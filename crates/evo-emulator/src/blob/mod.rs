@@ -1,5 +1,8 @@
 //! Azure block-blob semantics on pre-signed URLs, under `/blob/{container}/{blob}`.
 
+// Helpers answer `Result<_, Response>`: the error *is* the finished Azure error response.
+#![allow(clippy::result_large_err)]
+
 pub(crate) mod sas;
 pub(crate) mod store;
 mod xml;
@@ -26,20 +29,31 @@ fn b64() -> base64::engine::GeneralPurpose {
 }
 
 /// An Azure-style XML error answer.
-pub(crate) fn error_response(status: u16, code: &str, message: &str, auth_detail: Option<&str>) -> Response {
+pub(crate) fn error_response(
+    status: u16,
+    code: &str,
+    message: &str,
+    auth_detail: Option<&str>,
+) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let body = xml::error_xml(code, message, auth_detail, &request_id);
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = (status, body).into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
     if let Ok(v) = HeaderValue::from_str(code) {
         h.insert("x-ms-error-code", v);
     }
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         h.insert("x-ms-request-id", v);
     }
-    h.insert("x-ms-version", HeaderValue::from_static(sas::SERVICE_VERSION));
+    h.insert(
+        "x-ms-version",
+        HeaderValue::from_static(sas::SERVICE_VERSION),
+    );
     resp
 }
 
@@ -59,7 +73,9 @@ fn auth_failed(detail: &str) -> Response {
 fn sas_error(e: SasError) -> Response {
     match e {
         SasError::Malformed(m) => auth_failed(&m),
-        SasError::BadSignature => auth_failed("Signature did not match. String to sign used was <redacted>"),
+        SasError::BadSignature => {
+            auth_failed("Signature did not match. String to sign used was <redacted>")
+        }
         SasError::Expired { start, expiry, now } => auth_failed(&format!(
             "Signature not valid in the specified time frame: Start [{start}] - Expiry [{expiry}] - Current [{now}]"
         )),
@@ -70,7 +86,10 @@ fn common_headers(h: &mut HeaderMap) {
     if let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
         h.insert("x-ms-request-id", v);
     }
-    h.insert("x-ms-version", HeaderValue::from_static(sas::SERVICE_VERSION));
+    h.insert(
+        "x-ms-version",
+        HeaderValue::from_static(sas::SERVICE_VERSION),
+    );
 }
 
 fn props_headers(h: &mut HeaderMap, p: &Props) {
@@ -83,14 +102,20 @@ fn props_headers(h: &mut HeaderMap, p: &Props) {
     }
 }
 
-type BodyStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<bytes::Bytes, String>> + Send>>;
+type BodyStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<bytes::Bytes, String>> + Send>>;
 
 fn body_stream(body: Body) -> BodyStream {
-    Box::pin(body.into_data_stream().map(|r| r.map_err(|e| format!("request body: {e}"))))
+    Box::pin(
+        body.into_data_stream()
+            .map(|r| r.map_err(|e| format!("request body: {e}"))),
+    )
 }
 
 fn content_md5(headers: &HeaderMap, name: &str) -> Result<Option<[u8; 16]>, Response> {
-    let Some(v) = headers.get(name) else { return Ok(None) };
+    let Some(v) = headers.get(name) else {
+        return Ok(None);
+    };
     let parsed = v
         .to_str()
         .ok()
@@ -98,7 +123,12 @@ fn content_md5(headers: &HeaderMap, name: &str) -> Result<Option<[u8; 16]>, Resp
         .and_then(|b| <[u8; 16]>::try_from(b).ok());
     match parsed {
         Some(m) => Ok(Some(m)),
-        None => Err(error_response(400, "InvalidMd5", "The MD5 value specified in the request is invalid.", None)),
+        None => Err(error_response(
+            400,
+            "InvalidMd5",
+            "The MD5 value specified in the request is invalid.",
+            None,
+        )),
     }
 }
 
@@ -108,7 +138,12 @@ fn require_length(headers: &HeaderMap) -> Result<u64, Response> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
         .ok_or_else(|| {
-            error_response(411, "MissingContentLengthHeader", "Content-Length HTTP header is missing.", None)
+            error_response(
+                411,
+                "MissingContentLengthHeader",
+                "Content-Length HTTP header is missing.",
+                None,
+            )
         })
 }
 
@@ -127,7 +162,10 @@ pub(crate) async fn handler(
         Err(e) => return sas_error(e),
     };
     let key = format!("{container}/{blob}");
-    let comp = q.0.iter().find(|(k, _)| k == "comp").map(|(_, v)| v.as_str());
+    let comp =
+        q.0.iter()
+            .find(|(k, _)| k == "comp")
+            .map(|(_, v)| v.as_str());
     let needs_write = method == Method::PUT;
     if (needs_write && !perms.write) || (!needs_write && !perms.read) {
         return error_response(
@@ -146,7 +184,9 @@ pub(crate) async fn handler(
         (_, Some(other)) => Err(error_response(
             400,
             "InvalidQueryParameterValue",
-            &format!("Value for one of the query parameters specified in the request URI is invalid: comp={other}"),
+            &format!(
+                "Value for one of the query parameters specified in the request URI is invalid: comp={other}"
+            ),
             None,
         )),
         _ => Err(error_response(
@@ -174,28 +214,38 @@ async fn put_block(
             None,
         )
     };
-    let id = q.0.iter().find(|(k, _)| k == "blockid").map(|(_, v)| v.clone()).ok_or_else(|| {
-        error_response(
-            400,
-            "MissingRequiredQueryParameter",
-            "A query parameter that's mandatory for this request is not specified: blockid",
-            None,
-        )
-    })?;
+    let id =
+        q.0.iter()
+            .find(|(k, _)| k == "blockid")
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| {
+                error_response(
+                    400,
+                    "MissingRequiredQueryParameter",
+                    "A query parameter that's mandatory for this request is not specified: blockid",
+                    None,
+                )
+            })?;
     let decoded = b64().decode(id.as_bytes()).map_err(|_| invalid_id())?;
     if decoded.is_empty() || decoded.len() > 64 {
         return Err(invalid_id());
     }
     require_length(headers)?;
     let md5 = content_md5(headers, "content-md5")?;
-    let computed =
-        shared.blobs.put_block(key, &id, decoded, body_stream(body), md5).await.map_err(store_error)?;
+    let computed = shared
+        .blobs
+        .put_block(key, &id, decoded, body_stream(body), md5)
+        .await
+        .map_err(store_error)?;
     let mut resp = StatusCode::CREATED.into_response();
     common_headers(resp.headers_mut());
     if let Ok(v) = HeaderValue::from_str(&b64().encode(computed)) {
         resp.headers_mut().insert("content-md5", v);
     }
-    resp.headers_mut().insert("x-ms-request-server-encrypted", HeaderValue::from_static("true"));
+    resp.headers_mut().insert(
+        "x-ms-request-server-encrypted",
+        HeaderValue::from_static("true"),
+    );
     Ok(resp)
 }
 
@@ -205,22 +255,45 @@ async fn put_block_list(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, Response> {
-    let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024).await.map_err(|_| {
-        error_response(413, "RequestBodyTooLarge", "The request body is too large.", None)
-    })?;
+    let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024)
+        .await
+        .map_err(|_| {
+            error_response(
+                413,
+                "RequestBodyTooLarge",
+                "The request body is too large.",
+                None,
+            )
+        })?;
     let list = xml::parse_block_list(&bytes).map_err(|e| {
-        error_response(400, "InvalidXmlDocument", &format!("XML specified is not syntactically valid: {e}"), None)
+        error_response(
+            400,
+            "InvalidXmlDocument",
+            &format!("XML specified is not syntactically valid: {e}"),
+            None,
+        )
     })?;
     let mut decoded = Vec::with_capacity(list.len());
     for (kind, id) in list {
         let d = b64().decode(id.as_bytes()).map_err(|_| {
-            error_response(400, "InvalidBlockList", "The specified block list is invalid.", None)
+            error_response(
+                400,
+                "InvalidBlockList",
+                "The specified block list is invalid.",
+                None,
+            )
         })?;
         decoded.push((kind, d));
     }
     let md5 = content_md5(headers, "x-ms-blob-content-md5")?.map(|m| b64().encode(m));
-    let ctype = headers.get("x-ms-blob-content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let props = shared.blobs.put_block_list(key, decoded, md5, ctype).map_err(store_error)?;
+    let ctype = headers
+        .get("x-ms-blob-content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let props = shared
+        .blobs
+        .put_block_list(key, decoded, md5, ctype)
+        .map_err(store_error)?;
     crate::files::on_blob_committed(shared, key, &props);
     let mut resp = StatusCode::CREATED.into_response();
     common_headers(resp.headers_mut());
@@ -228,7 +301,12 @@ async fn put_block_list(
     Ok(resp)
 }
 
-async fn put_blob(shared: &Shared, key: &str, headers: &HeaderMap, body: Body) -> Result<Response, Response> {
+async fn put_blob(
+    shared: &Shared,
+    key: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, Response> {
     match headers.get("x-ms-blob-type").and_then(|v| v.to_str().ok()) {
         None => {
             return Err(error_response(
@@ -255,19 +333,30 @@ async fn put_blob(shared: &Shared, key: &str, headers: &HeaderMap, body: Body) -
         .or_else(|| headers.get(header::CONTENT_TYPE))
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let props = shared.blobs.put_blob(key, body_stream(body), md5, ctype).await.map_err(store_error)?;
+    let props = shared
+        .blobs
+        .put_blob(key, body_stream(body), md5, ctype)
+        .await
+        .map_err(store_error)?;
     crate::files::on_blob_committed(shared, key, &props);
     let mut resp = StatusCode::CREATED.into_response();
     common_headers(resp.headers_mut());
     props_headers(resp.headers_mut(), &props);
-    if let Some(m) = props.content_md5.as_deref().and_then(|m| HeaderValue::from_str(m).ok()) {
+    if let Some(m) = props
+        .content_md5
+        .as_deref()
+        .and_then(|m| HeaderValue::from_str(m).ok())
+    {
         resp.headers_mut().insert("content-md5", m);
     }
     Ok(resp)
 }
 
 fn get_block_list(shared: &Shared, key: &str, q: &Query) -> Result<Response, Response> {
-    let which = q.0.iter().find(|(k, _)| k == "blocklisttype").map(|(_, v)| v.to_ascii_lowercase());
+    let which =
+        q.0.iter()
+            .find(|(k, _)| k == "blocklisttype")
+            .map(|(_, v)| v.to_ascii_lowercase());
     let (committed, uncommitted) = match which.as_deref() {
         None | Some("committed") => (true, false),
         Some("uncommitted") => (false, true),
@@ -281,14 +370,21 @@ fn get_block_list(shared: &Shared, key: &str, q: &Query) -> Result<Response, Res
             ));
         }
     };
-    let view = shared
-        .blobs
-        .block_list(key)
-        .ok_or_else(|| error_response(404, "BlobNotFound", "The specified blob does not exist.", None))?;
+    let view = shared.blobs.block_list(key).ok_or_else(|| {
+        error_response(
+            404,
+            "BlobNotFound",
+            "The specified blob does not exist.",
+            None,
+        )
+    })?;
     let body = xml::block_list_xml(&view, committed, uncommitted);
     let mut resp = (StatusCode::OK, body).into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
     common_headers(h);
     if let Some(p) = &view.props {
         props_headers(h, p);
@@ -305,21 +401,30 @@ enum RangeReq {
 }
 
 fn parse_range(headers: &HeaderMap) -> RangeReq {
-    let Some(v) = headers.get("x-ms-range").or_else(|| headers.get(header::RANGE)).and_then(|v| v.to_str().ok())
+    let Some(v) = headers
+        .get("x-ms-range")
+        .or_else(|| headers.get(header::RANGE))
+        .and_then(|v| v.to_str().ok())
     else {
         return RangeReq::Whole;
     };
-    let Some(spec) = v.trim().strip_prefix("bytes=") else { return RangeReq::Whole };
+    let Some(spec) = v.trim().strip_prefix("bytes=") else {
+        return RangeReq::Whole;
+    };
     if spec.contains(',') {
         // Several ranges are not supported by Azure either; serve the whole blob.
         return RangeReq::Whole;
     }
-    let Some((a, b)) = spec.split_once('-') else { return RangeReq::Whole };
+    let Some((a, b)) = spec.split_once('-') else {
+        return RangeReq::Whole;
+    };
     let (a, b) = (a.trim(), b.trim());
     if a.is_empty() {
         return b.parse().map(RangeReq::Suffix).unwrap_or(RangeReq::Whole);
     }
-    let Ok(start) = a.parse::<u64>() else { return RangeReq::Whole };
+    let Ok(start) = a.parse::<u64>() else {
+        return RangeReq::Whole;
+    };
     if b.is_empty() {
         return RangeReq::From(start, None);
     }
@@ -330,18 +435,31 @@ fn parse_range(headers: &HeaderMap) -> RangeReq {
 }
 
 fn etag_matches(list: &str, etag: &str) -> bool {
-    list.split(',').map(str::trim).any(|t| t == "*" || t == etag || t.trim_start_matches("W/") == etag)
+    list.split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == etag || t.trim_start_matches("W/") == etag)
 }
 
-fn get_blob(shared: &Shared, key: &str, method: &Method, headers: &HeaderMap) -> Result<Response, Response> {
+fn get_blob(
+    shared: &Shared,
+    key: &str,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response, Response> {
     let not_found = || {
         if method == Method::HEAD {
             let mut r = StatusCode::NOT_FOUND.into_response();
-            r.headers_mut().insert("x-ms-error-code", HeaderValue::from_static("BlobNotFound"));
+            r.headers_mut()
+                .insert("x-ms-error-code", HeaderValue::from_static("BlobNotFound"));
             common_headers(r.headers_mut());
             r
         } else {
-            error_response(404, "BlobNotFound", "The specified blob does not exist.", None)
+            error_response(
+                404,
+                "BlobNotFound",
+                "The specified blob does not exist.",
+                None,
+            )
         }
     };
     let props = shared.blobs.props(key).ok_or_else(not_found)?;
@@ -355,7 +473,10 @@ fn get_blob(shared: &Shared, key: &str, method: &Method, headers: &HeaderMap) ->
             ));
         }
     }
-    if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+    if let Some(inm) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
         if etag_matches(inm, &props.etag) {
             let mut r = StatusCode::NOT_MODIFIED.into_response();
             props_headers(r.headers_mut(), &props);
@@ -386,7 +507,10 @@ fn get_blob(shared: &Shared, key: &str, method: &Method, headers: &HeaderMap) ->
     let body = if method == Method::HEAD {
         Body::empty()
     } else {
-        let stream = shared.blobs.read(key, &props.etag, start, end_excl).ok_or_else(not_found)?;
+        let stream = shared
+            .blobs
+            .read(key, &props.etag, start, end_excl)
+            .ok_or_else(not_found)?;
         Body::from_stream(stream)
     };
     let mut resp = Response::new(body);
@@ -397,23 +521,36 @@ fn get_blob(shared: &Shared, key: &str, method: &Method, headers: &HeaderMap) ->
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(end_excl - start));
     h.insert("x-ms-blob-type", HeaderValue::from_static("BlockBlob"));
-    let ctype = props.content_type.as_deref().unwrap_or("application/octet-stream");
+    let ctype = props
+        .content_type
+        .as_deref()
+        .unwrap_or("application/octet-stream");
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(ctype).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        HeaderValue::from_str(ctype)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
     if status == StatusCode::PARTIAL_CONTENT {
         if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{}/{size}", end_excl - 1)) {
             h.insert(header::CONTENT_RANGE, v);
         }
-    } else if let Some(m) = props.content_md5.as_deref().and_then(|m| HeaderValue::from_str(m).ok()) {
+    } else if let Some(m) = props
+        .content_md5
+        .as_deref()
+        .and_then(|m| HeaderValue::from_str(m).ok())
+    {
         h.insert("content-md5", m);
     }
     Ok(resp)
 }
 
 fn unsatisfiable(size: u64) -> Response {
-    let mut r = error_response(416, "InvalidRange", "The range specified is invalid for the current size of the resource.", None);
+    let mut r = error_response(
+        416,
+        "InvalidRange",
+        "The range specified is invalid for the current size of the resource.",
+        None,
+    );
     if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
         r.headers_mut().insert(header::CONTENT_RANGE, v);
     }

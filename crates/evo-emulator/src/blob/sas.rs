@@ -32,7 +32,11 @@ pub(crate) enum SasError {
     /// The signature does not match.
     BadSignature,
     /// Outside the validity window (or expired by the test).
-    Expired { start: String, expiry: String, now: String },
+    Expired {
+        start: String,
+        expiry: String,
+        now: String,
+    },
 }
 
 fn fmt_time(t: OffsetDateTime) -> String {
@@ -54,7 +58,10 @@ fn mac(key: &[u8; 32], path: &str, sp: &str, st: &str, se: &str, sn: &str) -> Ve
 pub(crate) fn presign(shared: &Shared, container: &str, blob: &str, perms: &str) -> String {
     use base64::Engine;
     // Not under the model lock: handlers presign while holding it.
-    let serial = shared.url_serial.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+    let serial = shared
+        .url_serial
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        + 1;
     let now = OffsetDateTime::now_utc();
     let st = fmt_time(now - time::Duration::seconds(1));
     let ttl = time::Duration::try_from(shared.blob_url_ttl).unwrap_or(time::Duration::days(3650));
@@ -70,7 +77,9 @@ pub(crate) fn presign(shared: &Shared, container: &str, blob: &str, perms: &str)
     ));
     let mut url = shared.urls.blob_base.clone();
     {
-        let mut segs = url.path_segments_mut().unwrap_or_else(|_| unreachable!("http URLs have paths"));
+        let mut segs = url
+            .path_segments_mut()
+            .unwrap_or_else(|_| unreachable!("http URLs have paths"));
         segs.pop_if_empty().push("blob").push(container);
         for s in blob.split('/') {
             segs.push(s);
@@ -88,13 +97,24 @@ pub(crate) fn presign(shared: &Shared, container: &str, blob: &str, perms: &str)
 }
 
 /// Checks the SAS parameters of a request for `/blob/{container}/{blob}`.
-pub(crate) fn verify(shared: &Shared, container: &str, blob: &str, q: &Query) -> Result<Perms, SasError> {
+pub(crate) fn verify(
+    shared: &Shared,
+    container: &str,
+    blob: &str,
+    q: &Query,
+) -> Result<Perms, SasError> {
     use base64::Engine;
-    let get = |k: &str| q.0.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let get = |k: &str| {
+        q.0.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
     let (Some(st), Some(se), Some(sp), Some(sn), Some(sig)) =
         (get("st"), get("se"), get("sp"), get("sn"), get("sig"))
     else {
-        return Err(SasError::Malformed("a required signature parameter is missing".into()));
+        return Err(SasError::Malformed(
+            "a required signature parameter is missing".into(),
+        ));
     };
     let path = format!("/{container}/{blob}");
     let expected = mac(&shared.sas_key, &path, sp, st, se, sn);
@@ -105,19 +125,33 @@ pub(crate) fn verify(shared: &Shared, container: &str, blob: &str, q: &Query) ->
         return Err(SasError::BadSignature);
     }
     let now = OffsetDateTime::now_utc();
-    let expired = || SasError::Expired { start: st.to_owned(), expiry: se.to_owned(), now: fmt_time(now) };
-    let start = OffsetDateTime::parse(st, &Rfc3339).map_err(|_| SasError::Malformed("bad st".into()))?;
-    let expiry = OffsetDateTime::parse(se, &Rfc3339).map_err(|_| SasError::Malformed("bad se".into()))?;
-    let serial: u64 = sn.parse().map_err(|_| SasError::Malformed("bad sn".into()))?;
+    let expired = || SasError::Expired {
+        start: st.to_owned(),
+        expiry: se.to_owned(),
+        now: fmt_time(now),
+    };
+    let start =
+        OffsetDateTime::parse(st, &Rfc3339).map_err(|_| SasError::Malformed("bad st".into()))?;
+    let expiry =
+        OffsetDateTime::parse(se, &Rfc3339).map_err(|_| SasError::Malformed("bad se".into()))?;
+    let serial: u64 = sn
+        .parse()
+        .map_err(|_| SasError::Malformed("bad sn".into()))?;
     if now < start || now >= expiry {
         return Err(expired());
     }
-    if serial <= shared.min_url_serial.load(std::sync::atomic::Ordering::SeqCst)
+    if serial
+        <= shared
+            .min_url_serial
+            .load(std::sync::atomic::Ordering::SeqCst)
         || shared.model().revoked_signatures.contains(sig)
     {
         return Err(expired());
     }
-    Ok(Perms { read: sp.contains('r'), write: sp.contains('w') || sp.contains('c') })
+    Ok(Perms {
+        read: sp.contains('r'),
+        write: sp.contains('w') || sp.contains('c'),
+    })
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -81,7 +81,11 @@ pub(crate) struct StoreError {
 
 impl StoreError {
     pub(crate) fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -156,7 +160,8 @@ impl BlobStore {
         mut body: BodyStream,
     ) -> Result<(Arc<BlockData>, u64, [u8; 16]), StoreError> {
         let mut md5 = Md5::new();
-        let io_err = |e: std::io::Error| StoreError::new(500, "InternalError", format!("storage I/O: {e}"));
+        let io_err =
+            |e: std::io::Error| StoreError::new(500, "InternalError", format!("storage I/O: {e}"));
         match &self.folder {
             None => {
                 let mut buf = BytesMut::new();
@@ -166,7 +171,11 @@ impl BlobStore {
                     buf.extend_from_slice(&chunk);
                 }
                 let size = buf.len() as u64;
-                Ok((Arc::new(BlockData::Memory(buf.freeze())), size, md5.finalize().into()))
+                Ok((
+                    Arc::new(BlockData::Memory(buf.freeze())),
+                    size,
+                    md5.finalize().into(),
+                ))
             }
             Some(folder) => {
                 let n = self.next_file.fetch_add(1, Ordering::Relaxed);
@@ -216,7 +225,14 @@ impl BlobStore {
         if !state.uncommitted.contains_key(&decoded) {
             state.uncommitted_order.push(decoded.clone());
         }
-        state.uncommitted.insert(decoded, Block { name: id.to_owned(), size, data });
+        state.uncommitted.insert(
+            decoded,
+            Block {
+                name: id.to_owned(),
+                size,
+                data,
+            },
+        );
         Ok(md5)
     }
 
@@ -248,7 +264,12 @@ impl BlobStore {
                     .committed
                     .as_ref()
                     .filter(|c| !c.from_put_blob)
-                    .and_then(|c| c.blocks.iter().find(|(i, _)| i == id).map(|(_, b)| b.clone()))
+                    .and_then(|c| {
+                        c.blocks
+                            .iter()
+                            .find(|(i, _)| i == id)
+                            .map(|(_, b)| b.clone())
+                    })
             };
             let block = match kind {
                 ListKind::Uncommitted => state.uncommitted.get(id).cloned(),
@@ -258,12 +279,20 @@ impl BlobStore {
             match block {
                 Some(b) => chosen.push((id.clone(), b)),
                 None => {
-                    return Err(StoreError::new(400, "InvalidBlockList", "The specified block list is invalid."));
+                    return Err(StoreError::new(
+                        400,
+                        "InvalidBlockList",
+                        "The specified block list is invalid.",
+                    ));
                 }
             }
         }
         if chosen.len() > 50_000 {
-            return Err(StoreError::new(400, "BlockListTooLong", "The block list may not contain more than 50,000 blocks."));
+            return Err(StoreError::new(
+                400,
+                "BlockListTooLong",
+                "The block list may not contain more than 50,000 blocks.",
+            ));
         }
         let size = chosen.iter().map(|(_, b)| b.size).sum();
         let committed = Committed {
@@ -304,7 +333,14 @@ impl BlobStore {
         }
         let etag = self.new_etag();
         let committed = Committed {
-            blocks: vec![(Vec::new(), Block { name: String::new(), size, data })],
+            blocks: vec![(
+                Vec::new(),
+                Block {
+                    name: String::new(),
+                    size,
+                    data,
+                },
+            )],
             from_put_blob: true,
             size,
             etag,
@@ -333,7 +369,12 @@ impl BlobStore {
             .committed
             .as_ref()
             .filter(|c| !c.from_put_blob)
-            .map(|c| c.blocks.iter().map(|(_, b)| (b.name.clone(), b.size)).collect())
+            .map(|c| {
+                c.blocks
+                    .iter()
+                    .map(|(_, b)| (b.name.clone(), b.size))
+                    .collect()
+            })
             .unwrap_or_default();
         let uncommitted = state
             .uncommitted_order
@@ -341,12 +382,20 @@ impl BlobStore {
             .filter_map(|id| state.uncommitted.get(id))
             .map(|b| (b.name.clone(), b.size))
             .collect();
-        Some(BlockListView { committed, uncommitted, props: state.committed.as_ref().map(Committed::props) })
+        Some(BlockListView {
+            committed,
+            uncommitted,
+            props: state.committed.as_ref().map(Committed::props),
+        })
     }
 
     /// Properties of the committed blob.
     pub(crate) fn props(&self, key: &str) -> Option<Props> {
-        self.lock().get(key)?.committed.as_ref().map(Committed::props)
+        self.lock()
+            .get(key)?
+            .committed
+            .as_ref()
+            .map(Committed::props)
     }
 
     /// Streams `range` (start, end exclusive) of the committed blob whose ETag is `etag`.
@@ -410,51 +459,58 @@ struct ReadState {
 fn read_stream(
     parts: VecDeque<(Arc<BlockData>, u64, u64)>,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-    futures_util::stream::unfold(ReadState { parts, file: None, done: false }, |mut st| async move {
-        if st.done {
-            return None;
-        }
-        loop {
-            if let Some((file, remaining)) = &mut st.file {
-                if *remaining == 0 {
-                    st.file = None;
-                    continue;
-                }
-                let n = (*remaining).min(CHUNK) as usize;
-                let mut buf = vec![0u8; n];
-                if let Err(e) = file.read_exact(&mut buf).await {
-                    st.done = true;
-                    return Some((Err(e), st));
-                }
-                *remaining -= n as u64;
-                return Some((Ok(Bytes::from(buf)), st));
+    futures_util::stream::unfold(
+        ReadState {
+            parts,
+            file: None,
+            done: false,
+        },
+        |mut st| async move {
+            if st.done {
+                return None;
             }
-            let (data, offset, len) = st.parts.pop_front()?;
-            match &*data {
-                BlockData::Memory(b) => {
-                    let n = len.min(CHUNK);
-                    let chunk = b.slice(offset as usize..(offset + n) as usize);
-                    if n < len {
-                        st.parts.push_front((data.clone(), offset + n, len - n));
+            loop {
+                if let Some((file, remaining)) = &mut st.file {
+                    if *remaining == 0 {
+                        st.file = None;
+                        continue;
                     }
-                    return Some((Ok(chunk), st));
+                    let n = (*remaining).min(CHUNK) as usize;
+                    let mut buf = vec![0u8; n];
+                    if let Err(e) = file.read_exact(&mut buf).await {
+                        st.done = true;
+                        return Some((Err(e), st));
+                    }
+                    *remaining -= n as u64;
+                    return Some((Ok(Bytes::from(buf)), st));
                 }
-                BlockData::File(path) => {
-                    let opened = async {
-                        let mut f = tokio::fs::File::open(path).await?;
-                        f.seek(std::io::SeekFrom::Start(offset)).await?;
-                        Ok::<_, std::io::Error>(f)
+                let (data, offset, len) = st.parts.pop_front()?;
+                match &*data {
+                    BlockData::Memory(b) => {
+                        let n = len.min(CHUNK);
+                        let chunk = b.slice(offset as usize..(offset + n) as usize);
+                        if n < len {
+                            st.parts.push_front((data.clone(), offset + n, len - n));
+                        }
+                        return Some((Ok(chunk), st));
                     }
-                    .await;
-                    match opened {
-                        Ok(f) => st.file = Some((f, len)),
-                        Err(e) => {
-                            st.done = true;
-                            return Some((Err(e), st));
+                    BlockData::File(path) => {
+                        let opened = async {
+                            let mut f = tokio::fs::File::open(path).await?;
+                            f.seek(std::io::SeekFrom::Start(offset)).await?;
+                            Ok::<_, std::io::Error>(f)
+                        }
+                        .await;
+                        match opened {
+                            Ok(f) => st.file = Some((f, len)),
+                            Err(e) => {
+                                st.done = true;
+                                return Some((Err(e), st));
+                            }
                         }
                     }
                 }
             }
-        }
-    })
+        },
+    )
 }

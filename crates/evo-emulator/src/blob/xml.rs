@@ -69,7 +69,9 @@ pub(crate) fn parse_block_list(body: &[u8]) -> Result<Vec<(ListKind, String)>, S
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The Get Block List answer.
@@ -78,7 +80,10 @@ pub(crate) fn block_list_xml(view: &BlockListView, committed: bool, uncommitted:
     let section = |s: &mut String, tag: &str, blocks: &[(String, u64)]| {
         s.push_str(&format!("<{tag}>"));
         for (name, size) in blocks {
-            s.push_str(&format!("<Block><Name>{}</Name><Size>{size}</Size></Block>", escape(name)));
+            s.push_str(&format!(
+                "<Block><Name>{}</Name><Size>{size}</Size></Block>",
+                escape(name)
+            ));
         }
         s.push_str(&format!("</{tag}>"));
     };
@@ -93,7 +98,12 @@ pub(crate) fn block_list_xml(view: &BlockListView, committed: bool, uncommitted:
 }
 
 /// An Azure error document.
-pub(crate) fn error_xml(code: &str, message: &str, auth_detail: Option<&str>, request_id: &str) -> String {
+pub(crate) fn error_xml(
+    code: &str,
+    message: &str,
+    auth_detail: Option<&str>,
+    request_id: &str,
+) -> String {
     let time = httpdate::fmt_http_date(std::time::SystemTime::now());
     let mut s = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{}</Code><Message>{}\nRequestId:{request_id}\nTime:{time}</Message>",
@@ -101,7 +111,10 @@ pub(crate) fn error_xml(code: &str, message: &str, auth_detail: Option<&str>, re
         escape(message)
     );
     if let Some(d) = auth_detail {
-        s.push_str(&format!("<AuthenticationErrorDetail>{}</AuthenticationErrorDetail>", escape(d)));
+        s.push_str(&format!(
+            "<AuthenticationErrorDetail>{}</AuthenticationErrorDetail>",
+            escape(d)
+        ));
     }
     s.push_str("</Error>");
     s
@@ -124,8 +137,16 @@ mod tests {
             ]
         );
         let empty = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<BlockList>\n</BlockList>";
-        assert!(parse_block_list(empty.as_bytes()).expect("parses").is_empty());
-        assert!(parse_block_list(b"<BlockList/>").expect("parses").is_empty());
+        assert!(
+            parse_block_list(empty.as_bytes())
+                .expect("parses")
+                .is_empty()
+        );
+        assert!(
+            parse_block_list(b"<BlockList/>")
+                .expect("parses")
+                .is_empty()
+        );
         assert!(parse_block_list(b"<Nope><Latest>x</Latest></Nope>").is_err());
         assert!(parse_block_list(b"<BlockList><Latest>x</Latest>").is_err());
         assert!(parse_block_list(b"not xml at all").is_err());

@@ -24,7 +24,11 @@ pub fn ws_base(emu: &Emulator) -> String {
 pub async fn json(resp: reqwest::Response) -> (u16, Value) {
     let status = resp.status().as_u16();
     let text = resp.text().await.expect("body");
-    let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let v = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     (status, v)
 }
 
@@ -43,7 +47,12 @@ pub async fn create_workspace(emu: &Emulator, token: &str, name: &str) -> String
 }
 
 pub fn files_base(emu: &Emulator, ws: &str) -> String {
-    format!("{}file/v2/orgs/{}/workspaces/{}", emu.hub_url(), emu.org_id(), ws)
+    format!(
+        "{}file/v2/orgs/{}/workspaces/{}",
+        emu.hub_url(),
+        emu.org_id(),
+        ws
+    )
 }
 
 pub fn block_id(offset: u64) -> String {
@@ -89,7 +98,13 @@ pub async fn upload_blocks(upload: &str, data: &[u8], chunk: usize) {
 }
 
 /// Registers `path` in workspace `ws`, uploads `data`, returns (file_id, version_id).
-pub async fn upload_file(emu: &Emulator, token: &str, ws: &str, path: &str, data: &[u8]) -> (String, String) {
+pub async fn upload_file(
+    emu: &Emulator,
+    token: &str,
+    ws: &str,
+    path: &str,
+    data: &[u8],
+) -> (String, String) {
     let resp = client()
         .put(format!("{}/files/path/{}", files_base(emu, ws), path))
         .bearer_auth(token)
@@ -100,5 +115,8 @@ pub async fn upload_file(emu: &Emulator, token: &str, ws: &str, path: &str, data
     assert_eq!(status, 200, "{body}");
     let upload = body["upload"].as_str().expect("upload").to_owned();
     upload_blocks(&upload, data, 1000).await;
-    (body["file_id"].as_str().expect("id").to_owned(), body["version_id"].as_str().expect("v").to_owned())
+    (
+        body["file_id"].as_str().expect("id").to_owned(),
+        body["version_id"].as_str().expect("v").to_owned(),
+    )
 }
