@@ -62,6 +62,8 @@ pub use connector::{
     OAuthConnectorBuilder,
 };
 pub use error::{OAuthError, OAuthErrorCode};
+/// The secret string type of tokens and client secrets (from evo-core).
+pub use evo_core::Secret;
 pub use scope::{EvoScope, Scopes};
 pub use store::{FileTokenStore, MemoryTokenStore, TokenKey, TokenStore};
 pub use token::Token;

@@ -268,7 +268,7 @@ async fn thousand_requests(api: &ApiConnector, emu: &Emulator) {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_thousand_concurrent_requests_over_an_expiring_token_make_one_token_request() {
     let emu = emulator(Duration::from_secs(4)).await;
     let counting = Counting::new(TestTransport::shared());
@@ -292,7 +292,7 @@ async fn a_thousand_concurrent_requests_over_an_expiring_token_make_one_token_re
     assert_eq!(counting.count(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_thousand_concurrent_401s_make_one_token_request() {
     let emu = emulator(Duration::from_secs(3600)).await;
     let counting = Counting::new(TestTransport::shared());
