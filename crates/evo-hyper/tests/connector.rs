@@ -577,3 +577,32 @@ async fn a_middleware_over_the_transport_passes_the_conformance_suite() {
         .assert_passed();
     assert!(seen.load(Ordering::SeqCst) >= 10);
 }
+
+#[tokio::test]
+async fn connections_are_pooled_unless_the_pool_is_disabled() {
+    let server = TestServer::start(|_req| async { text(200, "ok") }).await;
+    let url = format!("http://{}/", server.addr);
+    let pooled = common::transport();
+    for _ in 0..3 {
+        let response = pooled
+            .send(http::Request::get(&url).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        response.into_body().collect(1024).await.unwrap();
+    }
+    assert_eq!(server.accepted.load(Ordering::SeqCst), 1);
+
+    let unpooled = evo_hyper::HyperTransport::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        let response = unpooled
+            .send(http::Request::get(&url).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        response.into_body().collect(1024).await.unwrap();
+    }
+    assert_eq!(server.accepted.load(Ordering::SeqCst), 4);
+}

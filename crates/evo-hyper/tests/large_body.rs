@@ -101,6 +101,11 @@ async fn two_gib_stream_up_and_down_with_flat_memory() {
     assert_eq!(wrong, 0);
 
     let growth = peak_rss().saturating_sub(before);
+    println!(
+        "peak RSS before: {} MiB, growth: {} MiB",
+        before / (1024 * 1024),
+        growth / (1024 * 1024)
+    );
     assert!(
         growth < 200 * 1024 * 1024,
         "peak RSS grew by {} MiB while streaming 2 GiB each way",

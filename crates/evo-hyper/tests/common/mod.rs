@@ -18,6 +18,8 @@ use tokio::net::{TcpListener, TcpStream};
 /// A hyper server on 127.0.0.1 (ephemeral port) answering with `handler`; stops on drop.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// How many connections were accepted.
+    pub accepted: Arc<std::sync::atomic::AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -38,8 +40,11 @@ impl TestServer {
     {
         let addr = listener.local_addr().expect("addr");
         let handler = Arc::new(handler);
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let handler = handler.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
@@ -52,7 +57,11 @@ impl TestServer {
                 });
             }
         });
-        TestServer { addr, task }
+        TestServer {
+            addr,
+            accepted,
+            task,
+        }
     }
 
     pub fn url(&self, path: &str) -> evo_core::url::Url {
