@@ -652,7 +652,8 @@ async fn expired_urls_are_renewed_through_the_file_api() {
 }
 
 /// Uploads and downloads under every kind of transient fault still give identical bytes.
-#[tokio::test]
+/// (On a multi-threaded runtime; the other tests use the default current-thread one.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfers_survive_injected_faults() {
     let plan = FaultPlan::seeded(7)
         .with(RouteClass::Blob, Fault::Status(503), 0.08)

@@ -75,7 +75,11 @@ pub async fn start_with(
     configure: impl FnOnce(EmulatorBuilder) -> EmulatorBuilder,
     blobs: impl FnOnce(evo_io::BlobClientBuilder) -> evo_io::BlobClientBuilder,
 ) -> Setup {
-    let emu = configure(Emulator::builder())
+    let seed = evo_emulator::Seed::from_json(
+        r#"{"organizations": [{"display_name": "Files Org", "workspaces": [{"name": "Files Test"}]}]}"#,
+    )
+    .expect("seed parses");
+    let emu = configure(Emulator::builder().seed(seed))
         .start()
         .await
         .expect("emulator starts");
