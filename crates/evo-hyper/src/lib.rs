@@ -23,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 
+mod body;
 mod connect;
 mod error;
 
@@ -30,7 +31,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_body::into_evo_body;
 use evo_core::{Body, Timeouts, Transport, TransportError};
 use http::{Request, Response};
 use hyper_util::client::legacy::Client;
@@ -38,6 +38,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
+use crate::body::into_evo_body;
 use crate::connect::{REQUEST_CONNECT_TIMEOUT, TcpConnector, TimeoutConnector};
 pub use crate::error::Error;
 
@@ -79,10 +80,11 @@ impl Default for HyperTransport {
 impl HyperTransport {
     /// A transport with the defaults: webpki roots, HTTP/1.1 and h2, a 10 s connect timeout,
     /// 32 idle connections per host kept for 90 s, proxies from the environment.
+    ///
+    /// # Panics
+    /// Never in practice: the defaults trust only the bundled webpki roots and add no
+    /// certificate, the only inputs [`HyperTransportBuilder::build`] can reject.
     pub fn new() -> Self {
-        // The default settings use only built-in roots, so building cannot fail; if a future
-        // rustls rejected them, falling back to a transport without proxies would hide that,
-        // so this is the one place where the message is explicit.
         HyperTransportBuilder::default()
             .build()
             .expect("the default HyperTransport settings are valid")
@@ -381,25 +383,6 @@ impl HyperTransport {
                 .headers
                 .insert(http::header::PROXY_AUTHORIZATION, value);
         }
-    }
-}
-
-mod async_body {
-    //! Response bodies: hyper's `Incoming` as an [`evo_core::Body`] stream.
-
-    use bytes::Bytes;
-    use evo_core::Body;
-    use futures_util::StreamExt;
-    use http_body_util::BodyExt;
-
-    /// Streams a hyper response body, mapping its failures to I/O errors the connector
-    /// understands (`UnexpectedEof` for a body cut short, `TimedOut`, otherwise `Other`).
-    pub(crate) fn into_evo_body(body: hyper::body::Incoming) -> Body {
-        let length = hyper::body::Body::size_hint(&body).exact();
-        let stream = body
-            .into_data_stream()
-            .map(|chunk: Result<Bytes, hyper::Error>| chunk.map_err(crate::error::body_error));
-        Body::from_stream(stream, length)
     }
 }
 
