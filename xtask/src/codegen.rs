@@ -354,7 +354,11 @@ paths:
         "204": {description: Deleted.}
 "##;
         let files = generate_target("specs/t.yaml", spec).unwrap();
-        assert!(files[2].1.contains(".path_param_with_slashes(\"file_path\", file_path)"));
+        assert!(
+            files[2]
+                .1
+                .contains(".path_param_with_slashes(\"file_path\", file_path)")
+        );
     }
 
     #[test]

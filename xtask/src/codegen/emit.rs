@@ -1039,7 +1039,7 @@ impl Endpoints {
             );
             writeln!(
                 response_enum,
-                "#[derive(Debug, Clone, PartialEq)]\npub enum {enum_name} {{"
+                "#[derive(Debug, Clone, PartialEq)]\n#[allow(clippy::large_enum_variant)]\npub enum {enum_name} {{"
             )
             .unwrap();
             let mut arms = String::new();

@@ -25,6 +25,7 @@ pub struct HealthCheckParams {
 
 /// The answers of [`health_check`].
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum HealthCheckResponse {
     /// 200: The service is healthy or degraded.
     Ok(ServiceHealth),
@@ -229,6 +230,7 @@ pub struct RestoreWorkspaceParams {
 
 /// The answers of [`restore_workspace`].
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum RestoreWorkspaceResponse {
     /// 204: The workspace is restored.
     NoContent,
