@@ -186,6 +186,10 @@ pub(crate) async fn fault_layer(
     req: Request,
     next: Next,
 ) -> Response {
+    // Counted before faults, so single-flight tests see every attempt, answered or not.
+    if req.uri().path() == "/connect/token" {
+        shared.token_requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
     let Some(class) = classify(req.uri().path()) else {
         return next.run(req).await;
     };

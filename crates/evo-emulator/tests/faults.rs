@@ -97,6 +97,11 @@ async fn too_many_requests_carries_retry_after_and_token_errors_are_oauth_json()
     )
     .await;
     assert_eq!(s, 200);
+    assert_eq!(
+        emu.token_requests(),
+        2,
+        "the faulted token request counts too"
+    );
 }
 
 async fn blob_with(emu: &Emulator, data: &[u8]) -> String {

@@ -132,8 +132,13 @@ fn content_md5(headers: &HeaderMap, name: &str) -> Result<Option<[u8; 16]>, Resp
     }
 }
 
-fn require_length(headers: &HeaderMap) -> Result<u64, Response> {
-    headers
+/// Azure's largest block (service version 2019-12-12 and later): 4000 MiB.
+const MAX_BLOCK: u64 = 4000 * 1024 * 1024;
+/// Azure's largest single Put Blob: 5000 MiB.
+const MAX_PUT_BLOB: u64 = 5000 * 1024 * 1024;
+
+fn require_length(headers: &HeaderMap, max: u64) -> Result<u64, Response> {
+    let len = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
@@ -144,7 +149,16 @@ fn require_length(headers: &HeaderMap) -> Result<u64, Response> {
                 "Content-Length HTTP header is missing.",
                 None,
             )
-        })
+        })?;
+    if len > max {
+        return Err(error_response(
+            413,
+            "RequestBodyTooLarge",
+            "The request body is too large and exceeds the maximum permissible limit.",
+            None,
+        ));
+    }
+    Ok(len)
 }
 
 /// The single entry point of the blob service.
@@ -230,7 +244,7 @@ async fn put_block(
     if decoded.is_empty() || decoded.len() > 64 {
         return Err(invalid_id());
     }
-    require_length(headers)?;
+    require_length(headers, MAX_BLOCK)?;
     let md5 = content_md5(headers, "content-md5")?;
     let computed = shared
         .blobs
@@ -326,7 +340,7 @@ async fn put_blob(
             ));
         }
     }
-    require_length(headers)?;
+    require_length(headers, MAX_PUT_BLOB)?;
     let md5 = content_md5(headers, "content-md5")?;
     let ctype = headers
         .get("x-ms-blob-content-type")
