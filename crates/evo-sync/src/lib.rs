@@ -17,6 +17,7 @@ mod error;
 mod replica;
 mod source;
 
+pub mod evo;
 pub mod poll;
 pub mod socketio;
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use evo_sync::poll::{Deleted, PollApi, PollOptions, Polled, Poller};
-use evo_sync::{EngineOptions, Error, Live, LiveOptions, BackoffPolicy, replica};
+use evo_sync::{BackoffPolicy, EngineOptions, Error, Live, LiveOptions, replica};
 use proptest::prelude::*;
 
 const OVERLAP: u64 = 1_000;
@@ -56,7 +56,11 @@ impl PollApi<u8, u32> for FakeApi {
             .items
             .iter()
             .filter(|(_, (_, _, d))| d.is_none())
-            .map(|(k, (ver, v, _))| Polled { key: *k, version: *ver, value: *v })
+            .map(|(k, (ver, v, _))| Polled {
+                key: *k,
+                version: *ver,
+                value: *v,
+            })
             .collect();
         s.returned += out.len() as u64;
         Ok(out)
@@ -69,7 +73,11 @@ impl PollApi<u8, u32> for FakeApi {
             .items
             .iter()
             .filter(|(_, (ver, _, d))| d.is_none() && *ver >= since)
-            .map(|(k, (ver, v, _))| Polled { key: *k, version: *ver, value: *v })
+            .map(|(k, (ver, v, _))| Polled {
+                key: *k,
+                version: *ver,
+                value: *v,
+            })
             .collect();
         s.returned += out.len() as u64;
         Ok(out)
@@ -81,7 +89,12 @@ impl PollApi<u8, u32> for FakeApi {
         let out: Vec<_> = s
             .items
             .iter()
-            .filter_map(|(k, (_, _, d))| d.filter(|d| *d >= since).map(|d| Deleted { key: *k, version: d }))
+            .filter_map(|(k, (_, _, d))| {
+                d.filter(|d| *d >= since).map(|d| Deleted {
+                    key: *k,
+                    version: d,
+                })
+            })
             .collect();
         s.returned += out.len() as u64;
         Ok(out)
@@ -115,7 +128,10 @@ fn perform(server: &mut FakeServer, step: &Step) {
     match *step {
         Step::Put(key, value) => {
             let now = server.clock;
-            let version = server.items.get(&key).map_or(now, |(v, _, _)| now.max(v + 1));
+            let version = server
+                .items
+                .get(&key)
+                .map_or(now, |(v, _, _)| now.max(v + 1));
             server.clock = server.clock.max(version);
             server.items.insert(key, (version, value, None));
         }
@@ -133,7 +149,10 @@ fn perform(server: &mut FakeServer, step: &Step) {
         Step::Tick(n) => server.clock += n,
         Step::LatePut(key, value, back) => {
             let stamp = server.clock.saturating_sub(back);
-            let version = server.items.get(&key).map_or(stamp, |(v, _, _)| stamp.max(v + 1));
+            let version = server
+                .items
+                .get(&key)
+                .map_or(stamp, |(v, _, _)| stamp.max(v + 1));
             server.clock = server.clock.max(version);
             server.items.insert(key, (version, value, None));
         }
@@ -227,7 +246,9 @@ async fn a_running_poller_survives_faults_and_follows_changes() {
             ..LiveOptions::default()
         },
     );
-    live.wait_for(|s| s.get(&1) == Some(&1)).await.expect("initial");
+    live.wait_for(|s| s.get(&1) == Some(&1))
+        .await
+        .expect("initial");
     {
         let mut s = api.0.lock().expect("lock");
         s.fail_next = 5;
@@ -242,8 +263,16 @@ async fn a_running_poller_survives_faults_and_follows_changes() {
     .await
     .expect("converged after faults")
     .expect("writer alive");
-    assert_eq!(api.0.lock().expect("lock").fail_next, 0, "the faults were hit");
-    assert_eq!(live.snapshot().resets(), 1, "a failed poll must not cause a reload");
+    assert_eq!(
+        api.0.lock().expect("lock").fail_next,
+        0,
+        "the faults were hit"
+    );
+    assert_eq!(
+        live.snapshot().resets(),
+        1,
+        "a failed poll must not cause a reload"
+    );
 }
 
 #[test]

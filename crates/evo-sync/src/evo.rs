@@ -1,0 +1,435 @@
+//! Evo change sources: the workspaces of an organization and the files of a workspace, polled
+//! with the APIs' time filters (Evo has no push API), and the [`LiveWorkspaces`] /
+//! [`LiveFiles`] replicas built on them.
+//!
+//! Versions are the server's timestamps in microseconds since the Unix epoch:
+//! * workspaces: `updated_at`. Changes are listed with `updated_at=gte:<watermark - overlap>`.
+//!   The Workspaces API marks no deleted flag in listings, so deletions are the workspaces that
+//!   `deleted=true` (which includes soft-deleted ones) lists in the window but `deleted=false`
+//!   does not; this relies on deletion and restore updating `updated_at`, as the emulator does.
+//! * files: `modified_at` for live files (`deleted=false&modified_at=gte:..`) and `deleted_at`
+//!   for deletions (`deleted=true&deleted_at=gte:..`).
+//!
+//! A periodic full listing ([`EvoPollOptions::reconcile_every`]) catches whatever the filters
+//! cannot show (for instance a row skipped by offset paging while the list changed).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use evo_core::ApiConnector;
+use evo_core::http::Method;
+use evo_core::uuid::Uuid;
+use futures_util::TryStreamExt;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::error::Error;
+use crate::poll::{Deleted, PollApi, PollOptions, Polled, Poller};
+use crate::replica::Replica;
+use crate::source::{Live, LiveOptions};
+
+const WORKSPACES: &str = "/workspace/orgs/{org_id}/workspaces";
+/// The Workspaces API documents limits above 100 as deprecated.
+const WORKSPACE_PAGE: usize = 100;
+/// A bound on pages per listing, so a misbehaving server cannot keep a poll going forever.
+const MAX_PAGES: usize = 10_000;
+
+/// How an Evo poller polls.
+#[derive(Clone, Debug)]
+pub struct EvoPollOptions {
+    /// Time between polls (default 5 s).
+    pub interval: Duration,
+    /// How far behind the newest timestamp seen each poll starts again (default 5 s), to
+    /// cover equal timestamps and late commits.
+    pub overlap: Duration,
+    /// Every this many polls, compare a full listing with the replica (default 60; 0: never).
+    pub reconcile_every: u32,
+    /// Replica queue sizes and reconnect backoff.
+    pub live: LiveOptions,
+}
+
+impl Default for EvoPollOptions {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(5),
+            overlap: Duration::from_secs(5),
+            reconcile_every: 60,
+            live: LiveOptions::default(),
+        }
+    }
+}
+
+impl EvoPollOptions {
+    fn poll_options(&self, stream: &str) -> PollOptions {
+        PollOptions {
+            interval: self.interval,
+            overlap: u64::try_from(self.overlap.as_micros()).unwrap_or(u64::MAX),
+            reconcile_every: self.reconcile_every,
+            stream: stream.to_owned(),
+        }
+    }
+}
+
+/// Microseconds since the Unix epoch of an RFC 3339 timestamp (0 for times before 1970).
+fn micros(text: &str) -> Result<u64, String> {
+    let at = OffsetDateTime::parse(text, &Rfc3339)
+        .map_err(|e| format!("bad timestamp {text:?}: {e}"))?;
+    Ok(u64::try_from(at.unix_timestamp_nanos() / 1000).unwrap_or(0))
+}
+
+/// The `gte:<RFC 3339>` filter value for `since` (microseconds since the epoch).
+fn since_filter(since: u64) -> Result<String, Error> {
+    let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(since) * 1000)
+        .map_err(|e| source_error(format!("watermark out of range: {e}")))?;
+    let text = at
+        .format(&Rfc3339)
+        .map_err(|e| source_error(format!("cannot format the watermark: {e}")))?;
+    Ok(format!("gte:{text}"))
+}
+
+fn source_error(message: impl Into<String>) -> Error {
+    Error::Source {
+        message: message.into(),
+    }
+}
+
+fn api_error(context: &str, error: impl fmt::Display) -> Error {
+    source_error(format!("{context}: {error}"))
+}
+
+/// Polls the workspaces of one organization. `V` is what each workspace is decoded into
+/// (default: the JSON object as the API returns it).
+pub struct WorkspacesApi<V = Value> {
+    connector: ApiConnector,
+    org_id: Uuid,
+    _value: PhantomData<fn() -> V>,
+}
+
+impl<V> fmt::Debug for WorkspacesApi<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkspacesApi")
+            .field("org_id", &self.org_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<V> WorkspacesApi<V> {
+    /// Polls the workspaces of `org_id` through `connector` (based at the hub URL).
+    pub fn new(connector: ApiConnector, org_id: Uuid) -> Self {
+        Self {
+            connector,
+            org_id,
+            _value: PhantomData,
+        }
+    }
+
+    /// Lists every page of `GET .../workspaces` with `deleted` and an optional `updated_at`
+    /// filter, as raw JSON objects with their ids and versions.
+    async fn list(
+        &self,
+        deleted: bool,
+        since: Option<u64>,
+    ) -> Result<Vec<(Uuid, u64, Value)>, Error> {
+        let filter = since.map(since_filter).transpose()?;
+        let mut out = Vec::new();
+        let mut offset = 0usize;
+        for _ in 0..MAX_PAGES {
+            let request = self
+                .connector
+                .request(Method::GET, WORKSPACES)
+                .path_param("org_id", self.org_id)
+                .query("limit", WORKSPACE_PAGE)
+                .query("offset", offset)
+                .query("deleted", deleted)
+                .query("order_by", "asc:updated_at")
+                .query_opt("updated_at", filter.as_deref());
+            let page: Value = send_json(request)
+                .await
+                .map_err(|e| api_error("listing workspaces", e))?;
+            let results = page
+                .get("results")
+                .and_then(Value::as_array)
+                .ok_or_else(|| source_error("workspace listing without a results array"))?;
+            for item in results {
+                let id = item
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| Uuid::parse_str(s).ok())
+                    .ok_or_else(|| source_error(format!("workspace without a valid id: {item}")))?;
+                let updated = item
+                    .get("updated_at")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| source_error(format!("workspace {id} without updated_at")))?;
+                let version = micros(updated).map_err(source_error)?;
+                out.push((id, version, item.clone()));
+            }
+            let has_next = page
+                .get("links")
+                .and_then(|l| l.get("next"))
+                .is_some_and(|n| !n.is_null());
+            if results.len() < WORKSPACE_PAGE || !has_next {
+                return Ok(out);
+            }
+            offset += results.len();
+        }
+        Err(source_error("workspace listing did not end"))
+    }
+}
+
+/// `request.send_json()`, from a future that must be `Send`.
+///
+/// evo-core's request futures are not `Send` at the time of writing (the builder holds a
+/// `Send` but not `Sync` body and is borrowed across an await), while a change source runs in
+/// a spawned task. Like evo-files, drive the request on a blocking-pool thread of the current
+/// runtime; only the `Send` builder crosses threads. Remove once evo-core's futures are `Send`.
+async fn send_json(request: evo_core::RequestBuilder) -> Result<Value, evo_core::Error> {
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || handle.block_on(request.send_json::<Value>()))
+        .await
+        .map_err(|e| evo_core::Error::invalid_request(format!("the request task failed: {e}")))?
+}
+
+fn decode<V: DeserializeOwned>(
+    items: Vec<(Uuid, u64, Value)>,
+) -> Result<Vec<Polled<Uuid, V>>, Error> {
+    items
+        .into_iter()
+        .map(|(key, version, value)| {
+            let value = serde_json::from_value(value)
+                .map_err(|e| source_error(format!("cannot decode workspace {key}: {e}")))?;
+            Ok(Polled {
+                key,
+                version,
+                value,
+            })
+        })
+        .collect()
+}
+
+#[async_trait]
+impl<V> PollApi<Uuid, V> for WorkspacesApi<V>
+where
+    V: DeserializeOwned + Send + Sync + 'static,
+{
+    async fn list_all(&self) -> Result<Vec<Polled<Uuid, V>>, Error> {
+        decode(self.list(false, None).await?)
+    }
+
+    async fn changed_since(&self, since: u64) -> Result<Vec<Polled<Uuid, V>>, Error> {
+        decode(self.list(false, Some(since)).await?)
+    }
+
+    async fn deleted_since(&self, since: u64) -> Result<Vec<Deleted<Uuid>>, Error> {
+        // Listed live ones are asked for second, so a workspace restored in between counts as
+        // live (its upsert carries the newer version anyway).
+        let including_deleted = self.list(true, Some(since)).await?;
+        let live: BTreeSet<Uuid> = self
+            .list(false, Some(since))
+            .await?
+            .into_iter()
+            .map(|(id, _, _)| id)
+            .collect();
+        Ok(including_deleted
+            .into_iter()
+            .filter(|(id, _, _)| !live.contains(id))
+            .map(|(key, version, _)| Deleted { key, version })
+            .collect())
+    }
+}
+
+/// Polls the files of one workspace.
+#[derive(Clone)]
+pub struct FilesApi {
+    files: evo_files::FilesClient,
+}
+
+impl fmt::Debug for FilesApi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FilesApi").finish_non_exhaustive()
+    }
+}
+
+impl FilesApi {
+    /// Polls the workspace `files` is bound to.
+    pub fn new(files: evo_files::FilesClient) -> Self {
+        Self { files }
+    }
+
+    async fn list(
+        &self,
+        query: evo_files::ListFilesQuery,
+    ) -> Result<Vec<evo_files::FileSummary>, Error> {
+        self.files
+            .list_all(query.limit(evo_files::MAX_PAGE_SIZE))
+            .try_collect()
+            .await
+            .map_err(|e| api_error("listing files", e))
+    }
+
+    fn since(since: u64) -> Result<evo_files::TimeFilter, Error> {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(since) * 1000)
+            .map_err(|e| source_error(format!("watermark out of range: {e}")))?;
+        Ok(evo_files::TimeFilter::since(at))
+    }
+}
+
+fn file_version(at: OffsetDateTime) -> u64 {
+    u64::try_from(at.unix_timestamp_nanos() / 1000).unwrap_or(0)
+}
+
+fn polled_files(files: Vec<evo_files::FileSummary>) -> Vec<Polled<Uuid, evo_files::FileSummary>> {
+    files
+        .into_iter()
+        .map(|f| Polled {
+            key: f.file_id,
+            version: file_version(f.modified_at),
+            value: f,
+        })
+        .collect()
+}
+
+#[async_trait]
+impl PollApi<Uuid, evo_files::FileSummary> for FilesApi {
+    async fn list_all(&self) -> Result<Vec<Polled<Uuid, evo_files::FileSummary>>, Error> {
+        let query = evo_files::ListFilesQuery::new()
+            .deleted(false)
+            .order_by(evo_files::OrderBy::asc(evo_files::SortField::ModifiedAt));
+        Ok(polled_files(self.list(query).await?))
+    }
+
+    async fn changed_since(
+        &self,
+        since: u64,
+    ) -> Result<Vec<Polled<Uuid, evo_files::FileSummary>>, Error> {
+        let query = evo_files::ListFilesQuery::new()
+            .deleted(false)
+            .modified(Self::since(since)?)
+            .order_by(evo_files::OrderBy::asc(evo_files::SortField::ModifiedAt));
+        Ok(polled_files(self.list(query).await?))
+    }
+
+    async fn deleted_since(&self, since: u64) -> Result<Vec<Deleted<Uuid>>, Error> {
+        let query = evo_files::ListFilesQuery::new()
+            .deleted(true)
+            .deleted_time(Self::since(since)?)
+            .order_by(evo_files::OrderBy::asc(evo_files::SortField::DeletedAt));
+        Ok(self
+            .list(query)
+            .await?
+            .into_iter()
+            .map(|f| Deleted {
+                key: f.file_id,
+                version: file_version(f.deleted_at.unwrap_or(f.modified_at)),
+            })
+            .collect())
+    }
+}
+
+/// The workspaces of an organization, kept up to date by polling.
+///
+/// ```no_run
+/// # async fn demo(connector: evo_core::ApiConnector, org_id: evo_core::uuid::Uuid) -> Result<(), evo_sync::Error> {
+/// use evo_sync::Update;
+/// use evo_sync::evo::{EvoPollOptions, LiveWorkspaces};
+///
+/// let live = LiveWorkspaces::start(connector, org_id, EvoPollOptions::default())?;
+/// let (snapshot, mut updates) = live.subscribe_with_snapshot();
+/// println!("{} workspaces", snapshot.len());
+/// while let Some(update) = updates.recv().await {
+///     if let Update::Upserted { value, .. } = update {
+///         println!("changed: {}", value["name"]);
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct LiveWorkspaces {
+    live: Live<Uuid, Value>,
+}
+
+impl LiveWorkspaces {
+    /// The cursor stream holding the workspaces watermark.
+    pub const STREAM: &'static str = "workspaces";
+
+    /// Starts polling the workspaces of `org_id` (the connector must be based at the hub URL
+    /// and carry the `evo.workspace` scope) on the current tokio runtime.
+    pub fn start(
+        connector: ApiConnector,
+        org_id: Uuid,
+        options: EvoPollOptions,
+    ) -> Result<Self, Error> {
+        let poller = Poller::new(
+            WorkspacesApi::<Value>::new(connector, org_id),
+            options.poll_options(Self::STREAM),
+        )?;
+        Ok(Self {
+            live: Live::start(poller, options.live),
+        })
+    }
+
+    /// Stops polling.
+    pub async fn stop(self) {
+        self.live.stop().await;
+    }
+}
+
+impl Deref for LiveWorkspaces {
+    type Target = Replica<Uuid, Value>;
+
+    fn deref(&self) -> &Self::Target {
+        self.live.replica()
+    }
+}
+
+/// The files of a workspace, kept up to date by polling.
+#[derive(Debug)]
+pub struct LiveFiles {
+    live: Live<Uuid, evo_files::FileSummary>,
+}
+
+impl LiveFiles {
+    /// The cursor stream holding the files watermark.
+    pub const STREAM: &'static str = "files";
+
+    /// Starts polling the workspace `files` is bound to, on the current tokio runtime.
+    pub fn start(files: evo_files::FilesClient, options: EvoPollOptions) -> Result<Self, Error> {
+        let poller = Poller::new(FilesApi::new(files), options.poll_options(Self::STREAM))?;
+        Ok(Self {
+            live: Live::start(poller, options.live),
+        })
+    }
+
+    /// Stops polling.
+    pub async fn stop(self) {
+        self.live.stop().await;
+    }
+}
+
+impl Deref for LiveFiles {
+    type Target = Replica<Uuid, evo_files::FileSummary>;
+
+    fn deref(&self) -> &Self::Target {
+        self.live.replica()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip_through_filters() {
+        let v = micros("2026-11-22T10:49:11.123456+00:00").expect("parse");
+        assert_eq!(
+            since_filter(v).expect("format"),
+            "gte:2026-11-22T10:49:11.123456Z"
+        );
+        assert!(micros("yesterday").is_err());
+    }
+}
