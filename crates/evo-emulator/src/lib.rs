@@ -35,6 +35,47 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Public API in short
+//!
+//! * [`Emulator::builder`] → [`EmulatorBuilder`]: `bind`, `token_ttl`, `blob_url_ttl`,
+//!   `blob_storage` ([`BlobStorage::Memory`] / [`BlobStorage::Folder`]), `faults`, `tls`,
+//!   `ca_cert_path`, `blob_listener`, `blob_listener_on_random_loopback_443`, `public_blob_base`,
+//!   `seed` ([`Seed`]), `restore_conflict` ([`RestoreConflict`]), then `start().await`.
+//! * [`Emulator`] URLs: `base_url`, `discovery_url`, `hub_url`, `ims_url` (all the same listener
+//!   today; use the one that names the service), `blob_base_url`, `blob_listener_addr`,
+//!   `ca_cert_pem`.
+//! * Seeded data: `org_id`, `organizations` ([`SeededOrg`]), `test_user_id`, `service_client`
+//!   ([`ClientCredentials`]), `public_client_id`, `add_user`.
+//! * Test levers: `issue_token`, `issue_token_for`, `expire_tokens`, `expire_blob_urls`,
+//!   `blob_url` (a signed URL for any blob), `set_faults`, `fault_counters` ([`FaultCounters`]),
+//!   `token_requests`, `deny_consent`, `shutdown` (also on drop).
+//!
+//! # Behaviour worth knowing
+//!
+//! * Tokens are opaque random strings. Every token acts for the *test user* (the first seeded
+//!   user), whatever grant produced it, unless minted with [`Emulator::issue_token_for`]. A missing,
+//!   unknown or expired token gets 401 with `WWW-Authenticate: Bearer ...`; a token without the
+//!   service's scope (`evo.discovery`, `evo.workspace`, `evo.file`) gets 403.
+//! * The creator of a workspace is its owner; seeded workspaces belong to the test user. A user
+//!   without a role gets 403 `auth/insufficient-role` (reads need viewer, writes editor, delete /
+//!   restore / role changes owner).
+//! * Workspace `deleted=true` *includes* deleted workspaces in lists; a deleted workspace answers
+//!   410 unless fetched with `deleted=true`. File API `deleted=true` lists *only* deleted files.
+//! * A File API upload (`PUT .../files/path/{p}` or `PUT .../files/{id}`) registers a pending
+//!   version; it becomes visible only when its blob is committed (Put Block List or Put Blob).
+//!   `?version_id=` on an uncommitted version returns a fresh URL for the same blob (uploaded blocks
+//!   are kept). Restoring a file whose path was taken renames it (`x (1).csv`, 303) or, with
+//!   [`RestoreConflict::Reject`], answers 409.
+//! * Blob URLs: `{blob_base}blob/{container}/{blob}?sv=&st=&se=&sr=b&sp=&sn=&sig=`, signed with
+//!   HMAC-SHA256 over path, permissions, start, expiry and serial. Upload URLs carry `rcw`,
+//!   download URLs `r`. Put Block / Put Block List / Put Blob require `Content-Length` (411), as
+//!   Azure does.
+//! * Fault rules apply to the first matching rule only; the kill faults end the whole connection
+//!   (all its HTTP/2 streams). Requests answered by a fault never reach the handler, except
+//!   `Latency`, `ExpireUrl` and `ExpireToken`, which then let the request through.
+//! * The folder store keeps one file per block and streams reads from them, so memory stays flat
+//!   for large blobs; the memory store keeps every byte in RAM.
+//!
 //! The emulator shares no code with the client crates on purpose: it would agree with their bugs.
 
 mod blob;

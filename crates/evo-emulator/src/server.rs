@@ -188,7 +188,9 @@ pub(crate) async fn fault_layer(
 ) -> Response {
     // Counted before faults, so single-flight tests see every attempt, answered or not.
     if req.uri().path() == "/connect/token" {
-        shared.token_requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        shared
+            .token_requests
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
     let Some(class) = classify(req.uri().path()) else {
         return next.run(req).await;

@@ -170,11 +170,21 @@ pub(crate) struct UploadBinding {
 }
 
 /// An OAuth client.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Client {
     pub(crate) id: String,
     pub(crate) secret: Option<String>,
     pub(crate) scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.id)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("scopes", &self.scopes)
+            .finish()
+    }
 }
 
 /// An issued access token.
@@ -249,8 +259,7 @@ pub(crate) struct Urls {
     pub(crate) blob_base: url::Url,
 }
 
-/// The state every handler shares.
-#[derive(Debug)]
+/// The state every handler shares. `Debug` shows only the URLs: the rest holds secrets.
 pub(crate) struct Shared {
     pub(crate) urls: Urls,
     pub(crate) token_ttl: Duration,
@@ -268,6 +277,14 @@ pub(crate) struct Shared {
     /// URLs with a serial at or below this are expired.
     pub(crate) min_url_serial: AtomicU64,
     pub(crate) deny_consent: AtomicBool,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("urls", &self.urls)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shared {
