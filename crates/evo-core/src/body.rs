@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
@@ -12,10 +13,15 @@ use http_body::Frame;
 /// A stream of body chunks. Errors are plain I/O errors so that any transport can produce them.
 pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static>>;
 
+/// Makes a fresh stream of the same content each time it is called (see
+/// [`Body::from_stream_factory`]).
+pub type StreamFactory = Arc<dyn Fn() -> BodyStream + Send + Sync + 'static>;
+
 /// The body of a request or a response.
 ///
 /// A body is either held in memory as [`Bytes`] (cheap to clone, so a retry or the re-send after a
-/// 401 can send it again) or a stream of chunks, which can be sent only once.
+/// 401 can send it again), a stream of chunks, which can be sent only once, or a stream made by
+/// a factory, which can be made again for each attempt.
 pub struct Body {
     inner: Inner,
 }
@@ -24,6 +30,11 @@ enum Inner {
     Full(Bytes),
     Stream {
         stream: BodyStream,
+        length: Option<u64>,
+    },
+    Factory {
+        factory: StreamFactory,
+        current: Option<BodyStream>,
         length: Option<u64>,
     },
 }
@@ -54,29 +65,59 @@ impl Body {
         }
     }
 
+    /// A streamed body that can be sent again: `factory` makes a fresh stream of the same
+    /// content for each attempt (e.g. by reopening a file region), so retries and the re-send
+    /// after a 401 work without holding the content in memory. `length`, when known, is sent
+    /// as `Content-Length`.
+    pub fn from_stream_factory<F>(factory: F, length: Option<u64>) -> Self
+    where
+        F: Fn() -> BodyStream + Send + Sync + 'static,
+    {
+        Body {
+            inner: Inner::Factory {
+                factory: Arc::new(factory),
+                current: None,
+                length,
+            },
+        }
+    }
+
     /// The bytes of an in-memory body; `None` for a stream.
     pub fn as_bytes(&self) -> Option<&Bytes> {
         match &self.inner {
             Inner::Full(bytes) => Some(bytes),
-            Inner::Stream { .. } => None,
+            Inner::Stream { .. } | Inner::Factory { .. } => None,
         }
     }
 
-    /// True when the body can be sent again (it is held in memory).
+    /// True when the body can be sent again (held in memory, or made by a stream factory).
     pub fn is_replayable(&self) -> bool {
-        matches!(self.inner, Inner::Full(_))
+        matches!(self.inner, Inner::Full(_) | Inner::Factory { .. })
     }
 
-    /// A copy of an in-memory body; `None` for a stream, which can be read only once.
+    /// A copy of a replayable body (in memory, or a fresh stream from its factory); `None`
+    /// for a plain stream, which can be read only once.
     pub fn try_clone(&self) -> Option<Body> {
-        self.as_bytes().map(|b| Body::from_bytes(b.clone()))
+        match &self.inner {
+            Inner::Full(bytes) => Some(Body::from_bytes(bytes.clone())),
+            Inner::Factory {
+                factory, length, ..
+            } => Some(Body {
+                inner: Inner::Factory {
+                    factory: factory.clone(),
+                    current: None,
+                    length: *length,
+                },
+            }),
+            Inner::Stream { .. } => None,
+        }
     }
 
     /// The exact length, when known.
     pub fn len_hint(&self) -> Option<u64> {
         match &self.inner {
             Inner::Full(bytes) => Some(bytes.len() as u64),
-            Inner::Stream { length, .. } => *length,
+            Inner::Stream { length, .. } | Inner::Factory { length, .. } => *length,
         }
     }
 
@@ -86,6 +127,9 @@ impl Body {
             Inner::Full(bytes) if bytes.is_empty() => Box::pin(futures_util::stream::empty()),
             Inner::Full(bytes) => Box::pin(futures_util::stream::once(async move { Ok(bytes) })),
             Inner::Stream { stream, .. } => stream,
+            Inner::Factory {
+                factory, current, ..
+            } => current.unwrap_or_else(|| factory()),
         }
     }
 
@@ -96,6 +140,9 @@ impl Body {
             Inner::Full(bytes) if bytes.len() <= limit => return Ok(bytes),
             Inner::Full(bytes) => return Err(too_large(limit, bytes.len())),
             Inner::Stream { stream, .. } => stream,
+            Inner::Factory {
+                factory, current, ..
+            } => current.unwrap_or_else(|| factory()),
         };
         let mut buf = BytesMut::new();
         while let Some(chunk) = stream.next().await {
@@ -128,6 +175,9 @@ impl fmt::Debug for Body {
         match &self.inner {
             Inner::Full(bytes) => write!(f, "Body::Full({} bytes)", bytes.len()),
             Inner::Stream { length, .. } => write!(f, "Body::Stream(length: {length:?})"),
+            Inner::Factory { length, .. } => {
+                write!(f, "Body::StreamFactory(length: {length:?})")
+            }
         }
     }
 }
@@ -183,6 +233,13 @@ impl http_body::Body for Body {
                 .as_mut()
                 .poll_next(cx)
                 .map(|item| item.map(|res| res.map(Frame::data))),
+            Inner::Factory {
+                factory, current, ..
+            } => current
+                .get_or_insert_with(|| factory())
+                .as_mut()
+                .poll_next(cx)
+                .map(|item| item.map(|res| res.map(Frame::data))),
         }
     }
 
@@ -224,6 +281,24 @@ mod tests {
         let stream = Body::from_stream(futures_util::stream::empty(), Some(0));
         assert!(!stream.is_replayable());
         assert!(stream.try_clone().is_none());
+    }
+
+    #[tokio::test]
+    async fn factory_bodies_are_replayable_streams() {
+        let body = Body::from_stream_factory(
+            || {
+                let chunks = vec![Ok(Bytes::from_static(b"ab")), Ok(Bytes::from_static(b"c"))];
+                Box::pin(futures_util::stream::iter(chunks))
+            },
+            Some(3),
+        );
+        assert!(body.is_replayable());
+        assert!(body.as_bytes().is_none());
+        let copy = body.try_clone().unwrap();
+        assert_eq!(body.collect(10).await.unwrap(), "abc");
+        assert_eq!(copy.len_hint(), Some(3));
+        assert_eq!(copy.try_clone().unwrap().collect(10).await.unwrap(), "abc");
+        assert_eq!(copy.collect(10).await.unwrap(), "abc");
     }
 
     #[test]

@@ -27,7 +27,7 @@ mod transport;
 pub mod test_util;
 
 pub use auth::{Authorizer, NoAuth, StaticTokenAuthorizer, bearer_header};
-pub use body::{Body, BodyStream};
+pub use body::{Body, BodyStream, StreamFactory};
 pub use cache::Cache;
 pub use connector::{
     ApiConnector, ApiConnectorBuilder, CollectionFormat, DEFAULT_MAX_RESPONSE_BYTES,

@@ -439,3 +439,41 @@ async fn transient_credential_failures_are_retried_before_sending() {
     assert!(matches!(err, Error::Auth(_)), "{err:?}");
     mock.assert_request_count(1);
 }
+
+#[tokio::test]
+async fn a_stream_factory_body_is_sent_again_on_retry_and_after_a_401() {
+    let mock = MockTransport::new();
+    mock.push(MockResponse::new(503));
+    mock.push(MockResponse::new(401));
+    mock.push(MockResponse::new(204));
+    let auth = Arc::new(RotatingAuthorizer::default());
+    let c = ApiConnector::builder("http://api.test/".parse().unwrap())
+        .transport(Arc::new(mock.clone()))
+        .authorizer(auth.clone())
+        .retry_policy(fast_retries())
+        .build()
+        .unwrap();
+    let made = Arc::new(AtomicUsize::new(0));
+    let m = made.clone();
+    let body = Body::from_stream_factory(
+        move || {
+            m.fetch_add(1, Ordering::SeqCst);
+            let chunks = (0..4).map(|i| Ok(bytes::Bytes::from(vec![b'a' + i; 1000])));
+            Box::pin(futures_util::stream::iter(chunks))
+        },
+        Some(4000),
+    );
+    c.request(Method::PUT, "/blob")
+        .body(body, Some("application/octet-stream"))
+        .send_empty()
+        .await
+        .unwrap();
+    let requests = mock.requests();
+    assert_eq!(requests.len(), 3);
+    for r in &requests {
+        assert_eq!(r.body.len(), 4000);
+        assert!(r.body.starts_with(b"aaa") && r.body.ends_with(b"ddd"));
+    }
+    assert_eq!(made.load(Ordering::SeqCst), 3);
+    assert_eq!(auth.refreshes.load(Ordering::SeqCst), 1);
+}
