@@ -348,6 +348,13 @@ impl HyperTransportBuilder {
 impl Transport for HyperTransport {
     async fn send(&self, request: Request<Body>) -> Result<Response<Body>, TransportError> {
         let (mut parts, body) = request.into_parts();
+        if !matches!(parts.uri.scheme_str(), Some("http" | "https")) || parts.uri.host().is_none() {
+            return Err(TransportError::new(
+                evo_core::TransportErrorKind::Other,
+                "the request URI must be an absolute http:// or https:// URL",
+            )
+            .not_sent());
+        }
         let connect_timeout = parts.extensions.get::<Timeouts>().map(|t| t.connect);
         self.add_proxy_authorization(&mut parts);
         let request = Request::from_parts(parts, body);
@@ -402,6 +409,21 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("no root certificate"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn relative_and_non_http_uris_are_rejected_before_sending() {
+        let t = HyperTransport::builder().no_proxy().build().unwrap();
+        for uri in ["/relative", "ftp://host/x"] {
+            let request = Request::get(uri).body(Body::empty()).unwrap();
+            let err = t.send(request).await.unwrap_err();
+            assert_eq!(
+                err.kind(),
+                evo_core::TransportErrorKind::Other,
+                "{uri}: {err}"
+            );
+            assert!(!err.request_sent());
+        }
     }
 
     #[test]
