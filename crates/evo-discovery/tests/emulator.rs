@@ -76,6 +76,12 @@ async fn discover_then_use_the_hub() {
         "{uris:?}"
     );
 
+    // An expired token is renewed once (after the 401) and the call succeeds.
+    let token_requests = emu.token_requests();
+    emu.expire_tokens();
+    assert_eq!(discovery.list_organizations().await.unwrap(), orgs);
+    assert_eq!(emu.token_requests(), token_requests + 1);
+
     // The hub connector keeps the transport and credentials: create and read a workspace.
     let hub_connector = hub.connector(&connector).unwrap();
     let workspaces = evo_workspaces::WorkspacesClient::new(hub_connector, org.id);

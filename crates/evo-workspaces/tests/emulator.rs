@@ -384,6 +384,18 @@ async fn error_paths() {
     assert!(err.is_conflict(), "{err}");
     assert!(err.to_string().contains("Twin"), "{err}");
 
+    // Restoring a workspace whose name was taken meanwhile is a conflict too.
+    let first = ws
+        .create_workspace(&CreateWorkspaceRequest::new("Reused"))
+        .await
+        .unwrap();
+    ws.delete_workspace(first.id).await.unwrap();
+    ws.create_workspace(&CreateWorkspaceRequest::new("Reused"))
+        .await
+        .unwrap();
+    let err = ws.restore_workspace(first.id).await.unwrap_err();
+    assert!(err.is_conflict(), "{err}");
+
     // An unknown organization is a 404 as well.
     let other = WorkspacesClient::new(ws.connector().clone(), Uuid::new_v4());
     assert!(
