@@ -251,6 +251,8 @@ impl HyperTransportBuilder {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
+        // Probes find connections that died silently (a NAT dropped them) while pooled.
+        http.set_keepalive(Some(Duration::from_secs(60)));
         // The whole stack's timeout is applied by TimeoutConnector.
         http.set_connect_timeout(None);
         let tcp = TcpConnector {
@@ -275,6 +277,8 @@ impl HyperTransportBuilder {
             .timer(TokioTimer::new())
             .pool_max_idle_per_host(self.pool_max_idle_per_host)
             .pool_idle_timeout(self.pool_idle_timeout)
+            // h2's default 64 KiB window throttles large downloads on long links.
+            .http2_adaptive_window(true)
             .build(connector);
         let summary = format!(
             "connect_timeout: {:?}, pool_max_idle_per_host: {}, pool_idle_timeout: {:?}, http2: {}, proxy: {}",
