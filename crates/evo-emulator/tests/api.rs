@@ -181,7 +181,31 @@ async fn client_credentials_grant_and_its_errors() {
         (status, body["error"].as_str()),
         (400, Some("invalid_request"))
     );
-    assert_eq!(emu.token_requests(), 5);
+    // HTTP Basic client authentication works too.
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", sc.client_id, sc.client_secret));
+    let resp = client()
+        .post(format!("{}connect/token", emu.ims_url()))
+        .header("authorization", format!("Basic {basic}"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // A public client cannot use client_credentials.
+    let (status, body) = token_call(
+        &emu,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &emu.public_client_id()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unauthorized_client"))
+    );
+    assert_eq!(emu.token_requests(), 7);
 }
 
 fn pkce() -> (String, String) {
@@ -344,6 +368,22 @@ async fn authorization_code_with_pkce_refresh_rotation_and_consent_denial() {
     assert_eq!(p["state"], "st4te");
     assert!(!p.contains_key("code"));
 
+    emu.deny_consent(false);
+    // PKCE is required, and only S256.
+    let mut u = emu.ims_url().join("connect/authorize").unwrap();
+    u.query_pairs_mut()
+        .append_pair("client_id", &emu.public_client_id())
+        .append_pair("redirect_uri", redirect)
+        .append_pair("response_type", "code")
+        .append_pair("state", "s");
+    let resp = client().get(u.clone()).send().await.unwrap();
+    assert_eq!(resp.status(), 302);
+    assert_eq!(location_params(&resp).1["error"], "invalid_request");
+    u.query_pairs_mut()
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "plain");
+    let resp = client().get(u).send().await.unwrap();
+    assert_eq!(location_params(&resp).1["error"], "invalid_request");
     let resp = authorize(&emu, &challenge, "https://evil.example/cb", "evo.discovery").await;
     assert_eq!(
         resp.status(),

@@ -39,8 +39,9 @@ pub(crate) enum SasError {
     },
 }
 
+/// RFC 3339 in UTC with milliseconds, so that short TTLs in tests are honoured exactly.
 fn fmt_time(t: OffsetDateTime) -> String {
-    let t = t.replace_nanosecond(0).unwrap_or(t);
+    let t = t.replace_millisecond(t.millisecond()).unwrap_or(t);
     t.format(&Rfc3339).unwrap_or_default()
 }
 
