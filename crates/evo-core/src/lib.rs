@@ -9,8 +9,9 @@
 //! - [`Error`]: one error type; API errors keep status, headers, request id and body.
 //! - [`Environment`], [`Feedback`]/[`Progress`], [`Cache`].
 //!
-//! Enable the `test-util` feature for [`test_util::MockTransport`], a scriptable transport for
-//! your own tests.
+//! Enable the `test-util` feature for `test_util::MockTransport` (a scriptable, recording
+//! transport for your own tests), `NeverTransport`, `FailingTransport`, and
+//! `test_util::conformance::run`, a conformance suite any custom [`Transport`] can run.
 
 mod auth;
 mod body;
