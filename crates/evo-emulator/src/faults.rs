@@ -8,6 +8,8 @@
 //! Decisions are deterministic: a probabilistic rule hashes `(seed, rule index, how many requests
 //! of its class it has seen)`, so the same seed and the same request sequence per class give the
 //! same faults, whatever the interleaving with other classes.
+//! (Requests of one class sent concurrently reach the emulator in an order the test does not
+//! control; for exact reproduction, send the requests of a faulted class one at a time.)
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -300,7 +300,7 @@ impl http_body::Body for CutBody {
                 let reset = this.reset;
                 // Give hyper a moment to flush what was sent before the connection goes away.
                 tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    tokio::time::sleep(Duration::from_millis(150)).await;
                     conn.kill(reset);
                 });
             }
