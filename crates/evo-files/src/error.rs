@@ -36,7 +36,7 @@ pub enum Error {
         /// The transfer engine's error: which step and block failed, how, and whether
         /// anything was committed.
         #[source]
-        source: evo_io::Error,
+        source: Box<evo_io::Error>,
     },
     /// An upload was committed, but the File API did not show the new version in time.
     #[error(

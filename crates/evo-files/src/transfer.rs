@@ -108,7 +108,7 @@ impl<'a> FileUpload<'a> {
             .map_err(|source| Error::Transfer {
                 context: format!("{label} (version {})", target.version_id),
                 resume: Some((target.file_id, target.version_id.clone())),
-                source,
+                source: Box::new(source),
             })?;
         let metadata = client
             .wait_until_visible(target.file_id, &target.version_id, self.visibility_timeout)
@@ -588,7 +588,7 @@ impl FilesClient {
         download.await.map_err(|source| Error::Transfer {
             context,
             resume: None,
-            source,
+            source: Box::new(source),
         })
     }
 
