@@ -9,6 +9,7 @@ use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use futures_util::StreamExt;
 use http_body::Frame;
+use sync_wrapper::SyncWrapper;
 
 /// A stream of body chunks. Errors are plain I/O errors so that any transport can produce them.
 pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static>>;
@@ -28,13 +29,15 @@ pub struct Body {
 
 enum Inner {
     Full(Bytes),
+    // SyncWrapper makes `Body` (and so every request future holding one) `Sync` without asking
+    // callers for `Sync` streams: the stream is only ever touched through `&mut`.
     Stream {
-        stream: BodyStream,
+        stream: SyncWrapper<BodyStream>,
         length: Option<u64>,
     },
     Factory {
         factory: StreamFactory,
-        current: Option<BodyStream>,
+        current: SyncWrapper<Option<BodyStream>>,
         length: Option<u64>,
     },
 }
@@ -59,7 +62,7 @@ impl Body {
     {
         Body {
             inner: Inner::Stream {
-                stream: Box::pin(stream),
+                stream: SyncWrapper::new(Box::pin(stream)),
                 length,
             },
         }
@@ -76,7 +79,7 @@ impl Body {
         Body {
             inner: Inner::Factory {
                 factory: Arc::new(factory),
-                current: None,
+                current: SyncWrapper::new(None),
                 length,
             },
         }
@@ -105,7 +108,7 @@ impl Body {
             } => Some(Body {
                 inner: Inner::Factory {
                     factory: factory.clone(),
-                    current: None,
+                    current: SyncWrapper::new(None),
                     length: *length,
                 },
             }),
@@ -126,10 +129,10 @@ impl Body {
         match self.inner {
             Inner::Full(bytes) if bytes.is_empty() => Box::pin(futures_util::stream::empty()),
             Inner::Full(bytes) => Box::pin(futures_util::stream::once(async move { Ok(bytes) })),
-            Inner::Stream { stream, .. } => stream,
+            Inner::Stream { stream, .. } => stream.into_inner(),
             Inner::Factory {
                 factory, current, ..
-            } => current.unwrap_or_else(|| factory()),
+            } => current.into_inner().unwrap_or_else(|| factory()),
         }
     }
 
@@ -139,10 +142,10 @@ impl Body {
         let mut stream = match self.inner {
             Inner::Full(bytes) if bytes.len() <= limit => return Ok(bytes),
             Inner::Full(bytes) => return Err(too_large(limit, bytes.len())),
-            Inner::Stream { stream, .. } => stream,
+            Inner::Stream { stream, .. } => stream.into_inner(),
             Inner::Factory {
                 factory, current, ..
-            } => current.unwrap_or_else(|| factory()),
+            } => current.into_inner().unwrap_or_else(|| factory()),
         };
         let mut buf = BytesMut::new();
         while let Some(chunk) = stream.next().await {
@@ -230,12 +233,14 @@ impl http_body::Body for Body {
                 }
             }
             Inner::Stream { stream, .. } => stream
+                .get_mut()
                 .as_mut()
                 .poll_next(cx)
                 .map(|item| item.map(|res| res.map(Frame::data))),
             Inner::Factory {
                 factory, current, ..
             } => current
+                .get_mut()
                 .get_or_insert_with(|| factory())
                 .as_mut()
                 .poll_next(cx)
@@ -299,6 +304,12 @@ mod tests {
         assert_eq!(copy.len_hint(), Some(3));
         assert_eq!(copy.try_clone().unwrap().collect(10).await.unwrap(), "abc");
         assert_eq!(copy.collect(10).await.unwrap(), "abc");
+    }
+
+    #[test]
+    fn bodies_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Body>();
     }
 
     #[test]

@@ -477,3 +477,24 @@ async fn a_stream_factory_body_is_sent_again_on_retry_and_after_a_401() {
     assert_eq!(made.load(Ordering::SeqCst), 3);
     assert_eq!(auth.refreshes.load(Ordering::SeqCst), 1);
 }
+
+/// Request futures must be `Send` so that users can `tokio::spawn` them and build `Send`
+/// streams on top (a compile-time check: this test fails to build otherwise).
+#[test]
+fn request_futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let connector = evo_core::ApiConnector::builder("http://127.0.0.1:9/".parse().unwrap())
+        .transport(std::sync::Arc::new(
+            evo_core::test_util::NeverTransport::default(),
+        ))
+        .build()
+        .unwrap();
+    let json = connector
+        .request(http::Method::GET, "/x")
+        .send_json::<serde_json::Value>();
+    assert_send(&json);
+    let raw = connector.request(http::Method::POST, "/x").send();
+    assert_send(&raw);
+    let empty = connector.request(http::Method::DELETE, "/x").send_empty();
+    assert_send(&empty);
+}
