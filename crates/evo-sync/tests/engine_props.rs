@@ -337,3 +337,44 @@ fn an_unfinished_resync_is_discarded_and_never_visible() {
     assert!(replica.snapshot().get(&2).is_none());
     assert_eq!(replica.snapshot().resets(), 0);
 }
+
+#[tokio::test]
+async fn a_slow_subscriber_is_told_it_lagged_and_never_stalls_the_writer() {
+    let (mut sink, replica) = replica::<u8, u16>(EngineOptions {
+        subscriber_capacity: 4,
+    });
+    let mut slow = replica.subscribe();
+    let mut fast = replica.subscribe();
+    let mut fast_seen = 0;
+    for i in 0..100u16 {
+        let mut batch = Batch::new();
+        batch.push(Change::upsert((i % 50) as u8, u64::from(i) + 1, i));
+        // The writer never waits for subscribers: this returns at once even though `slow`
+        // reads nothing.
+        assert_eq!(sink.apply(batch).changed, 1);
+        while let Some(update) = fast.try_recv() {
+            assert!(matches!(update, Update::Upserted { .. }), "{update:?}");
+            fast_seen += 1;
+        }
+    }
+    assert_eq!(
+        fast_seen, 100,
+        "a subscriber that keeps up sees every update"
+    );
+    match slow.recv().await {
+        Some(Update::Lagged { snapshot }) => {
+            assert_eq!(snapshot.len(), 50);
+            assert_eq!(snapshot.get(&49), Some(&99));
+        }
+        other => panic!("expected Lagged, got {other:?}"),
+    }
+    // Updates already contained in the lag snapshot are not delivered again.
+    assert!(slow.try_recv().is_none());
+    let mut batch = Batch::new();
+    batch.push(Change::upsert(1, 1000, 7));
+    sink.apply(batch);
+    assert!(matches!(
+        slow.recv().await,
+        Some(Update::Upserted { key: 1, .. })
+    ));
+}

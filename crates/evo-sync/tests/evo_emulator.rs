@@ -270,7 +270,12 @@ async fn workspace_creates_updates_deletes_and_restores_show_up() {
     converge_workspaces(&s, &live).await;
 
     let mut seen = Vec::new();
-    while let Some(update) = updates.try_recv() {
+    // Wait for each update (the state is published before the update is broadcast).
+    while seen.last().map(String::as_str) != Some("remove a") {
+        let update = tokio::time::timeout(Duration::from_secs(30), updates.recv())
+            .await
+            .unwrap_or_else(|_| panic!("updates stopped at {seen:?}"))
+            .expect("writer alive");
         match update {
             Update::Upserted { key, value, .. } => {
                 seen.push(format!(

@@ -153,9 +153,26 @@ async fn converge(h: &Harness) {
     }
 }
 
-/// Drains the updates received so far.
-fn drain(updates: &mut Subscription<SyncKey, Value>) -> Vec<Update<SyncKey, Value>> {
-    std::iter::from_fn(|| updates.try_recv()).collect()
+/// Receives updates until one satisfies `last` and returns all of them, `last` included.
+///
+/// Waiting (rather than draining what is queued) matters: the replica publishes a new state
+/// before it broadcasts the update, so a test that saw the state may not see the update yet.
+async fn updates_until(
+    updates: &mut Subscription<SyncKey, Value>,
+    last: impl Fn(&Update<SyncKey, Value>) -> bool,
+) -> Vec<Update<SyncKey, Value>> {
+    let mut out = Vec::new();
+    loop {
+        let update = tokio::time::timeout(Duration::from_secs(30), updates.recv())
+            .await
+            .unwrap_or_else(|_| panic!("the expected update never came; got {out:?}"))
+            .expect("the replica's writer is gone");
+        let done = last(&update);
+        out.push(update);
+        if done {
+            return out;
+        }
+    }
 }
 
 async fn wait_status(h: &Harness, wanted: impl Fn(&Status) -> bool) {
@@ -345,7 +362,8 @@ async fn server_restart_with_a_fresh_log_forces_a_full_resync() {
         contents(&snapshot)
     );
     assert_eq!(snapshot.resets(), 2);
-    let resets: Vec<_> = drain(&mut updates)
+    let resets: Vec<_> = updates_until(&mut updates, |u| matches!(u, Update::Reset { .. }))
+        .await
         .into_iter()
         .filter_map(|u| match u {
             Update::Reset { reason, .. } => Some(reason),
@@ -394,13 +412,17 @@ async fn duplicate_out_of_order_unknown_and_malformed_items_are_harmless() {
         Some(&record("b", 1))
     );
     assert!(!snapshot.contains(&SyncKey::new("holograms", "h")));
-    let upserts: Vec<_> = drain(&mut updates)
-        .into_iter()
-        .filter_map(|u| match u {
-            Update::Upserted { key, value, .. } => Some((key.data_key, (*value).clone())),
-            _ => None,
-        })
-        .collect();
+    let upserts: Vec<_> = updates_until(
+        &mut updates,
+        |u| matches!(u, Update::Upserted { key, .. } if key.data_key == "b"),
+    )
+    .await
+    .into_iter()
+    .filter_map(|u| match u {
+        Update::Upserted { key, value, .. } => Some((key.data_key, (*value).clone())),
+        _ => None,
+    })
+    .collect();
     assert_eq!(
         upserts,
         vec![
@@ -420,10 +442,14 @@ async fn duplicate_out_of_order_unknown_and_malformed_items_are_harmless() {
         .wait_for(|s| s.contains(&SyncKey::new("records", "c")))
         .await
         .expect("c");
-    let later: Vec<_> = drain(&mut updates)
-        .into_iter()
-        .filter(|u| matches!(u, Update::Upserted { .. } | Update::Removed { .. }))
-        .collect();
+    let later: Vec<_> = updates_until(
+        &mut updates,
+        |u| matches!(u, Update::Upserted { key, .. } if key.data_key == "c"),
+    )
+    .await
+    .into_iter()
+    .filter(|u| matches!(u, Update::Upserted { .. } | Update::Removed { .. }))
+    .collect();
     assert_eq!(later.len(), 1, "only c is news: {later:?}");
     assert!(
         matches!(h.live.status(), Status::Connected),
@@ -462,7 +488,8 @@ async fn an_expired_cursor_forces_a_resync_that_drops_deleted_keys() {
     assert!(!h.live.snapshot().contains(&SyncKey::new("records", "r2")));
     assert_eq!(h.live.snapshot().resets(), 2);
     assert_eq!(h.loads.load(Ordering::SeqCst), 2);
-    let reasons: Vec<_> = drain(&mut updates)
+    let reasons: Vec<_> = updates_until(&mut updates, |u| matches!(u, Update::Reset { .. }))
+        .await
         .into_iter()
         .filter_map(|u| match u {
             Update::Reset { reason, .. } => Some(reason),
@@ -537,7 +564,11 @@ async fn a_restore_event_causes_exactly_one_resync_even_when_replayed() {
         2,
         "a replayed restore must not resync again"
     );
-    let updates = drain(&mut updates);
+    let updates = updates_until(
+        &mut updates,
+        |u| matches!(u, Update::Upserted { key, .. } if key.data_key == "marker"),
+    )
+    .await;
     let jobs: Vec<_> = updates
         .iter()
         .filter_map(|u| match u {
@@ -655,7 +686,7 @@ async fn a_server_version_change_is_announced_once() {
         )
         .await;
     converge(&h).await;
-    let versions: Vec<_> = drain(&mut updates)
+    let versions: Vec<_> = updates_until(&mut updates, |u| matches!(u, Update::Notice(Notice::ServerVersion { current, .. }) if current == "2026.08.001")).await
         .into_iter()
         .filter_map(|u| match u {
             Update::Notice(Notice::ServerVersion { previous, current }) => {
