@@ -32,6 +32,10 @@ pub const TARGETS: &[Target] = &[
         spec: "specs/workspaces.yaml",
         out_dir: "crates/evo-workspaces/src/generated",
     },
+    Target {
+        spec: "specs/files.yaml",
+        out_dir: "crates/evo-files/src/generated",
+    },
 ];
 
 /// Regenerates, or with `--check` verifies, the generated code.

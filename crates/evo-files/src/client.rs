@@ -11,10 +11,10 @@ use uuid::Uuid;
 use evo_core::{ApiConnector, Environment};
 
 use crate::error::Error;
+use crate::generated::endpoints;
 use crate::models::{FileMetadata, FileSummary, FilesPage, UploadTarget};
 use crate::path::FilePath;
 use crate::query::ListFilesQuery;
-use crate::send;
 
 const FILES: &str = "file/v2/orgs/{org_id}/workspaces/{workspace_id}/files";
 const FILE_BY_ID: &str = "file/v2/orgs/{org_id}/workspaces/{workspace_id}/files/{file_id}";
@@ -194,7 +194,7 @@ impl FilesClient {
         for (key, value) in query.to_pairs() {
             request = request.query(key, value);
         }
-        Ok(send::json(request).await?)
+        Ok(request.send_json().await?)
     }
 
     /// Every file matching `query`, page after page, starting at its offset. Stops after the
@@ -256,7 +256,7 @@ impl FilesClient {
         if options.include_deleted {
             request = request.query("deleted", "true");
         }
-        let metadata: FileMetadata = send::json(request).await?;
+        let metadata: FileMetadata = request.send_json().await?;
         check_version(&metadata, options.version_id.as_deref())?;
         Ok(metadata)
     }
@@ -278,18 +278,16 @@ impl FilesClient {
         if options.include_versions {
             request = request.query("include_versions", "true");
         }
-        let metadata: FileMetadata = send::json(request).await?;
+        let metadata: FileMetadata = request.send_json().await?;
         check_version(&metadata, options.version_id.as_deref())?;
         Ok(metadata)
     }
 
     /// Deletes a file and all its versions (soft: it can be restored), by id.
     pub async fn delete_by_id(&self, file_id: Uuid) -> Result<(), Error> {
-        send::empty(
-            self.by_id(Method::DELETE, file_id)
-                .expect_status(&[StatusCode::NO_CONTENT]),
-        )
-        .await?;
+        let env = &self.environment;
+        endpoints::delete_file_by_id(&self.connector, env.org_id, env.workspace_id, file_id)
+            .await?;
         Ok(())
     }
 
@@ -299,9 +297,12 @@ impl FilesClient {
         path: impl TryInto<FilePath, Error = Error>,
     ) -> Result<(), Error> {
         let path = path.try_into()?;
-        send::empty(
-            self.by_path(Method::DELETE, &path)
-                .expect_status(&[StatusCode::NO_CONTENT]),
+        let env = &self.environment;
+        endpoints::delete_file_by_path(
+            &self.connector,
+            env.org_id,
+            env.workspace_id,
+            path.as_str(),
         )
         .await?;
         Ok(())
@@ -313,8 +314,20 @@ impl FilesClient {
             .by_id(Method::PUT, file_id)
             .query("deleted", "false")
             .expect_status(&[StatusCode::NO_CONTENT, StatusCode::SEE_OTHER]);
-        let response = send::buffered(request, evo_core::DEFAULT_MAX_RESPONSE_BYTES).await?;
+        let response = request.send().await?;
         let (parts, body) = response.into_parts();
+        let body = body
+            .collect(evo_core::DEFAULT_MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|e| {
+                evo_core::Error::from(
+                    evo_core::TransportError::new(
+                        evo_core::TransportErrorKind::Connection,
+                        format!("reading the body of a restore answer failed: {e}"),
+                    )
+                    .with_source(e),
+                )
+            })?;
         if parts.status == StatusCode::NO_CONTENT {
             if !body.is_empty() {
                 return Err(Error::Unexpected(format!(
@@ -359,12 +372,19 @@ impl FilesClient {
         version_id: Option<&str>,
     ) -> Result<UploadTarget, Error> {
         let path = path.try_into()?;
-        let target: UploadTarget = send::json(
-            self.by_path(Method::PUT, &path)
-                .query_opt("version_id", version_id)
-                .expect_status(&[StatusCode::OK]),
+        let env = &self.environment;
+        let params = endpoints::UpsertFileByPathParams {
+            version_id: version_id.map(str::to_owned),
+        };
+        let answer = endpoints::upsert_file_by_path(
+            &self.connector,
+            env.org_id,
+            env.workspace_id,
+            path.as_str(),
+            &params,
         )
         .await?;
+        let target = UploadTarget::from(answer);
         check_target(&target, None, version_id)?;
         Ok(target)
     }
@@ -376,12 +396,27 @@ impl FilesClient {
         file_id: Uuid,
         version_id: Option<&str>,
     ) -> Result<UploadTarget, Error> {
-        let target: UploadTarget = send::json(
-            self.by_id(Method::PUT, file_id)
-                .query_opt("version_id", version_id)
-                .expect_status(&[StatusCode::OK]),
+        let env = &self.environment;
+        let params = endpoints::UpdateFileByIdParams {
+            version_id: version_id.map(str::to_owned),
+            deleted: None,
+        };
+        let answer = endpoints::update_file_by_id(
+            &self.connector,
+            env.org_id,
+            env.workspace_id,
+            file_id,
+            &params,
         )
         .await?;
+        let target = match answer {
+            endpoints::UpdateFileByIdResponse::Ok(answer) => UploadTarget::from(answer),
+            _ => {
+                return Err(Error::Unexpected(format!(
+                    "registering an upload for file {file_id} was answered like a restore"
+                )));
+            }
+        };
         check_target(&target, Some(file_id), version_id)?;
         Ok(target)
     }
@@ -424,4 +459,41 @@ fn check_target(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: T) {}
+
+    /// Compile-time check: every call's future (and the listing stream) can be spawned.
+    #[allow(dead_code, clippy::let_underscore_future)]
+    fn futures_are_send(c: &FilesClient, cache: &evo_core::Cache) {
+        let id = Uuid::nil();
+        assert_send(c.list_page(&ListFilesQuery::new()));
+        assert_send(c.list_all(ListFilesQuery::new()));
+        assert_send(c.get_by_id(id, &GetOptions::new()));
+        assert_send(c.get_by_path("a", &GetOptions::new()));
+        assert_send(c.delete_by_id(id));
+        assert_send(c.delete_by_path("a"));
+        assert_send(c.restore(id));
+        assert_send(c.register_upload_by_path("a", None));
+        assert_send(c.register_upload_by_id(id, None));
+        assert_send(c.upload_bytes("a", vec![1]));
+        assert_send(c.upload_file("a", "/tmp/x"));
+        assert_send(c.download_to_memory(id, None));
+        assert_send(c.download_to_path(id, None, "/tmp/x", false));
+        assert_send(c.download_to_cache(id, None, cache));
+    }
+
+    #[test]
+    fn get_options_build_up() {
+        let o = GetOptions::new()
+            .version("3")
+            .include_versions(true)
+            .include_deleted(true);
+        assert_eq!(o.version_id.as_deref(), Some("3"));
+        assert!(o.include_versions && o.include_deleted);
+    }
 }

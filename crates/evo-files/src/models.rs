@@ -168,6 +168,17 @@ impl fmt::Debug for UploadTarget {
     }
 }
 
+impl From<crate::generated::models::UploadFileResponse> for UploadTarget {
+    fn from(g: crate::generated::models::UploadFileResponse) -> Self {
+        UploadTarget {
+            file_id: g.file_id,
+            upload: g.upload,
+            version_id: g.version_id,
+            extra: Extra::new(),
+        }
+    }
+}
+
 /// The links of a listed file (`ListFileLinks`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -18,7 +18,6 @@ use crate::client::{FilesClient, GetOptions};
 use crate::error::Error;
 use crate::models::{FileMetadata, UploadTarget};
 use crate::path::FilePath;
-use crate::send;
 
 /// The cache scope of downloaded files (the Python SDK's name, so layouts are recognisable):
 /// `<cache root>/<org>/<workspace>/filev2/<file id>/<version id>/<file name>`.
@@ -278,13 +277,13 @@ struct RenewUpload {
 #[async_trait::async_trait]
 impl RenewUrl for RenewUpload {
     async fn renew(&self) -> Result<url::Url, evo_core::Error> {
-        let target: UploadTarget = send::json(
-            self.client
-                .by_id(Method::PUT, self.file_id)
-                .query("version_id", &self.version_id)
-                .expect_status(&[http::StatusCode::OK]),
-        )
-        .await?;
+        let target: UploadTarget = self
+            .client
+            .by_id(Method::PUT, self.file_id)
+            .query("version_id", &self.version_id)
+            .expect_status(&[http::StatusCode::OK])
+            .send_json()
+            .await?;
         if target.file_id != self.file_id || target.version_id != self.version_id {
             return Err(evo_core::Error::invalid_request(format!(
                 "renewing the upload URL of file {} version {} answered for file {} version {}",
@@ -305,13 +304,13 @@ struct RenewDownload {
 #[async_trait::async_trait]
 impl RenewUrl for RenewDownload {
     async fn renew(&self) -> Result<url::Url, evo_core::Error> {
-        let metadata: FileMetadata = send::json(
-            self.client
-                .by_id(Method::GET, self.file_id)
-                .query("version_id", &self.version_id)
-                .query("deleted", "true"),
-        )
-        .await?;
+        let metadata: FileMetadata = self
+            .client
+            .by_id(Method::GET, self.file_id)
+            .query("version_id", &self.version_id)
+            .query("deleted", "true")
+            .send_json()
+            .await?;
         if metadata.file_id != self.file_id || metadata.version_id != self.version_id {
             return Err(evo_core::Error::invalid_request(format!(
                 "renewing the download URL of file {} version {} answered for file {} version {}",
