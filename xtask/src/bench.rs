@@ -1,6 +1,40 @@
-//! `cargo xtask bench` (owned by the evo-io work).
+//! `cargo xtask bench [io]`: builds the benchmark programs (crates/evo-bench) in release mode
+//! and runs them. Benchmarks report ratios against a baseline measured in the same run, so the
+//! numbers compare like with like on whatever machine runs them. Never part of the tests.
 
-/// Runs the benchmarks.
-pub fn run(_args: &[String]) -> Result<(), String> {
-    Err("not written yet".into())
+use std::process::Command;
+
+/// Runs the benchmarks named in `args` (default: all, which today is `io`).
+pub fn run(args: &[String]) -> Result<(), String> {
+    let which: Vec<&str> = if args.is_empty() {
+        vec!["io"]
+    } else {
+        args.iter().map(String::as_str).collect()
+    };
+    for bench in which {
+        match bench {
+            "io" => io()?,
+            other => return Err(format!("unknown benchmark {other:?} (known: io)")),
+        }
+    }
+    Ok(())
+}
+
+/// evo-io upload and download of a 1 GiB file against the emulator, beside bare hyper.
+/// The last line printed is `io-bench: upload X.XXx baseline, download Y.YYx baseline, peak Z MiB`.
+fn io() -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or("xtask sits in the workspace root")?;
+    let status = Command::new(cargo)
+        .current_dir(root)
+        .args(["run", "--release", "-p", "evo-bench", "--", "io"])
+        .status()
+        .map_err(|e| format!("starting cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the io benchmark failed ({status})"))
+    }
 }

@@ -130,7 +130,7 @@ impl<'a> Upload<'a> {
                     path: path.clone(),
                 };
                 if len <= config.single_put_max {
-                    let data = feed.read(whole(len)).await?;
+                    let data = feed.read(whole(len), None).await?;
                     return put_blob(&wire, data, content_type.as_deref()).await;
                 }
                 let state = self.resume.then(|| StateSpec {
@@ -257,16 +257,18 @@ enum Feed {
 }
 
 impl Feed {
-    async fn read(&self, block: BlockRef) -> Result<Bytes, Error> {
+    async fn read(&self, block: BlockRef, pool: Option<&BufferPool>) -> Result<Bytes, Error> {
         match self {
             Feed::Memory(all) => Ok(all.slice(block.offset as usize..(block.offset + block.len) as usize)),
             Feed::File { file, path } => {
                 let file = file.clone();
+                let mut buf = pool.map(BufferPool::take).unwrap_or_default();
                 let read = tokio::task::spawn_blocking(move || -> std::io::Result<Bytes> {
                     use std::os::unix::fs::FileExt as _;
-                    let mut buf = vec![0u8; block.len as usize];
+                    buf.clear();
+                    buf.resize(block.len as usize, 0);
                     file.read_exact_at(&mut buf, block.offset)?;
-                    Ok(Bytes::from(buf))
+                    Ok(buf.freeze())
                 })
                 .await
                 .map_err(|e| join_error(Step::ReadSource, e))?;
@@ -282,6 +284,40 @@ impl Feed {
                     )
                     .with_block(block)
                 })
+            }
+        }
+    }
+}
+
+/// Block buffers reused from block to block, so a transfer keeps `concurrency` buffers instead
+/// of allocating (and fragmenting the heap with) one per block.
+struct BufferPool {
+    free: std::sync::Mutex<Vec<BytesMut>>,
+    keep: usize,
+}
+
+impl BufferPool {
+    fn new(keep: usize) -> Self {
+        BufferPool {
+            free: std::sync::Mutex::new(Vec::new()),
+            keep,
+        }
+    }
+
+    fn take(&self) -> BytesMut {
+        self.free
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// Takes a buffer back once nothing else refers to it (the request and the hash are done).
+    fn give(&self, data: Bytes) {
+        if let Ok(buf) = data.try_into_mut() {
+            let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+            if free.len() < self.keep {
+                free.push(buf);
             }
         }
     }
@@ -378,6 +414,7 @@ struct Stager<'w, 'a> {
     content_type: Option<String>,
     concurrency: usize,
     whole_md5: Arc<OrderedMd5>,
+    pool: BufferPool,
     reused: AtomicU64,
     sent: AtomicU64,
 }
@@ -395,6 +432,7 @@ impl<'w, 'a> Stager<'w, 'a> {
             content_type,
             concurrency,
             whole_md5: Arc::new(OrderedMd5::new()),
+            pool: BufferPool::new(concurrency + 1),
             reused: AtomicU64::new(0),
             sent: AtomicU64::new(0),
         }
@@ -450,7 +488,7 @@ impl<'w, 'a> Stager<'w, 'a> {
                 let staged = &staged;
                 let writer = writer.as_ref();
                 async move {
-                    let data = feed.read(block).await?;
+                    let data = feed.read(block, Some(&self.pool)).await?;
                     self.stage(block, data, staged, writer).await
                 }.boxed()
             })
@@ -575,7 +613,7 @@ impl<'w, 'a> Stager<'w, 'a> {
         if reused {
             self.reused.fetch_add(1, Ordering::Relaxed);
         } else {
-            self.put_block(block, data, md5).await?;
+            self.put_block(block, data.clone(), md5).await?;
             self.sent.fetch_add(1, Ordering::Relaxed);
         }
         if let Some(w) = writer {
@@ -583,6 +621,7 @@ impl<'w, 'a> Stager<'w, 'a> {
         }
         self.wire.meter.add(block.len);
         self.whole_md5.hashed_past(block.index).await;
+        self.pool.give(data);
         Ok(())
     }
 

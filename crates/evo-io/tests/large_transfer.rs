@@ -39,6 +39,6 @@ async fn gibibytes_stream_through_with_flat_memory() {
     assert_eq!(<[u8; 32]>::from(sink.hasher.finalize()), generated_sha256(len, 99));
     let peak = peak_rss();
     eprintln!("peak resident memory for {gib} GiB up and down: {} MiB", peak >> 20);
-    assert!(peak < 320 << 20, "peak resident memory {} MiB is not flat", peak >> 20);
+    assert!(peak < 256 << 20, "peak resident memory {} MiB is not flat", peak >> 20);
     emu.shutdown().await;
 }

@@ -1,0 +1,129 @@
+//! The baseline: the same transfer with bare hyper (hyper-util's pooled client), the same block
+//! size, block ids and concurrency, and the same positional file reads and writes, but nothing
+//! else: no checksums, retries, renewal, resume or response checks beyond the status.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use futures_util::{StreamExt, TryStreamExt, stream};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+type HyperClient = Client<HttpConnector, Full<Bytes>>;
+
+fn client() -> HyperClient {
+    Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(32)
+        .build(HttpConnector::new())
+}
+
+fn with_params(url: &url::Url, params: &str) -> String {
+    format!("{url}&{params}")
+}
+
+async fn send(client: &HyperClient, request: http::Request<Full<Bytes>>, expect: u16) -> Result<Bytes, String> {
+    let response = client.request(request).await.map_err(|e| e.to_string())?;
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    if status.as_u16() != expect {
+        return Err(format!("answered {status}"));
+    }
+    Ok(body)
+}
+
+/// Put Block per block (positional reads), then Put Block List.
+pub async fn upload(url: url::Url, path: &Path, block_size: u64, concurrency: usize) -> Result<(), String> {
+    let client = client();
+    let file = Arc::new(std::fs::File::open(path).map_err(|e| e.to_string())?);
+    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    let count = len.div_ceil(block_size);
+    let ids: Vec<String> = (0..count)
+        .map(|i| STANDARD.encode(format!("{:032}", i * block_size)))
+        .collect();
+    stream::iter(0..count)
+        .map(|i| {
+            let (client, file, url) = (client.clone(), file.clone(), url.clone());
+            let id = ids[i as usize].replace('=', "%3D");
+            async move {
+                let offset = i * block_size;
+                let n = block_size.min(len - offset);
+                let data = tokio::task::spawn_blocking(move || {
+                    use std::os::unix::fs::FileExt as _;
+                    let mut buf = vec![0u8; n as usize];
+                    file.read_exact_at(&mut buf, offset).map(|()| Bytes::from(buf))
+                })
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+                let request = http::Request::put(with_params(&url, &format!("comp=block&blockid={id}")))
+                    .header("content-length", n)
+                    .body(Full::new(data))
+                    .map_err(|e| e.to_string())?;
+                send(&client, request, 201).await.map(drop)
+            }
+        })
+        .buffer_unordered(concurrency)
+        .try_collect::<Vec<()>>()
+        .await?;
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
+    for id in &ids {
+        xml.push_str(&format!("<Latest>{id}</Latest>"));
+    }
+    xml.push_str("</BlockList>");
+    let request = http::Request::put(with_params(&url, "comp=blocklist"))
+        .header("content-length", xml.len())
+        .body(Full::new(Bytes::from(xml)))
+        .map_err(|e| e.to_string())?;
+    send(&client, request, 201).await.map(drop)
+}
+
+/// HEAD for the size, ranged GETs (positional writes), then one fsync.
+pub async fn download(url: url::Url, path: &Path, block_size: u64, concurrency: usize) -> Result<(), String> {
+    let client = client();
+    let head = http::Request::head(url.as_str())
+        .body(Full::new(Bytes::new()))
+        .map_err(|e| e.to_string())?;
+    let response = client.request(head).await.map_err(|e| e.to_string())?;
+    let len: u64 = response
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .ok_or("HEAD without Content-Length")?;
+    let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
+    file.set_len(len).map_err(|e| e.to_string())?;
+    let file = Arc::new(file);
+    stream::iter(0..len.div_ceil(block_size))
+        .map(|i| {
+            let (client, file, url) = (client.clone(), file.clone(), url.clone());
+            async move {
+                let offset = i * block_size;
+                let last = (offset + block_size).min(len) - 1;
+                let request = http::Request::get(url.as_str())
+                    .header("range", format!("bytes={offset}-{last}"))
+                    .body(Full::new(Bytes::new()))
+                    .map_err(|e| e.to_string())?;
+                let data = send(&client, request, 206).await?;
+                tokio::task::spawn_blocking(move || {
+                    use std::os::unix::fs::FileExt as _;
+                    file.write_all_at(&data, offset)
+                })
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())
+            }
+        })
+        .buffer_unordered(concurrency)
+        .try_collect::<Vec<()>>()
+        .await?;
+    file.sync_all().map_err(|e| e.to_string())
+}

@@ -1,0 +1,268 @@
+//! The io benchmark: orchestration (emulator, source file, child processes, report) and the
+//! evo-io side of each measurement.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use evo_emulator::{BlobStorage, Emulator};
+use evo_io::{BlobClient, Destination, Source};
+
+/// Block size of both sides.
+const BLOCK_SIZE: u64 = 8 << 20;
+/// Blocks in flight on both sides.
+const CONCURRENCY: usize = 8;
+/// Measurement rounds; the best round of each side counts.
+const ROUNDS: usize = 3;
+
+/// One child's measurement.
+#[derive(Debug, Clone, Copy)]
+struct Measurement {
+    seconds: f64,
+    peak_bytes: u64,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the runtime: {e}"))
+}
+
+/// Runs the whole benchmark and prints the report; the last line is the summary.
+pub fn orchestrate() -> Result<(), String> {
+    let size_mib: u64 = std::env::var("EVO_BENCH_IO_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024);
+    let size = size_mib << 20;
+    let dir = std::env::temp_dir().join(format!("evo-bench-io-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let result = run(&dir, size);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn run(dir: &Path, size: u64) -> Result<(), String> {
+    let source = dir.join("source.bin");
+    write_source(&source, size)?;
+    let rt = runtime()?;
+    let emulator = rt.block_on(async {
+        Emulator::builder()
+            .blob_storage(BlobStorage::Memory)
+            .blob_url_ttl(Duration::from_secs(4 * 3600))
+            .start()
+            .await
+            .map_err(|e| format!("starting the emulator: {e}"))
+    })?;
+    println!(
+        "io-bench: {} MiB, blocks of {} MiB, {CONCURRENCY} in flight, emulator (memory storage) at {}",
+        size >> 20,
+        BLOCK_SIZE >> 20,
+        emulator.base_url()
+    );
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut best: [[Option<Measurement>; 2]; 2] = [[None; 2]; 2]; // [op][side]
+    let mut sdk_peak = 0u64;
+    let mut baseline_peak = 0u64;
+    for round in 0..ROUNDS {
+        // Alternate which side goes first, so neither always meets a warm or cold machine.
+        let sides: [&str; 2] = if round % 2 == 0 { ["sdk", "baseline"] } else { ["baseline", "sdk"] };
+        for (op_index, op) in ["upload", "download"].into_iter().enumerate() {
+            for side in sides {
+                let (url, path) = if op == "upload" {
+                    (emulator.blob_url("bench", &format!("{side}-up"), "rcw"), source.clone())
+                } else {
+                    let target = dir.join(format!("{side}-down.bin"));
+                    let _ = std::fs::remove_file(&target);
+                    (emulator.blob_url("bench", "sdk-up", "r"), target)
+                };
+                let m = run_child(&exe, side, op, url.as_str(), &path)?;
+                if op == "download" {
+                    check_download(&source, &path)?;
+                    let _ = std::fs::remove_file(&path);
+                }
+                println!(
+                    "  round {} {op:8} {side:8} {:7.1} MiB/s  peak {:4} MiB",
+                    round + 1,
+                    (size as f64 / (1 << 20) as f64) / m.seconds,
+                    m.peak_bytes >> 20
+                );
+                let side_index = usize::from(side == "baseline");
+                let slot = &mut best[op_index][side_index];
+                if slot.is_none_or(|b| m.seconds < b.seconds) {
+                    *slot = Some(m);
+                }
+                if side == "sdk" {
+                    sdk_peak = sdk_peak.max(m.peak_bytes);
+                } else {
+                    baseline_peak = baseline_peak.max(m.peak_bytes);
+                }
+            }
+        }
+    }
+    rt.block_on(emulator.shutdown());
+    let rate = |m: Option<Measurement>| (size as f64 / (1 << 20) as f64) / m.map_or(f64::NAN, |m| m.seconds);
+    let mut ratios = [0f64; 2];
+    for (op_index, op) in ["upload", "download"].into_iter().enumerate() {
+        let sdk = rate(best[op_index][0]);
+        let base = rate(best[op_index][1]);
+        ratios[op_index] = sdk / base;
+        println!(
+            "{op:8}: evo-io {sdk:7.1} MiB/s, bare hyper {base:7.1} MiB/s (best of {ROUNDS})"
+        );
+    }
+    println!(
+        "peak resident memory: evo-io {} MiB, bare hyper {} MiB",
+        sdk_peak >> 20,
+        baseline_peak >> 20
+    );
+    println!(
+        "io-bench: upload {:.2}x baseline, download {:.2}x baseline, peak {} MiB",
+        ratios[0],
+        ratios[1],
+        sdk_peak >> 20
+    );
+    Ok(())
+}
+
+/// Writes `size` pseudo-random bytes (not compressible, not all zero).
+fn write_source(path: &Path, size: u64) -> Result<(), String> {
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(path).map_err(|e| format!("creating {}: {e}", path.display()))?,
+    );
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut written = 0;
+    while written < size {
+        for chunk in buf.chunks_exact_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            chunk.copy_from_slice(&x.to_le_bytes());
+        }
+        let n = (size - written).min(buf.len() as u64) as usize;
+        file.write_all(&buf[..n]).map_err(|e| e.to_string())?;
+        written += n as u64;
+    }
+    file.flush().map_err(|e| e.to_string())
+}
+
+/// The downloaded file must equal the source.
+fn check_download(source: &Path, downloaded: &Path) -> Result<(), String> {
+    use std::io::Read as _;
+    let mut a = std::fs::File::open(source).map_err(|e| e.to_string())?;
+    let mut b = std::fs::File::open(downloaded).map_err(|e| e.to_string())?;
+    let (mut x, mut y) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+    loop {
+        let n = a.read(&mut x).map_err(|e| e.to_string())?;
+        let mut m = 0;
+        while m < n {
+            let k = b.read(&mut y[m..n]).map_err(|e| e.to_string())?;
+            if k == 0 {
+                break;
+            }
+            m += k;
+        }
+        if n != m || x[..n] != y[..n] {
+            return Err(format!("{} differs from the source", downloaded.display()));
+        }
+        if n == 0 {
+            return Ok(());
+        }
+    }
+}
+
+fn run_child(exe: &Path, side: &str, op: &str, url: &str, path: &Path) -> Result<Measurement, String> {
+    let output = Command::new(exe)
+        .args(["io-child", side, op, url])
+        .arg(path)
+        .output()
+        .map_err(|e| format!("starting the {side} {op} child: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!(
+            "the {side} {op} child failed ({}): {}{}",
+            output.status,
+            stdout,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("result "))
+        .ok_or_else(|| format!("the {side} {op} child printed no result: {stdout}"))?;
+    let mut seconds = None;
+    let mut peak_bytes = None;
+    for field in line.split_whitespace() {
+        match field.split_once('=') {
+            Some(("seconds", v)) => seconds = v.parse().ok(),
+            Some(("peak_bytes", v)) => peak_bytes = v.parse().ok(),
+            _ => {}
+        }
+    }
+    match (seconds, peak_bytes) {
+        (Some(seconds), Some(peak_bytes)) => Ok(Measurement { seconds, peak_bytes }),
+        _ => Err(format!("malformed child result {line:?}")),
+    }
+}
+
+/// The peak resident memory of this process (VmHWM) in bytes.
+pub(crate) fn peak_rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?.to_owned();
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// `io-child <sdk|baseline> <upload|download> <url> <path>`: one measured transfer.
+pub fn child(args: &[String]) -> Result<(), String> {
+    let [side, op, url, path] = args else {
+        return Err("usage: evo-bench io-child <sdk|baseline> <upload|download> <url> <path>".into());
+    };
+    let url: url::Url = url.parse().map_err(|e| format!("bad URL: {e}"))?;
+    let path = PathBuf::from(path);
+    let rt = runtime()?;
+    let started = Instant::now();
+    rt.block_on(async {
+        match (side.as_str(), op.as_str()) {
+            ("sdk", "upload") => sdk_client()?
+                .upload(url, Source::file(&path))
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            ("sdk", "download") => sdk_client()?
+                .download(url, Destination::file(&path))
+                .overwrite(true)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            ("baseline", "upload") => {
+                crate::baseline::upload(url, &path, BLOCK_SIZE, CONCURRENCY).await
+            }
+            ("baseline", "download") => {
+                crate::baseline::download(url, &path, BLOCK_SIZE, CONCURRENCY).await
+            }
+            _ => Err(format!("unknown side/operation {side} {op}")),
+        }
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!("result seconds={seconds:.4} peak_bytes={}", peak_rss());
+    Ok(())
+}
+
+fn sdk_client() -> Result<BlobClient, String> {
+    let transport = evo_hyper::HyperTransport::builder()
+        .no_proxy()
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(BlobClient::builder(Arc::new(transport))
+        .block_size(BLOCK_SIZE)
+        .concurrency(CONCURRENCY)
+        .build())
+}

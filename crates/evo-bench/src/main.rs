@@ -1,0 +1,27 @@
+//! Benchmark programs of evo-rs, run by `cargo xtask bench` (never by the tests).
+//!
+//! `evo-bench io` measures evo-io uploads and downloads of a 1 GiB file against the in-process
+//! emulator, beside a baseline that moves the same bytes with bare hyper at the same block size
+//! and concurrency. Every measured transfer runs in its own child process (`evo-bench
+//! io-child ...`) so that each side's peak resident memory (VmHWM) is its own.
+
+mod baseline;
+mod io;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("io") => io::orchestrate(),
+        Some("io-child") => io::child(&args[1..]),
+        _ => Err("usage: evo-bench io | evo-bench io-child ...".to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("evo-bench: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
