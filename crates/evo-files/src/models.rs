@@ -1,8 +1,10 @@
 //! The File API v2 wire models (`specs/files.yaml`, schemas of the same names in brackets).
 //!
-//! Written by hand: `cargo xtask codegen` was not available when this crate was written (see the
-//! crate README). Every model keeps unknown members in `extra`, so a newer server's fields
-//! survive a read/serialize round trip, and every pre-signed URL is redacted in `Debug`.
+//! Written by hand rather than taken from the generated layer, because the File API writes
+//! timestamps with a space instead of `T` (`2020-01-01 01:30:00+00:00`), which the generated
+//! RFC 3339 fields reject, and because pre-signed URLs (secrets) must be redacted in `Debug`.
+//! Every model keeps unknown members in `extra`, so a newer server's fields survive a
+//! read/serialize round trip.
 
 use std::fmt;
 
