@@ -26,7 +26,11 @@ fn with_params(url: &url::Url, params: &str) -> String {
     format!("{url}&{params}")
 }
 
-async fn send(client: &HyperClient, request: http::Request<Full<Bytes>>, expect: u16) -> Result<Bytes, String> {
+async fn send(
+    client: &HyperClient,
+    request: http::Request<Full<Bytes>>,
+    expect: u16,
+) -> Result<Bytes, String> {
     let response = client.request(request).await.map_err(|e| e.to_string())?;
     let status = response.status();
     let body = response
@@ -42,7 +46,12 @@ async fn send(client: &HyperClient, request: http::Request<Full<Bytes>>, expect:
 }
 
 /// Put Block per block (positional reads), then Put Block List.
-pub async fn upload(url: url::Url, path: &Path, block_size: u64, concurrency: usize) -> Result<(), String> {
+pub async fn upload(
+    url: url::Url,
+    path: &Path,
+    block_size: u64,
+    concurrency: usize,
+) -> Result<(), String> {
     let client = client();
     let file = Arc::new(std::fs::File::open(path).map_err(|e| e.to_string())?);
     let len = file.metadata().map_err(|e| e.to_string())?.len();
@@ -60,15 +69,17 @@ pub async fn upload(url: url::Url, path: &Path, block_size: u64, concurrency: us
                 let data = tokio::task::spawn_blocking(move || {
                     use std::os::unix::fs::FileExt as _;
                     let mut buf = vec![0u8; n as usize];
-                    file.read_exact_at(&mut buf, offset).map(|()| Bytes::from(buf))
+                    file.read_exact_at(&mut buf, offset)
+                        .map(|()| Bytes::from(buf))
                 })
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(|e| e.to_string())?;
-                let request = http::Request::put(with_params(&url, &format!("comp=block&blockid={id}")))
-                    .header("content-length", n)
-                    .body(Full::new(data))
-                    .map_err(|e| e.to_string())?;
+                let request =
+                    http::Request::put(with_params(&url, &format!("comp=block&blockid={id}")))
+                        .header("content-length", n)
+                        .body(Full::new(data))
+                        .map_err(|e| e.to_string())?;
                 send(&client, request, 201).await.map(drop)
             }
         })
@@ -88,7 +99,12 @@ pub async fn upload(url: url::Url, path: &Path, block_size: u64, concurrency: us
 }
 
 /// HEAD for the size, ranged GETs (positional writes), then one fsync.
-pub async fn download(url: url::Url, path: &Path, block_size: u64, concurrency: usize) -> Result<(), String> {
+pub async fn download(
+    url: url::Url,
+    path: &Path,
+    block_size: u64,
+    concurrency: usize,
+) -> Result<(), String> {
     let client = client();
     let head = http::Request::head(url.as_str())
         .body(Full::new(Bytes::new()))

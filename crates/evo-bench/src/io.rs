@@ -69,11 +69,18 @@ fn run(dir: &Path, size: u64) -> Result<(), String> {
     let mut baseline_peak = 0u64;
     for round in 0..ROUNDS {
         // Alternate which side goes first, so neither always meets a warm or cold machine.
-        let sides: [&str; 2] = if round % 2 == 0 { ["sdk", "baseline"] } else { ["baseline", "sdk"] };
+        let sides: [&str; 2] = if round % 2 == 0 {
+            ["sdk", "baseline"]
+        } else {
+            ["baseline", "sdk"]
+        };
         for (op_index, op) in ["upload", "download"].into_iter().enumerate() {
             for side in sides {
                 let (url, path) = if op == "upload" {
-                    (emulator.blob_url("bench", &format!("{side}-up"), "rcw"), source.clone())
+                    (
+                        emulator.blob_url("bench", &format!("{side}-up"), "rcw"),
+                        source.clone(),
+                    )
                 } else {
                     let target = dir.join(format!("{side}-down.bin"));
                     let _ = std::fs::remove_file(&target);
@@ -104,15 +111,15 @@ fn run(dir: &Path, size: u64) -> Result<(), String> {
         }
     }
     rt.block_on(emulator.shutdown());
-    let rate = |m: Option<Measurement>| (size as f64 / (1 << 20) as f64) / m.map_or(f64::NAN, |m| m.seconds);
+    let rate = |m: Option<Measurement>| {
+        (size as f64 / (1 << 20) as f64) / m.map_or(f64::NAN, |m| m.seconds)
+    };
     let mut ratios = [0f64; 2];
     for (op_index, op) in ["upload", "download"].into_iter().enumerate() {
         let sdk = rate(best[op_index][0]);
         let base = rate(best[op_index][1]);
         ratios[op_index] = sdk / base;
-        println!(
-            "{op:8}: evo-io {sdk:7.1} MiB/s, bare hyper {base:7.1} MiB/s (best of {ROUNDS})"
-        );
+        println!("{op:8}: evo-io {sdk:7.1} MiB/s, bare hyper {base:7.1} MiB/s (best of {ROUNDS})");
     }
     println!(
         "peak resident memory: evo-io {} MiB, bare hyper {} MiB",
@@ -175,7 +182,13 @@ fn check_download(source: &Path, downloaded: &Path) -> Result<(), String> {
     }
 }
 
-fn run_child(exe: &Path, side: &str, op: &str, url: &str, path: &Path) -> Result<Measurement, String> {
+fn run_child(
+    exe: &Path,
+    side: &str,
+    op: &str,
+    url: &str,
+    path: &Path,
+) -> Result<Measurement, String> {
     let output = Command::new(exe)
         .args(["io-child", side, op, url])
         .arg(path)
@@ -204,7 +217,10 @@ fn run_child(exe: &Path, side: &str, op: &str, url: &str, path: &Path) -> Result
         }
     }
     match (seconds, peak_bytes) {
-        (Some(seconds), Some(peak_bytes)) => Ok(Measurement { seconds, peak_bytes }),
+        (Some(seconds), Some(peak_bytes)) => Ok(Measurement {
+            seconds,
+            peak_bytes,
+        }),
         _ => Err(format!("malformed child result {line:?}")),
     }
 }
@@ -223,7 +239,9 @@ pub(crate) fn peak_rss() -> u64 {
 /// `io-child <sdk|baseline> <upload|download> <url> <path>`: one measured transfer.
 pub fn child(args: &[String]) -> Result<(), String> {
     let [side, op, url, path] = args else {
-        return Err("usage: evo-bench io-child <sdk|baseline> <upload|download> <url> <path>".into());
+        return Err(
+            "usage: evo-bench io-child <sdk|baseline> <upload|download> <url> <path>".into(),
+        );
     };
     let url: url::Url = url.parse().map_err(|e| format!("bad URL: {e}"))?;
     let path = PathBuf::from(path);

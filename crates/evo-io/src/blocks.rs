@@ -152,7 +152,10 @@ mod tests {
     #[test]
     fn ids_match_the_python_sdk_and_have_equal_length() {
         assert_eq!(block_id(0), "MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA=");
-        assert_eq!(block_id(4_194_304), "MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDQxOTQzMDQ=");
+        assert_eq!(
+            block_id(4_194_304),
+            "MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDQxOTQzMDQ="
+        );
         assert_eq!(block_id(u64::MAX).len(), 44);
         assert_eq!(
             block_id_param(0),
@@ -162,12 +165,21 @@ mod tests {
 
     #[test]
     fn block_size_grows_to_stay_within_50000_blocks() {
-        assert_eq!(block_size_for(1 << 30, DEFAULT_BLOCK_SIZE), DEFAULT_BLOCK_SIZE);
+        assert_eq!(
+            block_size_for(1 << 30, DEFAULT_BLOCK_SIZE),
+            DEFAULT_BLOCK_SIZE
+        );
         let huge = 1u64 << 42; // 4 TiB
         let bs = block_size_for(huge, DEFAULT_BLOCK_SIZE);
         assert!(huge.div_ceil(bs) <= MAX_BLOCKS);
         assert_eq!(bs % MIB, 0);
-        for total in [0, 1, MAX_BLOCKS * 8 * MIB, MAX_BLOCKS * 8 * MIB + 1, 190 << 40] {
+        for total in [
+            0,
+            1,
+            MAX_BLOCKS * 8 * MIB,
+            MAX_BLOCKS * 8 * MIB + 1,
+            190 << 40,
+        ] {
             assert!(total.div_ceil(block_size_for(total, DEFAULT_BLOCK_SIZE)) <= MAX_BLOCKS);
         }
     }

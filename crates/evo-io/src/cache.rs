@@ -45,9 +45,9 @@ impl BlobClient {
         name: &str,
         url: Url,
     ) -> CachedDownload<'a> {
-        let target = cache.file_path(environment, scope, name).map_err(|e| {
-            Error::from_core(Step::Prepare, e).with_kind(ErrorKind::InvalidInput)
-        });
+        let target = cache
+            .file_path(environment, scope, name)
+            .map_err(|e| Error::from_core(Step::Prepare, e).with_kind(ErrorKind::InvalidInput));
         CachedDownload {
             client: self,
             target,

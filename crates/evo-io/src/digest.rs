@@ -27,7 +27,9 @@ pub enum Digest {
 impl Digest {
     /// An MD5 digest from its base64 form (as in a `Content-MD5` header).
     pub fn md5_base64(text: &str) -> Result<Digest, Error> {
-        let bytes = STANDARD.decode(text.trim()).map_err(|e| bad_digest(text, &e))?;
+        let bytes = STANDARD
+            .decode(text.trim())
+            .map_err(|e| bad_digest(text, &e))?;
         let arr: [u8; 16] = bytes
             .try_into()
             .map_err(|_| bad_digest(text, &"not 16 bytes"))?;
@@ -209,10 +211,9 @@ mod tests {
         let d = Digest::md5_base64("1B2M2Y8AsgTpgAmY7PhCfg==").unwrap();
         assert_eq!(d.to_hex(), "d41d8cd98f00b204e9800998ecf8427e");
         assert_eq!(d.to_base64(), "1B2M2Y8AsgTpgAmY7PhCfg==");
-        let s = Digest::sha256_hex(
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-        )
-        .unwrap();
+        let s =
+            Digest::sha256_hex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+                .unwrap();
         assert_eq!(s.as_bytes().len(), 32);
         assert!(Digest::sha256_hex("xyz").is_err());
         assert!(Digest::md5_base64("AAAA").is_err());
@@ -220,7 +221,9 @@ mod tests {
 
     #[test]
     fn ordered_md5_matches_sequential() {
-        let blocks: Vec<Bytes> = (0..5u8).map(|i| Bytes::from(vec![i; 1000 + i as usize])).collect();
+        let blocks: Vec<Bytes> = (0..5u8)
+            .map(|i| Bytes::from(vec![i; 1000 + i as usize]))
+            .collect();
         let h = OrderedMd5::new();
         for i in [3usize, 1, 0, 4, 2] {
             h.feed(i as u64, blocks[i].clone());

@@ -243,14 +243,18 @@ async fn probe(wire: &Wire<'_>) -> Result<Probe, Error> {
                     .ok_or_else(|| protocol(Step::Probe, "HEAD answered without Content-Length"))?
                     .trim()
                     .parse::<u64>()
-                    .map_err(|_| protocol(Step::Probe, "HEAD answered a malformed Content-Length"))?;
+                    .map_err(|_| {
+                        protocol(Step::Probe, "HEAD answered a malformed Content-Length")
+                    })?;
                 return Ok(Some((size, header_text(headers, header::ETAG))));
             }
             match status.as_u16() {
                 // Not allowed, or this URL may not HEAD: ask with a ranged GET instead (which
                 // renews the URL if it really expired).
                 400 | 401 | 403 | 405 | 501 => Ok(None),
-                _ => Err(wire.status_failure(Method::HEAD, &url, response, Step::Probe).await),
+                _ => Err(wire
+                    .status_failure(Method::HEAD, &url, response, Step::Probe)
+                    .await),
             }
         })
         .await?;
@@ -283,7 +287,8 @@ async fn probe(wire: &Wire<'_>) -> Result<Probe, Error> {
                         format!("asked for bytes 0-0, got {range:?}"),
                     ));
                 }
-                wire.read_exact(response.into_body(), 1, Step::Probe).await?;
+                wire.read_exact(response.into_body(), 1, Step::Probe)
+                    .await?;
                 Ok(Probe {
                     size: Some(total),
                     etag,
@@ -546,10 +551,8 @@ impl Job {
             let file = create_file(&partial, true)?;
             let cleanup = RemoveOnDrop(Some(partial.clone()));
             let mut hasher = self.expected.as_ref().map(Hasher::for_digest);
-            let mut writer = tokio::io::BufWriter::with_capacity(
-                1 << 20,
-                tokio::fs::File::from_std(file),
-            );
+            let mut writer =
+                tokio::io::BufWriter::with_capacity(1 << 20, tokio::fs::File::from_std(file));
             let mut body = WholeBody::new(response, probe.size);
             while let Some(chunk) = body.next(wire).await? {
                 if let Some(h) = hasher.as_mut() {
@@ -610,7 +613,11 @@ impl Job {
         }
         let file = create_file(&partial, previous.is_none())?;
         file.set_len(size).map_err(|e| {
-            Error::local(Step::WriteDestination, format!("sizing {}", partial.display()), e)
+            Error::local(
+                Step::WriteDestination,
+                format!("sizing {}", partial.display()),
+                e,
+            )
         })?;
         let file = Arc::new(file);
         let mut cleanup = RemoveOnDrop(Some(partial.clone()));
@@ -647,10 +654,10 @@ impl Job {
                     }
                     wire.meter.add(block.len);
                     Ok::<(), Error>(())
-                }.boxed()
+                }
+                .boxed()
             })
-            .buffer_unordered(self.concurrency)
-;
+            .buffer_unordered(self.concurrency);
         let failure = crate::request::first_error(failure).await;
         if let Some(error) = failure {
             if error.kind() == ErrorKind::Changed {
@@ -767,7 +774,13 @@ fn create_file(path: &Path, truncate: bool) -> Result<std::fs::File, Error> {
         .read(true)
         .truncate(truncate)
         .open(path)
-        .map_err(|e| Error::local(Step::WriteDestination, format!("creating {}", path.display()), e))
+        .map_err(|e| {
+            Error::local(
+                Step::WriteDestination,
+                format!("creating {}", path.display()),
+                e,
+            )
+        })
 }
 
 async fn write_at(file: Arc<std::fs::File>, data: Bytes, block: BlockRef) -> Result<(), Error> {
@@ -828,7 +841,10 @@ mod tests {
                 total: Some(100)
             }
         );
-        assert_eq!(ContentRange::parse(&headers("bytes 5-9/*")).unwrap().total, None);
+        assert_eq!(
+            ContentRange::parse(&headers("bytes 5-9/*")).unwrap().total,
+            None
+        );
         for bad in [
             "bytes 9-0/100",
             "bytes 0-100/100",

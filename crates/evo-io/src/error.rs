@@ -289,13 +289,10 @@ impl From<Error> for evo_core::Error {
                 other => other,
             },
             (ErrorKind::InvalidInput, _) => evo_core::Error::invalid_request(context),
-            (_, _) => evo_core::DecodeError::new(
-                "blob transfer",
-                StatusCode::OK,
-                context,
-                &Bytes::new(),
-            )
-            .into(),
+            (_, _) => {
+                evo_core::DecodeError::new("blob transfer", StatusCode::OK, context, &Bytes::new())
+                    .into()
+            }
         }
     }
 }
@@ -334,7 +331,11 @@ mod tests {
         assert!(!format!("{e} {e:?}").contains("SECRET"));
         let core: evo_core::Error = e.into();
         assert_eq!(core.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
-        let local = Error::local(Step::ReadSource, "reading x", std::io::ErrorKind::NotFound.into());
+        let local = Error::local(
+            Step::ReadSource,
+            "reading x",
+            std::io::ErrorKind::NotFound.into(),
+        );
         assert!(matches!(
             evo_core::Error::from(local),
             evo_core::Error::Io { .. }

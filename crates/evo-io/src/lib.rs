@@ -46,9 +46,7 @@ mod state;
 mod upload;
 mod url;
 
-pub use blocks::{
-    DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MAX_BLOCKS, block_id, block_size_for,
-};
+pub use blocks::{DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MAX_BLOCKS, block_id, block_size_for};
 pub use cache::CachedDownload;
 pub use client::{BlobClient, BlobClientBuilder, Destination, Source};
 pub use digest::Digest;

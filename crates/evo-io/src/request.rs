@@ -170,10 +170,7 @@ impl Wire<'_> {
             return Err(Failure::Transient(
                 TransportError::new(
                     TransportErrorKind::Connection,
-                    format!(
-                        "truncated body: {} of {len} bytes arrived",
-                        buf.len()
-                    ),
+                    format!("truncated body: {} of {len} bytes arrived", buf.len()),
                 )
                 .into(),
             ));

@@ -168,7 +168,9 @@ impl StateWriter {
         .await;
         match result {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::debug!(path = %self.path.display(), error = %e, "could not save transfer state"),
+            Ok(Err(e)) => {
+                tracing::debug!(path = %self.path.display(), error = %e, "could not save transfer state")
+            }
             Err(e) => tracing::debug!(error = %e, "state writer task failed"),
         }
     }

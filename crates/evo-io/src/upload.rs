@@ -19,8 +19,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use url::Url;
 
 use crate::blocks::{
-    MAX_BLOCKS, block_id, block_id_param, block_list_xml, block_size_for, layout,
-    parse_block_list,
+    MAX_BLOCKS, block_id, block_id_param, block_list_xml, block_size_for, layout, parse_block_list,
 };
 use crate::client::{BlobClient, Source, SourceInner};
 use crate::digest::{Digest, OrderedMd5, md5_of};
@@ -259,7 +258,9 @@ enum Feed {
 impl Feed {
     async fn read(&self, block: BlockRef, pool: Option<&BufferPool>) -> Result<Bytes, Error> {
         match self {
-            Feed::Memory(all) => Ok(all.slice(block.offset as usize..(block.offset + block.len) as usize)),
+            Feed::Memory(all) => {
+                Ok(all.slice(block.offset as usize..(block.offset + block.len) as usize))
+            }
             Feed::File { file, path } => {
                 let file = file.clone();
                 let mut buf = pool.map(BufferPool::take).unwrap_or_default();
@@ -490,10 +491,10 @@ impl<'w, 'a> Stager<'w, 'a> {
                 async move {
                     let data = feed.read(block, Some(&self.pool)).await?;
                     self.stage(block, data, staged, writer).await
-                }.boxed()
+                }
+                .boxed()
             })
-            .buffer_unordered(self.concurrency)
-;
+            .buffer_unordered(self.concurrency);
         let result = crate::request::first_error(result).await;
         if let Some(error) = result {
             if let Some(w) = &writer {

@@ -121,10 +121,7 @@ fn check_url(url: &Url) -> Result<(), Error> {
         return Err(Error::new(
             ErrorKind::InvalidInput,
             Step::Prepare,
-            format!(
-                "not an http(s) blob URL: {}",
-                evo_core::redact_url(url)
-            ),
+            format!("not an http(s) blob URL: {}", evo_core::redact_url(url)),
         ));
     }
     Ok(())
@@ -148,14 +145,19 @@ mod tests {
 
     #[test]
     fn params_are_appended_keeping_the_sas_verbatim() {
-        let url: Url = "https://a.blob/c/b?sv=2025-01-05&sig=a%2Bb%3D&se=x".parse().unwrap();
+        let url: Url = "https://a.blob/c/b?sv=2025-01-05&sig=a%2Bb%3D&se=x"
+            .parse()
+            .unwrap();
         let u = with_params(&url, "comp=block&blockid=QQ%3D%3D");
         assert_eq!(
             u.as_str(),
             "https://a.blob/c/b?sv=2025-01-05&sig=a%2Bb%3D&se=x&comp=block&blockid=QQ%3D%3D"
         );
         let bare: Url = "http://127.0.0.1:9/c/b".parse().unwrap();
-        assert_eq!(with_params(&bare, "comp=blocklist").query(), Some("comp=blocklist"));
+        assert_eq!(
+            with_params(&bare, "comp=blocklist").query(),
+            Some("comp=blocklist")
+        );
     }
 
     #[tokio::test]
@@ -187,8 +189,8 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_callback_a_refusal_is_final() {
-        let url = SignedUrl::new("http://h/c/b?sig=S".parse().unwrap(), None, Duration::ZERO)
-            .unwrap();
+        let url =
+            SignedUrl::new("http://h/c/b?sig=S".parse().unwrap(), None, Duration::ZERO).unwrap();
         let e = url.renew(0).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Denied);
         assert!(SignedUrl::new("ftp://h/x".parse().unwrap(), None, Duration::ZERO).is_err());

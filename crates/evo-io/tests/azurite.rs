@@ -30,7 +30,10 @@ async fn sizes_round_trip_through_blocks_and_single_put() {
     let staged = client(recorder.clone());
     let single = BlobClient::builder(recorder.clone()).block_size(BS).build();
     let dir = tempfile::tempdir().unwrap();
-    for (i, len) in [0u64, 1, BS, 3 * BS, 3 * BS + 1, 5 * BS - 7].into_iter().enumerate() {
+    for (i, len) in [0u64, 1, BS, 3 * BS, 3 * BS + 1, 5 * BS - 7]
+        .into_iter()
+        .enumerate()
+    {
         for (mode, c) in [("blocks", &staged), ("single", &single)] {
             let name = format!("sizes-{mode}-{len}");
             let url = az.blob_url(&name);
@@ -44,13 +47,19 @@ async fn sizes_round_trip_through_blocks_and_single_put() {
             assert_eq!(report.md5, Digest::Md5(expected_md5));
             // Azurite stores the whole-blob MD5 we sent (x-ms-blob-content-md5 / Content-MD5).
             let head = HyperTransport::shared()
-                .send(http::Request::head(url.as_str()).body(evo_core::Body::empty()).unwrap())
+                .send(
+                    http::Request::head(url.as_str())
+                        .body(evo_core::Body::empty())
+                        .unwrap(),
+                )
                 .await
                 .unwrap();
             assert_eq!(head.status(), 200);
             if len > 0 || mode == "single" {
                 assert_eq!(
-                    head.headers().get("content-md5").and_then(|v| v.to_str().ok()),
+                    head.headers()
+                        .get("content-md5")
+                        .and_then(|v| v.to_str().ok()),
                     Some(report.md5.to_base64().as_str()),
                     "{name}"
                 );
@@ -71,18 +80,33 @@ async fn sizes_round_trip_through_blocks_and_single_put() {
             assert_eq!(r.size, len);
             assert_eq!(std::fs::read(&target).unwrap(), bytes, "{name}");
             let mut out = Vec::new();
-            c.download(url, Destination::writer(&mut out)).await.unwrap();
+            c.download(url, Destination::writer(&mut out))
+                .await
+                .unwrap();
             assert_eq!(out, bytes, "{name}");
         }
     }
     // Staged uploads sent Put Block with Content-MD5 and equal-length ids, then Put Block List.
     let seen = recorder.seen();
-    let blocks: Vec<_> = seen.iter().filter(|s| s.query.contains("comp=block&")).collect();
+    let blocks: Vec<_> = seen
+        .iter()
+        .filter(|s| s.query.contains("comp=block&"))
+        .collect();
     assert!(!blocks.is_empty());
     assert!(blocks.iter().all(|s| s.headers.contains_key("content-md5")));
-    assert!(blocks.iter().all(|s| s.query.contains("blockid=") && s.query.split("blockid=").nth(1).unwrap().len() == 46));
-    let commits: Vec<_> = seen.iter().filter(|s| s.query.ends_with("comp=blocklist") && s.method == "PUT").collect();
-    assert!(commits.iter().all(|s| s.headers.contains_key("x-ms-blob-content-md5")));
+    assert!(
+        blocks.iter().all(|s| s.query.contains("blockid=")
+            && s.query.split("blockid=").nth(1).unwrap().len() == 46)
+    );
+    let commits: Vec<_> = seen
+        .iter()
+        .filter(|s| s.query.ends_with("comp=blocklist") && s.method == "PUT")
+        .collect();
+    assert!(
+        commits
+            .iter()
+            .all(|s| s.headers.contains_key("x-ms-blob-content-md5"))
+    );
     // No file besides the targets was left in the folder.
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -107,7 +131,9 @@ fn is_ranged_get(r: &http::Request<Body>) -> bool {
 fn hold_after(
     n: u64,
     matches: fn(&http::Request<Body>) -> bool,
-) -> impl Fn(&http::Request<Body>) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>
+) -> impl Fn(
+    &http::Request<Body>,
+) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>
 + Send
 + Sync
 + 'static {
@@ -164,7 +190,8 @@ async fn killed_upload_resumes_from_the_blocks_the_server_holds() {
     for perms in ["rcw", "cw"] {
         let name = format!("resume-{perms}");
         let url = az.blob_url_until(&name, perms, SystemTime::now() + Duration::from_secs(3600));
-        let first = Arc::new(Recorder::new(HyperTransport::shared()).gate(hold_after(4, is_put_block)));
+        let first =
+            Arc::new(Recorder::new(HyperTransport::shared()).gate(hold_after(4, is_put_block)));
         let c = client(first.clone());
         kill_after(
             c.upload(url.clone(), Source::file(&source)).into_future(),
@@ -175,7 +202,10 @@ async fn killed_upload_resumes_from_the_blocks_the_server_holds() {
             4,
         )
         .await;
-        assert_eq!(state_file.exists(), true, "{perms}: the state file is kept after a kill");
+        assert!(
+            state_file.exists(),
+            "{perms}: the state file is kept after a kill"
+        );
 
         let second = Arc::new(Recorder::new(HyperTransport::shared()));
         let report = client(second.clone())
@@ -189,8 +219,15 @@ async fn killed_upload_resumes_from_the_blocks_the_server_holds() {
             .into_iter()
             .find(|s| s.method == "GET" && s.query.contains("comp=blocklist"))
             .unwrap();
-        assert_eq!(listed.status, Some(if perms == "rcw" { 200 } else { 403 }), "{perms}");
-        assert!(!state_file.exists(), "{perms}: the state file is removed after the commit");
+        assert_eq!(
+            listed.status,
+            Some(if perms == "rcw" { 200 } else { 403 }),
+            "{perms}"
+        );
+        assert!(
+            !state_file.exists(),
+            "{perms}: the state file is removed after the commit"
+        );
         let got = client(HyperTransport::shared())
             .download(az.blob_url(&name), Destination::memory())
             .await
@@ -207,12 +244,18 @@ async fn killed_download_resumes_and_never_mixes_versions() {
     let url = az.blob_url("dl-resume");
     let v1 = data(12 * BS as usize, 1);
     let plain = client(HyperTransport::shared());
-    plain.upload(url.clone(), Source::bytes(v1.clone())).await.unwrap();
+    plain
+        .upload(url.clone(), Source::bytes(v1.clone()))
+        .await
+        .unwrap();
     let target = dir.path().join("out.bin");
 
-    let first = Arc::new(Recorder::new(HyperTransport::shared()).gate(hold_after(5, is_ranged_get)));
+    let first =
+        Arc::new(Recorder::new(HyperTransport::shared()).gate(hold_after(5, is_ranged_get)));
     kill_after(
-        client(first.clone()).download(url.clone(), Destination::file(&target)).into_future(),
+        client(first.clone())
+            .download(url.clone(), Destination::file(&target))
+            .into_future(),
         &first,
         "GET",
         "",
@@ -220,7 +263,10 @@ async fn killed_download_resumes_and_never_mixes_versions() {
         5,
     )
     .await;
-    assert!(!target.exists(), "nothing is published before the download completes");
+    assert!(
+        !target.exists(),
+        "nothing is published before the download completes"
+    );
     assert!(dir.path().join(".out.bin.evo-download").exists());
     assert!(dir.path().join(".out.bin.evo-download.json").exists());
 
@@ -229,8 +275,15 @@ async fn killed_download_resumes_and_never_mixes_versions() {
         .download(url.clone(), Destination::file(&target))
         .await
         .unwrap();
-    assert!(report.resumed_bytes >= BS && report.resumed_bytes <= 5 * BS, "{report:?}");
-    let fetched = second.seen().iter().filter(|s| s.status == Some(206) && s.method == "GET").count() as u64;
+    assert!(
+        report.resumed_bytes >= BS && report.resumed_bytes <= 5 * BS,
+        "{report:?}"
+    );
+    let fetched = second
+        .seen()
+        .iter()
+        .filter(|s| s.status == Some(206) && s.method == "GET")
+        .count() as u64;
     assert_eq!(fetched, 12 - report.resumed_bytes / BS);
     assert!(std::fs::read(&target).unwrap() == v1);
     assert!(!dir.path().join(".out.bin.evo-download").exists());
@@ -238,9 +291,12 @@ async fn killed_download_resumes_and_never_mixes_versions() {
 
     // Kill another download of v1, replace the blob (new ETag), resume: it must start over.
     let target2 = dir.path().join("out2.bin");
-    let third = Arc::new(Recorder::new(HyperTransport::shared()).gate(hold_after(5, is_ranged_get)));
+    let third =
+        Arc::new(Recorder::new(HyperTransport::shared()).gate(hold_after(5, is_ranged_get)));
     kill_after(
-        client(third.clone()).download(url.clone(), Destination::file(&target2)).into_future(),
+        client(third.clone())
+            .download(url.clone(), Destination::file(&target2))
+            .into_future(),
         &third,
         "GET",
         "",
@@ -249,13 +305,19 @@ async fn killed_download_resumes_and_never_mixes_versions() {
     )
     .await;
     let v2 = data(12 * BS as usize, 2);
-    plain.upload(url.clone(), Source::bytes(v2.clone())).await.unwrap();
+    plain
+        .upload(url.clone(), Source::bytes(v2.clone()))
+        .await
+        .unwrap();
     let report = plain
         .download(url.clone(), Destination::file(&target2))
         .await
         .unwrap();
     assert_eq!(report.resumed_bytes, 0);
-    assert!(std::fs::read(&target2).unwrap() == v2, "the new version, unmixed");
+    assert!(
+        std::fs::read(&target2).unwrap() == v2,
+        "the new version, unmixed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -276,8 +338,11 @@ async fn an_expired_sas_mid_transfer_is_renewed_once_for_all_blocks() {
         // After 3 block requests, every request waits until the short URL has expired.
         let deadline = tokio::time::Instant::now() + Duration::from_millis(5500);
         let count = AtomicU64::new(0);
-        let matches: fn(&http::Request<Body>) -> bool =
-            if direction == "upload" { is_put_block } else { is_ranged_get };
+        let matches: fn(&http::Request<Body>) -> bool = if direction == "upload" {
+            is_put_block
+        } else {
+            is_ranged_get
+        };
         let recorder = Arc::new(Recorder::new(HyperTransport::shared()).gate(move |r| {
             (matches(r) && count.fetch_add(1, Ordering::SeqCst) >= 3).then(|| {
                 Box::pin(tokio::time::sleep_until(deadline))
@@ -314,7 +379,11 @@ async fn an_expired_sas_mid_transfer_is_renewed_once_for_all_blocks() {
             recorder.seen().iter().any(|s| s.status == Some(403)),
             "{direction}: the short URL was refused"
         );
-        assert_eq!(renewals.load(Ordering::SeqCst), 1, "{direction}: one shared renewal");
+        assert_eq!(
+            renewals.load(Ordering::SeqCst),
+            1,
+            "{direction}: one shared renewal"
+        );
         let got = client(HyperTransport::shared())
             .download(az.blob_url(&name), Destination::memory())
             .await
@@ -335,9 +404,10 @@ async fn without_head_and_without_range_support_downloads_still_work() {
         .await
         .unwrap();
     // HEAD refused (405): the size and ETag come from a first ranged GET.
-    let no_head = Arc::new(Recorder::new(HyperTransport::shared()).rewrite(|r| {
-        (r.method() == "HEAD").then(|| response(405, ""))
-    }));
+    let no_head = Arc::new(
+        Recorder::new(HyperTransport::shared())
+            .rewrite(|r| (r.method() == "HEAD").then(|| response(405, ""))),
+    );
     let report = client(no_head.clone())
         .download(url.clone(), Destination::file(dir.path().join("a")))
         .await
@@ -357,7 +427,11 @@ async fn without_head_and_without_range_support_downloads_still_work() {
         .unwrap();
     assert!(!report.ranged);
     assert!(std::fs::read(dir.path().join("b")).unwrap() == bytes);
-    let got = c.download(url.clone(), Destination::memory()).await.unwrap().into_bytes();
+    let got = c
+        .download(url.clone(), Destination::memory())
+        .await
+        .unwrap()
+        .into_bytes();
     assert!(got.as_ref() == bytes.as_slice());
     // Range ignored but HEAD works: every ranged GET gets a 200 and cuts its range out.
     let only_range_ignored = Arc::new(Recorder::new(HyperTransport::shared()).rewrite(|r| {
@@ -382,16 +456,19 @@ async fn a_wrong_content_range_or_digest_publishes_nothing() {
         .upload(url.clone(), Source::bytes(bytes.clone()))
         .await
         .unwrap();
-    let shifted = Arc::new(Recorder::new(HyperTransport::shared()).after(|_, mut resp| {
-        if resp.status() == 206 {
-            let total = 4 * BS;
-            let value = format!("bytes 1-{}/{total}", BS);
-            if resp.headers()["content-range"] != "bytes 0-0/262144" {
-                resp.headers_mut().insert("content-range", value.parse().unwrap());
+    let shifted = Arc::new(
+        Recorder::new(HyperTransport::shared()).after(|_, mut resp| {
+            if resp.status() == 206 {
+                let total = 4 * BS;
+                let value = format!("bytes 1-{}/{total}", BS);
+                if resp.headers()["content-range"] != "bytes 0-0/262144" {
+                    resp.headers_mut()
+                        .insert("content-range", value.parse().unwrap());
+                }
             }
-        }
-        resp
-    }));
+            resp
+        }),
+    );
     let target = dir.path().join("t.bin");
     let err = client(shifted)
         .download(url.clone(), Destination::file(&target))
@@ -453,7 +530,11 @@ async fn the_cache_downloads_once_verifies_and_keeps_names_inside() {
     assert_eq!(a, b);
     assert!(a.starts_with(cache.root()));
     assert!(std::fs::read(&a).unwrap() == bytes);
-    assert_eq!(recorder.count("HEAD", ""), 1, "the second request waited for the first");
+    assert_eq!(
+        recorder.count("HEAD", ""),
+        1,
+        "the second request waited for the first"
+    );
     assert_eq!(recorder.count("GET", ""), 6);
 
     for bad in ["../escape.bin", "a/b", "/etc/passwd", "..", ""] {
@@ -463,7 +544,11 @@ async fn the_cache_downloads_once_verifies_and_keeps_names_inside() {
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad:?}");
     }
-    assert_eq!(recorder.count("HEAD", ""), 1, "refused names send no request");
+    assert_eq!(
+        recorder.count("HEAD", ""),
+        1,
+        "refused names send no request"
+    );
 
     // A wrong expected digest publishes nothing under the name.
     let err = c
@@ -472,7 +557,12 @@ async fn the_cache_downloads_once_verifies_and_keeps_names_inside() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Integrity);
-    assert!(!cache.file_path(&env, "files", "other.bin").unwrap().exists());
+    assert!(
+        !cache
+            .file_path(&env, "files", "other.bin")
+            .unwrap()
+            .exists()
+    );
     // A cached file that no longer matches its digest is fetched again.
     std::fs::write(&a, b"tampered").unwrap();
     let again = c
@@ -487,7 +577,12 @@ async fn the_cache_downloads_once_verifies_and_keeps_names_inside() {
 async fn errors_name_the_failure_but_never_the_signature() {
     let az = AzuriteBlobs::start().await;
     let url = az.blob_url("missing");
-    let sig = url.query_pairs().find(|(k, _)| k == "sig").unwrap().1.into_owned();
+    let sig = url
+        .query_pairs()
+        .find(|(k, _)| k == "sig")
+        .unwrap()
+        .1
+        .into_owned();
     let err = client(HyperTransport::shared())
         .download(url.clone(), Destination::memory())
         .await
@@ -504,7 +599,11 @@ async fn errors_name_the_failure_but_never_the_signature() {
     let pairs: Vec<(String, String)> = url
         .query_pairs()
         .map(|(k, v)| {
-            let v = if k == "sig" { "AAAA".into() } else { v.into_owned() };
+            let v = if k == "sig" {
+                "AAAA".into()
+            } else {
+                v.into_owned()
+            };
             (k.into_owned(), v)
         })
         .collect();
@@ -526,7 +625,10 @@ async fn progress_counts_bytes_and_readers_stream_in_order() {
     let events = Mutex::new(Vec::<Progress>::new());
     let record = |p: &Progress| events.lock().unwrap().push(*p);
     let report = client(HyperTransport::shared())
-        .upload(url.clone(), Source::reader(GeneratedReader::new(len, 11), None))
+        .upload(
+            url.clone(),
+            Source::reader(GeneratedReader::new(len, 11), None),
+        )
         .feedback(&record)
         .await
         .unwrap();
@@ -542,14 +644,20 @@ async fn progress_counts_bytes_and_readers_stream_in_order() {
         .await
         .unwrap();
     assert_eq!(out.len, len);
-    assert_eq!(<[u8; 32]>::from(out.hasher.finalize()), generated_sha256(len, 11));
+    assert_eq!(
+        <[u8; 32]>::from(out.hasher.finalize()),
+        generated_sha256(len, 11)
+    );
     let seen = events.lock().unwrap().clone();
     assert_eq!(seen.last().unwrap().bytes_done, len);
     assert!(seen.iter().all(|p| p.bytes_total == Some(len)));
 
     // A reader that is shorter than announced commits nothing.
     let err = client(HyperTransport::shared())
-        .upload(az.blob_url("short"), Source::reader(GeneratedReader::new(3 * BS, 1), Some(4 * BS)))
+        .upload(
+            az.blob_url("short"),
+            Source::reader(GeneratedReader::new(3 * BS, 1), Some(4 * BS)),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Local, "{err}");

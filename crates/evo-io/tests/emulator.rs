@@ -52,7 +52,9 @@ async fn every_blob_fault_kind_is_retried_per_block_and_the_result_is_identical(
     let faults = [
         Fault::Status(500),
         Fault::Status(503),
-        Fault::TooManyRequests { retry_after_secs: 1 },
+        Fault::TooManyRequests {
+            retry_after_secs: 1,
+        },
         Fault::ResetBeforeBody,
         Fault::ResetMidBody,
         Fault::TruncatedBody,
@@ -61,7 +63,8 @@ async fn every_blob_fault_kind_is_retried_per_block_and_the_result_is_identical(
     let dir = tempfile::tempdir().unwrap();
     for (i, fault) in faults.iter().enumerate() {
         // Faults on about a fifth of the blob requests, at most 8 of them per run.
-        let plan = FaultPlan::seeded(40 + i as u64).with_limited(RouteClass::Blob, fault.clone(), 0.2, 8);
+        let plan =
+            FaultPlan::seeded(40 + i as u64).with_limited(RouteClass::Blob, fault.clone(), 0.2, 8);
         let emu = emulator(plan).await;
         let started = std::time::Instant::now();
         let name = format!("faults-{i}");
@@ -79,34 +82,52 @@ async fn every_blob_fault_kind_is_retried_per_block_and_the_result_is_identical(
             .await
             .unwrap_or_else(|e| panic!("{fault:?}: download: {e}"))
             .into_bytes();
-        assert!(got.as_ref() == bytes.as_slice(), "{fault:?}: memory download differs");
+        assert!(
+            got.as_ref() == bytes.as_slice(),
+            "{fault:?}: memory download differs"
+        );
         let target = dir.path().join(&name);
         let report = c
             .download(url.clone(), Destination::file(&target))
             .expect_digest(Digest::Md5(md5))
             .await
             .unwrap_or_else(|e| panic!("{fault:?}: file download: {e}"));
-        assert!(std::fs::read(&target).unwrap() == bytes, "{fault:?}: file differs");
+        assert!(
+            std::fs::read(&target).unwrap() == bytes,
+            "{fault:?}: file differs"
+        );
         let injected = emu.fault_counters().get(RouteClass::Blob, kind_of(fault));
         assert!(injected > 0, "{fault:?} was never injected");
         if !matches!(fault, Fault::Latency(_)) {
             assert!(up.retries + report.retries > 0 || injected > 0, "{fault:?}");
         }
-        eprintln!("{fault:?}: {:?}, {} retries", started.elapsed(), up.retries + report.retries);
+        eprintln!(
+            "{fault:?}: {:?}, {} retries",
+            started.elapsed(),
+            up.retries + report.retries
+        );
         emu.shutdown().await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_past_the_retry_budget_say_which_block_and_that_nothing_was_committed() {
-    let emu = emulator(FaultPlan::seeded(1).with(RouteClass::BlobWrite, Fault::Status(503), 1.0)).await;
+    let emu =
+        emulator(FaultPlan::seeded(1).with(RouteClass::BlobWrite, Fault::Status(503), 1.0)).await;
     let url = emu.blob_url(CONTAINER, "always-503", "rcw");
     let c = BlobClient::builder(HyperTransport::shared())
         .block_size(BS)
         .single_put_max(0)
-        .retry(evo_core::RetryPolicy::default().with_max_attempts(3).with_initial_backoff(Duration::from_millis(5)))
+        .retry(
+            evo_core::RetryPolicy::default()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(5)),
+        )
         .build();
-    let err = c.upload(url, Source::bytes(data(3 * BS as usize, 1))).await.unwrap_err();
+    let err = c
+        .upload(url, Source::bytes(data(3 * BS as usize, 1)))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), evo_io::ErrorKind::Status);
     assert_eq!(err.step(), evo_io::Step::PutBlock);
     assert_eq!(err.attempts(), 3);
@@ -136,7 +157,10 @@ async fn urls_expired_mid_transfer_are_renewed_through_the_callback() {
         let bytes = data(16 * BS as usize, 9);
         if direction == "download" {
             client(HyperTransport::shared())
-                .upload(emu.blob_url(CONTAINER, &name, "rcw"), Source::bytes(bytes.clone()))
+                .upload(
+                    emu.blob_url(CONTAINER, &name, "rcw"),
+                    Source::bytes(bytes.clone()),
+                )
                 .await
                 .unwrap();
         }
@@ -144,8 +168,11 @@ async fn urls_expired_mid_transfer_are_renewed_through_the_callback() {
         // On the 4th block request, every URL issued so far expires.
         let count = AtomicU64::new(0);
         let e = emu.clone();
-        let matches: fn(&http::Request<Body>) -> bool =
-            if direction == "upload" { is_put_block } else { is_ranged_get };
+        let matches: fn(&http::Request<Body>) -> bool = if direction == "upload" {
+            is_put_block
+        } else {
+            is_ranged_get
+        };
         let recorder = Arc::new(Recorder::new(HyperTransport::shared()).gate(move |r| {
             if matches(r) && count.fetch_add(1, Ordering::SeqCst) == 3 {
                 e.expire_blob_urls();
@@ -163,7 +190,10 @@ async fn urls_expired_mid_transfer_are_renewed_through_the_callback() {
         };
         let c = client(recorder.clone());
         if direction == "upload" {
-            c.upload(url, Source::bytes(bytes.clone())).renew_with(renew).await.unwrap();
+            c.upload(url, Source::bytes(bytes.clone()))
+                .renew_with(renew)
+                .await
+                .unwrap();
         } else {
             let got = c
                 .download(url, Destination::memory())
@@ -173,8 +203,15 @@ async fn urls_expired_mid_transfer_are_renewed_through_the_callback() {
                 .into_bytes();
             assert!(got.as_ref() == bytes.as_slice());
         }
-        assert!(recorder.seen().iter().any(|s| s.status == Some(403)), "{direction}");
-        assert_eq!(renewals.load(Ordering::SeqCst), 1, "{direction}: one shared renewal");
+        assert!(
+            recorder.seen().iter().any(|s| s.status == Some(403)),
+            "{direction}"
+        );
+        assert_eq!(
+            renewals.load(Ordering::SeqCst),
+            1,
+            "{direction}: one shared renewal"
+        );
         let got = client(HyperTransport::shared())
             .download(emu.blob_url(CONTAINER, &name, "r"), Destination::memory())
             .await
@@ -192,11 +229,18 @@ async fn urls_expired_mid_transfer_are_renewed_through_the_callback() {
         async move { Ok(e.blob_url(CONTAINER, name, "rcw")) }
     };
     client(HyperTransport::shared())
-        .upload(emu.blob_url(CONTAINER, name, "rcw"), Source::bytes(bytes.clone()))
+        .upload(
+            emu.blob_url(CONTAINER, name, "rcw"),
+            Source::bytes(bytes.clone()),
+        )
         .renew_with(renew)
         .await
         .unwrap();
-    assert_eq!(emu.fault_counters().get(RouteClass::Blob, FaultKind::ExpireUrl), 1);
+    assert_eq!(
+        emu.fault_counters()
+            .get(RouteClass::Blob, FaultKind::ExpireUrl),
+        1
+    );
     let got = client(HyperTransport::shared())
         .download(emu.blob_url(CONTAINER, name, "r"), Destination::memory())
         .await
@@ -209,7 +253,9 @@ async fn urls_expired_mid_transfer_are_renewed_through_the_callback() {
 fn hold_after(
     n: u64,
     matches: fn(&http::Request<Body>) -> bool,
-) -> impl Fn(&http::Request<Body>) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>
+) -> impl Fn(
+    &http::Request<Body>,
+) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>
 + Send
 + Sync
 + 'static {
@@ -223,8 +269,13 @@ fn hold_after(
     }
 }
 
-async fn kill_when<F: std::future::Future>(work: F, recorder: &Recorder, method: &str, status: u16, n: usize)
-where
+async fn kill_when<F: std::future::Future>(
+    work: F,
+    recorder: &Recorder,
+    method: &str,
+    status: u16,
+    n: usize,
+) where
     F::Output: std::fmt::Debug,
 {
     let seen_enough = async {
@@ -256,7 +307,9 @@ async fn killed_transfers_resume_on_the_emulator() {
 
     let first = Arc::new(Recorder::new(HyperTransport::shared()).gate(hold_after(5, is_put_block)));
     kill_when(
-        client(first.clone()).upload(url.clone(), Source::file(&source)).into_future(),
+        client(first.clone())
+            .upload(url.clone(), Source::file(&source))
+            .into_future(),
         &first,
         "PUT",
         201,
@@ -264,14 +317,20 @@ async fn killed_transfers_resume_on_the_emulator() {
     )
     .await;
     let second = Arc::new(Recorder::new(HyperTransport::shared()));
-    let report = client(second.clone()).upload(url.clone(), Source::file(&source)).await.unwrap();
+    let report = client(second.clone())
+        .upload(url.clone(), Source::file(&source))
+        .await
+        .unwrap();
     assert_eq!(report.reused_blocks, 5);
     assert_eq!(second.count("PUT", "comp=block&"), 13 - 5);
 
     let target = dir.path().join("out.bin");
-    let third = Arc::new(Recorder::new(HyperTransport::shared()).gate(hold_after(6, is_ranged_get)));
+    let third =
+        Arc::new(Recorder::new(HyperTransport::shared()).gate(hold_after(6, is_ranged_get)));
     kill_when(
-        client(third.clone()).download(url.clone(), Destination::file(&target)).into_future(),
+        client(third.clone())
+            .download(url.clone(), Destination::file(&target))
+            .into_future(),
         &third,
         "GET",
         206,

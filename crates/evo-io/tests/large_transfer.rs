@@ -23,9 +23,14 @@ async fn gibibytes_stream_through_with_flat_memory() {
         .await
         .unwrap();
     let url = emu.blob_url("evo-io", "large", "rcw");
-    let client = BlobClient::builder(HyperTransport::shared()).concurrency(4).build();
+    let client = BlobClient::builder(HyperTransport::shared())
+        .concurrency(4)
+        .build();
     let report = client
-        .upload(url.clone(), Source::reader(GeneratedReader::new(len, 99), Some(len)))
+        .upload(
+            url.clone(),
+            Source::reader(GeneratedReader::new(len, 99), Some(len)),
+        )
         .await
         .unwrap();
     assert_eq!(report.size, len);
@@ -36,9 +41,19 @@ async fn gibibytes_stream_through_with_flat_memory() {
         .unwrap();
     assert_eq!(down.size, len);
     assert_eq!(sink.len, len);
-    assert_eq!(<[u8; 32]>::from(sink.hasher.finalize()), generated_sha256(len, 99));
+    assert_eq!(
+        <[u8; 32]>::from(sink.hasher.finalize()),
+        generated_sha256(len, 99)
+    );
     let peak = peak_rss();
-    eprintln!("peak resident memory for {gib} GiB up and down: {} MiB", peak >> 20);
-    assert!(peak < 256 << 20, "peak resident memory {} MiB is not flat", peak >> 20);
+    eprintln!(
+        "peak resident memory for {gib} GiB up and down: {} MiB",
+        peak >> 20
+    );
+    assert!(
+        peak < 256 << 20,
+        "peak resident memory {} MiB is not flat",
+        peak >> 20
+    );
     emu.shutdown().await;
 }

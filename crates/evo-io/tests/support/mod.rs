@@ -24,7 +24,12 @@ pub struct HyperTransport;
 
 impl HyperTransport {
     pub fn shared() -> SharedTransport {
-        Arc::new(evo_hyper::HyperTransport::builder().no_proxy().build().unwrap())
+        Arc::new(
+            evo_hyper::HyperTransport::builder()
+                .no_proxy()
+                .build()
+                .unwrap(),
+        )
     }
 }
 
@@ -85,7 +90,10 @@ impl AzuriteBlobs {
             "PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:{date}\nx-ms-version:{version}\n/{account}/{account}/{}\nrestype:container",
             self.container
         );
-        let url = format!("{}/{}?restype=container", self.azurite.account_url, self.container);
+        let url = format!(
+            "{}/{}?restype=container",
+            self.azurite.account_url, self.container
+        );
         let request = Request::put(url)
             .header("x-ms-date", &date)
             .header("x-ms-version", version)
@@ -191,7 +199,9 @@ impl AsyncRead for GeneratedReader {
         _cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        let n = (buf.remaining() as u64).min(self.len - self.pos).min(256 * 1024) as usize;
+        let n = (buf.remaining() as u64)
+            .min(self.len - self.pos)
+            .min(256 * 1024) as usize;
         let start = buf.filled().len();
         buf.initialize_unfilled_to(n);
         let (seed, pos) = (self.seed, self.pos);
