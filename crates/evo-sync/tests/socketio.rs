@@ -11,8 +11,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use common::SyncServer;
 use evo_sync::socketio::{
-    RotatingToken, SnapshotItem, SnapshotLoader, SocketIoSource, SyncKey, SyncSnapshot, Token,
-    TokenProvider,
+    RotatingToken, SnapshotItem, SnapshotLoader, SocketIoSource, SocketIoSourceBuilder, SyncKey,
+    SyncSnapshot, Token, TokenProvider,
 };
 use evo_sync::{
     BackoffPolicy, Cursors, Error, Live, LiveOptions, Notice, ResetReason, Snapshot, Status,
@@ -74,18 +74,27 @@ fn fast_backoff() -> LiveOptions {
 }
 
 async fn start_with(server: SyncServer, token: &str) -> Harness {
+    let base = server.base_url();
+    start_configured(server, token, &base, |b| b).await
+}
+
+async fn start_configured(
+    server: SyncServer,
+    token: &str,
+    base_url: &str,
+    configure: impl FnOnce(SocketIoSourceBuilder) -> SocketIoSourceBuilder,
+) -> Harness {
     let tokens = RotatingToken::new(Token::new(token));
     let loads = Arc::new(AtomicUsize::new(0));
     let loader = HttpLoader {
-        port: Arc::new(std::sync::Mutex::new(server.port)),
+        port: Arc::new(std::sync::Mutex::new(server.control_port)),
         loads: loads.clone(),
     };
-    let source = SocketIoSource::builder(server.base_url(), "p1")
+    let builder = SocketIoSource::builder(base_url, "p1")
         .token_provider(Arc::new(tokens.clone()))
         .snapshot_loader(Arc::new(loader))
-        .ack_timeout(Duration::from_secs(10))
-        .build()
-        .expect("source");
+        .ack_timeout(Duration::from_secs(10));
+    let source = configure(builder).build().expect("source");
     let live = Live::start(source, fast_backoff());
     Harness {
         server,
@@ -736,4 +745,70 @@ async fn a_half_open_connection_is_detected_by_the_missing_heartbeat() {
         )
         .await;
     converge(&h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syncs_over_tls_only_with_a_trusted_certificate() {
+    let dir = std::env::temp_dir().join(format!("evo-sync-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("certificate");
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, cert.pem()).expect("cert");
+    std::fs::write(&key_file, signing_key.serialize_pem()).expect("key");
+    let server = SyncServer::start(
+        None,
+        &[
+            "--certfile",
+            cert_file.to_str().expect("utf-8 path"),
+            "--keyfile",
+            key_file.to_str().expect("utf-8 path"),
+        ],
+    )
+    .await;
+    assert_ne!(server.port, server.control_port);
+    server
+        .change(
+            "project",
+            "INSERT",
+            "records",
+            "r1",
+            record("tls", 1),
+            false,
+        )
+        .await;
+    let https = format!("https://127.0.0.1:{}", server.port);
+
+    // Without trusting the certificate, the connection is refused by the client.
+    let untrusted = SocketIoSource::builder(&https, "p1")
+        .token_provider(Arc::new(RotatingToken::new(Token::new("token-1"))))
+        .build()
+        .expect("source");
+    let untrusted = Live::start(untrusted, fast_backoff());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Status::Disconnected { reason } = untrusted.status() {
+            assert!(reason.to_lowercase().contains("certificate"), "{reason}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no TLS failure reported"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!untrusted.snapshot().is_ready());
+    untrusted.stop().await;
+
+    let pem = cert.pem();
+    let h = start_configured(server, "token-1", &https, |b| {
+        b.trust_root_certificates_pem(pem)
+    })
+    .await;
+    converge(&h).await;
+    h.server
+        .change("project", "UPDATE", "records", "r1", record("tls", 2), true)
+        .await;
+    converge(&h).await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

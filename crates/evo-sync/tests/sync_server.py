@@ -8,7 +8,8 @@ compaction floor or above the head (a restarted, fresh log).
 
 Test control over HTTP (JSON): /control/* and GET /sync/snapshot (the full state with cursors).
 Usage: sync_server.py [--port N] [--state FILE] [--ping-interval S] [--ping-timeout S]
-Prints "LISTENING <port>" once ready.
+Prints "LISTENING <port> <control port>" once ready (the same port unless --certfile is given:
+then the Sync API speaks TLS and the control port plain HTTP).
 """
 
 import argparse
@@ -26,6 +27,8 @@ parser.add_argument("--state", default=None)
 parser.add_argument("--ping-interval", type=float, default=25)
 parser.add_argument("--ping-timeout", type=float, default=20)
 parser.add_argument("--token", default="token-1")
+parser.add_argument("--certfile", default=None)
+parser.add_argument("--keyfile", default=None)
 args = parser.parse_args()
 
 STREAMS = ("cc", "project")
@@ -192,10 +195,21 @@ app.router.add_get("/sync/snapshot", snapshot)
 async def main():
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", args.port, reuse_address=True)
+    ssl_context = None
+    if args.certfile:
+        import ssl
+        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ssl_context.load_cert_chain(args.certfile, args.keyfile)
+    site = web.TCPSite(runner, "127.0.0.1", args.port, reuse_address=True, ssl_context=ssl_context)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
-    print(f"LISTENING {port}", flush=True)
+    control_port = port
+    if ssl_context is not None:
+        # The tests' control client speaks plain HTTP: serve the same app on a second port.
+        plain = web.TCPSite(runner, "127.0.0.1", 0)
+        await plain.start()
+        control_port = plain._server.sockets[0].getsockname()[1]
+    print(f"LISTENING {port} {control_port}", flush=True)
     await asyncio.Event().wait()
 
 

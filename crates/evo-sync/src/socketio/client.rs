@@ -24,6 +24,8 @@ pub const PROJECT_STREAM: &str = "project";
 
 /// How many (job, status) pairs are remembered to ignore replayed job events.
 const SEEN_JOBS: usize = 1024;
+/// How many live `sync` events may wait for the catch-up before the connection is dropped.
+const MAX_HELD_BACK: usize = 10_000;
 /// A server that expires a freshly loaded snapshot's cursors this many times in a row is broken.
 const MAX_RESYNCS_PER_CONNECTION: u32 = 3;
 
@@ -107,6 +109,7 @@ pub struct SocketIoSourceBuilder {
     data_types: BTreeSet<String>,
     connect_timeout: Duration,
     ack_timeout: Duration,
+    extra_roots_pem: Vec<String>,
 }
 
 impl fmt::Debug for SocketIoSourceBuilder {
@@ -178,6 +181,14 @@ impl SocketIoSourceBuilder {
         self
     }
 
+    /// Also trusts the CA certificates in `pem` for `https`/`wss` URLs (besides the public
+    /// web PKI roots), e.g. a private CA or a test certificate.
+    #[must_use]
+    pub fn trust_root_certificates_pem(mut self, pem: impl Into<String>) -> Self {
+        self.extra_roots_pem.push(pem.into());
+        self
+    }
+
     /// Checks the configuration and builds the source.
     pub fn build(self) -> Result<SocketIoSource, Error> {
         let invalid = |message: String| Error::InvalidConfig { message };
@@ -188,11 +199,11 @@ impl SocketIoSourceBuilder {
             "https" | "wss" => "wss",
             other => return Err(invalid(format!("unsupported URL scheme {other:?}"))),
         };
-        if scheme == "wss" {
-            return Err(invalid(
-                "wss/https is not supported by this build (no TLS connector configured)".to_owned(),
-            ));
-        }
+        let tls = if scheme == "wss" {
+            Some(tls_config(&self.extra_roots_pem).map_err(invalid)?)
+        } else {
+            None
+        };
         url.set_scheme(scheme)
             .map_err(|()| invalid("cannot use a WebSocket scheme for this URL".to_owned()))?;
         let mut path = self.path.trim_matches('/').to_owned();
@@ -222,6 +233,7 @@ impl SocketIoSourceBuilder {
             data_types: self.data_types,
             connect_timeout: self.connect_timeout,
             ack_timeout: self.ack_timeout,
+            tls,
             next_ack_id: 0,
             server_version: None,
             seen_jobs: HashSet::new(),
@@ -243,6 +255,7 @@ pub struct SocketIoSource {
     data_types: BTreeSet<String>,
     connect_timeout: Duration,
     ack_timeout: Duration,
+    tls: Option<Arc<rustls::ClientConfig>>,
     next_ack_id: u64,
     server_version: Option<String>,
     seen_jobs: HashSet<(String, String)>,
@@ -288,11 +301,18 @@ impl SocketIoSource {
             data_types: default_data_types(),
             connect_timeout: Duration::from_secs(10),
             ack_timeout: Duration::from_secs(30),
+            extra_roots_pem: Vec::new(),
         }
     }
 
     async fn connect(&mut self) -> Result<Session, Error> {
-        let mut conn = Connection::open(&self.url, &self.namespace, self.connect_timeout).await?;
+        let mut conn = Connection::open(
+            &self.url,
+            &self.namespace,
+            self.connect_timeout,
+            self.tls.clone(),
+        )
+        .await?;
         let token = self.tokens.token().await?;
         let auth = json!({ self.auth_field.as_str(): token.expose() });
         conn.send(PacketType::Connect, None, Some(&auth)).await?;
@@ -372,7 +392,19 @@ impl SocketIoSource {
             PacketType::Event => {
                 let (name, arg) = event_parts(&packet);
                 match name.as_deref() {
-                    Some("sync") => session.held_back.push(arg.unwrap_or(Value::Null)),
+                    Some("sync") => {
+                        if session.held_back.len() >= MAX_HELD_BACK {
+                            // Bounded memory: give up this connection; the next one resumes
+                            // from the applied cursors and gets the same items again.
+                            return Err(Error::Protocol {
+                                message: format!(
+                                    "more than {MAX_HELD_BACK} sync events arrived before the \
+                                     catch-up finished"
+                                ),
+                            });
+                        }
+                        session.held_back.push(arg.unwrap_or(Value::Null));
+                    }
                     Some("authorization") => self.rotate(arg),
                     _ => tracing::debug!(event = ?name, "ignoring an event"),
                 }
@@ -628,6 +660,34 @@ impl ChangeSource<SyncKey, Value> for SocketIoSource {
     }
 }
 
+/// A rustls client configuration (ring provider) trusting the web PKI roots and `extra_pem`.
+fn tls_config(extra_pem: &[String]) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for pem in extra_pem {
+        let mut reader = pem.as_bytes();
+        let mut added = 0;
+        for cert in rustls_pemfile::certs(&mut reader) {
+            let cert = cert.map_err(|e| format!("bad PEM certificate: {e}"))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("unusable root certificate: {e}"))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err("a trusted-root PEM holds no certificate".to_owned());
+        }
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| format!("TLS configuration: {e}"))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
 fn interpret_ack(data: Option<Value>) -> AckOutcome {
     // The acknowledgement's arguments are an array; the first is the catch-up.
     let first = match data {
@@ -753,9 +813,22 @@ mod tests {
                 .is_err()
         );
         let source = SocketIoSource::builder("http://127.0.0.1:1/ignored?x=1", "p")
-            .token_provider(tokens)
+            .token_provider(tokens.clone())
             .build()
             .expect("valid");
+        assert!(
+            SocketIoSource::builder("https://127.0.0.1:1", "p")
+                .token_provider(tokens.clone())
+                .trust_root_certificates_pem("not a certificate")
+                .build()
+                .is_err()
+        );
+        let tls = SocketIoSource::builder("https://127.0.0.1:1", "p")
+            .token_provider(tokens.clone())
+            .build()
+            .expect("wss with the web PKI roots");
+        assert!(tls.tls.is_some());
+        assert!(tls.url.as_str().starts_with("wss://"));
         assert_eq!(
             source.url.as_str(),
             "ws://127.0.0.1:1/sync/io/?EIO=4&transport=websocket"

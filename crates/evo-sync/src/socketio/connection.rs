@@ -1,5 +1,6 @@
 //! One Engine.IO v4 WebSocket connection: handshake, heartbeat and liveness, Socket.IO packets.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -8,7 +9,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use super::packet::{EnginePacket, Open, Packet, PacketType, encode, parse_engine, parse_packet};
 use crate::error::Error;
@@ -30,12 +31,17 @@ impl Connection {
         url: &url::Url,
         namespace: &str,
         connect_timeout: Duration,
+        tls: Option<Arc<rustls::ClientConfig>>,
     ) -> Result<Self, Error> {
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE_BYTES))
             .max_frame_size(Some(MAX_MESSAGE_BYTES));
-        let connect =
-            tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true);
+        let connect = tokio_tungstenite::connect_async_tls_with_config(
+            url.as_str(),
+            Some(config),
+            true,
+            tls.map(Connector::Rustls),
+        );
         let (ws, _response) = tokio::time::timeout(connect_timeout, connect)
             .await
             .map_err(|_| Error::Timeout {

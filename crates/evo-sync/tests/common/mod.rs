@@ -31,6 +31,8 @@ pub fn python() -> PathBuf {
 pub struct SyncServer {
     child: Option<Child>,
     pub port: u16,
+    /// The port of the plain-HTTP control routes (differs from `port` with TLS).
+    pub control_port: u16,
     pub state_file: Option<PathBuf>,
     extra: Vec<String>,
 }
@@ -39,10 +41,11 @@ impl SyncServer {
     /// Starts a server on a free port (chosen by the server itself).
     pub async fn start(state_file: Option<PathBuf>, extra: &[&str]) -> Self {
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        let (child, port) = spawn(0, state_file.as_ref(), &extra).await;
+        let (child, port, control_port) = spawn(0, state_file.as_ref(), &extra).await;
         Self {
             child: Some(child),
             port,
+            control_port,
             state_file,
             extra,
         }
@@ -70,8 +73,9 @@ impl SyncServer {
         let mut last = None;
         for _ in 0..50 {
             match try_spawn(self.port, self.state_file.as_ref(), &self.extra).await {
-                Ok((child, _)) => {
+                Ok((child, _, control_port)) => {
                     self.child = Some(child);
+                    self.control_port = control_port;
                     return;
                 }
                 Err(e) => {
@@ -92,11 +96,11 @@ impl SyncServer {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Value {
-        http(self.port, "POST", path, Some(body)).await
+        http(self.control_port, "POST", path, Some(body)).await
     }
 
     pub async fn get(&self, path: &str) -> Value {
-        http(self.port, "GET", path, None).await
+        http(self.control_port, "GET", path, None).await
     }
 
     /// Records a change (and emits it unless `emit` is false); returns the item.
@@ -125,7 +129,7 @@ impl Drop for SyncServer {
     }
 }
 
-async fn spawn(port: u16, state: Option<&PathBuf>, extra: &[String]) -> (Child, u16) {
+async fn spawn(port: u16, state: Option<&PathBuf>, extra: &[String]) -> (Child, u16, u16) {
     try_spawn(port, state, extra)
         .await
         .expect("starting sync_server.py")
@@ -135,7 +139,7 @@ async fn try_spawn(
     port: u16,
     state: Option<&PathBuf>,
     extra: &[String],
-) -> Result<(Child, u16), String> {
+) -> Result<(Child, u16, u16), String> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sync_server.py");
     let mut command = Command::new(python());
     command
@@ -157,14 +161,14 @@ async fn try_spawn(
         .map_err(|_| "the sync server did not start within 30 s".to_owned())?
         .map_err(|e| e.to_string())?;
     match line.as_deref().and_then(|l| l.strip_prefix("LISTENING ")) {
-        Some(p) => {
-            let port = p
-                .trim()
-                .parse()
-                .map_err(|_| format!("bad port line {line:?}"))?;
+        Some(ports) => {
+            let mut ports = ports.split_whitespace().map(str::parse::<u16>);
+            let (Some(Ok(port)), Some(Ok(control_port))) = (ports.next(), ports.next()) else {
+                return Err(format!("bad port line {line:?}"));
+            };
             // Keep draining stdout so the child never blocks on a full pipe.
             tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-            Ok((child, port))
+            Ok((child, port, control_port))
         }
         None => {
             let _ = child.kill().await;
