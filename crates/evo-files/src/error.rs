@@ -115,10 +115,18 @@ impl Error {
         self.status() == Some(StatusCode::CONFLICT)
     }
 
-    /// True when trying the same call again may succeed.
+    /// True when trying the same call again may succeed: transient File API failures, a
+    /// transfer that failed on the network or on a transient blob status after its retries,
+    /// and a version that did not show in time.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Service(e) => e.is_retryable(),
+            Error::Transfer { source, .. } => {
+                source.kind() == evo_io::ErrorKind::Transport
+                    || source
+                        .status()
+                        .is_some_and(|s| matches!(s.as_u16(), 408 | 429 | 500 | 502 | 503 | 504))
+            }
             Error::NotVisible { .. } => true,
             _ => false,
         }

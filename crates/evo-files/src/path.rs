@@ -12,8 +12,9 @@ pub const MAX_PATH_BYTES: usize = 1024;
 ///
 /// Folders are separated by `/`. A leading `/` is accepted and dropped (paths are relative to
 /// the workspace root). Rejected, with [`Error::InvalidPath`] saying why: an empty path, a
-/// trailing `/` (a folder, not a file), empty segments (`a//b`), `.` and `..` segments, control
-/// characters (including NUL, tab and newline), and paths longer than [`MAX_PATH_BYTES`].
+/// trailing `/` (a folder, not a file), empty segments (`a//b`), `.` and `..` segments, folder
+/// or file names made only of spaces, control characters (including NUL, tab and newline), and
+/// paths longer than [`MAX_PATH_BYTES`].
 /// Spaces and any other Unicode are kept as they are; they are percent-encoded on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FilePath(String);

@@ -572,6 +572,8 @@ async fn resume_an_interrupted_upload() {
         .upload_bytes("resume/big.bin", bytes.clone())
         .await
         .unwrap_err();
+    assert!(err.is_retryable(), "a 500 from the blob store is transient: {err}");
+    assert!(err.as_transfer().is_some(), "{err}");
     let (file_id, version_id) = err.resume_point().expect("the error says how to resume");
     let version_id = version_id.to_owned();
     assert_eq!(
