@@ -572,7 +572,10 @@ async fn resume_an_interrupted_upload() {
         .upload_bytes("resume/big.bin", bytes.clone())
         .await
         .unwrap_err();
-    assert!(err.is_retryable(), "a 500 from the blob store is transient: {err}");
+    assert!(
+        err.is_retryable(),
+        "a 500 from the blob store is transient: {err}"
+    );
     assert!(err.as_transfer().is_some(), "{err}");
     let (file_id, version_id) = err.resume_point().expect("the error says how to resume");
     let version_id = version_id.to_owned();
@@ -657,9 +660,32 @@ async fn expired_urls_are_renewed_through_the_file_api() {
 /// (On a multi-threaded runtime; the other tests use the default current-thread one.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfers_survive_injected_faults() {
+    // One guaranteed fault of each kind (the n-th request a rule sees; these rules come first
+    // so no random rule takes their turn), then random faults, so that every kind is exercised
+    // whatever the scheduling.
     let plan = FaultPlan::seeded(7)
+        .with_nth(RouteClass::BlobWrite, Fault::Status(500), 2)
+        .with_nth(
+            RouteClass::BlobWrite,
+            Fault::TooManyRequests {
+                retry_after_secs: 1,
+            },
+            4,
+        )
+        .with_nth(RouteClass::BlobWrite, Fault::ResetBeforeBody, 6)
+        .with_nth(RouteClass::BlobWrite, Fault::ExpireUrl, 8)
+        .with_nth(RouteClass::BlobRead, Fault::ResetMidBody, 3)
+        .with_nth(RouteClass::BlobRead, Fault::TruncatedBody, 5)
+        .with_nth(RouteClass::BlobRead, Fault::ExpireUrl, 7)
+        .with_nth(RouteClass::Files, Fault::Status(503), 2)
+        .with_nth(
+            RouteClass::Files,
+            Fault::TooManyRequests {
+                retry_after_secs: 0,
+            },
+            3,
+        )
         .with(RouteClass::Blob, Fault::Status(503), 0.08)
-        .with(RouteClass::Blob, Fault::Status(500), 0.05)
         .with(
             RouteClass::Blob,
             Fault::TooManyRequests {
@@ -670,15 +696,7 @@ async fn transfers_survive_injected_faults() {
         .with(RouteClass::Blob, Fault::ResetBeforeBody, 0.05)
         .with(RouteClass::BlobRead, Fault::ResetMidBody, 0.05)
         .with(RouteClass::BlobRead, Fault::TruncatedBody, 0.05)
-        .with_limited(RouteClass::Blob, Fault::ExpireUrl, 0.03, 2)
-        .with(RouteClass::Files, Fault::Status(502), 0.1)
-        .with(
-            RouteClass::Files,
-            Fault::TooManyRequests {
-                retry_after_secs: 0,
-            },
-            0.05,
-        );
+        .with(RouteClass::Files, Fault::Status(502), 0.1);
     let s = start_with(
         |b| b.faults(plan),
         |b| {
@@ -711,9 +729,15 @@ async fn transfers_survive_injected_faults() {
     let counters = s.emu.fault_counters();
     for (class, kind) in [
         (RouteClass::Blob, FaultKind::Status),
-        (RouteClass::Blob, FaultKind::TooManyRequests),
-        (RouteClass::Blob, FaultKind::ResetBeforeBody),
+        (RouteClass::BlobWrite, FaultKind::Status),
+        (RouteClass::BlobWrite, FaultKind::TooManyRequests),
+        (RouteClass::BlobWrite, FaultKind::ResetBeforeBody),
+        (RouteClass::BlobWrite, FaultKind::ExpireUrl),
+        (RouteClass::BlobRead, FaultKind::ResetMidBody),
+        (RouteClass::BlobRead, FaultKind::TruncatedBody),
+        (RouteClass::BlobRead, FaultKind::ExpireUrl),
         (RouteClass::Files, FaultKind::Status),
+        (RouteClass::Files, FaultKind::TooManyRequests),
     ] {
         assert!(
             counters.get(class, kind) > 0,
