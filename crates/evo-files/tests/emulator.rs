@@ -511,6 +511,21 @@ async fn download_into_the_cache_once() {
         .await
         .unwrap();
     assert_eq!(std::fs::read(&a).unwrap(), bytes);
+    // A name longer than a file system allows (328 bytes, as in the Python SDK's fixtures).
+    let long_name = format!("{}.csv", "points".repeat(54));
+    let long = s
+        .files
+        .upload_bytes(format!("cache/{long_name}").as_str(), b"long".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(long.name, long_name);
+    let cached = s
+        .files
+        .download_to_cache(long.file_id, None, &cache)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&cached).unwrap(), b"long");
+    assert!(cached.file_name().unwrap().len() <= 200);
 }
 
 #[tokio::test]
