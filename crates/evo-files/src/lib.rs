@@ -14,6 +14,9 @@
 //! and over-long paths are refused with [`Error::InvalidPath`].
 //!
 //! The wire models are in [`models`]; they follow `specs/files.yaml` in the repository.
+//!
+//! `cargo run --release -p evo-files --example files [-- PATH]` uploads a file (or a generated
+//! 256 MiB one) to the embedded emulator, lists it, downloads it back and compares digests.
 
 mod client;
 mod error;
