@@ -485,7 +485,7 @@ fn request_futures_are_send() {
     fn assert_send<T: Send>(_: &T) {}
     let connector = evo_core::ApiConnector::builder("http://127.0.0.1:9/".parse().unwrap())
         .transport(std::sync::Arc::new(
-            evo_core::test_util::NeverTransport::default(),
+            evo_core::test_util::NeverTransport,
         ))
         .build()
         .unwrap();
