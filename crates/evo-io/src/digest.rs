@@ -185,7 +185,15 @@ impl OrderedMd5 {
         }
         let upto = *next;
         drop(g);
-        self.hashed.send_replace(upto);
+        // Feeds on other threads may publish out of order: the mark only ever moves forward
+        // (a late, smaller value must not hide a larger one from the blocks waiting on it).
+        self.hashed.send_if_modified(|mark| {
+            let moved = upto > *mark;
+            if moved {
+                *mark = upto;
+            }
+            moved
+        });
     }
 
     /// Waits until block `index` was hashed.
@@ -217,6 +225,26 @@ mod tests {
         assert_eq!(s.as_bytes().len(), 32);
         assert!(Digest::sha256_hex("xyz").is_err());
         assert!(Digest::md5_base64("AAAA").is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn ordered_md5_mark_never_moves_back_under_concurrent_feeds() {
+        for _ in 0..200 {
+            let h = std::sync::Arc::new(OrderedMd5::new());
+            let feeds: Vec<_> = (0..16u64)
+                .rev()
+                .map(|i| {
+                    let h = h.clone();
+                    tokio::task::spawn_blocking(move || h.feed(i, Bytes::from(vec![i as u8; 64])))
+                })
+                .collect();
+            for f in feeds {
+                f.await.unwrap();
+            }
+            tokio::time::timeout(std::time::Duration::from_secs(5), h.hashed_past(15))
+                .await
+                .expect("every block was fed, so the mark must reach the end");
+        }
     }
 
     #[test]

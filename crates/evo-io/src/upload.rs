@@ -610,6 +610,7 @@ impl<'w, 'a> Stager<'w, 'a> {
             .await
             .map_err(|e| join_error(Step::ReadSource, e))?
         };
+        tracing::trace!(index = block.index, "block hashed");
         let reused = staged.get(&block.offset) == Some(&block.len);
         if reused {
             self.reused.fetch_add(1, Ordering::Relaxed);
@@ -621,7 +622,12 @@ impl<'w, 'a> Stager<'w, 'a> {
             w.mark(block.index).await;
         }
         self.wire.meter.add(block.len);
+        tracing::trace!(
+            index = block.index,
+            "block staged; waiting for the whole-blob hash"
+        );
         self.whole_md5.hashed_past(block.index).await;
+        tracing::trace!(index = block.index, "block done");
         self.pool.give(data);
         Ok(())
     }
