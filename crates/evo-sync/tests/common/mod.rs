@@ -177,8 +177,17 @@ async fn try_spawn(
     }
 }
 
-/// A minimal HTTP/1.1 JSON request (Connection: close).
+/// A minimal HTTP/1.1 JSON request (Connection: close); fails the test after 30 s.
 pub async fn http(port: u16, method: &str, path: &str, body: Option<Value>) -> Value {
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        http_inner(port, method, path, body),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{method} {path} on port {port} took more than 30 s"))
+}
+
+async fn http_inner(port: u16, method: &str, path: &str, body: Option<Value>) -> Value {
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
