@@ -136,8 +136,8 @@ impl BlobClientBuilder {
     }
 
     /// Sources up to this size go in one `Put Blob` request instead of blocks (default: the
-    /// block size). Set 0 to always stage blocks (an empty source is still one `Put Blob`
-    /// unless this is 0).
+    /// block size). Set 0 to always stage blocks (an empty source still goes as one
+    /// `Put Blob`).
     pub fn single_put_max(mut self, bytes: u64) -> Self {
         self.config.single_put_max = bytes;
         self

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 /// How often the state file is rewritten while blocks complete.
-const SAVE_EVERY: Duration = Duration::from_millis(500);
+const SAVE_EVERY: Duration = Duration::from_secs(2);
 
 /// What a state file records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,7 +93,7 @@ pub(crate) fn load(path: &Path) -> Option<TransferState> {
 ///
 /// Upload state is rewritten on every block (a lost update only means a block is sent again).
 /// Download state claims data is in the partial file, so the partial file is flushed to disk
-/// first, at most every 500 ms (and on the first block).
+/// first, at most every 2 s (and on the first block).
 pub(crate) struct StateWriter {
     path: PathBuf,
     state: Mutex<(TransferState, BTreeSet<u64>, Option<Instant>)>,
