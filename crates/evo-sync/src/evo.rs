@@ -149,7 +149,8 @@ impl<V> WorkspacesApi<V> {
                 .query("deleted", deleted)
                 .query("order_by", "asc:updated_at")
                 .query_opt("updated_at", filter.as_deref());
-            let page: Value = send_json(request)
+            let page: Value = request
+                .send_json::<Value>()
                 .await
                 .map_err(|e| api_error("listing workspaces", e))?;
             let results = page
@@ -180,19 +181,6 @@ impl<V> WorkspacesApi<V> {
         }
         Err(source_error("workspace listing did not end"))
     }
-}
-
-/// `request.send_json()`, from a future that must be `Send`.
-///
-/// evo-core's request futures are not `Send` at the time of writing (the builder holds a
-/// `Send` but not `Sync` body and is borrowed across an await), while a change source runs in
-/// a spawned task. Like evo-files, drive the request on a blocking-pool thread of the current
-/// runtime; only the `Send` builder crosses threads. Remove once evo-core's futures are `Send`.
-async fn send_json(request: evo_core::RequestBuilder) -> Result<Value, evo_core::Error> {
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || handle.block_on(request.send_json::<Value>()))
-        .await
-        .map_err(|e| evo_core::Error::invalid_request(format!("the request task failed: {e}")))?
 }
 
 fn decode<V: DeserializeOwned>(
