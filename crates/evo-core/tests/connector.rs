@@ -484,9 +484,7 @@ async fn a_stream_factory_body_is_sent_again_on_retry_and_after_a_401() {
 fn request_futures_are_send() {
     fn assert_send<T: Send>(_: &T) {}
     let connector = evo_core::ApiConnector::builder("http://127.0.0.1:9/".parse().unwrap())
-        .transport(std::sync::Arc::new(
-            evo_core::test_util::NeverTransport,
-        ))
+        .transport(std::sync::Arc::new(evo_core::test_util::NeverTransport))
         .build()
         .unwrap();
     let json = connector

@@ -12,7 +12,9 @@ async fn futures_and_streams_are_send() {
     let (ws, _) = client(&emu).await;
     let creator = ws.clone();
     let created = tokio::spawn(async move {
-        creator.create_workspace(&CreateWorkspaceRequest::new("spawned")).await
+        creator
+            .create_workspace(&CreateWorkspaceRequest::new("spawned"))
+            .await
     })
     .await
     .unwrap()
