@@ -1,4 +1,4 @@
-//! `cargo xtask lint`, `cargo xtask test` and `cargo xtask ci` (owned by the foundation work).
+//! `cargo xtask lint`, `cargo xtask test` and `cargo xtask ci`.
 //!
 //! Each step runs a cargo command from the workspace root with `std::process::Command`, prints
 //! it first, and stops at the first failure.
@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Runs every check CI runs: [`lint`] then [`test`].
+/// Runs every check CI runs: [`lint`] then [`test()`].
 pub fn ci(args: &[String]) -> Result<(), String> {
     lint(args)?;
     test(args)
