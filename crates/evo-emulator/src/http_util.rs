@@ -74,7 +74,8 @@ impl ApiError {
         Self::new(service, 400, "bad-request", "Bad Request.", detail)
     }
 
-    /// 422 validation error with `invalid-params`.
+    /// A validation error with `invalid-params`: 400 on the Workspaces API (as the Python SDK's
+    /// workspaces client and its tests expect), 422 on the File API (as its spec documents).
     pub(crate) fn validation(service: Service, params: Vec<(String, String)>) -> Self {
         let detail = params
             .iter()
@@ -85,7 +86,11 @@ impl ApiError {
             .into_iter()
             .map(|(name, reason)| json!({"name": name, "reason": reason}))
             .collect();
-        Self::new(service, 422, "validation", "Validation Error.", detail)
+        let status = match service {
+            Service::Workspace => 400,
+            Service::Discovery | Service::File => 422,
+        };
+        Self::new(service, status, "validation", "Validation Error.", detail)
             .with("invalid-params", Value::Array(list))
     }
 

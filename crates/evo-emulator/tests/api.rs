@@ -497,7 +497,7 @@ async fn workspace_crud_validation_paging_and_restore() {
         .await
         .unwrap();
     let (status, body) = json(resp).await;
-    assert_eq!(status, 422);
+    assert_eq!(status, 400);
     let names: Vec<&str> = body["invalid-params"]
         .as_array()
         .unwrap()
@@ -511,7 +511,7 @@ async fn workspace_crud_validation_paging_and_restore() {
     assert!(body["title"].is_string() && body["detail"].is_string());
     let resp = c.post(format!("{base}/workspaces")).bearer_auth(&token).json(&json!({"name": "bb", "bounding_box": {"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,1],[5,5]]]}})).send().await.unwrap();
     let (status, body) = json(resp).await;
-    assert_eq!(status, 422);
+    assert_eq!(status, 400);
     assert_eq!(body["invalid-params"][0]["name"], "bounding_box");
     let resp = c
         .post(format!("{base}/workspaces"))
@@ -599,7 +599,7 @@ async fn workspace_crud_validation_paging_and_restore() {
             .unwrap(),
     )
     .await;
-    assert_eq!(status, 422);
+    assert_eq!(status, 400);
     let (status, sum) = json(
         c.get(format!("{base}/workspaces/summary"))
             .bearer_auth(&token)
@@ -715,7 +715,7 @@ async fn workspace_crud_validation_paging_and_restore() {
             .unwrap(),
     )
     .await;
-    assert_eq!(status, 422, "{body}");
+    assert_eq!(status, 400, "{body}");
 }
 
 #[tokio::test]
@@ -776,7 +776,7 @@ async fn roles_and_insufficient_role() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 422);
+    assert_eq!(resp.status(), 400);
 
     let (status, users) = json(
         c.get(format!("{base}/workspaces/{ws}/users"))

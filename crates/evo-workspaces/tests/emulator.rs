@@ -419,8 +419,7 @@ async fn validation_error_keeps_invalid_params() {
             .await
             .unwrap_err();
         let status = err.status().expect("an API error").as_u16();
-        // The Workspaces API documents 400; the emulator answers 422 like the File API.
-        assert!(matches!(status, 400 | 422), "{err}");
+        assert_eq!(status, 400, "{err}");
         let problem = err.as_api().unwrap().problem().expect("problem details");
         assert_eq!(problem.invalid_params.len(), 1, "{problem:?}");
         assert_eq!(problem.invalid_params[0].name, "name");
