@@ -751,28 +751,14 @@ async fn list_workspaces(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    respond((|| {
-        let user = authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, _) = parse_ids(&org, None)?;
-        let q = Query::parse(raw.as_deref());
-        let model = shared.model();
-        let all = select_workspaces(&model, org, user, &q)?;
-        let (offset, limit, links) = paging(
-            &shared,
-            &format!("/workspace/orgs/{org}/workspaces"),
-            &q,
-            all.len(),
-            true,
-            None,
-        )?;
-        let page: Vec<Value> = all
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(|w| ws_json(&shared, &model, org, w, user))
-            .collect();
-        Ok(axum::Json(json!({"links": links(page.len()), "results": page})).into_response())
-    })())
+    list_page(
+        &shared,
+        &org,
+        &headers,
+        raw.as_deref(),
+        "workspaces",
+        ws_json,
+    )
 }
 
 async fn list_summary(
@@ -781,15 +767,35 @@ async fn list_summary(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
+    list_page(
+        &shared,
+        &org,
+        &headers,
+        raw.as_deref(),
+        "workspaces/summary",
+        |_, _, _, w, _| json!({"id": w.id, "name": w.name}),
+    )
+}
+
+/// One page of the workspaces of `org` the caller may see, each rendered by `item`, with the
+/// paging links of `/workspace/orgs/{org}/{path}` (the full list and the summary share this).
+fn list_page(
+    shared: &Arc<Shared>,
+    org: &str,
+    headers: &HeaderMap,
+    raw_query: Option<&str>,
+    path: &str,
+    item: impl Fn(&Shared, &Model, Uuid, &Workspace, Uuid) -> Value,
+) -> Response {
     respond((|| {
-        let user = authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, _) = parse_ids(&org, None)?;
-        let q = Query::parse(raw.as_deref());
+        let user = authenticate(shared, headers, S, "evo.workspace")?;
+        let (org, _) = parse_ids(org, None)?;
+        let q = Query::parse(raw_query);
         let model = shared.model();
         let all = select_workspaces(&model, org, user, &q)?;
         let (offset, limit, links) = paging(
-            &shared,
-            &format!("/workspace/orgs/{org}/workspaces/summary"),
+            shared,
+            &format!("/workspace/orgs/{org}/{path}"),
             &q,
             all.len(),
             true,
@@ -799,7 +805,7 @@ async fn list_summary(
             .iter()
             .skip(offset)
             .take(limit)
-            .map(|w| json!({"id": w.id, "name": w.name}))
+            .map(|w| item(shared, &model, org, w, user))
             .collect();
         Ok(axum::Json(json!({"links": links(page.len()), "results": page})).into_response())
     })())
