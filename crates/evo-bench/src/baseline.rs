@@ -1,6 +1,11 @@
 //! The baseline: the same transfer with bare hyper (hyper-util's pooled client), the same block
 //! size, block ids and concurrency, and the same positional file reads and writes, but nothing
-//! else: no checksums, retries, renewal, resume or response checks beyond the status.
+//! else: no retries, renewal, resume or response checks beyond the status.
+//!
+//! Uploads send the same requests as evo-io, `Content-MD5` per block and
+//! `x-ms-blob-content-md5` on commit included, so that the server does the same work for both
+//! sides (it verifies every `Content-MD5` it receives, on the same cores). The baseline's digests
+//! are computed before its clock starts: the ratio charges evo-io's own hashing to evo-io.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -45,12 +50,52 @@ async fn send(
     Ok(body)
 }
 
+/// The digests an upload sends: base64 MD5 of each block and of the whole file.
+pub struct UploadDigests {
+    blocks: Vec<String>,
+    whole: String,
+}
+
+impl UploadDigests {
+    /// Reads `path` once, block by block (untimed by the caller).
+    pub fn compute(path: &Path, block_size: u64) -> Result<Self, String> {
+        use md5::{Digest as _, Md5};
+        use std::io::Read as _;
+        let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        let mut buf = vec![0u8; usize::try_from(block_size).map_err(|e| e.to_string())?];
+        let mut whole = Md5::new();
+        let mut blocks = Vec::new();
+        loop {
+            let mut filled = 0;
+            while filled < buf.len() {
+                match file.read(&mut buf[filled..]).map_err(|e| e.to_string())? {
+                    0 => break,
+                    n => filled += n,
+                }
+            }
+            if filled == 0 {
+                break;
+            }
+            whole.update(&buf[..filled]);
+            blocks.push(STANDARD.encode(Md5::digest(&buf[..filled])));
+            if filled < buf.len() {
+                break;
+            }
+        }
+        Ok(UploadDigests {
+            blocks,
+            whole: STANDARD.encode(whole.finalize()),
+        })
+    }
+}
+
 /// Put Block per block (positional reads), then Put Block List.
 pub async fn upload(
     url: url::Url,
     path: &Path,
     block_size: u64,
     concurrency: usize,
+    digests: &UploadDigests,
 ) -> Result<(), String> {
     let client = client();
     let file = Arc::new(std::fs::File::open(path).map_err(|e| e.to_string())?);
@@ -63,7 +108,9 @@ pub async fn upload(
         .map(|i| {
             let (client, file, url) = (client.clone(), file.clone(), url.clone());
             let id = ids[i as usize].replace('=', "%3D");
+            let block_md5 = digests.blocks.get(i as usize).cloned();
             async move {
+                let block_md5 = block_md5.ok_or("the file grew after its digests were computed")?;
                 let offset = i * block_size;
                 let n = block_size.min(len - offset);
                 let data = tokio::task::spawn_blocking(move || {
@@ -78,6 +125,7 @@ pub async fn upload(
                 let request =
                     http::Request::put(with_params(&url, &format!("comp=block&blockid={id}")))
                         .header("content-length", n)
+                        .header("content-md5", block_md5)
                         .body(Full::new(data))
                         .map_err(|e| e.to_string())?;
                 send(&client, request, 201).await.map(drop)
@@ -93,6 +141,7 @@ pub async fn upload(
     xml.push_str("</BlockList>");
     let request = http::Request::put(with_params(&url, "comp=blocklist"))
         .header("content-length", xml.len())
+        .header("x-ms-blob-content-md5", &digests.whole)
         .body(Full::new(Bytes::from(xml)))
         .map_err(|e| e.to_string())?;
     send(&client, request, 201).await.map(drop)

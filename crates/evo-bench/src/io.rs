@@ -246,6 +246,11 @@ pub fn child(args: &[String]) -> Result<(), String> {
     let url: url::Url = url.parse().map_err(|e| format!("bad URL: {e}"))?;
     let path = PathBuf::from(path);
     let rt = runtime()?;
+    // The baseline's upload digests are computed before its clock starts (see baseline.rs).
+    let digests = match (side.as_str(), op.as_str()) {
+        ("baseline", "upload") => Some(crate::baseline::UploadDigests::compute(&path, BLOCK_SIZE)?),
+        _ => None,
+    };
     let started = Instant::now();
     rt.block_on(async {
         match (side.as_str(), op.as_str()) {
@@ -260,9 +265,12 @@ pub fn child(args: &[String]) -> Result<(), String> {
                 .await
                 .map(drop)
                 .map_err(|e| e.to_string()),
-            ("baseline", "upload") => {
-                crate::baseline::upload(url, &path, BLOCK_SIZE, CONCURRENCY).await
-            }
+            ("baseline", "upload") => match &digests {
+                Some(digests) => {
+                    crate::baseline::upload(url, &path, BLOCK_SIZE, CONCURRENCY, digests).await
+                }
+                None => Err("the baseline upload has no digests".to_owned()),
+            },
             ("baseline", "download") => {
                 crate::baseline::download(url, &path, BLOCK_SIZE, CONCURRENCY).await
             }
