@@ -689,7 +689,6 @@ pub(crate) fn paging(
     q: &Query,
     total: usize,
     with_total: bool,
-    default_limit: Option<usize>,
 ) -> Result<(usize, usize, LinkMaker), ApiError> {
     let inval = |n: &str, e: String| ApiError::validation(S, vec![(n.to_owned(), e)]);
     let limit_param = q.u64("limit").map_err(|e| inval("limit", e))?;
@@ -700,7 +699,7 @@ pub(crate) fn paging(
     if limit_param == Some(0) {
         return Err(inval("limit", "must be at least 1".into()));
     }
-    let limit = limit_param.map(|l| l as usize).or(default_limit);
+    let limit = limit_param.map(|l| l as usize);
     let rest = q.without(&["limit", "offset"]);
     let hub = shared.hub().clone();
     let path = path.to_owned();
@@ -743,6 +742,21 @@ pub(crate) fn paging(
         v
     };
     Ok((offset, limit.unwrap_or(usize::MAX), Box::new(make)))
+}
+
+/// A `{links, results}` page of `items` (each rendered by `render`) with the paging links of
+/// `path`: the one shape of every paged Workspaces API listing.
+fn paged_json<I: ExactSizeIterator>(
+    shared: &Shared,
+    path: &str,
+    q: &Query,
+    items: I,
+    with_total: bool,
+    render: impl FnMut(I::Item) -> Value,
+) -> Result<Response, ApiError> {
+    let (offset, limit, links) = paging(shared, path, q, items.len(), with_total)?;
+    let page: Vec<Value> = items.skip(offset).take(limit).map(render).collect();
+    Ok(axum::Json(json!({"links": links(page.len()), "results": page})).into_response())
 }
 
 async fn list_workspaces(
@@ -793,21 +807,14 @@ fn list_page(
         let q = Query::parse(raw_query);
         let model = shared.model();
         let all = select_workspaces(&model, org, user, &q)?;
-        let (offset, limit, links) = paging(
+        paged_json(
             shared,
             &format!("/workspace/orgs/{org}/{path}"),
             &q,
-            all.len(),
+            all.iter(),
             true,
-            None,
-        )?;
-        let page: Vec<Value> = all
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(|w| item(shared, &model, org, w, user))
-            .collect();
-        Ok(axum::Json(json!({"links": links(page.len()), "results": page})).into_response())
+            |w| item(shared, &model, org, w, user),
+        )
     })())
 }
 
@@ -1148,22 +1155,14 @@ async fn list_members(
         let q = Query::parse(raw.as_deref());
         let model = shared.model();
         let o = model.org(org).ok_or_else(|| org_not_found(org))?;
-        let (offset, limit, links) = paging(
+        paged_json(
             &shared,
             &format!("/workspace/orgs/{org}/members/users"),
             &q,
-            o.members.len(),
+            o.members.iter(),
             false,
-            None,
-        )?;
-        let page: Vec<Value> = o
-            .members
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(|(id, roles)| member_json(&model, o, *id, roles))
-            .collect();
-        Ok(axum::Json(json!({"links": links(page.len()), "results": page})).into_response())
+            |(id, roles)| member_json(&model, o, *id, roles),
+        )
     })())
 }
 
@@ -1324,22 +1323,14 @@ async fn list_invitations(
         let q = Query::parse(raw.as_deref());
         let model = shared.model();
         let o = model.org(org).ok_or_else(|| org_not_found(org))?;
-        let (offset, limit, links) = paging(
+        paged_json(
             &shared,
             &format!("/workspace/orgs/{org}/members/invitations"),
             &q,
-            o.invitations.len(),
+            o.invitations.iter(),
             false,
-            None,
-        )?;
-        let page: Vec<Value> = o
-            .invitations
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(|i| invitation_json(o, i))
-            .collect();
-        Ok(axum::Json(json!({"links": links(page.len()), "results": page})).into_response())
+            |i| invitation_json(o, i),
+        )
     })())
 }
 
