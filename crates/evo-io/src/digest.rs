@@ -1,14 +1,11 @@
-//! Digests: expected values for downloads, per-block and whole-blob MD5 for uploads.
+//! Digests: expected values for downloads, and the MD5 of a `Put Blob`.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read as _;
 use std::path::Path;
-use std::sync::Mutex;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use bytes::Bytes;
 use md5::{Digest as _, Md5};
 use sha2::Sha256;
 
@@ -158,58 +155,6 @@ pub(crate) fn md5_of(data: &[u8]) -> [u8; 16] {
     Md5::digest(data).into()
 }
 
-/// The whole-blob MD5 of an upload whose blocks are read in parallel: blocks are fed in any
-/// order and hashed in order; a block waits here at most until the blocks before it arrive,
-/// which are all already being read (blocks start in order), so the wait is bounded.
-pub(crate) struct OrderedMd5 {
-    inner: Mutex<(Md5, u64, BTreeMap<u64, Bytes>)>,
-    hashed: tokio::sync::watch::Sender<u64>,
-}
-
-impl OrderedMd5 {
-    pub(crate) fn new() -> Self {
-        OrderedMd5 {
-            inner: Mutex::new((Md5::new(), 0, BTreeMap::new())),
-            hashed: tokio::sync::watch::channel(0).0,
-        }
-    }
-
-    /// Feeds block `index` (blocking: it may hash several blocks; call from `spawn_blocking`).
-    pub(crate) fn feed(&self, index: u64, data: Bytes) {
-        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let (hasher, next, waiting) = &mut *g;
-        waiting.insert(index, data);
-        while let Some(block) = waiting.remove(next) {
-            hasher.update(&block);
-            *next += 1;
-        }
-        let upto = *next;
-        drop(g);
-        // Feeds on other threads may publish out of order: the mark only ever moves forward
-        // (a late, smaller value must not hide a larger one from the blocks waiting on it).
-        self.hashed.send_if_modified(|mark| {
-            let moved = upto > *mark;
-            if moved {
-                *mark = upto;
-            }
-            moved
-        });
-    }
-
-    /// Waits until block `index` was hashed.
-    pub(crate) async fn hashed_past(&self, index: u64) {
-        let mut rx = self.hashed.subscribe();
-        let _ = rx.wait_for(|upto| *upto > index).await;
-    }
-
-    /// The MD5 of everything fed (all blocks must have been fed).
-    pub(crate) fn finish(&self) -> [u8; 16] {
-        let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        debug_assert!(g.2.is_empty());
-        g.0.clone().finalize().into()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,38 +170,5 @@ mod tests {
         assert_eq!(s.as_bytes().len(), 32);
         assert!(Digest::sha256_hex("xyz").is_err());
         assert!(Digest::md5_base64("AAAA").is_err());
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn ordered_md5_mark_never_moves_back_under_concurrent_feeds() {
-        for _ in 0..200 {
-            let h = std::sync::Arc::new(OrderedMd5::new());
-            let feeds: Vec<_> = (0..16u64)
-                .rev()
-                .map(|i| {
-                    let h = h.clone();
-                    tokio::task::spawn_blocking(move || h.feed(i, Bytes::from(vec![i as u8; 64])))
-                })
-                .collect();
-            for f in feeds {
-                f.await.unwrap();
-            }
-            tokio::time::timeout(std::time::Duration::from_secs(5), h.hashed_past(15))
-                .await
-                .expect("every block was fed, so the mark must reach the end");
-        }
-    }
-
-    #[test]
-    fn ordered_md5_matches_sequential() {
-        let blocks: Vec<Bytes> = (0..5u8)
-            .map(|i| Bytes::from(vec![i; 1000 + i as usize]))
-            .collect();
-        let h = OrderedMd5::new();
-        for i in [3usize, 1, 0, 4, 2] {
-            h.feed(i as u64, blocks[i].clone());
-        }
-        let all: Vec<u8> = blocks.iter().flat_map(|b| b.iter().copied()).collect();
-        assert_eq!(h.finish(), md5_of(&all));
     }
 }

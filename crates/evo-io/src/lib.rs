@@ -40,6 +40,7 @@ mod cache;
 mod client;
 mod digest;
 mod download;
+mod dual_md5;
 mod error;
 mod request;
 mod state;

@@ -12,17 +12,19 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::{Bytes, BytesMut};
 use evo_core::{Body, Feedback};
-use futures_util::stream::FuturesUnordered;
-use futures_util::{FutureExt as _, StreamExt, stream};
+use futures_util::stream::BoxStream;
+use futures_util::{FutureExt as _, StreamExt, TryStreamExt, stream};
 use http::{Method, Request, header};
 use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use crate::blocks::{
     MAX_BLOCKS, block_id, block_id_param, block_list_xml, block_size_for, layout, parse_block_list,
 };
 use crate::client::{BlobClient, Source, SourceInner};
-use crate::digest::{Digest, OrderedMd5, md5_of};
+use crate::digest::{Digest, md5_of};
+use crate::dual_md5::Md5;
 use crate::error::{BlockRef, Committed, Error, ErrorKind, Step};
 use crate::request::{Failure, Meter, Wire};
 use crate::state::{StateWriter, TransferState, load, sibling};
@@ -409,15 +411,36 @@ async fn expect_success(
 }
 
 /// The staged (block) upload of one blob.
+///
+/// Blocks flow through three stages: read (in parallel for positional sources, in order for
+/// readers), hashed strictly in order (the whole-blob MD5 and the block's `Content-MD5` in one
+/// pass), then sent (in parallel). A block holds one of `concurrency` buffer permits from before
+/// it is read until it is staged, which bounds memory to `concurrency × block size`.
 struct Stager<'w, 'a> {
     wire: &'w Wire<'a>,
     block_size: u64,
     content_type: Option<String>,
     concurrency: usize,
-    whole_md5: Arc<OrderedMd5>,
+    whole_md5: Arc<std::sync::Mutex<Md5>>,
+    permits: Arc<Semaphore>,
     pool: BufferPool,
     reused: AtomicU64,
     sent: AtomicU64,
+}
+
+/// A block read from the source, holding one of the transfer's buffer permits.
+struct ReadBlock {
+    block: BlockRef,
+    data: Bytes,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// A reader being cut into blocks.
+struct ReaderBlocks<'r> {
+    reader: Pin<Box<dyn AsyncRead + Send + 'r>>,
+    first: Option<Bytes>,
+    next: BlockRef,
+    ended: bool,
 }
 
 impl<'w, 'a> Stager<'w, 'a> {
@@ -432,11 +455,22 @@ impl<'w, 'a> Stager<'w, 'a> {
             block_size,
             content_type,
             concurrency,
-            whole_md5: Arc::new(OrderedMd5::new()),
-            pool: BufferPool::new(concurrency + 1),
+            whole_md5: Arc::new(std::sync::Mutex::new(Md5::new())),
+            permits: Arc::new(Semaphore::new(concurrency)),
+            pool: BufferPool::new(concurrency),
             reused: AtomicU64::new(0),
             sent: AtomicU64::new(0),
         }
+    }
+
+    async fn permit(&self) -> Result<OwnedSemaphorePermit, Error> {
+        self.permits.clone().acquire_owned().await.map_err(|_| {
+            Error::new(
+                ErrorKind::Local,
+                Step::ReadSource,
+                "the block buffer permits were closed",
+            )
+        })
     }
 
     /// Uploads a file or bytes: blocks are read in parallel at their offsets.
@@ -481,27 +515,36 @@ impl<'w, 'a> Stager<'w, 'a> {
             StateWriter::new(spec.path, previous.unwrap_or(fresh), None)
         });
         let staged = staged.unwrap_or_default();
-        let blocks = layout(len, self.block_size);
-        let count = len.div_ceil(self.block_size);
-        let result = stream::iter(blocks)
-            .map(|block| {
-                let feed = &feed;
-                let staged = &staged;
-                let writer = writer.as_ref();
+        let feed = &feed;
+        // Permits are taken in block order (a sequential stage), so the in-order hashing below
+        // never waits for a block that cannot get a buffer.
+        let reads = stream::iter(layout(len, self.block_size))
+            .then(|block| async move { (block, self.permit().await) }.boxed())
+            .map(|(block, permit)| {
                 async move {
+                    let permit = permit?;
                     let data = feed.read(block, Some(&self.pool)).await?;
-                    self.stage(block, data, staged, writer).await
+                    Ok(ReadBlock {
+                        block,
+                        data,
+                        _permit: permit,
+                    })
                 }
                 .boxed()
             })
-            .buffer_unordered(self.concurrency);
-        let result = crate::request::first_error(result).await;
-        if let Some(error) = result {
-            if let Some(w) = &writer {
-                w.flush().await;
+            .buffered(self.concurrency)
+            .boxed();
+        let staged_all = self.stage_all(reads, &staged, writer.as_ref()).await;
+        let (count, total) = match staged_all {
+            Ok(done) => done,
+            Err(error) => {
+                if let Some(w) = &writer {
+                    w.flush().await;
+                }
+                return Err(self.failed(error, resume));
             }
-            return Err(self.failed(error, resume));
-        }
+        };
+        debug_assert_eq!(total, len);
         self.commit(count, len).await?;
         if let Some(w) = &writer {
             w.remove();
@@ -512,7 +555,7 @@ impl<'w, 'a> Stager<'w, 'a> {
     /// Uploads from a reader: blocks are read in order, uploaded in parallel.
     async fn streamed(
         &self,
-        mut reader: Pin<Box<dyn AsyncRead + Send + '_>>,
+        reader: Pin<Box<dyn AsyncRead + Send + '_>>,
         first: Bytes,
         expected: Option<u64>,
         resume: bool,
@@ -522,55 +565,158 @@ impl<'w, 'a> Stager<'w, 'a> {
         } else {
             HashMap::new()
         };
-        let block_size = self.block_size;
-        let mut in_flight = FuturesUnordered::new();
-        let mut pending = Some(first);
-        let mut ended = false;
-        let (mut total, mut count) = (0u64, 0u64);
-        loop {
-            // Read blocks in order while there is room; they upload while the next is read.
-            while !ended && in_flight.len() < self.concurrency {
-                let data = match pending.take() {
-                    Some(d) => d,
-                    None => match read_full(&mut reader, block_size).await {
-                        Ok(d) => d,
-                        Err(e) => return Err(self.failed(e, resume)),
-                    },
-                };
-                if data.is_empty() {
-                    ended = true;
-                    break;
-                }
-                if count >= MAX_BLOCKS {
-                    let e = Error::new(
-                        ErrorKind::InvalidInput,
-                        Step::ReadSource,
-                        format!(
-                            "the reader holds more than {MAX_BLOCKS} blocks of {block_size} bytes: give its length or a larger block size"
-                        ),
-                    );
-                    return Err(self.failed(e, resume));
-                }
-                let len = data.len() as u64;
-                ended = len < block_size;
-                let block = BlockRef {
-                    index: count,
-                    offset: total,
-                    len,
-                };
-                total += len;
-                count += 1;
-                in_flight.push(self.stage(block, data, &staged, None));
-            }
-            match in_flight.next().await {
-                Some(Ok(())) => {}
-                Some(Err(e)) => return Err(self.failed(e, resume)),
-                None => break,
-            }
-        }
+        let start = ReaderBlocks {
+            reader,
+            first: Some(first),
+            next: BlockRef {
+                index: 0,
+                offset: 0,
+                len: 0,
+            },
+            ended: false,
+        };
+        let reads =
+            stream::try_unfold(start, |blocks| self.next_from_reader(blocks).boxed()).boxed();
+        let (count, total) = self
+            .stage_all(reads, &staged, None)
+            .await
+            .map_err(|e| self.failed(e, resume))?;
         check_reader_len(expected, total)?;
         self.commit(count, total).await?;
         self.report(total, count)
+    }
+
+    /// Cuts the next block off a reader (taking its buffer permit first).
+    async fn next_from_reader<'r>(
+        &self,
+        mut blocks: ReaderBlocks<'r>,
+    ) -> Result<Option<(ReadBlock, ReaderBlocks<'r>)>, Error> {
+        if blocks.ended {
+            return Ok(None);
+        }
+        let permit = self.permit().await?;
+        let data = match blocks.first.take() {
+            Some(d) => d,
+            None => read_full(&mut blocks.reader, self.block_size).await?,
+        };
+        if data.is_empty() {
+            return Ok(None);
+        }
+        if blocks.next.index >= MAX_BLOCKS {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                Step::ReadSource,
+                format!(
+                    "the reader holds more than {MAX_BLOCKS} blocks of {} bytes: give its length or a larger block size",
+                    self.block_size
+                ),
+            ));
+        }
+        let block = BlockRef {
+            len: data.len() as u64,
+            ..blocks.next
+        };
+        blocks.ended = block.len < self.block_size;
+        blocks.next = BlockRef {
+            index: block.index + 1,
+            offset: block.offset + block.len,
+            len: 0,
+        };
+        let read = ReadBlock {
+            block,
+            data,
+            _permit: permit,
+        };
+        Ok(Some((read, blocks)))
+    }
+
+    /// Hashes blocks as they come (in order) and sends them `concurrency` at a time; the block
+    /// count and byte total of a complete run, or the first error (the blocks still in flight
+    /// are dropped, and so cancelled).
+    async fn stage_all(
+        &self,
+        reads: BoxStream<'_, Result<ReadBlock, Error>>,
+        staged: &HashMap<u64, u64>,
+        writer: Option<&StateWriter>,
+    ) -> Result<(u64, u64), Error> {
+        let sends = reads
+            .and_then(|read| {
+                async move {
+                    let reused = staged.get(&read.block.offset) == Some(&read.block.len);
+                    let md5 = self.hash(read.block, read.data.clone(), !reused).await?;
+                    Ok((read, md5))
+                }
+                .boxed()
+            })
+            .map(|hashed| {
+                async move {
+                    let (read, md5) = hashed?;
+                    let ReadBlock {
+                        block,
+                        data,
+                        _permit,
+                    } = read;
+                    match md5 {
+                        Some(md5) => {
+                            self.put_block(block, data.clone(), md5).await?;
+                            self.sent.fetch_add(1, Ordering::Relaxed);
+                        }
+                        None => {
+                            self.reused.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    if let Some(w) = writer {
+                        w.mark(block.index).await;
+                    }
+                    self.wire.meter.add(block.len);
+                    self.pool.give(data);
+                    Ok::<_, Error>(block)
+                }
+                .boxed()
+            })
+            .buffer_unordered(self.concurrency)
+            .boxed();
+        let mut sends = sends;
+        let (mut count, mut total) = (0u64, 0u64);
+        while let Some(done) = sends.next().await {
+            let block = done?;
+            count += 1;
+            total += block.len;
+        }
+        Ok((count, total))
+    }
+
+    /// Feeds the next block (in order) to the whole-blob MD5 and, when `own` (the block is to be
+    /// sent), returns its own MD5 from the same pass.
+    async fn hash(
+        &self,
+        block: BlockRef,
+        data: Bytes,
+        own: bool,
+    ) -> Result<Option<[u8; 16]>, Error> {
+        let whole = self.whole_md5.clone();
+        let md5 = tokio::task::spawn_blocking(move || {
+            let mut whole = whole.lock().unwrap_or_else(|p| p.into_inner());
+            if own {
+                let mut block_md5 = Md5::new();
+                whole.update_both(&mut block_md5, &data);
+                Some(block_md5.digest())
+            } else {
+                whole.update(&data);
+                None
+            }
+        })
+        .await
+        .map_err(|e| join_error(Step::ReadSource, e).with_block(block))?;
+        tracing::trace!(index = block.index, "block hashed");
+        Ok(md5)
+    }
+
+    fn whole_digest(&self) -> [u8; 16] {
+        self.whole_md5
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .digest()
     }
 
     fn failed(&self, error: Error, resume: bool) -> Error {
@@ -585,51 +731,8 @@ impl<'w, 'a> Stager<'w, 'a> {
             block_size: self.block_size,
             reused_blocks: self.reused.load(Ordering::Relaxed),
             retries: self.wire.meter.retries(),
-            md5: Digest::Md5(self.whole_md5.finish()),
+            md5: Digest::Md5(self.whole_digest()),
         })
-    }
-
-    /// Hashes a block, sends it unless the server already holds it, and waits until the
-    /// whole-blob hash has consumed it (which bounds the buffers held).
-    async fn stage(
-        &self,
-        block: BlockRef,
-        data: Bytes,
-        staged: &HashMap<u64, u64>,
-        writer: Option<&StateWriter>,
-    ) -> Result<(), Error> {
-        let md5 = {
-            // Hash the block (Content-MD5) and feed the whole-blob MD5 off the async threads.
-            let data = data.clone();
-            let whole = self.whole_md5.clone();
-            tokio::task::spawn_blocking(move || {
-                let md5 = md5_of(&data);
-                whole.feed(block.index, data);
-                md5
-            })
-            .await
-            .map_err(|e| join_error(Step::ReadSource, e))?
-        };
-        tracing::trace!(index = block.index, "block hashed");
-        let reused = staged.get(&block.offset) == Some(&block.len);
-        if reused {
-            self.reused.fetch_add(1, Ordering::Relaxed);
-        } else {
-            self.put_block(block, data.clone(), md5).await?;
-            self.sent.fetch_add(1, Ordering::Relaxed);
-        }
-        if let Some(w) = writer {
-            w.mark(block.index).await;
-        }
-        self.wire.meter.add(block.len);
-        tracing::trace!(
-            index = block.index,
-            "block staged; waiting for the whole-blob hash"
-        );
-        self.whole_md5.hashed_past(block.index).await;
-        tracing::trace!(index = block.index, "block done");
-        self.pool.give(data);
-        Ok(())
     }
 
     async fn put_block(&self, block: BlockRef, data: Bytes, md5: [u8; 16]) -> Result<(), Error> {
@@ -695,7 +798,7 @@ impl<'w, 'a> Stager<'w, 'a> {
     async fn commit(&self, count: u64, len: u64) -> Result<(), Error> {
         let ids: Vec<String> = (0..count).map(|i| block_id(i * self.block_size)).collect();
         let xml = Bytes::from(block_list_xml(ids.iter().map(String::as_str)));
-        let md5 = STANDARD.encode(self.whole_md5.finish());
+        let md5 = STANDARD.encode(self.whole_digest());
         let wire = self.wire;
         let content_type = self.content_type.as_deref();
         tracing::debug!(blocks = count, bytes = len, "committing the block list");
