@@ -3,9 +3,11 @@
 //! else: no retries, renewal, resume or response checks beyond the status.
 //!
 //! Uploads send the same requests as evo-io, `Content-MD5` per block and
-//! `x-ms-blob-content-md5` on commit included, so that the server does the same work for both
-//! sides (it verifies every `Content-MD5` it receives, on the same cores). The baseline's digests
-//! are computed before its clock starts: the ratio charges evo-io's own hashing to evo-io.
+//! `x-ms-blob-content-md5` on commit included, so the server does the same work for both sides.
+//! The baseline computes those digests the plain way, inside its clock: each block's MD5 in the
+//! task that reads it, the whole file's MD5 on a thread that reads the file alongside the upload.
+//! A second variant (`wire`) is handed the digests computed before its clock starts, which
+//! measures the requests alone.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -89,17 +91,26 @@ impl UploadDigests {
     }
 }
 
-/// Put Block per block (positional reads), then Put Block List.
+/// Put Block per block (positional reads), then Put Block List. With `precomputed` digests the
+/// upload only sends; without, it computes them as it goes.
 pub async fn upload(
     url: url::Url,
     path: &Path,
     block_size: u64,
     concurrency: usize,
-    digests: &UploadDigests,
+    precomputed: Option<&UploadDigests>,
 ) -> Result<(), String> {
+    use md5::{Digest as _, Md5};
     let client = client();
     let file = Arc::new(std::fs::File::open(path).map_err(|e| e.to_string())?);
     let len = file.metadata().map_err(|e| e.to_string())?.len();
+    let whole = match precomputed {
+        Some(digests) => WholeMd5::Known(digests.whole.clone()),
+        None => {
+            let path = path.to_owned();
+            WholeMd5::Computing(tokio::task::spawn_blocking(move || whole_file_md5(&path)))
+        }
+    };
     let count = len.div_ceil(block_size);
     let ids: Vec<String> = (0..count)
         .map(|i| STANDARD.encode(format!("{:032}", i * block_size)))
@@ -108,20 +119,26 @@ pub async fn upload(
         .map(|i| {
             let (client, file, url) = (client.clone(), file.clone(), url.clone());
             let id = ids[i as usize].replace('=', "%3D");
-            let block_md5 = digests.blocks.get(i as usize).cloned();
+            let known_md5 = precomputed.map(|d| d.blocks.get(i as usize).cloned());
             async move {
-                let block_md5 = block_md5.ok_or("the file grew after its digests were computed")?;
                 let offset = i * block_size;
                 let n = block_size.min(len - offset);
-                let data = tokio::task::spawn_blocking(move || {
+                let compute = known_md5.is_none();
+                let (data, computed_md5) = tokio::task::spawn_blocking(move || {
                     use std::os::unix::fs::FileExt as _;
                     let mut buf = vec![0u8; n as usize];
-                    file.read_exact_at(&mut buf, offset)
-                        .map(|()| Bytes::from(buf))
+                    file.read_exact_at(&mut buf, offset)?;
+                    let md5 = compute.then(|| STANDARD.encode(Md5::digest(&buf)));
+                    Ok::<_, std::io::Error>((Bytes::from(buf), md5))
                 })
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(|e| e.to_string())?;
+                let block_md5 = match (known_md5, computed_md5) {
+                    (Some(Some(known)), _) => known,
+                    (None, Some(computed)) => computed,
+                    _ => return Err("the file grew after its digests were computed".to_owned()),
+                };
                 let request =
                     http::Request::put(with_params(&url, &format!("comp=block&blockid={id}")))
                         .header("content-length", n)
@@ -134,6 +151,10 @@ pub async fn upload(
         .buffer_unordered(concurrency)
         .try_collect::<Vec<()>>()
         .await?;
+    let whole = match whole {
+        WholeMd5::Known(md5) => md5,
+        WholeMd5::Computing(task) => task.await.map_err(|e| e.to_string())??,
+    };
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
     for id in &ids {
         xml.push_str(&format!("<Latest>{id}</Latest>"));
@@ -141,10 +162,30 @@ pub async fn upload(
     xml.push_str("</BlockList>");
     let request = http::Request::put(with_params(&url, "comp=blocklist"))
         .header("content-length", xml.len())
-        .header("x-ms-blob-content-md5", &digests.whole)
+        .header("x-ms-blob-content-md5", whole)
         .body(Full::new(Bytes::from(xml)))
         .map_err(|e| e.to_string())?;
     send(&client, request, 201).await.map(drop)
+}
+
+enum WholeMd5 {
+    Known(String),
+    Computing(tokio::task::JoinHandle<Result<String, String>>),
+}
+
+/// The base64 MD5 of a whole file, read sequentially.
+fn whole_file_md5(path: &Path) -> Result<String, String> {
+    use md5::{Digest as _, Md5};
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut md5 = Md5::new();
+    loop {
+        match file.read(&mut buf).map_err(|e| e.to_string())? {
+            0 => return Ok(STANDARD.encode(md5.finalize())),
+            n => md5.update(&buf[..n]),
+        }
+    }
 }
 
 /// HEAD for the size, ranged GETs (positional writes), then one fsync.

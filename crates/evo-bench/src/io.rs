@@ -1,6 +1,7 @@
 //! The io benchmark: orchestration (emulator, source file, child processes, report) and the
 //! evo-io side of each measurement.
 
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,7 +16,7 @@ const BLOCK_SIZE: u64 = 8 << 20;
 /// Blocks in flight on both sides.
 const CONCURRENCY: usize = 8;
 /// Measurement rounds; the best round of each side counts.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 /// One child's measurement.
 #[derive(Debug, Clone, Copy)]
@@ -64,17 +65,18 @@ fn run(dir: &Path, size: u64) -> Result<(), String> {
         emulator.base_url()
     );
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut best: [[Option<Measurement>; 2]; 2] = [[None; 2]; 2]; // [op][side]
-    let mut sdk_peak = 0u64;
-    let mut baseline_peak = 0u64;
+    let mut best: HashMap<(&str, &str), Measurement> = HashMap::new();
+    let mut peaks: HashMap<&str, u64> = HashMap::new();
     for round in 0..ROUNDS {
-        // Alternate which side goes first, so neither always meets a warm or cold machine.
-        let sides: [&str; 2] = if round % 2 == 0 {
-            ["sdk", "baseline"]
-        } else {
-            ["baseline", "sdk"]
-        };
-        for (op_index, op) in ["upload", "download"].into_iter().enumerate() {
+        for op in ["upload", "download"] {
+            let mut sides: Vec<&str> = if op == "upload" {
+                vec!["sdk", "baseline", "wire"]
+            } else {
+                vec!["sdk", "baseline"]
+            };
+            // Rotate who goes first, so no side always meets a warm or a cold machine.
+            let turn = round % sides.len();
+            sides.rotate_left(turn);
             for side in sides {
                 let (url, path) = if op == "upload" {
                     (
@@ -86,6 +88,8 @@ fn run(dir: &Path, size: u64) -> Result<(), String> {
                     let _ = std::fs::remove_file(&target);
                     (emulator.blob_url("bench", "sdk-up", "r"), target)
                 };
+                // Earlier downloads leave dirty pages; write them back before the clock starts.
+                let _ = Command::new("sync").status();
                 let m = run_child(&exe, side, op, url.as_str(), &path)?;
                 if op == "download" {
                     check_download(&source, &path)?;
@@ -94,45 +98,55 @@ fn run(dir: &Path, size: u64) -> Result<(), String> {
                 println!(
                     "  round {} {op:8} {side:8} {:7.1} MiB/s  peak {:4} MiB",
                     round + 1,
-                    (size as f64 / (1 << 20) as f64) / m.seconds,
+                    mib_per_s(size, m),
                     m.peak_bytes >> 20
                 );
-                let side_index = usize::from(side == "baseline");
-                let slot = &mut best[op_index][side_index];
-                if slot.is_none_or(|b| m.seconds < b.seconds) {
-                    *slot = Some(m);
+                let slot = best.entry((op, side)).or_insert(m);
+                if m.seconds < slot.seconds {
+                    *slot = m;
                 }
-                if side == "sdk" {
-                    sdk_peak = sdk_peak.max(m.peak_bytes);
-                } else {
-                    baseline_peak = baseline_peak.max(m.peak_bytes);
-                }
+                let peak = peaks.entry(side).or_default();
+                *peak = (*peak).max(m.peak_bytes);
             }
         }
     }
     rt.block_on(emulator.shutdown());
-    let rate = |m: Option<Measurement>| {
-        (size as f64 / (1 << 20) as f64) / m.map_or(f64::NAN, |m| m.seconds)
+    let rate = |op: &str, side: &str| {
+        best.get(&(op, side))
+            .map_or(f64::NAN, |m| mib_per_s(size, *m))
     };
-    let mut ratios = [0f64; 2];
-    for (op_index, op) in ["upload", "download"].into_iter().enumerate() {
-        let sdk = rate(best[op_index][0]);
-        let base = rate(best[op_index][1]);
-        ratios[op_index] = sdk / base;
-        println!("{op:8}: evo-io {sdk:7.1} MiB/s, bare hyper {base:7.1} MiB/s (best of {ROUNDS})");
-    }
+    println!(
+        "upload  : evo-io {:7.1} MiB/s, bare hyper {:7.1} MiB/s, bare hyper handed its digests {:7.1} MiB/s (best of {ROUNDS})",
+        rate("upload", "sdk"),
+        rate("upload", "baseline"),
+        rate("upload", "wire")
+    );
+    println!(
+        "download: evo-io {:7.1} MiB/s, bare hyper {:7.1} MiB/s (best of {ROUNDS})",
+        rate("download", "sdk"),
+        rate("download", "baseline")
+    );
+    let peak = |side: &str| peaks.get(side).copied().unwrap_or(0) >> 20;
     println!(
         "peak resident memory: evo-io {} MiB, bare hyper {} MiB",
-        sdk_peak >> 20,
-        baseline_peak >> 20
+        peak("sdk"),
+        peak("baseline").max(peak("wire"))
+    );
+    println!(
+        "upload against bare hyper handed its digests (requests alone, no hashing in its clock): {:.2}x",
+        rate("upload", "sdk") / rate("upload", "wire")
     );
     println!(
         "io-bench: upload {:.2}x baseline, download {:.2}x baseline, peak {} MiB",
-        ratios[0],
-        ratios[1],
-        sdk_peak >> 20
+        rate("upload", "sdk") / rate("upload", "baseline"),
+        rate("download", "sdk") / rate("download", "baseline"),
+        peak("sdk")
     );
     Ok(())
+}
+
+fn mib_per_s(size: u64, m: Measurement) -> f64 {
+    (size as f64 / (1 << 20) as f64) / m.seconds
 }
 
 /// Writes `size` pseudo-random bytes (not compressible, not all zero).
@@ -236,19 +250,19 @@ pub(crate) fn peak_rss() -> u64 {
         .map_or(0, |kib| kib * 1024)
 }
 
-/// `io-child <sdk|baseline> <upload|download> <url> <path>`: one measured transfer.
+/// `io-child <sdk|baseline|wire> <upload|download> <url> <path>`: one measured transfer.
 pub fn child(args: &[String]) -> Result<(), String> {
     let [side, op, url, path] = args else {
         return Err(
-            "usage: evo-bench io-child <sdk|baseline> <upload|download> <url> <path>".into(),
+            "usage: evo-bench io-child <sdk|baseline|wire> <upload|download> <url> <path>".into(),
         );
     };
     let url: url::Url = url.parse().map_err(|e| format!("bad URL: {e}"))?;
     let path = PathBuf::from(path);
     let rt = runtime()?;
-    // The baseline's upload digests are computed before its clock starts (see baseline.rs).
+    // The `wire` side is handed its upload digests, computed before its clock starts.
     let digests = match (side.as_str(), op.as_str()) {
-        ("baseline", "upload") => Some(crate::baseline::UploadDigests::compute(&path, BLOCK_SIZE)?),
+        ("wire", "upload") => Some(crate::baseline::UploadDigests::compute(&path, BLOCK_SIZE)?),
         _ => None,
     };
     let started = Instant::now();
@@ -265,12 +279,9 @@ pub fn child(args: &[String]) -> Result<(), String> {
                 .await
                 .map(drop)
                 .map_err(|e| e.to_string()),
-            ("baseline", "upload") => match &digests {
-                Some(digests) => {
-                    crate::baseline::upload(url, &path, BLOCK_SIZE, CONCURRENCY, digests).await
-                }
-                None => Err("the baseline upload has no digests".to_owned()),
-            },
+            ("baseline" | "wire", "upload") => {
+                crate::baseline::upload(url, &path, BLOCK_SIZE, CONCURRENCY, digests.as_ref()).await
+            }
             ("baseline", "download") => {
                 crate::baseline::download(url, &path, BLOCK_SIZE, CONCURRENCY).await
             }

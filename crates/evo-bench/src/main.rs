@@ -1,9 +1,13 @@
 //! Benchmark programs of evo-rs, run by `cargo xtask bench` (never by the tests).
 //!
 //! `evo-bench io` measures evo-io uploads and downloads of a 1 GiB file against the in-process
-//! emulator, beside a baseline that moves the same bytes with bare hyper at the same block size
-//! and concurrency. Every measured transfer runs in its own child process (`evo-bench
-//! io-child ...`) so that each side's peak resident memory (VmHWM) is its own.
+//! emulator, beside a baseline that sends the same requests with bare hyper at the same block
+//! size and concurrency, computing the same `Content-MD5` digests inside its clock. A second
+//! upload baseline (`wire`) is handed its digests before its clock starts, so it times the
+//! requests alone; its ratio is printed too. Every measured transfer runs in its own child
+//! process (`evo-bench io-child ...`) so that each side's peak resident memory (VmHWM) is its
+//! own, and after a `sync`, so that one side's dirty pages are not written back on another's
+//! clock.
 
 mod baseline;
 mod io;
