@@ -1,4 +1,5 @@
-//! Timestamps that strictly increase, so "modified after X" filters never miss a change.
+//! Timestamps that strictly increase, so "modified after X" filters never miss a change, on a
+//! clock tests can move forward (to reach week-long deadlines without sleeping).
 
 use std::sync::Mutex;
 use time::OffsetDateTime;
@@ -8,12 +9,23 @@ use time::format_description::well_known::Rfc3339;
 #[derive(Debug, Default)]
 pub(crate) struct Clock {
     last: Mutex<Option<OffsetDateTime>>,
+    /// How far tests moved this clock ahead of the real one.
+    offset: Mutex<time::Duration>,
 }
 
 impl Clock {
+    /// Moves this clock forward by `by`; later [`now`](Self::now) calls are that much later.
+    pub(crate) fn advance(&self, by: std::time::Duration) {
+        let by = time::Duration::try_from(by).unwrap_or(time::Duration::MAX);
+        let mut offset = self.offset.lock().unwrap_or_else(|e| e.into_inner());
+        *offset = offset.saturating_add(by);
+    }
+
     /// The current time, later than any time this clock returned before.
     pub(crate) fn now(&self) -> OffsetDateTime {
-        let now = OffsetDateTime::now_utc();
+        let offset = *self.offset.lock().unwrap_or_else(|e| e.into_inner());
+        let real = OffsetDateTime::now_utc();
+        let now = real.checked_add(offset).unwrap_or(real);
         let now = now
             .replace_nanosecond(now.microsecond() * 1000)
             .unwrap_or(now);
@@ -144,6 +156,16 @@ mod tests {
         let a = c.now();
         let b = c.now();
         assert!(b > a);
+    }
+
+    #[test]
+    fn advancing_moves_now_forward() {
+        let c = Clock::default();
+        let a = c.now();
+        c.advance(std::time::Duration::from_secs(7 * 24 * 3600));
+        let b = c.now();
+        assert!(b - a >= time::Duration::days(7), "{a} -> {b}");
+        assert!(b - a < time::Duration::days(7) + time::Duration::minutes(5));
     }
 
     #[test]

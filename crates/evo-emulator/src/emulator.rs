@@ -52,6 +52,9 @@ impl std::fmt::Debug for ClientCredentials {
     }
 }
 
+/// Azure's lifetime of uncommitted blocks: a week after the blob's last Put Block.
+pub const DEFAULT_UNCOMMITTED_BLOCK_TTL: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
 /// Configures and starts an [`Emulator`]. Get one from [`Emulator::builder`].
 #[derive(Debug, Clone)]
 pub struct EmulatorBuilder {
@@ -67,6 +70,7 @@ pub struct EmulatorBuilder {
     public_blob_base: Option<url::Url>,
     seed: Seed,
     restore_conflict: RestoreConflict,
+    uncommitted_block_ttl: Duration,
 }
 
 impl Default for EmulatorBuilder {
@@ -84,6 +88,7 @@ impl Default for EmulatorBuilder {
             public_blob_base: None,
             seed: Seed::default(),
             restore_conflict: RestoreConflict::Rename,
+            uncommitted_block_ttl: DEFAULT_UNCOMMITTED_BLOCK_TTL,
         }
     }
 }
@@ -166,6 +171,15 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How long uncommitted blocks survive after the last Put Block on their blob when no Put
+    /// Block List commits them (default [`DEFAULT_UNCOMMITTED_BLOCK_TTL`], a week, as Azure).
+    /// Expiry is applied lazily, by the next request touching the blob (Get Block List included),
+    /// against the emulator's clock, which [`Emulator::advance_clock`] moves forward.
+    pub fn uncommitted_block_ttl(mut self, ttl: Duration) -> Self {
+        self.uncommitted_block_ttl = ttl;
+        self
+    }
+
     /// Binds the listeners and starts serving; returns once they accept connections.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
         let listener =
@@ -239,13 +253,16 @@ impl EmulatorBuilder {
 
         let (model, test_user, service, public, orgs) =
             build_model(&self.seed, Clock::default().now())?;
-        let blobs = BlobStore::new(&self.storage).map_err(|source| EmulatorError::Io {
-            path: match &self.storage {
-                BlobStorage::Folder(p) => p.clone(),
-                BlobStorage::Memory => PathBuf::new(),
-            },
-            source,
-        })?;
+        let blobs =
+            BlobStore::new(&self.storage, self.uncommitted_block_ttl).map_err(|source| {
+                EmulatorError::Io {
+                    path: match &self.storage {
+                        BlobStorage::Folder(p) => p.clone(),
+                        BlobStorage::Memory => PathBuf::new(),
+                    },
+                    source,
+                }
+            })?;
         let mut sas_key = [0u8; 32];
         sas_key[..16].copy_from_slice(Uuid::new_v4().as_bytes());
         sas_key[16..].copy_from_slice(Uuid::new_v4().as_bytes());
@@ -609,6 +626,15 @@ impl Emulator {
             email: email.to_owned(),
         });
         id
+    }
+
+    /// Moves the emulator's clock forward by `by`, without sleeping. It drives the timestamps the
+    /// APIs return (`created_at`, `modified_at`, ...) and the expiry of uncommitted blob blocks
+    /// ([`EmulatorBuilder::uncommitted_block_ttl`]). Access tokens, authorization codes and
+    /// pre-signed URLs keep real time: use [`expire_tokens`](Self::expire_tokens) and
+    /// [`expire_blob_urls`](Self::expire_blob_urls) for those.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.clock.advance(by);
     }
 
     /// Every access token issued so far is now expired (401 on use).

@@ -94,7 +94,9 @@ mod tls;
 mod workspaces;
 
 pub use blob::store::BlobStorage;
-pub use emulator::{ClientCredentials, Emulator, EmulatorBuilder, SeededOrg};
+pub use emulator::{
+    ClientCredentials, DEFAULT_UNCOMMITTED_BLOCK_TTL, Emulator, EmulatorBuilder, SeededOrg,
+};
 pub use error::EmulatorError;
 pub use faults::{Fault, FaultCounters, FaultKind, FaultPlan, RouteClass};
 pub use seed::Seed;

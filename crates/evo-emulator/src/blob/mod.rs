@@ -176,6 +176,9 @@ pub(crate) async fn handler(
         Err(e) => return sas_error(e),
     };
     let key = format!("{container}/{blob}");
+    // Azure discards uncommitted blocks a week after the last Put Block; applied lazily here.
+    let now = shared.clock.now();
+    shared.blobs.expire_uncommitted(&key, now);
     let comp =
         q.0.iter()
             .find(|(k, _)| k == "comp")
@@ -190,10 +193,10 @@ pub(crate) async fn handler(
         );
     }
     let result = match (&method, comp) {
-        (&Method::PUT, Some("block")) => put_block(&shared, &key, &q, &headers, body).await,
+        (&Method::PUT, Some("block")) => put_block(&shared, &key, &q, &headers, body, now).await,
         (&Method::PUT, Some("blocklist")) => put_block_list(&shared, &key, &headers, body).await,
         (&Method::PUT, None) => put_blob(&shared, &key, &headers, body).await,
-        (&Method::GET, Some("blocklist")) => get_block_list(&shared, &key, &q),
+        (&Method::GET, Some("blocklist")) => get_block_list(&shared, &key, &q, now),
         (&Method::GET | &Method::HEAD, None) => get_blob(&shared, &key, &method, &headers),
         (_, Some(other)) => Err(error_response(
             400,
@@ -219,6 +222,7 @@ async fn put_block(
     q: &Query,
     headers: &HeaderMap,
     body: Body,
+    now: time::OffsetDateTime,
 ) -> Result<Response, Response> {
     let invalid_id = || {
         error_response(
@@ -248,7 +252,7 @@ async fn put_block(
     let md5 = content_md5(headers, "content-md5")?;
     let computed = shared
         .blobs
-        .put_block(key, &id, decoded, body_stream(body), md5)
+        .put_block(key, &id, decoded, body_stream(body), md5, now)
         .await
         .map_err(store_error)?;
     let mut resp = StatusCode::CREATED.into_response();
@@ -366,7 +370,12 @@ async fn put_blob(
     Ok(resp)
 }
 
-fn get_block_list(shared: &Shared, key: &str, q: &Query) -> Result<Response, Response> {
+fn get_block_list(
+    shared: &Shared,
+    key: &str,
+    q: &Query,
+    now: time::OffsetDateTime,
+) -> Result<Response, Response> {
     let which =
         q.0.iter()
             .find(|(k, _)| k == "blocklisttype")
@@ -384,7 +393,7 @@ fn get_block_list(shared: &Shared, key: &str, q: &Query) -> Result<Response, Res
             ));
         }
     };
-    let view = shared.blobs.block_list(key).ok_or_else(|| {
+    let view = shared.blobs.block_list(key, now).ok_or_else(|| {
         error_response(
             404,
             "BlobNotFound",

@@ -4,6 +4,11 @@
 //! a committed blob is the list of its blocks, so committing never copies data and reads stream
 //! block files one after the other (memory stays flat for multi-GiB blobs). A block file is
 //! deleted when the last reference to it goes away.
+//!
+//! Uncommitted blocks expire as on Azure: when no Put Block reached a blob for the store's
+//! uncommitted-block lifetime (a week by default) and no Put Block List committed them, they are
+//! discarded. The check is lazy: [`BlobStore::expire_uncommitted`] runs on every request that
+//! touches the blob, with the emulator's (advanceable) clock.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -57,6 +62,8 @@ struct BlobState {
     /// Decoded id length every block of this blob must have.
     id_len: Option<usize>,
     committed: Option<Committed>,
+    /// When the last Put Block landed; uncommitted blocks expire a lifetime after it.
+    last_put_block: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +126,8 @@ pub(crate) struct BlockListView {
 #[derive(Debug)]
 pub(crate) struct BlobStore {
     folder: Option<PathBuf>,
+    /// How long uncommitted blocks survive after the blob's last Put Block.
+    uncommitted_ttl: time::Duration,
     blobs: Mutex<HashMap<String, BlobState>>,
     next_file: AtomicU64,
     last_etag: Mutex<u128>,
@@ -127,7 +136,11 @@ pub(crate) struct BlobStore {
 type BodyStream = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, String>> + Send>>;
 
 impl BlobStore {
-    pub(crate) fn new(storage: &BlobStorage) -> std::io::Result<Self> {
+    /// A store in `storage` whose uncommitted blocks live `uncommitted_ttl` after the last Put Block.
+    pub(crate) fn new(
+        storage: &BlobStorage,
+        uncommitted_ttl: std::time::Duration,
+    ) -> std::io::Result<Self> {
         let folder = match storage {
             BlobStorage::Memory => None,
             BlobStorage::Folder(p) => {
@@ -137,6 +150,8 @@ impl BlobStore {
         };
         Ok(Self {
             folder,
+            uncommitted_ttl: time::Duration::try_from(uncommitted_ttl)
+                .unwrap_or(time::Duration::MAX),
             blobs: Mutex::new(HashMap::new()),
             next_file: AtomicU64::new(0),
             last_etag: Mutex::new(0),
@@ -145,6 +160,32 @@ impl BlobStore {
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, BlobState>> {
         self.blobs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Discards the uncommitted blocks of `key` when its last Put Block is at least the
+    /// uncommitted-block lifetime before `now`; a blob left with nothing is forgotten entirely
+    /// (it answers 404 `BlobNotFound`, as Azure does). Returns whether blocks were discarded.
+    pub(crate) fn expire_uncommitted(&self, key: &str, now: OffsetDateTime) -> bool {
+        let mut blobs = self.lock();
+        let Some(state) = blobs.get_mut(key) else {
+            return false;
+        };
+        let expired = state.last_put_block.is_some_and(|last| {
+            last.checked_add(self.uncommitted_ttl)
+                .is_some_and(|deadline| now >= deadline)
+        });
+        if !expired {
+            return false;
+        }
+        let discarded = state.uncommitted.len();
+        state.uncommitted.clear();
+        state.uncommitted_order.clear();
+        state.last_put_block = None;
+        if state.committed.is_none() {
+            blobs.remove(key);
+        }
+        tracing::debug!(blob = key, discarded, "uncommitted blocks expired");
+        true
     }
 
     fn new_etag(&self) -> String {
@@ -196,7 +237,8 @@ impl BlobStore {
         }
     }
 
-    /// Put Block. `id` is the id as sent (base64), `decoded` its decoded bytes.
+    /// Put Block. `id` is the id as sent (base64), `decoded` its decoded bytes; `now` restarts
+    /// the expiry period of every uncommitted block of the blob.
     pub(crate) async fn put_block(
         &self,
         key: &str,
@@ -204,6 +246,7 @@ impl BlobStore {
         decoded: Vec<u8>,
         body: BodyStream,
         content_md5: Option<[u8; 16]>,
+        now: OffsetDateTime,
     ) -> Result<[u8; 16], StoreError> {
         self.check_id_len(key, decoded.len())?;
         let (data, size, md5) = self.write_block(body).await?;
@@ -222,6 +265,7 @@ impl BlobStore {
             return Err(invalid_block_id());
         }
         state.id_len = Some(decoded.len());
+        state.last_put_block = Some(state.last_put_block.map_or(now, |last| last.max(now)));
         if !state.uncommitted.contains_key(&decoded) {
             state.uncommitted_order.push(decoded.clone());
         }
@@ -308,6 +352,7 @@ impl BlobStore {
         state.committed = Some(committed);
         state.uncommitted.clear();
         state.uncommitted_order.clear();
+        state.last_put_block = None;
         if list.is_empty() {
             state.id_len = None;
         }
@@ -354,12 +399,15 @@ impl BlobStore {
         state.committed = Some(committed);
         state.uncommitted.clear();
         state.uncommitted_order.clear();
+        state.last_put_block = None;
         state.id_len = None;
         Ok(props)
     }
 
-    /// Get Block List; `None` when the blob has neither committed nor uncommitted blocks.
-    pub(crate) fn block_list(&self, key: &str) -> Option<BlockListView> {
+    /// Get Block List at `now` (expired uncommitted blocks are discarded first); `None` when the
+    /// blob has neither committed nor uncommitted blocks.
+    pub(crate) fn block_list(&self, key: &str, now: OffsetDateTime) -> Option<BlockListView> {
+        self.expire_uncommitted(key, now);
         let blobs = self.lock();
         let state = blobs.get(key)?;
         if state.committed.is_none() && state.uncommitted.is_empty() {
