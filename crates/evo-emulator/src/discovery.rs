@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::http_util::{ApiError, Query, Service, authenticate};
-use crate::state::Shared;
+use crate::state::{Org, Shared};
+use uuid::Uuid;
 
 /// The services every organization of the emulator offers.
 pub(crate) const SERVICES: &[(&str, &str)] = &[
@@ -65,10 +66,52 @@ fn discovery_inner(
         .iter()
         .map(|(c, n)| json!({"code": c, "display_name": n}))
         .collect();
-    Ok(json!({"discovery": {
+    let mut discovery = json!({
         "organizations": orgs,
         "hubs": hubs,
         "services": services_json,
         "service_access": access,
-    }}))
+    });
+    // `accounts` is optional: only a seed with a Central instance makes the key appear, so the
+    // answer of every other seed stays exactly as before.
+    if model.orgs.iter().any(|o| o.central.is_some()) {
+        let listed: Vec<&Org> = if services.is_empty() {
+            Vec::new()
+        } else {
+            model.orgs.iter().collect()
+        };
+        discovery["accounts"] = accounts(&listed, &hub_url);
+    }
+    Ok(json!({ "discovery": discovery }))
+}
+
+/// `accounts[]`: each account with its instances (the organizations linked to a Central
+/// instance), in seed order.
+fn accounts(orgs: &[&Org], hub_url: &str) -> Value {
+    let mut accounts: Vec<(Uuid, &str, Vec<Value>)> = Vec::new();
+    for org in orgs {
+        let Some(c) = &org.central else { continue };
+        let instance = json!({
+            "id": org.id,
+            "display_name": org.display_name,
+            "hub": {"code": org.hub_code, "display_name": org.hub_display_name, "url": hub_url},
+            "central": {
+                "id": c.id,
+                "display_name": c.display_name,
+                "name": c.name,
+                "host": c.host,
+                "organization_name": c.organization_name,
+            },
+        });
+        match accounts.iter_mut().find(|(id, _, _)| *id == c.account_id) {
+            Some((_, _, instances)) => instances.push(instance),
+            None => accounts.push((c.account_id, &c.account_name, vec![instance])),
+        }
+    }
+    Value::Array(
+        accounts
+            .into_iter()
+            .map(|(id, name, instances)| json!({"name": name, "id": id, "instances": instances}))
+            .collect(),
+    )
 }

@@ -17,7 +17,7 @@ use crate::clock::Clock;
 use crate::faults::{FaultCounters, FaultEngine, FaultPlan};
 use crate::seed::{ALL_SCOPES, Seed};
 use crate::state::{
-    Client, InstanceRole, Model, Org, RestoreConflict, Shared, Urls, User, random_token,
+    Central, Client, InstanceRole, Model, Org, RestoreConflict, Shared, Urls, User, random_token,
 };
 use crate::{BlobStorage, EmulatorError};
 
@@ -394,6 +394,7 @@ fn build_model(seed: &Seed, now: time::OffsetDateTime) -> Result<Built, Emulator
             hub_code: None,
             hub_display_name: None,
             workspaces: Vec::new(),
+            central: None,
         });
     }
     let instance_roles = |_: usize| {
@@ -450,6 +451,10 @@ fn build_model(seed: &Seed, now: time::OffsetDateTime) -> Result<Built, Emulator
             ));
         }
         let hub_code = o.hub_code.clone().unwrap_or_else(|| "local".into());
+        let central = match &o.central {
+            Some(c) => Some(seed_central(c, &o.display_name, &model.orgs)?),
+            None => None,
+        };
         seeded.push(SeededOrg {
             id,
             display_name: o.display_name.clone(),
@@ -472,6 +477,7 @@ fn build_model(seed: &Seed, now: time::OffsetDateTime) -> Result<Built, Emulator
                 .collect(),
             invitations: Vec::new(),
             instance_roles: instance_roles(i),
+            central,
         });
     }
     let all_scopes: Vec<String> = ALL_SCOPES.iter().map(|s| (*s).to_owned()).collect();
@@ -480,6 +486,8 @@ fn build_model(seed: &Seed, now: time::OffsetDateTime) -> Result<Built, Emulator
             id: c.client_id.clone(),
             secret: c.client_secret.clone(),
             scopes: c.scopes.clone().unwrap_or_else(|| all_scopes.clone()),
+            redirect_uris: c.redirect_uris.clone(),
+            post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
         });
     }
     if !model.clients.iter().any(|c| c.secret.is_some()) {
@@ -487,6 +495,8 @@ fn build_model(seed: &Seed, now: time::OffsetDateTime) -> Result<Built, Emulator
             id: "evo-emulator-service".into(),
             secret: Some(random_token(24)),
             scopes: all_scopes.clone(),
+            redirect_uris: None,
+            post_logout_redirect_uris: None,
         });
     }
     if !model.clients.iter().any(|c| c.secret.is_none()) {
@@ -494,6 +504,8 @@ fn build_model(seed: &Seed, now: time::OffsetDateTime) -> Result<Built, Emulator
             id: "evo-emulator-public".into(),
             secret: None,
             scopes: all_scopes,
+            redirect_uris: None,
+            post_logout_redirect_uris: None,
         });
     }
     let service = model
@@ -513,6 +525,44 @@ fn build_model(seed: &Seed, now: time::OffsetDateTime) -> Result<Built, Emulator
         .map(|c| c.id.clone())
         .ok_or_else(|| EmulatorError::Seed("no public client".into()))?;
     Ok((model, test_user, service, public, seeded))
+}
+
+/// The model of a seeded Central instance; accounts are shared by id, or by name without an id.
+fn seed_central(
+    c: &crate::seed::SeedCentral,
+    org_display_name: &str,
+    earlier: &[Org],
+) -> Result<Central, EmulatorError> {
+    let known = earlier.iter().filter_map(|o| o.central.as_ref());
+    let account_id = match c.account_id {
+        Some(id) => {
+            if let Some(other) = known.clone().find(|k| k.account_id == id) {
+                if other.account_name != c.account_name {
+                    return Err(EmulatorError::Seed(format!(
+                        "account {id} is named both '{}' and '{}'",
+                        other.account_name, c.account_name
+                    )));
+                }
+            }
+            id
+        }
+        None => known
+            .clone()
+            .find(|k| k.account_name == c.account_name)
+            .map_or_else(Uuid::new_v4, |k| k.account_id),
+    };
+    Ok(Central {
+        id: c.id.unwrap_or_else(Uuid::new_v4),
+        name: c.name.clone(),
+        display_name: c.display_name.clone(),
+        host: c.host.clone(),
+        organization_name: c
+            .organization_name
+            .clone()
+            .unwrap_or_else(|| org_display_name.to_owned()),
+        account_id,
+        account_name: c.account_name.clone(),
+    })
 }
 
 /// A running emulator. Every service (discovery, IMS, hub APIs, blobs) is served by one listener

@@ -99,5 +99,5 @@ pub use emulator::{
 };
 pub use error::EmulatorError;
 pub use faults::{Fault, FaultCounters, FaultKind, FaultPlan, RouteClass};
-pub use seed::Seed;
+pub use seed::{Seed, SeedCentral};
 pub use state::RestoreConflict;

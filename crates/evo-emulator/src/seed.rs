@@ -11,11 +11,14 @@
 //!   "organizations": [
 //!     { "id": "00000000-0000-0000-0000-000000000000", "display_name": "Org 0",
 //!       "hub_code": "local", "hub_display_name": "Local hub",
-//!       "workspaces": [ { "name": "Test Workspace A", "description": "a", "labels": ["x"] } ] }
+//!       "workspaces": [ { "name": "Test Workspace A", "description": "a", "labels": ["x"] } ],
+//!       "central": { "name": "central0", "display_name": "Central 0",
+//!                    "host": "https://central0.example", "account_name": "account0" } }
 //!   ],
 //!   "clients": [
 //!     { "client_id": "my-service", "client_secret": "s3cret" },
-//!     { "client_id": "my-app" }
+//!     { "client_id": "my-app", "redirect_uris": ["http://localhost:3000/signin-callback"],
+//!       "post_logout_redirect_uris": ["http://localhost:3000/signed-out"] }
 //!   ]
 //! }
 //! ```
@@ -30,6 +33,14 @@
 //!   [`Emulator::public_client_id`](crate::Emulator::public_client_id); missing kinds are generated
 //!   (`evo-emulator-service` with a random secret, `evo-emulator-public`). `scopes` (default: every
 //!   Evo scope plus `offline_access`) limits what a client may ask for.
+//! * `redirect_uris` (default: any `http` loopback URL, as before) are the redirect URIs
+//!   `/connect/authorize` accepts for a client; `post_logout_redirect_uris` (default: the same as
+//!   the redirect URIs) those `/connect/endsession` may send the browser back to.
+//! * An organization with `central` is linked to a Seequent Central instance: discovery then
+//!   answers with an `accounts` array (accounts → instances with `hub` and `central`), as the real
+//!   service does for such users. Without any `central`, discovery has no `accounts` key. Several
+//!   organizations naming the same `account_id`, or the same `account_name` without an id, share
+//!   one account.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -82,6 +93,36 @@ pub struct SeedOrganization {
     /// Workspaces, owned by the test user.
     #[serde(default)]
     pub workspaces: Vec<SeedWorkspace>,
+    /// The Seequent Central instance linked to this organization (discovery `accounts`).
+    #[serde(default)]
+    pub central: Option<SeedCentral>,
+}
+
+/// A Seequent Central instance linked to an organization, and the account both belong to.
+///
+/// Discovery shows it as `accounts[].instances[]` with the organization's id, display name and
+/// hub, and `central: {id, display_name, name, host, organization_name}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedCentral {
+    /// Fixed id of the Central instance, or random when absent.
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    /// Short name, e.g. `central0`.
+    pub name: String,
+    /// Display name, e.g. `Central 0`.
+    pub display_name: String,
+    /// Host (URL) of the Central server.
+    pub host: String,
+    /// The organization name Central knows (default: the organization's display name).
+    #[serde(default)]
+    pub organization_name: Option<String>,
+    /// Id of the account the instance belongs to; absent: the id of another instance naming the
+    /// same `account_name`, else random.
+    #[serde(default)]
+    pub account_id: Option<Uuid>,
+    /// Name of the account the instance belongs to.
+    pub account_name: String,
 }
 
 /// A workspace created at start.
@@ -113,6 +154,13 @@ pub struct SeedClient {
     /// Scopes this client may request (default: all Evo scopes and `offline_access`).
     #[serde(default)]
     pub scopes: Option<Vec<String>>,
+    /// Exact redirect URIs `/connect/authorize` accepts (default: any `http` loopback URL).
+    #[serde(default)]
+    pub redirect_uris: Option<Vec<String>>,
+    /// Exact URIs `/connect/endsession` may redirect to after logout (default: the client's
+    /// redirect URIs, or any `http` loopback URL when those are not set either).
+    #[serde(default)]
+    pub post_logout_redirect_uris: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for SeedClient {
@@ -124,6 +172,8 @@ impl std::fmt::Debug for SeedClient {
                 &self.client_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("scopes", &self.scopes)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("post_logout_redirect_uris", &self.post_logout_redirect_uris)
             .finish()
     }
 }

@@ -105,6 +105,20 @@ pub(crate) struct Org {
     pub(crate) members: Vec<(Uuid, Vec<Uuid>)>,
     pub(crate) invitations: Vec<Invitation>,
     pub(crate) instance_roles: Vec<InstanceRole>,
+    /// The linked Seequent Central instance (discovery `accounts`), if seeded.
+    pub(crate) central: Option<Central>,
+}
+
+/// A Seequent Central instance linked to an organization, with its account.
+#[derive(Debug, Clone)]
+pub(crate) struct Central {
+    pub(crate) id: Uuid,
+    pub(crate) name: String,
+    pub(crate) display_name: String,
+    pub(crate) host: String,
+    pub(crate) organization_name: String,
+    pub(crate) account_id: Uuid,
+    pub(crate) account_name: String,
 }
 
 /// One committed version of a file.
@@ -175,6 +189,10 @@ pub(crate) struct Client {
     pub(crate) id: String,
     pub(crate) secret: Option<String>,
     pub(crate) scopes: Vec<String>,
+    /// Exact redirect URIs; `None`: any `http` loopback URL.
+    pub(crate) redirect_uris: Option<Vec<String>>,
+    /// Exact post-logout redirect URIs; `None`: as `redirect_uris`.
+    pub(crate) post_logout_redirect_uris: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -183,6 +201,8 @@ impl std::fmt::Debug for Client {
             .field("id", &self.id)
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
             .field("scopes", &self.scopes)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("post_logout_redirect_uris", &self.post_logout_redirect_uris)
             .finish()
     }
 }

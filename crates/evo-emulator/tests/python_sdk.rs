@@ -7,7 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use evo_emulator::Emulator;
+use evo_emulator::seed::{SeedCentral, SeedOrganization};
+use evo_emulator::{Emulator, Seed};
 
 fn python() -> PathBuf {
     let peers = std::env::var_os("EVO_PEERS_DIR")
@@ -33,7 +34,28 @@ async fn official_python_sdk_round_trip() {
     let python = python();
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("emulator-ca.pem");
+    let central_id = uuid::Uuid::new_v4();
+    let central_host = "https://central.emulator.test";
     let emu = Emulator::builder()
+        .seed(Seed {
+            organizations: vec![SeedOrganization {
+                id: None,
+                display_name: "Emulator Org".into(),
+                hub_code: None,
+                hub_display_name: None,
+                workspaces: Vec::new(),
+                central: Some(SeedCentral {
+                    id: Some(central_id),
+                    name: "central".into(),
+                    display_name: "Emulator Central".into(),
+                    host: central_host.into(),
+                    organization_name: None,
+                    account_id: None,
+                    account_name: "Emulator account".into(),
+                }),
+            }],
+            ..Seed::default()
+        })
         .blob_listener_on_random_loopback_443()
         .ca_cert_path(&ca)
         .start()
@@ -52,6 +74,8 @@ async fn official_python_sdk_round_trip() {
         .env("EMU_CLIENT_ID", &sc.client_id)
         .env("EMU_CLIENT_SECRET", &sc.client_secret)
         .env("EMU_USER_ID", emu.test_user_id().to_string())
+        .env("EMU_CENTRAL_ID", central_id.to_string())
+        .env("EMU_CENTRAL_HOST", central_host)
         .env("SSL_CERT_FILE", &ca)
         .kill_on_drop(true)
         .output()
@@ -70,6 +94,7 @@ async fn official_python_sdk_round_trip() {
         "{stdout}\n{stderr}"
     );
     assert!(stdout.contains("ok: downloaded bytes equal uploaded bytes"));
+    assert!(stdout.contains("ok: the SDK links the organization to its Central instance"));
     assert!(
         emu.token_requests() >= 1,
         "the SDK got its token from the emulator's IMS"

@@ -2,7 +2,8 @@
 
 Run by tests/python_sdk.rs. Environment: EMU_BASE (discovery/IMS base URL), EMU_CLIENT_ID,
 EMU_CLIENT_SECRET, EMU_USER_ID (the emulator's test user), SSL_CERT_FILE (the emulator's CA, for the
-https blob host on port 443). Exits non-zero with a message on the first failed check.
+https blob host on port 443), EMU_CENTRAL_ID / EMU_CENTRAL_HOST (the Central instance seeded for the
+organization, which discovery reports under `accounts`). Exits non-zero with a message on the first failed check.
 """
 
 import asyncio
@@ -46,6 +47,14 @@ async def main() -> None:
         org = orgs[0]
         check(len(org.hubs) == 1, "the organization has one hub")
         hub = org.hubs[0]
+        central = org.central
+        check(
+            central is not None
+            and str(central.id) == os.environ["EMU_CENTRAL_ID"]
+            and central.host == os.environ["EMU_CENTRAL_HOST"]
+            and central.organization_name == org.display_name,
+            f"the SDK links the organization to its Central instance ({central})",
+        )
         check(hub.url.rstrip("/") == base.rstrip("/"), f"hub url {hub.url} is the emulator")
 
         hub_conn = APIConnector(hub.url, transport, auth)
