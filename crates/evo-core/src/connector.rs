@@ -4,7 +4,7 @@ use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -563,7 +563,7 @@ impl RequestBuilder {
         let credentials = self.send_credentials && same_origin;
         let idempotent = self.is_idempotent();
         let policy = self.settings.retry.clone();
-        let started = Instant::now();
+        let mut retries = policy.start(url.host_str().unwrap_or_default());
         let mut body = self.body.take();
         let mut attempt: u32 = 0;
         let mut refreshed = false;
@@ -575,7 +575,7 @@ impl RequestBuilder {
                     Err(error) => {
                         // Nothing was sent: a transient credential failure (the token
                         // endpoint answered 503) is retried like any other.
-                        match policy.next_delay(attempt, started.elapsed(), &error, true) {
+                        match retries.next_delay(attempt, &error, true) {
                             Some(delay) => {
                                 tracing::info!(attempt, error = %error, ?delay, "retrying after a credential failure");
                                 tokio::time::sleep(delay).await;
@@ -613,6 +613,7 @@ impl RequestBuilder {
                     let retry_status = matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504);
                     let wanted = self.expected.as_ref().is_some_and(|e| e.contains(&status));
                     if !retry_status || wanted {
+                        retries.succeeded();
                         return Ok(tag(response, &self.method, &url));
                     }
                     let (parts, body) = response.into_parts();
@@ -625,12 +626,7 @@ impl RequestBuilder {
                         body.clone(),
                     );
                     let error = Error::from(api);
-                    match policy.next_delay(
-                        attempt,
-                        started.elapsed(),
-                        &error,
-                        idempotent && replayable,
-                    ) {
+                    match retries.next_delay(attempt, &error, idempotent && replayable) {
                         Some(delay) => {
                             tracing::info!(attempt, %status, ?delay, "retrying after a retryable status");
                             tokio::time::sleep(delay).await;
@@ -649,7 +645,7 @@ impl RequestBuilder {
                     || !error
                         .as_transport()
                         .is_some_and(TransportError::request_sent));
-            match policy.next_delay(attempt, started.elapsed(), &error, may_resend) {
+            match retries.next_delay(attempt, &error, may_resend) {
                 Some(delay) => {
                     tracing::info!(attempt, error = %error, ?delay, "retrying after a transport error");
                     tokio::time::sleep(delay).await;

@@ -22,6 +22,7 @@ mod error;
 mod feedback;
 mod redact;
 mod retry;
+mod retry_budget;
 mod transport;
 
 #[cfg(feature = "test-util")]
@@ -43,6 +44,7 @@ pub use error::{
 pub use feedback::{Feedback, NoFeedback, Progress};
 pub use redact::{Secret, redact_json_secrets, redact_url};
 pub use retry::{RetryPolicy, parse_retry_after};
+pub use retry_budget::{RequestRetries, RetryBudget};
 pub use transport::{SharedTransport, Timeouts, Transport, TransportFn, transport_fn};
 
 /// Re-export of the `bytes` crate.

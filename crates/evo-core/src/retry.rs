@@ -5,13 +5,16 @@ use std::time::{Duration, SystemTime};
 use http::HeaderMap;
 
 use crate::error::Error;
+use crate::retry_budget::{RequestRetries, RetryBudget};
 
 /// When and how often a failed request is tried again.
 ///
 /// The default makes up to 4 attempts within 2 minutes, waiting a random time between zero and
 /// `250 ms × 2^n` (capped at 20 s) between them, or what the server's `Retry-After` asks for
 /// (capped at 60 s). Which failures are retried is decided by [`Error::is_retryable`]; a
-/// non-idempotent request is retried only when it never reached the server.
+/// non-idempotent request is retried only when it never reached the server. With a
+/// [`RetryBudget`] ([`RetryPolicy::with_budget`]), retries also stop while a host fails much
+/// more than it succeeds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     max_attempts: u32,
@@ -19,6 +22,7 @@ pub struct RetryPolicy {
     max_backoff: Duration,
     max_elapsed: Option<Duration>,
     max_retry_after: Duration,
+    budget: Option<RetryBudget>,
 }
 
 impl Default for RetryPolicy {
@@ -29,6 +33,7 @@ impl Default for RetryPolicy {
             max_backoff: Duration::from_secs(20),
             max_elapsed: Some(Duration::from_secs(120)),
             max_retry_after: Duration::from_secs(60),
+            budget: None,
         }
     }
 }
@@ -65,6 +70,20 @@ impl RetryPolicy {
     pub fn with_max_retry_after(mut self, limit: Duration) -> Self {
         self.max_retry_after = limit;
         self
+    }
+    /// Charges retries to `budget`, shared with every policy holding a clone of it (default:
+    /// no budget, only the attempt and time limits apply).
+    pub fn with_budget(mut self, budget: RetryBudget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+    /// The retry budget, if any.
+    pub fn budget(&self) -> Option<&RetryBudget> {
+        self.budget.as_ref()
+    }
+    /// Starts the retry decisions of one request to `host` (the budget's partition).
+    pub fn start(&self, host: impl Into<String>) -> RequestRetries<'_> {
+        RequestRetries::new(self, host.into())
     }
     /// The number of attempts in all.
     pub fn max_attempts(&self) -> u32 {

@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use evo_core::test_util::{MockReply, MockResponse, MockTransport};
 use evo_core::{
-    ApiConnector, Authorizer, Body, Error, RetryPolicy, StaticTokenAuthorizer, TransportErrorKind,
-    bearer_header,
+    ApiConnector, Authorizer, Body, Error, RetryBudget, RetryPolicy, StaticTokenAuthorizer,
+    TransportErrorKind, bearer_header,
 };
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, Method, StatusCode};
@@ -239,6 +239,49 @@ async fn retryable_statuses_are_retried_up_to_the_attempt_limit() {
     assert_eq!(err.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
     assert_eq!(err.as_api().unwrap().body().as_ref(), b"busy");
     mock.assert_request_count(3);
+}
+
+#[tokio::test]
+async fn a_shared_retry_budget_stops_retries_to_a_failing_host_for_every_client() {
+    let mock = MockTransport::new();
+    mock.on_always(Method::GET, "/v1/down", MockResponse::new(503));
+    mock.on_always(Method::GET, "/v1/up", MockResponse::new(200));
+    // 3 retries' worth of tokens, shared by two clients of the same host.
+    let budget = RetryBudget::new(15);
+    let client = |policy: RetryPolicy| {
+        ApiConnector::builder("http://api.test/v1".parse().unwrap())
+            .transport(Arc::new(mock.clone()))
+            .retry_policy(policy.with_max_attempts(10).with_budget(budget.clone()))
+            .build()
+            .unwrap()
+    };
+    let (first, second) = (client(fast_retries()), client(fast_retries()));
+    let err = first
+        .request(Method::GET, "/down")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+    mock.assert_request_count(4); // 1 attempt + the 3 retries the budget held
+    assert_eq!(budget.available("api.test"), 0);
+    second
+        .request(Method::GET, "/down")
+        .send()
+        .await
+        .unwrap_err();
+    mock.assert_request_count(5); // no retry left: one attempt only
+    // Successes refill the bucket and retries come back.
+    for _ in 0..5 {
+        second.request(Method::GET, "/up").send().await.unwrap();
+    }
+    assert_eq!(budget.available("api.test"), 5);
+    mock.assert_request_count(10);
+    first
+        .request(Method::GET, "/down")
+        .send()
+        .await
+        .unwrap_err();
+    mock.assert_request_count(12); // one retry's worth
 }
 
 #[tokio::test]

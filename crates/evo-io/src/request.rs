@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use evo_core::{
@@ -208,14 +208,20 @@ impl Wire<'_> {
         F: FnMut(Url) -> Fut,
         Fut: Future<Output = Result<T, Failure>>,
     {
-        let started = Instant::now();
+        let mut retries = {
+            let (url, _) = self.url.get();
+            self.retry.start(url.host_str().unwrap_or_default())
+        };
         let mut attempts: u32 = 0;
         let mut renewals: u32 = 0;
         loop {
             let (url, generation) = self.url.get();
             attempts += 1;
             let error = match attempt(url).await {
-                Ok(value) => return Ok(value),
+                Ok(value) => {
+                    retries.succeeded();
+                    return Ok(value);
+                }
                 Err(Failure::Fatal(e)) => return Err(finish(e, block, attempts)),
                 Err(Failure::Refused(e)) => {
                     renewals += 1;
@@ -233,10 +239,7 @@ impl Wire<'_> {
                 }
                 Err(Failure::Transient(e)) => e,
             };
-            match self
-                .retry
-                .next_delay(attempts, started.elapsed(), &error, true)
-            {
+            match retries.next_delay(attempts, &error, true) {
                 Some(delay) => {
                     tracing::debug!(%step, ?block, attempts, ?delay, error = %error, "retrying");
                     self.meter.retried();

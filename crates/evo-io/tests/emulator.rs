@@ -148,6 +148,32 @@ async fn failures_past_the_retry_budget_say_which_block_and_that_nothing_was_com
     assert_eq!(core.status(), Some(http::StatusCode::SERVICE_UNAVAILABLE));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_retry_budget_caps_the_retries_of_blocks() {
+    let emu =
+        emulator(FaultPlan::seeded(2).with(RouteClass::BlobWrite, Fault::Status(503), 1.0)).await;
+    let url = emu.blob_url(CONTAINER, "budgeted", "rcw");
+    let budget = evo_core::RetryBudget::new(10);
+    let c = BlobClient::builder(HyperTransport::shared())
+        .block_size(BS)
+        .single_put_max(0)
+        .concurrency(1)
+        .retry(
+            evo_core::RetryPolicy::default()
+                .with_max_attempts(50)
+                .with_initial_backoff(Duration::from_millis(1))
+                .with_budget(budget.clone()),
+        )
+        .build();
+    let err = c
+        .upload(url, Source::bytes(data(2 * BS as usize, 2)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(http::StatusCode::SERVICE_UNAVAILABLE));
+    assert_eq!(err.attempts(), 3, "the budget held two retries: {err}");
+    assert_eq!(budget.available("127.0.0.1"), 0);
+}
+
 fn is_put_block(r: &http::Request<Body>) -> bool {
     r.method() == "PUT" && r.uri().query().is_some_and(|q| q.contains("comp=block&"))
 }
