@@ -193,25 +193,47 @@ impl AuthorizationCodeAuthorizer {
 
     /// Uses the stored or current token when it is valid or can be refreshed; logs in through
     /// the browser otherwise.
+    ///
+    /// Concurrent calls share one login: a call that finds a login under way waits for it and
+    /// uses its token instead of opening the browser again.
     pub async fn login_if_needed(&self) -> Result<(), OAuthError> {
+        if self.session_is_usable().await? {
+            return Ok(());
+        }
+        let _one_at_a_time = self.login_lock.lock().await;
+        // A login that ran while this call waited may have left a usable token.
+        if self.session_is_usable().await? {
+            return Ok(());
+        }
+        self.login_locked().await
+    }
+
+    /// True when the current or stored token is valid or can be refreshed.
+    async fn session_is_usable(&self) -> Result<bool, OAuthError> {
         if self.cache.current().is_none() && self.has_store {
             self.restore().await?;
         }
-        if self.cache.current().is_some() {
-            match self.cache.token().await {
-                Ok(_) => return Ok(()),
-                Err(e) if e.needs_login() => {
-                    tracing::info!(error = %e, "the saved session cannot be renewed; logging in");
-                }
-                Err(e) => return Err(e),
-            }
+        if self.cache.current().is_none() {
+            return Ok(false);
         }
-        self.login().await
+        match self.cache.token().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.needs_login() => {
+                tracing::info!(error = %e, "the saved session cannot be renewed; logging in");
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Logs in through the browser: see the type's documentation. One login runs at a time.
     pub async fn login(&self) -> Result<(), OAuthError> {
         let _one_at_a_time = self.login_lock.lock().await;
+        self.login_locked().await
+    }
+
+    /// The login itself; the caller holds `login_lock`.
+    async fn login_locked(&self) -> Result<(), OAuthError> {
         let port = self.redirect_url.port().unwrap_or(0);
         let mut listener = Listener::bind(port, self.redirect_url.path().to_owned()).await?;
         let mut redirect = self.redirect_url.clone();

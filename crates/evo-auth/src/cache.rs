@@ -17,6 +17,10 @@ use crate::token::Token;
 /// The default time before expiry at which a token is renewed.
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
+/// Renewal starts at a point spread over this fraction of the margin beyond it (per token and
+/// per process), so that processes holding tokens of the same age do not all renew at once.
+const MARGIN_SPREAD: f64 = 0.2;
+
 /// After a failed early renewal, how long the still-valid token is used before trying again
 /// (so that a failing token endpoint is not asked on every request).
 const RENEWAL_COOLDOWN: Duration = Duration::from_secs(5);
@@ -52,6 +56,8 @@ pub(crate) struct TokenCache {
     state: Mutex<State>,
     /// Held while a token request runs: the single flight.
     flight: tokio::sync::Mutex<()>,
+    /// Seeds the per-token spread of the margin (random per process).
+    spread: std::collections::hash_map::RandomState,
 }
 
 impl fmt::Debug for TokenCache {
@@ -87,6 +93,7 @@ impl TokenCache {
                 failed_at: None,
             }),
             flight: tokio::sync::Mutex::new(()),
+            spread: std::collections::hash_map::RandomState::new(),
         }
     }
 
@@ -106,16 +113,23 @@ impl TokenCache {
 
     /// True when the token is close enough to expiry to be renewed: less than the margin left,
     /// where the margin is at most half the token's lifetime (so a 2-minute token is not
-    /// renewed on every request under a 5-minute margin).
+    /// renewed on every request under a 5-minute margin), widened by a spread of up to
+    /// [`MARGIN_SPREAD`] that is fixed for each token and differs between processes.
     fn due(&self, token: &Token, now: SystemTime) -> bool {
         let Some(remaining) = token.remaining_at(now) else {
             return false;
         };
+        remaining <= self.margin_for(token)
+    }
+
+    fn margin_for(&self, token: &Token) -> Duration {
+        use std::hash::BuildHasher as _;
         let margin = match token.lifetime() {
             Some(lifetime) => self.margin.min(lifetime / 2),
             None => self.margin,
         };
-        remaining <= margin
+        let draw = self.spread.hash_one(token.access_token().expose()) as f64 / u64::MAX as f64;
+        margin.mul_f64(1.0 + MARGIN_SPREAD * draw)
     }
 
     fn can_fetch(&self) -> bool {
@@ -355,5 +369,53 @@ impl TokenCache {
         rejected: &HeaderMap,
     ) -> Result<bool, evo_core::Error> {
         Ok(self.refresh_after_rejection(rejected).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(name: &str, now: SystemTime) -> Token {
+        Token::new(name.to_owned())
+            .with_issued_at(now)
+            .with_expires_at(now + Duration::from_secs(3600))
+    }
+
+    #[test]
+    fn renewal_starts_between_the_margin_and_a_fifth_beyond_it_spread_over_tokens() {
+        let cache = TokenCache::new(None, Grant::None, Duration::from_secs(300), None, None);
+        let issued = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let expires = issued + Duration::from_secs(3600);
+        let at_remaining = |secs: u64| expires - Duration::from_secs(secs);
+        let tokens: Vec<Token> = (0..64).map(|i| token(&format!("t{i}"), issued)).collect();
+        for t in &tokens {
+            assert!(cache.due(t, at_remaining(300)), "due within the margin");
+            assert!(
+                !cache.due(t, at_remaining(361)),
+                "never due before 1.2x the margin"
+            );
+            // The same token always gets the same spread.
+            assert_eq!(cache.margin_for(t), cache.margin_for(t));
+        }
+        let due_at_330 = tokens
+            .iter()
+            .filter(|t| cache.due(t, at_remaining(330)))
+            .count();
+        assert!(
+            0 < due_at_330 && due_at_330 < tokens.len(),
+            "halfway through the spread some tokens renew and some do not ({due_at_330} of 64)"
+        );
+    }
+
+    #[test]
+    fn short_lived_tokens_keep_the_half_lifetime_cap_plus_spread() {
+        let cache = TokenCache::new(None, Grant::None, Duration::from_secs(300), None, None);
+        let issued = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let t = Token::new("short".to_owned())
+            .with_issued_at(issued)
+            .with_expires_at(issued + Duration::from_secs(120));
+        let margin = cache.margin_for(&t);
+        assert!(margin >= Duration::from_secs(60) && margin <= Duration::from_secs(72));
     }
 }

@@ -421,3 +421,28 @@ async fn an_access_token_the_user_has_is_sent_and_cannot_refresh() {
     assert!(error.is_unauthorized(), "{error}");
     assert!(!format!("{auth:?} {error} {error:?}").contains(&token));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_logins_if_needed_share_one_browser_login() {
+    let emu = emulator(Duration::from_secs(3600)).await;
+    let (launcher, visits) = browser(TestTransport::shared(), same, same);
+    let auth = Arc::new(
+        AuthorizationCodeAuthorizer::builder(public_connector(&emu, TestTransport::shared()))
+            .redirect_url("http://127.0.0.1:0/cb")
+            .browser(launcher)
+            .build()
+            .unwrap(),
+    );
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let auth = auth.clone();
+            tokio::spawn(async move { auth.login_if_needed().await })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    assert_eq!(visits.lock().unwrap().len(), 1, "one browser visit");
+    assert_eq!(emu.token_requests(), 1, "one code exchange");
+    assert!(auth.token().is_some());
+}
