@@ -2,8 +2,10 @@
 # Installs the third-party peers the tests run against into .peers/ (or $EVO_PEERS_DIR):
 #   node/   npm packages: azurite (Azure Blob emulator), oauth2-mock-server (OAuth2/OIDC server)
 #   venv/   a Python venv with the official Evo SDK (evo-sdk-common[aiohttp], evo-files)
-#           and python-socketio (a real Socket.IO server) with aiohttp
-# Idempotent: a finished install leaves a stamp file and is not repeated.
+#           and python-socketio (a real Socket.IO server) with aiohttp, and pproxy (a real
+#           HTTP/HTTPS/SOCKS4/SOCKS5 proxy server)
+# Idempotent: a finished install leaves a stamp file (holding the stamp version and the package
+# list) and is not repeated; changing the package list reinstalls.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 peers="${EVO_PEERS_DIR:-$root/.peers}"
@@ -19,11 +21,12 @@ if [ "$(cat "$peers/node.stamp" 2>/dev/null)" != "$stamp_version" ]; then
   echo "$stamp_version" > "$peers/node.stamp"
 fi
 
-if [ "$(cat "$peers/venv.stamp" 2>/dev/null)" != "$stamp_version" ]; then
-  echo "install-peers: python venv with evo-sdk-common, evo-files, python-socketio into $peers/venv" >&2
+python_packages=('evo-sdk-common[aiohttp]' evo-files 'python-socketio>=5' aiohttp pproxy)
+venv_stamp="$stamp_version ${python_packages[*]}"
+if [ "$(cat "$peers/venv.stamp" 2>/dev/null)" != "$venv_stamp" ]; then
+  echo "install-peers: python venv with ${python_packages[*]} into $peers/venv" >&2
   python3 -m venv "$peers/venv"
-  "$peers/venv/bin/pip" install --quiet --disable-pip-version-check \
-    'evo-sdk-common[aiohttp]' evo-files 'python-socketio>=5' aiohttp >&2
-  echo "$stamp_version" > "$peers/venv.stamp"
+  "$peers/venv/bin/pip" install --quiet --disable-pip-version-check "${python_packages[@]}" >&2
+  echo "$venv_stamp" > "$peers/venv.stamp"
 fi
 echo "$peers"

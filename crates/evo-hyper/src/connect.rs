@@ -1,5 +1,6 @@
-//! The connection stack: TCP (direct or through an HTTP proxy) → TLS (hyper-rustls) → connect
-//! timeout, with failures classified for [`evo_core::TransportErrorKind`].
+//! The connection stack: TCP (direct, or through an HTTP, HTTPS or SOCKS5 proxy) → TLS
+//! (hyper-rustls) → connect timeout, with failures classified for
+//! [`evo_core::TransportErrorKind`].
 
 use std::fmt;
 use std::future::Future;
@@ -12,10 +13,11 @@ use std::time::Duration;
 use evo_core::TransportErrorKind;
 use http::Uri;
 use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper_util::client::legacy::connect::proxy::SocksV5;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tower_service::Service;
 
@@ -126,16 +128,102 @@ fn host_port(uri: &Uri) -> String {
     }
 }
 
-/// A TCP connection, directly to the server or to a proxy.
+/// The bytes under a connection: TCP to the server or a proxy, or TLS to an `https://` proxy.
+pub(crate) enum ProxyStream {
+    /// Plain TCP (direct, to an `http://` proxy, or a SOCKS5 tunnel).
+    Tcp(TcpStream),
+    /// TLS to an `https://` proxy (forwarding inside it, or a `CONNECT` tunnel inside it).
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl ProxyStream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            ProxyStream::Tcp(tcp) => tcp,
+            ProxyStream::Tls(tls) => tls.get_ref().0,
+        }
+    }
+}
+
+impl AsyncRead for ProxyStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ProxyStream::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            ProxyStream::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for ProxyStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            ProxyStream::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            ProxyStream::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ProxyStream::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
+            ProxyStream::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ProxyStream::Tcp(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            ProxyStream::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
+        }
+    }
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            ProxyStream::Tcp(tcp) => tcp.is_write_vectored(),
+            ProxyStream::Tls(tls) => tls.is_write_vectored(),
+        }
+    }
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            ProxyStream::Tcp(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
+            ProxyStream::Tls(tls) => Pin::new(tls.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+}
+
+/// A connection, directly to the server or through a proxy.
 pub(crate) struct TcpConnection {
-    io: TokioIo<TcpStream>,
-    /// True when this is a plain-HTTP forward proxy connection (requests use absolute form).
+    io: TokioIo<ProxyStream>,
+    /// True when requests go to a forwarding proxy (`http://` or `https://`) and so use the
+    /// absolute form.
     forward_proxied: bool,
+}
+
+impl TcpConnection {
+    fn new(stream: ProxyStream, forward_proxied: bool) -> Self {
+        TcpConnection {
+            io: TokioIo::new(stream),
+            forward_proxied,
+        }
+    }
 }
 
 impl Connection for TcpConnection {
     fn connected(&self) -> Connected {
-        self.io.connected().proxy(self.forward_proxied)
+        // ALPN with an https:// proxy is never reported: HTTP/2 is only negotiated end to end.
+        self.io
+            .inner()
+            .tcp()
+            .connected()
+            .proxy(self.forward_proxied)
     }
 }
 
@@ -175,13 +263,51 @@ impl Write for TcpConnection {
     }
 }
 
-/// Opens TCP connections, through the proxy the environment names for the destination:
-/// plain-HTTP destinations are forwarded (absolute-form requests), HTTPS destinations are
-/// tunnelled with `CONNECT` (TLS then runs end to end through the tunnel).
+/// The kinds of proxy the connector speaks, from the proxy URL's scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProxyKind {
+    /// `http://`: forwarding for `http://` URLs, `CONNECT` tunnels for `https://` URLs.
+    Http,
+    /// `https://`: the same as `http://`, inside TLS to the proxy.
+    Https,
+    /// `socks5://` (`remote_dns: false`: this side resolves names) or `socks5h://` (the proxy
+    /// resolves names).
+    Socks5 {
+        /// Whether the proxy resolves the destination's name.
+        remote_dns: bool,
+    },
+}
+
+/// The proxy schemes [`ProxyKind::of_scheme`] accepts, for error messages.
+pub(crate) const SUPPORTED_PROXY_SCHEMES: &str = "http://, https://, socks5:// and socks5h://";
+
+impl ProxyKind {
+    /// The kind of proxy a URL scheme names (no scheme means `http`), or `None`.
+    pub(crate) fn of_scheme(scheme: Option<&str>) -> Option<ProxyKind> {
+        match scheme.map(str::to_ascii_lowercase).as_deref() {
+            None | Some("http") => Some(ProxyKind::Http),
+            Some("https") => Some(ProxyKind::Https),
+            Some("socks5") => Some(ProxyKind::Socks5 { remote_dns: false }),
+            Some("socks5h") => Some(ProxyKind::Socks5 { remote_dns: true }),
+            _ => None,
+        }
+    }
+}
+
+/// Opens connections, through the proxy the settings name for the destination:
+/// - `http://` and `https://` proxies: plain-HTTP destinations are forwarded (absolute-form
+///   requests), HTTPS destinations are tunnelled with `CONNECT` (TLS then runs end to end
+///   through the tunnel); with an `https://` proxy all of it runs inside TLS to the proxy;
+/// - `socks5://` and `socks5h://` proxies: a SOCKS5 tunnel (RFC 1928, with RFC 1929
+///   username/password authentication) to the destination.
 #[derive(Clone)]
 pub(crate) struct TcpConnector {
     pub(crate) http: HttpConnector,
     pub(crate) proxy: Option<Arc<Matcher>>,
+    /// Sends loopback destinations through the proxy too.
+    pub(crate) proxy_loopback: bool,
+    /// TLS to `https://` proxies (the transport's roots, ALPN `http/1.1`).
+    pub(crate) proxy_tls: tokio_rustls::TlsConnector,
 }
 
 impl Service<Uri> for TcpConnector {
@@ -195,58 +321,125 @@ impl Service<Uri> for TcpConnector {
 
     fn call(&mut self, dst: Uri) -> Self::Future {
         let mut http = self.http.clone();
-        let intercept = proxy_for(self.proxy.as_deref(), &dst);
+        let intercept = proxy_for(self.proxy.as_deref(), &dst, self.proxy_loopback);
+        let proxy_tls = self.proxy_tls.clone();
         Box::pin(async move {
             let Some(intercept) = intercept else {
                 let io = http
                     .call(dst)
                     .await
                     .map_err(|e| -> BoxError { Box::new(e) })?;
-                return Ok(TcpConnection {
-                    io,
-                    forward_proxied: false,
-                });
+                return Ok(TcpConnection::new(ProxyStream::Tcp(io.into_inner()), false));
             };
             let proxy = intercept.uri().clone();
-            if proxy.scheme_str() != Some("http") {
-                return Err(ConnectFailure::new(
-                    TransportErrorKind::Connect,
-                    format!(
-                        "proxy {} is not supported: only http:// proxies are",
-                        host_port(&proxy)
-                    ),
-                )
-                .into());
-            }
-            let io = http.call(proxy.clone()).await.map_err(|e| {
-                ConnectFailure::new(
-                    TransportErrorKind::Connect,
-                    format!("connecting to the proxy {} failed", host_port(&proxy)),
-                )
-                .with_source(Box::new(e))
-            })?;
-            if dst.scheme_str() == Some("https") {
-                let stream = tunnel(io.into_inner(), &dst, intercept.basic_auth()).await?;
-                Ok(TcpConnection {
-                    io: TokioIo::new(stream),
-                    forward_proxied: false,
-                })
-            } else {
-                Ok(TcpConnection {
-                    io,
-                    forward_proxied: true,
-                })
+            let Some(kind) = ProxyKind::of_scheme(proxy.scheme_str()) else {
+                return Err(unsupported_scheme(&proxy).into());
+            };
+            let tcp = connect_to_proxy(&mut http, &proxy).await?;
+            match kind {
+                ProxyKind::Http | ProxyKind::Https => {
+                    let stream = if kind == ProxyKind::Https {
+                        ProxyStream::Tls(Box::new(tls_to_proxy(&proxy_tls, tcp, &proxy).await?))
+                    } else {
+                        ProxyStream::Tcp(tcp)
+                    };
+                    if dst.scheme_str() == Some("https") {
+                        let stream = tunnel(stream, &dst, &proxy, intercept.basic_auth()).await?;
+                        Ok(TcpConnection::new(stream, false))
+                    } else {
+                        Ok(TcpConnection::new(stream, true))
+                    }
+                }
+                ProxyKind::Socks5 { remote_dns } => {
+                    let tcp = socks5(tcp, &dst, &proxy, remote_dns, intercept.raw_auth()).await?;
+                    Ok(TcpConnection::new(ProxyStream::Tcp(tcp), false))
+                }
             }
         })
     }
 }
 
+fn unsupported_scheme(proxy: &Uri) -> ConnectFailure {
+    ConnectFailure::new(
+        TransportErrorKind::Connect,
+        format!(
+            "the proxy {} has the unsupported scheme {:?}: only {SUPPORTED_PROXY_SCHEMES} proxies are",
+            host_port(proxy),
+            proxy.scheme_str().unwrap_or_default()
+        ),
+    )
+}
+
+/// TCP to the proxy itself.
+async fn connect_to_proxy(http: &mut HttpConnector, proxy: &Uri) -> Result<TcpStream, BoxError> {
+    // HttpConnector picks the default port from the scheme: give it the port explicitly
+    // (1080 for SOCKS, 80 and 443 for HTTP(S) proxies).
+    let default_port = match proxy.scheme_str() {
+        Some("https") => 443,
+        Some("http") | None => 80,
+        _ => 1080,
+    };
+    let host = proxy.host().unwrap_or_default();
+    let port = proxy.port_u16().unwrap_or(default_port);
+    let target: Uri = format!("http://{host}:{port}")
+        .parse()
+        .map_err(|e| -> BoxError {
+            Box::new(ConnectFailure::new(
+                TransportErrorKind::Connect,
+                format!("the proxy address {host}:{port} is not valid: {e}"),
+            ))
+        })?;
+    let io = http.call(target).await.map_err(|e| {
+        ConnectFailure::new(
+            TransportErrorKind::Connect,
+            format!(
+                "connecting to the proxy {host}:{port} failed: {}",
+                chain(&e)
+            ),
+        )
+        .with_source(Box::new(e))
+    })?;
+    Ok(io.into_inner())
+}
+
+/// The TLS handshake with an `https://` proxy, verified with the transport's roots.
+async fn tls_to_proxy(
+    connector: &tokio_rustls::TlsConnector,
+    tcp: TcpStream,
+    proxy: &Uri,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ConnectFailure> {
+    let host = proxy.host().unwrap_or_default();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let name = rustls::pki_types::ServerName::try_from(bare.to_owned()).map_err(|e| {
+        ConnectFailure::new(
+            TransportErrorKind::Connect,
+            format!("the proxy host {host} is not a valid TLS server name: {e}"),
+        )
+    })?;
+    connector.connect(name, tcp).await.map_err(|e| {
+        let kind = if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+            TransportErrorKind::Tls
+        } else {
+            TransportErrorKind::Connect
+        };
+        ConnectFailure::new(
+            kind,
+            format!(
+                "TLS handshake with the proxy {} failed: {e}",
+                host_port(proxy)
+            ),
+        )
+        .with_source(Box::new(e))
+    })
+}
+
 /// The proxy for `dst`, if any. Loopback destinations (`localhost`, `127.0.0.0/8`, `::1`) are
-/// always reached directly: a proxy cannot reach this machine's local servers (an emulator,
-/// a login redirect listener) anyway.
+/// reached directly unless `proxy_loopback`: a remote proxy cannot reach this machine's local
+/// servers (an emulator, a login redirect listener) anyway.
 pub(crate) fn proxy_for(
     matcher: Option<&Matcher>,
     dst: &Uri,
+    proxy_loopback: bool,
 ) -> Option<hyper_util::client::proxy::matcher::Intercept> {
     let matcher = matcher?;
     let host = dst.host()?;
@@ -256,28 +449,41 @@ pub(crate) fn proxy_for(
         || bare
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback());
-    if loopback {
+    if loopback && !proxy_loopback {
         return None;
     }
     matcher.intercept(dst)
 }
 
-/// The longest proxy answer to `CONNECT` read before giving up.
-const MAX_CONNECT_RESPONSE: usize = 16 * 1024;
-
-/// Asks an HTTP proxy for a tunnel to `dst` and checks it answered 2xx.
-async fn tunnel(
-    mut stream: TcpStream,
-    dst: &Uri,
-    auth: Option<&http::HeaderValue>,
-) -> Result<TcpStream, BoxError> {
+/// `host:port` of a destination with the scheme's default port, IPv6 hosts in brackets.
+fn authority_of(dst: &Uri) -> String {
     let host = dst.host().unwrap_or_default();
-    let port = dst.port_u16().unwrap_or(443);
-    let authority = if host.contains(':') {
+    let port = dst.port_u16().unwrap_or(match dst.scheme_str() {
+        Some("http") => 80,
+        _ => 443,
+    });
+    if host.contains(':') && !host.starts_with('[') {
         format!("[{host}]:{port}")
     } else {
         format!("{host}:{port}")
-    };
+    }
+}
+
+/// The longest proxy answer to `CONNECT` read before giving up.
+const MAX_CONNECT_RESPONSE: usize = 16 * 1024;
+
+/// Asks an HTTP(S) proxy for a tunnel to `dst` and checks it answered 2xx.
+async fn tunnel<S>(
+    mut stream: S,
+    dst: &Uri,
+    proxy: &Uri,
+    auth: Option<&http::HeaderValue>,
+) -> Result<S, BoxError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let authority = authority_of(dst);
+    let proxy_name = host_port(proxy);
     let mut request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n").into_bytes();
     if let Some(auth) = auth {
         request.extend_from_slice(b"Proxy-Authorization: ");
@@ -286,19 +492,29 @@ async fn tunnel(
     }
     request.extend_from_slice(b"\r\n");
     let failed = |message: String| ConnectFailure::new(TransportErrorKind::Connect, message);
-    stream
-        .write_all(&request)
-        .await
-        .map_err(|e| failed(format!("sending CONNECT to the proxy failed: {e}")))?;
+    stream.write_all(&request).await.map_err(|e| {
+        failed(format!(
+            "sending CONNECT to the proxy {proxy_name} failed: {e}"
+        ))
+    })?;
+    stream.flush().await.map_err(|e| {
+        failed(format!(
+            "sending CONNECT to the proxy {proxy_name} failed: {e}"
+        ))
+    })?;
     let mut answer = Vec::with_capacity(512);
     let mut buf = [0u8; 1024];
     loop {
-        let n = stream
-            .read(&mut buf)
-            .await
-            .map_err(|e| failed(format!("reading the proxy's answer to CONNECT failed: {e}")))?;
+        let n = stream.read(&mut buf).await.map_err(|e| {
+            failed(format!(
+                "reading the answer of the proxy {proxy_name} to CONNECT failed: {e}"
+            ))
+        })?;
         if n == 0 {
-            return Err(failed("the proxy closed the connection during CONNECT".into()).into());
+            return Err(failed(format!(
+                "the proxy {proxy_name} closed the connection during CONNECT"
+            ))
+            .into());
         }
         answer.extend_from_slice(&buf[..n]);
         if answer.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -307,7 +523,7 @@ async fn tunnel(
         if answer.len() > MAX_CONNECT_RESPONSE {
             return Err(ConnectFailure::new(
                 TransportErrorKind::Protocol,
-                "the proxy's answer to CONNECT is too long",
+                format!("the answer of the proxy {proxy_name} to CONNECT is too long"),
             )
             .into());
         }
@@ -322,9 +538,94 @@ async fn tunnel(
         Ok(stream)
     } else {
         Err(failed(format!(
-            "the proxy refused the tunnel to {authority}: {status_line:?}"
+            "the proxy {proxy_name} refused the tunnel to {authority}: {status_line:?}"
         ))
         .into())
+    }
+}
+
+/// A connector that hands out one connection already made (to the SOCKS proxy), so that
+/// hyper-util's SOCKS5 handshake runs on our TCP connection and its errors are only the
+/// handshake's.
+struct Established(Option<TokioIo<TcpStream>>);
+
+impl Service<Uri> for Established {
+    type Response = TokioIo<TcpStream>;
+    type Error = io::Error;
+    type Future = std::future::Ready<Result<TokioIo<TcpStream>, io::Error>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _proxy: Uri) -> Self::Future {
+        std::future::ready(
+            self.0
+                .take()
+                .ok_or_else(|| io::Error::other("the proxy connection was already used")),
+        )
+    }
+}
+
+/// A SOCKS5 tunnel to `dst` over `tcp` (a connection to the proxy), by hyper-util's SOCKS5
+/// handshake. With `remote_dns` the destination's name is sent to the proxy; otherwise it is
+/// resolved here (asynchronously) and its first address is sent.
+async fn socks5(
+    tcp: TcpStream,
+    dst: &Uri,
+    proxy: &Uri,
+    remote_dns: bool,
+    auth: Option<(&str, &str)>,
+) -> Result<TcpStream, ConnectFailure> {
+    let proxy_name = host_port(proxy);
+    let failed = |message: String| ConnectFailure::new(TransportErrorKind::Connect, message);
+    let authority = authority_of(dst);
+    // hyper-util reads the port from the URI (443 when absent): always give one.
+    let target = if remote_dns {
+        authority.clone()
+    } else {
+        let address = tokio::net::lookup_host(authority.as_str())
+            .await
+            .map_err(|e| {
+                failed(format!(
+                    "resolving {authority} (to send its address to the SOCKS5 proxy {proxy_name}) failed: {e}"
+                ))
+            })?
+            .next()
+            .ok_or_else(|| failed(format!("{authority} resolved to no address")))?;
+        address.to_string()
+    };
+    let target: Uri = format!("socks://{target}").parse().map_err(|e| {
+        failed(format!(
+            "{authority} is not a valid SOCKS5 destination: {e}"
+        ))
+    })?;
+    let mut handshake =
+        SocksV5::new(proxy.clone(), Established(Some(TokioIo::new(tcp)))).local_dns(false);
+    if let Some((user, password)) = auth {
+        handshake = handshake.with_auth(user.to_owned(), password.to_owned());
+    }
+    match handshake.call(target).await {
+        Ok(io) => Ok(io.into_inner()),
+        Err(e) => {
+            let shown = e.to_string();
+            // hyper-util's SOCKS error keeps the I/O error it met only in its Debug form (which
+            // holds no credentials: they live in the connector, not the error). Proxies often
+            // just close the connection on bad or missing credentials, so say so.
+            let detail = if shown.contains("io error") {
+                let hint = if auth.is_some() {
+                    "it may have rejected the credentials"
+                } else {
+                    "it may require credentials"
+                };
+                format!("the proxy ended the handshake ({hint}): {e:?}")
+            } else {
+                shown
+            };
+            Err(failed(format!(
+                "the SOCKS5 proxy {proxy_name} did not open a tunnel to {authority}: {detail}"
+            )))
+        }
     }
 }
 

@@ -22,6 +22,12 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
+    /// A proxy URL given to [`crate::HyperTransportBuilder::proxy`] is not a URL or names a
+    /// proxy kind this transport does not speak. The message never holds the URL's password.
+    Proxy {
+        /// What was wrong.
+        message: String,
+    },
 }
 
 impl Error {
@@ -35,6 +41,11 @@ impl Error {
             message: message.into(),
         }
     }
+    pub(crate) fn proxy(message: impl Into<String>) -> Self {
+        Error::Proxy {
+            message: message.into(),
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -42,6 +53,7 @@ impl fmt::Display for Error {
         match self {
             Error::Certificate { message } => write!(f, "certificate error: {message}"),
             Error::Tls { message } => write!(f, "TLS configuration error: {message}"),
+            Error::Proxy { message } => write!(f, "proxy configuration error: {message}"),
         }
     }
 }

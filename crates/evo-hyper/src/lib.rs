@@ -3,7 +3,26 @@
 //! [`HyperTransport`], the default [`evo_core::Transport`] of evo-rs: hyper-util's pooled client
 //! with rustls (HTTP/1.1, and HTTP/2 when the server offers it by ALPN), webpki roots (optionally
 //! the platform's roots and extra certificates), a connect timeout, connection-pool limits,
-//! proxies from `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` and streaming bodies both ways.
+//! proxies from `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` (or given to the builder) and
+//! streaming bodies both ways.
+//!
+//! ## Proxies
+//!
+//! | proxy URL | `http://` destinations | `https://` destinations |
+//! |---|---|---|
+//! | `http://[user:password@]host[:port]` | forwarded (absolute-form requests, `Proxy-Authorization: Basic`) | `CONNECT` tunnel (with `Proxy-Authorization`), TLS to the origin inside it |
+//! | `https://[user:password@]host[:port]` | the same, inside TLS to the proxy | `CONNECT` inside TLS to the proxy, then TLS to the origin inside that |
+//! | `socks5://[user:password@]host[:port]` | SOCKS5 tunnel; this side resolves the name | the same, TLS to the origin inside it |
+//! | `socks5h://[user:password@]host[:port]` | SOCKS5 tunnel; the proxy resolves the name | the same, TLS to the origin inside it |
+//!
+//! SOCKS5 credentials use RFC 1929 username/password authentication. An `https://` proxy's
+//! certificate is verified with the same roots as servers' (webpki, native, added). Other
+//! schemes (`socks4://`, `socks4a://`, ...) are not supported: [`HyperTransportBuilder::proxy`]
+//! rejects them with [`Error::Proxy`]; from the environment they fail each request with a
+//! `Connect` error (or, when `hyper-util` does not recognise the scheme at all, are ignored
+//! with a warning). Loopback destinations bypass proxies unless
+//! [`HyperTransportBuilder::proxy_loopback`] says otherwise. Errors name the proxy's
+//! `host:port`, never its password.
 //!
 //! It never follows redirects and never interprets status codes: that is the connector's job.
 //! Read and idle timeouts are applied by [`evo_core::ApiConnector`].
@@ -39,7 +58,9 @@ use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::body::into_evo_body;
-use crate::connect::{REQUEST_CONNECT_TIMEOUT, TcpConnector, TimeoutConnector};
+use crate::connect::{
+    ProxyKind, REQUEST_CONNECT_TIMEOUT, SUPPORTED_PROXY_SCHEMES, TcpConnector, TimeoutConnector,
+};
 pub use crate::error::Error;
 
 type Connector = TimeoutConnector<hyper_rustls::HttpsConnector<TcpConnector>>;
@@ -61,6 +82,7 @@ pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 pub struct HyperTransport {
     client: Client<Connector, Body>,
     proxy: Option<Arc<Matcher>>,
+    proxy_loopback: bool,
     summary: Arc<String>,
 }
 
@@ -107,6 +129,7 @@ pub struct HyperTransportBuilder {
     extra_roots_pem: Vec<Vec<u8>>,
     http2: bool,
     proxy: ProxySetting,
+    proxy_loopback: bool,
 }
 
 #[derive(Clone)]
@@ -131,6 +154,7 @@ impl Default for HyperTransportBuilder {
             extra_roots_pem: Vec::new(),
             http2: true,
             proxy: ProxySetting::FromEnvironment,
+            proxy_loopback: false,
         }
     }
 }
@@ -145,6 +169,7 @@ impl fmt::Debug for HyperTransportBuilder {
             .field("native_roots", &self.native_roots)
             .field("extra_roots", &self.extra_roots_pem.len())
             .field("http2", &self.http2)
+            .field("proxy_loopback", &self.proxy_loopback)
             .finish_non_exhaustive()
     }
 }
@@ -197,17 +222,24 @@ impl HyperTransportBuilder {
     /// Reads `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` (and their lower-case
     /// forms) when building (the default).
     ///
-    /// Whatever the proxy settings, loopback destinations (`localhost`, `127.0.0.0/8`, `::1`)
-    /// are reached directly. Proxies must be `http://` URLs: `https://` URLs are tunnelled
-    /// through them with `CONNECT`, `http://` URLs are forwarded; a proxy reached over TLS
-    /// (an `https://` proxy URL) or SOCKS is not supported and fails as a connect error.
+    /// Loopback destinations (`localhost`, `127.0.0.0/8`, `::1`) are reached directly unless
+    /// [`proxy_loopback`](Self::proxy_loopback) is set. The proxy kinds spoken are listed in
+    /// the [crate docs](crate#proxies): `http://`, `https://`, `socks5://` and `socks5h://`.
+    /// A `socks4://` or `socks4a://` proxy from the environment fails each request it would
+    /// carry with a `Connect` error; a scheme `hyper-util` does not know at all (e.g.
+    /// `ftp://`) makes it ignore that variable, which is logged as a warning by
+    /// [`build`](Self::build).
     pub fn proxy_from_env(mut self) -> Self {
         self.proxy = ProxySetting::FromEnvironment;
         self
     }
     /// Uses these proxies instead of the environment's: `http` for `http://` URLs, `https` for
-    /// `https://` URLs (each an `http://[user:password@]host:port` URL), except for the hosts
-    /// in `no_proxy` (the `NO_PROXY` syntax: comma-separated hosts, domains, IPs, CIDRs, `*`).
+    /// `https://` URLs, except for the hosts in `no_proxy` (the `NO_PROXY` syntax:
+    /// comma-separated hosts, domains, IPs, CIDRs, `*`). Each proxy is a
+    /// `SCHEME://[user:password@]host[:port]` URL with `SCHEME` one of `http`, `https`,
+    /// `socks5` (names resolved here) or `socks5h` (names resolved by the proxy); see the
+    /// [crate docs](crate#proxies). [`build`](Self::build) rejects other schemes and
+    /// unparsable URLs with [`Error::Proxy`].
     pub fn proxy(
         mut self,
         http: Option<&str>,
@@ -222,19 +254,34 @@ impl HyperTransportBuilder {
         self
     }
 
+    /// Also sends loopback destinations (`localhost`, `127.0.0.0/8`, `::1`) through the proxy
+    /// (default off: they are reached directly, as a remote proxy cannot reach this machine's
+    /// local servers). Useful with a proxy on this machine, and in tests.
+    pub fn proxy_loopback(mut self, enabled: bool) -> Self {
+        self.proxy_loopback = enabled;
+        self
+    }
+
     /// Builds the transport. Fails when a certificate does not parse, no root certificate is
-    /// trusted at all, or the TLS configuration cannot be made. Must be called inside a tokio
+    /// trusted at all, the TLS configuration cannot be made, or a proxy given to
+    /// [`proxy`](Self::proxy) is not a URL of a supported kind. Must be called inside a tokio
     /// runtime only when requests are sent (building needs none).
     pub fn build(self) -> Result<HyperTransport, Error> {
         let tls = self.tls_config()?;
         let proxy = match &self.proxy {
             ProxySetting::None => None,
-            ProxySetting::FromEnvironment => Some(Arc::new(Matcher::from_env())),
+            ProxySetting::FromEnvironment => {
+                warn_about_unusable_env_proxies();
+                Some(Arc::new(Matcher::from_env()))
+            }
             ProxySetting::Explicit {
                 http,
                 https,
                 no_proxy,
             } => {
+                for url in [http, https].into_iter().flatten() {
+                    check_proxy_url(url)?;
+                }
                 let mut builder = Matcher::builder();
                 if let Some(http) = http {
                     builder = builder.http(http.clone());
@@ -255,9 +302,15 @@ impl HyperTransportBuilder {
         http.set_keepalive(Some(Duration::from_secs(60)));
         // The whole stack's timeout is applied by TimeoutConnector.
         http.set_connect_timeout(None);
+        // TLS to https:// proxies: the same roots; the proxy speaks HTTP/1.1 (CONNECT or
+        // absolute-form requests), whatever the origin behind it negotiates end to end.
+        let mut proxy_tls = tls.clone();
+        proxy_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let tcp = TcpConnector {
             http,
             proxy: proxy.clone(),
+            proxy_loopback: self.proxy_loopback,
+            proxy_tls: tokio_rustls::TlsConnector::from(Arc::new(proxy_tls)),
         };
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
@@ -281,7 +334,7 @@ impl HyperTransportBuilder {
             .http2_adaptive_window(true)
             .build(connector);
         let summary = format!(
-            "connect_timeout: {:?}, pool_max_idle_per_host: {}, pool_idle_timeout: {:?}, http2: {}, proxy: {}",
+            "connect_timeout: {:?}, pool_max_idle_per_host: {}, pool_idle_timeout: {:?}, http2: {}, proxy: {}, proxy_loopback: {}",
             self.connect_timeout,
             self.pool_max_idle_per_host,
             self.pool_idle_timeout,
@@ -290,11 +343,13 @@ impl HyperTransportBuilder {
                 ProxySetting::None => "none",
                 ProxySetting::FromEnvironment => "from environment",
                 ProxySetting::Explicit { .. } => "explicit",
-            }
+            },
+            self.proxy_loopback
         );
         Ok(HyperTransport {
             client,
             proxy,
+            proxy_loopback: self.proxy_loopback,
             summary: Arc::new(summary),
         })
     }
@@ -348,6 +403,53 @@ impl HyperTransportBuilder {
     }
 }
 
+/// Checks a proxy URL given to the builder: it parses and names a proxy kind this transport
+/// speaks. Messages show the scheme and `host:port`, never the userinfo.
+fn check_proxy_url(url: &str) -> Result<(), Error> {
+    let uri: http::Uri = url.trim().parse().map_err(|_| {
+        Error::proxy(
+            "a proxy URL is not a valid URL (expected SCHEME://[user:password@]host[:port])",
+        )
+    })?;
+    let Some(authority) = uri.authority() else {
+        return Err(Error::proxy("a proxy URL has no host"));
+    };
+    let host_port = authority
+        .as_str()
+        .rsplit_once('@')
+        .map_or(authority.as_str(), |(_, host_port)| host_port);
+    if ProxyKind::of_scheme(uri.scheme_str()).is_none() {
+        return Err(Error::proxy(format!(
+            "the proxy {host_port} has the unsupported scheme {:?}: only {SUPPORTED_PROXY_SCHEMES} proxies are",
+            uri.scheme_str().unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+/// Warns about proxy variables hyper-util's matcher will silently ignore (a scheme it does not
+/// know, or not a URL), so a proxy that is not used does not go unnoticed.
+fn warn_about_unusable_env_proxies() {
+    for name in [
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+    ] {
+        let Ok(value) = std::env::var(name) else {
+            continue;
+        };
+        if value.trim().is_empty() {
+            continue;
+        }
+        if let Err(e) = check_proxy_url(&value) {
+            tracing::warn!(variable = name, "the proxy in {name} cannot be used: {e}");
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl Transport for HyperTransport {
     async fn send(&self, request: Request<Body>) -> Result<Response<Body>, TransportError> {
@@ -384,7 +486,9 @@ impl HyperTransport {
         {
             return;
         }
-        let Some(intercept) = connect::proxy_for(self.proxy.as_deref(), &parts.uri) else {
+        let Some(intercept) =
+            connect::proxy_for(self.proxy.as_deref(), &parts.uri, self.proxy_loopback)
+        else {
             return;
         };
         if let Some(auth) = intercept.basic_auth() {

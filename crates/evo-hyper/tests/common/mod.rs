@@ -159,3 +159,84 @@ pub fn text(status: u16, body: impl Into<String>) -> Response<Body> {
         .body(Body::from(body.into()))
         .expect("response")
 }
+
+/// A test certificate authority (rcgen) that signs server certificates.
+pub struct TestCa {
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+    /// The CA certificate in PEM, to trust.
+    pub pem: String,
+}
+
+impl TestCa {
+    pub fn new(name: &str) -> TestCa {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let key = rcgen::KeyPair::generate().expect("ca key");
+        let cert = params.self_signed(&key).expect("ca cert");
+        TestCa {
+            issuer: rcgen::Issuer::new(params, key),
+            pem: cert.pem(),
+        }
+    }
+
+    /// A server certificate for `names` (DNS names or IP addresses): (cert PEM, key PEM).
+    pub fn server_cert(&self, names: &[&str]) -> (String, String) {
+        let params = rcgen::CertificateParams::new(
+            names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>(),
+        )
+        .expect("server params");
+        let key = rcgen::KeyPair::generate().expect("server key");
+        let cert = params.signed_by(&key, &self.issuer).expect("server cert");
+        (cert.pem(), key.serialize_pem())
+    }
+}
+
+/// An HTTPS server on 127.0.0.1 (ephemeral port) with a certificate from `ca` for
+/// `localhost` and `127.0.0.1`, offering h2 and HTTP/1.1 by ALPN, answering every request
+/// with `"{version} {uri}"`; stops on drop.
+pub async fn tls_origin(ca: &TestCa) -> RawServer {
+    use rustls::pki_types::pem::PemObject;
+    let (cert_pem, key_pem) = ca.server_cert(&["localhost", "127.0.0.1"]);
+    let cert =
+        rustls::pki_types::CertificateDer::from_pem_slice(cert_pem.as_bytes()).expect("cert");
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).expect("key");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .expect("server config");
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    RawServer::start(move |stream| {
+        let acceptor = acceptor.clone();
+        async move {
+            let Ok(tls) = acceptor.accept(stream).await else {
+                return;
+            };
+            let service = hyper::service::service_fn(|req: Request<Incoming>| async move {
+                Ok::<_, std::convert::Infallible>(text(
+                    200,
+                    format!(
+                        "{:?} {}",
+                        req.version(),
+                        req.uri().path_and_query().map_or("/", |p| p.as_str())
+                    ),
+                ))
+            });
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(tls), service)
+                .await;
+        }
+    })
+    .await
+}
