@@ -91,7 +91,9 @@ impl ClientCredentialsAuthorizerBuilder {
         self
     }
     /// Renew the token when less than this is left (default 5 minutes; at most half the
-    /// token's lifetime is used).
+    /// token's lifetime is used). Renewal starts somewhere between the margin and 1.2 times
+    /// it, fixed per token and different in each process, so that many clients started
+    /// together do not all renew at the same moment.
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
         self.margin = margin;
         self
