@@ -266,6 +266,9 @@ impl EmulatorBuilder {
         let mut sas_key = [0u8; 32];
         sas_key[..16].copy_from_slice(Uuid::new_v4().as_bytes());
         sas_key[16..].copy_from_slice(Uuid::new_v4().as_bytes());
+        let mut id_token_key = [0u8; 32];
+        id_token_key[..16].copy_from_slice(Uuid::new_v4().as_bytes());
+        id_token_key[16..].copy_from_slice(Uuid::new_v4().as_bytes());
         let shared = Arc::new(Shared {
             urls: Urls { base, blob_base },
             token_ttl: self.token_ttl,
@@ -273,6 +276,7 @@ impl EmulatorBuilder {
             restore_conflict: self.restore_conflict,
             test_user,
             sas_key,
+            id_token_key,
             clock: Clock::default(),
             model: std::sync::Mutex::new(model),
             blobs,
@@ -357,6 +361,11 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/connect/token", post(crate::oauth::token))
         .route("/connect/authorize", get(crate::oauth::authorize))
+        .route(
+            "/connect/endsession",
+            get(crate::oauth::end_session_get).post(crate::oauth::end_session_post),
+        )
+        .route("/connect/revocation", post(crate::oauth::revocation))
         .route("/blob/{container}/{*blob}", any(crate::blob::handler))
         .merge(crate::workspaces::routes())
         .merge(crate::files::routes())
@@ -664,6 +673,8 @@ impl Emulator {
             &self.shared,
             user,
             scopes.iter().map(|s| (*s).to_owned()).collect(),
+            None,
+            None,
         )
     }
 

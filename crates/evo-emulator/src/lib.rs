@@ -86,6 +86,7 @@ mod error;
 mod faults;
 mod files;
 mod http_util;
+mod id_token;
 mod oauth;
 pub mod seed;
 mod server;

@@ -1,4 +1,13 @@
-//! IMS-style OAuth 2.0: `/connect/token` and `/connect/authorize`.
+//! IMS-style OAuth 2.0 and OpenID Connect (IdentityServer paths): `/connect/token`,
+//! `/connect/authorize`, `/connect/endsession` (RP-initiated logout) and `/connect/revocation`
+//! (RFC 7009).
+//!
+//! A *grant* is one login: an authorization code and every access and refresh token that code
+//! and its refresh chain produce share its id, which is also the id token's `sid`. Ending the
+//! session or revoking a refresh token acts on grants.
+
+// Helpers answer `Result<_, Response>`: the error *is* the finished OAuth error response.
+#![allow(clippy::result_large_err)]
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -14,7 +23,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::http_util::Query;
-use crate::state::{AccessToken, AuthCode, RefreshToken, Shared, random_token};
+use crate::state::{AccessToken, AuthCode, Client, RefreshToken, Shared, random_token};
 
 fn oauth_error(status: u16, error: &str, description: &str) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
@@ -34,8 +43,14 @@ fn oauth_error(status: u16, error: &str, description: &str) -> Response {
     resp
 }
 
-/// Mints an access token for `user` with `scopes`.
-pub(crate) fn mint_access(shared: &Shared, user: Uuid, scopes: Vec<String>) -> String {
+/// Mints an access token for `user` with `scopes`, issued to `client_id` within `grant`.
+pub(crate) fn mint_access(
+    shared: &Shared,
+    user: Uuid,
+    scopes: Vec<String>,
+    client_id: Option<String>,
+    grant: Option<String>,
+) -> String {
     let token = random_token(32);
     let expires = Instant::now() + shared.token_ttl;
     shared.model().tokens.insert(
@@ -44,19 +59,40 @@ pub(crate) fn mint_access(shared: &Shared, user: Uuid, scopes: Vec<String>) -> S
             user,
             scopes,
             expires,
+            client_id,
+            grant,
         },
     );
     token
 }
 
-fn token_response(shared: &Shared, client_id: &str, user: Uuid, scopes: Vec<String>) -> Response {
-    let access = mint_access(shared, user, scopes.clone());
+/// A token answer. `grant` is the login for user grants (then `openid` adds an id token and
+/// `offline_access` a refresh token of that grant), `None` for client_credentials.
+fn token_response(
+    shared: &Shared,
+    client_id: &str,
+    user: Uuid,
+    scopes: Vec<String>,
+    grant: Option<String>,
+) -> Response {
+    let access = mint_access(
+        shared,
+        user,
+        scopes.clone(),
+        Some(client_id.to_owned()),
+        grant.clone(),
+    );
     let mut body = json!({
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": shared.token_ttl.as_secs(),
         "scope": scopes.join(" "),
     });
+    if let Some(grant) = &grant {
+        if scopes.iter().any(|s| s == "openid") {
+            body["id_token"] = json!(crate::id_token::sign(shared, client_id, user, grant));
+        }
+    }
     if scopes.iter().any(|s| s == "offline_access") {
         let refresh = random_token(32);
         shared.model().refresh_tokens.insert(
@@ -65,6 +101,7 @@ fn token_response(shared: &Shared, client_id: &str, user: Uuid, scopes: Vec<Stri
                 client_id: client_id.to_owned(),
                 user,
                 scopes,
+                grant: grant.unwrap_or_else(|| random_token(16)),
             },
         );
         body["refresh_token"] = json!(refresh);
@@ -77,12 +114,15 @@ fn token_response(shared: &Shared, client_id: &str, user: Uuid, scopes: Vec<Stri
     resp
 }
 
-/// `POST /connect/token`.
-pub(crate) async fn token(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+type Form = Vec<(String, String)>;
+
+/// The first value of `key` in a form.
+fn form_get<'a>(form: &'a Form, key: &str) -> Option<&'a str> {
+    form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// A form body, or the `invalid_request` answer when it is not form-encoded.
+fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<Form, Response> {
     let ctype = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -91,20 +131,23 @@ pub(crate) async fn token(
         .to_ascii_lowercase()
         .starts_with("application/x-www-form-urlencoded")
     {
-        return oauth_error(
+        return Err(oauth_error(
             400,
             "invalid_request",
             "the body must be application/x-www-form-urlencoded",
-        );
+        ));
     }
-    let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-    let get = |k: &str| {
-        form.iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    };
+    Ok(form_urlencoded::parse(body).into_owned().collect())
+}
 
-    // Client authentication: client_secret_post, or HTTP Basic.
+/// Client authentication of the token and revocation endpoints: client_secret_post, or HTTP
+/// Basic; a public client only names itself.
+fn authenticate_client(
+    shared: &Shared,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<Client, Response> {
+    let get = |k: &str| form_get(form, k);
     let mut client_id = get("client_id").map(str::to_owned);
     let mut client_secret = get("client_secret").map(str::to_owned);
     if let Some(basic) = headers
@@ -124,22 +167,46 @@ pub(crate) async fn token(
         }
     }
     let Some(client_id) = client_id else {
-        return oauth_error(401, "invalid_client", "client_id is missing");
+        return Err(oauth_error(401, "invalid_client", "client_id is missing"));
     };
-    let client = shared
+    let client = find_client(shared, &client_id)
+        .ok_or_else(|| oauth_error(401, "invalid_client", "unknown client"))?;
+    if let Some(secret) = &client.secret {
+        if client_secret.as_deref() != Some(secret.as_str()) {
+            return Err(oauth_error(
+                401,
+                "invalid_client",
+                "client authentication failed",
+            ));
+        }
+    }
+    Ok(client)
+}
+
+fn find_client(shared: &Shared, client_id: &str) -> Option<Client> {
+    shared
         .model()
         .clients
         .iter()
         .find(|c| c.id == client_id)
-        .cloned();
-    let Some(client) = client else {
-        return oauth_error(401, "invalid_client", "unknown client");
+        .cloned()
+}
+
+/// `POST /connect/token`.
+pub(crate) async fn token(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = match parse_form(&headers, &body) {
+        Ok(f) => f,
+        Err(resp) => return resp,
     };
-    if let Some(secret) = &client.secret {
-        if client_secret.as_deref() != Some(secret.as_str()) {
-            return oauth_error(401, "invalid_client", "client authentication failed");
-        }
-    }
+    let get = |k: &str| form_get(&form, k);
+    let client = match authenticate_client(&shared, &headers, &form) {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
 
     match get("grant_type") {
         Some("client_credentials") => {
@@ -169,7 +236,7 @@ pub(crate) async fn token(
                     &format!("scope {bad} is not allowed for this client"),
                 );
             }
-            token_response(&shared, &client.id, shared.test_user, requested)
+            token_response(&shared, &client.id, shared.test_user, requested, None)
         }
         Some("authorization_code") => {
             let (Some(code), Some(verifier)) = (get("code"), get("code_verifier")) else {
@@ -209,7 +276,13 @@ pub(crate) async fn token(
             if challenge != entry.code_challenge {
                 return oauth_error(400, "invalid_grant", "PKCE verification failed");
             }
-            token_response(&shared, &client.id, entry.user, entry.scopes)
+            token_response(
+                &shared,
+                &client.id,
+                entry.user,
+                entry.scopes,
+                Some(entry.session),
+            )
         }
         Some("refresh_token") => {
             let Some(refresh) = get("refresh_token") else {
@@ -230,7 +303,13 @@ pub(crate) async fn token(
                     "the refresh token was issued to another client",
                 );
             }
-            token_response(&shared, &client.id, entry.user, entry.scopes)
+            token_response(
+                &shared,
+                &client.id,
+                entry.user,
+                entry.scopes,
+                Some(entry.grant),
+            )
         }
         Some(other) => oauth_error(
             400,
@@ -238,6 +317,24 @@ pub(crate) async fn token(
             &format!("grant_type {other} is not supported"),
         ),
         None => oauth_error(400, "invalid_request", "grant_type is missing"),
+    }
+}
+
+/// Whether `/connect/authorize` may redirect to `uri` for `client`: one of its registered
+/// redirect URIs, or any `http` loopback URL when it has none.
+fn redirect_allowed(client: &Client, uri: &str) -> bool {
+    match &client.redirect_uris {
+        Some(list) => list.iter().any(|u| u == uri),
+        None => is_loopback_redirect(uri),
+    }
+}
+
+/// Whether `/connect/endsession` may redirect to `uri` for `client`: one of its registered
+/// post-logout URIs, else the rule of its redirect URIs.
+fn post_logout_allowed(client: &Client, uri: &str) -> bool {
+    match &client.post_logout_redirect_uris {
+        Some(list) => list.iter().any(|u| u == uri),
+        None => redirect_allowed(client, uri),
     }
 }
 
@@ -288,7 +385,11 @@ pub(crate) async fn authorize(
     let Some(client) = client else {
         return bad_page("unknown client_id");
     };
-    if !is_loopback_redirect(redirect_uri) {
+    if client.redirect_uris.is_some() {
+        if !redirect_allowed(&client, redirect_uri) {
+            return bad_page("redirect_uri is not registered for this client");
+        }
+    } else if !is_loopback_redirect(redirect_uri) {
         return bad_page("redirect_uri must be an http loopback URL");
     }
     let Ok(mut target) = url::Url::parse(redirect_uri) else {
@@ -353,6 +454,7 @@ pub(crate) async fn authorize(
             scopes,
             user: shared.test_user,
             expires: Instant::now() + Duration::from_secs(300),
+            session: random_token(16),
         },
     );
     {
@@ -363,4 +465,200 @@ pub(crate) async fn authorize(
         }
     }
     redirect(&target)
+}
+
+/// `GET /connect/endsession`: OpenID Connect RP-initiated logout, parameters in the query.
+pub(crate) async fn end_session_get(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let params: Form = raw
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    end_session(&shared, &params)
+}
+
+/// `POST /connect/endsession`: the same, parameters in a form body.
+pub(crate) async fn end_session_post(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match parse_form(&headers, &body) {
+        Ok(params) => end_session(&shared, &params),
+        Err(resp) => resp,
+    }
+}
+
+/// Ends the (test user's) browser session with one client: its refresh tokens and pending
+/// authorization codes for that user are revoked, then the browser goes to
+/// `post_logout_redirect_uri` (with `state`) when that URI is registered for the client, or
+/// sees a "signed out" page when none is given. An unregistered URI is refused with 400 and is
+/// never redirected to. Access tokens stay valid until they expire, as IMS's JWT access tokens do.
+fn end_session(shared: &Shared, params: &Form) -> Response {
+    let get = |k: &str| form_get(params, k).filter(|v| !v.is_empty());
+    let hint = match get("id_token_hint") {
+        Some(t) => match crate::id_token::verify(shared, t) {
+            Some(claims) => Some(claims),
+            None => {
+                return oauth_error(
+                    400,
+                    "invalid_request",
+                    "id_token_hint is not an id token issued by this server",
+                );
+            }
+        },
+        None => None,
+    };
+    let client_id = match (&hint, get("client_id")) {
+        (Some(h), Some(c)) if h.aud != c => {
+            return oauth_error(
+                400,
+                "invalid_request",
+                "client_id does not match the audience of id_token_hint",
+            );
+        }
+        (Some(h), _) => Some(h.aud.clone()),
+        (None, c) => c.map(str::to_owned),
+    };
+    let client = match &client_id {
+        Some(id) => match find_client(shared, id) {
+            Some(c) => Some(c),
+            None => return oauth_error(400, "invalid_request", "unknown client_id"),
+        },
+        None => None,
+    };
+    let target = match get("post_logout_redirect_uri") {
+        None => None,
+        Some(uri) => {
+            let Some(client) = &client else {
+                return oauth_error(
+                    400,
+                    "invalid_request",
+                    "post_logout_redirect_uri needs id_token_hint or client_id",
+                );
+            };
+            if !post_logout_allowed(client, uri) {
+                return oauth_error(
+                    400,
+                    "invalid_request",
+                    "post_logout_redirect_uri is not registered for this client",
+                );
+            }
+            match url::Url::parse(uri) {
+                Ok(u) => Some(u),
+                Err(_) => {
+                    return oauth_error(400, "invalid_request", "bad post_logout_redirect_uri");
+                }
+            }
+        }
+    };
+    if let Some(client) = &client {
+        let user = hint.as_ref().map_or(shared.test_user, |h| h.sub);
+        let mut model = shared.model();
+        let before = model.refresh_tokens.len();
+        model
+            .refresh_tokens
+            .retain(|_, r| !(r.client_id == client.id && r.user == user));
+        model
+            .codes
+            .retain(|_, c| !(c.client_id == client.id && c.user == user));
+        tracing::debug!(
+            client = %client.id,
+            %user,
+            revoked = before - model.refresh_tokens.len(),
+            "session ended"
+        );
+    }
+    match target {
+        Some(mut to) => {
+            if let Some(state) = get("state") {
+                to.query_pairs_mut().append_pair("state", state);
+            }
+            redirect(&to)
+        }
+        None => {
+            let mut resp = (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                "<!DOCTYPE html><html><head><title>Signed out</title></head>\
+                 <body><p>You are now signed out.</p></body></html>",
+            )
+                .into_response();
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            resp
+        }
+    }
+}
+
+/// `POST /connect/revocation` (RFC 7009): revokes a refresh token (with every access token of
+/// its grant) or an access token issued to the authenticated client. Unknown tokens, and tokens
+/// of other clients (left untouched), answer 200 too, so the endpoint reveals nothing.
+pub(crate) async fn revocation(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = match parse_form(&headers, &body) {
+        Ok(f) => f,
+        Err(resp) => return resp,
+    };
+    let client = match authenticate_client(&shared, &headers, &form) {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
+    let Some(token) = form_get(&form, "token").filter(|t| !t.is_empty()) else {
+        return oauth_error(400, "invalid_request", "token is missing");
+    };
+    // The hint only orders the search (RFC 7009 §2.1); both kinds are looked up.
+    let access_first = form_get(&form, "token_type_hint") == Some("access_token");
+    let mut model = shared.model();
+    let revoke_refresh = |model: &mut crate::state::Model| -> bool {
+        match model.refresh_tokens.get(token) {
+            Some(r) if r.client_id == client.id => {
+                let grant = r.grant.clone();
+                model.refresh_tokens.remove(token);
+                model
+                    .tokens
+                    .retain(|_, a| a.grant.as_deref() != Some(grant.as_str()));
+                true
+            }
+            Some(_) => {
+                tracing::debug!(client = %client.id, "refused to revoke another client's refresh token");
+                true
+            }
+            None => false,
+        }
+    };
+    let revoke_access = |model: &mut crate::state::Model| -> bool {
+        match model.tokens.get(token) {
+            Some(a) if a.client_id.as_deref().is_none_or(|c| c == client.id) => {
+                model.tokens.remove(token);
+                true
+            }
+            Some(_) => true,
+            None => false,
+        }
+    };
+    let order = if access_first {
+        [true, false]
+    } else {
+        [false, true]
+    };
+    for access in order {
+        let found = if access {
+            revoke_access(&mut model)
+        } else {
+            revoke_refresh(&mut model)
+        };
+        if found {
+            break;
+        }
+    }
+    drop(model);
+    let mut resp = StatusCode::OK.into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
 }

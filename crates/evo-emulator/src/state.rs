@@ -213,6 +213,10 @@ pub(crate) struct AccessToken {
     pub(crate) user: Uuid,
     pub(crate) scopes: Vec<String>,
     pub(crate) expires: Instant,
+    /// The client it was issued to; `None` for tokens minted by the test levers.
+    pub(crate) client_id: Option<String>,
+    /// The grant (login) it came from, shared by the refresh tokens of that grant.
+    pub(crate) grant: Option<String>,
 }
 
 /// An issued refresh token.
@@ -221,6 +225,8 @@ pub(crate) struct RefreshToken {
     pub(crate) client_id: String,
     pub(crate) user: Uuid,
     pub(crate) scopes: Vec<String>,
+    /// The grant (login) it came from; rotation keeps it.
+    pub(crate) grant: String,
 }
 
 /// An authorization code waiting to be exchanged.
@@ -232,6 +238,8 @@ pub(crate) struct AuthCode {
     pub(crate) scopes: Vec<String>,
     pub(crate) user: Uuid,
     pub(crate) expires: Instant,
+    /// The login (browser session) the code comes from: the id token's `sid`.
+    pub(crate) session: String,
 }
 
 /// What to do when a restored file's path is taken by another file.
@@ -287,6 +295,8 @@ pub(crate) struct Shared {
     pub(crate) restore_conflict: RestoreConflict,
     pub(crate) test_user: Uuid,
     pub(crate) sas_key: [u8; 32],
+    /// Signs id tokens (HS256), so `id_token_hint` can be verified at logout.
+    pub(crate) id_token_key: [u8; 32],
     pub(crate) clock: Clock,
     pub(crate) model: Mutex<Model>,
     pub(crate) blobs: BlobStore,
