@@ -335,9 +335,9 @@ impl Service<Uri> for TcpConnector {
             let Some(kind) = ProxyKind::of_scheme(proxy.scheme_str()) else {
                 return Err(unsupported_scheme(&proxy).into());
             };
-            let tcp = connect_to_proxy(&mut http, &proxy).await?;
             match kind {
                 ProxyKind::Http | ProxyKind::Https => {
+                    let tcp = connect_to_proxy(&mut http, &proxy).await?;
                     let stream = if kind == ProxyKind::Https {
                         ProxyStream::Tls(Box::new(tls_to_proxy(&proxy_tls, tcp, &proxy).await?))
                     } else {
@@ -351,7 +351,8 @@ impl Service<Uri> for TcpConnector {
                     }
                 }
                 ProxyKind::Socks5 { remote_dns } => {
-                    let tcp = socks5(tcp, &dst, &proxy, remote_dns, intercept.raw_auth()).await?;
+                    let tcp =
+                        socks5(&mut http, &dst, &proxy, remote_dns, intercept.raw_auth()).await?;
                     Ok(TcpConnection::new(ProxyStream::Tcp(tcp), false))
                 }
             }
@@ -371,7 +372,10 @@ fn unsupported_scheme(proxy: &Uri) -> ConnectFailure {
 }
 
 /// TCP to the proxy itself.
-async fn connect_to_proxy(http: &mut HttpConnector, proxy: &Uri) -> Result<TcpStream, BoxError> {
+async fn connect_to_proxy(
+    http: &mut HttpConnector,
+    proxy: &Uri,
+) -> Result<TcpStream, ConnectFailure> {
     // HttpConnector picks the default port from the scheme: give it the port explicitly
     // (1080 for SOCKS, 80 and 443 for HTTP(S) proxies).
     let default_port = match proxy.scheme_str() {
@@ -381,14 +385,12 @@ async fn connect_to_proxy(http: &mut HttpConnector, proxy: &Uri) -> Result<TcpSt
     };
     let host = proxy.host().unwrap_or_default();
     let port = proxy.port_u16().unwrap_or(default_port);
-    let target: Uri = format!("http://{host}:{port}")
-        .parse()
-        .map_err(|e| -> BoxError {
-            Box::new(ConnectFailure::new(
-                TransportErrorKind::Connect,
-                format!("the proxy address {host}:{port} is not valid: {e}"),
-            ))
-        })?;
+    let target: Uri = format!("http://{host}:{port}").parse().map_err(|e| {
+        ConnectFailure::new(
+            TransportErrorKind::Connect,
+            format!("the proxy address {host}:{port} is not valid: {e}"),
+        )
+    })?;
     let io = http.call(target).await.map_err(|e| {
         ConnectFailure::new(
             TransportErrorKind::Connect,
@@ -567,11 +569,12 @@ impl Service<Uri> for Established {
     }
 }
 
-/// A SOCKS5 tunnel to `dst` over `tcp` (a connection to the proxy), by hyper-util's SOCKS5
-/// handshake. With `remote_dns` the destination's name is sent to the proxy; otherwise it is
-/// resolved here (asynchronously) and its first address is sent.
+/// A SOCKS5 tunnel to `dst` through `proxy`, by hyper-util's SOCKS5 handshake over our TCP
+/// connection to the proxy. With `remote_dns` the destination's name is sent to the proxy;
+/// otherwise it is resolved here (asynchronously, before the proxy is contacted) and its first
+/// address is sent.
 async fn socks5(
-    tcp: TcpStream,
+    http: &mut HttpConnector,
     dst: &Uri,
     proxy: &Uri,
     remote_dns: bool,
@@ -600,6 +603,7 @@ async fn socks5(
             "{authority} is not a valid SOCKS5 destination: {e}"
         ))
     })?;
+    let tcp = connect_to_proxy(http, proxy).await?;
     let mut handshake =
         SocksV5::new(proxy.clone(), Established(Some(TokioIo::new(tcp)))).local_dns(false);
     if let Some((user, password)) = auth {
@@ -675,5 +679,75 @@ where
             };
             result.map_err(|e| Box::new(ConnectFailure::classify(e, &dst)) as BoxError)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connector(proxy: &str) -> TcpConnector {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        TcpConnector {
+            http: HttpConnector::new(),
+            proxy: Some(Arc::new(Matcher::builder().all(proxy.to_owned()).build())),
+            proxy_loopback: true,
+            proxy_tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
+        }
+    }
+
+    /// hyper-util's matcher accepts `socks4://` (from the environment, say): the connector
+    /// refuses it with a typed error before opening any connection, without the password.
+    #[tokio::test]
+    async fn a_socks4_proxy_from_the_matcher_is_a_connect_error() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let mut connector = connector(&format!("socks4://dave:hunter2@127.0.0.1:{port}"));
+        let dst: Uri = "http://example.test/".parse().unwrap();
+        let err = match connector.call(dst).await {
+            Ok(_) => panic!("a socks4 proxy was used"),
+            Err(e) => e.downcast::<ConnectFailure>().expect("a ConnectFailure"),
+        };
+        assert_eq!(err.kind, TransportErrorKind::Connect);
+        assert!(err.message.contains("\"socks4\""), "{}", err.message);
+        assert!(
+            err.message.contains(&format!("127.0.0.1:{port}")),
+            "{}",
+            err.message
+        );
+        assert!(!format!("{err:?}").contains("hunter2"));
+        // Nothing connected to the proxy.
+        assert!(listener.accept().is_err());
+    }
+
+    #[test]
+    fn proxy_kinds_by_scheme() {
+        assert_eq!(ProxyKind::of_scheme(None), Some(ProxyKind::Http));
+        assert_eq!(ProxyKind::of_scheme(Some("HTTPS")), Some(ProxyKind::Https));
+        assert_eq!(
+            ProxyKind::of_scheme(Some("socks5")),
+            Some(ProxyKind::Socks5 { remote_dns: false })
+        );
+        assert_eq!(
+            ProxyKind::of_scheme(Some("socks5h")),
+            Some(ProxyKind::Socks5 { remote_dns: true })
+        );
+        assert_eq!(ProxyKind::of_scheme(Some("socks4")), None);
+    }
+
+    #[test]
+    fn authorities_carry_the_default_port_and_ipv6_brackets() {
+        let of = |s: &str| authority_of(&s.parse().unwrap());
+        assert_eq!(of("http://a.test/x"), "a.test:80");
+        assert_eq!(of("https://a.test/x"), "a.test:443");
+        assert_eq!(of("https://[::1]:8443/"), "[::1]:8443");
     }
 }

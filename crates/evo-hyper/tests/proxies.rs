@@ -296,6 +296,12 @@ async fn socks5_without_authentication_tunnels_http_and_https_with_the_address_r
     assert_eq!(err.kind(), TransportErrorKind::Connect, "{err}");
     assert!(err.to_string().contains("resolving"), "{err}");
     assert!(!proxy.logged("no-such-host.invalid:80").await);
+    // Resolution comes first: through a proxy nobody listens on, the name is still the error.
+    let dead = through(&format!("socks5://127.0.0.1:{}", free_port()), None);
+    let err = get_text(&dead, "http://no-such-host.invalid/")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("resolving"), "{err}");
 }
 
 #[tokio::test]
