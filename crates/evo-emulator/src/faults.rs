@@ -22,7 +22,7 @@ pub enum RouteClass {
     Any,
     /// `GET /evo/identity/v2/discovery` (and the hub-side copies under `/workspace/evo/identity`).
     Discovery,
-    /// The IMS OAuth routes `/connect/token` and `/connect/authorize`.
+    /// The IMS OAuth routes under `/connect/` (token, authorize, endsession, revocation).
     Token,
     /// The Workspaces API under `/workspace`.
     Workspaces,

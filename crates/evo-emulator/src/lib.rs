@@ -5,7 +5,9 @@
 //!
 //! * Discovery: `GET /evo/identity/v2/discovery?service=...` (scope `evo.discovery`);
 //! * IMS OAuth: `POST /connect/token` (client_credentials, authorization_code with PKCE S256,
-//!   refresh_token with rotation) and `GET /connect/authorize` (auto-approves the test user);
+//!   refresh_token with rotation), `GET /connect/authorize` (auto-approves the test user),
+//!   `GET|POST /connect/endsession` (OpenID Connect RP-initiated logout) and
+//!   `POST /connect/revocation` (RFC 7009);
 //! * Workspaces API under `/workspace` (scope `evo.workspace`);
 //! * File API v2 under `/file/v2` (scope `evo.file`);
 //! * Azure block-blob semantics on pre-signed URLs under `/blob/{container}/{blob}`.
@@ -40,7 +42,9 @@
 //! * [`Emulator::builder`] → [`EmulatorBuilder`]: `bind`, `token_ttl`, `blob_url_ttl`,
 //!   `blob_storage` ([`BlobStorage::Memory`] / [`BlobStorage::Folder`]), `faults`, `tls`,
 //!   `ca_cert_path`, `blob_listener`, `blob_listener_on_random_loopback_443`, `public_blob_base`,
-//!   `seed` ([`Seed`]), `restore_conflict` ([`RestoreConflict`]), then `start().await`.
+//!   `seed` ([`Seed`], with [`SeedCentral`] for discovery `accounts`), `restore_conflict`
+//!   ([`RestoreConflict`]), `uncommitted_block_ttl` (default
+//!   [`DEFAULT_UNCOMMITTED_BLOCK_TTL`]), then `start().await`.
 //! * [`Emulator`] URLs: `base_url`, `discovery_url`, `hub_url`, `ims_url` (all the same listener
 //!   today; use the one that names the service), `blob_base_url`, `blob_listener_addr`,
 //!   `ca_cert_pem`.
@@ -48,7 +52,7 @@
 //!   ([`ClientCredentials`]), `public_client_id`, `add_user`.
 //! * Test levers: `issue_token`, `issue_token_for`, `expire_tokens`, `expire_blob_urls`,
 //!   `blob_url` (a signed URL for any blob), `set_faults`, `fault_counters` ([`FaultCounters`]),
-//!   `token_requests`, `deny_consent`, `shutdown` (also on drop).
+//!   `token_requests`, `deny_consent`, `advance_clock`, `shutdown` (also on drop).
 //!
 //! # Behaviour worth knowing
 //!
@@ -70,6 +74,19 @@
 //!   HMAC-SHA256 over path, permissions, start, expiry and serial. Upload URLs carry `rcw`,
 //!   download URLs `r`. Put Block / Put Block List / Put Blob require `Content-Length` (411), as
 //!   Azure does.
+//! * Discovery answers `accounts[]` (accounts → instances with `hub` and `central`) only when
+//!   some seeded organization has a Central instance ([`SeedCentral`]); otherwise the key is absent.
+//! * Uncommitted blocks are discarded when no Put Block reached their blob for
+//!   [`EmulatorBuilder::uncommitted_block_ttl`] (a week, as Azure) and nothing committed them;
+//!   checked lazily by the next request on the blob, against the emulator's clock, which
+//!   [`Emulator::advance_clock`] moves forward without sleeping.
+//! * OpenID Connect: asking for `openid` (a client must be seeded with that scope) adds an HS256
+//!   `id_token` (`sub`, `aud`, `sid`) to user grants. `/connect/endsession` redirects only to a
+//!   post-logout URI registered for the client (named by `id_token_hint` or `client_id`), with
+//!   `state`, and revokes that client's refresh tokens and codes for the user (access tokens
+//!   live on, as IMS's JWTs do); an unregistered URI gets 400, never a redirect.
+//!   `/connect/revocation` revokes a refresh token (and the access tokens of its login) or an
+//!   access token of the authenticated client, and answers 200 for unknown tokens.
 //! * Fault rules apply to the first matching rule only; the kill faults end the whole connection
 //!   (all its HTTP/2 streams). Requests answered by a fault never reach the handler, except
 //!   `Latency`, `ExpireUrl` and `ExpireToken`, which then let the request through.

@@ -31,6 +31,9 @@ struct Args {
     /// Also serve HTTPS on this address (e.g. 127.0.0.2:443) and hand out blob URLs on it.
     #[arg(long)]
     blob_listener: Option<SocketAddr>,
+    /// Seconds uncommitted blob blocks survive after the blob's last Put Block (default: a week).
+    #[arg(long)]
+    uncommitted_block_ttl_secs: Option<u64>,
 }
 
 #[tokio::main]
@@ -66,6 +69,9 @@ async fn run(args: Args) -> Result<(), evo_emulator::EmulatorError> {
     }
     if let Some(p) = &args.ca_cert {
         b = b.ca_cert_path(p);
+    }
+    if let Some(secs) = args.uncommitted_block_ttl_secs {
+        b = b.uncommitted_block_ttl(std::time::Duration::from_secs(secs));
     }
     let emu = b.start().await?;
     let service = emu.service_client();
