@@ -166,3 +166,21 @@ async fn the_period_is_configurable_and_expiry_applies_on_put_block_too() {
     assert_eq!(put_block_list(&url, &[3]).await.0, 201);
     assert_eq!(get_blob(&url).await, (200, b"new".to_vec()));
 }
+
+#[tokio::test]
+async fn expired_blocks_leave_no_files_in_the_folder_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let emu = Emulator::builder()
+        .blob_storage(evo_emulator::BlobStorage::Folder(dir.path().to_owned()))
+        .start()
+        .await
+        .expect("starts");
+    let files = || std::fs::read_dir(dir.path()).expect("read dir").count();
+    let url = emu.blob_url("test", "on-disk.bin", "rcw").to_string();
+    put_block(&url, 0, &[7u8; 1000]).await;
+    put_block(&url, 1000, &[8u8; 1000]).await;
+    assert_eq!(files(), 2, "one file per staged block");
+    emu.advance_clock(7 * DAY);
+    assert_eq!(uncommitted(&url).await.0, 404);
+    assert_eq!(files(), 0, "expired blocks' files are deleted");
+}

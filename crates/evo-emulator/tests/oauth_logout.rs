@@ -461,3 +461,27 @@ async fn registered_redirect_uris_bind_authorize() {
     assert_eq!(resp.status(), 400, "a loopback URI that is not registered");
     assert!(resp.headers().get("location").is_none());
 }
+
+#[test]
+fn seed_json_declares_redirect_and_post_logout_uris() {
+    let seed = Seed::from_json(
+        r#"{"clients": [{"client_id": "web", "client_secret": "s3cret",
+            "redirect_uris": ["https://app.example/cb"],
+            "post_logout_redirect_uris": ["https://app.example/bye"]}]}"#,
+    )
+    .expect("seed parses");
+    let c = &seed.clients[0];
+    assert_eq!(
+        c.redirect_uris.as_deref(),
+        Some(&["https://app.example/cb".to_owned()][..])
+    );
+    assert_eq!(
+        c.post_logout_redirect_uris.as_deref(),
+        Some(&["https://app.example/bye".to_owned()][..])
+    );
+    let debug = format!("{c:?}");
+    assert!(
+        debug.contains("app.example/bye") && !debug.contains("s3cret"),
+        "{debug}"
+    );
+}
