@@ -13,7 +13,7 @@ use std::time::Duration;
 use evo_core::TransportErrorKind;
 use http::Uri;
 use hyper::rt::{Read, ReadBufCursor, Write};
-use hyper_util::client::legacy::connect::proxy::SocksV5;
+use hyper_util::client::legacy::connect::proxy::{SocksV4, SocksV5};
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::TokioIo;
@@ -276,10 +276,13 @@ pub(crate) enum ProxyKind {
         /// Whether the proxy resolves the destination's name.
         remote_dns: bool,
     },
+    /// `socks4://`: this side resolves names (IPv4 only); no credentials.
+    Socks4,
 }
 
 /// The proxy schemes [`ProxyKind::of_scheme`] accepts, for error messages.
-pub(crate) const SUPPORTED_PROXY_SCHEMES: &str = "http://, https://, socks5:// and socks5h://";
+pub(crate) const SUPPORTED_PROXY_SCHEMES: &str =
+    "http://, https://, socks5://, socks5h:// and socks4://";
 
 impl ProxyKind {
     /// The kind of proxy a URL scheme names (no scheme means `http`), or `None`.
@@ -289,6 +292,7 @@ impl ProxyKind {
             Some("https") => Some(ProxyKind::Https),
             Some("socks5") => Some(ProxyKind::Socks5 { remote_dns: false }),
             Some("socks5h") => Some(ProxyKind::Socks5 { remote_dns: true }),
+            Some("socks4") => Some(ProxyKind::Socks4),
             _ => None,
         }
     }
@@ -298,6 +302,7 @@ impl ProxyKind {
 /// - `http://` and `https://` proxies: plain-HTTP destinations are forwarded (absolute-form
 ///   requests), HTTPS destinations are tunnelled with `CONNECT` (TLS then runs end to end
 ///   through the tunnel); with an `https://` proxy all of it runs inside TLS to the proxy;
+/// - `socks4://` proxies: a SOCKS4 tunnel (no credentials; `socks4a://` is not supported);
 /// - `socks5://` and `socks5h://` proxies: a SOCKS5 tunnel (RFC 1928, with RFC 1929
 ///   username/password authentication) to the destination.
 #[derive(Clone)]
@@ -351,8 +356,13 @@ impl Service<Uri> for TcpConnector {
                     }
                 }
                 ProxyKind::Socks5 { remote_dns } => {
-                    let tcp =
-                        socks5(&mut http, &dst, &proxy, remote_dns, intercept.raw_auth()).await?;
+                    let auth = intercept.raw_auth();
+                    let tcp = socks(&mut http, &dst, &proxy, Socks::V5, remote_dns, auth).await?;
+                    Ok(TcpConnection::new(ProxyStream::Tcp(tcp), false))
+                }
+                ProxyKind::Socks4 => {
+                    let auth = intercept.raw_auth();
+                    let tcp = socks(&mut http, &dst, &proxy, Socks::V4, false, auth).await?;
                     Ok(TcpConnection::new(ProxyStream::Tcp(tcp), false))
                 }
             }
@@ -569,65 +579,99 @@ impl Service<Uri> for Established {
     }
 }
 
-/// A SOCKS5 tunnel to `dst` through `proxy`, by hyper-util's SOCKS5 handshake over our TCP
-/// connection to the proxy. With `remote_dns` the destination's name is sent to the proxy;
-/// otherwise it is resolved here (asynchronously, before the proxy is contacted) and its first
-/// address is sent.
-async fn socks5(
+/// The SOCKS protocol version spoken to a proxy.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Socks {
+    V4,
+    V5,
+}
+
+/// A SOCKS tunnel to `dst` through `proxy`, by hyper-util's SOCKS5 or SOCKS4 handshake over
+/// our TCP connection to the proxy. With `remote_dns` the destination's name is sent to the
+/// proxy; otherwise it is resolved here (asynchronously, before the proxy is contacted) and its
+/// first address (for SOCKS4: first IPv4 address) is sent.
+async fn socks(
     http: &mut HttpConnector,
     dst: &Uri,
     proxy: &Uri,
+    socks: Socks,
     remote_dns: bool,
     auth: Option<(&str, &str)>,
 ) -> Result<TcpStream, ConnectFailure> {
+    let version = match socks {
+        Socks::V5 => "SOCKS5",
+        Socks::V4 => "SOCKS4",
+    };
     let proxy_name = host_port(proxy);
     let failed = |message: String| ConnectFailure::new(TransportErrorKind::Connect, message);
     let authority = authority_of(dst);
+    if socks == Socks::V4 && auth.is_some() {
+        return Err(failed(format!(
+            "the SOCKS4 proxy {proxy_name} was given credentials, which SOCKS4 cannot send: use socks5:// or socks5h://"
+        )));
+    }
     // hyper-util reads the port from the URI (443 when absent): always give one.
     let target = if remote_dns {
         authority.clone()
     } else {
-        let address = tokio::net::lookup_host(authority.as_str())
+        let mut addresses = tokio::net::lookup_host(authority.as_str())
             .await
             .map_err(|e| {
                 failed(format!(
-                    "resolving {authority} (to send its address to the SOCKS5 proxy {proxy_name}) failed: {e}"
+                    "resolving {authority} (to send its address to the {version} proxy {proxy_name}) failed: {e}"
+                ))
+            })?;
+        let address = if socks == Socks::V4 {
+            addresses.find(std::net::SocketAddr::is_ipv4)
+        } else {
+            addresses.next()
+        };
+        address
+            .ok_or_else(|| {
+                failed(format!(
+                    "{authority} resolved to no address the {version} proxy {proxy_name} can take"
                 ))
             })?
-            .next()
-            .ok_or_else(|| failed(format!("{authority} resolved to no address")))?;
-        address.to_string()
+            .to_string()
     };
-    let target: Uri = format!("socks://{target}").parse().map_err(|e| {
-        failed(format!(
-            "{authority} is not a valid SOCKS5 destination: {e}"
-        ))
-    })?;
-    let tcp = connect_to_proxy(http, proxy).await?;
-    let mut handshake =
-        SocksV5::new(proxy.clone(), Established(Some(TokioIo::new(tcp)))).local_dns(false);
-    if let Some((user, password)) = auth {
-        handshake = handshake.with_auth(user.to_owned(), password.to_owned());
-    }
-    match handshake.call(target).await {
+    let target: Uri = format!("socks://{target}")
+        .parse()
+        .map_err(|e| failed(format!("{authority} is not a valid SOCKS destination: {e}")))?;
+    let tcp = Established(Some(TokioIo::new(connect_to_proxy(http, proxy).await?)));
+    let result = if socks == Socks::V5 {
+        let mut handshake = SocksV5::new(proxy.clone(), tcp).local_dns(false);
+        if let Some((user, password)) = auth {
+            handshake = handshake.with_auth(user.to_owned(), password.to_owned());
+        }
+        handshake
+            .call(target)
+            .await
+            .map_err(|e| (e.to_string(), format!("{e:?}")))
+    } else {
+        let mut handshake = SocksV4::new(proxy.clone(), tcp).local_dns(false);
+        handshake
+            .call(target)
+            .await
+            .map_err(|e| (e.to_string(), format!("{e:?}")))
+    };
+    match result {
         Ok(io) => Ok(io.into_inner()),
-        Err(e) => {
-            let shown = e.to_string();
+        Err((shown, debug)) => {
             // hyper-util's SOCKS error keeps the I/O error it met only in its Debug form (which
             // holds no credentials: they live in the connector, not the error). Proxies often
             // just close the connection on bad or missing credentials, so say so.
             let detail = if shown.contains("io error") {
-                let hint = if auth.is_some() {
-                    "it may have rejected the credentials"
-                } else {
-                    "it may require credentials"
+                let hint = match (socks, auth.is_some()) {
+                    (Socks::V5, true) => " (it may have rejected the credentials)",
+                    (Socks::V5, false) => " (it may require credentials)",
+                    (Socks::V4, _) => "",
                 };
-                format!("the proxy ended the handshake ({hint}): {e:?}")
+                format!("the proxy ended the handshake{hint}: {debug}")
             } else {
                 shown
             };
             Err(failed(format!(
-                "the SOCKS5 proxy {proxy_name} did not open a tunnel to {authority}: {detail}"
+                "the {version} proxy {proxy_name} did not open a tunnel to {authority}: {detail}"
             )))
         }
     }
@@ -703,29 +747,56 @@ mod tests {
         }
     }
 
-    /// hyper-util's matcher accepts `socks4://` (from the environment, say): the connector
-    /// refuses it with a typed error before opening any connection, without the password.
-    #[tokio::test]
-    async fn a_socks4_proxy_from_the_matcher_is_a_connect_error() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
+    /// Calls the connector for `dst` with `proxy`, which listens on `listener` but must never
+    /// be contacted: returns the typed failure.
+    async fn refused_before_contact(
+        proxy: &str,
+        listener: &std::net::TcpListener,
+    ) -> ConnectFailure {
         listener.set_nonblocking(true).unwrap();
-        let mut connector = connector(&format!("socks4://dave:hunter2@127.0.0.1:{port}"));
+        let mut connector = connector(proxy);
         let dst: Uri = "http://example.test/".parse().unwrap();
         let err = match connector.call(dst).await {
-            Ok(_) => panic!("a socks4 proxy was used"),
-            Err(e) => e.downcast::<ConnectFailure>().expect("a ConnectFailure"),
+            Ok(_) => panic!("the proxy {proxy} was used"),
+            Err(e) => *e.downcast::<ConnectFailure>().expect("a ConnectFailure"),
         };
+        assert!(listener.accept().is_err(), "the proxy was contacted");
+        err
+    }
+
+    /// hyper-util's matcher accepts `socks4a://` (from the environment, say), which this
+    /// transport does not speak: a typed error before any connection, without the password.
+    #[tokio::test]
+    async fn a_socks4a_proxy_from_the_matcher_is_a_connect_error() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let proxy = format!("socks4a://dave:hunter2@127.0.0.1:{port}");
+        let err = refused_before_contact(&proxy, &listener).await;
         assert_eq!(err.kind, TransportErrorKind::Connect);
-        assert!(err.message.contains("\"socks4\""), "{}", err.message);
+        assert!(err.message.contains("\"socks4a\""), "{}", err.message);
         assert!(
             err.message.contains(&format!("127.0.0.1:{port}")),
             "{}",
             err.message
         );
         assert!(!format!("{err:?}").contains("hunter2"));
-        // Nothing connected to the proxy.
-        assert!(listener.accept().is_err());
+    }
+
+    /// SOCKS4 cannot carry a password: credentials are refused, not silently dropped.
+    #[tokio::test]
+    async fn a_socks4_proxy_with_credentials_is_a_connect_error() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let proxy = format!("socks4://dave:hunter2@127.0.0.1:{port}");
+        let err = refused_before_contact(&proxy, &listener).await;
+        assert_eq!(err.kind, TransportErrorKind::Connect);
+        assert!(err.message.contains("credentials"), "{}", err.message);
+        assert!(
+            err.message.contains(&format!("127.0.0.1:{port}")),
+            "{}",
+            err.message
+        );
+        assert!(!format!("{err:?}").contains("hunter2"));
     }
 
     #[test]
@@ -740,7 +811,11 @@ mod tests {
             ProxyKind::of_scheme(Some("socks5h")),
             Some(ProxyKind::Socks5 { remote_dns: true })
         );
-        assert_eq!(ProxyKind::of_scheme(Some("socks4")), None);
+        assert_eq!(
+            ProxyKind::of_scheme(Some("socks4")),
+            Some(ProxyKind::Socks4)
+        );
+        assert_eq!(ProxyKind::of_scheme(Some("socks4a")), None);
     }
 
     #[test]

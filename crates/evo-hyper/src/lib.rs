@@ -14,13 +14,14 @@
 //! | `https://[user:password@]host[:port]` | the same, inside TLS to the proxy | `CONNECT` inside TLS to the proxy, then TLS to the origin inside that |
 //! | `socks5://[user:password@]host[:port]` | SOCKS5 tunnel; this side resolves the name | the same, TLS to the origin inside it |
 //! | `socks5h://[user:password@]host[:port]` | SOCKS5 tunnel; the proxy resolves the name | the same, TLS to the origin inside it |
+//! | `socks4://host[:port]` | SOCKS4 tunnel; this side resolves the name (IPv4 only) | the same, TLS to the origin inside it |
 //!
-//! SOCKS5 credentials use RFC 1929 username/password authentication. An `https://` proxy's
-//! certificate is verified with the same roots as servers' (webpki, native, added). Other
-//! schemes (`socks4://`, `socks4a://`, ...) are not supported: [`HyperTransportBuilder::proxy`]
-//! rejects them with [`Error::Proxy`]; from the environment they fail each request with a
-//! `Connect` error (or, when `hyper-util` does not recognise the scheme at all, are ignored
-//! with a warning). Loopback destinations bypass proxies unless
+//! SOCKS5 credentials use RFC 1929 username/password authentication; SOCKS4 takes none (a
+//! `socks4://` URL with credentials is refused). An `https://` proxy's certificate is verified
+//! with the same roots as servers' (webpki, native, added). Other schemes (`socks4a://`,
+//! `ftp://`, ...) are not supported: [`HyperTransportBuilder::proxy`] rejects them with
+//! [`Error::Proxy`]; from the environment `socks4a://` fails each request with a `Connect`
+//! error, and a scheme `hyper-util` does not recognise at all is ignored with a warning. Loopback destinations bypass proxies unless
 //! [`HyperTransportBuilder::proxy_loopback`] says otherwise. Errors name the proxy's
 //! `host:port`, never its password.
 //!
@@ -224,11 +225,11 @@ impl HyperTransportBuilder {
     ///
     /// Loopback destinations (`localhost`, `127.0.0.0/8`, `::1`) are reached directly unless
     /// [`proxy_loopback`](Self::proxy_loopback) is set. The proxy kinds spoken are listed in
-    /// the [crate docs](crate#proxies): `http://`, `https://`, `socks5://` and `socks5h://`.
-    /// A `socks4://` or `socks4a://` proxy from the environment fails each request it would
-    /// carry with a `Connect` error; a scheme `hyper-util` does not know at all (e.g.
-    /// `ftp://`) makes it ignore that variable, which is logged as a warning by
-    /// [`build`](Self::build).
+    /// the [crate docs](crate#proxies): `http://`, `https://`, `socks5://`, `socks5h://` and
+    /// `socks4://`. A `socks4a://` proxy (or a `socks4://` one with credentials) from the
+    /// environment fails each request it would carry with a `Connect` error; a scheme
+    /// `hyper-util` does not know at all (e.g. `ftp://`) makes it ignore that variable, which
+    /// is logged as a warning by [`build`](Self::build).
     pub fn proxy_from_env(mut self) -> Self {
         self.proxy = ProxySetting::FromEnvironment;
         self
@@ -237,7 +238,8 @@ impl HyperTransportBuilder {
     /// `https://` URLs, except for the hosts in `no_proxy` (the `NO_PROXY` syntax:
     /// comma-separated hosts, domains, IPs, CIDRs, `*`). Each proxy is a
     /// `SCHEME://[user:password@]host[:port]` URL with `SCHEME` one of `http`, `https`,
-    /// `socks5` (names resolved here) or `socks5h` (names resolved by the proxy); see the
+    /// `socks5` (names resolved here), `socks5h` (names resolved by the proxy) or `socks4`
+    /// (names resolved here, no credentials); see the
     /// [crate docs](crate#proxies). [`build`](Self::build) rejects other schemes and
     /// unparsable URLs with [`Error::Proxy`].
     pub fn proxy(
@@ -418,13 +420,16 @@ fn check_proxy_url(url: &str) -> Result<(), Error> {
         .as_str()
         .rsplit_once('@')
         .map_or(authority.as_str(), |(_, host_port)| host_port);
-    if ProxyKind::of_scheme(uri.scheme_str()).is_none() {
-        return Err(Error::proxy(format!(
+    match ProxyKind::of_scheme(uri.scheme_str()) {
+        None => Err(Error::proxy(format!(
             "the proxy {host_port} has the unsupported scheme {:?}: only {SUPPORTED_PROXY_SCHEMES} proxies are",
             uri.scheme_str().unwrap_or_default()
-        )));
+        ))),
+        Some(ProxyKind::Socks4) if authority.as_str().contains('@') => Err(Error::proxy(format!(
+            "the SOCKS4 proxy {host_port} was given credentials, which SOCKS4 cannot send: use socks5:// or socks5h://"
+        ))),
+        Some(_) => Ok(()),
     }
-    Ok(())
 }
 
 /// Warns about proxy variables hyper-util's matcher will silently ignore (a scheme it does not

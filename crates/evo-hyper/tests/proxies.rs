@@ -1,4 +1,4 @@
-//! HTTPS and SOCKS5 proxies, against a real proxy server: `pproxy` (installed into the peers'
+//! HTTPS, SOCKS5 and SOCKS4 proxies, against a real proxy server: `pproxy` (installed into the peers'
 //! venv by `scripts/install-peers.sh`), started on a free 127.0.0.1 port per test.
 //!
 //! The origins listen on 127.0.0.1, which the transport normally reaches directly, so every
@@ -236,6 +236,8 @@ async fn an_https_proxy_forwards_plain_http_requests_over_tls() {
     let body = get_text(&transport, &format!("http://127.0.0.1:{port}/items?a=1"))
         .await
         .unwrap();
+    // pproxy answers an origin-form GET itself with a 404: the request reached the origin, so
+    // it was sent in absolute form over the TLS connection to the proxy.
     assert!(body.starts_with("HTTP/1.1 /items?a=1 "), "{body}");
     assert!(body.contains(&format!("host=127.0.0.1:{port}")), "{body}");
     // The proxy listens on TLS only and logged the forwarded destination.
@@ -386,11 +388,37 @@ async fn an_unreachable_proxy_is_a_connect_error_naming_it() {
     }
 }
 
+#[tokio::test]
+async fn socks4_tunnels_to_an_ipv4_address_resolved_here() {
+    let ca = TestCa::new("evo-hyper proxy test CA");
+    let http = http_origin().await;
+    let https = tls_origin(&ca).await;
+    let proxy = PProxy::start("socks4", "", None).await;
+    let transport = through(&format!("socks4://127.0.0.1:{}", proxy.port), Some(&ca));
+
+    let port = http.addr.port();
+    let body = get_text(&transport, &format!("http://127.0.0.1:{port}/four"))
+        .await
+        .unwrap();
+    assert!(body.starts_with("HTTP/1.1 /four "), "{body}");
+    assert!(proxy.logged(&format!("127.0.0.1:{port}")).await);
+
+    // `localhost` is resolved here to its IPv4 address (SOCKS4 carries no names, no IPv6).
+    let tls_port = https.addr.port();
+    assert_eq!(
+        get_text(&transport, &format!("https://localhost:{tls_port}/tls4"))
+            .await
+            .unwrap(),
+        "HTTP/2.0 /tls4"
+    );
+    assert!(proxy.logged(&format!("127.0.0.1:{tls_port}")).await);
+}
+
 #[test]
 fn unsupported_proxy_schemes_are_rejected_by_the_builder() {
     for url in [
-        "socks4://carol:hunter2@127.0.0.1:1080",
-        "socks4a://127.0.0.1:1080",
+        "socks4a://carol:hunter2@127.0.0.1:1080",
+        "socks://127.0.0.1:1080",
         "ftp://carol:hunter2@proxy.example:21",
     ] {
         let err = HyperTransport::builder()
@@ -407,6 +435,15 @@ fn unsupported_proxy_schemes_are_rejected_by_the_builder() {
         assert!(shown.contains(&format!("{scheme:?}")), "{shown}");
         assert!(!shown.contains("hunter2") && !format!("{err:?}").contains("hunter2"));
     }
+    // SOCKS4 has no passwords: credentials are refused rather than dropped.
+    let err = HyperTransport::builder()
+        .proxy(Some("socks4://carol:hunter2@127.0.0.1:1080"), None, None)
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, evo_hyper::Error::Proxy { .. }), "{err:?}");
+    assert!(err.to_string().contains("credentials"), "{err}");
+    assert!(!err.to_string().contains("hunter2") && !format!("{err:?}").contains("hunter2"));
+
     let err = HyperTransport::builder()
         .proxy(Some("not a url at all"), None, None)
         .build()
