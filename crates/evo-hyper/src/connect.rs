@@ -340,6 +340,7 @@ impl Service<Uri> for TcpConnector {
             let Some(kind) = ProxyKind::of_scheme(proxy.scheme_str()) else {
                 return Err(unsupported_scheme(&proxy).into());
             };
+            tracing::debug!(proxy = %host_port(&proxy), ?kind, "connecting through a proxy");
             match kind {
                 ProxyKind::Http | ProxyKind::Https => {
                     let tcp = connect_to_proxy(&mut http, &proxy).await?;
@@ -529,7 +530,16 @@ where
             .into());
         }
         answer.extend_from_slice(&buf[..n]);
-        if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        if let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") {
+            // Nothing may follow the answer before we speak (the origin's TLS waits for our
+            // ClientHello): bytes there would be lost, so they are an error, not dropped.
+            if answer.len() > end + 4 {
+                return Err(ConnectFailure::new(
+                    TransportErrorKind::Protocol,
+                    format!("the proxy {proxy_name} sent data after its answer to CONNECT"),
+                )
+                .into());
+            }
             break;
         }
         if answer.len() > MAX_CONNECT_RESPONSE {

@@ -232,3 +232,29 @@ async fn loopback_destinations_bypass_the_proxy() {
     assert_eq!(err.kind(), TransportErrorKind::Connect, "{err}");
     assert!(err.to_string().contains("proxy"), "{err}");
 }
+
+#[tokio::test]
+async fn a_proxy_that_sends_bytes_after_its_connect_answer_is_a_protocol_error() {
+    let proxy = RawServer::start(|mut client| async move {
+        let _ = read_request_head(&mut client).await;
+        write_and_close(
+            client,
+            b"HTTP/1.1 200 Connection established\r\n\r\nnot from the origin",
+        )
+        .await;
+    })
+    .await;
+    let transport = HyperTransport::builder()
+        .proxy(None, Some(&format!("http://{}", proxy.addr)), None)
+        .build()
+        .unwrap();
+    let err = get_text(&transport, "https://origin.test/")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), TransportErrorKind::Protocol, "{err}");
+    assert!(!err.request_sent());
+    assert!(
+        err.to_string().contains("after its answer to CONNECT"),
+        "{err}"
+    );
+}
