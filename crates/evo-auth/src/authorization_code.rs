@@ -188,9 +188,43 @@ impl AuthorizationCodeAuthorizer {
         self.cache.restore().await
     }
 
-    /// Forgets the token, here and in the store.
+    /// Forgets the token, here and in the store. The issuer still honours its refresh token
+    /// until it expires: [`sign_out`](Self::sign_out) also ends it there.
     pub async fn logout(&self) -> Result<(), OAuthError> {
         self.cache.forget().await
+    }
+
+    /// Signs out everywhere: forgets the token here and in the store, revokes its refresh
+    /// token at the issuer (RFC 7009) so that no copy of it can renew access any more, and
+    /// opens the browser on the issuer's end-session page (ending the browser's login there,
+    /// then going to `post_logout_redirect_uri` when it is registered for the client).
+    /// Returns the end-session URL, for applications that show it themselves.
+    ///
+    /// The token is forgotten locally even when the revocation fails; the error then says
+    /// the issuer may still honour the refresh token until it expires. Access tokens already
+    /// handed out stay valid until they expire (they are self-contained).
+    pub async fn sign_out(
+        &self,
+        post_logout_redirect_uri: Option<&Url>,
+    ) -> Result<Url, OAuthError> {
+        let _no_login_meanwhile = self.login_lock.lock().await;
+        let token = self.cache.current();
+        self.cache.forget().await?;
+        if let Some(refresh) = token.as_deref().and_then(Token::refresh_token) {
+            self.connector
+                .revoke(refresh, crate::connector::TokenKind::RefreshToken)
+                .await?;
+        }
+        let url = self
+            .connector
+            .end_session_request_url(post_logout_redirect_uri, None);
+        let browser = self.browser.clone();
+        let shown = url.to_string();
+        let opened = tokio::task::spawn_blocking(move || browser.open(&shown)).await;
+        if !matches!(opened, Ok(Ok(()))) {
+            tracing::info!("no browser could be opened for the end-session page");
+        }
+        Ok(url)
     }
 
     /// Uses the stored or current token when it is valid or can be refreshed; logs in through

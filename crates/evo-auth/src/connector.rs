@@ -20,6 +20,10 @@ pub const DEFAULT_ISSUER: &str = "https://ims.bentley.com";
 pub const DEFAULT_AUTHORIZE_PATH: &str = "/connect/authorize";
 /// The token endpoint below the issuer.
 pub const DEFAULT_TOKEN_PATH: &str = "/connect/token";
+/// The end-session (logout) endpoint below the issuer (OpenID Connect RP-initiated logout).
+pub const DEFAULT_END_SESSION_PATH: &str = "/connect/endsession";
+/// The token revocation endpoint below the issuer (RFC 7009).
+pub const DEFAULT_REVOCATION_PATH: &str = "/connect/revocation";
 
 /// The largest token endpoint response read (a token response is a few KiB).
 const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
@@ -44,11 +48,32 @@ struct Inner {
     issuer: Url,
     authorize_url: Url,
     token_url: Url,
+    end_session_url: Url,
+    revocation_url: Url,
     client_id: String,
     client_secret: Option<Secret>,
     transport: SharedTransport,
     retry: RetryPolicy,
     timeout: Duration,
+}
+
+/// Which kind of token [`OAuthConnector::revoke`] is given (RFC 7009 `token_type_hint`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenKind {
+    /// A refresh token: revoking it ends the grant, so it can no longer renew access tokens.
+    RefreshToken,
+    /// An access token.
+    AccessToken,
+}
+
+impl TokenKind {
+    fn hint(self) -> &'static str {
+        match self {
+            TokenKind::RefreshToken => "refresh_token",
+            TokenKind::AccessToken => "access_token",
+        }
+    }
 }
 
 impl fmt::Debug for OAuthConnector {
@@ -71,6 +96,8 @@ pub struct OAuthConnectorBuilder {
     issuer: String,
     authorize_endpoint: String,
     token_endpoint: String,
+    end_session_endpoint: String,
+    revocation_endpoint: String,
     retry: RetryPolicy,
     timeout: Duration,
 }
@@ -98,6 +125,8 @@ impl OAuthConnector {
             issuer: DEFAULT_ISSUER.to_owned(),
             authorize_endpoint: DEFAULT_AUTHORIZE_PATH.to_owned(),
             token_endpoint: DEFAULT_TOKEN_PATH.to_owned(),
+            end_session_endpoint: DEFAULT_END_SESSION_PATH.to_owned(),
+            revocation_endpoint: DEFAULT_REVOCATION_PATH.to_owned(),
             retry: RetryPolicy::default().with_max_attempts(3),
             timeout: Duration::from_secs(30),
         }
@@ -115,6 +144,14 @@ impl OAuthConnector {
     pub fn token_url(&self) -> &Url {
         &self.inner.token_url
     }
+    /// The end-session (logout) endpoint.
+    pub fn end_session_url(&self) -> &Url {
+        &self.inner.end_session_url
+    }
+    /// The token revocation endpoint.
+    pub fn revocation_url(&self) -> &Url {
+        &self.inner.revocation_url
+    }
     /// The client id.
     pub fn client_id(&self) -> &str {
         &self.inner.client_id
@@ -122,6 +159,73 @@ impl OAuthConnector {
     /// True when a client secret is configured (a confidential client).
     pub fn has_client_secret(&self) -> bool {
         self.inner.client_secret.is_some()
+    }
+
+    /// The URL a browser opens to end the user's session at the issuer (OpenID Connect
+    /// RP-initiated logout): the end-session endpoint with `client_id`, and
+    /// `post_logout_redirect_uri` and `state` when given (the issuer redirects there after
+    /// logging out, if the URI is registered for the client).
+    pub fn end_session_request_url(
+        &self,
+        post_logout_redirect_uri: Option<&Url>,
+        state: Option<&str>,
+    ) -> Url {
+        let mut url = self.inner.end_session_url.clone();
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("client_id", &self.inner.client_id);
+            if let Some(uri) = post_logout_redirect_uri {
+                query.append_pair("post_logout_redirect_uri", uri.as_str());
+            }
+            if let Some(state) = state {
+                query.append_pair("state", state);
+            }
+        }
+        url
+    }
+
+    /// Revokes `token` at the revocation endpoint (RFC 7009), authenticating as this client.
+    /// The issuer answers success for tokens it does not know, so success means the token
+    /// cannot be used any more, not that it was valid. 502/503/504 answers and transport
+    /// failures are retried (revoking twice is harmless).
+    pub async fn revoke(&self, token: &Secret, kind: TokenKind) -> Result<(), OAuthError> {
+        let inner = &*self.inner;
+        let body = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("token", token.expose());
+            form.append_pair("token_type_hint", kind.hint());
+            form.append_pair("client_id", &inner.client_id);
+            if let Some(secret) = &inner.client_secret {
+                form.append_pair("client_secret", secret.expose());
+            }
+            Bytes::from(form.finish())
+        };
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            tracing::debug!(attempt, revocation_url = %inner.revocation_url, "revoking a token");
+            let (error, may_retry, retry_after) =
+                match self.send_once(&inner.revocation_url, body.clone()).await {
+                    Ok((status, _, _)) if status.is_success() => return Ok(()),
+                    Ok((status, headers, body)) => {
+                        let gateway = matches!(status.as_u16(), 502..=504);
+                        let retry_after = evo_core::parse_retry_after(&headers, SystemTime::now());
+                        (parse_error_response(status, body), gateway, retry_after)
+                    }
+                    Err((error, _sent)) => {
+                        let may = error.is_retryable();
+                        (error, may, None)
+                    }
+                };
+            if !may_retry || attempt >= inner.retry.max_attempts() {
+                return Err(error);
+            }
+            let delay = retry_after
+                .map(|d| d.min(Duration::from_secs(30)))
+                .unwrap_or_else(|| inner.retry.backoff(attempt));
+            tracing::info!(attempt, error = %error, ?delay, "retrying the revocation");
+            tokio::time::sleep(delay).await;
+        }
     }
 
     /// The URL the browser opens to log in: the authorize endpoint with the parameters sorted
@@ -173,7 +277,7 @@ impl OAuthConnector {
         loop {
             attempt += 1;
             tracing::debug!(grant, attempt, token_url = %inner.token_url, "requesting a token");
-            let outcome = self.send_once(body.clone()).await;
+            let outcome = self.send_once(&inner.token_url, body.clone()).await;
             let (error, may_retry, retry_after) = match outcome {
                 Ok((status, _, body)) if status.is_success() => {
                     let token = parse_token_response(status, &body, SystemTime::now());
@@ -207,18 +311,19 @@ impl OAuthConnector {
     /// One attempt. Errors carry whether the request may have reached the server.
     async fn send_once(
         &self,
+        url: &Url,
         body: Bytes,
     ) -> Result<(http::StatusCode, http::HeaderMap, Bytes), (OAuthError, bool)> {
         let inner = &*self.inner;
         let mut request = Request::builder()
             .method(Method::POST)
-            .uri(inner.token_url.as_str())
+            .uri(url.as_str())
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(ACCEPT, "application/json")
             .body(Body::from_bytes(body))
             .map_err(|_| {
                 (
-                    OAuthError::config("the token endpoint URL is not a valid request URI"),
+                    OAuthError::config(format!("{url} is not a valid request URI")),
                     false,
                 )
             })?;
@@ -289,6 +394,18 @@ impl OAuthConnectorBuilder {
         self.token_endpoint = endpoint.into();
         self
     }
+    /// The end-session endpoint: a path below the issuer or an absolute URL
+    /// (default `/connect/endsession`).
+    pub fn end_session_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.end_session_endpoint = endpoint.into();
+        self
+    }
+    /// The token revocation endpoint: a path below the issuer or an absolute URL
+    /// (default `/connect/revocation`).
+    pub fn revocation_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.revocation_endpoint = endpoint.into();
+        self
+    }
     /// The client secret of a confidential (service) client, sent in the form body.
     pub fn client_secret(mut self, secret: impl Into<Secret>) -> Self {
         self.client_secret = Some(secret.into());
@@ -317,6 +434,8 @@ impl OAuthConnectorBuilder {
         }
         let authorize_url = endpoint(&issuer, &self.authorize_endpoint)?;
         let token_url = endpoint(&issuer, &self.token_endpoint)?;
+        let end_session_url = endpoint(&issuer, &self.end_session_endpoint)?;
+        let revocation_url = endpoint(&issuer, &self.revocation_endpoint)?;
         if token_url.scheme() == "http" && !is_loopback(&token_url) {
             tracing::warn!(token_url = %token_url, "the token endpoint is plain http: credentials travel unencrypted");
         }
@@ -325,6 +444,8 @@ impl OAuthConnectorBuilder {
                 issuer,
                 authorize_url,
                 token_url,
+                end_session_url,
+                revocation_url,
                 client_id: self.client_id,
                 client_secret: self.client_secret,
                 transport: self.transport,

@@ -58,8 +58,8 @@ pub use browser::{BrowserFn, BrowserLauncher, PrintUrl, SystemBrowser, browser_f
 pub use cache::DEFAULT_REFRESH_MARGIN;
 pub use client_credentials::{ClientCredentialsAuthorizer, ClientCredentialsAuthorizerBuilder};
 pub use connector::{
-    DEFAULT_AUTHORIZE_PATH, DEFAULT_ISSUER, DEFAULT_TOKEN_PATH, OAuthConnector,
-    OAuthConnectorBuilder,
+    DEFAULT_AUTHORIZE_PATH, DEFAULT_END_SESSION_PATH, DEFAULT_ISSUER, DEFAULT_REVOCATION_PATH,
+    DEFAULT_TOKEN_PATH, OAuthConnector, OAuthConnectorBuilder, TokenKind,
 };
 pub use error::{OAuthError, OAuthErrorCode};
 /// The secret string type of tokens and client secrets (from evo-core).

@@ -446,3 +446,66 @@ async fn concurrent_logins_if_needed_share_one_browser_login() {
     assert_eq!(emu.token_requests(), 1, "one code exchange");
     assert!(auth.token().is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_out_revokes_the_refresh_token_and_opens_the_end_session_page() {
+    let emu = emulator(Duration::from_secs(3600)).await;
+    let (launcher, visits) = browser(TestTransport::shared(), same, same);
+    let connector = public_connector(&emu, TestTransport::shared());
+    let auth = AuthorizationCodeAuthorizer::builder(connector.clone())
+        .redirect_url("http://127.0.0.1:0/cb")
+        .browser(launcher)
+        .build()
+        .unwrap();
+    auth.login_if_needed().await.unwrap();
+    let before = auth.token().unwrap();
+    assert!(before.refresh_token().is_some());
+
+    let url = auth.sign_out(None).await.unwrap();
+    assert_eq!(url.path(), "/connect/endsession");
+    assert!(auth.token().is_none());
+    // The browser visited the end-session page after the login page.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while visits.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let visits = visits.lock().unwrap().clone();
+    assert_eq!(visits.len(), 2, "{visits:?}");
+    assert!(visits[1].authorize_url.contains("/connect/endsession"));
+    assert_eq!(visits[1].authorize_status, 200);
+
+    // A copy of the old token can no longer be renewed at the issuer.
+    let expired = before.with_expires_at(std::time::SystemTime::now() - Duration::from_secs(1));
+    let copy =
+        evo_auth::AccessTokenAuthorizer::refreshable(connector, expired, Duration::from_secs(60))
+            .unwrap();
+    let err = copy.headers().await.unwrap_err();
+    assert!(err.to_string().contains("invalid_grant"), "{err}");
+}
+
+#[tokio::test]
+async fn revoking_checks_the_client_and_accepts_unknown_tokens() {
+    let emu = emulator(Duration::from_secs(3600)).await;
+    let service = service_connector(&emu, TestTransport::shared());
+    service
+        .revoke(
+            &evo_auth::Secret::from("never-issued".to_owned()),
+            evo_auth::TokenKind::RefreshToken,
+        )
+        .await
+        .unwrap();
+    let wrong = OAuthConnector::builder(TestTransport::shared(), emu.service_client().client_id)
+        .issuer(emu.ims_url().as_str())
+        .client_secret("not-the-secret")
+        .build()
+        .unwrap();
+    let err = wrong
+        .revoke(
+            &evo_auth::Secret::from("never-issued".to_owned()),
+            evo_auth::TokenKind::AccessToken,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&OAuthErrorCode::InvalidClient), "{err:?}");
+    assert!(!format!("{err:?}{err}").contains("not-the-secret"));
+}
