@@ -189,43 +189,10 @@ impl OAuthConnector {
     /// cannot be used any more, not that it was valid. 502/503/504 answers and transport
     /// failures are retried (revoking twice is harmless).
     pub async fn revoke(&self, token: &Secret, kind: TokenKind) -> Result<(), OAuthError> {
-        let inner = &*self.inner;
-        let body = {
-            let mut form = url::form_urlencoded::Serializer::new(String::new());
-            form.append_pair("token", token.expose());
-            form.append_pair("token_type_hint", kind.hint());
-            form.append_pair("client_id", &inner.client_id);
-            if let Some(secret) = &inner.client_secret {
-                form.append_pair("client_secret", secret.expose());
-            }
-            Bytes::from(form.finish())
-        };
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            tracing::debug!(attempt, revocation_url = %inner.revocation_url, "revoking a token");
-            let (error, may_retry, retry_after) =
-                match self.send_once(&inner.revocation_url, body.clone()).await {
-                    Ok((status, _, _)) if status.is_success() => return Ok(()),
-                    Ok((status, headers, body)) => {
-                        let gateway = matches!(status.as_u16(), 502..=504);
-                        let retry_after = evo_core::parse_retry_after(&headers, SystemTime::now());
-                        (parse_error_response(status, body), gateway, retry_after)
-                    }
-                    Err((error, _sent)) => {
-                        let may = error.is_retryable();
-                        (error, may, None)
-                    }
-                };
-            if !may_retry || attempt >= inner.retry.max_attempts() {
-                return Err(error);
-            }
-            let delay = retry_after
-                .map(|d| d.min(Duration::from_secs(30)))
-                .unwrap_or_else(|| inner.retry.backoff(attempt));
-            tracing::info!(attempt, error = %error, ?delay, "retrying the revocation");
-            tokio::time::sleep(delay).await;
-        }
+        let params = [("token", token.expose()), ("token_type_hint", kind.hint())];
+        self.post_form("revocation", &self.inner.revocation_url, &params, true)
+            .await
+            .map(drop)
     }
 
     /// The URL the browser opens to log in: the authorize endpoint with the parameters sorted
@@ -250,20 +217,41 @@ impl OAuthConnector {
         url
     }
 
-    /// Requests a token: `POST` of the form `params` plus `client_id` (and `client_secret` when
-    /// configured, client_secret_post) to the token endpoint. 502/503/504 answers are retried,
-    /// and so are transport failures when the request never left or `repeatable` says sending
-    /// it twice is harmless.
+    /// Requests a token: `grant_type` and `params` posted to the token endpoint (see
+    /// [`post_form`](Self::post_form)), the answer read as a token response.
     pub(crate) async fn request_token(
         &self,
         grant: &'static str,
         params: &[(&str, &str)],
         repeatable: bool,
     ) -> Result<Token, OAuthError> {
+        tracing::debug!(grant, token_url = %self.inner.token_url, "requesting a token");
+        let mut form = vec![("grant_type", grant)];
+        form.extend_from_slice(params);
+        let (status, body) = self
+            .post_form(grant, &self.inner.token_url, &form, repeatable)
+            .await?;
+        let token = parse_token_response(status, &body, SystemTime::now());
+        if let Err(e) = &token {
+            tracing::warn!(grant, error = %e, "unusable token response");
+        }
+        token
+    }
+
+    /// `POST` of the form `params` plus `client_id` (and `client_secret` when configured,
+    /// client_secret_post) to `url`; the status and body of the first 2xx answer, or the
+    /// issuer's error. 502/503/504 answers are retried, and so are transport failures when the
+    /// request never left or `repeatable` says sending it twice is harmless.
+    async fn post_form(
+        &self,
+        what: &'static str,
+        url: &Url,
+        params: &[(&str, &str)],
+        repeatable: bool,
+    ) -> Result<(http::StatusCode, Bytes), OAuthError> {
         let inner = &*self.inner;
         let body = {
             let mut form = url::form_urlencoded::Serializer::new(String::new());
-            form.append_pair("grant_type", grant);
             for (name, value) in params {
                 form.append_pair(name, value);
             }
@@ -276,16 +264,9 @@ impl OAuthConnector {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            tracing::debug!(grant, attempt, token_url = %inner.token_url, "requesting a token");
-            let outcome = self.send_once(&inner.token_url, body.clone()).await;
-            let (error, may_retry, retry_after) = match outcome {
-                Ok((status, _, body)) if status.is_success() => {
-                    let token = parse_token_response(status, &body, SystemTime::now());
-                    if let Err(e) = &token {
-                        tracing::warn!(grant, error = %e, "unusable token response");
-                    }
-                    return token;
-                }
+            tracing::debug!(what, attempt, %url, "posting to the issuer");
+            let (error, may_retry, retry_after) = match self.send_once(url, body.clone()).await {
+                Ok((status, _, body)) if status.is_success() => return Ok((status, body)),
                 Ok((status, headers, body)) => {
                     let gateway = matches!(status.as_u16(), 502..=504);
                     let retry_after = evo_core::parse_retry_after(&headers, SystemTime::now());
@@ -297,13 +278,13 @@ impl OAuthConnector {
                 }
             };
             if !may_retry || attempt >= inner.retry.max_attempts() {
-                tracing::debug!(grant, attempt, error = %error, "token request failed");
+                tracing::debug!(what, attempt, error = %error, "the issuer request failed");
                 return Err(error);
             }
             let delay = retry_after
                 .map(|d| d.min(Duration::from_secs(30)))
                 .unwrap_or_else(|| inner.retry.backoff(attempt));
-            tracing::info!(grant, attempt, error = %error, ?delay, "retrying the token request");
+            tracing::info!(what, attempt, error = %error, ?delay, "retrying the issuer request");
             tokio::time::sleep(delay).await;
         }
     }

@@ -442,9 +442,13 @@ async fn concurrent_logins_if_needed_share_one_browser_login() {
     for call in calls {
         call.await.unwrap().unwrap();
     }
-    assert_eq!(visits.lock().unwrap().len(), 1, "one browser visit");
+    // Every login exchanges one code: one exchange means one login.
     assert_eq!(emu.token_requests(), 1, "one code exchange");
     assert!(auth.token().is_some());
+    // The browser records its visit after the login has finished: wait for it.
+    first_visit(&visits).await;
+    let count = visits.lock().unwrap().len();
+    assert_eq!(count, 1, "one browser visit");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
