@@ -20,8 +20,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// evo-io upload and download of a 1 GiB file against the emulator, beside bare hyper.
-/// The last line printed is `io-bench: upload X.XXx baseline, download Y.YYx baseline, peak Z MiB`.
+/// evo-io upload and download of a 1 GiB file against the emulator, beside bare hyper sending
+/// the same requests (computing the same digests in its clock); the line before the last
+/// compares the upload with bare hyper handed its digests (requests alone). The last line
+/// printed is `io-bench: upload X.XXx baseline, download Y.YYx baseline, peak Z MiB`.
 fn io() -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
