@@ -379,4 +379,25 @@ mod tests {
         }
         assert_eq!(h.digest(), reference(&data));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_cut_anywhere_hash_like_the_md5_crate(
+            data in proptest::collection::vec(proptest::num::u8::ANY, 0..2000),
+            cuts in proptest::collection::vec(0usize..2000, 0..8),
+        ) {
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(data.len())).collect();
+            cuts.push(0);
+            cuts.push(data.len());
+            cuts.sort_unstable();
+            let mut whole = Md5::new();
+            for pair in cuts.windows(2) {
+                let piece = &data[pair[0]..pair[1]];
+                let mut own = Md5::new();
+                whole.update_both(&mut own, piece);
+                proptest::prop_assert_eq!(own.digest(), reference(piece));
+            }
+            proptest::prop_assert_eq!(whole.digest(), reference(&data));
+        }
+    }
 }
