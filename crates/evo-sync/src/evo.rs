@@ -420,4 +420,32 @@ mod tests {
         );
         assert!(micros("yesterday").is_err());
     }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn arbitrary_timestamps_never_panic(text in any::<String>(), tail in "[0-9T:.+Z-]{0,40}") {
+                let _ = micros(&text);
+                let _ = micros(&format!("2026-11-22T10:49:11{tail}"));
+            }
+
+            #[test]
+            fn watermarks_round_trip_through_the_filter_text(since in prop_oneof![any::<u64>(), 0u64..=253_402_300_799_999_999]) {
+                match since_filter(since) {
+                    Ok(filter) => {
+                        let text = filter.strip_prefix("gte:").expect("gte: prefix");
+                        prop_assert_eq!(micros(text), Ok(since));
+                    }
+                    // Only times past year 9999 cannot be written as RFC 3339.
+                    Err(e) => {
+                        prop_assert!(since > 253_402_300_799_999_999, "{since}: {e}");
+                        prop_assert!(matches!(e, Error::Source { .. }), "{:?}", e);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -274,4 +274,216 @@ mod tests {
             "43/chat,7[]"
         );
     }
+
+    /// Fuzz-style properties: whatever a server sends, decoding never panics and either gives
+    /// the right packet or a typed protocol error that does not quote the payload.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A marker standing for a token inside payloads: errors must never show it.
+        const SECRET: &str = "SECRETTOKEN42";
+
+        fn json_leaf() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<u64>().prop_map(Value::from),
+                ".{0,12}".prop_map(Value::from),
+                Just(Value::from(SECRET)),
+            ]
+        }
+
+        fn json_value() -> impl Strategy<Value = Value> {
+            json_leaf().prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::btree_map(".{0,6}", inner, 0..4)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// Socket.IO payloads are arrays (events, acks) or objects (CONNECT, CONNECT_ERROR).
+        fn payload() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                prop::collection::vec(json_value(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-zA-Z]{0,6}", json_value(), 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        }
+
+        fn text_kind() -> impl Strategy<Value = PacketType> {
+            prop_oneof![
+                Just(PacketType::Connect),
+                Just(PacketType::Disconnect),
+                Just(PacketType::Event),
+                Just(PacketType::Ack),
+                Just(PacketType::ConnectError),
+            ]
+        }
+
+        fn namespace() -> impl Strategy<Value = String> {
+            prop_oneof![Just("/".to_owned()), "/[a-zA-Z0-9_.-]{1,12}"]
+        }
+
+        /// A valid Engine.IO message frame and the packet it holds.
+        fn valid_frame() -> impl Strategy<Value = (String, Packet)> {
+            (
+                text_kind(),
+                namespace(),
+                prop::option::of(any::<u64>()),
+                prop::option::of(payload()),
+            )
+                .prop_map(|(kind, namespace, ack_id, data)| {
+                    let frame = encode(kind, &namespace, ack_id, data.as_ref());
+                    let packet = Packet {
+                        kind,
+                        namespace,
+                        ack_id,
+                        data,
+                    };
+                    (frame, packet)
+                })
+        }
+
+        /// Decodes a whole WebSocket text frame the way the connection does.
+        fn decode_frame(frame: &str) -> Result<Option<Packet>, Error> {
+            match parse_engine(frame)? {
+                EnginePacket::Message(message) => parse_packet(&message).map(Some),
+                _ => Ok(None),
+            }
+        }
+
+        fn assert_typed_without_secret<T: std::fmt::Debug>(result: Result<T, Error>) {
+            if let Err(error) = result {
+                assert!(matches!(error, Error::Protocol { .. }), "{error:?}");
+                let shown = format!("{error} {error:?}");
+                assert!(!shown.contains(SECRET), "{shown}");
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_text_never_panics_the_engine_or_socketio_decoder(text in any::<String>()) {
+                assert_typed_without_secret(parse_engine(&text));
+                assert_typed_without_secret(parse_packet(&text));
+            }
+
+            #[test]
+            fn arbitrary_text_after_a_valid_packet_header_never_panics(
+                header in "4?[0-9][0-9]{0,3}-?(/[a-z,]{0,4})?[0-9]{0,25}",
+                tail in any::<String>(),
+            ) {
+                let text = format!("{header}{tail}");
+                assert_typed_without_secret(decode_frame(&text));
+                assert_typed_without_secret(parse_packet(&text));
+            }
+
+            #[test]
+            fn encoded_packets_decode_to_the_same_packet((frame, packet) in valid_frame()) {
+                let decoded = decode_frame(&frame).expect("a valid frame decodes");
+                prop_assert_eq!(decoded, Some(packet));
+            }
+
+            #[test]
+            fn every_truncation_of_a_valid_frame_is_a_packet_or_a_typed_error(
+                (frame, packet) in valid_frame(),
+            ) {
+                for (cut, _) in frame.char_indices() {
+                    assert_typed_without_secret(decode_frame(&frame[..cut]));
+                }
+                // Cutting inside the JSON payload never yields a packet with that payload.
+                if let Some(data) = &packet.data {
+                    let json = data.to_string();
+                    let start = frame.len() - json.len();
+                    for (cut, _) in json.char_indices().skip(1) {
+                        if let Ok(Some(p)) = decode_frame(&frame[..start + cut]) {
+                            prop_assert_ne!(p.data.as_ref(), Some(data));
+                        }
+                    }
+                }
+            }
+
+            #[test]
+            fn byte_flips_in_a_valid_frame_never_panic(
+                (frame, _packet) in valid_frame(),
+                at in any::<prop::sample::Index>(),
+                xor in 1u8..=255,
+            ) {
+                let mut bytes = frame.into_bytes();
+                let i = at.index(bytes.len());
+                bytes[i] ^= xor;
+                // Text frames are UTF-8 (tungstenite checks); a flip may break that, so decode
+                // what a lossy reading leaves.
+                let text = String::from_utf8_lossy(&bytes);
+                assert_typed_without_secret(decode_frame(&text));
+            }
+
+            #[test]
+            fn ack_ids_decode_exactly_or_fail_when_out_of_range(digits in "[0-9]{1,40}") {
+                let result = parse_packet(&format!("3{digits}[]"));
+                match digits.parse::<u64>() {
+                    Ok(id) => {
+                        let p = result.expect("an ack id in range");
+                        prop_assert_eq!(p.ack_id, Some(id));
+                        prop_assert_eq!(p.data, Some(Value::Array(Vec::new())));
+                    }
+                    Err(_) => assert!(matches!(result, Err(Error::Protocol { .. }))),
+                }
+            }
+
+            #[test]
+            fn open_packets_need_both_timings_as_unsigned_integers(
+                interval in prop::option::of(json_leaf()),
+                timeout in prop::option::of(json_leaf()),
+                max_payload in prop::option::of(json_leaf()),
+                duplicate_interval in prop::option::of(json_leaf()),
+                long_sid in 0usize..5000,
+            ) {
+                let mut fields = vec![format!("\"sid\":{}", Value::from("s".repeat(long_sid)))];
+                let mut push = |name: &str, v: &Option<Value>| {
+                    if let Some(v) = v {
+                        fields.push(format!("\"{name}\":{v}"));
+                    }
+                };
+                push("pingInterval", &interval);
+                push("pingTimeout", &timeout);
+                push("maxPayload", &max_payload);
+                // A duplicated member: the last one wins.
+                push("pingInterval", &duplicate_interval);
+                let frame = format!("0{{{}}}", fields.join(","));
+                let interval = duplicate_interval.or(interval);
+                let result = parse_engine(&frame);
+                let expected = match (
+                    interval.as_ref().and_then(Value::as_u64),
+                    timeout.as_ref().and_then(Value::as_u64),
+                ) {
+                    (Some(i), Some(t)) => Some(Open {
+                        ping_interval_ms: i,
+                        ping_timeout_ms: t,
+                        max_payload: max_payload
+                            .as_ref()
+                            .and_then(Value::as_u64)
+                            .unwrap_or(1_000_000),
+                    }),
+                    _ => None,
+                };
+                match expected {
+                    Some(open) => prop_assert_eq!(result.expect("a valid open"), EnginePacket::Open(open)),
+                    None => assert_typed_without_secret(result.map(|_| panic!("accepted a bad open packet"))),
+                }
+            }
+
+            #[test]
+            fn huge_numbers_in_open_packets_are_typed_errors(
+                digits in "[1-9][0-9]{20,400}",
+                exponent in "(e[0-9]{3,5})?",
+            ) {
+                let frame = format!(r#"0{{"pingInterval":{digits}{exponent},"pingTimeout":1}}"#);
+                assert!(matches!(parse_engine(&frame), Err(Error::Protocol { .. })));
+            }
+        }
+    }
 }
