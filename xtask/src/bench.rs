@@ -1,20 +1,22 @@
-//! `cargo xtask bench [io]`: builds the benchmark programs (crates/evo-bench) in release mode
-//! and runs them. Benchmarks report ratios against a baseline measured in the same run, so the
-//! numbers compare like with like on whatever machine runs them. Never part of the tests.
+//! `cargo xtask bench [io] [files]`: builds the benchmark programs (crates/evo-bench) in release
+//! mode and runs them. Benchmarks report ratios against a baseline or peer measured in the same
+//! run, so the numbers compare like with like on whatever machine runs them. Never part of the
+//! tests.
 
 use std::process::Command;
 
-/// Runs the benchmarks named in `args` (default: all, which today is `io`).
+/// Runs the benchmarks named in `args` (default: all, which today is `io` then `files`).
 pub fn run(args: &[String]) -> Result<(), String> {
     let which: Vec<&str> = if args.is_empty() {
-        vec!["io"]
+        vec!["io", "files"]
     } else {
         args.iter().map(String::as_str).collect()
     };
     for bench in which {
         match bench {
             "io" => io()?,
-            other => return Err(format!("unknown benchmark {other:?} (known: io)")),
+            "files" => files()?,
+            other => return Err(format!("unknown benchmark {other:?} (known: io, files)")),
         }
     }
     Ok(())
@@ -25,18 +27,33 @@ pub fn run(args: &[String]) -> Result<(), String> {
 /// compares the upload with bare hyper handed its digests (requests alone). The last line
 /// printed is `io-bench: upload X.XXx baseline, download Y.YYx baseline, peak Z MiB`.
 fn io() -> Result<(), String> {
+    run_bench("io")
+}
+
+/// evo-rs (`evo_files::FilesClient` on `evo_hyper::HyperTransport`) beside the official Python
+/// SDK (`evo.files`, from the peers' venv: `scripts/install-peers.sh`), each uploading and then
+/// downloading a 256 MiB file through the emulator's File API and its TLS blob listener on a
+/// loopback port 443 (needs root or CAP_NET_BIND_SERVICE); 3 rounds, best of each. The last line
+/// printed is `files-bench: upload X.XXx python, download Y.YYx python, peak rust Z MiB,
+/// python W MiB`.
+fn files() -> Result<(), String> {
+    run_bench("files")
+}
+
+/// Runs `evo-bench <name>` built in release mode.
+fn run_bench(name: &str) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .ok_or("xtask sits in the workspace root")?;
     let status = Command::new(cargo)
         .current_dir(root)
-        .args(["run", "--release", "-p", "evo-bench", "--", "io"])
+        .args(["run", "--release", "-p", "evo-bench", "--", name])
         .status()
         .map_err(|e| format!("starting cargo: {e}"))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("the io benchmark failed ({status})"))
+        Err(format!("the {name} benchmark failed ({status})"))
     }
 }

@@ -25,7 +25,7 @@ struct Measurement {
     peak_bytes: u64,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -150,7 +150,7 @@ fn mib_per_s(size: u64, m: Measurement) -> f64 {
 }
 
 /// Writes `size` pseudo-random bytes (not compressible, not all zero).
-fn write_source(path: &Path, size: u64) -> Result<(), String> {
+pub(crate) fn write_source(path: &Path, size: u64) -> Result<(), String> {
     let mut file = std::io::BufWriter::new(
         std::fs::File::create(path).map_err(|e| format!("creating {}: {e}", path.display()))?,
     );
@@ -172,7 +172,7 @@ fn write_source(path: &Path, size: u64) -> Result<(), String> {
 }
 
 /// The downloaded file must equal the source.
-fn check_download(source: &Path, downloaded: &Path) -> Result<(), String> {
+pub(crate) fn check_download(source: &Path, downloaded: &Path) -> Result<(), String> {
     use std::io::Read as _;
     let mut a = std::fs::File::open(source).map_err(|e| e.to_string())?;
     let mut b = std::fs::File::open(downloaded).map_err(|e| e.to_string())?;

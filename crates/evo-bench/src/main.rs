@@ -8,8 +8,14 @@
 //! process (`evo-bench io-child ...`) so that each side's peak resident memory (VmHWM) is its
 //! own, and after a `sync`, so that one side's dirty pages are not written back on another's
 //! clock.
+//!
+//! `evo-bench files` uploads and then downloads a 256 MiB file through the emulator's File API
+//! with evo-rs (`evo_files::FilesClient` on `evo_hyper::HyperTransport`) and with the official
+//! Python SDK (`evo.files`, the performance peer), both over the emulator's TLS blob listener,
+//! and reports MiB/s, the evo-rs/python ratios and each side's peak resident memory.
 
 mod baseline;
+mod files;
 mod io;
 
 use std::process::ExitCode;
@@ -19,7 +25,12 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("io") => io::orchestrate(),
         Some("io-child") => io::child(&args[1..]),
-        _ => Err("usage: evo-bench io | evo-bench io-child ...".to_owned()),
+        Some("files") => files::orchestrate(),
+        Some("files-child") => files::child(&args[1..]),
+        _ => Err(
+            "usage: evo-bench io | evo-bench files | evo-bench io-child ... | evo-bench files-child ..."
+                .to_owned(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
