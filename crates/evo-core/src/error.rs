@@ -195,6 +195,16 @@ pub struct InvalidParam {
 
 /// How much of a body an error message quotes.
 const SNIPPET_CHARS: usize = 200;
+/// How many `invalid-params` entries an error message lists.
+const SHOWN_INVALID_PARAMS: usize = 10;
+
+/// `text` cut to [`SNIPPET_CHARS`] characters, with `…` when cut.
+fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(SNIPPET_CHARS) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((end, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..end])),
+    }
+}
 
 fn snippet(body: &[u8]) -> String {
     // Redact before cutting, so that a secret split by the cut is still found.
@@ -312,25 +322,30 @@ impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {} answered {}", self.method, self.url, self.status)?;
         match &self.problem {
+            // Every server-chosen text is clipped: a message stays readable whatever it sent.
             Some(p) => {
                 if let Some(title) = &p.title {
-                    write!(f, ": {title}")?;
+                    write!(f, ": {}", clip(title))?;
                 }
                 if let Some(detail) = &p.detail {
-                    write!(f, " ({detail})")?;
+                    write!(f, " ({})", clip(detail))?;
                 }
-                for param in &p.invalid_params {
-                    write!(f, "; {}: {}", param.name, param.reason)?;
+                for param in p.invalid_params.iter().take(SHOWN_INVALID_PARAMS) {
+                    write!(f, "; {}: {}", clip(&param.name), clip(&param.reason))?;
+                }
+                if p.invalid_params.len() > SHOWN_INVALID_PARAMS {
+                    let more = p.invalid_params.len() - SHOWN_INVALID_PARAMS;
+                    write!(f, "; and {more} more")?;
                 }
                 if let Some(t) = &p.type_uri {
-                    write!(f, " [{t}]")?;
+                    write!(f, " [{}]", clip(t))?;
                 }
             }
             None if self.body.is_empty() => write!(f, " with an empty body")?,
             None => write!(f, ": {}", snippet(&self.body))?,
         }
         if let Some(id) = self.request_id() {
-            write!(f, " (request id {id})")?;
+            write!(f, " (request id {})", clip(id))?;
         }
         Ok(())
     }
@@ -629,5 +644,73 @@ mod tests {
         let e = DecodeError::new("Thing", StatusCode::OK, "expected value", &garbage);
         assert!(e.body_start().chars().count() <= SNIPPET_CHARS + 1);
         assert!(e.to_string().contains("Thing"));
+    }
+
+    fn api_error_with(body: Vec<u8>, request_id: Option<&str>) -> ApiError {
+        let mut headers = HeaderMap::new();
+        if let Some(id) = request_id.and_then(|id| http::HeaderValue::from_str(id).ok()) {
+            headers.insert("x-request-id", id);
+        }
+        ApiError::new(
+            Method::GET,
+            &"https://hub.example/api/x".parse().unwrap(),
+            StatusCode::BAD_REQUEST,
+            headers,
+            Bytes::from(body),
+        )
+    }
+
+    proptest::proptest! {
+        /// Whatever bytes a server answers with, the error reads them without panicking and
+        /// its message stays short.
+        #[test]
+        fn any_error_body_gives_a_bounded_message(
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..20_000),
+        ) {
+            let e = api_error_with(body, None);
+            proptest::prop_assert!(e.to_string().chars().count() < 400);
+            let _ = format!("{e:?}");
+        }
+
+        /// Problem details with huge or many fields still give a bounded message.
+        #[test]
+        fn any_problem_details_give_a_bounded_message(
+            title in ".{0,3000}",
+            detail in ".{0,3000}",
+            type_uri in ".{0,3000}",
+            params in proptest::collection::vec((".{0,500}", ".{0,500}"), 0..40),
+            request_id in "[ -~]{0,5000}",
+        ) {
+            let problem = serde_json::json!({
+                "type": type_uri,
+                "title": title,
+                "detail": detail,
+                "invalid-params": params
+                    .iter()
+                    .map(|(name, reason)| serde_json::json!({"name": name, "reason": reason}))
+                    .collect::<Vec<_>>(),
+            });
+            let e = api_error_with(problem.to_string().into_bytes(), Some(&request_id));
+            proptest::prop_assert!(e.problem().is_some());
+            // Four clipped texts, ten clipped parameter pairs and the request id, 201 chars each.
+            proptest::prop_assert!(e.to_string().chars().count() < 201 * 25 + 300);
+        }
+
+        /// Any `Retry-After` text is read without panicking; whole seconds are read exactly.
+        #[test]
+        fn retry_after_reads_any_text_and_exact_seconds(text in "\\PC{0,64}", secs in 0u64..10_000_000) {
+            let now = std::time::SystemTime::now();
+            if let Ok(v) = http::HeaderValue::from_str(&text) {
+                let mut h = HeaderMap::new();
+                h.insert(http::header::RETRY_AFTER, v);
+                let _ = crate::retry::parse_retry_after(&h, now);
+            }
+            let mut h = HeaderMap::new();
+            h.insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+            proptest::prop_assert_eq!(
+                crate::retry::parse_retry_after(&h, now),
+                Some(Duration::from_secs(secs))
+            );
+        }
     }
 }

@@ -220,4 +220,92 @@ mod tests {
         assert!(parse_block_list(b"not xml <<<").is_err());
         assert!(parse_block_list(b"<BlockList/>").is_ok());
     }
+
+    /// A `Get Block List` answer as Azure writes it.
+    fn render(committed: &[(String, u64)], uncommitted: &[(String, u64)]) -> String {
+        let blocks = |list: &[(String, u64)]| -> String {
+            list.iter()
+                .map(|(n, s)| format!("<Block><Name>{n}</Name><Size>{s}</Size></Block>"))
+                .collect()
+        };
+        format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList><CommittedBlocks>{}</CommittedBlocks><UncommittedBlocks>{}</UncommittedBlocks></BlockList>",
+            blocks(committed),
+            blocks(uncommitted)
+        )
+    }
+
+    /// Committed and uncommitted blocks (name, size).
+    type Lists = (Vec<(String, u64)>, Vec<(String, u64)>);
+
+    fn block_lists() -> impl proptest::strategy::Strategy<Value = Lists> {
+        let block = ("[A-Za-z0-9+/]{1,20}={0,2}", proptest::num::u64::ANY);
+        (
+            proptest::collection::vec(block, 0..6),
+            proptest::collection::vec(block, 0..6),
+        )
+    }
+
+    proptest::proptest! {
+        /// Any bytes as a block list: a list or a typed error, never a panic.
+        #[test]
+        fn any_bytes_parse_or_fail_cleanly(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600),
+        ) {
+            let _ = parse_block_list(&bytes);
+        }
+
+        /// Azure's answers parse back to the blocks they list, committed or not.
+        #[test]
+        fn rendered_lists_parse_back((committed, uncommitted) in block_lists()) {
+            let parsed = parse_block_list(render(&committed, &uncommitted).as_bytes()).unwrap();
+            let expected: Vec<ListedBlock> = committed
+                .iter()
+                .map(|(n, s)| (n, s, true))
+                .chain(uncommitted.iter().map(|(n, s)| (n, s, false)))
+                .map(|(name, &size, committed)| ListedBlock { name: name.clone(), size, committed })
+                .collect();
+            proptest::prop_assert_eq!(parsed, expected);
+        }
+
+        /// A list cut short or with a byte changed never panics, and a cut list never claims a
+        /// block that was not in the whole one.
+        #[test]
+        fn damaged_lists_fail_cleanly(
+            (committed, uncommitted) in block_lists(),
+            cut in proptest::num::usize::ANY,
+            flip in proptest::num::usize::ANY,
+            byte in proptest::num::u8::ANY,
+        ) {
+            let xml = render(&committed, &uncommitted).into_bytes();
+            let cut_at = cut % (xml.len() + 1);
+            if let Ok(blocks) = parse_block_list(&xml[..cut_at]) {
+                for b in blocks {
+                    let source = if b.committed { &committed } else { &uncommitted };
+                    proptest::prop_assert!(source.iter().any(|(n, s)| *n == b.name && *s == b.size));
+                }
+            }
+            let mut flipped = xml.clone();
+            let at = flip % flipped.len();
+            flipped[at] = byte;
+            let _ = parse_block_list(&flipped);
+        }
+
+        /// Every offset has a 44-character id that names it, and the commit document lists the
+        /// ids in order.
+        #[test]
+        fn block_ids_have_one_length_and_keep_their_order(offsets in proptest::collection::vec(proptest::num::u64::ANY, 1..20)) {
+            let ids: Vec<String> = offsets.iter().map(|&o| block_id(o)).collect();
+            for id in &ids {
+                proptest::prop_assert_eq!(id.len(), 44);
+            }
+            let xml = block_list_xml(ids.iter().map(String::as_str));
+            let mut at = 0;
+            for id in &ids {
+                let found = xml[at..].find(&format!("<Latest>{id}</Latest>"));
+                proptest::prop_assert!(found.is_some());
+                at += found.unwrap_or(0) + 1;
+            }
+        }
+    }
 }

@@ -171,4 +171,22 @@ mod tests {
         assert!(Digest::sha256_hex("xyz").is_err());
         assert!(Digest::md5_base64("AAAA").is_err());
     }
+
+    proptest::proptest! {
+        /// Digest texts from users or servers parse to the bytes they encode, or fail cleanly.
+        #[test]
+        fn digest_texts_round_trip_or_fail_cleanly(
+            md5 in proptest::array::uniform16(proptest::num::u8::ANY),
+            sha in proptest::array::uniform32(proptest::num::u8::ANY),
+            junk in "\\PC{0,80}",
+        ) {
+            let d = Digest::Md5(md5);
+            proptest::prop_assert_eq!(Digest::md5_base64(&d.to_base64()).unwrap(), d);
+            let s = Digest::Sha256(sha);
+            proptest::prop_assert_eq!(Digest::sha256_hex(&s.to_hex()).unwrap(), s.clone());
+            proptest::prop_assert_eq!(Digest::sha256_hex(&s.to_hex().to_uppercase()).unwrap(), s);
+            let _ = Digest::md5_base64(&junk);
+            let _ = Digest::sha256_hex(&junk);
+        }
+    }
 }

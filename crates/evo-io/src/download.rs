@@ -857,4 +857,39 @@ mod tests {
         }
         assert!(ContentRange::parse(&HeaderMap::new()).is_err());
     }
+
+    proptest::proptest! {
+        /// Any header text: a range that makes sense (first <= last < total) or an error.
+        #[test]
+        fn any_content_range_text_gives_a_sane_range_or_an_error(text in "\\PC{0,60}") {
+            if let Ok(value) = http::HeaderValue::from_str(&text) {
+                let mut h = HeaderMap::new();
+                h.insert(header::CONTENT_RANGE, value);
+                if let Ok(r) = ContentRange::parse(&h) {
+                    proptest::prop_assert!(r.first <= r.last);
+                    proptest::prop_assert!(r.total.is_none_or(|t| r.last < t));
+                }
+            }
+        }
+
+        /// Well-formed ranges are read exactly, whatever the numbers.
+        #[test]
+        fn well_formed_ranges_are_read_exactly(
+            first in proptest::num::u64::ANY,
+            len in proptest::num::u64::ANY,
+            extra in proptest::option::of(proptest::num::u64::ANY),
+        ) {
+            let last = first.saturating_add(len);
+            let total = extra.map(|e| last.saturating_add(e).saturating_add(1).max(last));
+            let text = match total {
+                Some(t) => format!("bytes {first}-{last}/{t}"),
+                None => format!("bytes {first}-{last}/*"),
+            };
+            let parsed = ContentRange::parse(&headers(&text));
+            match total {
+                Some(t) if t <= last => proptest::prop_assert!(parsed.is_err()),
+                _ => proptest::prop_assert_eq!(parsed.unwrap(), ContentRange { first, last, total }),
+            }
+        }
+    }
 }

@@ -48,12 +48,26 @@ impl TransferState {
             && self.block_size == other.block_size
     }
 
+    /// The completed block indices. A damaged file cannot make this large or slow: indices
+    /// past the last block are dropped and overlapping ranges are merged before expanding.
     pub(crate) fn done_set(&self) -> BTreeSet<u64> {
-        self.done
+        let blocks = self.size.div_ceil(self.block_size.max(1));
+        let mut ranges: Vec<(u64, u64)> = self
+            .done
             .iter()
-            .filter(|(a, b)| a < b && b - a <= 1 << 32)
-            .flat_map(|&(a, b)| a..b)
-            .collect()
+            .map(|&(a, b)| (a, b.min(blocks)))
+            .filter(|(a, b)| a < b)
+            .collect();
+        ranges.sort_unstable();
+        let mut set = BTreeSet::new();
+        let mut next = 0u64;
+        for (a, b) in ranges {
+            for i in a.max(next)..b {
+                set.insert(i);
+            }
+            next = next.max(b);
+        }
+        set
     }
 }
 
@@ -195,7 +209,7 @@ mod tests {
             blob: "b".into(),
             etag: None,
             source_modified_ns: None,
-            size: 1,
+            size: 9,
             block_size: 1,
             done: ranges,
         };
@@ -234,5 +248,67 @@ mod tests {
         assert!(load(&path).is_none());
         w.remove();
         assert!(!path.exists());
+    }
+
+    fn state_with(size: u64, block_size: u64, done: Vec<(u64, u64)>) -> TransferState {
+        TransferState {
+            version: 1,
+            blob: "http://h/c/b".into(),
+            etag: None,
+            source_modified_ns: None,
+            size,
+            block_size,
+            done,
+        }
+    }
+
+    proptest::proptest! {
+        /// A damaged state file never panics: it loads as some state or as none.
+        #[test]
+        fn any_state_file_bytes_load_or_are_ignored(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("s.json");
+            std::fs::write(&path, &bytes).unwrap();
+            let _ = load(&path);
+        }
+
+        /// Whatever ranges a file claims, the completed set stays within the blob's blocks and
+        /// is their union.
+        #[test]
+        fn done_ranges_become_the_union_within_the_blob(
+            blocks in 0u64..300,
+            done in proptest::collection::vec((0u64..400, 0u64..400), 0..30),
+        ) {
+            let state = state_with(blocks * 7, 7, done.clone());
+            let expected: BTreeSet<u64> = done
+                .iter()
+                .flat_map(|&(a, b)| a..b.min(blocks))
+                .collect();
+            proptest::prop_assert_eq!(state.done_set(), expected);
+        }
+
+        /// Written states load back as the same transfer with the same blocks.
+        #[test]
+        fn states_round_trip_through_the_file(
+            indices in proptest::collection::btree_set(0u64..500, 0..100),
+            etag in proptest::option::of("[ -~]{0,40}"),
+        ) {
+            let mut state = state_with(500 * 3, 3, to_ranges(&indices));
+            state.etag = etag;
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("s.json");
+            std::fs::write(&path, serde_json::to_vec(&state).unwrap()).unwrap();
+            let loaded = load(&path).unwrap();
+            proptest::prop_assert!(loaded.same_transfer_as(&state));
+            proptest::prop_assert_eq!(loaded.done_set(), indices);
+        }
+    }
+
+    #[test]
+    fn a_damaged_file_claiming_huge_ranges_stays_small() {
+        let state = state_with(10 * 4, 4, vec![(0, u64::MAX); 100_000]);
+        assert_eq!(state.done_set().len(), 10);
     }
 }

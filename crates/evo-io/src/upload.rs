@@ -846,4 +846,18 @@ mod tests {
         assert_eq!(offset_of_id("QQ=="), None);
         assert_eq!(offset_of_id("%%%"), None);
     }
+
+    proptest::proptest! {
+        /// Our ids name their offset; anyone else's text names none, without a panic.
+        #[test]
+        fn ids_name_their_offsets_and_other_text_names_none(
+            offset in proptest::num::u64::ANY,
+            other in "\\PC{0,60}",
+        ) {
+            proptest::prop_assert_eq!(offset_of_id(&block_id(offset)), Some(offset));
+            if let Some(o) = offset_of_id(&other) {
+                proptest::prop_assert_eq!(block_id(o), other);
+            }
+        }
+    }
 }
