@@ -661,6 +661,9 @@ mod tests {
     }
 
     proptest::proptest! {
+        // Large generated texts: fewer cases keep the suite quick.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
         /// Whatever bytes a server answers with, the error reads them without panicking and
         /// its message stays short.
         #[test]
