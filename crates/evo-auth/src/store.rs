@@ -189,10 +189,16 @@ impl TokenStore for FileTokenStore {
         if file.access_token.is_empty() || evo_core::bearer_header(&file.access_token).is_err() {
             return Err(self.corrupt("the access token is empty or not a valid header value"));
         }
-        let mut token = Token::new(file.access_token)
-            .with_issued_at(UNIX_EPOCH + Duration::from_secs(file.issued_at));
+        // `SystemTime + Duration` panics past what the clock can hold: check the addition.
+        let time = |what: &str, secs: u64| {
+            UNIX_EPOCH
+                .checked_add(Duration::from_secs(secs))
+                .ok_or_else(|| self.corrupt(format!("{what} is out of range")))
+        };
+        let mut token =
+            Token::new(file.access_token).with_issued_at(time("issued_at", file.issued_at)?);
         if let Some(at) = file.expires_at {
-            token = token.with_expires_at(UNIX_EPOCH + Duration::from_secs(at));
+            token = token.with_expires_at(time("expires_at", at)?);
         }
         if let Some(rt) = file.refresh_token.filter(|r| !r.is_empty()) {
             token = token.with_refresh_token(rt);
@@ -373,5 +379,188 @@ mod tests {
         assert!(!format!("{e} {e:?}").contains("AT-leak"));
         std::fs::write(&path, b"garbage").unwrap();
         assert!(FileTokenStore::new(&path).load(&key()).await.is_err());
+    }
+
+    /// Fuzz-style properties of reading a token file someone (or something) else wrote.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+        use serde_json::{Value, json};
+
+        fn runtime() -> tokio::runtime::Runtime {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+        }
+
+        /// Loads `content` written as the token file.
+        fn load(content: &[u8]) -> Result<Option<Token>, OAuthError> {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("token.json");
+            std::fs::write(&path, content).expect("write");
+            runtime().block_on(FileTokenStore::new(&path).load(&key()))
+        }
+
+        fn assert_typed_without_tokens(result: &Result<Option<Token>, OAuthError>) {
+            if let Err(e) = result {
+                assert!(matches!(e, OAuthError::CorruptStore { .. }), "{e:?}");
+                let shown = format!("{e} {e:?}");
+                assert!(
+                    !shown.contains("SECRET"),
+                    "an error quotes a token: {shown}"
+                );
+            }
+        }
+
+        fn valid_file() -> Value {
+            json!({
+                "version": 1,
+                "issuer": "https://ims.example",
+                "client_id": "cid",
+                "scopes": key().scopes,
+                "access_token": "ATSECRET",
+                "refresh_token": "RTSECRET",
+                "issued_at": 1_700_000_000u64,
+                "expires_at": 1_700_003_600u64,
+                "granted_scopes": "evo.workspace",
+            })
+        }
+
+        fn json_value() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<u64>().prop_map(Value::from),
+                Just(Value::from(u64::MAX)),
+                any::<f64>().prop_map(Value::from),
+                ".{0,12}".prop_map(Value::from),
+                "y{2000,5000}".prop_map(Value::from),
+                Just(json!([1, "ATSECRET"])),
+            ]
+        }
+
+        #[test]
+        fn the_unmutated_file_loads() {
+            let token = load(valid_file().to_string().as_bytes())
+                .expect("load")
+                .expect("the key matches");
+            assert_eq!(token.access_token().expose(), "ATSECRET");
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            #[test]
+            fn arbitrary_file_content_gives_a_token_nothing_or_a_typed_error(
+                content in prop::collection::vec(any::<u8>(), 0..256),
+            ) {
+                assert_typed_without_tokens(&load(&content));
+            }
+
+            #[test]
+            fn mutated_token_files_load_the_right_token_or_fail_without_quoting_it(
+                field in prop::sample::select(vec![
+                    "version", "issuer", "client_id", "scopes", "access_token",
+                    "refresh_token", "issued_at", "expires_at", "granted_scopes",
+                ]),
+                value in prop::option::of(json_value()),
+                duplicate in any::<bool>(),
+            ) {
+                let mut file = valid_file();
+                let object = file.as_object_mut().expect("object");
+                let mut text = match &value {
+                    Some(v) => {
+                        object.insert(field.to_owned(), v.clone());
+                        serde_json::to_string(&file).expect("json")
+                    }
+                    None => {
+                        object.remove(field);
+                        serde_json::to_string(&file).expect("json")
+                    }
+                };
+                let duplicate = duplicate && value.is_some();
+                if duplicate {
+                    // The member twice: serde refuses duplicated fields.
+                    text.insert_str(1, &format!("\"{field}\":1,"));
+                }
+                let result = load(text.as_bytes());
+                assert_typed_without_tokens(&result);
+                if duplicate {
+                    prop_assert!(result.is_err(), "a duplicated {} was accepted", field);
+                }
+                if let Ok(Some(token)) = &result {
+                    let object = file.as_object().expect("object");
+                    prop_assert_eq!(
+                        Some(token.access_token().expose()),
+                        object.get("access_token").and_then(Value::as_str)
+                    );
+                    let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).expect("after 1970").as_secs();
+                    prop_assert_eq!(
+                        Some(secs(token.issued_at())),
+                        object.get("issued_at").and_then(Value::as_u64)
+                    );
+                    prop_assert_eq!(
+                        token.expires_at().map(secs),
+                        object.get("expires_at").and_then(Value::as_u64)
+                    );
+                }
+            }
+
+            #[test]
+            fn times_past_what_the_clock_can_hold_are_typed_errors(
+                field in prop::sample::select(vec!["issued_at", "expires_at"]),
+                secs in (i64::MAX as u64 + 1)..=u64::MAX,
+            ) {
+                let mut file = valid_file();
+                file[field] = Value::from(secs);
+                let result = load(file.to_string().as_bytes());
+                assert_typed_without_tokens(&result);
+                prop_assert!(result.is_err(), "{} = {} was accepted", field, secs);
+            }
+
+            #[test]
+            fn truncated_token_files_are_typed_errors(cut in 0usize..400) {
+                let text = serde_json::to_string(&valid_file()).expect("json");
+                let cut = cut.min(text.len() - 1);
+                let result = load(&text.as_bytes()[..cut]);
+                prop_assert!(result.is_err());
+                assert_typed_without_tokens(&result);
+            }
+
+            #[test]
+            fn saved_tokens_load_back_unchanged(
+                access in "[!-~]{1,200}",
+                refresh in prop::option::of("[ -~]{1,200}"),
+                issued in 0u64..=4_000_000_000,
+                lifetime in prop::option::of(0u64..=400_000_000),
+                scopes in prop::option::of("[a-z.]{1,12}( [a-z.]{1,12}){0,3}"),
+            ) {
+                let mut token = Token::new(access.clone())
+                    .with_issued_at(UNIX_EPOCH + Duration::from_secs(issued));
+                if let Some(l) = lifetime {
+                    token = token.with_expires_in(Duration::from_secs(l));
+                }
+                if let Some(r) = &refresh {
+                    token = token.with_refresh_token(r.clone());
+                }
+                let scopes = scopes.map(|s| Scopes::parse([s]).expect("valid scopes"));
+                if let Some(s) = &scopes {
+                    token = token.with_scopes(s.clone());
+                }
+                let dir = tempfile::tempdir().expect("tempdir");
+                let store = FileTokenStore::new(dir.path().join("token.json"));
+                let loaded = runtime().block_on(async {
+                    store.save(&key(), &token).await.expect("save");
+                    store.load(&key()).await.expect("load").expect("a token")
+                });
+                prop_assert_eq!(loaded.access_token().expose(), access.as_str());
+                prop_assert_eq!(loaded.refresh_token().map(|r| r.expose().to_owned()), refresh);
+                prop_assert_eq!(loaded.issued_at(), token.issued_at());
+                prop_assert_eq!(loaded.expires_at(), token.expires_at());
+                prop_assert_eq!(loaded.scopes(), scopes.as_ref());
+            }
+        }
     }
 }

@@ -353,4 +353,249 @@ mod tests {
         assert_eq!(e.status(), Some(StatusCode::BAD_GATEWAY));
         assert!(e.is_retryable());
     }
+
+    /// Fuzz-style properties: whatever a token endpoint sends, parsing never panics and gives
+    /// the right token or a typed error that does not quote the tokens.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+        use serde_json::Value;
+
+        const ACCESS: &str = "ATSECRETvalue";
+        const REFRESH: &str = "RTSECRETvalue";
+
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<u64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                ".{0,12}".prop_map(Value::from),
+                "[0-9 ]{0,25}".prop_map(Value::from),
+                Just(Value::from("bearer")),
+                Just(Value::from("")),
+                "x{1000,3000}".prop_map(Value::from),
+            ];
+            leaf.prop_recursive(2, 8, 3, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                    prop::collection::btree_map(".{0,4}", inner, 0..3)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// What happens to one member of a valid response.
+        #[derive(Clone, Debug)]
+        enum Mutation {
+            Keep,
+            Remove,
+            Replace(Value),
+            /// The member appears twice; the second (this value) wins.
+            Duplicate(Value),
+        }
+
+        fn mutation() -> impl Strategy<Value = Mutation> {
+            prop_oneof![
+                3 => Just(Mutation::Keep),
+                1 => Just(Mutation::Remove),
+                2 => json_value().prop_map(Mutation::Replace),
+                1 => json_value().prop_map(Mutation::Duplicate),
+            ]
+        }
+
+        /// A valid response, `token_type` last so that a flipped byte cannot make a string
+        /// swallow a token into another member.
+        fn valid_members() -> Vec<(&'static str, Value)> {
+            vec![
+                ("access_token", Value::from(ACCESS)),
+                ("expires_in", Value::from(3600)),
+                ("refresh_token", Value::from(REFRESH)),
+                ("scope", Value::from("evo.workspace evo.discovery")),
+                ("token_type", Value::from("Bearer")),
+            ]
+        }
+
+        fn render(members: &[(&str, Value)]) -> String {
+            let parts: Vec<String> = members
+                .iter()
+                .map(|(k, v)| format!("{}:{v}", Value::from(*k)))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+
+        fn parse(body: &[u8]) -> Result<Token, OAuthError> {
+            parse_token_response(StatusCode::OK, body, SystemTime::UNIX_EPOCH)
+        }
+
+        fn assert_typed_without_tokens(result: &Result<Token, OAuthError>) {
+            if let Err(e) = result {
+                assert!(
+                    matches!(
+                        e,
+                        OAuthError::UnexpectedResponse { .. }
+                            | OAuthError::UnsupportedTokenType { .. }
+                    ),
+                    "{e:?}"
+                );
+                let shown = format!("{e} {e:?}");
+                assert!(
+                    !shown.contains("SECRET"),
+                    "an error quotes a token: {shown}"
+                );
+            }
+        }
+
+        /// The token the RFC 6749 §5.1 rules give for these members (last duplicate wins).
+        fn expected(members: &[(&str, Value)]) -> Option<(String, Option<u64>, Option<String>)> {
+            let get = |name: &str| {
+                members
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v)
+            };
+            let access = match get("access_token")? {
+                Value::String(s) if !s.is_empty() && evo_core::bearer_header(s).is_ok() => {
+                    s.clone()
+                }
+                _ => return None,
+            };
+            match get("token_type")? {
+                Value::String(t) if t.eq_ignore_ascii_case("bearer") => {}
+                _ => return None,
+            }
+            let expires = match get("expires_in") {
+                None | Some(Value::Null) => None,
+                Some(Value::Number(n)) => match (n.as_u64(), n.as_f64()) {
+                    (Some(s), _) => Some(s),
+                    (None, Some(f)) if f >= 0.0 => Some(f as u64),
+                    _ => return None,
+                },
+                Some(Value::String(s)) => Some(s.trim().parse::<u64>().ok()?),
+                Some(_) => return None,
+            };
+            let refresh = match get("refresh_token") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+                Some(_) => return None,
+            };
+            Some((access, expires.map(|s| s.min(MAX_EXPIRES_IN)), refresh))
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_bodies_give_a_token_or_a_typed_error(body in prop::collection::vec(any::<u8>(), 0..512)) {
+                assert_typed_without_tokens(&parse(&body));
+            }
+
+            #[test]
+            fn mutated_valid_responses_parse_to_the_right_token_or_fail_without_quoting_it(
+                mutations in prop::collection::vec(mutation(), 5),
+            ) {
+                let mut members = Vec::new();
+                for ((name, value), m) in valid_members().into_iter().zip(mutations) {
+                    match m {
+                        Mutation::Keep => members.push((name, value)),
+                        Mutation::Remove => {}
+                        Mutation::Replace(v) => members.push((name, v)),
+                        Mutation::Duplicate(v) => {
+                            members.push((name, value));
+                            members.push((name, v));
+                        }
+                    }
+                }
+                let result = parse(render(&members).as_bytes());
+                assert_typed_without_tokens(&result);
+                match (result, expected(&members)) {
+                    (Ok(token), Some((access, lifetime, refresh))) => {
+                        prop_assert_eq!(token.access_token().expose(), access.as_str());
+                        prop_assert_eq!(token.lifetime(), lifetime.map(Duration::from_secs));
+                        prop_assert_eq!(token.refresh_token().map(|r| r.expose().to_owned()), refresh);
+                        let shown = format!("{token:?}");
+                        prop_assert!(!shown.contains("SECRET"), "{}", shown);
+                    }
+                    (Err(_), None) => {}
+                    (got, want) => prop_assert!(false, "parsed {:?}, expected {:?}", got.map(|t| t.lifetime()), want.map(|w| w.1)),
+                }
+            }
+
+            #[test]
+            fn every_truncation_of_a_valid_response_is_a_typed_error_without_the_tokens(cut in 0usize..200) {
+                let body = render(&valid_members());
+                let cut = cut.min(body.len() - 1);
+                let result = parse(&body.as_bytes()[..cut]);
+                prop_assert!(result.is_err());
+                assert_typed_without_tokens(&result);
+            }
+
+            #[test]
+            fn byte_flips_in_a_valid_response_never_panic_or_leak(
+                at in any::<prop::sample::Index>(),
+                xor in 1u8..=255,
+            ) {
+                let mut body = render(&valid_members()).into_bytes();
+                let i = at.index(body.len());
+                body[i] ^= xor;
+                assert_typed_without_tokens(&parse(&body));
+            }
+
+            #[test]
+            fn huge_expiries_are_clamped_to_ten_years(digits in "[1-9][0-9]{0,300}", fraction in "(\\.[0-9]{1,5})?") {
+                let body = format!(r#"{{"access_token":"a","token_type":"Bearer","expires_in":{digits}{fraction}}}"#);
+                let token = parse(body.as_bytes()).expect("a non-negative expiry is accepted");
+                let lifetime = token.lifetime().expect("an expiry");
+                prop_assert!(lifetime <= Duration::from_secs(MAX_EXPIRES_IN));
+                if let Ok(secs) = digits.parse::<u64>() {
+                    prop_assert_eq!(lifetime, Duration::from_secs(secs.min(MAX_EXPIRES_IN)));
+                }
+            }
+
+            #[test]
+            fn expiries_beyond_the_json_number_range_are_typed_errors(digits in "[1-9][0-9]{309,400}") {
+                // serde_json refuses numbers past f64's range: the body is not usable JSON.
+                let body = format!(r#"{{"access_token":"{ACCESS}","token_type":"Bearer","expires_in":{digits}}}"#);
+                let result = parse(body.as_bytes());
+                prop_assert!(result.is_err());
+                assert_typed_without_tokens(&result);
+            }
+
+            #[test]
+            fn error_documents_keep_status_code_and_a_bounded_description(
+                status in 400u16..600,
+                error in prop::option::of(json_value()),
+                description in prop::option::of(json_value()),
+                junk in prop::collection::vec(any::<u8>(), 0..64),
+                as_document in any::<bool>(),
+            ) {
+                let status = StatusCode::from_u16(status).expect("status");
+                let body = if as_document {
+                    let mut members = Vec::new();
+                    if let Some(e) = &error { members.push(("error", e.clone())); }
+                    if let Some(d) = &description { members.push(("error_description", d.clone())); }
+                    render(&members).into_bytes()
+                } else {
+                    junk
+                };
+                let parsed = parse_error_response(status, bytes::Bytes::from(body.clone()));
+                prop_assert_eq!(parsed.status(), Some(status));
+                match parsed {
+                    OAuthError::TokenEndpoint { code, description: shown, .. } => {
+                        prop_assert!(as_document);
+                        let sent = error.as_ref().and_then(Value::as_str).expect("a string error");
+                        prop_assert!(!sent.is_empty());
+                        prop_assert_eq!(code, OAuthErrorCode::parse(&truncate(sent, 500)));
+                        if let Some(shown) = shown {
+                            prop_assert!(shown.chars().count() <= 501);
+                        }
+                    }
+                    OAuthError::UnexpectedResponse { body: kept, .. } => {
+                        prop_assert_eq!(&kept[..], &body[..]);
+                    }
+                    other => prop_assert!(false, "{:?}", other),
+                }
+            }
+        }
+    }
 }
