@@ -248,4 +248,146 @@ mod tests {
             "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;"
         );
     }
+
+    /// Fuzz-style properties of the redirect listener, over real TCP connections: whatever a
+    /// browser (or anything else on this machine) sends, the listener answers or closes, keeps
+    /// serving, and hands the login exactly the query parameters that were sent.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::net::TcpStream;
+
+        const PATH: &str = "/signin-callback";
+
+        fn runtime() -> tokio::runtime::Runtime {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+        }
+
+        /// Sends `request` (then, with `half_close`, ends the write side) and reads the answer
+        /// until the listener closes the connection.
+        async fn exchange(port: u16, request: &[u8], half_close: bool) -> Vec<u8> {
+            let mut stream = TcpStream::connect(("127.0.0.1", port))
+                .await
+                .expect("connect");
+            // The listener may answer and close before it read everything: not a failure.
+            let _ = stream.write_all(request).await;
+            if half_close {
+                let _ = stream.shutdown().await;
+            }
+            let mut answer = Vec::new();
+            let read =
+                tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut answer))
+                    .await;
+            assert!(read.is_ok(), "the listener neither answered nor closed");
+            answer
+        }
+
+        fn get(query: &str) -> Vec<u8> {
+            format!("GET {PATH}?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").into_bytes()
+        }
+
+        /// Sends a callback with `query` and returns the parameters the login received.
+        async fn callback(listener: &mut Listener, query: &str) -> Vec<(String, String)> {
+            let port = listener.port();
+            let request = get(query);
+            let client = tokio::spawn(async move { exchange(port, &request, false).await });
+            let callback = tokio::time::timeout(Duration::from_secs(30), listener.next())
+                .await
+                .expect("a callback in time")
+                .expect("the listener runs");
+            let params = callback.params.clone();
+            callback.answer(Page::success());
+            let answer = client.await.expect("client");
+            assert!(
+                answer.starts_with(b"HTTP/1.1 200 "),
+                "{:?}",
+                String::from_utf8_lossy(&answer)
+            );
+            params
+        }
+
+        fn percent_encode_all(bytes: &[u8]) -> String {
+            bytes.iter().map(|b| format!("%{b:02X}")).collect()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(32))]
+
+            #[test]
+            fn arbitrary_bytes_get_an_http_answer_or_a_close_and_the_listener_keeps_serving(
+                garbage in prop_oneof![
+                    prop::collection::vec(any::<u8>(), 0..2048),
+                    (".{0,64}", prop::collection::vec(any::<u8>(), 0..256)).prop_map(|(q, tail)| {
+                        let mut r = format!("GET {PATH}?{q}").into_bytes();
+                        r.extend(tail);
+                        r
+                    }),
+                ],
+            ) {
+                runtime().block_on(async {
+                    let mut listener = Listener::bind(0, PATH.to_owned()).await.expect("bind");
+                    let answer = exchange(listener.port(), &garbage, true).await;
+                    assert!(
+                        answer.is_empty() || answer.starts_with(b"HTTP/1.1 "),
+                        "{:?}",
+                        String::from_utf8_lossy(&answer)
+                    );
+                    let params = callback(&mut listener, "state=after&code=c").await;
+                    assert_eq!(params, vec![
+                        ("state".to_owned(), "after".to_owned()),
+                        ("code".to_owned(), "c".to_owned()),
+                    ]);
+                });
+            }
+
+            #[test]
+            fn query_parameters_reach_the_login_exactly_as_sent(
+                params in prop::collection::vec((".{0,16}", ".{0,300}"), 0..6),
+                duplicate_state in prop::option::of(".{0,16}"),
+                long_code in prop::option::of(0usize..20_000),
+                raw_code in prop::collection::vec(any::<u8>(), 0..64),
+            ) {
+                let mut sent = vec![("state".to_owned(), "s".to_owned())];
+                sent.extend(params);
+                if let Some(second) = duplicate_state {
+                    sent.push(("state".to_owned(), second));
+                }
+                if let Some(len) = long_code {
+                    sent.push(("code".to_owned(), "c".repeat(len)));
+                }
+                let mut query = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(&sent)
+                    .finish();
+                // Percent-escaped bytes that need not be UTF-8 arrive decoded lossily.
+                query.push_str("&code=");
+                query.push_str(&percent_encode_all(&raw_code));
+                sent.push(("code".to_owned(), String::from_utf8_lossy(&raw_code).into_owned()));
+                let received = runtime().block_on(async {
+                    let mut listener = Listener::bind(0, PATH.to_owned()).await.expect("bind");
+                    callback(&mut listener, &query).await
+                });
+                prop_assert_eq!(received, sent);
+            }
+        }
+
+        #[test]
+        fn an_oversized_request_is_refused_and_the_listener_keeps_serving() {
+            runtime().block_on(async {
+                let mut listener = Listener::bind(0, PATH.to_owned()).await.expect("bind");
+                let huge = get(&format!("code={}", "x".repeat(200_000)));
+                let answer = exchange(listener.port(), &huge, true).await;
+                assert!(
+                    answer.is_empty() || answer.starts_with(b"HTTP/1.1 4"),
+                    "{:?}",
+                    String::from_utf8_lossy(&answer[..answer.len().min(200)])
+                );
+                let params = callback(&mut listener, "state=a").await;
+                assert_eq!(params, vec![("state".to_owned(), "a".to_owned())]);
+            });
+        }
+    }
 }
