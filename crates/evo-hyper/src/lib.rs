@@ -549,4 +549,43 @@ mod tests {
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("explicit"), "{shown}");
     }
+
+    /// Fuzz-style properties of checking proxy URLs (from the user or the environment).
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn arbitrary_proxy_urls_never_panic(url in any::<String>()) {
+                let _ = check_proxy_url(&url);
+            }
+
+            #[test]
+            fn proxy_url_errors_never_show_the_password(
+                scheme in prop_oneof![
+                    prop::sample::select(vec!["http", "https", "socks4", "socks5", "socks5h", "socks4a", "ftp", ""])
+                        .prop_map(str::to_owned),
+                    "[a-z0-9+.-]{1,8}",
+                ],
+                host in prop_oneof!["[a-z0-9.-]{0,20}", "\\[[0-9a-f:]{0,12}\\]", "[ -~]{0,10}"],
+                port in prop::option::of("[0-9a-z]{0,7}"),
+                path in prop::option::of("[ -~]{0,10}"),
+            ) {
+                let mut url = format!("{scheme}://dave:PWSECRET@{host}");
+                if let Some(p) = port {
+                    url.push(':');
+                    url.push_str(&p);
+                }
+                if let Some(p) = path {
+                    url.push('/');
+                    url.push_str(&p);
+                }
+                if let Err(e) = check_proxy_url(&url) {
+                    let shown = format!("{e} {e:?}");
+                    prop_assert!(!shown.contains("PWSECRET"), "{}", shown);
+                }
+            }
+        }
+    }
 }
