@@ -449,6 +449,16 @@ mod tests {
             assert_eq!(token.access_token().expose(), "ATSECRET");
         }
 
+        #[test]
+        fn every_truncation_of_a_token_file_is_a_typed_error() {
+            let text = serde_json::to_string(&valid_file()).expect("json");
+            for cut in 0..text.len() {
+                let result = load(&text.as_bytes()[..cut]);
+                assert!(result.is_err(), "cut at {cut} loaded");
+                assert_typed_without_tokens(&result);
+            }
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -518,15 +528,6 @@ mod tests {
                 let result = load(file.to_string().as_bytes());
                 assert_typed_without_tokens(&result);
                 prop_assert!(result.is_err(), "{} = {} was accepted", field, secs);
-            }
-
-            #[test]
-            fn truncated_token_files_are_typed_errors(cut in 0usize..400) {
-                let text = serde_json::to_string(&valid_file()).expect("json");
-                let cut = cut.min(text.len() - 1);
-                let result = load(&text.as_bytes()[..cut]);
-                prop_assert!(result.is_err());
-                assert_typed_without_tokens(&result);
             }
 
             #[test]
