@@ -27,7 +27,9 @@ fn main() -> ExitCode {
         "codegen" => codegen::run(rest),
         "bench" => bench::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask <ci | lint | test | codegen [--check] | bench [io] [files]>");
+            eprintln!(
+                "usage: cargo xtask <ci | lint | test | codegen [--check] | bench [io] [files]>"
+            );
             return ExitCode::from(2);
         }
     };
