@@ -210,11 +210,11 @@ fn snippet(body: &[u8]) -> String {
     // Redact before cutting, so that a secret split by the cut is still found.
     let head = &body[..body.len().min(SNIPPET_CHARS * 4 + 1024)];
     let text = crate::redact::redact_json_secrets(&String::from_utf8_lossy(head));
-    let mut out: String = text.chars().take(SNIPPET_CHARS).collect();
-    if text.chars().count() > SNIPPET_CHARS || head.len() < body.len() {
-        out.push('…');
+    match clip(&text) {
+        // Short enough, but the body went on past the part read.
+        std::borrow::Cow::Borrowed(all) if head.len() < body.len() => format!("{all}…"),
+        clipped => clipped.into_owned(),
     }
-    out
 }
 
 /// An HTTP response with a status the operation does not accept.
