@@ -21,7 +21,7 @@ use evo_emulator::{Emulator, Seed};
 use evo_files::FilesClient;
 use evo_hyper::HyperTransport;
 
-use crate::io::{check_download, peak_rss, write_source};
+use crate::io::{check_download, child_result, mib_per_s, peak_rss, write_source};
 
 /// Measurement rounds; the best round of each side and operation counts.
 const ROUNDS: usize = 3;
@@ -196,10 +196,6 @@ fn run(dir: &Path, size: u64, python: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn mib_per_s(size: u64, seconds: f64) -> f64 {
-    (size as f64 / (1 << 20) as f64) / seconds
-}
-
 /// The installed version of a Python distribution, or `?`.
 fn python_version(python: &Path, distribution: &str) -> String {
     Command::new(python)
@@ -217,32 +213,12 @@ fn python_version(python: &Path, distribution: &str) -> String {
 
 /// Runs one side's child and reads its `result ...` line.
 fn run_child(side: &str, mut command: Command) -> Result<Round, String> {
-    let output = command
-        .output()
-        .map_err(|e| format!("starting the {side} child: {e}"))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        return Err(format!(
-            "the {side} child failed ({}): {}{}",
-            output.status,
-            stdout,
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    let line = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("result "))
-        .ok_or_else(|| format!("the {side} child printed no result: {stdout}"))?;
-    let (mut upload, mut download, mut peak) = (None, None, None);
-    for field in line.split_whitespace() {
-        match field.split_once('=') {
-            Some(("upload_seconds", v)) => upload = v.parse::<f64>().ok(),
-            Some(("download_seconds", v)) => download = v.parse::<f64>().ok(),
-            Some(("peak_bytes", v)) => peak = v.parse::<u64>().ok(),
-            _ => {}
-        }
-    }
-    match (upload, download, peak) {
+    let result = child_result(side, &mut command)?;
+    match (
+        result.number::<f64>("upload_seconds"),
+        result.number::<f64>("download_seconds"),
+        result.number::<u64>("peak_bytes"),
+    ) {
         (Some(upload_seconds), Some(download_seconds), Some(peak_bytes))
             if upload_seconds > 0.0 && download_seconds > 0.0 =>
         {
@@ -252,7 +228,7 @@ fn run_child(side: &str, mut command: Command) -> Result<Round, String> {
                 peak_bytes,
             })
         }
-        _ => Err(format!("malformed {side} child result {line:?}")),
+        _ => Err(format!("malformed {side} child result {:?}", result.line)),
     }
 }
 

@@ -98,7 +98,7 @@ fn run(dir: &Path, size: u64) -> Result<(), String> {
                 println!(
                     "  round {} {op:8} {side:8} {:7.1} MiB/s  peak {:4} MiB",
                     round + 1,
-                    mib_per_s(size, m),
+                    mib_per_s(size, m.seconds),
                     m.peak_bytes >> 20
                 );
                 let slot = best.entry((op, side)).or_insert(m);
@@ -113,7 +113,7 @@ fn run(dir: &Path, size: u64) -> Result<(), String> {
     rt.block_on(emulator.shutdown());
     let rate = |op: &str, side: &str| {
         best.get(&(op, side))
-            .map_or(f64::NAN, |m| mib_per_s(size, *m))
+            .map_or(f64::NAN, |m| mib_per_s(size, m.seconds))
     };
     println!(
         "upload  : evo-io {:7.1} MiB/s, bare hyper {:7.1} MiB/s, bare hyper handed its digests {:7.1} MiB/s (best of {ROUNDS})",
@@ -143,10 +143,6 @@ fn run(dir: &Path, size: u64) -> Result<(), String> {
         peak("sdk")
     );
     Ok(())
-}
-
-fn mib_per_s(size: u64, m: Measurement) -> f64 {
-    (size as f64 / (1 << 20) as f64) / m.seconds
 }
 
 /// Writes `size` pseudo-random bytes (not compressible, not all zero).
@@ -203,15 +199,44 @@ fn run_child(
     url: &str,
     path: &Path,
 ) -> Result<Measurement, String> {
-    let output = Command::new(exe)
-        .args(["io-child", side, op, url])
-        .arg(path)
+    let mut command = Command::new(exe);
+    command.args(["io-child", side, op, url]).arg(path);
+    let result = child_result(&format!("{side} {op}"), &mut command)?;
+    match (result.number("seconds"), result.number("peak_bytes")) {
+        (Some(seconds), Some(peak_bytes)) => Ok(Measurement {
+            seconds,
+            peak_bytes,
+        }),
+        _ => Err(format!("malformed child result {:?}", result.line)),
+    }
+}
+
+/// The `result key=value ...` line a measured child prints.
+pub(crate) struct ChildResult {
+    /// The line, without `result `.
+    pub(crate) line: String,
+}
+
+impl ChildResult {
+    /// The value of `key`, when present and a number.
+    pub(crate) fn number<T: std::str::FromStr>(&self, key: &str) -> Option<T> {
+        self.line
+            .split_whitespace()
+            .find_map(|field| field.strip_prefix(key)?.strip_prefix('='))?
+            .parse()
+            .ok()
+    }
+}
+
+/// Runs a measured child (`what` names it in errors) and finds its `result ...` line.
+pub(crate) fn child_result(what: &str, command: &mut Command) -> Result<ChildResult, String> {
+    let output = command
         .output()
-        .map_err(|e| format!("starting the {side} {op} child: {e}"))?;
+        .map_err(|e| format!("starting the {what} child: {e}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         return Err(format!(
-            "the {side} {op} child failed ({}): {}{}",
+            "the {what} child failed ({}): {}{}",
             output.status,
             stdout,
             String::from_utf8_lossy(&output.stderr)
@@ -220,23 +245,15 @@ fn run_child(
     let line = stdout
         .lines()
         .find_map(|l| l.strip_prefix("result "))
-        .ok_or_else(|| format!("the {side} {op} child printed no result: {stdout}"))?;
-    let mut seconds = None;
-    let mut peak_bytes = None;
-    for field in line.split_whitespace() {
-        match field.split_once('=') {
-            Some(("seconds", v)) => seconds = v.parse().ok(),
-            Some(("peak_bytes", v)) => peak_bytes = v.parse().ok(),
-            _ => {}
-        }
-    }
-    match (seconds, peak_bytes) {
-        (Some(seconds), Some(peak_bytes)) => Ok(Measurement {
-            seconds,
-            peak_bytes,
-        }),
-        _ => Err(format!("malformed child result {line:?}")),
-    }
+        .ok_or_else(|| format!("the {what} child printed no result: {stdout}"))?;
+    Ok(ChildResult {
+        line: line.to_owned(),
+    })
+}
+
+/// Throughput of `size` bytes moved in `seconds`.
+pub(crate) fn mib_per_s(size: u64, seconds: f64) -> f64 {
+    (size as f64 / (1 << 20) as f64) / seconds
 }
 
 /// The peak resident memory of this process (VmHWM) in bytes.
