@@ -116,67 +116,6 @@ async fn sizes_round_trip_through_blocks_and_single_put() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
-fn is_put_block(r: &http::Request<Body>) -> bool {
-    r.method() == "PUT" && r.uri().query().is_some_and(|q| q.contains("comp=block&"))
-}
-
-fn is_ranged_get(r: &http::Request<Body>) -> bool {
-    r.method() == "GET"
-        && r.headers()
-            .get("range")
-            .is_some_and(|v| v.to_str().unwrap() != "bytes=0-0")
-}
-
-/// A gate that lets the first `n` matching requests through and holds every later one forever.
-fn hold_after(
-    n: u64,
-    matches: fn(&http::Request<Body>) -> bool,
-) -> impl Fn(
-    &http::Request<Body>,
-) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>
-+ Send
-+ Sync
-+ 'static {
-    let count = AtomicU64::new(0);
-    move |r| {
-        if matches(r) && count.fetch_add(1, Ordering::SeqCst) >= n {
-            Some(Box::pin(std::future::pending()))
-        } else {
-            None
-        }
-    }
-}
-
-/// Polls `work` until `n` answers with `status` to requests whose query contains `part` were
-/// seen (and a little longer, so their completion is recorded), then drops it: a killed transfer.
-async fn kill_after<F: std::future::Future>(
-    work: F,
-    recorder: &Recorder,
-    method: &str,
-    part: &str,
-    status: u16,
-    n: usize,
-) where
-    F::Output: std::fmt::Debug,
-{
-    let seen_enough = async {
-        while recorder
-            .seen()
-            .iter()
-            .filter(|s| s.method == method && s.query.contains(part) && s.status == Some(status))
-            .count()
-            < n
-        {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
-    tokio::select! {
-        r = work => panic!("the transfer finished although requests were held: {r:?}"),
-        _ = seen_enough => {}
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_upload_resumes_from_the_blocks_the_server_holds() {
     let az = AzuriteBlobs::start().await;

@@ -174,17 +174,6 @@ async fn a_shared_retry_budget_caps_the_retries_of_blocks() {
     assert_eq!(budget.available("127.0.0.1"), 0);
 }
 
-fn is_put_block(r: &http::Request<Body>) -> bool {
-    r.method() == "PUT" && r.uri().query().is_some_and(|q| q.contains("comp=block&"))
-}
-
-fn is_ranged_get(r: &http::Request<Body>) -> bool {
-    r.method() == "GET"
-        && r.headers()
-            .get("range")
-            .is_some_and(|v| v.to_str().unwrap() != "bytes=0-0")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn urls_expired_mid_transfer_are_renewed_through_the_callback() {
     let emu = Arc::new(emulator(FaultPlan::none()).await);
@@ -285,53 +274,6 @@ async fn urls_expired_mid_transfer_are_renewed_through_the_callback() {
     assert!(got.as_ref() == bytes.as_slice());
 }
 
-/// A gate that lets the first `n` matching requests through and holds every later one forever.
-fn hold_after(
-    n: u64,
-    matches: fn(&http::Request<Body>) -> bool,
-) -> impl Fn(
-    &http::Request<Body>,
-) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>
-+ Send
-+ Sync
-+ 'static {
-    let count = AtomicU64::new(0);
-    move |r| {
-        if matches(r) && count.fetch_add(1, Ordering::SeqCst) >= n {
-            Some(Box::pin(std::future::pending()))
-        } else {
-            None
-        }
-    }
-}
-
-async fn kill_when<F: std::future::Future>(
-    work: F,
-    recorder: &Recorder,
-    method: &str,
-    status: u16,
-    n: usize,
-) where
-    F::Output: std::fmt::Debug,
-{
-    let seen_enough = async {
-        while recorder
-            .seen()
-            .iter()
-            .filter(|s| s.method == method && s.status == Some(status))
-            .count()
-            < n
-        {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
-    tokio::select! {
-        r = work => panic!("the transfer finished although requests were held: {r:?}"),
-        _ = seen_enough => {}
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_transfers_resume_on_the_emulator() {
     let emu = emulator(FaultPlan::none()).await;
@@ -342,12 +284,13 @@ async fn killed_transfers_resume_on_the_emulator() {
     let url = emu.blob_url(CONTAINER, "resumed", "rcw");
 
     let first = Arc::new(Recorder::new(HyperTransport::shared()).gate(hold_after(5, is_put_block)));
-    kill_when(
+    kill_after(
         client(first.clone())
             .upload(url.clone(), Source::file(&source))
             .into_future(),
         &first,
         "PUT",
+        "",
         201,
         5,
     )
@@ -366,12 +309,13 @@ async fn killed_transfers_resume_on_the_emulator() {
     let target = dir.path().join("out.bin");
     let third =
         Arc::new(Recorder::new(HyperTransport::shared()).gate(hold_after(6, is_ranged_get)));
-    kill_when(
+    kill_after(
         client(third.clone())
             .download(url.clone(), Destination::file(&target))
             .into_future(),
         &third,
         "GET",
+        "",
         206,
         6,
     )
