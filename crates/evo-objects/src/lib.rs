@@ -1,0 +1,59 @@
+//! # evo-objects
+//!
+//! The Geoscience Object API client of evo-rs: list, read, write, move, delete and restore
+//! the geoscience objects of an Evo workspace (point sets, grids, meshes, drill holes, …),
+//! their versions and stages, and move the data files their columns live in.
+//!
+//! [`ObjectsClient`] works on one workspace ([`evo_core::Environment`]) through an
+//! [`evo_core::ApiConnector`] (transport and credentials).
+//!
+//! - Every endpoint of the API: workspace and organization listings with every filter and
+//!   ordering ([`ListObjectsQuery`]; a page, or a `Stream` of all pages), get by id, path or
+//!   [`ObjectReference`] (at a version, with the version list), conditional get
+//!   ([`Conditional::Unchanged`] is an outcome, not an error), create/update by path, update
+//!   by id with `If-Match` ([`Error::Modified`] on a stale version, [`Error::AlreadyExists`]
+//!   with the `existing_id` when creating over an existing path), move, delete, restore,
+//!   chosen versions, latest versions of many objects (batched by 500), stages.
+//! - Object JSON travels gzip-compressed both ways: bodies from
+//!   [`DEFAULT_GZIP_THRESHOLD`] bytes are sent with `Content-Encoding: gzip`, answers are
+//!   asked for with `Accept-Encoding: gzip` and inflated with a size limit.
+//! - Object data ([`DataFile`]): content-addressed Parquet files named by their SHA-256.
+//!   [`ObjectsClient::upload_data`] asks `PUT .../data` in batches of [`DATA_BATCH`] and sends
+//!   only what the server lacks; downloads take the URLs from the object's `links.data`,
+//!   renew them by reading the same version again and check every file's SHA-256 (a
+//!   corrupted download is [`Error::is_integrity`], never data), into memory, a file, or the
+//!   cache (one download per file however many tasks ask).
+//! - Object paths ([`ObjectPath`]) and references are checked before any request.
+//!
+//! The wire models are in [`models`].
+
+mod client;
+mod data;
+mod error;
+mod gzip;
+pub mod models;
+mod objects;
+mod path;
+mod query;
+mod reference;
+
+pub use client::{
+    DEFAULT_DATA_CONCURRENCY, DEFAULT_GZIP_THRESHOLD, DEFAULT_MAX_OBJECT_BYTES, ObjectsClient,
+    ObjectsClientBuilder,
+};
+pub use data::{
+    CACHE_SCOPE, DATA_BATCH, DataFile, DataUploadReport, is_sha256_name, referenced_data,
+    sha256_hex,
+};
+pub use error::Error;
+pub use models::{
+    DataLink, DataUploadTarget, LatestVersion, ListedObject, ObjectResponse, ObjectVersion,
+    ObjectsPage, OrgListedObject, Stage, UserInfo,
+};
+pub use objects::{Conditional, GetOptions, LATEST_VERSIONS_BATCH, RestoreOutcome, VERSIONS_BATCH};
+pub use path::{MAX_PATH_BYTES, ObjectPath};
+pub use query::{ListObjectsQuery, MAX_PAGE_SIZE, OrderBy, SortField, TimeFilter, TimeOp};
+pub use reference::{ObjectLocator, ObjectReference};
+
+/// Re-exports of the evo-io types used in this crate's API.
+pub use evo_io::{BlobClient, Destination, DownloadReport};
