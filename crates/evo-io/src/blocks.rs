@@ -12,17 +12,21 @@ pub const MAX_BLOCKS: u64 = 50_000;
 pub const MAX_BLOCK_SIZE: u64 = 4000 * MIB;
 /// The default block size: 8 MiB.
 pub const DEFAULT_BLOCK_SIZE: u64 = 8 * MIB;
+/// The largest block blob: [`MAX_BLOCKS`] blocks of [`MAX_BLOCK_SIZE`] (about 190.7 TiB). A
+/// server that claims a larger blob is not believed.
+pub const MAX_BLOB_SIZE: u64 = MAX_BLOCKS * MAX_BLOCK_SIZE;
 const MIB: u64 = 1024 * 1024;
 
-/// The block size for a blob of `total` bytes: `preferred`, grown (in whole MiB) when the blob
-/// would otherwise need more than [`MAX_BLOCKS`] blocks.
+/// The upload block size for a blob of `total` bytes: `preferred`, grown (in whole MiB) when
+/// the blob would otherwise need more than [`MAX_BLOCKS`] blocks, and never over
+/// [`MAX_BLOCK_SIZE`] (a blob over [`MAX_BLOB_SIZE`] cannot be uploaded at all).
 pub fn block_size_for(total: u64, preferred: u64) -> u64 {
     let preferred = preferred.clamp(1, MAX_BLOCK_SIZE);
     let needed = total.div_ceil(MAX_BLOCKS);
     if needed <= preferred {
         preferred
     } else {
-        needed.div_ceil(MIB) * MIB
+        (needed.div_ceil(MIB) * MIB).min(MAX_BLOCK_SIZE)
     }
 }
 
@@ -182,6 +186,8 @@ mod tests {
         ] {
             assert!(total.div_ceil(block_size_for(total, DEFAULT_BLOCK_SIZE)) <= MAX_BLOCKS);
         }
+        assert_eq!(block_size_for(1 << 62, DEFAULT_BLOCK_SIZE), MAX_BLOCK_SIZE);
+        assert_eq!(block_size_for(u64::MAX, 1), MAX_BLOCK_SIZE);
     }
 
     #[test]

@@ -15,6 +15,9 @@ use crate::blocks::{DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE};
 use crate::download::Download;
 use crate::upload::Upload;
 
+/// The largest blob a [`Destination::memory`] download accepts by default: 1 GiB.
+pub const DEFAULT_MAX_MEMORY_DOWNLOAD: u64 = 1 << 30;
+
 /// Uploads and downloads blobs through pre-signed URLs.
 ///
 /// Blob requests go straight to the [`Transport`](evo_core::Transport): a pre-signed URL
@@ -50,6 +53,7 @@ pub(crate) struct Config {
     pub(crate) renew_debounce: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) read_timeout: Duration,
+    pub(crate) max_memory_download: u64,
 }
 
 impl Default for Config {
@@ -67,6 +71,7 @@ impl Default for Config {
             renew_debounce: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(30),
             read_timeout: Duration::from_secs(60),
+            max_memory_download: DEFAULT_MAX_MEMORY_DOWNLOAD,
         }
     }
 }
@@ -186,6 +191,14 @@ impl BlobClientBuilder {
     /// There is no total timeout: large blocks may take as long as they need while data flows.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.config.read_timeout = timeout;
+        self
+    }
+
+    /// The largest blob a [`Destination::memory`] download accepts (default 1 GiB). A blob
+    /// whose size the server claims to be larger fails before any data is fetched, and one
+    /// that turns out larger fails as soon as the limit is passed, with [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge).
+    pub fn max_memory_download(mut self, bytes: u64) -> Self {
+        self.config.max_memory_download = bytes;
         self
     }
 

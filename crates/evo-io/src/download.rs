@@ -14,7 +14,7 @@ use http::{HeaderMap, Method, Request, Response, StatusCode, header};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use url::Url;
 
-use crate::blocks::{block_size_for, layout};
+use crate::blocks::{MAX_BLOB_SIZE, layout};
 use crate::client::{BlobClient, Destination, DestinationInner};
 use crate::digest::{Digest, Hasher, check, hash_file};
 use crate::error::{BlockRef, Error, ErrorKind, Step};
@@ -38,7 +38,7 @@ pub struct Download<'a> {
 }
 
 /// What a finished download did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DownloadReport {
     /// Bytes in the blob.
@@ -54,6 +54,21 @@ pub struct DownloadReport {
     /// The file written, for a file destination.
     pub path: Option<PathBuf>,
     bytes: Option<Bytes>,
+}
+
+impl std::fmt::Debug for DownloadReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The downloaded bytes are counted, not printed: a blob may be large or secret.
+        f.debug_struct("DownloadReport")
+            .field("size", &self.size)
+            .field("etag", &self.etag)
+            .field("resumed_bytes", &self.resumed_bytes)
+            .field("retries", &self.retries)
+            .field("ranged", &self.ranged)
+            .field("path", &self.path)
+            .field("bytes", &self.bytes.as_ref().map(Bytes::len))
+            .finish()
+    }
 }
 
 impl DownloadReport {
@@ -175,13 +190,22 @@ impl<'a> Download<'a> {
             }
             DestinationInner::Memory => {
                 let probe = probe(&wire).await?;
+                let limit = config.max_memory_download;
+                if let Some(size) = probe.size.filter(|&s| s > limit) {
+                    return Err(too_large(format!(
+                        "the blob holds {size} bytes, more than the memory download limit of {limit} bytes"
+                    )));
+                }
                 wire.meter.set_total(probe.size);
-                // Capacity grows with the data; a server's size claim is not trusted up front.
-                let capacity = probe.size.unwrap_or(0).min(64 << 20) as usize;
-                let mut sink = Sink::Memory(Vec::with_capacity(capacity));
+                // Capacity grows with the data: a server's size claim reserves one block at most.
+                let capacity = probe.size.unwrap_or(0).min(config.block_size) as usize;
+                let mut sink = Sink::Memory {
+                    data: Vec::with_capacity(capacity),
+                    limit,
+                };
                 let mut report = job.to_sink(&wire, probe, &mut sink).await?;
-                if let Sink::Memory(v) = sink {
-                    report.bytes = Some(Bytes::from(v));
+                if let Sink::Memory { data, .. } = sink {
+                    report.bytes = Some(Bytes::from(data));
                 }
                 Ok(report)
             }
@@ -226,8 +250,25 @@ fn protocol(step: Step, message: impl Into<String>) -> Failure {
     Failure::fatal(ErrorKind::Protocol, step, message)
 }
 
-/// Finds size and ETag: `HEAD`, or `GET bytes=0-0` when `HEAD` is refused or not allowed.
+/// Finds size and ETag (see [`probe_claims`]); a size no blob can have is a protocol error,
+/// so nothing is ever sized from it.
 async fn probe(wire: &Wire<'_>) -> Result<Probe, Error> {
+    let probe = probe_claims(wire).await?;
+    match probe.size {
+        Some(size) if size > MAX_BLOB_SIZE => Err(Error::new(
+            ErrorKind::Protocol,
+            Step::Probe,
+            format!(
+                "the server claims the blob holds {size} bytes, more than any blob can ({MAX_BLOB_SIZE})"
+            ),
+        )),
+        _ => Ok(probe),
+    }
+}
+
+/// What the server says of size and ETag: `HEAD`, or `GET bytes=0-0` when `HEAD` is refused
+/// or not allowed.
+async fn probe_claims(wire: &Wire<'_>) -> Result<Probe, Error> {
     let head = wire
         .retrying(Step::Probe, None, |url| async move {
             let request = Request::builder()
@@ -361,28 +402,41 @@ impl ContentRange {
     }
 }
 
+fn too_large(message: String) -> Error {
+    Error::new(ErrorKind::TooLarge, Step::WriteDestination, message)
+}
+
 /// A destination written in order.
 enum Sink<'a> {
-    Memory(Vec<u8>),
+    /// Memory, up to `limit` bytes.
+    Memory {
+        data: Vec<u8>,
+        limit: u64,
+    },
     Writer(Pin<Box<dyn AsyncWrite + Send + 'a>>),
 }
 
 impl Sink<'_> {
-    async fn write(&mut self, data: &[u8]) -> Result<(), Error> {
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), Error> {
         match self {
-            Sink::Memory(v) => {
-                v.extend_from_slice(data);
+            Sink::Memory { data, limit } => {
+                if (data.len() + chunk.len()) as u64 > *limit {
+                    return Err(too_large(format!(
+                        "more than the memory download limit of {limit} bytes arrived"
+                    )));
+                }
+                data.extend_from_slice(chunk);
                 Ok(())
             }
             Sink::Writer(w) => w
-                .write_all(data)
+                .write_all(chunk)
                 .await
                 .map_err(|e| Error::local(Step::WriteDestination, "writing the destination", e)),
         }
     }
     async fn finish(&mut self) -> Result<(), Error> {
         match self {
-            Sink::Memory(_) => Ok(()),
+            Sink::Memory { .. } => Ok(()),
             Sink::Writer(w) => w
                 .flush()
                 .await
@@ -499,7 +553,7 @@ impl Job {
                 (body.got, false)
             }
             (None, Some(size)) => {
-                let block_size = block_size_for(size, self.block_size);
+                let block_size = self.block_size;
                 let mut blocks = stream::iter(layout(size, block_size))
                     .map(|block| self.fetch(wire, block, size, etag.as_deref()))
                     .buffered(self.concurrency);
@@ -584,7 +638,9 @@ impl Job {
             });
         };
 
-        let block_size = block_size_for(size, self.block_size);
+        // Ranges have the configured size whatever the blob's: the 50,000-block limit is an
+        // upload rule, and a block is what this download holds in memory at once.
+        let block_size = self.block_size;
         let fresh = TransferState {
             version: TransferState::VERSION,
             blob: wire.url.blob_key(),
@@ -632,9 +688,9 @@ impl Job {
         } else {
             None
         };
-        let resumed_bytes: u64 = layout(size, block_size)
-            .filter(|b| done.contains(&b.index))
-            .map(|b| b.len)
+        let resumed_bytes: u64 = done
+            .iter()
+            .map(|&index| block_size.min(size.saturating_sub(index * block_size)))
             .sum();
         if resumed_bytes > 0 {
             tracing::debug!(resumed_bytes, "resuming a partial download");

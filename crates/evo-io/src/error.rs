@@ -29,6 +29,10 @@ pub enum ErrorKind {
     /// The request cannot be carried out as asked (a target that exists, too many blocks, an
     /// unusable URL or name).
     InvalidInput,
+    /// The blob is larger than the destination accepts: a memory download over the client's
+    /// [limit](crate::BlobClientBuilder::max_memory_download), by the size the server claims or
+    /// by the bytes that arrived.
+    TooLarge,
 }
 
 /// The step of a transfer that failed.

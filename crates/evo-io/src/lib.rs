@@ -47,9 +47,11 @@ mod state;
 mod upload;
 mod url;
 
-pub use blocks::{DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MAX_BLOCKS, block_id, block_size_for};
+pub use blocks::{
+    DEFAULT_BLOCK_SIZE, MAX_BLOB_SIZE, MAX_BLOCK_SIZE, MAX_BLOCKS, block_id, block_size_for,
+};
 pub use cache::CachedDownload;
-pub use client::{BlobClient, BlobClientBuilder, Destination, Source};
+pub use client::{BlobClient, BlobClientBuilder, DEFAULT_MAX_MEMORY_DOWNLOAD, Destination, Source};
 pub use digest::Digest;
 pub use download::{Download, DownloadReport};
 pub use error::{BlockRef, Committed, Error, ErrorKind, Step};

@@ -20,7 +20,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use crate::blocks::{
-    MAX_BLOCKS, block_id, block_id_param, block_list_xml, block_size_for, layout, parse_block_list,
+    MAX_BLOB_SIZE, MAX_BLOCKS, block_id, block_id_param, block_list_xml, block_size_for, layout,
+    parse_block_list,
 };
 use crate::client::{BlobClient, Source, SourceInner};
 use crate::digest::{Digest, md5_of};
@@ -125,6 +126,7 @@ impl<'a> Upload<'a> {
         match self.source.inner {
             SourceInner::File(path) => {
                 let (file, len, modified_ns) = open_source(&path).await?;
+                check_blob_size(len)?;
                 wire.meter.set_total(Some(len));
                 let feed = Feed::File {
                     file: Arc::new(file),
@@ -144,6 +146,7 @@ impl<'a> Upload<'a> {
             }
             SourceInner::Bytes(bytes) => {
                 let len = bytes.len() as u64;
+                check_blob_size(len)?;
                 wire.meter.set_total(Some(len));
                 if len <= config.single_put_max {
                     return put_blob(&wire, bytes, content_type.as_deref()).await;
@@ -155,6 +158,9 @@ impl<'a> Upload<'a> {
                     .await
             }
             SourceInner::Reader { mut reader, len } => {
+                if let Some(len) = len {
+                    check_blob_size(len)?;
+                }
                 wire.meter.set_total(len);
                 let block_size = match len {
                     Some(len) => block_size_for(len, config.block_size),
@@ -188,6 +194,19 @@ fn whole(len: u64) -> BlockRef {
         offset: 0,
         len,
     }
+}
+
+/// A source over [`MAX_BLOB_SIZE`] cannot become one block blob (and would need blocks larger
+/// than any buffer this upload should hold).
+fn check_blob_size(len: u64) -> Result<(), Error> {
+    if len > MAX_BLOB_SIZE {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            Step::Prepare,
+            format!("{len} bytes is more than a block blob can hold ({MAX_BLOB_SIZE} bytes)"),
+        ));
+    }
+    Ok(())
 }
 
 fn check_reader_len(expected: Option<u64>, got: u64) -> Result<(), Error> {

@@ -2,6 +2,8 @@
 //! middleware that counts, pauses or rewrites requests (the way a user's own middleware would).
 #![allow(dead_code)]
 
+pub mod hostile;
+
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
