@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use evo_core::retry::Failure;
 use evo_core::{Body, RetryPolicy, Secret, SharedTransport, Timeouts};
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{Method, Request};
@@ -127,7 +128,9 @@ impl OAuthConnector {
             token_endpoint: DEFAULT_TOKEN_PATH.to_owned(),
             end_session_endpoint: DEFAULT_END_SESSION_PATH.to_owned(),
             revocation_endpoint: DEFAULT_REVOCATION_PATH.to_owned(),
-            retry: RetryPolicy::default().with_max_attempts(3),
+            retry: RetryPolicy::default()
+                .with_max_attempts(3)
+                .with_max_retry_after(Duration::from_secs(30)),
             timeout: Duration::from_secs(30),
         }
     }
@@ -261,32 +264,42 @@ impl OAuthConnector {
             }
             Bytes::from(form.finish())
         };
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            tracing::debug!(what, attempt, %url, "posting to the issuer");
-            let (error, may_retry, retry_after) = match self.send_once(url, body.clone()).await {
-                Ok((status, _, body)) if status.is_success() => return Ok((status, body)),
-                Ok((status, headers, body)) => {
-                    let gateway = matches!(status.as_u16(), 502..=504);
-                    let retry_after = evo_core::parse_retry_after(&headers, SystemTime::now());
-                    (parse_error_response(status, body), gateway, retry_after)
+        let outcome = inner
+            .retry
+            .driver(url.host_str().unwrap_or_default())
+            .idempotent(repeatable)
+            .run(|attempt| {
+                let body = body.clone();
+                async move {
+                    tracing::debug!(what, attempt = attempt.number(), %url, "posting to the issuer");
+                    match self.send_once(url, body).await {
+                        Ok((status, _, body)) if status.is_success() => Ok((status, body)),
+                        Ok((status, headers, body)) => {
+                            let error = parse_error_response(status, body);
+                            if !matches!(status.as_u16(), 502..=504) {
+                                return Err(Failure::fatal(error));
+                            }
+                            // A gateway answered in the issuer's place: the token request is
+                            // sent again even when it is not repeatable (as always here).
+                            let retry_after =
+                                evo_core::parse_retry_after(&headers, SystemTime::now());
+                            Err(Failure::transient(error)
+                                .retry_after(retry_after)
+                                .unprocessed())
+                        }
+                        Err((error, _)) if !error.is_retryable() => Err(Failure::fatal(error)),
+                        Err((error, sent)) => {
+                            let failure = Failure::transient(error);
+                            Err(if sent { failure } else { failure.unprocessed() })
+                        }
+                    }
                 }
-                Err((error, sent)) => {
-                    let may = error.is_retryable() && (!sent || repeatable);
-                    (error, may, None)
-                }
-            };
-            if !may_retry || attempt >= inner.retry.max_attempts() {
-                tracing::debug!(what, attempt, error = %error, "the issuer request failed");
-                return Err(error);
-            }
-            let delay = retry_after
-                .map(|d| d.min(Duration::from_secs(30)))
-                .unwrap_or_else(|| inner.retry.backoff(attempt));
-            tracing::info!(what, attempt, error = %error, ?delay, "retrying the issuer request");
-            tokio::time::sleep(delay).await;
-        }
+            })
+            .await;
+        outcome.map_err(|failed| {
+            tracing::debug!(what, attempts = failed.attempts(), error = %failed.error(), "the issuer request failed");
+            failed.into_error()
+        })
     }
 
     /// One attempt. Errors carry whether the request may have reached the server.
@@ -392,8 +405,9 @@ impl OAuthConnectorBuilder {
         self.client_secret = Some(secret.into());
         self
     }
-    /// How token requests are retried after 502/503/504 and transport failures
-    /// (default: 3 attempts, full-jitter backoff).
+    /// How token requests are retried after 502/503/504 and transport failures (default:
+    /// 3 attempts, full-jitter backoff, `Retry-After` honoured up to 30 s, 2 minutes in all).
+    /// A [`RetryBudget`](evo_core::RetryBudget) in the policy is charged per issuer host.
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self

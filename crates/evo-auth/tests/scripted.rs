@@ -298,3 +298,64 @@ async fn a_refreshable_access_token_uses_the_refresh_token_grant() {
     let h = fixed.headers().await.unwrap();
     assert!(!fixed.refresh(&h).await.unwrap());
 }
+
+#[tokio::test]
+async fn token_requests_retry_through_the_shared_driver_with_its_budget_and_time_limit() {
+    // A budget with room for one retry: the second 503 is not retried.
+    let script = Script::new(vec![
+        Step::Answer(503, String::new()),
+        Step::Answer(503, String::new()),
+        token("unused", 3600),
+    ]);
+    let connector = OAuthConnector::builder(script.clone(), "cid")
+        .issuer("https://ims.example")
+        .client_secret("secret")
+        .retry_policy(
+            RetryPolicy::default()
+                .with_max_attempts(5)
+                .with_initial_backoff(Duration::from_millis(1))
+                .with_budget(evo_core::RetryBudget::new(5)),
+        )
+        .build()
+        .unwrap();
+    let auth = ClientCredentialsAuthorizer::new(connector, Scopes::default()).unwrap();
+    let e = auth.token().await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(script.requests(), 2, "one retry, then the budget is dry");
+
+    // `Retry-After` beyond the total time limit: no retry.
+    let script = Arc::new(RetryAfterScript::default());
+    let connector = OAuthConnector::builder(script.clone(), "cid")
+        .issuer("https://ims.example")
+        .client_secret("secret")
+        .retry_policy(
+            RetryPolicy::default()
+                .with_max_attempts(5)
+                .with_max_elapsed(Some(Duration::from_secs(2))),
+        )
+        .build()
+        .unwrap();
+    let auth = ClientCredentialsAuthorizer::new(connector, Scopes::default()).unwrap();
+    let started = std::time::Instant::now();
+    assert!(auth.token().await.is_err());
+    assert_eq!(script.requests.load(Ordering::SeqCst), 1);
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+/// Answers every request 503 with `Retry-After: 10`.
+#[derive(Debug, Default)]
+struct RetryAfterScript {
+    requests: AtomicU64,
+}
+
+#[async_trait]
+impl Transport for RetryAfterScript {
+    async fn send(&self, _request: Request<Body>) -> Result<Response<Body>, TransportError> {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        Ok(Response::builder()
+            .status(503)
+            .header("retry-after", "10")
+            .body(Body::empty())
+            .unwrap())
+    }
+}

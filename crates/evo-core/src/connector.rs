@@ -3,8 +3,9 @@
 use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -19,7 +20,7 @@ use crate::auth::{Authorizer, NoAuth};
 use crate::body::{Body, BodyStream};
 use crate::error::{ApiError, DecodeError, Error, TransportError, TransportErrorKind};
 use crate::redact::redact_url;
-use crate::retry::RetryPolicy;
+use crate::retry::{Attempt, Failure, RetryPolicy, is_retryable_status, parse_retry_after};
 use crate::transport::{Timeouts, Transport};
 
 /// The name of the header that identifies the SDK to Evo (as the official SDK's `Evo-SDK-Source`).
@@ -558,101 +559,99 @@ impl RequestBuilder {
     }
 
     async fn run(mut self, url: url::Url) -> Result<Response<Body>, Error> {
-        let inner = self.connector.inner.clone();
-        let same_origin = url.origin() == inner.base_url.origin();
-        let credentials = self.send_credentials && same_origin;
-        let idempotent = self.is_idempotent();
+        let same_origin = url.origin() == self.connector.inner.base_url.origin();
+        let conditions = Conditions {
+            credentials: self.send_credentials && same_origin,
+            // A body that cannot be replayed is sent once: nothing is repeated after it left.
+            replayable: self.body.as_ref().is_none_or(Body::is_replayable),
+            body: std::sync::Mutex::new(self.body.take()),
+            refreshed: AtomicBool::new(false),
+        };
         let policy = self.settings.retry.clone();
-        let mut retries = policy.start(url.host_str().unwrap_or_default());
-        let mut body = self.body.take();
-        let mut attempt: u32 = 0;
-        let mut refreshed = false;
-        loop {
-            attempt += 1;
-            let auth_headers = if credentials {
-                match inner.authorizer.headers().await {
-                    Ok(headers) => headers,
-                    Err(error) => {
-                        // Nothing was sent: a transient credential failure (the token
-                        // endpoint answered 503) is retried like any other.
-                        match retries.next_delay(attempt, &error, true) {
-                            Some(delay) => {
-                                tracing::info!(attempt, error = %error, ?delay, "retrying after a credential failure");
-                                tokio::time::sleep(delay).await;
-                                continue;
-                            }
-                            None => return Err(error),
-                        }
-                    }
-                }
-            } else {
-                HeaderMap::new()
-            };
-            let replayable = body.as_ref().is_none_or(Body::is_replayable);
-            let this_body = match &body {
+        let this = &self;
+        let outcome = policy
+            .driver(url.host_str().unwrap_or_default())
+            .idempotent(self.is_idempotent())
+            .run(|attempt| {
+                let (url, conditions) = (&url, &conditions);
+                async move { this.attempt(attempt, url, conditions).await }
+            })
+            .await;
+        match outcome {
+            Ok(response) => Ok(response),
+            Err(failed) => match failed.into_error() {
+                Unanswered::Error(error) => Err(error),
+                // The retries of a retryable status are used up: that answer is the response.
+                Unanswered::Status(parts, body) => Ok(tag(
+                    Response::from_parts(parts, Body::from(body)),
+                    &self.method,
+                    &url,
+                )),
+            },
+        }
+    }
+
+    /// One attempt of [`run`](Self::run): credentials, the request, and its outcome sorted
+    /// for the retry driver.
+    async fn attempt(
+        &self,
+        attempt: Attempt,
+        url: &url::Url,
+        conditions: &Conditions,
+    ) -> Result<Response<Body>, Failure<Unanswered>> {
+        let authorizer = &self.connector.inner.authorizer;
+        let auth_headers = if conditions.credentials {
+            // Nothing was sent: a transient credential failure (the token endpoint answered
+            // 503) is retried like any other.
+            authorizer
+                .headers()
+                .await
+                .map_err(|e| Failure::classify(e).unprocessed().map(Unanswered::Error))?
+        } else {
+            HeaderMap::new()
+        };
+        let body = {
+            let mut slot = conditions.body.lock().unwrap_or_else(|e| e.into_inner());
+            match slot.as_ref() {
                 Some(b) if b.is_replayable() => b.try_clone().unwrap_or_default(),
-                Some(_) => body.take().unwrap_or_default(),
+                Some(_) => slot.take().unwrap_or_default(),
                 None => Body::empty(),
-            };
-            let request = self.build_request(&url, &auth_headers, this_body)?;
-            tracing::debug!(attempt, "sending");
-            let outcome = self.send_once(request).await;
-            let error = match outcome {
-                Ok(response) => {
-                    inner.authorizer.observe_response(response.headers());
-                    let status = response.status();
-                    if status == StatusCode::UNAUTHORIZED && credentials && !refreshed && replayable
-                    {
-                        refreshed = true;
-                        if inner.authorizer.refresh(&auth_headers).await? {
-                            tracing::debug!("credentials refreshed after 401; sending again");
-                            attempt -= 1;
-                            continue;
-                        }
-                    }
-                    let retry_status = matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504);
-                    let wanted = self.expected.as_ref().is_some_and(|e| e.contains(&status));
-                    if !retry_status || wanted {
-                        retries.succeeded();
-                        return Ok(tag(response, &self.method, &url));
-                    }
-                    let (parts, body) = response.into_parts();
-                    let body = collect_prefix(body, MAX_ERROR_BODY_BYTES).await;
-                    let api = ApiError::new(
-                        self.method.clone(),
-                        &url,
-                        status,
-                        parts.headers.clone(),
-                        body.clone(),
-                    );
-                    let error = Error::from(api);
-                    match retries.next_delay(attempt, &error, idempotent && replayable) {
-                        Some(delay) => {
-                            tracing::info!(attempt, %status, ?delay, "retrying after a retryable status");
-                            tokio::time::sleep(delay).await;
-                            continue;
-                        }
-                        None => {
-                            let response = Response::from_parts(parts, Body::from(body));
-                            return Ok(tag(response, &self.method, &url));
-                        }
-                    }
-                }
-                Err(e) => e,
-            };
-            let may_resend = replayable
-                && (idempotent
-                    || !error
-                        .as_transport()
-                        .is_some_and(TransportError::request_sent));
-            match retries.next_delay(attempt, &error, may_resend) {
-                Some(delay) => {
-                    tracing::info!(attempt, error = %error, ?delay, "retrying after a transport error");
-                    tokio::time::sleep(delay).await;
-                }
-                None => return Err(error),
+            }
+        };
+        let request = self
+            .build_request(url, &auth_headers, body)
+            .map_err(|e| Failure::fatal(Unanswered::Error(e)))?;
+        tracing::debug!(attempt = attempt.number(), "sending");
+        let response = match self.send_once(request).await {
+            Ok(response) => response,
+            Err(error) => return Err(conditions.unless_replayable(Failure::classify(error))),
+        };
+        authorizer.observe_response(response.headers());
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED
+            && conditions.credentials
+            && conditions.replayable
+            && !conditions.refreshed.swap(true, Ordering::Relaxed)
+        {
+            let renewed = authorizer
+                .refresh(&auth_headers)
+                .await
+                .map_err(|e| Failure::fatal(Unanswered::Error(e)))?;
+            if renewed {
+                tracing::debug!("credentials refreshed after 401; sending again");
+                let (parts, _) = response.into_parts();
+                return Err(Failure::renewed(Unanswered::Status(parts, Bytes::new())));
             }
         }
+        let wanted = self.expected.as_ref().is_some_and(|e| e.contains(&status));
+        if !is_retryable_status(status) || wanted {
+            return Ok(tag(response, &self.method, url));
+        }
+        let (parts, body) = response.into_parts();
+        let body = collect_prefix(body, MAX_ERROR_BODY_BYTES).await;
+        let retry_after = parse_retry_after(&parts.headers, SystemTime::now());
+        let failure = Failure::transient(Unanswered::Status(parts, body)).retry_after(retry_after);
+        Err(conditions.unless_replayable(failure))
     }
 
     fn build_request(
@@ -844,6 +843,55 @@ fn tag(mut response: Response<Body>, method: &Method, url: &url::Url) -> Respons
         .extensions_mut()
         .insert(RequestMethod(method.clone()));
     response
+}
+
+/// What every attempt of one request shares.
+struct Conditions {
+    /// Credentials are sent (asked for, and the URL has the base URL's origin).
+    credentials: bool,
+    /// The body can be sent again.
+    replayable: bool,
+    /// The body; a body that cannot be replayed is taken by the attempt that sends it.
+    body: std::sync::Mutex<Option<Body>>,
+    /// The one credential refresh after a 401 was made.
+    refreshed: AtomicBool,
+}
+
+impl Conditions {
+    /// A failure after the body left cannot be retried when the body cannot be replayed.
+    fn unless_replayable<E>(&self, failure: Failure<E>) -> Failure<Unanswered>
+    where
+        Unanswered: From<E>,
+    {
+        let failure = failure.map(Unanswered::from);
+        if self.replayable {
+            failure
+        } else {
+            Failure::fatal(failure.into_error())
+        }
+    }
+}
+
+/// Why an attempt got no response to return: an error, or a retryable status (kept with its
+/// body, to be returned as the response once the retries are used up).
+enum Unanswered {
+    Error(Error),
+    Status(http::response::Parts, Bytes),
+}
+
+impl From<Error> for Unanswered {
+    fn from(error: Error) -> Self {
+        Unanswered::Error(error)
+    }
+}
+
+impl fmt::Display for Unanswered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unanswered::Error(error) => error.fmt(f),
+            Unanswered::Status(parts, _) => write!(f, "the server answered {}", parts.status),
+        }
+    }
 }
 
 /// The URL of the request, kept in the response extensions for error messages.

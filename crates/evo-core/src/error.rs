@@ -299,9 +299,9 @@ impl ApiError {
     pub fn retry_after(&self) -> Option<Duration> {
         crate::retry::parse_retry_after(&self.headers, std::time::SystemTime::now())
     }
-    /// True for 408, 429, 500, 502, 503 and 504.
+    /// True for 408, 429, 500, 502, 503 and 504 ([`crate::retry::is_retryable_status`]).
     pub fn is_retryable(&self) -> bool {
-        matches!(self.status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+        crate::retry::is_retryable_status(self.status)
     }
 }
 

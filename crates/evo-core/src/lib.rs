@@ -6,6 +6,8 @@
 //! - [`Authorizer`]: credentials per request, refreshed once after a 401 (`evo-auth` does OAuth2).
 //! - [`ApiConnector`]: base URL + transport + authorizer; builds URLs, retries with full-jitter
 //!   backoff, honours `Retry-After`, applies timeouts and decodes JSON into typed values.
+//! - [`retry`]: where requests are retried — the one retry driver, its policy and budget, used
+//!   by the connector, the blob transfers (evo-io) and the token requests (evo-auth).
 //! - [`Error`]: one error type; API errors keep status, headers, request id and body.
 //! - [`Environment`], [`Feedback`]/[`Progress`], [`Cache`].
 //!
@@ -21,8 +23,7 @@ mod environment;
 mod error;
 mod feedback;
 mod redact;
-mod retry;
-mod retry_budget;
+pub mod retry;
 mod transport;
 
 #[cfg(feature = "test-util")]
@@ -43,8 +44,7 @@ pub use error::{
 };
 pub use feedback::{Feedback, NoFeedback, Progress};
 pub use redact::{Secret, redact_json_secrets, redact_url};
-pub use retry::{RetryPolicy, parse_retry_after};
-pub use retry_budget::{RequestRetries, RetryBudget};
+pub use retry::{RequestRetries, RetryBudget, RetryPolicy, is_retryable_status, parse_retry_after};
 pub use transport::{SharedTransport, Timeouts, Transport, TransportFn, transport_fn};
 
 /// Re-export of the `bytes` crate.

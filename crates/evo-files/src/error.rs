@@ -123,9 +123,7 @@ impl Error {
             Error::Service(e) => e.is_retryable(),
             Error::Transfer { source, .. } => {
                 source.kind() == evo_io::ErrorKind::Transport
-                    || source
-                        .status()
-                        .is_some_and(|s| matches!(s.as_u16(), 408 | 429 | 500 | 502 | 503 | 504))
+                    || source.status().is_some_and(evo_core::is_retryable_status)
             }
             Error::NotVisible { .. } => true,
             _ => false,

@@ -4,10 +4,12 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use tokio::time::Instant;
+
+use super::policy::RetryPolicy;
 use crate::error::{Error, TransportErrorKind};
-use crate::retry::RetryPolicy;
 
 /// A shared allowance of retries, kept per host.
 ///
@@ -102,10 +104,7 @@ impl RetryBudget {
         self.inner.buckets.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn cost_of(&self, error: &Error) -> u32 {
-        let timed_out = error
-            .as_transport()
-            .is_some_and(|t| t.kind() == TransportErrorKind::Timeout);
+    fn cost(&self, timed_out: bool) -> u32 {
         if timed_out {
             self.inner.timeout_cost
         } else {
@@ -113,10 +112,10 @@ impl RetryBudget {
         }
     }
 
-    /// Takes the cost of retrying after `error` from `host`'s bucket; `None` (and nothing
-    /// taken) when the bucket holds too little.
-    fn withdraw(&self, host: &str, error: &Error) -> Option<u32> {
-        let cost = self.cost_of(error);
+    /// Takes the cost of a retry (after a timeout when `timed_out`) from `host`'s bucket;
+    /// `None` (and nothing taken) when the bucket holds too little.
+    fn withdraw(&self, host: &str, timed_out: bool) -> Option<u32> {
+        let cost = self.cost(timed_out);
         let mut buckets = self.buckets();
         let tokens = buckets
             .entry(host.to_owned())
@@ -177,11 +176,30 @@ impl<'p> RequestRetries<'p> {
         error: &Error,
         may_resend: bool,
     ) -> Option<Duration> {
+        if !may_resend || !error.is_retryable() {
+            return None;
+        }
+        let server_asked = error.as_api().and_then(|api| api.retry_after());
+        let timed_out = error
+            .as_transport()
+            .is_some_and(|t| t.kind() == TransportErrorKind::Timeout);
+        self.delay_for_transient(attempt, server_asked, timed_out, error)
+    }
+
+    /// The delay before retrying a transient failure (already judged worth retrying) that
+    /// ended attempt `attempt`: the policy's attempt and time limits, then the budget.
+    pub(crate) fn delay_for_transient(
+        &mut self,
+        attempt: u32,
+        server_asked: Option<Duration>,
+        timed_out: bool,
+        error: &dyn fmt::Display,
+    ) -> Option<Duration> {
         let delay = self
             .policy
-            .next_delay(attempt, self.started.elapsed(), error, may_resend)?;
+            .delay_after(attempt, self.started.elapsed(), server_asked)?;
         if let Some(budget) = self.policy.budget() {
-            match budget.withdraw(&self.host, error) {
+            match budget.withdraw(&self.host, timed_out) {
                 Some(cost) => self.last_cost = Some(cost),
                 None => {
                     tracing::warn!(

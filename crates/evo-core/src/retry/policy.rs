@@ -1,11 +1,13 @@
-//! Retry policy: full-jitter exponential backoff with attempt and total-time limits.
+//! The retry policy: full-jitter exponential backoff with attempt and total-time limits, and
+//! how long to wait before the next attempt.
 
 use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
 
+use super::budget::{RequestRetries, RetryBudget};
+use super::driver::RetryDriver;
 use crate::error::Error;
-use crate::retry_budget::{RequestRetries, RetryBudget};
 
 /// When and how often a failed request is tried again.
 ///
@@ -85,6 +87,12 @@ impl RetryPolicy {
     pub fn start(&self, host: impl Into<String>) -> RequestRetries<'_> {
         RequestRetries::new(self, host.into())
     }
+    /// The retry driver for one request to `host` (the budget's partition): runs an attempt
+    /// closure until it succeeds, fails for good, or this policy says stop. See
+    /// [`crate::retry`].
+    pub fn driver(&self, host: impl Into<String>) -> RetryDriver<'_> {
+        RetryDriver::new(self, host.into())
+    }
     /// The number of attempts in all.
     pub fn max_attempts(&self) -> u32 {
         self.max_attempts
@@ -121,15 +129,27 @@ impl RetryPolicy {
         error: &Error,
         may_resend: bool,
     ) -> Option<Duration> {
-        if attempt >= self.max_attempts || !may_resend || !error.is_retryable() {
+        if !may_resend || !error.is_retryable() {
             return None;
         }
-        let server_asked = error
-            .as_api()
-            .and_then(|api| api.retry_after())
-            .map(|d| d.min(self.max_retry_after));
+        let server_asked = error.as_api().and_then(|api| api.retry_after());
+        self.delay_after(attempt, elapsed, server_asked)
+    }
+
+    /// How long to wait before trying again a transient failure that ended attempt `attempt`,
+    /// `elapsed` after the first attempt started, when the server asked for `server_asked`
+    /// (`Retry-After`, clamped to the limit): `None` once the attempts or the time are used up.
+    pub(crate) fn delay_after(
+        &self,
+        attempt: u32,
+        elapsed: Duration,
+        server_asked: Option<Duration>,
+    ) -> Option<Duration> {
+        if attempt >= self.max_attempts {
+            return None;
+        }
         let delay = match server_asked {
-            Some(asked) => asked,
+            Some(asked) => asked.min(self.max_retry_after),
             None => self.backoff(attempt),
         };
         if let Some(limit) = self.max_elapsed
