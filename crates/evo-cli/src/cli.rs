@@ -1,0 +1,294 @@
+//! The command line: global options and subcommands (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::error::EXIT_CODES;
+
+/// `evo`: Seequent Evo from the shell: sign in, organizations, workspaces, files, live watches,
+/// and an embedded emulator to try everything with no account.
+#[derive(Debug, Parser)]
+#[command(name = "evo", version, after_help = EXIT_CODES, propagate_version = true)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes; each is also an `EVO_*` environment variable.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// The profile of the configuration file to use [default: the file's default_profile, else "default"].
+    #[arg(long, global = true, env = "EVO_PROFILE")]
+    pub profile: Option<String>,
+    /// The organization, by name or id [default: the profile's, else the only one].
+    #[arg(long, global = true, env = "EVO_ORG")]
+    pub org: Option<String>,
+    /// The hub, by code or name [default: the profile's, else the organization's first].
+    #[arg(long, global = true, env = "EVO_HUB")]
+    pub hub: Option<String>,
+    /// The workspace, by name or id [default: the profile's].
+    #[arg(long, short = 'w', global = true, env = "EVO_WORKSPACE")]
+    pub workspace: Option<String>,
+    /// Print JSON for scripts instead of tables (errors too, on stderr).
+    #[arg(long, global = true, env = "EVO_JSON")]
+    pub json: bool,
+    /// Log what the SDK does (requests, retries, token renewals) to stderr.
+    #[arg(long, short = 'v', global = true, env = "EVO_VERBOSE")]
+    pub verbose: bool,
+    /// Run the command against a fresh in-process Evo emulator (no account needed).
+    #[arg(long, global = true, env = "EVO_EMULATOR")]
+    pub emulator: bool,
+    /// The discovery URL [default: the profile's, else Evo's].
+    #[arg(long, global = true, env = "EVO_DISCOVERY_URL")]
+    pub discovery_url: Option<String>,
+    /// The OAuth issuer [default: the profile's, else Bentley IMS].
+    #[arg(long, global = true, env = "EVO_IMS_URL")]
+    pub ims_url: Option<String>,
+    /// The OAuth client id [default: the profile's].
+    #[arg(long, global = true, env = "EVO_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// The client secret of a service client (client-credentials sign-in).
+    #[arg(long, global = true, env = "EVO_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+    /// An extra root certificate (PEM) to trust, e.g. the emulator's with --tls.
+    #[arg(long, global = true, env = "EVO_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sign in (browser with PKCE, or client credentials) and remember it in the profile.
+    Login(LoginArgs),
+    /// Sign out: revoke the session at the issuer and forget the token.
+    Logout,
+    /// Show the profile, the sign-in and the remembered choices.
+    Status,
+    /// Read and change the configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// List the organizations and their hubs (`evo orgs use NAME` remembers one).
+    Orgs {
+        /// `use`: remember an organization.
+        #[command(subcommand)]
+        command: Option<OrgsCommand>,
+    },
+    /// Workspaces of the organization.
+    #[command(subcommand, alias = "ws")]
+    Workspaces(WorkspacesCommand),
+    /// Files of the workspace (`evo:` marks a workspace path in `cp`).
+    #[command(subcommand)]
+    Files(FilesCommand),
+    /// Print changes as they happen (live replicas).
+    #[command(subcommand)]
+    Watch(WatchCommand),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `evo login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Print the sign-in URL instead of opening a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// The redirect URL registered for the client [default: the profile's, else http://localhost:3000/signin-callback].
+    #[arg(long, env = "EVO_REDIRECT_URL")]
+    pub redirect_url: Option<String>,
+    /// Seconds to wait for the browser.
+    #[arg(long, default_value_t = 180)]
+    pub timeout: u64,
+}
+
+/// `evo config`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Show the profile in use (the client secret is not shown).
+    Show,
+    /// Set a setting of the profile in use.
+    Set {
+        /// discovery_url, ims_url, client_id, client_secret, redirect_url, ca_cert, org, hub or workspace.
+        key: String,
+        /// The value.
+        value: String,
+    },
+    /// Remove a setting of the profile in use.
+    Unset {
+        /// The setting.
+        key: String,
+    },
+    /// List the profiles.
+    Profiles,
+    /// Make the profile in use the default one.
+    UseProfile,
+    /// Print the configuration folder.
+    Path,
+}
+
+/// `evo orgs ...`.
+#[derive(Debug, Subcommand)]
+pub enum OrgsCommand {
+    /// List the organizations (the default).
+    Ls,
+    /// Remember an organization (and optionally --hub) as the profile's default.
+    Use {
+        /// Name or id.
+        org: String,
+    },
+}
+
+/// `evo workspaces ...`.
+#[derive(Debug, Subcommand)]
+pub enum WorkspacesCommand {
+    /// List the workspaces.
+    Ls {
+        /// Include deleted workspaces.
+        #[arg(long)]
+        deleted: bool,
+    },
+    /// Show one workspace [default: --workspace].
+    Show {
+        /// Name or id.
+        workspace: Option<String>,
+    },
+    /// Create a workspace.
+    Create {
+        /// Its name (1 to 60 characters, unique in the organization).
+        name: String,
+        /// A description.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A label (may be repeated).
+        #[arg(long = "label")]
+        labels: Vec<String>,
+        /// Also remember it as the profile's workspace.
+        #[arg(long = "use")]
+        use_it: bool,
+    },
+    /// Rename a workspace.
+    Rename {
+        /// Name or id.
+        workspace: String,
+        /// The new name.
+        new_name: String,
+    },
+    /// Delete a workspace (it can be restored).
+    Rm {
+        /// Name or id.
+        workspace: String,
+    },
+    /// Restore a deleted workspace.
+    Restore {
+        /// Name or id.
+        workspace: String,
+    },
+    /// List the members of a workspace and their roles [default: --workspace].
+    Members {
+        /// Name or id.
+        workspace: Option<String>,
+    },
+    /// Remember a workspace as the profile's default.
+    Use {
+        /// Name or id.
+        workspace: String,
+    },
+}
+
+/// `evo files ...`.
+#[derive(Debug, Subcommand)]
+pub enum FilesCommand {
+    /// List files, optionally under a folder.
+    Ls {
+        /// A folder (`surveys/2026`) [default: every file].
+        folder: Option<String>,
+        /// List deleted files instead.
+        #[arg(long)]
+        deleted: bool,
+    },
+    /// Copy files or folders: local → `evo:path` (upload) or `evo:path` → local (download).
+    Cp(CpArgs),
+    /// Delete files (they can be restored).
+    Rm {
+        /// Paths in the workspace.
+        #[arg(required = true)]
+        paths: Vec<String>,
+        /// Delete every file under the folders given.
+        #[arg(long, short = 'r')]
+        recursive: bool,
+    },
+    /// List the versions of a file.
+    Versions {
+        /// The path in the workspace.
+        path: String,
+    },
+    /// Restore a deleted file (by path or file id).
+    Restore {
+        /// The path it had, or its file id.
+        path: String,
+    },
+}
+
+/// `evo files cp`.
+#[derive(Debug, Args)]
+pub struct CpArgs {
+    /// What to copy: a local path, or `evo:PATH` in the workspace.
+    pub source: String,
+    /// Where to: `evo:PATH` (a folder when it ends with `/`), or a local path.
+    pub destination: String,
+    /// Copy a folder and everything under it.
+    #[arg(long, short = 'r')]
+    pub recursive: bool,
+    /// Replace local files that exist.
+    #[arg(long)]
+    pub force: bool,
+    /// Download this version instead of the latest (one file only; `evo files versions`).
+    #[arg(long = "file-version", value_name = "VERSION_ID")]
+    pub file_version: Option<String>,
+    /// Files copied at the same time.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+    /// Blocks of one file moved at the same time.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub block_parallel: u16,
+    /// Block size in bytes (files up to this size go in one request).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(65_536..=4_000_000_000))]
+    pub block_size: Option<u64>,
+}
+
+/// `evo watch ...`.
+#[derive(Debug, Subcommand)]
+pub enum WatchCommand {
+    /// Workspaces of the organization.
+    Workspaces(WatchArgs),
+    /// Files of the workspace.
+    Files(WatchArgs),
+}
+
+/// Options of `evo watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Stop after this many seconds [default: until Ctrl-C].
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    /// Milliseconds between polls (Evo has no push API).
+    #[arg(long, default_value_t = 2000)]
+    pub interval_ms: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

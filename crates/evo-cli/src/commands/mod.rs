@@ -1,0 +1,26 @@
+//! The commands, one module per group.
+
+mod auth;
+mod config;
+mod orgs;
+mod workspaces;
+
+use crate::cli::Command;
+use crate::error::CliResult;
+use crate::session::Session;
+
+/// Runs `command` in `session`.
+pub async fn run(session: &mut Session, command: Command) -> CliResult<()> {
+    match command {
+        Command::Login(args) => auth::login(session, args).await,
+        Command::Logout => auth::logout(session).await,
+        Command::Status => auth::status(session).await,
+        Command::Config(command) => config::run(session, command),
+        Command::Orgs { command } => orgs::run(session, command).await,
+        Command::Workspaces(command) => workspaces::run(session, command).await,
+        Command::Files(_) | Command::Watch(_) => {
+            Err(crate::error::CliError::failure("not available yet"))
+        }
+        Command::Completions { .. } => Ok(()),
+    }
+}
