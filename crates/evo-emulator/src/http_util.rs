@@ -298,3 +298,33 @@ pub(crate) fn parse_uuid(service: Service, name: &str, raw: &str) -> Result<Uuid
 pub(crate) fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
+
+/// `GET /{service}/health_check`, the same for every hub service.
+pub(crate) async fn health_check(
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> Response {
+    let q = Query::parse(raw.as_deref());
+    let mut body = json!({"version": env!("CARGO_PKG_VERSION"), "status": "pass"});
+    if q.bool("full").ok().flatten() == Some(true) {
+        body["dependencies"] = json!({"storage": "pass", "identity": "pass"});
+    }
+    axum::Json(body).into_response()
+}
+
+/// The problem-details answer of an injected fault with `status` on a hub service.
+pub(crate) fn fault_problem(service: Service, status: u16) -> Response {
+    let title = match status {
+        429 => "Too Many Requests.",
+        503 => "Service Unavailable.",
+        500 => "An Error Occurred.",
+        _ => "Injected Fault.",
+    };
+    ApiError::new(
+        service,
+        status,
+        "api-errors",
+        title,
+        "Injected fault (evo-emulator).",
+    )
+    .into_response()
+}

@@ -94,28 +94,56 @@
 //!   for large blobs; the memory store keeps every byte in RAM.
 //!
 //! The emulator shares no code with the client crates on purpose: it would agree with their bugs.
+//!
+//! # What lives where
+//!
+//! * `builder.rs` ([`EmulatorBuilder`]: binding, start), `emulator.rs` (the [`Emulator`] handle
+//!   and its test levers), `seed.rs` (the public seed description) and `seeding.rs` (the initial
+//!   model built from it), `tls.rs` (the emulator's CA and certificate).
+//! * `services.rs`: **the registry**, one line per service; `service.rs`: what a service declares
+//!   (routes, fault route classes, fault answers, discovery codes, blob-commit hook). Adding a
+//!   service is a folder of its own and one line in `services.rs`.
+//! * One folder per service, each with its routes in `mod.rs`, its handlers, and its own data:
+//!   `discovery/`, `oauth/` (token grants, authorize, end session, revocation, id tokens),
+//!   `workspaces/` (workspaces, roles, thumbnails, members), `files/` (the File API, its data in
+//!   `files/state.rs`), `blob/` (the Azure block-blob protocol).
+//! * Shared machinery: `state.rs` (the model every service checks: users, organizations,
+//!   workspaces and roles, clients, tokens; each service's own data as a typed part of it),
+//!   `storage/` (blob bytes and pre-signed URLs, neutral so the blob service and the services
+//!   handing out blob URLs never import each other), `http_util.rs` (problem details, queries,
+//!   bearer tokens, health check), `server.rs` (listeners, connections, the fault layer),
+//!   `faults.rs` (fault plans), `clock.rs` (the advanceable clock and time formats).
 
-mod blob;
-mod clock;
-mod discovery;
+// The handle, its builder and the start-up pieces.
+mod builder;
 mod emulator;
 mod error;
-mod faults;
-mod files;
-mod http_util;
-mod id_token;
-mod oauth;
 pub mod seed;
-mod server;
-mod state;
+mod seeding;
 mod tls;
+
+// The machinery every service shares.
+mod clock;
+mod faults;
+mod http_util;
+mod server;
+mod service;
+mod services;
+mod state;
+mod storage;
+
+// The services, one folder each, registered in `services.rs`.
+mod blob;
+mod discovery;
+mod files;
+mod oauth;
 mod workspaces;
 
-pub use blob::store::BlobStorage;
-pub use emulator::{
-    ClientCredentials, DEFAULT_UNCOMMITTED_BLOCK_TTL, Emulator, EmulatorBuilder, SeededOrg,
-};
+pub use builder::{DEFAULT_UNCOMMITTED_BLOCK_TTL, EmulatorBuilder};
+pub use emulator::Emulator;
 pub use error::EmulatorError;
 pub use faults::{Fault, FaultCounters, FaultKind, FaultPlan, RouteClass};
 pub use seed::{Seed, SeedCentral};
+pub use seeding::{ClientCredentials, SeededOrg};
 pub use state::RestoreConflict;
+pub use storage::store::BlobStorage;

@@ -10,9 +10,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -21,7 +21,7 @@ use tokio::sync::{Notify, watch};
 use tower::ServiceExt;
 
 use crate::faults::{Fault, RouteClass};
-use crate::http_util::{ApiError, Service, bearer};
+use crate::http_util::bearer;
 use crate::state::Shared;
 
 const KILL_RESET: u8 = 1;
@@ -124,62 +124,6 @@ async fn serve_connection(
     drop(dup);
 }
 
-/// The route family of a path, for fault rules.
-pub(crate) fn classify(path: &str) -> Option<RouteClass> {
-    if path.starts_with("/blob/") {
-        Some(RouteClass::Blob)
-    } else if path.starts_with("/connect/") {
-        Some(RouteClass::Token)
-    } else if path.starts_with("/evo/identity/") || path.starts_with("/workspace/evo/identity/") {
-        Some(RouteClass::Discovery)
-    } else if path.starts_with("/workspace/") {
-        Some(RouteClass::Workspaces)
-    } else if path.starts_with("/file/") {
-        Some(RouteClass::Files)
-    } else {
-        None
-    }
-}
-
-fn fault_status(class: RouteClass, status: u16) -> Response {
-    let (title, code) = match status {
-        429 => ("Too Many Requests.", "TooManyRequests"),
-        503 => ("Service Unavailable.", "ServerBusy"),
-        500 => ("An Error Occurred.", "InternalError"),
-        _ => ("Injected Fault.", "InternalError"),
-    };
-    match class {
-        RouteClass::Blob => {
-            crate::blob::error_response(status, code, "Injected fault (evo-emulator).", None)
-        }
-        RouteClass::Token => {
-            let error = if status == 503 || status == 429 {
-                "temporarily_unavailable"
-            } else {
-                "server_error"
-            };
-            let s = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (s, axum::Json(serde_json::json!({"error": error, "error_description": "Injected fault (evo-emulator)."})))
-                .into_response()
-        }
-        other => {
-            let service = match other {
-                RouteClass::Files => Service::File,
-                RouteClass::Discovery => Service::Discovery,
-                _ => Service::Workspace,
-            };
-            ApiError::new(
-                service,
-                status,
-                "api-errors",
-                title,
-                "Injected fault (evo-emulator).",
-            )
-            .into_response()
-        }
-    }
-}
-
 /// The fault-injection middleware.
 pub(crate) async fn fault_layer(
     State(shared): State<Arc<Shared>>,
@@ -192,9 +136,10 @@ pub(crate) async fn fault_layer(
             .token_requests
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
-    let Some(class) = classify(req.uri().path()) else {
+    let Some((service, class)) = crate::services::classify(req.uri().path()) else {
         return next.run(req).await;
     };
+    let fault_status = |status: u16| (service.fault_response)(status);
     let fault = shared.faults().decide(class, req.method());
     let Some(fault) = fault else {
         return next.run(req).await;
@@ -206,9 +151,9 @@ pub(crate) async fn fault_layer(
             tokio::time::sleep(d).await;
             next.run(req).await
         }
-        Fault::Status(code) => fault_status(class, code),
+        Fault::Status(code) => fault_status(code),
         Fault::TooManyRequests { retry_after_secs } => {
-            let mut r = fault_status(class, 429);
+            let mut r = fault_status(429);
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             r
@@ -218,7 +163,7 @@ pub(crate) async fn fault_layer(
                 c.kill(true);
                 std::future::pending::<Response>().await
             }
-            None => fault_status(class, 500),
+            None => fault_status(500),
         },
         Fault::ResetMidBody | Fault::TruncatedBody => {
             let reset = matches!(fault, Fault::ResetMidBody);

@@ -1,5 +1,7 @@
-//! The emulator's in-memory model: users, organizations, workspaces, files, tokens.
+//! The emulator's in-memory model shared by every service: users, organizations, workspaces
+//! and their roles, OAuth clients and tokens; each service's own data in [`ServiceStates`].
 
+use std::any::{Any, TypeId};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Mutex, MutexGuard};
@@ -8,9 +10,9 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::blob::store::BlobStore;
 use crate::clock::Clock;
 use crate::faults::FaultEngine;
+use crate::storage::store::{BlobStore, Props};
 
 /// A user known to the emulator.
 #[derive(Debug, Clone)]
@@ -65,10 +67,36 @@ pub(crate) struct Workspace {
     /// Roles in the order they were granted.
     pub(crate) roles: Vec<(Uuid, Role)>,
     pub(crate) thumbnail: Option<(Vec<u8>, &'static str)>,
-    pub(crate) files: HashMap<Uuid, FileRec>,
 }
 
 impl Workspace {
+    /// A new workspace, owned by `owner`.
+    pub(crate) fn new(
+        id: Uuid,
+        name: String,
+        description: String,
+        labels: Vec<String>,
+        owner: Uuid,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id,
+            name,
+            description,
+            default_coordinate_system: String::new(),
+            bounding_box: serde_json::Value::Null,
+            labels,
+            ml_enabled: false,
+            created_at: now,
+            created_by: owner,
+            updated_at: now,
+            updated_by: owner,
+            deleted: false,
+            roles: vec![(owner, Role::Owner)],
+            thumbnail: None,
+        }
+    }
+
     pub(crate) fn role_of(&self, user: Uuid) -> Option<Role> {
         self.roles.iter().find(|(u, _)| *u == user).map(|(_, r)| *r)
     }
@@ -119,68 +147,6 @@ pub(crate) struct Central {
     pub(crate) organization_name: String,
     pub(crate) account_id: Uuid,
     pub(crate) account_name: String,
-}
-
-/// One committed version of a file.
-#[derive(Debug, Clone)]
-pub(crate) struct FileVersion {
-    pub(crate) version_id: u64,
-    pub(crate) size: u64,
-    pub(crate) etag: String,
-    pub(crate) created_at: OffsetDateTime,
-    pub(crate) created_by: Uuid,
-    pub(crate) blob_name: String,
-}
-
-/// A file of the File API.
-#[derive(Debug, Clone)]
-pub(crate) struct FileRec {
-    pub(crate) id: Uuid,
-    /// Full path without a leading slash, e.g. `a/b/x.csv`.
-    pub(crate) path: String,
-    pub(crate) created_at: OffsetDateTime,
-    pub(crate) created_by: Uuid,
-    pub(crate) modified_at: OffsetDateTime,
-    pub(crate) modified_by: Uuid,
-    pub(crate) deleted_at: Option<OffsetDateTime>,
-    pub(crate) deleted_by: Option<Uuid>,
-    /// Committed versions, oldest first.
-    pub(crate) versions: Vec<FileVersion>,
-    /// Registered uploads not committed yet: version id -> blob name.
-    pub(crate) pending: HashMap<u64, String>,
-}
-
-impl FileRec {
-    pub(crate) fn name(&self) -> &str {
-        self.path.rsplit('/').next().unwrap_or(&self.path)
-    }
-
-    /// `/a/b/` for `a/b/x.csv`, `/` for `x.csv`.
-    pub(crate) fn folder(&self) -> String {
-        match self.path.rsplit_once('/') {
-            Some((dir, _)) => format!("/{dir}/"),
-            None => "/".to_owned(),
-        }
-    }
-
-    pub(crate) fn latest(&self) -> Option<&FileVersion> {
-        self.versions.last()
-    }
-
-    /// Visible through the API: at least one committed version.
-    pub(crate) fn visible(&self) -> bool {
-        !self.versions.is_empty()
-    }
-}
-
-/// What an upload blob belongs to, so committing it creates the file version.
-#[derive(Debug, Clone)]
-pub(crate) struct UploadBinding {
-    pub(crate) org: Uuid,
-    pub(crate) workspace: Uuid,
-    pub(crate) file: Uuid,
-    pub(crate) version_id: u64,
-    pub(crate) user: Uuid,
 }
 
 /// An OAuth client.
@@ -261,9 +227,40 @@ pub(crate) struct Model {
     pub(crate) tokens: HashMap<String, AccessToken>,
     pub(crate) refresh_tokens: HashMap<String, RefreshToken>,
     pub(crate) codes: HashMap<String, AuthCode>,
-    pub(crate) uploads: HashMap<String, UploadBinding>,
     pub(crate) revoked_signatures: HashSet<String>,
-    pub(crate) next_version_id: u64,
+    /// Each hub service's own data (files, objects, ...), under the same lock.
+    pub(crate) services: ServiceStates,
+}
+
+/// The per-service parts of the [`Model`], one value per type: a service keeps its data in a
+/// type of its own module, created empty on first use, so adding a service touches no other.
+#[derive(Default)]
+pub(crate) struct ServiceStates(HashMap<TypeId, Box<dyn Any + Send>>);
+
+impl ServiceStates {
+    /// The state of type `T`, created with `T::default()` the first time it is asked for.
+    pub(crate) fn get_mut<T: Default + Send + 'static>(&mut self) -> &mut T {
+        let slot = self
+            .0
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(T::default()));
+        if !slot.is::<T>() {
+            // Unreachable (the key is `T`'s id); replaced rather than panicking.
+            *slot = Box::new(T::default());
+        }
+        match slot.downcast_mut::<T>() {
+            Some(state) => state,
+            None => unreachable!("the slot was just filled with a T"),
+        }
+    }
+}
+
+impl std::fmt::Debug for ServiceStates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceStates")
+            .field("count", &self.0.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Model {
@@ -307,7 +304,16 @@ pub(crate) struct Shared {
     /// URLs with a serial at or below this are expired.
     pub(crate) min_url_serial: AtomicU64,
     pub(crate) deny_consent: AtomicBool,
+    /// The services discovery advertises: code and display name (from the service registry).
+    pub(crate) advertised: Vec<(&'static str, &'static str)>,
+    /// Called after every blob commit (from the service registry).
+    pub(crate) commit_hooks: Vec<BlobCommitHook>,
 }
+
+/// What a service runs after a blob is committed (Put Block List or Put Blob): the blob's key
+/// (`{container}/{blob}`) and its properties. Lets the blob service tell the File API (and the
+/// Object API) about uploads without importing them.
+pub(crate) type BlobCommitHook = fn(&Shared, &str, &Props);
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -325,6 +331,13 @@ impl Shared {
 
     pub(crate) fn faults(&self) -> MutexGuard<'_, FaultEngine> {
         self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs every service's blob-commit hook.
+    pub(crate) fn blob_committed(&self, key: &str, props: &Props) {
+        for hook in &self.commit_hooks {
+            hook(self, key, props);
+        }
     }
 
     /// The hub base URL, with a trailing slash.

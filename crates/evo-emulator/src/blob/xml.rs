@@ -3,7 +3,7 @@
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
-use super::store::{BlockListView, ListKind};
+use crate::storage::store::{BlockListView, ListKind};
 
 /// Parses a Put Block List body into (kind, id as sent) pairs.
 pub(crate) fn parse_block_list(body: &[u8]) -> Result<Vec<(ListKind, String)>, String> {

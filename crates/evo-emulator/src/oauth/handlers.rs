@@ -1,10 +1,4 @@
-//! IMS-style OAuth 2.0 and OpenID Connect (IdentityServer paths): `/connect/token`,
-//! `/connect/authorize`, `/connect/endsession` (RP-initiated logout) and `/connect/revocation`
-//! (RFC 7009).
-//!
-//! A *grant* is one login: an authorization code and every access and refresh token that code
-//! and its refresh chain produce share its id, which is also the id token's `sid`. Ending the
-//! session or revoking a refresh token acts on grants.
+//! The OAuth handlers: token grants, authorize, end session, revocation.
 
 // Helpers answer `Result<_, Response>`: the error *is* the finished OAuth error response.
 #![allow(clippy::result_large_err)]
@@ -90,7 +84,7 @@ fn token_response(
     });
     if let Some(grant) = &grant {
         if scopes.iter().any(|s| s == "openid") {
-            body["id_token"] = json!(crate::id_token::sign(shared, client_id, user, grant));
+            body["id_token"] = json!(super::id_token::sign(shared, client_id, user, grant));
         }
     }
     if scopes.iter().any(|s| s == "offline_access") {
@@ -498,7 +492,7 @@ pub(crate) async fn end_session_post(
 fn end_session(shared: &Shared, params: &Form) -> Response {
     let get = |k: &str| form_get(params, k).filter(|v| !v.is_empty());
     let hint = match get("id_token_hint") {
-        Some(t) => match crate::id_token::verify(shared, t) {
+        Some(t) => match super::id_token::verify(shared, t) {
             Some(claims) => Some(claims),
             None => {
                 return oauth_error(

@@ -1,25 +1,44 @@
-//! `GET /evo/identity/v2/discovery`.
+//! Discovery: `GET /evo/identity/v2/discovery` (and its hub-side copy under
+//! `/workspace/evo/identity/v2/discovery`). The services it advertises come from the service
+//! registry ([`crate::services`]).
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use serde_json::{Value, json};
 
-use crate::http_util::{ApiError, Query, Service, authenticate};
-use crate::state::{Org, Shared};
 use uuid::Uuid;
 
-/// The services every organization of the emulator offers.
-pub(crate) const SERVICES: &[(&str, &str)] = &[
-    ("evo", "Evo"),
-    ("workspace", "Workspaces"),
-    ("file", "File API"),
-];
+use crate::faults::RouteClass;
+use crate::http_util::{ApiError, Query, Service, authenticate, fault_problem};
+use crate::service::ServiceDef;
+use crate::state::{Org, Shared};
+
+/// Discovery in the service registry.
+pub(crate) const SERVICE: ServiceDef = ServiceDef {
+    name: "discovery",
+    route_classes: &[
+        ("/evo/identity/", RouteClass::Discovery),
+        ("/workspace/evo/identity/", RouteClass::Discovery),
+    ],
+    routes,
+    fault_response: |status| fault_problem(Service::Discovery, status),
+    discovery: &[],
+    on_blob_committed: None,
+};
+
+fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/evo/identity/v2/discovery", get(discovery))
+        .route("/workspace/evo/identity/v2/discovery", get(discovery))
+}
 
 /// Answers discovery; `service` filters the organizations to those offering one of the codes.
-pub(crate) async fn discovery(
+async fn discovery(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
@@ -41,7 +60,11 @@ fn discovery_inner(
     // `evo` is the catch-all code: it asks for every service.
     let offered =
         |code: &str| wanted.is_empty() || wanted.contains(&"evo") || wanted.contains(&code);
-    let services: Vec<&(&str, &str)> = SERVICES.iter().filter(|(c, _)| offered(c)).collect();
+    let services: Vec<&(&str, &str)> = shared
+        .advertised
+        .iter()
+        .filter(|(c, _)| offered(c))
+        .collect();
     let model = shared.model();
     let hub_url = shared.hub().to_string();
     let mut orgs = Vec::new();

@@ -1,0 +1,196 @@
+//! What every File API handler shares: the request context (caller, organization, workspace),
+//! the role check, path rules, the File API's problem details and the JSON shapes of a file.
+
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::state::{FILES_CONTAINER, FileRec, FileVersion, FilesState, WorkspaceFiles};
+use crate::clock::format_file_time;
+use crate::http_util::{ApiError, Service, authenticate, link, parse_uuid};
+use crate::state::{Model, Role, Shared};
+use crate::storage::sas::presign;
+
+pub(super) const S: Service = Service::File;
+pub(super) type R = Result<Response, ApiError>;
+
+pub(super) fn respond(r: R) -> Response {
+    r.unwrap_or_else(IntoResponse::into_response)
+}
+
+pub(super) fn not_found(detail: &str) -> ApiError {
+    ApiError::new(S, 404, "files/not-found", "File Not Found.", detail)
+}
+
+pub(super) fn gone() -> ApiError {
+    ApiError::new(
+        S,
+        410,
+        "files/gone",
+        "The file has been deleted",
+        "The requested file has been deleted.",
+    )
+}
+
+pub(super) fn invalid(name: &str, e: String) -> ApiError {
+    ApiError::new(
+        S,
+        422,
+        "validation",
+        "Validation Error.",
+        format!("{name}: {e}"),
+    )
+    .with("invalid-params", json!([{"name": name, "reason": e}]))
+}
+
+/// Normalizes a file path (`/a/b.txt` → `a/b.txt`), refusing empty, `.`/`..` and empty segments.
+pub(super) fn normalize_path(raw: &str) -> Result<String, ApiError> {
+    let p = raw.strip_prefix('/').unwrap_or(raw);
+    let bad = p.is_empty()
+        || p.len() > 1024
+        || p.split('/').any(|s| s.is_empty() || s == "." || s == "..")
+        || p.chars().any(char::is_control);
+    if bad {
+        return Err(ApiError::new(
+            S,
+            400,
+            "files/invalid-path",
+            "Invalid Path.",
+            format!("'{raw}' is not a valid file path."),
+        ));
+    }
+    Ok(p.to_owned())
+}
+
+pub(super) struct Ctx {
+    pub(super) user: Uuid,
+    pub(super) org: Uuid,
+    pub(super) ws: Uuid,
+}
+
+pub(super) fn ctx(
+    shared: &Shared,
+    headers: &HeaderMap,
+    org: &str,
+    ws: &str,
+) -> Result<Ctx, ApiError> {
+    let user = authenticate(shared, headers, S, "evo.file")?;
+    let org = parse_uuid(S, "organisation_id", org)?;
+    let ws = parse_uuid(S, "workspace_id", ws)?;
+    Ok(Ctx { user, org, ws })
+}
+
+/// The files of the workspace, if it exists, is not deleted and the caller has at least `min`
+/// role.
+pub(super) fn workspace<'a>(
+    model: &'a mut Model,
+    c: &Ctx,
+    min: Role,
+) -> Result<&'a mut WorkspaceFiles, ApiError> {
+    let w = model
+        .org(c.org)
+        .and_then(|o| o.workspaces.iter().find(|w| w.id == c.ws && !w.deleted))
+        .ok_or_else(|| not_found("Workspace not found."))?;
+    let role = w.role_of(c.user);
+    if role.is_none_or(|r| r < min) {
+        let permitted: Vec<&str> = [Role::Viewer, Role::Editor, Role::Owner]
+            .into_iter()
+            .filter(|r| *r >= min)
+            .map(Role::as_str)
+            .collect();
+        return Err(ApiError::insufficient_role(
+            S,
+            role.map(Role::as_str),
+            &permitted,
+        ));
+    }
+    Ok(model.services.get_mut::<FilesState>().workspace(c.ws))
+}
+
+pub(super) fn user_info(model: &Model, id: Option<Uuid>) -> Value {
+    match id {
+        None => Value::Null,
+        Some(id) => match model.user(id) {
+            Some(u) => json!({"id": u.id, "name": u.name, "email": u.email}),
+            None => json!({"id": id, "name": null, "email": null}),
+        },
+    }
+}
+
+pub(super) fn files_base(c: &Ctx) -> String {
+    format!("/file/v2/orgs/{}/workspaces/{}/files", c.org, c.ws)
+}
+
+pub(super) fn blob_name(c: &Ctx, file: Uuid, version: u64) -> String {
+    format!("{}/{}/{}/{}", c.org, c.ws, file, version)
+}
+
+pub(super) fn download_json(
+    shared: &Shared,
+    model: &Model,
+    c: &Ctx,
+    f: &FileRec,
+    v: &FileVersion,
+    include_versions: bool,
+) -> Value {
+    let self_url = link(shared.hub(), &format!("{}/{}", files_base(c), f.id), &[]);
+    let versions = include_versions.then(|| {
+        f.versions
+            .iter()
+            .rev()
+            .map(|v| {
+                json!({
+                    "file_id": f.id,
+                    "name": f.name(),
+                    "path": format!("/{}", f.path),
+                    "version_id": v.version_id.to_string(),
+                    "size": v.size,
+                    "created_at": format_file_time(v.created_at),
+                    "created_by": user_info(model, Some(v.created_by)),
+                    "link": link(
+                        shared.hub(),
+                        &format!("{}/{}", files_base(c), f.id),
+                        &[("version_id".into(), v.version_id.to_string())],
+                    ),
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    json!({
+        "file_id": f.id,
+        "name": f.name(),
+        "path": format!("/{}", f.path),
+        "version_id": v.version_id.to_string(),
+        "size": v.size,
+        "etag": v.etag,
+        "created_at": format_file_time(f.created_at),
+        "created_by": user_info(model, Some(f.created_by)),
+        "modified_at": format_file_time(f.modified_at),
+        "modified_by": user_info(model, Some(f.modified_by)),
+        "deleted_at": f.deleted_at.map(format_file_time),
+        "deleted_by": user_info(model, f.deleted_by),
+        "download": presign(shared, FILES_CONTAINER, &v.blob_name, "r"),
+        "self": self_url,
+        "versions": versions,
+    })
+}
+
+pub(super) fn list_json(shared: &Shared, model: &Model, c: &Ctx, f: &FileRec) -> Value {
+    let v = f.latest();
+    json!({
+        "file_id": f.id,
+        "name": f.name(),
+        "path": f.folder(),
+        "version_id": v.map(|v| v.version_id.to_string()),
+        "size": v.map_or(0, |v| v.size),
+        "etag": v.map_or(String::new(), |v| v.etag.clone()),
+        "created_at": format_file_time(f.created_at),
+        "created_by": user_info(model, Some(f.created_by)),
+        "modified_at": format_file_time(f.modified_at),
+        "modified_by": user_info(model, Some(f.modified_by)),
+        "deleted_at": f.deleted_at.map(format_file_time),
+        "deleted_by": user_info(model, f.deleted_by),
+        "links": {"self": link(shared.hub(), &format!("{}/{}", files_base(c), f.id), &[])},
+    })
+}

@@ -1,0 +1,8 @@
+//! Blob bytes and pre-signed URLs, shared by the services that hand out blob URLs (the File API,
+//! the Object API) and the blob service that answers them, none of which imports another.
+//!
+//! * [`store`]: block-blob storage, in memory or in a folder;
+//! * [`sas`]: signing and checking pre-signed URLs.
+
+pub(crate) mod sas;
+pub(crate) mod store;
