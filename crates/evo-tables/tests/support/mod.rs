@@ -74,3 +74,53 @@ pub fn sample_table(format: &TableFormat, rows: usize, with_nulls: bool) -> Reco
     });
     format.batch(columns).unwrap()
 }
+
+/// The values of a column as JSON (timestamps as microseconds, nulls as `null`): how the tests
+/// compare tables across languages.
+pub fn column_json(array: &ArrayRef) -> Vec<serde_json::Value> {
+    use evo_tables::arrow_array::Array;
+    use serde_json::Value;
+    fn collect<A: Array + 'static, T: Into<Value>>(
+        array: &ArrayRef,
+        value: impl Fn(&A, usize) -> T,
+    ) -> Vec<Value> {
+        let a = array
+            .as_any()
+            .downcast_ref::<A>()
+            .expect("column of the expected type");
+        (0..a.len())
+            .map(|i| {
+                if a.is_null(i) {
+                    Value::Null
+                } else {
+                    value(a, i).into()
+                }
+            })
+            .collect()
+    }
+    match ColumnType::of_arrow(array.data_type()).expect("an Evo column type") {
+        ColumnType::Float64 => collect(array, |a: &Float64Array, i| a.value(i)),
+        ColumnType::UInt8 => collect(array, |a: &UInt8Array, i| a.value(i)),
+        ColumnType::UInt32 => collect(array, |a: &UInt32Array, i| a.value(i)),
+        ColumnType::UInt64 => collect(array, |a: &UInt64Array, i| a.value(i)),
+        ColumnType::Int32 => collect(array, |a: &Int32Array, i| a.value(i)),
+        ColumnType::Int64 => collect(array, |a: &Int64Array, i| a.value(i)),
+        ColumnType::Bool => collect(array, |a: &BooleanArray, i| a.value(i)),
+        ColumnType::String => collect(array, |a: &StringArray, i| a.value(i).to_owned()),
+        ColumnType::Timestamp => collect(array, |a: &TimestampMicrosecondArray, i| a.value(i)),
+        other => panic!("no JSON for {other}"),
+    }
+}
+
+/// Every column of a table as JSON values, column-major.
+pub fn table_json(batches: &[RecordBatch]) -> Vec<Vec<serde_json::Value>> {
+    let width = batches.first().map_or(0, |b| b.num_columns());
+    (0..width)
+        .map(|c| {
+            batches
+                .iter()
+                .flat_map(|b| column_json(b.column(c)))
+                .collect()
+        })
+        .collect()
+}
