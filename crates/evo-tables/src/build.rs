@@ -8,9 +8,11 @@ use arrow_schema::{Field, Schema};
 
 use crate::error::{FormatMismatch, TableError};
 use crate::format::TableFormat;
+use crate::normalize::{normalize_batch, normalize_schema};
 
 impl TableFormat {
-    /// A record batch of this format from named columns (checked: width, types, equal lengths).
+    /// A record batch of this format from named columns (checked: width, types, equal lengths;
+    /// large and view strings become plain strings, see [`normalize_batch`](crate::normalize_batch)).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -33,7 +35,12 @@ impl TableFormat {
             .map(|(name, array)| (Field::new(name, array.data_type().clone(), true), array))
             .unzip();
         let schema = Arc::new(Schema::new(fields));
-        self.validate(&schema)?;
+        // The width first: a missing column is reported as such, not as a ragged one.
+        if let Some(normal) = normalize_schema(&schema) {
+            self.validate(&normal)?;
+        } else {
+            self.validate(&schema)?;
+        }
         if let Some(first) = arrays.first() {
             let expected = first.len();
             if let Some((index, array)) =
@@ -47,8 +54,9 @@ impl TableFormat {
                 });
             }
         }
-        RecordBatch::try_new(schema, arrays)
-            .map_err(|e| TableError::write("assembling the record batch", e))
+        let batch = RecordBatch::try_new(schema, arrays)
+            .map_err(|e| TableError::write("assembling the record batch", e))?;
+        normalize_batch(&batch)
     }
 }
 
@@ -66,16 +74,17 @@ pub fn positions(
 }
 
 /// A one-column table of attribute values, and the known format it has (e.g. `float-array-1`
-/// for `Float64`, `integer-array-1-int32`, `bool-array-1`, `string-array`, `color-array`,
-/// `date-time-array`).
+/// for `Float64`, `integer-array-1-int32`, `bool-array-1`, `string-array` (also from large or
+/// view strings), `color-array`, `date-time-array`).
 pub fn attribute(
     name: impl Into<String>,
     values: ArrayRef,
 ) -> Result<(RecordBatch, &'static TableFormat), TableError> {
     let schema = Schema::new(vec![Field::new(name, values.data_type().clone(), true)]);
-    let format = TableFormat::infer(&schema)?;
     let batch = RecordBatch::try_new(Arc::new(schema), vec![values])
         .map_err(|e| TableError::write("assembling the record batch", e))?;
+    let batch = normalize_batch(&batch)?;
+    let format = TableFormat::infer(&batch.schema())?;
     Ok((batch, format))
 }
 

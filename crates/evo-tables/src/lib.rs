@@ -25,6 +25,9 @@
 //! - [`verify_sha256`], [`sha256_file`] (`hash.rs`): the content-addressed name, streamed.
 //! - [`positions`], [`attribute`], [`category`], [`TableFormat::batch`] (`build.rs`): building
 //!   tables of a format from Arrow arrays.
+//! - [`normalize_batch`], [`normalize_schema`] (`normalize.rs`): lossless conversions of Arrow
+//!   types Evo does not name (large and view strings, other names of UTC) into the ones it
+//!   does; writers, readers and builders apply them, so such tables are accepted.
 //! - [`TableError`] (`error.rs`): the crate's one error; [`FormatMismatch`] says which column
 //!   was wrong and what was expected.
 //!
@@ -87,6 +90,7 @@ mod error;
 mod format;
 mod hash;
 mod info;
+mod normalize;
 mod read;
 mod write;
 
@@ -98,6 +102,7 @@ pub use error::{BoxedSource, FormatMismatch, FormatProblem, TableError};
 pub use format::{ColumnType, InfoShape, MAX_WIDTH, TableFormat};
 pub use hash::{sha256_file, sha256_of_bytes, sha256_of_reader, verify_sha256};
 pub use info::{TableInfo, is_sha256_name};
+pub use normalize::{normalize_batch, normalize_schema};
 pub use read::{DEFAULT_BATCH_ROWS, ReadOptions, TableReader};
 pub use write::{
     StoredTable, TableWriter, WriteOptions, WrittenTable, write_batch_to_vec, write_to_dir,

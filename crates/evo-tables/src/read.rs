@@ -7,12 +7,16 @@ use std::path::Path;
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
 use parquet::file::reader::ChunkReader;
 
 use crate::error::TableError;
 use crate::format::TableFormat;
 use crate::info::TableInfo;
+use crate::normalize::normalize_schema;
 
 /// The default number of rows per batch a [`TableReader`] yields.
 pub const DEFAULT_BATCH_ROWS: usize = 64 * 1024;
@@ -104,9 +108,19 @@ impl TableReader {
     }
 
     fn new<R: ChunkReader + 'static>(input: R, options: &ReadOptions) -> Result<Self, TableError> {
-        let builder = guard("reading the Parquet footer", || {
-            ParquetRecordBatchReaderBuilder::try_new(input)
+        let metadata = guard("reading the Parquet footer", || {
+            ArrowReaderMetadata::load(&input, ArrowReaderOptions::new())
         })?;
+        // Columns Evo reads as other Arrow types (large strings, UTC spelled "+00:00" by
+        // writers without an embedded Arrow schema) are read as the Evo types.
+        let metadata = match normalize_schema(metadata.schema()) {
+            None => metadata,
+            Some(schema) => guard("applying the Evo column types", || {
+                let options = ArrowReaderOptions::new().with_schema(SchemaRef::new(schema));
+                ArrowReaderMetadata::try_new(metadata.metadata().clone(), options)
+            })?,
+        };
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(input, metadata);
         let schema = builder.schema().clone();
         let metadata = builder.metadata().clone();
         let rows = u64::try_from(metadata.file_metadata().num_rows()).map_err(|_| {

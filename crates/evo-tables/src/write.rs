@@ -14,6 +14,7 @@ use crate::error::{FormatMismatch, FormatProblem, TableError};
 use crate::format::TableFormat;
 use crate::hash::HashingWriter;
 use crate::info::TableInfo;
+use crate::normalize::{normalize_batch, normalize_schema};
 
 /// How tables are encoded. The defaults give what Evo expects; the knobs trade speed, size and
 /// memory, never the format.
@@ -126,13 +127,15 @@ impl<W: Write + Send> std::fmt::Debug for TableWriter<W> {
 
 impl<W: Write + Send> TableWriter<W> {
     /// A writer of tables with `schema`, which must have `format` (checked first: nothing is
-    /// written for a table of the wrong format).
+    /// written for a table of the wrong format). Large and view strings are written as plain
+    /// strings, timestamps in another name of UTC as `"UTC"` ([`normalize_schema`]).
     pub fn new(
         sink: W,
         format: &TableFormat,
         schema: SchemaRef,
         options: &WriteOptions,
     ) -> Result<Self, TableError> {
+        let schema = normalize_schema(&schema).map_or(schema, SchemaRef::new);
         format.validate(&schema)?;
         let writer = ArrowWriter::try_new(
             HashingWriter::new(sink),
@@ -148,8 +151,9 @@ impl<W: Write + Send> TableWriter<W> {
         })
     }
 
-    /// Appends a batch. Its column types must be the writer's.
+    /// Appends a batch. Its column types must be the writer's (after [`normalize_batch`]).
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), TableError> {
+        let batch = &normalize_batch(batch)?;
         let batch_schema = batch.schema();
         self.format.validate(&batch_schema)?;
         let same_types = batch_schema.fields().len() == self.schema.fields().len()

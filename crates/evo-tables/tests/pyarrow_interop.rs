@@ -8,7 +8,9 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use evo_tables::arrow_array::RecordBatch;
+use std::sync::Arc;
+
+use evo_tables::arrow_array::{LargeStringArray, RecordBatch};
 use evo_tables::{ReadOptions, TableFormat, TableReader, WriteOptions, write_to_dir};
 use serde_json::{Value, json};
 
@@ -51,9 +53,11 @@ for item in job["read"]:
         "dictionary_pages": any(c.has_dictionary_page for c in chunks),
     }
 for item in job["write"]:
-    arrays = [pa.array(c["values"], type=TYPES[c["type"]]) for c in item["columns"]]
+    types = dict(TYPES, string=pa.large_string()) if item.get("large_strings") else TYPES
+    arrays = [pa.array(c["values"], type=types[c["type"]]) for c in item["columns"]]
     table = pa.Table.from_arrays(arrays, names=[c["name"] for c in item["columns"]])
-    pq.write_table(table=table, where=item["path"], version="2.4", compression="gzip")
+    pq.write_table(table=table, where=item["path"], version="2.4", compression="gzip",
+                   store_schema=item.get("store_schema", True))
 json.dump(out, sys.stdout)
 "#;
 
@@ -194,4 +198,69 @@ fn pyarrow_and_evo_tables_read_each_others_files_for_every_format() {
         seen["columns"],
         json!(support::table_json(std::slice::from_ref(&big)))
     );
+}
+
+#[test]
+fn other_spellings_of_evo_types_cross_as_the_evo_types() {
+    let dir = tempfile::tempdir().unwrap();
+    // evo-tables writes a large-string table as plain strings (the Python SDK casts them too).
+    let large = RecordBatch::try_from_iter([(
+        "name",
+        Arc::new(LargeStringArray::from(vec![Some("a"), None, Some("ü")])) as _,
+    )])
+    .unwrap();
+    let stored = write_to_dir(
+        dir.path(),
+        &TableFormat::STRING_ARRAY,
+        large.schema(),
+        [&large],
+        &WriteOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(stored.table.info.data_type.as_deref(), Some("string"));
+
+    // pyarrow writes large strings, and timestamps without the embedded Arrow schema (so the
+    // file says only "adjusted to UTC").
+    let strings = support::sample_table(&TableFormat::LOOKUP_TABLE_INT32, 50, true);
+    let stamps = support::sample_table(&TableFormat::DATE_TIME_ARRAY, 50, true);
+    let large_path = dir.path().join("large.parquet");
+    let bare_path = dir.path().join("bare.parquet");
+    let job = json!({
+        "read": [{"path": stored.path}],
+        "write": [
+            {"path": large_path, "large_strings": true,
+             "columns": columns_json(&TableFormat::LOOKUP_TABLE_INT32, &strings)},
+            {"path": bare_path, "store_schema": false,
+             "columns": columns_json(&TableFormat::DATE_TIME_ARRAY, &stamps)},
+        ],
+    });
+    let out = run_python(dir.path(), &job);
+    let seen = &out[stored.path.to_str().unwrap()];
+    assert_eq!(seen["ids"], json!(["string"]));
+    assert_eq!(seen["columns"], json!([["a", null, "ü"]]));
+
+    for (path, format, table) in [
+        (&large_path, &TableFormat::LOOKUP_TABLE_INT32, &strings),
+        (&bare_path, &TableFormat::DATE_TIME_ARRAY, &stamps),
+    ] {
+        let options = ReadOptions::new().expect_format(format.clone());
+        let batches = TableReader::open(path, &options)
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        assert_eq!(batches[0].schema().fields().len(), table.num_columns());
+        for (a, b) in batches[0]
+            .schema()
+            .fields()
+            .iter()
+            .zip(table.schema().fields())
+        {
+            assert_eq!(a.data_type(), b.data_type(), "{format}");
+        }
+        assert_eq!(
+            support::table_json(&batches),
+            support::table_json(std::slice::from_ref(table)),
+            "{format}"
+        );
+    }
 }
