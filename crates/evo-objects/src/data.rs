@@ -6,7 +6,7 @@
 //! transfer is an error, never data.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
@@ -35,6 +35,8 @@ pub struct DataFile {
     name: String,
     len: u64,
     content: Content,
+    /// Keeps a temporary folder holding the file alive as long as the file is.
+    _keep: Option<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 #[derive(Clone)]
@@ -65,6 +67,7 @@ impl DataFile {
             name: sha256_hex(&bytes),
             len: bytes.len() as u64,
             content: Content::Bytes(bytes),
+            _keep: None,
         }
     }
 
@@ -85,7 +88,25 @@ impl DataFile {
             name,
             len,
             content: Content::File(path),
+            _keep: None,
         })
+    }
+
+    /// A file already hashed (by the table writer): `name` is the SHA-256 of its bytes.
+    #[cfg(feature = "arrow")]
+    pub(crate) fn named_file(name: String, len: u64, path: PathBuf) -> Self {
+        DataFile {
+            name,
+            len,
+            content: Content::File(path),
+            _keep: None,
+        }
+    }
+
+    /// Keeps `owner` (a temporary folder holding the file) alive as long as this file.
+    #[cfg(feature = "arrow")]
+    pub(crate) fn keep_alive(&mut self, owner: Arc<dyn std::any::Any + Send + Sync>) {
+        self._keep = Some(owner);
     }
 
     /// The file's name: the lowercase hex SHA-256 of its bytes.

@@ -66,6 +66,11 @@ pub enum Error {
         #[source]
         source: Box<evo_io::Error>,
     },
+    /// A table could not be written or read, or does not match its format or metadata
+    /// (feature `arrow`).
+    #[cfg(feature = "arrow")]
+    #[error(transparent)]
+    Table(#[from] evo_tables::TableError),
     /// The service answered with something that contradicts the request (another object
     /// than the one asked for, a data file the object does not list, …).
     #[error("unexpected Geoscience Object API answer: {0}")]

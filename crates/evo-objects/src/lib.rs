@@ -36,6 +36,8 @@ mod objects;
 mod path;
 mod query;
 mod reference;
+#[cfg(feature = "arrow")]
+mod spatial;
 
 pub use client::{
     DEFAULT_DATA_CONCURRENCY, DEFAULT_GZIP_THRESHOLD, DEFAULT_MAX_OBJECT_BYTES, ObjectsClient,
@@ -54,6 +56,13 @@ pub use objects::{Conditional, GetOptions, LATEST_VERSIONS_BATCH, RestoreOutcome
 pub use path::{MAX_PATH_BYTES, ObjectPath};
 pub use query::{ListObjectsQuery, MAX_PAGE_SIZE, OrderBy, SortField, TimeFilter, TimeOp};
 pub use reference::{ObjectLocator, ObjectReference};
+#[cfg(feature = "arrow")]
+pub use spatial::{Attribute, Geometry, SpatialObject, schema_ids};
+
+/// Re-export of evo-tables (Arrow and Parquet tables; feature `arrow`), so callers build arrays
+/// with the same Arrow version.
+#[cfg(feature = "arrow")]
+pub use evo_tables;
 
 /// Re-exports of the evo-io types used in this crate's API.
 pub use evo_io::{BlobClient, Destination, DownloadReport};
