@@ -678,19 +678,19 @@ async fn a_server_version_change_is_announced_once() {
             "cc",
             "UPDATE",
             "cc.version",
-            "version",
-            json!("2026.07.001"),
+            "2026.07.001",
+            json!(null),
             true,
         )
         .await;
-    h.server.post("/control/emit_raw", json!({"items": [{"type": "cc", "cursor": 1, "action": "UPDATE", "data_type": "cc.version", "data_key": "version", "data": "2026.07.001"}]})).await;
+    h.server.post("/control/emit_raw", json!({"items": [{"type": "cc", "cursor": 1, "action": "UPDATE", "data_type": "cc.version", "data_key": "2026.07.001"}]})).await;
     h.server
         .change(
             "cc",
             "UPDATE",
             "cc.version",
-            "version",
-            json!("2026.08.001"),
+            "2026.08.001",
+            json!(null),
             true,
         )
         .await;

@@ -2,8 +2,8 @@
 
 Served by python-socketio (PyPI) on aiohttp. Socket.IO path /sync/io; CONNECT auth {"JWT": token};
 `initsync {cc.cursor, project, cursor}` acknowledged with the catch-up list; live `sync` events
-(lists of items {type, cursor, action, data_type, data_key, data}); `authorization` events carry a
-rotated token. Extension: the initsync ack is {"error": "cursor_expired"} when a cursor is below the
+(lists of items {type, cursor, action, data_type, data_key, data}); `authorization` events carry
+{"JWT": <rotated token>}; a `cc.version` item carries the version in its data_key. Extension: the initsync ack is {"error": "cursor_expired"} when a cursor is below the
 compaction floor or above the head (a restarted, fresh log).
 
 Test control over HTTP (JSON): /control/* and GET /sync/snapshot (the full state with cursors).
@@ -145,7 +145,8 @@ async def rotate(request):
     body = await request.json()
     state["tokens"] = [body["token"]]
     persist()
-    await sio.emit("authorization", body["token"])
+    # Unicat's authorization event carries an object {"JWT": <token>}, not a bare string.
+    await sio.emit("authorization", {"JWT": body["token"]})
     return web.json_response({})
 
 

@@ -6,12 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::{Value, json};
-use tokio::time::Instant;
+use serde_json::Value;
 
-use super::connection::Connection;
-use super::packet::{Packet, PacketType};
-use super::token::{Token, TokenProvider};
+use super::session::{SyncEndpoint, SyncSession};
+use super::token::TokenProvider;
 use crate::change::{Batch, Change, Cursors};
 use crate::error::Error;
 use crate::replica::{ChangeSink, Notice, ResetReason, Status};
@@ -24,8 +22,6 @@ pub const PROJECT_STREAM: &str = "project";
 
 /// How many (job, status) pairs are remembered to ignore replayed job events.
 const SEEN_JOBS: usize = 1024;
-/// How many live `sync` events may wait for the catch-up before the connection is dropped.
-const MAX_HELD_BACK: usize = 10_000;
 /// A server that expires a freshly loaded snapshot's cursors this many times in a row is broken.
 const MAX_RESYNCS_PER_CONNECTION: u32 = 3;
 
@@ -191,50 +187,25 @@ impl SocketIoSourceBuilder {
 
     /// Checks the configuration and builds the source.
     pub fn build(self) -> Result<SocketIoSource, Error> {
-        let invalid = |message: String| Error::InvalidConfig { message };
-        let mut url = url::Url::parse(&self.base_url)
-            .map_err(|e| invalid(format!("base URL {:?}: {e}", self.base_url)))?;
-        let scheme = match url.scheme() {
-            "http" | "ws" => "ws",
-            "https" | "wss" => "wss",
-            other => return Err(invalid(format!("unsupported URL scheme {other:?}"))),
-        };
-        let tls = if scheme == "wss" {
-            Some(tls_config(&self.extra_roots_pem).map_err(invalid)?)
-        } else {
-            None
-        };
-        url.set_scheme(scheme)
-            .map_err(|()| invalid("cannot use a WebSocket scheme for this URL".to_owned()))?;
-        let mut path = self.path.trim_matches('/').to_owned();
-        if path.is_empty() {
-            return Err(invalid("the Socket.IO path is empty".to_owned()));
+        let mut endpoint = SyncEndpoint::builder(self.base_url)
+            .path(self.path)
+            .namespace(self.namespace)
+            .auth_field(self.auth_field)
+            .connect_timeout(self.connect_timeout)
+            .ack_timeout(self.ack_timeout);
+        for pem in self.extra_roots_pem {
+            endpoint = endpoint.trust_root_certificates_pem(pem);
         }
-        path = format!("/{path}/");
-        url.set_path(&path);
-        url.set_query(Some("EIO=4&transport=websocket"));
-        url.set_fragment(None);
-        let tokens = self
-            .tokens
-            .ok_or_else(|| invalid("a token provider is required".to_owned()))?;
-        if !self.namespace.starts_with('/') {
-            return Err(invalid(format!(
-                "namespace {:?} must start with '/'",
-                self.namespace
-            )));
-        }
+        let endpoint = endpoint.build()?;
+        let tokens = self.tokens.ok_or_else(|| Error::InvalidConfig {
+            message: "a token provider is required".to_owned(),
+        })?;
         Ok(SocketIoSource {
-            url,
+            endpoint,
             project: self.project,
-            namespace: self.namespace,
-            auth_field: self.auth_field,
             tokens,
             loader: self.loader,
             data_types: self.data_types,
-            connect_timeout: self.connect_timeout,
-            ack_timeout: self.ack_timeout,
-            tls,
-            next_ack_id: 0,
             server_version: None,
             seen_jobs: HashSet::new(),
             seen_jobs_order: VecDeque::new(),
@@ -246,17 +217,11 @@ impl SocketIoSourceBuilder {
 ///
 /// Keys are [`SyncKey`]s, values the items' `data` JSON, versions the items' cursors.
 pub struct SocketIoSource {
-    url: url::Url,
+    endpoint: SyncEndpoint,
     project: String,
-    namespace: String,
-    auth_field: String,
     tokens: Arc<dyn TokenProvider>,
     loader: Option<Arc<dyn SnapshotLoader>>,
     data_types: BTreeSet<String>,
-    connect_timeout: Duration,
-    ack_timeout: Duration,
-    tls: Option<Arc<rustls::ClientConfig>>,
-    next_ack_id: u64,
     server_version: Option<String>,
     seen_jobs: HashSet<(String, String)>,
     seen_jobs_order: VecDeque<(String, String)>,
@@ -265,7 +230,7 @@ pub struct SocketIoSource {
 impl fmt::Debug for SocketIoSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SocketIoSource")
-            .field("url", &self.url.as_str())
+            .field("url", &self.endpoint.url().as_str())
             .field("project", &self.project)
             .finish_non_exhaustive()
     }
@@ -275,12 +240,6 @@ impl fmt::Debug for SocketIoSource {
 enum AckOutcome {
     Items(Value),
     Expired,
-}
-
-/// Per-connection state: the connection and `sync` payloads held back until they can be applied.
-struct Session {
-    conn: Connection,
-    held_back: Vec<Value>,
 }
 
 impl SocketIoSource {
@@ -305,129 +264,27 @@ impl SocketIoSource {
         }
     }
 
-    async fn connect(&mut self) -> Result<Session, Error> {
-        let mut conn = Connection::open(
-            &self.url,
-            &self.namespace,
-            self.connect_timeout,
-            self.tls.clone(),
-        )
-        .await?;
-        let token = self.tokens.token().await?;
-        let auth = json!({ self.auth_field.as_str(): token.expose() });
-        conn.send(PacketType::Connect, None, Some(&auth)).await?;
-        let deadline = Instant::now() + self.connect_timeout;
-        let mut session = Session {
-            conn,
-            held_back: Vec::new(),
-        };
-        loop {
-            let packet = session
-                .conn
-                .next_packet(Some((deadline, "the Socket.IO CONNECT answer")))
-                .await?;
-            match packet.kind {
-                PacketType::Connect => return Ok(session),
-                PacketType::ConnectError => {
-                    let message = packet
-                        .data
-                        .as_ref()
-                        .and_then(|d| d.get("message").and_then(Value::as_str).map(str::to_owned))
-                        .or_else(|| packet.data.as_ref().map(Value::to_string))
-                        .unwrap_or_else(|| "no reason given".to_owned());
-                    return Err(Error::Rejected { message });
-                }
-                PacketType::Disconnect => {
-                    return Err(Error::Disconnected {
-                        reason: "the server disconnected before accepting".to_owned(),
-                    });
-                }
-                _ => tracing::debug!(?packet.kind, "ignoring a packet before CONNECT"),
-            }
-        }
-    }
-
-    /// Emits `initsync` with the sink's cursors and waits for the acknowledgement, holding back
-    /// live `sync` events meanwhile.
+    /// Emits `initsync` with the sink's cursors and interprets the acknowledgement.
     async fn initsync(
         &mut self,
-        session: &mut Session,
+        session: &mut SyncSession,
         sink: &mut ChangeSink<SyncKey, Value>,
     ) -> Result<AckOutcome, Error> {
         let cursors = sink.cursors();
-        let payload = json!([
-            "initsync",
-            {
-                "cc.cursor": cursors.get(CC_STREAM).unwrap_or(0),
-                "project": self.project,
-                "cursor": cursors.get(PROJECT_STREAM).unwrap_or(0),
-            }
-        ]);
-        self.next_ack_id = self.next_ack_id.wrapping_add(1);
-        let id = self.next_ack_id;
-        session
-            .conn
-            .send(PacketType::Event, Some(id), Some(&payload))
+        let first = session
+            .initsync(
+                cursors.get(CC_STREAM).unwrap_or(0),
+                &self.project,
+                cursors.get(PROJECT_STREAM).unwrap_or(0),
+            )
             .await?;
-        let deadline = Instant::now() + self.ack_timeout;
-        loop {
-            let packet = session
-                .conn
-                .next_packet(Some((deadline, "the initsync acknowledgement")))
-                .await?;
-            if packet.kind == PacketType::Ack && packet.ack_id == Some(id) {
-                return Ok(interpret_ack(packet.data));
-            }
-            self.handle_while_waiting(session, packet).await?;
-        }
-    }
-
-    /// Handles a packet when `sync` events cannot be applied yet: they are held back.
-    async fn handle_while_waiting(
-        &mut self,
-        session: &mut Session,
-        packet: Packet,
-    ) -> Result<(), Error> {
-        match packet.kind {
-            PacketType::Event => {
-                let (name, arg) = event_parts(&packet);
-                match name.as_deref() {
-                    Some("sync") => {
-                        if session.held_back.len() >= MAX_HELD_BACK {
-                            // Bounded memory: give up this connection; the next one resumes
-                            // from the applied cursors and gets the same items again.
-                            return Err(Error::Protocol {
-                                message: format!(
-                                    "more than {MAX_HELD_BACK} sync events arrived before the \
-                                     catch-up finished"
-                                ),
-                            });
-                        }
-                        session.held_back.push(arg.unwrap_or(Value::Null));
-                    }
-                    Some("authorization") => self.rotate(arg),
-                    _ => tracing::debug!(event = ?name, "ignoring an event"),
-                }
-                acknowledge(session, &packet).await
-            }
-            other => disconnect_or_ignore(other),
-        }
-    }
-
-    fn rotate(&self, arg: Option<Value>) {
-        match arg.as_ref().and_then(Value::as_str) {
-            Some(token) if !token.is_empty() => {
-                tracing::debug!("the server rotated the token");
-                self.tokens.rotate(Token::new(token));
-            }
-            _ => tracing::warn!("ignoring an authorization event without a token string"),
-        }
+        Ok(interpret_ack(first))
     }
 
     /// Loads a full snapshot while keeping the connection alive, and swaps it in.
     async fn resync(
         &mut self,
-        session: &mut Session,
+        session: &mut SyncSession,
         sink: &mut ChangeSink<SyncKey, Value>,
         reason: ResetReason,
     ) -> Result<(), Error> {
@@ -436,15 +293,15 @@ impl SocketIoSource {
         sink.begin_resync(reason);
         let load = loader.load();
         tokio::pin!(load);
+        let mut arrived = Vec::new();
         let snapshot = loop {
             tokio::select! {
                 result = &mut load => break result?,
-                packet = session.conn.next_packet(None) => {
-                    let packet = packet?;
-                    self.handle_while_waiting(session, packet).await?;
-                }
+                payload = session.next_sync() => arrived.push(payload?),
             }
         };
+        // Live changes that arrived while loading are applied after the swap.
+        session.hold_back(arrived);
         let floor = snapshot.cursors.iter().map(|(_, c)| c).min().unwrap_or(0);
         let items = snapshot.items.into_iter().filter_map(|item| {
             if !self.data_types.contains(&item.key.data_type) {
@@ -485,11 +342,13 @@ impl SocketIoSource {
                     continue;
                 }
             };
-            if item.stream != CC_STREAM && item.stream != PROJECT_STREAM {
-                tracing::warn!(stream = %item.stream, "skipping a sync item of an unknown stream");
-                continue;
-            }
-            batch.cursors.advance(item.stream.clone(), item.cursor);
+            // Unicat names the project stream by the project; anything but `cc` is it.
+            let stream = if item.stream == CC_STREAM {
+                CC_STREAM
+            } else {
+                PROJECT_STREAM
+            };
+            batch.cursors.advance(stream, item.cursor);
             match item.data_type.as_str() {
                 "cc.version" => self.version_item(&item, sink),
                 "jobs" => {
@@ -500,11 +359,15 @@ impl SocketIoSource {
                 known if self.data_types.contains(known) => {
                     let key = SyncKey::new(item.data_type.clone(), item.data_key.clone());
                     match item.action.as_str() {
-                        "INSERT" | "UPDATE" => batch.push(Change::upsert(
-                            key,
-                            item.cursor,
-                            item.data.unwrap_or(Value::Null),
-                        )),
+                        "INSERT" | "UPDATE" => match item.data {
+                            Some(data) => batch.push(Change::upsert(key, item.cursor, data)),
+                            // Unicat items usually carry no data: the `unicat` crate fetches
+                            // them by its rules; this generic source has nothing to store.
+                            None => tracing::debug!(
+                                data_type = known,
+                                "skipping an item without data (nothing to store)"
+                            ),
+                        },
                         "DELETE" => batch.push(Change::delete(key, item.cursor)),
                         other => {
                             tracing::warn!(
@@ -529,6 +392,7 @@ impl SocketIoSource {
 
     fn version_item(&mut self, item: &SyncItem, sink: &mut ChangeSink<SyncKey, Value>) {
         let current = match &item.data {
+            _ if !item.data_key.is_empty() => item.data_key.clone(),
             Some(Value::String(s)) => s.clone(),
             Some(Value::Object(o)) => match o.get("version") {
                 Some(Value::String(s)) => s.clone(),
@@ -581,7 +445,7 @@ impl SocketIoSource {
 
     /// Runs one connection until it fails.
     async fn run_connection(&mut self, sink: &mut ChangeSink<SyncKey, Value>) -> Result<(), Error> {
-        let mut session = self.connect().await?;
+        let mut session = SyncSession::connect(&self.endpoint, self.tokens.clone()).await?;
         sink.set_status(Status::Connected);
         let first_load = self.loader.is_some()
             && (sink.cursors().get(CC_STREAM).is_none()
@@ -610,7 +474,7 @@ impl SocketIoSource {
                     }
                 }
             }
-            for payload in std::mem::take(&mut session.held_back) {
+            for payload in session.take_held_back() {
                 if let Some(reason) = self.apply_items(&payload, sink) {
                     need = Some(reason);
                 }
@@ -621,27 +485,10 @@ impl SocketIoSource {
             sink.mark_ready();
             resyncs = 0;
             loop {
-                let packet = session.conn.next_packet(None).await?;
-                match packet.kind {
-                    PacketType::Event => {
-                        let (name, arg) = event_parts(&packet);
-                        match name.as_deref() {
-                            Some("sync") => {
-                                if let Some(reason) =
-                                    self.apply_items(&arg.unwrap_or(Value::Null), sink)
-                                {
-                                    need = Some(reason);
-                                }
-                            }
-                            Some("authorization") => self.rotate(arg),
-                            _ => tracing::debug!(event = ?name, "ignoring an event"),
-                        }
-                        acknowledge(&mut session, &packet).await?;
-                        if need.is_some() {
-                            continue 'catch_up;
-                        }
-                    }
-                    other => disconnect_or_ignore(other)?,
+                let payload = session.next_sync().await?;
+                if let Some(reason) = self.apply_items(&payload, sink) {
+                    need = Some(reason);
+                    continue 'catch_up;
                 }
             }
         }
@@ -655,92 +502,23 @@ impl ChangeSource<SyncKey, Value> for SocketIoSource {
         from: &Cursors,
         sink: &mut ChangeSink<SyncKey, Value>,
     ) -> Result<(), Error> {
-        tracing::debug!(?from, url = %self.url, "connecting to the sync API");
+        tracing::debug!(?from, url = %self.endpoint.url(), "connecting to the sync API");
         self.run_connection(sink).await
     }
 }
 
-/// A rustls client configuration (ring provider) trusting the web PKI roots and `extra_pem`.
-fn tls_config(extra_pem: &[String]) -> Result<Arc<rustls::ClientConfig>, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    for pem in extra_pem {
-        let mut reader = pem.as_bytes();
-        let mut added = 0;
-        for cert in rustls_pemfile::certs(&mut reader) {
-            let cert = cert.map_err(|e| format!("bad PEM certificate: {e}"))?;
-            roots
-                .add(cert)
-                .map_err(|e| format!("unusable root certificate: {e}"))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err("a trusted-root PEM holds no certificate".to_owned());
-        }
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| format!("TLS configuration: {e}"))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(Arc::new(config))
-}
-
-fn interpret_ack(data: Option<Value>) -> AckOutcome {
-    // The acknowledgement's arguments are an array; the first is the catch-up.
-    let first = match data {
-        Some(Value::Array(mut args)) if !args.is_empty() => args.swap_remove(0),
-        _ => return AckOutcome::Items(Value::Array(Vec::new())),
-    };
+/// Reads the `initsync` acknowledgement's first argument: the catch-up list (or an object
+/// with a `sync` list), or the extension `{"error": "cursor_expired"}`.
+fn interpret_ack(first: Option<Value>) -> AckOutcome {
     match first {
-        Value::Object(map) => {
+        None => AckOutcome::Items(Value::Array(Vec::new())),
+        Some(Value::Object(map)) => {
             if map.get("error").and_then(Value::as_str) == Some("cursor_expired") {
                 return AckOutcome::Expired;
             }
             AckOutcome::Items(map.get("sync").cloned().unwrap_or(Value::Array(Vec::new())))
         }
-        other => AckOutcome::Items(other),
-    }
-}
-
-/// The event name and first argument of an EVENT packet.
-fn event_parts(packet: &Packet) -> (Option<String>, Option<Value>) {
-    let Some(Value::Array(args)) = &packet.data else {
-        return (None, None);
-    };
-    let name = args.first().and_then(Value::as_str).map(str::to_owned);
-    (name, args.get(1).cloned())
-}
-
-/// Answers a server event that asked for an acknowledgement.
-async fn acknowledge(session: &mut Session, packet: &Packet) -> Result<(), Error> {
-    if let Some(id) = packet.ack_id {
-        session
-            .conn
-            .send(PacketType::Ack, Some(id), Some(&json!([])))
-            .await?;
-    }
-    Ok(())
-}
-
-fn disconnect_or_ignore(kind: PacketType) -> Result<(), Error> {
-    match kind {
-        PacketType::Disconnect => Err(Error::Disconnected {
-            reason: "the server disconnected the namespace".to_owned(),
-        }),
-        PacketType::ConnectError => Err(Error::Rejected {
-            message: "CONNECT_ERROR on an established connection".to_owned(),
-        }),
-        PacketType::BinaryEvent | PacketType::BinaryAck => {
-            tracing::warn!("ignoring a binary Socket.IO packet (not supported)");
-            Ok(())
-        }
-        other => {
-            tracing::debug!(?other, "ignoring a packet");
-            Ok(())
-        }
+        Some(other) => AckOutcome::Items(other),
     }
 }
 
@@ -782,7 +560,11 @@ impl SyncItem {
 
 #[cfg(test)]
 mod tests {
+    use super::super::packet::{Packet, PacketType};
+    use super::super::session::event_parts;
+    use super::super::token::Token;
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn builder_rejects_bad_configuration() {
@@ -827,10 +609,9 @@ mod tests {
             .token_provider(tokens.clone())
             .build()
             .expect("wss with the web PKI roots");
-        assert!(tls.tls.is_some());
-        assert!(tls.url.as_str().starts_with("wss://"));
+        assert!(tls.endpoint.url().as_str().starts_with("wss://"));
         assert_eq!(
-            source.url.as_str(),
+            source.endpoint.url().as_str(),
             "ws://127.0.0.1:1/sync/io/?EIO=4&transport=websocket"
         );
     }
@@ -850,14 +631,14 @@ mod tests {
     #[test]
     fn interprets_ack_shapes() {
         assert!(matches!(
-            interpret_ack(Some(json!([{"error": "cursor_expired"}]))),
+            interpret_ack(Some(json!({"error": "cursor_expired"}))),
             AckOutcome::Expired
         ));
         assert!(
-            matches!(interpret_ack(Some(json!([[1, 2]]))), AckOutcome::Items(Value::Array(v)) if v.len() == 2)
+            matches!(interpret_ack(Some(json!([1, 2]))), AckOutcome::Items(Value::Array(v)) if v.len() == 2)
         );
         assert!(
-            matches!(interpret_ack(Some(json!([{"sync": [1]}]))), AckOutcome::Items(Value::Array(v)) if v.len() == 1)
+            matches!(interpret_ack(Some(json!({"sync": [1]}))), AckOutcome::Items(Value::Array(v)) if v.len() == 1)
         );
         assert!(matches!(interpret_ack(None), AckOutcome::Items(Value::Array(v)) if v.is_empty()));
     }
@@ -1031,7 +812,7 @@ mod tests {
                 } else {
                     json!({"sync": items.clone(), "x": extra})
                 };
-                match interpret_ack(Some(json!([first]))) {
+                match interpret_ack(Some(first)) {
                     AckOutcome::Expired => prop_assert!(expired),
                     AckOutcome::Items(got) => {
                         prop_assert!(!expired);

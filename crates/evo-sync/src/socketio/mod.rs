@@ -1,16 +1,22 @@
-//! A Socket.IO (protocol v5 over Engine.IO v4, WebSocket transport) change source for a
-//! Unicat-style Sync API.
+//! The Sync API of Unicat over Socket.IO (protocol v5 over Engine.IO v4, WebSocket transport).
 //!
-//! Per connection: open the WebSocket (`<path>/?EIO=4&transport=websocket`), send `CONNECT` with
-//! `{"JWT": <fresh token>}`, emit `initsync` with the local cursors
-//! (`{"cc.cursor", "project", "cursor"}`) and wait for its acknowledgement (the catch-up list),
-//! then apply `sync` events as they come. Live `sync` events that arrive before the
-//! acknowledgement are held back and applied after it, so the catch-up cannot be skipped by a
-//! newer cursor. `authorization` events rotate the token used by the next connection. A
-//! `cc.version` item raises [`Notice::ServerVersion`](crate::Notice::ServerVersion); job items
-//! raise [`Notice::Job`](crate::Notice::Job), and a finished `restore_project` job causes one full
-//! resync (deduplicated by job and status). Items of unknown data types are skipped with a
-//! warning while the cursor still advances.
+//! * [`SyncSession`] is one connection as Unicat defines it: open the WebSocket
+//!   (`<path>/?EIO=4&transport=websocket`, path `/sync/io`), send `CONNECT` with
+//!   `{"JWT": <the token provider's current token>}` (asked again on every connect), emit
+//!   `initsync` with `{"cc.cursor", "project", "cursor"}` and an acknowledgement id and return
+//!   the acknowledgement (the catch-up list), then hand out `sync` payloads as they come. Live
+//!   `sync` events that arrive before the acknowledgement are held back and handed out after
+//!   it. `authorization` events carry `{"JWT": <new token>}` and rotate the provider's token at
+//!   once. The `unicat` crate builds its connector on this.
+//! * [`SocketIoSource`] feeds a generic evo-sync replica from such sessions: keys are
+//!   `(data_type, data_key)`, values the items' `data`. Sync items of type `cc` move the `cc`
+//!   stream, any other type (Unicat names the project stream by the project) the `project`
+//!   stream. Unicat items usually carry no data; this generic source stores only items that do
+//!   (the `unicat` crate fetches the others by Unicat's rules). A `cc.version` item (the version
+//!   in its `data_key`) raises [`Notice::ServerVersion`](crate::Notice::ServerVersion); job items
+//!   raise [`Notice::Job`](crate::Notice::Job), and a finished `restore_project` job causes one
+//!   full resync (deduplicated by job and status). Items of unknown data types are skipped with
+//!   a warning while the cursor still advances.
 //!
 //! Extension (not documented by Unicat): an `initsync` acknowledgement
 //! `{"error": "cursor_expired"}` means the server no longer has the changes after the client's
@@ -20,10 +26,12 @@
 mod client;
 mod connection;
 mod packet;
+mod session;
 mod token;
 
 pub use client::{
     CC_STREAM, PROJECT_STREAM, SnapshotItem, SnapshotLoader, SocketIoSource, SocketIoSourceBuilder,
     SyncKey, SyncSnapshot, default_data_types,
 };
+pub use session::{SyncEndpoint, SyncEndpointBuilder, SyncSession};
 pub use token::{RotatingToken, Token, TokenProvider};

@@ -1,0 +1,450 @@
+//! One Sync API session over Socket.IO, as Unicat's Sync API defines it: `CONNECT` with the
+//! auth object `{"JWT": <current token>}`, `initsync` emitted with an acknowledgement id and
+//! answered by the catch-up, then `sync` events (lists of items) and `authorization` events
+//! (`{"JWT": <new token>}`, which rotate the token at once).
+//!
+//! This layer knows the protocol, not what the items mean: [`SocketIoSource`](super::SocketIoSource)
+//! applies them to a generic replica, the `unicat` crate applies them with Unicat's rules.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use super::connection::Connection;
+use super::packet::{Packet, PacketType};
+use super::token::{Token, TokenProvider};
+use crate::error::Error;
+
+/// How many `sync` events may wait for the `initsync` acknowledgement before the session is
+/// dropped (bounded memory; the next session resumes from the applied cursors).
+const MAX_HELD_BACK: usize = 10_000;
+
+/// Where and how to open sessions: the WebSocket URL, namespace, auth field, timeouts, TLS.
+#[derive(Clone)]
+pub struct SyncEndpoint {
+    url: url::Url,
+    namespace: String,
+    auth_field: String,
+    connect_timeout: Duration,
+    ack_timeout: Duration,
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl fmt::Debug for SyncEndpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SyncEndpoint")
+            .field("url", &self.url.as_str())
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`SyncEndpoint`].
+#[derive(Debug, Clone)]
+pub struct SyncEndpointBuilder {
+    base_url: String,
+    path: String,
+    namespace: String,
+    auth_field: String,
+    connect_timeout: Duration,
+    ack_timeout: Duration,
+    extra_roots_pem: Vec<String>,
+}
+
+impl SyncEndpoint {
+    /// Starts building an endpoint for the server at `base_url` (`http(s)://host:port`; any
+    /// path or query is replaced).
+    pub fn builder(base_url: impl Into<String>) -> SyncEndpointBuilder {
+        SyncEndpointBuilder {
+            base_url: base_url.into(),
+            path: "/sync/io".to_owned(),
+            namespace: "/".to_owned(),
+            auth_field: "JWT".to_owned(),
+            connect_timeout: Duration::from_secs(10),
+            ack_timeout: Duration::from_secs(30),
+            extra_roots_pem: Vec::new(),
+        }
+    }
+
+    /// The WebSocket URL dialled (it never carries credentials).
+    pub fn url(&self) -> &url::Url {
+        &self.url
+    }
+}
+
+impl SyncEndpointBuilder {
+    /// The Socket.IO path (default `/sync/io`, Unicat's; plain Socket.IO servers use `/socket.io`).
+    #[must_use]
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// The Socket.IO namespace (default `/`).
+    #[must_use]
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// The field of the `CONNECT` auth object (and of `authorization` events) that carries the
+    /// token (default `JWT`).
+    #[must_use]
+    pub fn auth_field(mut self, field: impl Into<String>) -> Self {
+        self.auth_field = field.into();
+        self
+    }
+
+    /// How long opening the connection and the handshakes may take (default 10 s).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long to wait for the `initsync` acknowledgement (default 30 s).
+    #[must_use]
+    pub fn ack_timeout(mut self, timeout: Duration) -> Self {
+        self.ack_timeout = timeout;
+        self
+    }
+
+    /// Also trusts the CA certificates in `pem` for `https`/`wss` URLs.
+    #[must_use]
+    pub fn trust_root_certificates_pem(mut self, pem: impl Into<String>) -> Self {
+        self.extra_roots_pem.push(pem.into());
+        self
+    }
+
+    /// Checks the configuration and builds the endpoint.
+    pub fn build(self) -> Result<SyncEndpoint, Error> {
+        let invalid = |message: String| Error::InvalidConfig { message };
+        let mut url = url::Url::parse(&self.base_url)
+            .map_err(|e| invalid(format!("base URL {:?}: {e}", self.base_url)))?;
+        let scheme = match url.scheme() {
+            "http" | "ws" => "ws",
+            "https" | "wss" => "wss",
+            other => return Err(invalid(format!("unsupported URL scheme {other:?}"))),
+        };
+        let tls = if scheme == "wss" {
+            Some(tls_config(&self.extra_roots_pem).map_err(invalid)?)
+        } else {
+            None
+        };
+        url.set_scheme(scheme)
+            .map_err(|()| invalid("cannot use a WebSocket scheme for this URL".to_owned()))?;
+        let path = self.path.trim_matches('/');
+        if path.is_empty() {
+            return Err(invalid("the Socket.IO path is empty".to_owned()));
+        }
+        url.set_path(&format!("/{path}/"));
+        url.set_query(Some("EIO=4&transport=websocket"));
+        url.set_fragment(None);
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        if !self.namespace.starts_with('/') {
+            return Err(invalid(format!(
+                "namespace {:?} must start with '/'",
+                self.namespace
+            )));
+        }
+        Ok(SyncEndpoint {
+            url,
+            namespace: self.namespace,
+            auth_field: self.auth_field,
+            connect_timeout: self.connect_timeout,
+            ack_timeout: self.ack_timeout,
+            tls,
+        })
+    }
+}
+
+/// A rustls client configuration (ring provider) trusting the web PKI roots and `extra_pem`.
+fn tls_config(extra_pem: &[String]) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for pem in extra_pem {
+        let mut reader = pem.as_bytes();
+        let mut added = 0;
+        for cert in rustls_pemfile::certs(&mut reader) {
+            let cert = cert.map_err(|e| format!("bad PEM certificate: {e}"))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("unusable root certificate: {e}"))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err("a trusted-root PEM holds no certificate".to_owned());
+        }
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| format!("TLS configuration: {e}"))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// One connected session. Dropping it closes the connection.
+pub struct SyncSession {
+    conn: Connection,
+    tokens: Arc<dyn TokenProvider>,
+    auth_field: String,
+    ack_timeout: Duration,
+    next_ack_id: u64,
+    /// `sync` payloads that arrived while waiting for an acknowledgement.
+    held_back: VecDeque<Value>,
+}
+
+impl fmt::Debug for SyncSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SyncSession")
+            .field("held_back", &self.held_back.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SyncSession {
+    /// Opens the WebSocket, completes the Engine.IO handshake and connects the namespace with
+    /// `{<auth field>: <the provider's current token>}`. A `CONNECT_ERROR` is
+    /// [`Error::Rejected`].
+    pub async fn connect(
+        endpoint: &SyncEndpoint,
+        tokens: Arc<dyn TokenProvider>,
+    ) -> Result<Self, Error> {
+        let token = tokens.token().await?;
+        let mut conn = Connection::open(
+            &endpoint.url,
+            &endpoint.namespace,
+            endpoint.connect_timeout,
+            endpoint.tls.clone(),
+        )
+        .await?;
+        let auth = json!({ endpoint.auth_field.as_str(): token.expose() });
+        conn.send(PacketType::Connect, None, Some(&auth)).await?;
+        let deadline = Instant::now() + endpoint.connect_timeout;
+        loop {
+            let packet = conn
+                .next_packet(Some((deadline, "the Socket.IO CONNECT answer")))
+                .await?;
+            match packet.kind {
+                PacketType::Connect => break,
+                PacketType::ConnectError => {
+                    let message = packet
+                        .data
+                        .as_ref()
+                        .and_then(|d| d.get("message").and_then(Value::as_str).map(str::to_owned))
+                        .or_else(|| packet.data.as_ref().map(Value::to_string))
+                        .unwrap_or_else(|| "no reason given".to_owned());
+                    return Err(Error::Rejected { message });
+                }
+                PacketType::Disconnect => {
+                    return Err(Error::Disconnected {
+                        reason: "the server disconnected before accepting".to_owned(),
+                    });
+                }
+                _ => tracing::debug!(?packet.kind, "ignoring a packet before CONNECT"),
+            }
+        }
+        Ok(Self {
+            conn,
+            tokens,
+            auth_field: endpoint.auth_field.clone(),
+            ack_timeout: endpoint.ack_timeout,
+            next_ack_id: 0,
+            held_back: VecDeque::new(),
+        })
+    }
+
+    /// Emits `initsync` with `{"cc.cursor", "project", "cursor"}` and an acknowledgement id, and
+    /// returns the acknowledgement's first argument (the catch-up; `None` when the ack carries
+    /// nothing). `sync` events arriving meanwhile are held back and returned later by
+    /// [`next_sync`](Self::next_sync), after the catch-up; `authorization` events rotate the
+    /// token at once.
+    pub async fn initsync(
+        &mut self,
+        cc_cursor: u64,
+        project: &str,
+        cursor: u64,
+    ) -> Result<Option<Value>, Error> {
+        let payload = json!([
+            "initsync",
+            {"cc.cursor": cc_cursor, "project": project, "cursor": cursor}
+        ]);
+        self.next_ack_id = self.next_ack_id.wrapping_add(1);
+        let id = self.next_ack_id;
+        self.conn
+            .send(PacketType::Event, Some(id), Some(&payload))
+            .await?;
+        let deadline = Instant::now() + self.ack_timeout;
+        loop {
+            let packet = self
+                .conn
+                .next_packet(Some((deadline, "the initsync acknowledgement")))
+                .await?;
+            if packet.kind == PacketType::Ack && packet.ack_id == Some(id) {
+                return Ok(match packet.data {
+                    Some(Value::Array(mut args)) if !args.is_empty() => Some(args.swap_remove(0)),
+                    _ => None,
+                });
+            }
+            if let Some(payload) = self.handle(packet).await? {
+                if self.held_back.len() >= MAX_HELD_BACK {
+                    return Err(Error::Protocol {
+                        message: format!(
+                            "more than {MAX_HELD_BACK} sync events arrived before the catch-up \
+                             finished"
+                        ),
+                    });
+                }
+                self.held_back.push_back(payload);
+            }
+        }
+    }
+
+    /// The next `sync` payload (held-back ones first). `authorization` events are applied on
+    /// the way; other events are ignored. Fails when the connection ends.
+    pub async fn next_sync(&mut self) -> Result<Value, Error> {
+        if let Some(payload) = self.held_back.pop_front() {
+            return Ok(payload);
+        }
+        loop {
+            let packet = self.conn.next_packet(None).await?;
+            if let Some(payload) = self.handle(packet).await? {
+                return Ok(payload);
+            }
+        }
+    }
+
+    /// The `sync` payloads held back during the last [`initsync`](Self::initsync), in arrival
+    /// order (they are no longer returned by [`next_sync`](Self::next_sync)).
+    pub fn take_held_back(&mut self) -> Vec<Value> {
+        self.held_back.drain(..).collect()
+    }
+
+    /// Queues payloads to be returned by [`next_sync`](Self::next_sync) before anything new.
+    pub(crate) fn hold_back(&mut self, payloads: Vec<Value>) {
+        for payload in payloads.into_iter().rev() {
+            self.held_back.push_front(payload);
+        }
+    }
+
+    /// Handles one packet; returns the payload of a `sync` event.
+    async fn handle(&mut self, packet: Packet) -> Result<Option<Value>, Error> {
+        match packet.kind {
+            PacketType::Event => {
+                let (name, arg) = event_parts(&packet);
+                let mut out = None;
+                match name.as_deref() {
+                    Some("sync") => out = Some(arg.unwrap_or(Value::Null)),
+                    Some("authorization") => self.rotate(arg.as_ref()),
+                    _ => tracing::debug!(event = ?name, "ignoring an event"),
+                }
+                if let Some(id) = packet.ack_id {
+                    self.conn
+                        .send(PacketType::Ack, Some(id), Some(&json!([])))
+                        .await?;
+                }
+                Ok(out)
+            }
+            PacketType::Disconnect => Err(Error::Disconnected {
+                reason: "the server disconnected the namespace".to_owned(),
+            }),
+            PacketType::ConnectError => Err(Error::Rejected {
+                message: "CONNECT_ERROR on an established connection".to_owned(),
+            }),
+            PacketType::BinaryEvent | PacketType::BinaryAck => {
+                tracing::warn!("ignoring a binary Socket.IO packet (not supported)");
+                Ok(None)
+            }
+            other => {
+                tracing::debug!(?other, "ignoring a packet");
+                Ok(None)
+            }
+        }
+    }
+
+    /// An `authorization` event: `{"JWT": <token>}` (a bare string is accepted too).
+    fn rotate(&self, arg: Option<&Value>) {
+        match authorization_token(arg, &self.auth_field) {
+            Some(token) => {
+                tracing::debug!("the server rotated the token");
+                self.tokens.rotate(Token::new(token));
+            }
+            None => tracing::warn!("ignoring an authorization event without a token"),
+        }
+    }
+}
+
+/// The token of an `authorization` event's payload.
+pub(crate) fn authorization_token<'a>(arg: Option<&'a Value>, field: &str) -> Option<&'a str> {
+    let token = match arg? {
+        Value::Object(map) => map.get(field)?.as_str()?,
+        Value::String(s) => s.as_str(),
+        _ => return None,
+    };
+    (!token.is_empty()).then_some(token)
+}
+
+/// The event name and first argument of an EVENT packet.
+pub(crate) fn event_parts(packet: &Packet) -> (Option<String>, Option<Value>) {
+    let Some(Value::Array(args)) = &packet.data else {
+        return (None, None);
+    };
+    let name = args.first().and_then(Value::as_str).map(str::to_owned);
+    (name, args.get(1).cloned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorization_payloads() {
+        let field = "JWT";
+        assert_eq!(
+            authorization_token(Some(&json!({"JWT": "t2"})), field),
+            Some("t2")
+        );
+        assert_eq!(authorization_token(Some(&json!("t3")), field), Some("t3"));
+        for bad in [
+            json!({"jwt": "x"}),
+            json!({"JWT": ""}),
+            json!({"JWT": 5}),
+            json!(null),
+            json!([]),
+        ] {
+            assert_eq!(authorization_token(Some(&bad), field), None, "{bad}");
+        }
+        assert_eq!(authorization_token(None, field), None);
+    }
+
+    #[test]
+    fn endpoint_urls() {
+        let e = SyncEndpoint::builder("http://u:p@127.0.0.1:1/ignored?x=1")
+            .build()
+            .unwrap();
+        assert_eq!(
+            e.url().as_str(),
+            "ws://127.0.0.1:1/sync/io/?EIO=4&transport=websocket"
+        );
+        assert!(SyncEndpoint::builder("ftp://x").build().is_err());
+        assert!(SyncEndpoint::builder("http://x").path("/").build().is_err());
+        assert!(
+            SyncEndpoint::builder("http://x")
+                .namespace("n")
+                .build()
+                .is_err()
+        );
+        let tls = SyncEndpoint::builder("https://127.0.0.1:1")
+            .build()
+            .unwrap();
+        assert!(tls.url().as_str().starts_with("wss://"));
+    }
+}

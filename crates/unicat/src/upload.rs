@@ -1,0 +1,128 @@
+//! Multipart uploads, with Unicat's 10 MB limit checked before anything is sent.
+
+use std::path::Path;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use evo_core::Body;
+use http::Method;
+use serde_json::Value;
+
+use crate::client::{Snapshot, UnicatClient};
+use crate::error::Error;
+
+/// The largest file Unicat accepts (10,000,000 bytes).
+pub const MAX_UPLOAD_BYTES: u64 = 10_000_000;
+
+impl UnicatClient {
+    /// Uploads the file at `path` to a project endpoint (e.g. `/assets/upload`) as the multipart
+    /// field `upload_file`, with `params` (an object) as form fields. A file over
+    /// [`MAX_UPLOAD_BYTES`] fails with [`Error::PayloadTooLarge`] before anything is sent; a
+    /// server 413 maps to the same error.
+    pub async fn upload_file(
+        &self,
+        endpoint: &str,
+        params: &Value,
+        path: &Path,
+    ) -> Result<Value, Error> {
+        let shown = path.display().to_string();
+        let size = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| Error::io(format!("reading {shown}"), e))?
+            .len();
+        check_size(&shown, size)?;
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|e| Error::io(format!("reading {shown}"), e))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "upload".to_owned());
+        self.upload_bytes(endpoint, params, &name, Bytes::from(bytes))
+            .await
+    }
+
+    /// As [`upload_file`](Self::upload_file), with the content in memory under `filename`.
+    pub async fn upload_bytes(
+        &self,
+        endpoint: &str,
+        params: &Value,
+        filename: &str,
+        content: Bytes,
+    ) -> Result<Value, Error> {
+        let size = content.len() as u64;
+        check_size(filename, size)?;
+        if endpoint.starts_with("//") {
+            return Err(Error::InvalidInput(
+                "uploads go to the project API (an endpoint starting with a single '/')".to_owned(),
+            ));
+        }
+        let path = self.api_path(endpoint)?;
+        let fields = params.as_object().cloned().unwrap_or_default();
+        let boundary = format!(
+            "unicat-rs-{:016x}{:016x}",
+            fastrand::u64(..),
+            fastrand::u64(..)
+        );
+        let mut body = BytesMut::with_capacity(content.len() + 1024);
+        for (name, value) in &fields {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            body.put_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n{text}\r\n",
+                    quote(name)
+                )
+                .as_bytes(),
+            );
+        }
+        body.put_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"upload_file\"; \
+                 filename=\"{}\"\r\nContent-Type: application/octet-stream\r\n\r\n",
+                quote(filename)
+            )
+            .as_bytes(),
+        );
+        body.put_slice(&content);
+        body.put_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let response = self
+            .inner
+            .connector
+            .request(Method::POST, &path)
+            .body(
+                Body::from_bytes(body.freeze()),
+                Some(&format!("multipart/form-data; boundary={boundary}")),
+            )
+            .send_unchecked()
+            .await?;
+        match self.read_envelope(response, Snapshot::Merge).await {
+            Err(Error::Unicat { code: 413, .. }) => Err(Error::PayloadTooLarge {
+                what: filename.to_owned(),
+                size,
+                limit: MAX_UPLOAD_BYTES,
+            }),
+            other => other,
+        }
+    }
+}
+
+fn check_size(what: &str, size: u64) -> Result<(), Error> {
+    if size > MAX_UPLOAD_BYTES {
+        return Err(Error::PayloadTooLarge {
+            what: what.to_owned(),
+            size,
+            limit: MAX_UPLOAD_BYTES,
+        });
+    }
+    Ok(())
+}
+
+/// A header parameter value: quotes and line breaks escaped so a name cannot break the part.
+fn quote(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace(['\r', '\n'], " ")
+}
