@@ -19,7 +19,8 @@
 //! - [`TableInfo`] (`info.rs`): the table metadata of an object's JSON (serde).
 //! - [`TableWriter`], [`write_to_dir`], [`write_to_vec`] (`write.rs`): record batches to the
 //!   Parquet file Evo expects (what the Python SDK's `pyarrow.parquet.write_table(version="2.4",
-//!   compression="gzip")` gives), streamed a row group at a time, hashed as it is written.
+//!   compression="gzip")` gives), streamed a row group at a time with each column encoded on
+//!   its own thread, hashed as it is written.
 //! - [`TableReader`] (`read.rs`): a Parquet file (path or bytes) back as an iterator of bounded
 //!   record batches, after checking the expected format and length from the footer.
 //! - [`verify_sha256`], [`sha256_file`] (`hash.rs`): the content-addressed name, streamed.

@@ -4,14 +4,22 @@ use std::borrow::Borrow;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
 use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
+use arrow_schema::{Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{
+    ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory,
+    compute_leaves,
+};
 use parquet::basic::{Compression, Encoding, GzipLevel};
 use parquet::file::properties::{WriterProperties, WriterVersion};
+use parquet::file::writer::SerializedFileWriter;
 
 use crate::error::{FormatMismatch, FormatProblem, TableError};
-use crate::format::TableFormat;
+use crate::format::{ColumnType, TableFormat};
 use crate::hash::HashingWriter;
 use crate::info::TableInfo;
 use crate::normalize::{normalize_batch, normalize_schema};
@@ -53,15 +61,15 @@ impl WriteOptions {
         self
     }
 
-    /// The most rows in one row group (at least 1). A row group is buffered, encoded, in memory
+    /// The most rows in one row group (at least 1). A row group is held, encoded, in memory
     /// until it is complete: this bounds the writer's memory.
     pub fn max_row_group_rows(mut self, rows: usize) -> Self {
         self.max_row_group_rows = rows.max(1);
         self
     }
 
-    /// The most (estimated, encoded) bytes in one row group (at least 1 KiB): the other bound
-    /// of the writer's memory.
+    /// The most bytes in one row group (at least 1 KiB), estimated from the column types
+    /// (strings count 32 bytes): the other bound of the writer's memory.
     pub fn max_row_group_bytes(mut self, bytes: usize) -> Self {
         self.max_row_group_bytes = bytes.max(1024);
         self
@@ -75,8 +83,6 @@ impl WriteOptions {
             .set_compression(Compression::GZIP(level))
             .set_dictionary_enabled(false)
             .set_encoding(Encoding::PLAIN)
-            .set_max_row_group_row_count(Some(self.max_row_group_rows))
-            .set_max_row_group_bytes(Some(self.max_row_group_bytes))
             .build())
     }
 }
@@ -108,11 +114,58 @@ impl WrittenTable {
 
 /// Writes record batches sharing one schema as one Parquet file, streaming: each row group is
 /// written out when complete, and the SHA-256 of the bytes is computed on the way.
+///
+/// Each column of a row group is encoded and compressed on its own thread (gzip dominates the
+/// cost), fed through a short queue: memory stays bounded by one row group's encoded columns
+/// plus two batches per column. Row groups hold a fixed number of rows derived from the options
+/// and the column types, so the bytes (hence the data id) do not depend on how the rows were
+/// split into batches. After an error, drop the writer.
 pub struct TableWriter<W: Write + Send> {
-    writer: ArrowWriter<HashingWriter<W>>,
+    file: SerializedFileWriter<HashingWriter<W>>,
+    factory: ArrowRowGroupWriterFactory,
     format: TableFormat,
     schema: SchemaRef,
     rows: u64,
+    rows_per_group: usize,
+    group: Option<RowGroupInProgress>,
+}
+
+/// The column encoders of the row group being written.
+struct RowGroupInProgress {
+    encoders: Vec<ColumnEncoder>,
+    rows: usize,
+}
+
+struct ColumnEncoder {
+    leaves: SyncSender<ArrowLeafColumn>,
+    done: JoinHandle<parquet::errors::Result<ArrowColumnChunk>>,
+}
+
+impl ColumnEncoder {
+    fn spawn(mut writer: ArrowColumnWriter) -> Result<Self, TableError> {
+        let (leaves, received) = sync_channel::<ArrowLeafColumn>(2);
+        let done = std::thread::Builder::new()
+            .name("evo-tables-encoder".to_owned())
+            .spawn(move || {
+                for leaf in received {
+                    writer.write(&leaf)?;
+                }
+                writer.close()
+            })
+            .map_err(|e| TableError::write("starting a column encoder thread", e))?;
+        Ok(Self { leaves, done })
+    }
+
+    fn finish(self) -> Result<ArrowColumnChunk, TableError> {
+        drop(self.leaves);
+        match self.done.join() {
+            Ok(chunk) => chunk.map_err(|e| TableError::write("encoding a column", e)),
+            Err(_) => Err(TableError::Write {
+                message: "a column encoder panicked".to_owned(),
+                source: None,
+            }),
+        }
+    }
 }
 
 impl<W: Write + Send> std::fmt::Debug for TableWriter<W> {
@@ -121,8 +174,24 @@ impl<W: Write + Send> std::fmt::Debug for TableWriter<W> {
             .field("format", &self.format.name())
             .field("width", &self.schema.fields().len())
             .field("rows", &self.rows)
+            .field("rows_per_group", &self.rows_per_group)
             .finish_non_exhaustive()
     }
+}
+
+/// An estimate of a row's encoded size, to turn the byte bound of a row group into rows.
+fn row_bytes(schema: &Schema) -> usize {
+    let bytes: usize = schema
+        .fields()
+        .iter()
+        .map(|f| match ColumnType::of_arrow(f.data_type()) {
+            Some(ColumnType::Bool | ColumnType::UInt8) => 1,
+            Some(ColumnType::Int32 | ColumnType::UInt32) => 4,
+            Some(ColumnType::String) => 32,
+            _ => 8,
+        })
+        .sum();
+    bytes.max(1)
 }
 
 impl<W: Write + Send> TableWriter<W> {
@@ -137,17 +206,25 @@ impl<W: Write + Send> TableWriter<W> {
     ) -> Result<Self, TableError> {
         let schema = normalize_schema(&schema).map_or(schema, SchemaRef::new);
         format.validate(&schema)?;
-        let writer = ArrowWriter::try_new(
+        // ArrowWriter sets up the file (Parquet schema, embedded Arrow schema); the row groups
+        // are then written column-parallel through its lower-level parts.
+        let (file, factory) = ArrowWriter::try_new(
             HashingWriter::new(sink),
             schema.clone(),
             Some(options.properties()?),
         )
+        .and_then(ArrowWriter::into_serialized_writer)
         .map_err(|e| TableError::write("starting the Parquet writer", e))?;
+        let rows_per_group =
+            (options.max_row_group_bytes / row_bytes(&schema)).clamp(1, options.max_row_group_rows);
         Ok(Self {
-            writer,
+            file,
+            factory,
             format: format.clone(),
             schema,
             rows: 0,
+            rows_per_group,
+            group: None,
         })
     }
 
@@ -173,18 +250,64 @@ impl<W: Write + Send> TableWriter<W> {
             }
             .into());
         }
-        // The file's schema is the writer's: a batch differing only in names or nullability is
-        // written under the writer's names.
-        let batch = if batch_schema == self.schema {
-            batch.clone()
-        } else {
-            RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec())
-                .map_err(|e| TableError::write("adopting the writer's schema", e))?
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            if self.group.is_none() {
+                self.group = Some(self.start_group()?);
+            }
+            let group = self.group.as_mut().expect("a row group in progress");
+            let take = (self.rows_per_group - group.rows).min(batch.num_rows() - offset);
+            if !feed(group, &self.schema, &batch.slice(offset, take))? {
+                // An encoder stopped on an error: report it.
+                let group = self.group.take().expect("a row group in progress");
+                return Err(first_error(group));
+            }
+            group.rows += take;
+            offset += take;
+            self.rows += take as u64;
+            if group.rows == self.rows_per_group {
+                self.flush_group()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn start_group(&self) -> Result<RowGroupInProgress, TableError> {
+        let writers = self
+            .factory
+            .create_column_writers(self.file.flushed_row_groups().len())
+            .map_err(|e| TableError::write("starting a row group", e))?;
+        let encoders = writers
+            .into_iter()
+            .map(ColumnEncoder::spawn)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RowGroupInProgress { encoders, rows: 0 })
+    }
+
+    /// Waits for the encoders of the row group in progress and appends their chunks.
+    fn flush_group(&mut self) -> Result<(), TableError> {
+        let Some(group) = self.group.take() else {
+            return Ok(());
         };
-        self.writer
-            .write(&batch)
-            .map_err(|e| TableError::write("encoding a record batch", e))?;
-        self.rows += batch.num_rows() as u64;
+        let chunks = group
+            .encoders
+            .into_iter()
+            .map(ColumnEncoder::finish)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut row_group = self
+            .file
+            .next_row_group()
+            .map_err(|e| TableError::write("starting a row group", e))?;
+        for chunk in chunks {
+            chunk
+                .append_to_row_group(&mut row_group)
+                .map_err(|e| TableError::write("writing a column chunk", e))?;
+        }
+        row_group
+            .close()
+            .map_err(|e| TableError::write("closing a row group", e))?;
         Ok(())
     }
 
@@ -193,15 +316,23 @@ impl<W: Write + Send> TableWriter<W> {
         self.rows
     }
 
-    /// The encoded bytes buffered for the row group in progress (the writer's memory).
-    pub fn buffered_bytes(&self) -> usize {
-        self.writer.in_progress_size()
+    /// The number of rows of each row group (the last may have fewer).
+    pub fn rows_per_group(&self) -> usize {
+        self.rows_per_group
     }
 
-    /// Writes the footer and gives back the sink (flushed) with what was written.
-    pub fn finish(self) -> Result<(W, WrittenTable), TableError> {
+    /// The rows of the row group in progress, held encoded in memory until it is complete
+    /// (at most [`rows_per_group`](Self::rows_per_group)).
+    pub fn buffered_rows(&self) -> usize {
+        self.group.as_ref().map_or(0, |g| g.rows)
+    }
+
+    /// Writes the last row group and the footer, and gives back the sink (flushed) with what
+    /// was written.
+    pub fn finish(mut self) -> Result<(W, WrittenTable), TableError> {
+        self.flush_group()?;
         let hashing = self
-            .writer
+            .file
             .into_inner()
             .map_err(|e| TableError::write("writing the Parquet footer", e))?;
         let (mut sink, data_id, size) = hashing.finish();
@@ -219,6 +350,43 @@ impl<W: Write + Send> TableWriter<W> {
             },
         ))
     }
+}
+
+/// Sends the columns of `slice` to the encoders; `false` when one of them has stopped.
+fn feed(
+    group: &RowGroupInProgress,
+    schema: &Schema,
+    slice: &RecordBatch,
+) -> Result<bool, TableError> {
+    let mut encoders = group.encoders.iter();
+    for (field, column) in schema.fields().iter().zip(slice.columns()) {
+        let leaves = compute_leaves(field, column)
+            .map_err(|e| TableError::write("preparing a column", e))?;
+        for leaf in leaves {
+            let encoder = encoders.next().ok_or_else(|| TableError::Write {
+                message: "more leaf columns than encoders".to_owned(),
+                source: None,
+            })?;
+            if encoder.leaves.send(leaf).is_err() {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// The error that stopped a row group's encoders (the first one that failed).
+fn first_error(group: RowGroupInProgress) -> TableError {
+    let mut first = None;
+    for encoder in group.encoders {
+        if let Err(e) = encoder.finish() {
+            first.get_or_insert(e);
+        }
+    }
+    first.unwrap_or(TableError::Write {
+        message: "a column encoder stopped".to_owned(),
+        source: None,
+    })
 }
 
 /// Writes one table (any number of batches sharing `schema`) to memory: the Parquet bytes and

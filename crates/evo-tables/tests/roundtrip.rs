@@ -224,12 +224,8 @@ fn large_tables_stream_in_row_groups_and_bounded_batches() {
     .unwrap();
     for b in 0..batches {
         writer.write(&make(b)).unwrap();
-        // At most one row group (50,000 rows of 3 float64, 1.2 MB raw) is buffered.
-        assert!(
-            writer.buffered_bytes() < 2_000_000,
-            "{}",
-            writer.buffered_bytes()
-        );
+        // Only the row group in progress is held: complete ones are written out.
+        assert_eq!(writer.buffered_rows(), (b + 1) * rows_per_batch % 50_000);
     }
     let (bytes, written) = writer.finish().unwrap();
     let total = (rows_per_batch * batches) as u64;
@@ -478,4 +474,37 @@ fn an_empty_table_is_a_valid_file() {
     .unwrap();
     assert_eq!(reader.rows(), 0);
     assert_eq!(reader.count(), 0);
+}
+
+#[test]
+fn row_groups_do_not_depend_on_batching_so_neither_does_the_name() {
+    let table = sample_table(&TableFormat::FLOAT_ARRAY_3, 10_000, true);
+    // 24-byte rows: 24,000 bytes per row group are 1,000 rows.
+    let options = WriteOptions::new().max_row_group_bytes(24_000);
+    let write = |sizes: &[usize]| {
+        let mut writer = TableWriter::new(
+            Vec::new(),
+            &TableFormat::FLOAT_ARRAY_3,
+            table.schema(),
+            &options,
+        )
+        .unwrap();
+        assert_eq!(writer.rows_per_group(), 1_000);
+        let mut offset = 0;
+        for &size in sizes.iter().cycle() {
+            let size = size.min(table.num_rows() - offset);
+            writer.write(&table.slice(offset, size)).unwrap();
+            offset += size;
+            if offset == table.num_rows() {
+                break;
+            }
+        }
+        writer.finish().unwrap()
+    };
+    let (one, a) = write(&[10_000]);
+    let (many, b) = write(&[1, 333, 2_048, 0, 7]);
+    assert_eq!(a, b);
+    assert_eq!(one, many);
+    let reader = TableReader::from_bytes(one, &ReadOptions::new()).unwrap();
+    assert_eq!(reader.row_groups(), 10);
 }
