@@ -102,7 +102,15 @@ impl<'a> FileUpload<'a> {
         tracing::debug!(file_id = %target.file_id, version_id = %target.version_id, "{label}");
         let url = parse_url(&target.upload)?;
         let report = client
-            .transfer_up(&target, url, self.source, self.feedback, self.content_type)
+            .transfer_up(
+                &target,
+                url,
+                self.source,
+                self.feedback,
+                self.content_type,
+                // Only an explicit resume reuses blocks staged for bytes or a reader.
+                matches!(to, UploadTo::Resume { .. }),
+            )
             .await
             .map_err(|source| Error::Transfer {
                 context: format!("{label} (version {})", target.version_id),
@@ -537,6 +545,7 @@ impl FilesClient {
         source: Source<'_>,
         feedback: Option<&dyn Feedback>,
         content_type: Option<String>,
+        resume: bool,
     ) -> Result<UploadReport, evo_io::Error> {
         let mut upload = self
             .settings
@@ -552,6 +561,9 @@ impl FilesClient {
         }
         if let Some(ct) = content_type {
             upload = upload.content_type(ct);
+        }
+        if resume {
+            upload = upload.resume(true);
         }
         upload.await
     }

@@ -646,6 +646,7 @@ impl Job {
             blob: wire.url.blob_key(),
             etag: etag.clone(),
             source_modified_ns: None,
+            source_fingerprint: None,
             size,
             block_size,
             done: Vec::new(),
@@ -840,15 +841,12 @@ fn create_file(path: &Path, truncate: bool) -> Result<std::fs::File, Error> {
 }
 
 async fn write_at(file: Arc<std::fs::File>, data: Bytes, block: BlockRef) -> Result<(), Error> {
-    tokio::task::spawn_blocking(move || {
-        use std::os::unix::fs::FileExt as _;
-        file.write_all_at(&data, block.offset)
-    })
-    .await
-    .map_err(|e| join_error(Step::WriteDestination, e))?
-    .map_err(|e| {
-        Error::local(Step::WriteDestination, "writing the partial file", e).with_block(block)
-    })
+    tokio::task::spawn_blocking(move || crate::positional::write_all_at(&file, &data, block.offset))
+        .await
+        .map_err(|e| join_error(Step::WriteDestination, e))?
+        .map_err(|e| {
+            Error::local(Step::WriteDestination, "writing the partial file", e).with_block(block)
+        })
 }
 
 /// fsync, rename into place, fsync the folder.

@@ -42,6 +42,7 @@ mod digest;
 mod download;
 mod dual_md5;
 mod error;
+mod positional;
 mod request;
 mod state;
 mod upload;

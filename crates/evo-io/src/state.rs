@@ -27,6 +27,9 @@ pub(crate) struct TransferState {
     /// The modification time of the source in nanoseconds since the epoch (uploads).
     #[serde(default)]
     pub(crate) source_modified_ns: Option<u128>,
+    /// A fingerprint of the source's content (uploads; see [`source_fingerprint`]).
+    #[serde(default)]
+    pub(crate) source_fingerprint: Option<String>,
     /// Bytes of the whole blob.
     pub(crate) size: u64,
     /// The block size the ranges refer to.
@@ -36,7 +39,9 @@ pub(crate) struct TransferState {
 }
 
 impl TransferState {
-    pub(crate) const VERSION: u32 = 1;
+    /// Version 2 added the source fingerprint: a version 1 upload state cannot vouch for its
+    /// source, so it is not resumed from.
+    pub(crate) const VERSION: u32 = 2;
 
     /// The same transfer (blob, version, size, layout)?
     pub(crate) fn same_transfer_as(&self, other: &TransferState) -> bool {
@@ -44,6 +49,7 @@ impl TransferState {
             && self.blob == other.blob
             && self.etag == other.etag
             && self.source_modified_ns == other.source_modified_ns
+            && self.source_fingerprint == other.source_fingerprint
             && self.size == other.size
             && self.block_size == other.block_size
     }
@@ -80,6 +86,41 @@ fn to_ranges(done: &BTreeSet<u64>) -> Vec<(u64, u64)> {
         }
     }
     out
+}
+
+/// Bytes sampled for a [`source_fingerprint`]: the first and last 64 KiB and 4 KiB at 32 evenly
+/// spaced offsets, so it costs a few reads whatever the size.
+const EDGE: u64 = 64 * 1024;
+const SAMPLE: u64 = 4 * 1024;
+const SAMPLES: u64 = 32;
+
+/// An MD5 (hex) of the size and of samples of a file's content. Together with the size and the
+/// modification time in the state file, it says whether the file that staged the blocks is the
+/// one being uploaded now: a change that keeps the size, the modification time and every
+/// sampled byte goes unnoticed (blocking; call from `spawn_blocking`).
+pub(crate) fn source_fingerprint(file: &std::fs::File, len: u64) -> std::io::Result<String> {
+    use md5::Digest as _;
+    let mut hasher = md5::Md5::new();
+    hasher.update(len.to_le_bytes());
+    let mut pieces = vec![
+        (0, EDGE.min(len)),
+        (len.saturating_sub(EDGE), EDGE.min(len)),
+    ];
+    if len > SAMPLE {
+        let span = len - SAMPLE;
+        pieces.extend((0..SAMPLES).map(|i| (span / (SAMPLES - 1) * i, SAMPLE)));
+    }
+    let mut buf = Vec::new();
+    for (offset, size) in pieces {
+        buf.resize(size as usize, 0);
+        crate::positional::read_exact_at(file, &mut buf, offset)?;
+        hasher.update(&buf);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// The file name beside `path` with a prefix dot and `suffix`.
@@ -209,11 +250,34 @@ mod tests {
             blob: "b".into(),
             etag: None,
             source_modified_ns: None,
+            source_fingerprint: None,
             size: 9,
             block_size: 1,
             done: ranges,
         };
         assert_eq!(state.done_set(), set);
+    }
+
+    #[test]
+    fn fingerprints_see_sampled_changes_and_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let print = |bytes: &[u8]| {
+            std::fs::write(&path, bytes).unwrap();
+            let file = std::fs::File::open(&path).unwrap();
+            source_fingerprint(&file, bytes.len() as u64).unwrap()
+        };
+        let mut bytes: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+        let original = print(&bytes);
+        assert_eq!(print(&bytes), original);
+        bytes[0] ^= 1;
+        assert_ne!(print(&bytes), original);
+        bytes[0] ^= 1;
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        assert_ne!(print(&bytes), original);
+        assert_ne!(print(&[]), print(&[0]));
+        assert_eq!(print(b"small"), print(b"small"));
     }
 
     #[test]
@@ -233,6 +297,7 @@ mod tests {
             blob: "http://h/c/b".into(),
             etag: Some("\"e\"".into()),
             source_modified_ns: None,
+            source_fingerprint: None,
             size: 100,
             block_size: 10,
             done: vec![],
@@ -256,6 +321,7 @@ mod tests {
             blob: "http://h/c/b".into(),
             etag: None,
             source_modified_ns: None,
+            source_fingerprint: None,
             size,
             block_size,
             done,

@@ -28,7 +28,7 @@ use crate::digest::{Digest, md5_of};
 use crate::dual_md5::Md5;
 use crate::error::{BlockRef, Committed, Error, ErrorKind, Step};
 use crate::request::{Failure, Meter, Wire};
-use crate::state::{StateWriter, TransferState, load, sibling};
+use crate::state::{StateWriter, TransferState, load, sibling, source_fingerprint};
 use crate::url::{RenewUrl, SignedUrl, with_params};
 
 /// The largest `Get Block List` answer read (50,000 blocks of about 100 bytes each, and room).
@@ -42,7 +42,7 @@ pub struct Upload<'a> {
     source: Source<'a>,
     renewer: Option<Arc<dyn RenewUrl + 'static>>,
     feedback: Option<&'a dyn Feedback>,
-    resume: bool,
+    resume: Option<bool>,
     content_type: Option<String>,
 }
 
@@ -72,7 +72,7 @@ impl<'a> Upload<'a> {
             source,
             renewer: None,
             feedback: None,
-            resume: true,
+            resume: None,
             content_type: None,
         }
     }
@@ -100,7 +100,7 @@ impl<'a> Upload<'a> {
     /// (`Get Block List`, or the state file `.<name>.evo-upload` beside a source file when the
     /// URL may not list blocks) are not sent again.
     pub fn resume(mut self, resume: bool) -> Self {
-        self.resume = resume;
+        self.resume = Some(resume);
         self
     }
 
@@ -125,6 +125,7 @@ impl<'a> Upload<'a> {
         let content_type = self.content_type;
         match self.source.inner {
             SourceInner::File(path) => {
+                let resume = self.resume.unwrap_or(true);
                 let (file, len, modified_ns) = open_source(&path).await?;
                 check_blob_size(len)?;
                 wire.meter.set_total(Some(len));
@@ -136,13 +137,17 @@ impl<'a> Upload<'a> {
                     let data = feed.read(whole(len), None).await?;
                     return put_blob(&wire, data, content_type.as_deref()).await;
                 }
-                let state = self.resume.then(|| StateSpec {
-                    path: sibling(&path, ".evo-upload"),
-                    modified_ns,
-                });
+                let state = match resume {
+                    true => Some(StateSpec {
+                        path: sibling(&path, ".evo-upload"),
+                        modified_ns,
+                        fingerprint: feed.fingerprint(len).await?,
+                    }),
+                    false => None,
+                };
                 let block_size = block_size_for(len, config.block_size);
                 let stager = Stager::new(&wire, block_size, content_type, config.concurrency);
-                stager.positional(feed, len, self.resume, state).await
+                stager.positional(feed, len, resume, state).await
             }
             SourceInner::Bytes(bytes) => {
                 let len = bytes.len() as u64;
@@ -153,8 +158,9 @@ impl<'a> Upload<'a> {
                 }
                 let block_size = block_size_for(len, config.block_size);
                 let stager = Stager::new(&wire, block_size, content_type, config.concurrency);
+                let resume = self.resume.unwrap_or(false);
                 stager
-                    .positional(Feed::Memory(bytes), len, self.resume, None)
+                    .positional(Feed::Memory(bytes), len, resume, None)
                     .await
             }
             SourceInner::Reader { mut reader, len } => {
@@ -173,7 +179,8 @@ impl<'a> Upload<'a> {
                     return put_blob(&wire, first, content_type.as_deref()).await;
                 }
                 let stager = Stager::new(&wire, block_size, content_type, config.concurrency);
-                stager.streamed(reader, first, len, self.resume).await
+                let resume = self.resume.unwrap_or(false);
+                stager.streamed(reader, first, len, resume).await
             }
         }
     }
@@ -277,6 +284,20 @@ enum Feed {
 }
 
 impl Feed {
+    /// The content fingerprint of a file source (see [`source_fingerprint`]).
+    async fn fingerprint(&self, len: u64) -> Result<Option<String>, Error> {
+        let Feed::File { file, path } = self else {
+            return Ok(None);
+        };
+        let file = file.clone();
+        let print = tokio::task::spawn_blocking(move || source_fingerprint(&file, len))
+            .await
+            .map_err(|e| join_error(Step::ReadSource, e))?;
+        print
+            .map(Some)
+            .map_err(|e| Error::local(Step::ReadSource, format!("reading {}", path.display()), e))
+    }
+
     async fn read(&self, block: BlockRef, pool: Option<&BufferPool>) -> Result<Bytes, Error> {
         match self {
             Feed::Memory(all) => {
@@ -286,10 +307,9 @@ impl Feed {
                 let file = file.clone();
                 let mut buf = pool.map(BufferPool::take).unwrap_or_default();
                 let read = tokio::task::spawn_blocking(move || -> std::io::Result<Bytes> {
-                    use std::os::unix::fs::FileExt as _;
                     buf.clear();
                     buf.resize(block.len as usize, 0);
-                    file.read_exact_at(&mut buf, block.offset)?;
+                    crate::positional::read_exact_at(&file, &mut buf, block.offset)?;
                     Ok(buf.freeze())
                 })
                 .await
@@ -345,9 +365,11 @@ impl BufferPool {
     }
 }
 
+/// Where a file source keeps its resume state, and what identifies the file.
 struct StateSpec {
     path: PathBuf,
     modified_ns: Option<u128>,
+    fingerprint: Option<String>,
 }
 
 async fn put_blob(
@@ -393,6 +415,15 @@ async fn put_blob(
         retries: wire.meter.retries(),
         md5: Digest::Md5(md5),
     })
+}
+
+/// The commit named a block the server does not hold (it expired, or was never staged).
+fn is_invalid_block_list(error: &Error) -> bool {
+    error
+        .core()
+        .and_then(evo_core::Error::as_api)
+        .and_then(evo_core::ApiError::storage_error_code)
+        == Some("InvalidBlockList")
 }
 
 /// A commit that failed on the connection may have happened.
@@ -493,6 +524,11 @@ impl<'w, 'a> Stager<'w, 'a> {
     }
 
     /// Uploads a file or bytes: blocks are read in parallel at their offsets.
+    ///
+    /// Blocks are reused only from a record of this source: the state file of a file source
+    /// (checked against the server's list when it gives one), or, for bytes asked to resume,
+    /// the server's list itself. Reused blocks that expired before the commit make the commit
+    /// fail with `InvalidBlockList`: then every block is staged again, once.
     async fn positional(
         &self,
         feed: Feed,
@@ -500,41 +536,86 @@ impl<'w, 'a> Stager<'w, 'a> {
         resume: bool,
         state: Option<StateSpec>,
     ) -> Result<UploadReport, Error> {
-        let blob = self.wire.url.blob_key();
-        let mut staged = if resume {
+        let listed = if resume {
             self.listed_blocks().await
         } else {
-            Some(HashMap::new())
+            None
         };
-        let writer = state.map(|spec| {
-            let fresh = TransferState {
-                version: TransferState::VERSION,
-                blob: blob.clone(),
-                etag: None,
-                source_modified_ns: spec.modified_ns,
-                size: len,
-                block_size: self.block_size,
-                done: Vec::new(),
-            };
-            let previous = load(&spec.path).filter(|s| s.same_transfer_as(&fresh));
-            if staged.is_none() {
-                // The server would not list its blocks: trust our own record of what was sent.
-                staged = Some(match &previous {
-                    Some(p) => p
-                        .done_set()
-                        .into_iter()
-                        .map(|i| {
-                            let offset = i * self.block_size;
-                            (offset, self.block_size.min(len.saturating_sub(offset)))
-                        })
-                        .collect(),
-                    None => HashMap::new(),
-                });
+        let (staged, writer) = match state {
+            Some(spec) => {
+                let fresh = TransferState {
+                    version: TransferState::VERSION,
+                    blob: self.wire.url.blob_key(),
+                    etag: None,
+                    source_modified_ns: spec.modified_ns,
+                    source_fingerprint: spec.fingerprint,
+                    size: len,
+                    block_size: self.block_size,
+                    done: Vec::new(),
+                };
+                let previous = load(&spec.path).filter(|s| s.same_transfer_as(&fresh));
+                let sent_by_this_source: HashMap<u64, u64> = previous
+                    .iter()
+                    .flat_map(|p| p.done_set())
+                    .map(|i| {
+                        let offset = i * self.block_size;
+                        (offset, self.block_size.min(len.saturating_sub(offset)))
+                    })
+                    .filter(|(offset, size)| {
+                        // When the server lists its blocks, it must still hold this one.
+                        listed.as_ref().is_none_or(|l| l.get(offset) == Some(size))
+                    })
+                    .collect();
+                let writer = StateWriter::new(spec.path, previous.unwrap_or(fresh), None);
+                (sent_by_this_source, Some(writer))
             }
-            StateWriter::new(spec.path, previous.unwrap_or(fresh), None)
-        });
-        let staged = staged.unwrap_or_default();
+            None => (listed.unwrap_or_default(), None),
+        };
         let feed = &feed;
+        let first = self
+            .stage_positional(feed, len, &staged, writer.as_ref())
+            .await;
+        let count = match first {
+            Ok(count) => count,
+            Err(error) => {
+                if let Some(w) = &writer {
+                    w.flush().await;
+                }
+                return Err(self.failed(error, resume));
+            }
+        };
+        match self.commit(count, len).await {
+            Err(error)
+                if is_invalid_block_list(&error) && self.reused.load(Ordering::Relaxed) > 0 =>
+            {
+                tracing::info!("blocks staged before expired; staging every block again");
+                if let Some(w) = &writer {
+                    w.remove();
+                }
+                self.start_over();
+                let count = self
+                    .stage_positional(feed, len, &HashMap::new(), None)
+                    .await
+                    .map_err(|e| self.failed(e, false))?;
+                self.commit(count, len).await?;
+            }
+            result => result?,
+        }
+        if let Some(w) = &writer {
+            w.remove();
+        }
+        self.report(len, count)
+    }
+
+    /// Reads, hashes and stages every block of a positional source (reusing `staged` ones);
+    /// the block count.
+    async fn stage_positional(
+        &self,
+        feed: &Feed,
+        len: u64,
+        staged: &HashMap<u64, u64>,
+        writer: Option<&StateWriter>,
+    ) -> Result<u64, Error> {
         // Permits are taken in block order (a sequential stage), so the in-order hashing below
         // never waits for a block that cannot get a buffer.
         let reads = stream::iter(layout(len, self.block_size))
@@ -553,22 +634,16 @@ impl<'w, 'a> Stager<'w, 'a> {
             })
             .buffered(self.concurrency)
             .boxed();
-        let staged_all = self.stage_all(reads, &staged, writer.as_ref()).await;
-        let (count, total) = match staged_all {
-            Ok(done) => done,
-            Err(error) => {
-                if let Some(w) = &writer {
-                    w.flush().await;
-                }
-                return Err(self.failed(error, resume));
-            }
-        };
+        let (count, total) = self.stage_all(reads, staged, writer).await?;
         debug_assert_eq!(total, len);
-        self.commit(count, len).await?;
-        if let Some(w) = &writer {
-            w.remove();
-        }
-        self.report(len, count)
+        Ok(count)
+    }
+
+    /// Forgets the blocks staged so far (their hashes and counts) before staging all again.
+    fn start_over(&self) {
+        *self.whole_md5.lock().unwrap_or_else(|p| p.into_inner()) = Md5::new();
+        self.reused.store(0, Ordering::Relaxed);
+        self.sent.store(0, Ordering::Relaxed);
     }
 
     /// Uploads from a reader: blocks are read in order, uploaded in parallel.
