@@ -8,10 +8,10 @@ use async_trait::async_trait;
 use evo_core::Secret;
 use http::HeaderMap;
 
-use crate::cache::{DEFAULT_REFRESH_MARGIN, Grant, TokenCache};
 use crate::connector::OAuthConnector;
 use crate::error::OAuthError;
 use crate::token::Token;
+use crate::token_cache::{DEFAULT_REFRESH_MARGIN, Grant, TokenCache};
 
 /// Sends a token obtained elsewhere (a notebook, another tool).
 ///

@@ -9,7 +9,6 @@ use http::{HeaderMap, StatusCode};
 use url::Url;
 
 use crate::browser::{BrowserLauncher, PrintUrl, SystemBrowser};
-use crate::cache::{DEFAULT_REFRESH_MARGIN, Grant, TokenCache};
 use crate::connector::OAuthConnector;
 use crate::error::{OAuthError, OAuthErrorCode, truncate};
 use crate::loopback::{Callback, Listener, Page};
@@ -17,6 +16,7 @@ use crate::pkce;
 use crate::scope::{EvoScope, Scopes};
 use crate::store::{TokenKey, TokenStore};
 use crate::token::Token;
+use crate::token_cache::{DEFAULT_REFRESH_MARGIN, Grant, TokenCache};
 
 /// The redirect URL of the Python SDK's notebooks, registered for many Evo apps.
 pub const DEFAULT_REDIRECT_URL: &str = "http://localhost:3000/signin-callback";

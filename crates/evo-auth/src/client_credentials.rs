@@ -7,12 +7,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use http::HeaderMap;
 
-use crate::cache::{DEFAULT_REFRESH_MARGIN, Grant, TokenCache};
 use crate::connector::OAuthConnector;
 use crate::error::OAuthError;
 use crate::scope::Scopes;
 use crate::store::{TokenKey, TokenStore};
 use crate::token::Token;
+use crate::token_cache::{DEFAULT_REFRESH_MARGIN, Grant, TokenCache};
 
 /// Authorizes a service with its client id and secret (`grant_type=client_credentials`).
 ///

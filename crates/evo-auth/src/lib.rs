@@ -12,11 +12,16 @@
 //! - [`Scopes`] / [`EvoScope`]: the Evo scope strings as sorted sets.
 //! - [`TokenStore`], [`MemoryTokenStore`], [`FileTokenStore`]: tokens kept between runs.
 //!
-//! Every authorizer implements [`evo_core::Authorizer`] over one shared token cache: the token
-//! is renewed a margin before it expires (default 5 minutes), any number of concurrent callers
-//! cause a single token request, a failed renewal keeps the still-valid old token in use (the
-//! next early renewal is tried 5 s later at the earliest), and
-//! after a 401 one forced renewal is made (none when a concurrent caller already renewed).
+//! Every authorizer implements [`evo_core::Authorizer`] over one shared token cache
+//! (`token_cache.rs`, where the token is refreshed): the token is renewed in the background a
+//! margin before it expires (default 5 minutes) while callers keep the valid one; a refresh
+//! runs in a spawned task that every waiting caller shares (one token request however many
+//! wait; a caller that gives up does not cancel it, so a rotated refresh token is always
+//! saved); a failed renewal keeps the still-valid old token in use (the next early renewal is
+//! tried 5 s later at the earliest); after a 401 one forced renewal is made (none when a
+//! concurrent caller already renewed). Processes sharing a [`TokenStore`] refresh under its
+//! lock ([`TokenStore::lock`], an OS file lock for [`FileTokenStore`]) and read it again first
+//! and after `invalid_grant`, so rotating refresh tokens do not log each other out.
 //! Token endpoint errors are [`OAuthError`]s (RFC 6749 §5.2 codes); 502/503/504 answers are
 //! retried. Tokens and secrets never appear in `Debug`, `Display`, logs or errors.
 //!
@@ -39,7 +44,6 @@
 mod access_token;
 mod authorization_code;
 mod browser;
-mod cache;
 mod client_credentials;
 mod connector;
 mod error;
@@ -48,6 +52,7 @@ mod pkce;
 mod scope;
 mod store;
 mod token;
+mod token_cache;
 
 pub use access_token::AccessTokenAuthorizer;
 pub use authorization_code::{
@@ -55,7 +60,6 @@ pub use authorization_code::{
     DEFAULT_REDIRECT_URL,
 };
 pub use browser::{BrowserFn, BrowserLauncher, PrintUrl, SystemBrowser, browser_fn};
-pub use cache::DEFAULT_REFRESH_MARGIN;
 pub use client_credentials::{ClientCredentialsAuthorizer, ClientCredentialsAuthorizerBuilder};
 pub use connector::{
     DEFAULT_AUTHORIZE_PATH, DEFAULT_END_SESSION_PATH, DEFAULT_ISSUER, DEFAULT_REVOCATION_PATH,
@@ -65,5 +69,6 @@ pub use error::{OAuthError, OAuthErrorCode};
 /// The secret string type of tokens and client secrets (from evo-core).
 pub use evo_core::Secret;
 pub use scope::{EvoScope, Scopes};
-pub use store::{FileTokenStore, MemoryTokenStore, TokenKey, TokenStore};
+pub use store::{FileTokenStore, MemoryTokenStore, TokenKey, TokenStore, TokenStoreLock};
 pub use token::Token;
+pub use token_cache::DEFAULT_REFRESH_MARGIN;

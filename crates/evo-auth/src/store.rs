@@ -45,7 +45,41 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     async fn save(&self, key: &TokenKey, token: &Token) -> Result<(), OAuthError>;
     /// Forgets the token for `key`.
     async fn clear(&self, key: &TokenKey) -> Result<(), OAuthError>;
+    /// Holds other processes off `key`'s token until the lock is dropped: the token cache
+    /// takes it around "read the store again, refresh, save", so processes sharing a store
+    /// with rotating refresh tokens do not spend each other's refresh token. The default is
+    /// no lock (`None`), right for a store only this process uses;
+    /// [`FileTokenStore`] takes an OS file lock.
+    async fn lock(&self, key: &TokenKey) -> Result<Option<TokenStoreLock>, OAuthError> {
+        let _ = key;
+        Ok(None)
+    }
 }
+
+/// A held [`TokenStore::lock`]; dropping it releases the lock.
+#[must_use = "the lock is released when dropped"]
+pub struct TokenStoreLock {
+    _guard: Box<dyn Send + Sync>,
+}
+
+impl TokenStoreLock {
+    /// A lock released when `guard` is dropped.
+    pub fn new(guard: impl Send + Sync + 'static) -> Self {
+        TokenStoreLock {
+            _guard: Box::new(guard),
+        }
+    }
+}
+
+impl fmt::Debug for TokenStoreLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenStoreLock")
+    }
+}
+
+/// How long [`FileTokenStore::lock`] waits for another process to finish its refresh before
+/// going on without the lock (a refresh takes seconds; a stuck process must not block forever).
+const FILE_LOCK_WAIT: Duration = Duration::from_secs(120);
 
 /// Keeps tokens in memory (for the life of the process).
 #[derive(Default)]
@@ -141,6 +175,18 @@ impl FileTokenStore {
         &self.path
     }
 
+    /// The lock file beside the token file (`<name>.lock`); the token file itself is
+    /// replaced by renames, so it cannot carry the lock.
+    fn lock_path(&self) -> PathBuf {
+        let mut name = self
+            .path
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_else(|| "token".into());
+        name.push(".lock");
+        self.path.with_file_name(name)
+    }
+
     fn corrupt(&self, reason: impl Into<String>) -> OAuthError {
         OAuthError::CorruptStore {
             location: self.path.display().to_string(),
@@ -229,6 +275,33 @@ impl TokenStore for FileTokenStore {
             .map_err(|e| OAuthError::io("writing the token file", std::io::Error::other(e)))?
     }
 
+    /// An exclusive OS file lock (`flock`/`LockFileEx`) on `<file>.lock` beside the token
+    /// file, waited for up to two minutes (then the refresh goes on without it, logged).
+    async fn lock(&self, _key: &TokenKey) -> Result<Option<TokenStoreLock>, OAuthError> {
+        let path = self.lock_path();
+        let context = || format!("locking the token file {}", path.display());
+        let file = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || open_lock_file(&path))
+                .await
+                .map_err(|e| OAuthError::io(context(), std::io::Error::other(e)))?
+                .map_err(|e| OAuthError::io(context(), e))?
+        };
+        let started = std::time::Instant::now();
+        loop {
+            match fs4::FileExt::try_lock(&file) {
+                Ok(()) => return Ok(Some(TokenStoreLock::new(file))),
+                Err(fs4::TryLockError::WouldBlock) => {}
+                Err(fs4::TryLockError::Error(e)) => return Err(OAuthError::io(context(), e)),
+            }
+            if started.elapsed() >= FILE_LOCK_WAIT {
+                tracing::warn!(path = %path.display(), "another process holds the token file lock for too long; going on without it");
+                return Ok(None);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     async fn clear(&self, _key: &TokenKey) -> Result<(), OAuthError> {
         match tokio::fs::remove_file(&self.path).await {
             Ok(()) => Ok(()),
@@ -281,6 +354,20 @@ fn write_atomically(path: &Path, content: &[u8]) -> Result<(), OAuthError> {
         let _ = std::fs::remove_file(&temp);
     }
     result.map_err(|e| OAuthError::io(context("writing"), e))
+}
+
+fn open_lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {

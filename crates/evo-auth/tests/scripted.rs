@@ -96,6 +96,16 @@ fn authorizer(script: &Arc<Script>) -> ClientCredentialsAuthorizer {
     ClientCredentialsAuthorizer::new(connector, Scopes::default()).unwrap()
 }
 
+/// Waits (up to 5 s) until the endpoint has seen `count` requests, then lets the background
+/// refresh that sent the last one finish.
+async fn wait_for_requests(script: &Script, count: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while script.requests() < count && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+}
+
 fn bearer(headers: &http::HeaderMap) -> String {
     headers["authorization"].to_str().unwrap().to_owned()
 }
@@ -109,9 +119,11 @@ async fn a_failed_renewal_keeps_the_still_valid_token() {
     ]);
     let auth = authorizer(&script);
     assert_eq!(bearer(&auth.headers().await.unwrap()), "Bearer first-token");
-    // Half the lifetime has passed: the token is due for renewal but still valid.
+    // Half the lifetime has passed: the token is due for renewal but still valid. It is
+    // served at once while the renewal runs in the background.
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(bearer(&auth.headers().await.unwrap()), "Bearer first-token");
+    wait_for_requests(&script, 2).await;
     assert_eq!(
         script.requests(),
         2,

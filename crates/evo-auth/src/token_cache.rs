@@ -1,5 +1,19 @@
-//! The token cache every authorizer shares: early refresh, single flight, fallback to the old
-//! token, the forced refresh after a 401, and saving to a [`TokenStore`].
+//! Where the token is refreshed: the token cache every authorizer shares.
+//!
+//! - A valid token is always served at once. Once it is due for renewal (a margin before it
+//!   expires), one background refresh starts and callers keep the valid token meanwhile: a
+//!   slow or hung token endpoint never stalls traffic while the token is still good.
+//! - A refresh runs in a spawned task (a "flight") that every caller needing its result
+//!   shares: dropping a caller never cancels it, so a rotated refresh token is never lost
+//!   between the answer and the save. Callers that wait take the flight's result as it is
+//!   (even a token that expires at once) instead of asking again.
+//! - Refresh and save run under the store's cross-process lock ([`TokenStore::lock`], an OS
+//!   file lock for [`FileTokenStore`](crate::FileTokenStore)); the store is read again first,
+//!   so a token another process renewed is taken instead of spending a rotated refresh token,
+//!   and again after `invalid_grant`, in case another process rotated it meanwhile.
+//! - A failed renewal keeps the still-valid token in use (the next background renewal starts
+//!   [`RENEWAL_COOLDOWN`] later at the earliest); after a 401 one forced refresh is made (none
+//!   when a concurrent caller already replaced the token).
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -7,9 +21,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
+use tokio::sync::watch;
 
 use crate::connector::OAuthConnector;
-use crate::error::OAuthError;
+use crate::error::{OAuthError, OAuthErrorCode};
 use crate::scope::Scopes;
 use crate::store::{TokenKey, TokenStore};
 use crate::token::Token;
@@ -35,16 +50,23 @@ pub(crate) enum Grant {
     None,
 }
 
+/// What a flight ends with.
+type Outcome = Result<Arc<Token>, OAuthError>;
+
+/// The result of the running flight, `None` until it ends.
+type FlightResult = watch::Receiver<Option<Outcome>>;
+
 struct State {
     token: Option<Arc<Token>>,
     /// The server answered 401 to the current token.
     rejected: bool,
-    /// Token requests made so far (successful or not).
-    attempts: u64,
-    /// The error of the last token request, when it failed.
-    last_error: Option<OAuthError>,
     /// When the last token request failed.
     failed_at: Option<Instant>,
+    /// The running refresh, if any.
+    flight: Option<FlightResult>,
+    /// Bumped when a login or logout replaces the token: a flight started before does not
+    /// overwrite it.
+    generation: u64,
 }
 
 /// The shared cache.
@@ -54,8 +76,6 @@ pub(crate) struct TokenCache {
     margin: Duration,
     store: Option<(Arc<dyn TokenStore>, TokenKey)>,
     state: Mutex<State>,
-    /// Held while a token request runs: the single flight.
-    flight: tokio::sync::Mutex<()>,
     /// Seeds the per-token spread of the margin (random per process).
     spread: std::collections::hash_map::RandomState,
 }
@@ -66,6 +86,7 @@ impl fmt::Debug for TokenCache {
         f.debug_struct("TokenCache")
             .field("token", &state.token)
             .field("rejected", &state.rejected)
+            .field("refreshing", &state.flight.is_some())
             .field("margin", &self.margin)
             .field("store", &self.store.as_ref().map(|(s, _)| s))
             .finish_non_exhaustive()
@@ -88,11 +109,10 @@ impl TokenCache {
             state: Mutex::new(State {
                 token: token.map(Arc::new),
                 rejected: false,
-                attempts: 0,
-                last_error: None,
                 failed_at: None,
+                flight: None,
+                generation: 0,
             }),
-            flight: tokio::sync::Mutex::new(()),
             spread: std::collections::hash_map::RandomState::new(),
         }
     }
@@ -143,14 +163,19 @@ impl TokenCache {
             let mut state = self.lock();
             state.token = Some(token.clone());
             state.rejected = false;
-            state.last_error = None;
+            state.failed_at = None;
+            state.generation += 1;
         }
         self.save(&token).await;
     }
 
     /// Forgets the token and clears the store.
     pub(crate) async fn forget(&self) -> Result<(), OAuthError> {
-        self.lock().token = None;
+        {
+            let mut state = self.lock();
+            state.token = None;
+            state.generation += 1;
+        }
         if let Some((store, key)) = &self.store {
             store.clear(key).await?;
         }
@@ -182,47 +207,56 @@ impl TokenCache {
         }
     }
 
-    /// A token fit to send: the cached one, or a new one when it is missing, expired or due.
-    pub(crate) async fn token(&self) -> Result<Arc<Token>, OAuthError> {
+    /// A token fit to send: the cached one while it is valid (starting a background renewal
+    /// when it is due), else the result of a refresh.
+    pub(crate) async fn token(self: &Arc<Self>) -> Result<Arc<Token>, OAuthError> {
         let now = SystemTime::now();
-        let (token, rejected, seen, cooling) = {
-            let state = self.lock();
-            let cooling = state
-                .failed_at
-                .is_some_and(|at| at.elapsed() < RENEWAL_COOLDOWN);
-            (state.token.clone(), state.rejected, state.attempts, cooling)
+        let flight = {
+            let mut state = self.lock();
+            let token = state.token.clone();
+            if let Some(t) = &token
+                && Self::usable(t, state.rejected, now)
+            {
+                let cooling = state
+                    .failed_at
+                    .is_some_and(|at| at.elapsed() < RENEWAL_COOLDOWN);
+                if self.can_fetch() && self.due(t, now) && !cooling && state.flight.is_none() {
+                    tracing::debug!("the token is due for renewal; renewing in the background");
+                    self.start_flight(&mut state, None);
+                }
+                return Ok(t.clone());
+            }
+            if !self.can_fetch() {
+                return match token {
+                    // A fixed token of which the server said nothing: send it, the server
+                    // decides.
+                    Some(t) if !state.rejected => Ok(t),
+                    Some(_) => Err(OAuthError::LoginRequired {
+                        reason: "the access token was rejected and cannot be refreshed".into(),
+                    }),
+                    None => Err(OAuthError::LoginRequired {
+                        reason: "there is no access token".into(),
+                    }),
+                };
+            }
+            match &state.flight {
+                Some(flight) => flight.clone(),
+                None => self.start_flight(&mut state, None),
+            }
         };
-        if let Some(t) = &token
-            && Self::usable(t, rejected, now)
-            && (!self.due(t, now) || !self.can_fetch() || cooling)
-        {
-            return Ok(t.clone());
-        }
-        if !self.can_fetch() {
-            return match token {
-                // A fixed token of which the server said nothing: send it, the server decides.
-                Some(t) if !rejected => Ok(t),
-                Some(_) => Err(OAuthError::LoginRequired {
-                    reason: "the access token was rejected and cannot be refreshed".into(),
-                }),
-                None => Err(OAuthError::LoginRequired {
-                    reason: "there is no access token".into(),
-                }),
-            };
-        }
-        self.fetch(seen, None).await
+        Self::wait(flight).await
     }
 
     /// After a 401 to a request that carried `rejected`: true when a different token is now
     /// available (renewed here, or already by a concurrent caller).
     pub(crate) async fn refresh_after_rejection(
-        &self,
+        self: &Arc<Self>,
         rejected_headers: &HeaderMap,
     ) -> Result<bool, OAuthError> {
         let sent = rejected_headers
             .get(AUTHORIZATION)
             .map(|v| v.as_bytes().to_vec());
-        let seen = {
+        let flight = {
             let mut state = self.lock();
             let same = match (&state.token, &sent) {
                 (Some(t), Some(sent)) => t.is_header(sent),
@@ -239,49 +273,93 @@ impl TokenCache {
             if state.token.is_some() {
                 state.rejected = true;
             }
-            state.attempts
+            // A refresh already running gives a token other than the rejected one.
+            match &state.flight {
+                Some(flight) => flight.clone(),
+                None => self.start_flight(&mut state, sent),
+            }
         };
-        self.fetch(seen, sent).await.map(|_| true)
+        Self::wait(flight).await.map(|_| true)
     }
 
-    /// The single flight. `seen` is the attempt count the caller saw before waiting; when it
-    /// moved, another caller made a token request meanwhile and its outcome is used instead of
-    /// making another. `rejected` is the header a 401 refused, when this is a forced refresh.
-    async fn fetch(&self, seen: u64, rejected: Option<Vec<u8>>) -> Result<Arc<Token>, OAuthError> {
-        let _flight = self.flight.lock().await;
-        let now = SystemTime::now();
-        let previous = {
+    /// Starts the refresh task; the caller holds the state lock, so there is one at a time.
+    fn start_flight(
+        self: &Arc<Self>,
+        state: &mut State,
+        rejected: Option<Vec<u8>>,
+    ) -> FlightResult {
+        let (done, result) = watch::channel(None);
+        state.flight = Some(result.clone());
+        let cache = Arc::clone(self);
+        let generation = state.generation;
+        tokio::spawn(async move {
+            let outcome = cache.fly(generation, rejected).await;
+            // Waiters that went away are no reason to fail.
+            let _ = done.send(Some(outcome));
+        });
+        result
+    }
+
+    /// Waits for a flight's result.
+    async fn wait(mut flight: FlightResult) -> Outcome {
+        match flight.wait_for(Option::is_some).await {
+            Ok(outcome) => outcome.clone().unwrap_or_else(|| Err(interrupted())),
+            Err(_) => Err(interrupted()),
+        }
+    }
+
+    /// The body of a flight: under the store's lock, take a token another process renewed or
+    /// request one (again with the stored token after `invalid_grant`), install and save it.
+    async fn fly(&self, generation: u64, rejected: Option<Vec<u8>>) -> Outcome {
+        let _store_lock = self.lock_store().await;
+        let stored = self.load_stored().await;
+        let (previous, adopted) = {
             let state = self.lock();
-            if state.attempts != seen {
-                let changed = match (&state.token, &rejected) {
-                    (Some(t), Some(r)) => !t.is_header(r),
-                    _ => true,
-                };
-                match (&state.token, &state.last_error) {
-                    (Some(t), _) if Self::usable(t, state.rejected, now) && changed => {
-                        return Ok(t.clone());
-                    }
-                    (_, Some(e)) => return Err(e.clone()),
-                    _ => {}
+            let current = state.token.clone();
+            match stored {
+                Some(stored) if is_newer(&stored, current.as_deref(), rejected.as_deref()) => {
+                    tracing::debug!("the stored token was renewed elsewhere; taking it");
+                    let usable = Self::usable(&stored, false, SystemTime::now())
+                        && !self.due(&stored, SystemTime::now());
+                    let stored = Arc::new(stored);
+                    (Some(stored.clone()), usable.then_some(stored))
                 }
+                _ => (current, None),
             }
-            state.token.clone()
         };
-        let outcome = self.request(previous.as_deref()).await;
+        let outcome = match adopted {
+            Some(token) => Ok((token, false)),
+            None => {
+                self.request_or_reread(previous.as_deref(), rejected.as_deref())
+                    .await
+            }
+        };
+        self.land(generation, outcome).await
+    }
+
+    /// Installs a flight's outcome and saves a fresh token, then ends the flight. A failure
+    /// keeps a still-valid token (that no 401 refused) in use.
+    async fn land(
+        &self,
+        generation: u64,
+        outcome: Result<(Arc<Token>, bool), OAuthError>,
+    ) -> Outcome {
+        let now = SystemTime::now();
         let result = {
             let mut state = self.lock();
-            state.attempts += 1;
+            if state.generation != generation {
+                // A login or logout replaced the token meanwhile: it wins.
+                state.flight = None;
+                return outcome.map(|(token, _)| token);
+            }
             match outcome {
-                Ok(token) => {
-                    let token = Arc::new(token);
+                Ok((token, fresh)) => {
                     state.token = Some(token.clone());
                     state.rejected = false;
-                    state.last_error = None;
                     state.failed_at = None;
-                    Ok((token, true))
+                    Ok((token, fresh))
                 }
                 Err(e) => {
-                    state.last_error = Some(e.clone());
                     state.failed_at = Some(Instant::now());
                     match &state.token {
                         Some(old) if Self::usable(old, state.rejected, now) => {
@@ -293,11 +371,74 @@ impl TokenCache {
                 }
             }
         };
-        let (token, fresh) = result?;
-        if fresh {
-            self.save(&token).await;
+        if let Ok((token, true)) = &result {
+            // Saved before the flight ends, whoever waits: a rotated refresh token is kept.
+            self.save(token).await;
         }
-        Ok(token)
+        self.lock().flight = None;
+        result.map(|(token, _)| token)
+    }
+
+    /// Requests a token; after `invalid_grant`, reads the store again and, when another
+    /// process rotated the refresh token meanwhile, takes its token (or refreshes with it).
+    async fn request_or_reread(
+        &self,
+        previous: Option<&Token>,
+        rejected: Option<&[u8]>,
+    ) -> Result<(Arc<Token>, bool), OAuthError> {
+        let error = match self.request(previous).await {
+            Ok(token) => return Ok((Arc::new(token), true)),
+            Err(e) => e,
+        };
+        if error.code() != Some(&OAuthErrorCode::InvalidGrant) {
+            return Err(error);
+        }
+        let Some(stored) = self.load_stored().await else {
+            return Err(error);
+        };
+        let rotated = match (
+            previous.and_then(Token::refresh_token),
+            stored.refresh_token(),
+        ) {
+            (Some(sent), Some(stored)) => sent.expose() != stored.expose(),
+            _ => false,
+        };
+        if !rotated {
+            return Err(error);
+        }
+        tracing::info!("the refresh token was rotated by another process; using the stored one");
+        let now = SystemTime::now();
+        let refused = rejected.is_some_and(|r| stored.is_header(r));
+        if Self::usable(&stored, refused, now) && !self.due(&stored, now) {
+            return Ok((Arc::new(stored), false));
+        }
+        let token = self.request(Some(&stored)).await?;
+        Ok((Arc::new(token), true))
+    }
+
+    /// The store's cross-process lock, when it has one (a failure to lock is logged, and the
+    /// refresh goes on without it).
+    async fn lock_store(&self) -> Option<crate::store::TokenStoreLock> {
+        let (store, key) = self.store.as_ref()?;
+        match store.lock(key).await {
+            Ok(lock) => lock,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not lock the token store; refreshing without the lock");
+                None
+            }
+        }
+    }
+
+    /// The stored token, if the store has one (a failure to read is logged).
+    async fn load_stored(&self) -> Option<Token> {
+        let (store, key) = self.store.as_ref()?;
+        match store.load(key).await {
+            Ok(token) => token,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the token store");
+                None
+            }
+        }
     }
 
     /// One token request for the grant.
@@ -346,6 +487,20 @@ impl TokenCache {
     }
 }
 
+/// True when `stored` is another token than the one in memory and not the one a 401 refused.
+fn is_newer(stored: &Token, current: Option<&Token>, rejected: Option<&[u8]>) -> bool {
+    let differs =
+        current.is_none_or(|c| c.access_token().expose() != stored.access_token().expose());
+    differs && !rejected.is_some_and(|r| stored.is_header(r))
+}
+
+fn interrupted() -> OAuthError {
+    OAuthError::Transport {
+        message: "the token refresh was interrupted (its task ended early)".into(),
+        retryable: true,
+    }
+}
+
 /// Builds the `Authorization` header of a token.
 pub(crate) fn auth_headers(token: &Token) -> Result<HeaderMap, evo_core::Error> {
     let mut headers = HeaderMap::new();
@@ -358,14 +513,14 @@ pub(crate) fn auth_headers(token: &Token) -> Result<HeaderMap, evo_core::Error> 
 
 impl TokenCache {
     /// [`evo_core::Authorizer::headers`] for every authorizer of this crate.
-    pub(crate) async fn authorizer_headers(&self) -> Result<HeaderMap, evo_core::Error> {
+    pub(crate) async fn authorizer_headers(self: &Arc<Self>) -> Result<HeaderMap, evo_core::Error> {
         let token = self.token().await?;
         auth_headers(&token)
     }
 
     /// [`evo_core::Authorizer::refresh`] for every authorizer of this crate.
     pub(crate) async fn authorizer_refresh(
-        &self,
+        self: &Arc<Self>,
         rejected: &HeaderMap,
     ) -> Result<bool, evo_core::Error> {
         Ok(self.refresh_after_rejection(rejected).await?)
