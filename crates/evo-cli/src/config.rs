@@ -151,6 +151,11 @@ impl ConfigDir {
         self.root.join("tokens").join(format!("{profile}.json"))
     }
 
+    /// The journal of unfinished uploads.
+    pub fn upload_journal(&self) -> PathBuf {
+        self.root.join("state").join("uploads.json")
+    }
+
     /// Reads the configuration file (empty when there is none).
     pub fn load(&self) -> CliResult<ConfigFile> {
         let path = self.config_file();

@@ -6,8 +6,11 @@
 mod cli;
 mod commands;
 mod config;
+mod copy;
 mod error;
+mod journal;
 mod output;
+mod progress;
 mod session;
 
 use std::process::ExitCode;

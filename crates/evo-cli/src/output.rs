@@ -87,6 +87,22 @@ pub fn print_json<T: Serialize + ?Sized>(value: &T) -> CliResult<()> {
     Ok(())
 }
 
+/// A byte count for people: `1.5 MiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
 /// A timestamp for people: `2026-12-02 05:41:07`.
 pub fn human_time(at: time::OffsetDateTime) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
@@ -103,5 +119,12 @@ mod tests {
         table.row(vec!["a".into(), "1".into()]);
         table.row(vec!["long\x1b[31m".into(), "2".into()]);
         assert_eq!(table.render(), "NAME       ID\na          1\nlong?[31m  2");
+    }
+
+    #[test]
+    fn bytes_for_people() {
+        assert_eq!(human_bytes(5), "5 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB");
     }
 }

@@ -391,6 +391,24 @@ impl Session {
         Ok((chosen, workspace))
     }
 
+    /// The File API client of the chosen workspace, moving bytes with `blobs` when given.
+    pub async fn files_client(
+        &self,
+        blobs: Option<evo_io::BlobClient>,
+    ) -> CliResult<evo_files::FilesClient> {
+        let (chosen, ws) = self.workspace(None).await?;
+        let environment = evo_core::Environment::new(
+            chosen.hub_connector.base_url().clone(),
+            chosen.org.id,
+            ws.id,
+        );
+        let mut builder = evo_files::FilesClient::builder(environment, chosen.hub_connector);
+        if let Some(blobs) = blobs {
+            builder = builder.blob_client(blobs);
+        }
+        Ok(builder.build()?)
+    }
+
     /// Writes the profile back unless the session is ephemeral.
     pub fn save_profile(&mut self) -> CliResult<()> {
         if self.is_ephemeral() {

@@ -2,7 +2,9 @@
 
 mod auth;
 mod config;
+pub mod files;
 mod orgs;
+mod watch;
 mod workspaces;
 
 use crate::cli::Command;
@@ -18,9 +20,8 @@ pub async fn run(session: &mut Session, command: Command) -> CliResult<()> {
         Command::Config(command) => config::run(session, command),
         Command::Orgs { command } => orgs::run(session, command).await,
         Command::Workspaces(command) => workspaces::run(session, command).await,
-        Command::Files(_) | Command::Watch(_) => {
-            Err(crate::error::CliError::failure("not available yet"))
-        }
+        Command::Files(command) => files::run(session, command).await,
+        Command::Watch(command) => watch::run(session, command).await,
         Command::Completions { .. } => Ok(()),
     }
 }
