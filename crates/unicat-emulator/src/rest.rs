@@ -434,6 +434,7 @@ pub(crate) async fn sync_get(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    shared.record_call("/sync/get");
     let mut world = shared.world();
     let rotated = match authorize(&shared, &mut world, &headers) {
         Ok((_, rotated)) => rotated,
@@ -461,6 +462,7 @@ pub(crate) async fn sync_cursors(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
 ) -> Response {
+    shared.record_call("/sync/cursors");
     let mut world = shared.world();
     let rotated = match authorize(&shared, &mut world, &headers) {
         Ok((_, rotated)) => rotated,

@@ -19,28 +19,22 @@ impl std::fmt::Display for Refused {
 }
 
 pub(crate) fn register(io: &SocketIo, shared: Arc<Shared>) {
-    let auth_shared = shared.clone();
+    // Everything happens in the middleware: socketioxide sends the CONNECT answer before it
+    // spawns the connect handler, so an `initsync` emitted right after CONNECT could reach a
+    // socket whose handlers are not registered yet. The middleware runs before the answer.
     let check_auth = move |s: SocketRef, TryData(auth): TryData<Value>| {
-        let shared = auth_shared.clone();
+        let shared = shared.clone();
         async move {
             let token = auth
                 .ok()
                 .and_then(|a| a.get("JWT").and_then(Value::as_str).map(str::to_owned));
             lock(&shared.stats).socket_tokens.push(token.clone());
             let user = token.and_then(|t| shared.world().tokens.get(&t).cloned());
-            match user {
-                Some(user) => {
-                    lock(&shared.sockets).insert(s.id.to_string(), user);
-                    lock(&shared.stats).socket_connects += 1;
-                    Ok(())
-                }
-                None => Err(Refused("invalid or missing JWT")),
-            }
-        }
-    };
-    let on_connect = move |s: SocketRef| {
-        let shared = shared.clone();
-        async move {
+            let Some(user) = user else {
+                return Err(Refused("invalid or missing JWT"));
+            };
+            lock(&shared.sockets).insert(s.id.to_string(), user);
+            lock(&shared.stats).socket_connects += 1;
             let init_shared = shared.clone();
             s.on(
                 "initsync",
@@ -71,7 +65,8 @@ pub(crate) fn register(io: &SocketIo, shared: Arc<Shared>) {
                     lock(&shared.sockets).remove(&s.id.to_string());
                 }
             });
+            Ok(())
         }
     };
-    io.ns("/", on_connect.with(check_auth));
+    io.ns("/", (async |_: SocketRef| {}).with(check_auth));
 }
