@@ -22,7 +22,8 @@
 //!   compression="gzip")` gives), streamed a row group at a time with each column encoded on
 //!   its own thread, hashed as it is written.
 //! - [`TableReader`] (`read.rs`): a Parquet file (path or bytes) back as an iterator of bounded
-//!   record batches, after checking the expected format and length from the footer.
+//!   record batches (columns decoded on their own threads), after checking the expected format
+//!   and length from the footer.
 //! - [`verify_sha256`], [`sha256_file`] (`hash.rs`): the content-addressed name, streamed.
 //! - [`positions`], [`attribute`], [`category`], [`TableFormat::batch`] (`build.rs`): building
 //!   tables of a format from Arrow arrays.

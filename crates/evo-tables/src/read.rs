@@ -4,9 +4,12 @@ use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
-use arrow_array::RecordBatch;
+use std::sync::mpsc::{Receiver, sync_channel};
+
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
+use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
@@ -27,6 +30,7 @@ pub struct ReadOptions {
     batch_rows: usize,
     format: Option<TableFormat>,
     length: Option<u64>,
+    parallel_columns: bool,
 }
 
 impl Default for ReadOptions {
@@ -35,6 +39,7 @@ impl Default for ReadOptions {
             batch_rows: DEFAULT_BATCH_ROWS,
             format: None,
             length: None,
+            parallel_columns: true,
         }
     }
 }
@@ -48,6 +53,13 @@ impl ReadOptions {
     /// The most rows per batch (at least 1): what bounds the reader's memory.
     pub fn batch_rows(mut self, rows: usize) -> Self {
         self.batch_rows = rows.max(1);
+        self
+    }
+
+    /// Whether each column of a table of several columns is decoded on its own thread (the
+    /// default; gzip dominates the cost), or all on the caller's thread.
+    pub fn parallel_columns(mut self, parallel: bool) -> Self {
+        self.parallel_columns = parallel;
         self
     }
 
@@ -78,7 +90,7 @@ impl ReadOptions {
 /// Malformed input gives [`TableError::Parquet`], never a panic; after an error the iterator
 /// ends.
 pub struct TableReader {
-    inner: Option<ParquetRecordBatchReader>,
+    inner: Option<Decoder>,
     schema: SchemaRef,
     rows: u64,
     row_groups: usize,
@@ -98,16 +110,22 @@ impl TableReader {
     /// Opens a Parquet file: reads its footer and checks the expectations of `options`.
     pub fn open(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Self, TableError> {
         let path = path.as_ref();
-        let file = File::open(path).map_err(|e| TableError::io("opening", path, e))?;
-        Self::new(file, options)
+        // One handle per decoding thread: clones of a `File` would share its position.
+        let open = || File::open(path).map_err(|e| TableError::io("opening", path, e));
+        Self::new(open, options)
     }
 
     /// Reads a Parquet file held in memory.
     pub fn from_bytes(bytes: impl Into<Bytes>, options: &ReadOptions) -> Result<Self, TableError> {
-        Self::new(bytes.into(), options)
+        let bytes = bytes.into();
+        Self::new(|| Ok(bytes.clone()), options)
     }
 
-    fn new<R: ChunkReader + 'static>(input: R, options: &ReadOptions) -> Result<Self, TableError> {
+    fn new<R: ChunkReader + 'static>(
+        open: impl Fn() -> Result<R, TableError>,
+        options: &ReadOptions,
+    ) -> Result<Self, TableError> {
+        let input = open()?;
         let metadata = guard("reading the Parquet footer", || {
             ArrowReaderMetadata::load(&input, ArrowReaderOptions::new())
         })?;
@@ -120,18 +138,16 @@ impl TableReader {
                 ArrowReaderMetadata::try_new(metadata.metadata().clone(), options)
             })?,
         };
-        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(input, metadata);
-        let schema = builder.schema().clone();
-        let metadata = builder.metadata().clone();
-        let rows = u64::try_from(metadata.file_metadata().num_rows()).map_err(|_| {
-            TableError::Parquet {
+        let schema = metadata.schema().clone();
+        let parquet = metadata.metadata().clone();
+        let rows =
+            u64::try_from(parquet.file_metadata().num_rows()).map_err(|_| TableError::Parquet {
                 message: format!(
                     "negative row count {} in the footer",
-                    metadata.file_metadata().num_rows()
+                    parquet.file_metadata().num_rows()
                 ),
                 source: None,
-            }
-        })?;
+            })?;
         if let Some(format) = &options.format {
             format.validate(&schema)?;
         }
@@ -143,14 +159,34 @@ impl TableReader {
                 });
             }
         }
-        let inner = guard("preparing the Parquet reader", || {
-            builder.with_batch_size(options.batch_rows).build()
-        })?;
+        let width = schema.fields().len();
+        let leaves = parquet.file_metadata().schema_descr().num_columns();
+        let inner = if options.parallel_columns && width > 1 && leaves == width {
+            let columns = (0..width)
+                .map(|i| {
+                    let input = open()?;
+                    let mask = ProjectionMask::leaves(parquet.file_metadata().schema_descr(), [i]);
+                    guard("preparing the Parquet reader", || {
+                        ParquetRecordBatchReaderBuilder::new_with_metadata(input, metadata.clone())
+                            .with_projection(mask)
+                            .with_batch_size(options.batch_rows)
+                            .build()
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Decoder::Columns(ColumnDecoders::start(columns)?)
+        } else {
+            Decoder::Serial(guard("preparing the Parquet reader", || {
+                ParquetRecordBatchReaderBuilder::new_with_metadata(input, metadata)
+                    .with_batch_size(options.batch_rows)
+                    .build()
+            })?)
+        };
         Ok(Self {
             inner: Some(inner),
             schema,
             rows,
-            row_groups: metadata.num_row_groups(),
+            row_groups: parquet.num_row_groups(),
         })
     }
 
@@ -174,8 +210,12 @@ impl Iterator for TableReader {
     type Item = Result<RecordBatch, TableError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let inner = self.inner.as_mut()?;
-        let next = guard("decoding a record batch", || inner.next().transpose());
+        let next = match self.inner.as_mut()? {
+            Decoder::Serial(reader) => {
+                guard("decoding a record batch", || reader.next().transpose())
+            }
+            Decoder::Columns(columns) => columns.next(&self.schema),
+        };
         match next {
             Ok(Some(batch)) => Some(Ok(batch)),
             Ok(None) => {
@@ -187,6 +227,72 @@ impl Iterator for TableReader {
                 Some(Err(e))
             }
         }
+    }
+}
+
+/// How a [`TableReader`] decodes: all columns on the caller's thread, or one thread per column.
+enum Decoder {
+    Serial(ParquetRecordBatchReader),
+    Columns(ColumnDecoders),
+}
+
+/// One decoding thread per column, each sending its column's batches through a short queue;
+/// the batches line up because every column is read with the same row groups and batch size.
+/// Dropping the receivers stops the threads at their next send.
+struct ColumnDecoders {
+    columns: Vec<Receiver<Result<ArrayRef, TableError>>>,
+}
+
+impl ColumnDecoders {
+    fn start(readers: Vec<ParquetRecordBatchReader>) -> Result<Self, TableError> {
+        let columns = readers
+            .into_iter()
+            .map(|mut reader| {
+                let (sender, receiver) = sync_channel(2);
+                std::thread::Builder::new()
+                    .name("evo-tables-decoder".to_owned())
+                    .spawn(move || {
+                        loop {
+                            let next = guard("decoding a column", || reader.next().transpose());
+                            let (message, last) = match next {
+                                Ok(Some(batch)) => (Ok(batch.column(0).clone()), false),
+                                Ok(None) => break,
+                                Err(e) => (Err(e), true),
+                            };
+                            if sender.send(message).is_err() || last {
+                                break;
+                            }
+                        }
+                    })
+                    .map(|_| receiver)
+                    .map_err(|e| TableError::io("starting a decoder thread", "", e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { columns })
+    }
+
+    fn next(&mut self, schema: &SchemaRef) -> Result<Option<RecordBatch>, TableError> {
+        let mut arrays = Vec::with_capacity(self.columns.len());
+        for column in &self.columns {
+            match column.recv() {
+                Ok(Ok(array)) => arrays.push(array),
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {}
+            }
+        }
+        if arrays.is_empty() {
+            return Ok(None);
+        }
+        let rows = arrays[0].len();
+        if arrays.len() != self.columns.len() || arrays.iter().any(|a| a.len() != rows) {
+            return Err(TableError::Parquet {
+                message: "the columns do not have the same number of rows".to_owned(),
+                source: None,
+            });
+        }
+        RecordBatch::try_new(schema.clone(), arrays)
+            .map(Some)
+            .map_err(|e| TableError::parquet("assembling a record batch", e))
     }
 }
 

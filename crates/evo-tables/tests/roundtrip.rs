@@ -508,3 +508,40 @@ fn row_groups_do_not_depend_on_batching_so_neither_does_the_name() {
     let reader = TableReader::from_bytes(one, &ReadOptions::new()).unwrap();
     assert_eq!(reader.row_groups(), 10);
 }
+
+#[test]
+fn column_parallel_and_serial_decoding_give_the_same_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = sample_table(&TableFormat::LINES_2D_INDICES, 25_000, true);
+    let stored = write_to_dir(
+        dir.path(),
+        &TableFormat::LINES_2D_INDICES,
+        table.schema(),
+        [&table],
+        &WriteOptions::new().max_row_group_rows(6_000),
+    )
+    .unwrap();
+    let read = |parallel: bool| {
+        let options = ReadOptions::new()
+            .batch_rows(4_096)
+            .parallel_columns(parallel);
+        TableReader::open(&stored.path, &options)
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap()
+    };
+    let (parallel, serial) = (read(true), read(false));
+    assert_eq!(parallel.len(), serial.len());
+    for (p, s) in parallel.iter().zip(&serial) {
+        assert_eq!(p, s);
+    }
+    assert_eq!(
+        support::table_json(&parallel),
+        support::table_json(&[table])
+    );
+
+    // A reader dropped part-way is fine: its decoder threads stop at their next send.
+    let mut reader = TableReader::open(&stored.path, &ReadOptions::new().batch_rows(100)).unwrap();
+    assert_eq!(reader.next().unwrap().unwrap().num_rows(), 100);
+    drop(reader);
+}
