@@ -1,11 +1,14 @@
-//! `cargo xtask bench [io] [files]`: builds the benchmark programs (crates/evo-bench) in release
+//! `cargo xtask bench [io] [files] [objects]`: builds the benchmark programs (crates/evo-bench) in release
 //! mode and runs them. Benchmarks report ratios against a baseline or peer measured in the same
 //! run, so the numbers compare like with like on whatever machine runs them. Never part of the
 //! tests.
 
 use std::process::Command;
 
-/// Runs the benchmarks named in `args` (default: all, which today is `io` then `files`).
+/// Runs the benchmarks named in `args` (default: `io` then `files`). `objects` (evo-rs beside
+/// the official Python `evo-objects` with pyarrow, saving then reading back a 10-million-point
+/// set through the emulator's TLS blob listener; best of 3) prints last `objects-bench: upload
+/// X.XXx python, download Y.YYx python, peak rust Z MiB, python W MiB`.
 pub fn run(args: &[String]) -> Result<(), String> {
     let which: Vec<&str> = if args.is_empty() {
         vec!["io", "files"]
@@ -16,7 +19,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
         match bench {
             "io" => io()?,
             "files" => files()?,
-            other => return Err(format!("unknown benchmark {other:?} (known: io, files)")),
+            "objects" => run_bench("objects")?,
+            other => {
+                return Err(format!(
+                    "unknown benchmark {other:?} (known: io, files, objects)"
+                ));
+            }
         }
     }
     Ok(())

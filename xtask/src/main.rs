@@ -5,7 +5,7 @@
 //! - `ci`: `lint`, then `test`.
 //! - `test`: installs the third-party test peers (scripts/install-peers.sh), then runs every test.
 //! - `codegen [--check]`: regenerates `crates/*/src/generated/` from `specs/`.
-//! - `bench [io] [files]`: benchmarks, reported as ratios against a peer measured in the same run
+//! - `bench [io] [files] [objects]`: benchmarks, reported as ratios against a peer measured in the same run
 //!   (`io`: evo-io beside bare hyper; `files`: evo-files beside the official Python SDK).
 
 mod bench;
@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         "bench" => bench::run(rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | lint | test | codegen [--check] | bench [io] [files]>"
+                "usage: cargo xtask <ci | lint | test | codegen [--check] | bench [io] [files] [objects]>"
             );
             return ExitCode::from(2);
         }

@@ -13,10 +13,15 @@
 //! with evo-rs (`evo_files::FilesClient` on `evo_hyper::HyperTransport`) and with the official
 //! Python SDK (`evo.files`, the performance peer), both over the emulator's TLS blob listener,
 //! and reports MiB/s, the evo-rs/python ratios and each side's peak resident memory.
+//!
+//! `evo-bench objects` saves and then reads back a point set of 10 million points (x, y, z and
+//! one float attribute) with evo-rs (`evo_objects`) and with the official Python SDK
+//! (`evo.objects` with pyarrow), blobs over the emulator's TLS listener; best of 3 rounds.
 
 mod baseline;
 mod files;
 mod io;
+mod objects;
 
 use std::process::ExitCode;
 
@@ -27,8 +32,10 @@ fn main() -> ExitCode {
         Some("io-child") => io::child(&args[1..]),
         Some("files") => files::orchestrate(),
         Some("files-child") => files::child(&args[1..]),
+        Some("objects") => objects::orchestrate(),
+        Some("objects-child") => objects::child(&args[1..]),
         _ => Err(
-            "usage: evo-bench io | evo-bench files | evo-bench io-child ... | evo-bench files-child ..."
+            "usage: evo-bench io | files | objects | io-child ... | files-child ... | objects-child ..."
                 .to_owned(),
         ),
     };

@@ -34,6 +34,8 @@ use crate::poll::{Deleted, PollApi, PollOptions, Polled, Poller};
 use crate::replica::Replica;
 use crate::source::{Live, LiveOptions};
 
+pub use crate::live_objects::{LiveObjects, ObjectsApi};
+
 const WORKSPACES: &str = "/workspace/orgs/{org_id}/workspaces";
 /// The Workspaces API documents limits above 100 as deprecated.
 const WORKSPACE_PAGE: usize = 100;

@@ -14,6 +14,7 @@
 mod backoff;
 mod change;
 mod error;
+mod live_objects;
 mod replica;
 mod source;
 

@@ -1,0 +1,259 @@
+//! The objects benchmark: evo-rs (`evo_objects::ObjectsClient` on `evo_hyper::HyperTransport`)
+//! against the official Python SDK (`evo.objects` with pyarrow), each saving and then reading
+//! back a point set of 10 million points (x, y, z and one float attribute) through one
+//! in-process emulator, blobs over its TLS listener (set up as in the files benchmark).
+//!
+//! Both sides build the same columns before their clocks start. The upload clock covers writing
+//! the Parquet tables, uploading them and posting the object; the download clock covers getting
+//! the object and downloading and decoding both tables into Arrow. Each side runs in its own
+//! child process per round (its own peak resident memory); best of 3 rounds.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+use evo_core::{ApiConnector, Environment, StaticTokenAuthorizer};
+use evo_emulator::{Emulator, Seed};
+use evo_hyper::HyperTransport;
+use evo_objects::evo_tables::arrow_array::{Array, Float64Array, RecordBatch};
+use evo_objects::{GetOptions, ObjectsClient, SpatialObject};
+
+use crate::io::{child_result, peak_rss};
+
+const ROUNDS: usize = 3;
+const PYTHON_SCRIPT: &str = include_str!("../python/objects_bench.py");
+const SIDES: [&str; 2] = ["rust", "python"];
+const DEFAULT_POINTS: usize = 10_000_000;
+
+#[derive(Debug, Clone, Copy)]
+struct Round {
+    upload_seconds: f64,
+    download_seconds: f64,
+    peak_bytes: u64,
+}
+
+/// Runs the whole benchmark and prints the report; the last line is the summary.
+pub fn orchestrate() -> Result<(), String> {
+    let points: usize = std::env::var("EVO_BENCH_OBJECTS_POINTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_POINTS);
+    let python = std::panic::catch_unwind(evo_testkit::python).map_err(|_| {
+        "the Python venv with the official Evo SDK is missing: run `bash scripts/install-peers.sh`"
+            .to_owned()
+    })?;
+    let dir = std::env::temp_dir().join(format!("evo-bench-objects-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let result = run(&dir, points, &python);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn run(dir: &Path, points: usize, python: &Path) -> Result<(), String> {
+    let script = dir.join("objects_bench.py");
+    std::fs::write(&script, PYTHON_SCRIPT)
+        .map_err(|e| format!("writing {}: {e}", script.display()))?;
+    let ca = dir.join("emulator-ca.pem");
+    let rt = crate::io::runtime()?;
+    let seed = Seed::from_json(
+        r#"{"organizations": [{"display_name": "Bench", "workspaces": [{"name": "Bench"}]}]}"#,
+    )
+    .map_err(|e| format!("the seed: {e}"))?;
+    let emulator = rt.block_on(async {
+        Emulator::builder()
+            .seed(seed)
+            .blob_listener_on_random_loopback_443()
+            .ca_cert_path(&ca)
+            .start()
+            .await
+            .map_err(|e| {
+                format!(
+                    "starting the emulator with a TLS blob listener on a loopback port 443: {e}"
+                )
+            })
+    })?;
+    let workspace = emulator
+        .organizations()
+        .first()
+        .and_then(|org| org.workspaces.first())
+        .map(|w| w.0)
+        .ok_or("the seeded workspace is missing")?;
+    let (hub, org, ws) = (
+        emulator.hub_url().to_string(),
+        emulator.org_id().to_string(),
+        workspace.to_string(),
+    );
+    let token = emulator.issue_token(&["evo.object"]);
+    println!(
+        "objects-bench: a point set of {points} points (x, y, z + one float attribute) saved then read back through the emulator at {}, blobs over TLS at {}",
+        emulator.hub_url(),
+        emulator.blob_base_url()
+    );
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut best: HashMap<(&str, &str), f64> = HashMap::new();
+    let mut peaks: HashMap<&str, u64> = HashMap::new();
+    for round in 0..ROUNDS {
+        let mut sides = SIDES;
+        sides.rotate_left(round % SIDES.len());
+        for side in sides {
+            let path = format!("bench/{side}-round-{}.json", round + 1);
+            let cache = dir.join(format!("{side}-cache-{round}"));
+            let _ = Command::new("sync").status();
+            let mut command = if side == "rust" {
+                let mut c = Command::new(&exe);
+                c.arg("objects-child");
+                c
+            } else {
+                let mut c = Command::new(python);
+                c.arg(&script).env("SSL_CERT_FILE", &ca);
+                c
+            };
+            command
+                .args([&hub, &org, &ws, &path, &points.to_string()])
+                .arg(&cache)
+                .env("EVO_TOKEN", &token);
+            if side == "rust" {
+                command.arg(&ca);
+            }
+            let result = child_result(side, &mut command)?;
+            let measured = match (
+                result.number::<f64>("upload_seconds"),
+                result.number::<f64>("download_seconds"),
+                result.number::<u64>("peak_bytes"),
+                result.number::<usize>("rows"),
+            ) {
+                (Some(u), Some(d), Some(p), Some(rows)) if u > 0.0 && d > 0.0 && rows == points => {
+                    Round {
+                        upload_seconds: u,
+                        download_seconds: d,
+                        peak_bytes: p,
+                    }
+                }
+                _ => return Err(format!("malformed {side} child result {:?}", result.line)),
+            };
+            let _ = std::fs::remove_dir_all(&cache);
+            println!(
+                "  round {} {side:6} upload {:7.2} s  download {:7.2} s  peak {:5} MiB",
+                round + 1,
+                measured.upload_seconds,
+                measured.download_seconds,
+                measured.peak_bytes >> 20
+            );
+            for (op, seconds) in [
+                ("upload", measured.upload_seconds),
+                ("download", measured.download_seconds),
+            ] {
+                let slot = best.entry((op, side)).or_insert(seconds);
+                *slot = slot.min(seconds);
+            }
+            let peak = peaks.entry(side).or_default();
+            *peak = (*peak).max(measured.peak_bytes);
+        }
+    }
+    rt.block_on(emulator.shutdown());
+    let speedup = |op: &str| best[&(op, "python")] / best[&(op, "rust")];
+    for op in ["upload", "download"] {
+        println!(
+            "{op:8}: evo-rs {:.2} s, python {:.2} s, evo-rs/python {:.2}x (best of {ROUNDS})",
+            best[&(op, "rust")],
+            best[&(op, "python")],
+            speedup(op)
+        );
+    }
+    let peak = |side: &str| peaks.get(side).copied().unwrap_or(0) >> 20;
+    println!(
+        "objects-bench: upload {:.2}x python, download {:.2}x python, peak rust {} MiB, python {} MiB",
+        speedup("upload"),
+        speedup("download"),
+        peak("rust"),
+        peak("python")
+    );
+    Ok(())
+}
+
+/// `objects-child HUB ORG WORKSPACE PATH POINTS CACHE CA`: the evo-rs side of one round (token
+/// in `EVO_TOKEN`). Prints the same `result ...` line as the Python script.
+pub fn child(args: &[String]) -> Result<(), String> {
+    let [hub, org, workspace, path, points, _cache, ca] = args else {
+        return Err(
+            "usage: evo-bench objects-child HUB ORG WORKSPACE PATH POINTS CACHE CA (token in EVO_TOKEN)"
+                .into(),
+        );
+    };
+    let points: usize = points
+        .parse()
+        .map_err(|e| format!("bad point count: {e}"))?;
+    let token = std::env::var("EVO_TOKEN").map_err(|_| "EVO_TOKEN is not set".to_owned())?;
+    let hub: url::Url = hub.parse().map_err(|e| format!("bad hub URL: {e}"))?;
+    let org: uuid::Uuid = org.parse().map_err(|e| format!("bad org id: {e}"))?;
+    let workspace: uuid::Uuid = workspace
+        .parse()
+        .map_err(|e| format!("bad workspace id: {e}"))?;
+    let ca_pem = std::fs::read(ca).map_err(|e| format!("reading {ca}: {e}"))?;
+    let transport = HyperTransport::builder()
+        .add_root_certificate(ca_pem)
+        .build()
+        .map_err(|e| format!("building the transport: {e}"))?;
+    let connector = ApiConnector::builder(hub.clone())
+        .transport(Arc::new(transport))
+        .authorizer(Arc::new(StaticTokenAuthorizer::new(token)))
+        .build()
+        .map_err(|e| format!("building the connector: {e}"))?;
+    let objects = ObjectsClient::new(Environment::new(hub, org, workspace), connector)
+        .map_err(|e| format!("building the objects client: {e}"))?;
+
+    // The same columns as the Python side, before the clock.
+    let x = Float64Array::from_iter_values((0..points).map(|i| i as f64 * 0.5));
+    let y = Float64Array::from_iter_values((0..points).map(|i| i as f64 * -0.25));
+    let z = Float64Array::from_iter_values((0..points).map(|i| (i as f64).sqrt()));
+    let grade = Float64Array::from_iter_values((0..points).map(|i| (i as f64 % 97.0) * 0.125));
+    let positions = evo_objects::evo_tables::positions(x, y, z).map_err(|e| e.to_string())?;
+    let point_set =
+        SpatialObject::point_set("bench", positions).attribute("grade", Arc::new(grade));
+
+    let rt = crate::io::runtime()?;
+    let (upload_seconds, download_seconds, rows, checksum) = rt.block_on(async {
+        let started = Instant::now();
+        objects
+            .create_spatial(path.as_str(), &point_set)
+            .await
+            .map_err(|e| format!("saving: {e}"))?;
+        let upload_seconds = started.elapsed().as_secs_f64();
+        drop(point_set);
+
+        let started = Instant::now();
+        let object = objects
+            .get_by_path(path.as_str(), &GetOptions::new())
+            .await
+            .map_err(|e| format!("getting: {e}"))?;
+        let positions: Vec<RecordBatch> = objects
+            .read_positions(&object)
+            .await
+            .map_err(|e| format!("reading positions: {e}"))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("decoding positions: {e}"))?;
+        let grade: Vec<RecordBatch> = objects
+            .read_attribute(&object, "grade")
+            .await
+            .map_err(|e| format!("reading the attribute: {e}"))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("decoding the attribute: {e}"))?;
+        let download_seconds = started.elapsed().as_secs_f64();
+        let rows: usize = positions.iter().map(RecordBatch::num_rows).sum();
+        let checksum: f64 = positions
+            .iter()
+            .chain(&grade)
+            .flat_map(|b| b.columns().iter())
+            .filter_map(|c| c.as_any().downcast_ref::<Float64Array>())
+            .map(|a| a.values().iter().sum::<f64>())
+            .sum();
+        Ok::<_, String>((upload_seconds, download_seconds, rows, checksum))
+    })?;
+    println!(
+        "result upload_seconds={upload_seconds:.4} download_seconds={download_seconds:.4} peak_bytes={} rows={rows} checksum={checksum:.6e}",
+        peak_rss()
+    );
+    Ok(())
+}

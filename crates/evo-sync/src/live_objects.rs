@@ -1,0 +1,200 @@
+//! The geoscience objects of a workspace, kept up to date by polling the Geoscience Object
+//! API with its cheapest change detection:
+//!
+//! * changes: `deleted=false&modified_at=gte:<watermark - overlap>` (versions are
+//!   `modified_at` in microseconds since the Unix epoch, the server's clock);
+//! * deletions: one `PATCH .../objects` call per 500 known objects (the latest-versions call,
+//!   whose answer has a `null` version for a deleted or missing object), instead of listing
+//!   deleted objects. A deletion is applied at the version the replica holds, which wins.
+//!
+//! Same engine rules as [`LiveWorkspaces`](crate::evo::LiveWorkspaces): a first full
+//! listing built aside and swapped in, duplicate re-reads ignored, a periodic full listing
+//! ([`EvoPollOptions::reconcile_every`]) to catch anything the filters cannot show.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use evo_core::uuid::Uuid;
+use evo_objects::{ListObjectsQuery, ListedObject, ObjectsClient, OrderBy, SortField, TimeFilter};
+use futures_util::TryStreamExt;
+use time::OffsetDateTime;
+
+use crate::error::Error;
+use crate::evo::EvoPollOptions;
+use crate::poll::{Deleted, PollApi, PollOptions, Polled, Poller};
+use crate::replica::Replica;
+use crate::source::Live;
+
+/// Polls the objects of the workspace an [`ObjectsClient`] is bound to.
+pub struct ObjectsApi {
+    client: ObjectsClient,
+    /// The objects listed so far and the version each was listed at: what the latest-versions
+    /// call asks about.
+    known: Mutex<HashMap<Uuid, u64>>,
+}
+
+impl fmt::Debug for ObjectsApi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectsApi")
+            .field("environment", self.client.environment())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ObjectsApi {
+    /// Polls the workspace `client` is bound to.
+    pub fn new(client: ObjectsClient) -> Self {
+        Self {
+            client,
+            known: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn known(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, u64>> {
+        self.known.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn list(
+        &self,
+        query: ListObjectsQuery,
+    ) -> Result<Vec<Polled<Uuid, ListedObject>>, Error> {
+        let objects: Vec<ListedObject> = self
+            .client
+            .list_all(
+                query
+                    .deleted(false)
+                    .limit(evo_objects::MAX_PAGE_SIZE)
+                    .order_by(OrderBy::asc(SortField::ModifiedAt)),
+            )
+            .try_collect()
+            .await
+            .map_err(|e| source_error(format!("listing objects: {e}")))?;
+        Ok(objects
+            .into_iter()
+            .map(|o| Polled {
+                key: o.object_id,
+                version: micros(o.modified_at),
+                value: o,
+            })
+            .collect())
+    }
+}
+
+fn source_error(message: String) -> Error {
+    Error::Source { message }
+}
+
+/// Microseconds since the Unix epoch (0 before 1970).
+fn micros(at: OffsetDateTime) -> u64 {
+    u64::try_from(at.unix_timestamp_nanos() / 1000).unwrap_or(0)
+}
+
+#[async_trait]
+impl PollApi<Uuid, ListedObject> for ObjectsApi {
+    async fn list_all(&self) -> Result<Vec<Polled<Uuid, ListedObject>>, Error> {
+        let items = self.list(ListObjectsQuery::new()).await?;
+        *self.known() = items.iter().map(|i| (i.key, i.version)).collect();
+        Ok(items)
+    }
+
+    async fn changed_since(&self, since: u64) -> Result<Vec<Polled<Uuid, ListedObject>>, Error> {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(since) * 1000)
+            .map_err(|e| source_error(format!("watermark out of range: {e}")))?;
+        let items = self
+            .list(ListObjectsQuery::new().modified(TimeFilter::since(at)))
+            .await?;
+        let mut known = self.known();
+        for item in &items {
+            let version = known.entry(item.key).or_insert(0);
+            *version = (*version).max(item.version);
+        }
+        Ok(items)
+    }
+
+    async fn deleted_since(&self, _since: u64) -> Result<Vec<Deleted<Uuid>>, Error> {
+        let ids: Vec<Uuid> = self.known().keys().copied().collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let latest = self
+            .client
+            .latest_versions(&ids)
+            .await
+            .map_err(|e| source_error(format!("asking for the latest object versions: {e}")))?;
+        let answered: std::collections::HashSet<Uuid> =
+            latest.iter().map(|l| l.object_id).collect();
+        let mut known = self.known();
+        let mut gone = Vec::new();
+        // Deleted or missing objects have no latest version; an object left out of the answer
+        // is missing too.
+        let missing = latest
+            .iter()
+            .filter(|l| l.version_id.is_none())
+            .map(|l| l.object_id)
+            .chain(ids.iter().copied().filter(|id| !answered.contains(id)));
+        for key in missing {
+            if let Some(version) = known.remove(&key) {
+                gone.push(Deleted { key, version });
+            }
+        }
+        Ok(gone)
+    }
+}
+
+/// The geoscience objects of a workspace (their latest versions' metadata), kept up to date
+/// by polling.
+///
+/// ```no_run
+/// # async fn demo(objects: evo_objects::ObjectsClient) -> Result<(), evo_sync::Error> {
+/// use evo_sync::Update;
+/// use evo_sync::evo::{EvoPollOptions, LiveObjects};
+///
+/// let live = LiveObjects::start(objects, EvoPollOptions::default())?;
+/// let (snapshot, mut updates) = live.subscribe_with_snapshot();
+/// println!("{} objects", snapshot.len());
+/// while let Some(update) = updates.recv().await {
+///     if let Update::Upserted { value, .. } = update {
+///         println!("changed: {} (version {})", value.full_path(), value.version_id);
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct LiveObjects {
+    live: Live<Uuid, ListedObject>,
+}
+
+impl LiveObjects {
+    /// The cursor stream holding the objects watermark.
+    pub const STREAM: &'static str = "objects";
+
+    /// Starts polling the workspace `objects` is bound to, on the current tokio runtime.
+    pub fn start(objects: ObjectsClient, options: EvoPollOptions) -> Result<Self, Error> {
+        let poll = PollOptions {
+            interval: options.interval,
+            overlap: u64::try_from(options.overlap.as_micros()).unwrap_or(u64::MAX),
+            reconcile_every: options.reconcile_every,
+            stream: Self::STREAM.to_owned(),
+        };
+        let poller = Poller::new(ObjectsApi::new(objects), poll)?;
+        Ok(Self {
+            live: Live::start(poller, options.live),
+        })
+    }
+
+    /// Stops polling.
+    pub async fn stop(self) {
+        self.live.stop().await;
+    }
+}
+
+impl Deref for LiveObjects {
+    type Target = Replica<Uuid, ListedObject>;
+
+    fn deref(&self) -> &Self::Target {
+        self.live.replica()
+    }
+}
