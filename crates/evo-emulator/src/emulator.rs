@@ -163,6 +163,29 @@ impl Emulator {
         self.shared.faults().counters()
     }
 
+    /// Body bytes the blob service received (Put Block and Put Blob, failed uploads included)
+    /// for Geoscience Object API data files, in every workspace: a second save of unchanged data
+    /// adds nothing.
+    pub fn data_bytes_received(&self) -> u64 {
+        self.shared
+            .blobs
+            .bytes_received(&format!("{}/", crate::objects::state::DATA_CONTAINER))
+    }
+
+    /// Body bytes the blob service received for one object data file (`name`: its SHA-256 or
+    /// UUID) of workspace `ws` in organization `org`.
+    pub fn data_file_bytes_received(&self, org: Uuid, ws: Uuid, name: &str) -> u64 {
+        self.shared.blobs.bytes_received(&format!(
+            "{}/{org}/{ws}/{name}",
+            crate::objects::state::DATA_CONTAINER
+        ))
+    }
+
+    /// Body bytes the blob service received for every blob (Put Block and Put Blob).
+    pub fn blob_bytes_received(&self) -> u64 {
+        self.shared.blobs.bytes_received("")
+    }
+
     /// How many `/connect/token` requests were served.
     pub fn token_requests(&self) -> u64 {
         self.shared.token_requests.load(Ordering::SeqCst)

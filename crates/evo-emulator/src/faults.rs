@@ -28,6 +28,8 @@ pub enum RouteClass {
     Workspaces,
     /// The File API under `/file`.
     Files,
+    /// The Geoscience Object API under `/geoscience-object`.
+    Objects,
     /// Every pre-signed blob request under `/blob` (reads and writes).
     Blob,
     /// Blob `GET` and `HEAD` requests only.
@@ -79,6 +81,10 @@ pub enum Fault {
     /// Expire the bearer token sent with this request: this and every later use answers 401.
     /// On requests without a bearer token nothing else happens.
     ExpireToken,
+    /// Serve the request, but flip (invert) one byte of the response body, in the middle of the
+    /// first non-empty chunk: status, headers and length stay right, the content is wrong (for
+    /// tests of content checks such as the SHA-256 of object data).
+    FlipByte,
 }
 
 /// A [`Fault`] without its parameters, used to key [`FaultCounters`].
@@ -101,6 +107,8 @@ pub enum FaultKind {
     ExpireUrl,
     /// [`Fault::ExpireToken`].
     ExpireToken,
+    /// [`Fault::FlipByte`].
+    FlipByte,
 }
 
 impl Fault {
@@ -115,6 +123,7 @@ impl Fault {
             Fault::TruncatedBody => FaultKind::TruncatedBody,
             Fault::ExpireUrl => FaultKind::ExpireUrl,
             Fault::ExpireToken => FaultKind::ExpireToken,
+            Fault::FlipByte => FaultKind::FlipByte,
         }
     }
 }

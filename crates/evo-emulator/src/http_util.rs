@@ -13,6 +13,7 @@ pub(crate) enum Service {
     Discovery,
     Workspace,
     File,
+    Objects,
 }
 
 impl Service {
@@ -21,6 +22,7 @@ impl Service {
             Service::Discovery => "https://seequent.com/error-codes/discovery/",
             Service::Workspace => "https://seequent.com/error-codes/workspace/",
             Service::File => "https://seequent.com/error-codes/file-api/",
+            Service::Objects => "https://seequent.com/error-codes/geoscienceobject/",
         }
     }
 }
@@ -88,7 +90,7 @@ impl ApiError {
             .collect();
         let status = match service {
             Service::Workspace => 400,
-            Service::Discovery | Service::File => 422,
+            Service::Discovery | Service::File | Service::Objects => 422,
         };
         Self::new(service, status, "validation", "Validation Error.", detail)
             .with("invalid-params", Value::Array(list))

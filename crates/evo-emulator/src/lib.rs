@@ -10,6 +10,7 @@
 //!   `POST /connect/revocation` (RFC 7009);
 //! * Workspaces API under `/workspace` (scope `evo.workspace`);
 //! * File API v2 under `/file/v2` (scope `evo.file`);
+//! * Geoscience Object API under `/geoscience-object` (scope `evo.object`);
 //! * Azure block-blob semantics on pre-signed URLs under `/blob/{container}/{blob}`.
 //!
 //! Faults (latency, 5xx, 429, connection resets, truncated bodies, forced expiry) are injected
@@ -52,7 +53,9 @@
 //!   ([`ClientCredentials`]), `public_client_id`, `add_user`.
 //! * Test levers: `issue_token`, `issue_token_for`, `expire_tokens`, `expire_blob_urls`,
 //!   `blob_url` (a signed URL for any blob), `set_faults`, `fault_counters` ([`FaultCounters`]),
-//!   `token_requests`, `deny_consent`, `advance_clock`, `shutdown` (also on drop).
+//!   `token_requests`, `deny_consent`, `advance_clock`, `data_bytes_received`,
+//!   `data_file_bytes_received`, `blob_bytes_received` (body bytes the blob service received, to
+//!   prove deduplication), `shutdown` (also on drop).
 //!
 //! # Behaviour worth knowing
 //!
@@ -90,6 +93,18 @@
 //! * Fault rules apply to the first matching rule only; the kill faults end the whole connection
 //!   (all its HTTP/2 streams). Requests answered by a fault never reach the handler, except
 //!   `Latency`, `ExpireUrl` and `ExpireToken`, which then let the request through.
+//! * Geoscience objects: every POST makes a new version (version ids are nanosecond timestamps,
+//!   strictly increasing); posted objects are validated against the Evo JSON Schema their
+//!   `schema` names (embedded from `specs/evo-schemas/`; unknown schema 404, invalid 400 with
+//!   `json_path`/`schema_path`). A data reference (any string under a `data` key) must be a
+//!   SHA-256 hex or a UUID (else 400 `data/invalid-key`) and its file must have been uploaded to
+//!   the URL `PUT .../data` handed out (else 400 `objects/data-key-not-found` with `missing`).
+//!   `uuid: null` over a live path is 409 with `existing_id`; a stale `If-Match` 412; an
+//!   `If-None-Match` naming the latest version 304. Posting a uuid to another path moves the
+//!   object; restoring onto a taken path renames it (`x (1).json`, 303). A `geojson_bounding_box`
+//!   is given only for EPSG:4326 objects (the emulator does not reproject); spatial filters use
+//!   the envelope of the query polygon. Object JSON may be sent gzip-compressed and is answered
+//!   compressed for `Accept-Encoding: gzip`. [`Fault::FlipByte`] corrupts one byte of an answer.
 //! * The folder store keeps one file per block and streams reads from them, so memory stays flat
 //!   for large blobs; the memory store keeps every byte in RAM.
 //!
@@ -106,13 +121,16 @@
 //! * One folder per service, each with its routes in `mod.rs`, its handlers, and its own data:
 //!   `discovery/`, `oauth/` (token grants, authorize, end session, revocation, id tokens),
 //!   `workspaces/` (workspaces, roles, thumbnails, members), `files/` (the File API, its data in
-//!   `files/state.rs`), `blob/` (the Azure block-blob protocol).
+//!   `files/state.rs`), `objects/` (the Geoscience Object API: state, schema validation, data,
+//!   read, write, listing), `blob/` (the Azure block-blob protocol).
 //! * Shared machinery: `state.rs` (the model every service checks: users, organizations,
 //!   workspaces and roles, clients, tokens; each service's own data as a typed part of it),
 //!   `storage/` (blob bytes and pre-signed URLs, neutral so the blob service and the services
 //!   handing out blob URLs never import each other), `http_util.rs` (problem details, queries,
 //!   bearer tokens, health check), `server.rs` (listeners, connections, the fault layer),
 //!   `faults.rs` (fault plans), `clock.rs` (the advanceable clock and time formats).
+//! * `build.rs` embeds the object JSON Schemas from the repository's `specs/evo-schemas/`
+//!   (packaging the crate on its own will need them copied inside it).
 
 // The handle, its builder and the start-up pieces.
 mod builder;
@@ -137,6 +155,7 @@ mod blob;
 mod discovery;
 mod files;
 mod oauth;
+mod objects;
 mod workspaces;
 
 pub use builder::{DEFAULT_UNCOMMITTED_BLOCK_TTL, EmulatorBuilder};

@@ -207,6 +207,16 @@ pub(crate) async fn fault_layer(
             }
             next.run(req).await
         }
+        Fault::FlipByte => {
+            let (parts, body) = next.run(req).await.into_parts();
+            Response::from_parts(
+                parts,
+                Body::new(FlippedBody {
+                    inner: body,
+                    done: false,
+                }),
+            )
+        }
         Fault::ExpireToken => {
             if let Some(t) = bearer(req.headers()) {
                 if let Some(info) = shared.model().tokens.get_mut(t) {
@@ -279,5 +289,45 @@ impl http_body::Body for CutBody {
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.full)
+    }
+}
+
+/// A body with one byte inverted: the middle byte of its first non-empty data frame.
+struct FlippedBody {
+    inner: Body,
+    done: bool,
+}
+
+impl http_body::Body for FlippedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) if !this.done => match frame.into_data() {
+                Ok(data) if !data.is_empty() => {
+                    this.done = true;
+                    let mut flipped = data.to_vec();
+                    let middle = flipped.len() / 2;
+                    flipped[middle] ^= 0xFF;
+                    Poll::Ready(Some(Ok(Frame::data(Bytes::from(flipped)))))
+                }
+                Ok(data) => Poll::Ready(Some(Ok(Frame::data(data)))),
+                Err(frame) => Poll::Ready(Some(Ok(frame))),
+            },
+            other => other,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }

@@ -16,6 +16,7 @@ pub(crate) const SERVICES: &[ServiceDef] = &[
     crate::oauth::SERVICE,
     crate::workspaces::SERVICE,
     crate::files::SERVICE,
+    crate::objects::SERVICE,
     crate::blob::SERVICE,
 ];
 

@@ -238,6 +238,11 @@ pub(crate) struct Model {
 pub(crate) struct ServiceStates(HashMap<TypeId, Box<dyn Any + Send>>);
 
 impl ServiceStates {
+    /// The state of type `T`, if it was created.
+    pub(crate) fn get<T: 'static>(&self) -> Option<&T> {
+        self.0.get(&TypeId::of::<T>())?.downcast_ref::<T>()
+    }
+
     /// The state of type `T`, created with `T::default()` the first time it is asked for.
     pub(crate) fn get_mut<T: Default + Send + 'static>(&mut self) -> &mut T {
         let slot = self

@@ -131,6 +131,8 @@ pub(crate) struct BlobStore {
     blobs: Mutex<HashMap<String, BlobState>>,
     next_file: AtomicU64,
     last_etag: Mutex<u128>,
+    /// Body bytes received by Put Block and Put Blob, per blob key (failed uploads included).
+    received: Mutex<HashMap<String, u64>>,
 }
 
 type BodyStream = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, String>> + Send>>;
@@ -155,7 +157,29 @@ impl BlobStore {
             blobs: Mutex::new(HashMap::new()),
             next_file: AtomicU64::new(0),
             last_etag: Mutex::new(0),
+            received: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Body bytes received by Put Block and Put Blob for every blob whose key starts with
+    /// `prefix` (`""`: all blobs).
+    pub(crate) fn bytes_received(&self, prefix: &str) -> u64 {
+        self.received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(_, n)| *n)
+            .sum()
+    }
+
+    fn count_received(&self, key: &str, n: usize) {
+        *self
+            .received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.to_owned())
+            .or_default() += n as u64;
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, BlobState>> {
@@ -198,6 +222,7 @@ impl BlobStore {
     /// Writes a body to a new block; returns the data, its size and its MD5.
     async fn write_block(
         &self,
+        key: &str,
         mut body: BodyStream,
     ) -> Result<(Arc<BlockData>, u64, [u8; 16]), StoreError> {
         let mut md5 = Md5::new();
@@ -208,6 +233,7 @@ impl BlobStore {
                 let mut buf = BytesMut::new();
                 while let Some(chunk) = body.next().await {
                     let chunk = chunk.map_err(|e| StoreError::new(400, "InvalidInput", e))?;
+                    self.count_received(key, chunk.len());
                     md5.update(&chunk);
                     buf.extend_from_slice(&chunk);
                 }
@@ -227,6 +253,7 @@ impl BlobStore {
                 let mut size = 0u64;
                 while let Some(chunk) = body.next().await {
                     let chunk = chunk.map_err(|e| StoreError::new(400, "InvalidInput", e))?;
+                    self.count_received(key, chunk.len());
                     md5.update(&chunk);
                     size += chunk.len() as u64;
                     file.write_all(&chunk).await.map_err(io_err)?;
@@ -249,7 +276,7 @@ impl BlobStore {
         now: OffsetDateTime,
     ) -> Result<[u8; 16], StoreError> {
         self.check_id_len(key, decoded.len())?;
-        let (data, size, md5) = self.write_block(body).await?;
+        let (data, size, md5) = self.write_block(key, body).await?;
         if let Some(expected) = content_md5 {
             if expected != md5 {
                 return Err(StoreError::new(
@@ -368,7 +395,7 @@ impl BlobStore {
         content_type: Option<String>,
     ) -> Result<Props, StoreError> {
         use base64::Engine;
-        let (data, size, md5) = self.write_block(body).await?;
+        let (data, size, md5) = self.write_block(key, body).await?;
         if content_md5.is_some_and(|m| m != md5) {
             return Err(StoreError::new(
                 400,
