@@ -56,7 +56,7 @@ pub struct Global {
     #[arg(long, global = true, env = "EVO_CLIENT_SECRET", hide_env_values = true)]
     pub client_secret: Option<String>,
     /// An extra root certificate (PEM) to trust, e.g. the emulator's with --tls.
-    #[arg(long, global = true, env = "EVO_CA_CERT")]
+    #[arg(long = "trust-cert", global = true, env = "EVO_TRUST_CERT")]
     pub ca_cert: Option<PathBuf>,
 }
 
@@ -87,6 +87,8 @@ pub enum Command {
     /// Print changes as they happen (live replicas).
     #[command(subcommand)]
     Watch(WatchCommand),
+    /// Run the Evo emulator (the options of `evo-emulator`) until Ctrl-C.
+    Emulator(evo_emulator::cli::EmulatorArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.

@@ -33,6 +33,14 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => return report(&CliError::failure(format!("starting: {e}")), json),
     };
+    if let Command::Emulator(args) = cli.command {
+        // Ctrl-C is how the emulator ends: a success.
+        let served = runtime.block_on(evo_emulator::cli::serve(args));
+        return match served {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => report(&CliError::failure(format!("the emulator: {e}")), json),
+        };
+    }
     let result = runtime.block_on(async {
         tokio::select! {
             result = run(cli) => result,

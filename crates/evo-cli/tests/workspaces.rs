@@ -247,3 +247,52 @@ async fn several_organizations_need_a_choice() {
         .await
         .code(2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evo_emulator_serves_until_stopped_and_other_runs_use_it() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let env = Env::start().await;
+    let seed = env.path("seed.json");
+    std::fs::write(&seed, support::SEED).unwrap();
+    let mut server = env
+        .command(&["emulator", "--seed", seed.to_str().unwrap()])
+        .spawn()
+        .expect("evo emulator");
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let (mut discovery, mut ims) = (String::new(), String::new());
+    while discovery.is_empty() || ims.is_empty() {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("the emulator prints its URLs");
+        if let Some(url) = line.strip_prefix("discovery_url:") {
+            discovery = url.trim().split("evo/identity").next().unwrap().to_owned();
+        }
+        if let Some(url) = line.strip_prefix("ims_url:") {
+            ims = url.trim().to_owned();
+        }
+    }
+    let mut login = env.command(&[
+        "login",
+        "--discovery-url",
+        &discovery,
+        "--ims-url",
+        &ims,
+        "--client-id",
+        "cli-service",
+        "--client-secret",
+        "cli-secret",
+    ]);
+    login
+        .env_remove("EVO_DISCOVERY_URL")
+        .env_remove("EVO_IMS_URL");
+    let login: support::Run = login.output().await.unwrap().into();
+    login.ok();
+    let mut list = env.command(&["--json", "workspaces", "ls"]);
+    list.env_remove("EVO_DISCOVERY_URL")
+        .env_remove("EVO_IMS_URL");
+    let list: support::Run = list.output().await.unwrap().into();
+    assert_eq!(list.ok().json()[0]["name"], "Survey North");
+    server.kill().await.unwrap();
+}

@@ -134,6 +134,7 @@
 
 // The handle, its builder and the start-up pieces.
 mod builder;
+pub mod cli;
 mod emulator;
 mod error;
 pub mod seed;

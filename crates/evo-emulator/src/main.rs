@@ -1,39 +1,14 @@
 //! `evo-emulator`: run the local Evo emulator from the command line.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
-
 use clap::Parser;
-use evo_emulator::{BlobStorage, Emulator, Seed};
+use evo_emulator::cli::EmulatorArgs;
 
 /// A local Evo-compatible server (discovery, IMS OAuth, Workspaces, File API v2, blob storage).
 #[derive(Debug, Parser)]
 #[command(name = "evo-emulator", version)]
-struct Args {
-    /// Port to listen on (0 = any free port).
-    #[arg(long, default_value_t = 0)]
-    port: u16,
-    /// Address to listen on.
-    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
-    host: IpAddr,
-    /// Serve HTTPS with a self-signed certificate authority.
-    #[arg(long)]
-    tls: bool,
-    /// Write the CA certificate PEM here (with --tls or --blob-listener).
-    #[arg(long)]
-    ca_cert: Option<PathBuf>,
-    /// Seed file (JSON: users, organizations with workspaces, OAuth clients).
-    #[arg(long)]
-    seed: Option<PathBuf>,
-    /// Keep blobs in this folder instead of memory.
-    #[arg(long)]
-    blob_dir: Option<PathBuf>,
-    /// Also serve HTTPS on this address (e.g. 127.0.0.2:443) and hand out blob URLs on it.
-    #[arg(long)]
-    blob_listener: Option<SocketAddr>,
-    /// Seconds uncommitted blob blocks survive after the blob's last Put Block (default: a week).
-    #[arg(long)]
-    uncommitted_block_ttl_secs: Option<u64>,
+struct Cli {
+    #[command(flatten)]
+    args: EmulatorArgs,
 }
 
 #[tokio::main]
@@ -44,64 +19,11 @@ async fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let args = Args::parse();
-    match run(args).await {
+    match evo_emulator::cli::serve(Cli::parse().args).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("evo-emulator: {e}");
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-async fn run(args: Args) -> Result<(), evo_emulator::EmulatorError> {
-    let mut b = Emulator::builder()
-        .bind(SocketAddr::new(args.host, args.port))
-        .tls(args.tls);
-    if let Some(path) = &args.seed {
-        b = b.seed(Seed::from_json_file(path)?);
-    }
-    if let Some(dir) = args.blob_dir {
-        b = b.blob_storage(BlobStorage::Folder(dir));
-    }
-    if let Some(addr) = args.blob_listener {
-        b = b.blob_listener(addr);
-    }
-    if let Some(p) = &args.ca_cert {
-        b = b.ca_cert_path(p);
-    }
-    if let Some(secs) = args.uncommitted_block_ttl_secs {
-        b = b.uncommitted_block_ttl(std::time::Duration::from_secs(secs));
-    }
-    let emu = b.start().await?;
-    let service = emu.service_client();
-    println!("base_url:        {}", emu.base_url());
-    println!(
-        "discovery_url:   {}evo/identity/v2/discovery?service=evo",
-        emu.discovery_url()
-    );
-    println!("hub_url:         {}", emu.hub_url());
-    println!("ims_url:         {}", emu.ims_url());
-    println!("blob_base_url:   {}", emu.blob_base_url());
-    println!(
-        "service client:  client_id={} client_secret={}",
-        service.client_id, service.client_secret
-    );
-    println!("public client:   client_id={}", emu.public_client_id());
-    println!("test user:       {}", emu.test_user_id());
-    for org in emu.organizations() {
-        println!(
-            "organization:    {} {} (hub {})",
-            org.id, org.display_name, org.hub_code
-        );
-        for (id, name) in org.workspaces {
-            println!("  workspace:     {id} {name}");
-        }
-    }
-    if let (Some(path), true) = (&args.ca_cert, emu.ca_cert_pem().is_some()) {
-        println!("CA certificate:  {}", path.display());
-    }
-    let _ = tokio::signal::ctrl_c().await;
-    emu.shutdown().await;
-    Ok(())
 }

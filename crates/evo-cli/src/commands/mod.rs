@@ -22,6 +22,6 @@ pub async fn run(session: &mut Session, command: Command) -> CliResult<()> {
         Command::Workspaces(command) => workspaces::run(session, command).await,
         Command::Files(command) => files::run(session, command).await,
         Command::Watch(command) => watch::run(session, command).await,
-        Command::Completions { .. } => Ok(()),
+        Command::Completions { .. } | Command::Emulator(_) => Ok(()),
     }
 }
