@@ -1,4 +1,4 @@
-//! Every Workspaces fixture of the official Python SDK (../shared/fixtures/evo-python-sdk/)
+//! Every Workspaces fixture of the official Python SDK (copied into tests/fixtures/)
 //! parses into the generated models and re-serializes without losing a field the models know.
 
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use time::format_description::well_known::Rfc3339;
 
 fn fixture(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/evo-python-sdk")
+        .join("tests/fixtures")
         .join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("fixture {} is missing: {e}", path.display()));
