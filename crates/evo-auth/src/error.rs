@@ -82,7 +82,8 @@ impl fmt::Display for OAuthErrorCode {
 ///
 /// Inside an [`evo_core::Error`] (what the [`evo_core::Authorizer`] methods return) this error is
 /// the `source()` of an [`evo_core::AuthError`]; get it back with [`OAuthError::find`].
-#[derive(Debug, Clone, thiserror::Error)]
+/// `Debug` quotes a kept error body only as a short snippet with secrets redacted.
+#[derive(Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum OAuthError {
     /// The token endpoint answered with an RFC 6749 §5.2 error document.
@@ -177,6 +178,75 @@ pub enum OAuthError {
         /// What was wrong (never quotes the content).
         reason: String,
     },
+}
+
+impl fmt::Debug for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OAuthError::TokenEndpoint {
+                status,
+                code,
+                description,
+                uri,
+            } => f
+                .debug_struct("TokenEndpoint")
+                .field("status", status)
+                .field("code", code)
+                .field("description", description)
+                .field("uri", uri)
+                .finish(),
+            OAuthError::UnexpectedResponse {
+                status,
+                reason,
+                body,
+            } => f
+                .debug_struct("UnexpectedResponse")
+                .field("status", status)
+                .field("reason", reason)
+                .field("body", &evo_core::redacted_snippet(body))
+                .finish(),
+            OAuthError::UnsupportedTokenType { token_type } => f
+                .debug_struct("UnsupportedTokenType")
+                .field("token_type", token_type)
+                .finish(),
+            OAuthError::Transport { message, retryable } => f
+                .debug_struct("Transport")
+                .field("message", message)
+                .field("retryable", retryable)
+                .finish(),
+            OAuthError::Authorization { code, description } => f
+                .debug_struct("Authorization")
+                .field("code", code)
+                .field("description", description)
+                .finish(),
+            OAuthError::StateMismatch => f.write_str("StateMismatch"),
+            OAuthError::InvalidRedirect { reason } => f
+                .debug_struct("InvalidRedirect")
+                .field("reason", reason)
+                .finish(),
+            OAuthError::LoginTimeout { timeout } => f
+                .debug_struct("LoginTimeout")
+                .field("timeout", timeout)
+                .finish(),
+            OAuthError::LoginRequired { reason } => f
+                .debug_struct("LoginRequired")
+                .field("reason", reason)
+                .finish(),
+            OAuthError::Config { message } => {
+                f.debug_struct("Config").field("message", message).finish()
+            }
+            OAuthError::Io { context, source } => f
+                .debug_struct("Io")
+                .field("context", context)
+                .field("source", source)
+                .finish(),
+            OAuthError::CorruptStore { location, reason } => f
+                .debug_struct("CorruptStore")
+                .field("location", location)
+                .field("reason", reason)
+                .finish(),
+        }
+    }
 }
 
 fn describe(description: &Option<String>) -> String {
@@ -328,6 +398,34 @@ mod tests {
             "{core}"
         );
         assert!(!core.is_retryable());
+    }
+
+    #[test]
+    fn debug_quotes_error_bodies_redacted() {
+        let e = OAuthError::UnexpectedResponse {
+            status: StatusCode::BAD_GATEWAY,
+            reason: "not JSON".into(),
+            body: bytes::Bytes::from_static(
+                br#"{"access_token":"AT-SECRET"} <a href="/cb?code=CODE-SECRET&sig=SIG-SECRET">"#,
+            ),
+        };
+        let shown = format!("{e:?} {e}");
+        for secret in ["AT-SECRET", "CODE-SECRET", "SIG-SECRET"] {
+            assert!(!shown.contains(secret), "{secret}: {shown}");
+        }
+        assert!(
+            shown.contains("UnexpectedResponse") && shown.contains("502"),
+            "{shown}"
+        );
+        match e {
+            OAuthError::UnexpectedResponse { body, .. } => {
+                assert!(
+                    body.as_ref().windows(9).any(|w| w == b"AT-SECRET"),
+                    "kept raw"
+                );
+            }
+            _ => unreachable!(),
+        }
     }
 
     #[test]

@@ -206,10 +206,11 @@ fn clip(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn snippet(body: &[u8]) -> String {
+pub(crate) fn snippet(body: &[u8]) -> String {
     // Redact before cutting, so that a secret split by the cut is still found.
     let head = &body[..body.len().min(SNIPPET_CHARS * 4 + 1024)];
     let text = crate::redact::redact_json_secrets(&String::from_utf8_lossy(head));
+    let text = crate::redact::redact_text_secrets(&text);
     match clip(&text) {
         // Short enough, but the body went on past the part read.
         std::borrow::Cow::Borrowed(all) if head.len() < body.len() => format!("{all}…"),
@@ -447,17 +448,33 @@ impl std::error::Error for TransportError {
     }
 }
 
+/// How much of a body that failed to decode is kept raw in a [`DecodeError`].
+const KEPT_DECODE_BODY_BYTES: usize = 64 * 1024;
+
 /// A successful response whose body did not decode as the expected type.
-#[derive(Debug)]
 pub struct DecodeError {
     type_name: &'static str,
     status: StatusCode,
     message: String,
     body_start: String,
+    body: Bytes,
+}
+
+impl fmt::Debug for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecodeError")
+            .field("type_name", &self.type_name)
+            .field("status", &self.status)
+            .field("message", &self.message)
+            .field("body_start", &self.body_start)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 impl DecodeError {
-    /// A decode failure of `type_name` from `body`; keeps the first 200 characters of the body.
+    /// A decode failure of `type_name` from `body`; quotes the first 200 characters of the
+    /// body with secrets redacted, and keeps up to 64 KiB of it raw ([`DecodeError::body`]).
     pub fn new(
         type_name: &'static str,
         status: StatusCode,
@@ -469,7 +486,12 @@ impl DecodeError {
             status,
             message: message.into(),
             body_start: snippet(body),
+            body: Bytes::copy_from_slice(&body[..body.len().min(KEPT_DECODE_BODY_BYTES)]),
         }
+    }
+    /// The raw body (its first 64 KiB), secrets included: never log it as it is.
+    pub fn body(&self) -> &Bytes {
+        &self.body
     }
     /// The Rust type that failed to decode.
     pub fn type_name(&self) -> &'static str {
@@ -483,7 +505,7 @@ impl DecodeError {
     pub fn message(&self) -> &str {
         &self.message
     }
-    /// The first characters of the body.
+    /// The first characters of the body, with secrets redacted.
     pub fn body_start(&self) -> &str {
         &self.body_start
     }
@@ -636,6 +658,37 @@ mod tests {
         );
         assert!(!api.to_string().contains("SECRET"), "{api}");
         assert!(!format!("{api:?}").contains("SECRET"));
+    }
+
+    #[test]
+    fn signatures_in_quoted_bodies_are_redacted_and_the_raw_body_kept() {
+        let body = b"<Error><Code>AuthenticationFailed</Code><Url>https://acct.blob.core.windows.net/c/b?sv=2023-11-03&skoid=OID-SECRET&sktid=TID-SECRET&skt=2026&ske=2027&sks=b&skv=2023&sig=SIG%2BSECRET</Url>\
+            <Aws>https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIA-SECRET&X-Amz-Security-Token=STS-SECRET&X-Amz-Signature=AWS-SECRET</Aws></Error>";
+        let e = DecodeError::new("Thing", StatusCode::OK, "expected value", body);
+        let shown = format!("{e} {e:?}");
+        for secret in [
+            "OID-SECRET",
+            "TID-SECRET",
+            "SIG%2BSECRET",
+            "AKIA",
+            "STS-SECRET",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("AuthenticationFailed"), "{shown}");
+        assert_eq!(e.body().as_ref(), body, "the raw body is kept");
+        let api = ApiError::new(
+            Method::GET,
+            &url(),
+            StatusCode::FORBIDDEN,
+            HeaderMap::new(),
+            Bytes::from_static(body),
+        );
+        let shown = format!("{api} {api:?}");
+        assert!(
+            !shown.contains("SIG%2BSECRET") && !shown.contains("OID-SECRET"),
+            "{shown}"
+        );
     }
 
     #[test]

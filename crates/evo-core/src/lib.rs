@@ -43,7 +43,7 @@ pub use error::{
     TransportError, TransportErrorKind,
 };
 pub use feedback::{Feedback, NoFeedback, Progress};
-pub use redact::{Secret, redact_json_secrets, redact_url};
+pub use redact::{Secret, redact_json_secrets, redact_text_secrets, redact_url, redacted_snippet};
 pub use retry::{RequestRetries, RetryBudget, RetryPolicy, is_retryable_status, parse_retry_after};
 pub use transport::{SharedTransport, Timeouts, Transport, TransportFn, transport_fn};
 

@@ -2,10 +2,29 @@
 
 use std::fmt;
 
-/// Query parameters whose values are secrets: SAS signatures, OAuth codes and tokens.
+/// Query parameters whose values are secrets: SAS signatures (with the user-delegation key
+/// members of an Azure delegation SAS), AWS and GCS signed-URL credentials, OAuth codes and
+/// tokens. Lower case; compared ignoring ASCII case.
 const SECRET_QUERY_KEYS: &[&str] = &[
     "sig",
     "signature",
+    // Azure user-delegation SAS: the signing key's object, tenant, times, service, version.
+    "skoid",
+    "sktid",
+    "skt",
+    "ske",
+    "sks",
+    "skv",
+    "skdutid",
+    "saoid",
+    "suoid",
+    // AWS SigV4 / SigV2 and GCS V4 signed URLs.
+    "x-amz-signature",
+    "x-amz-credential",
+    "x-amz-security-token",
+    "awsaccesskeyid",
+    "x-goog-signature",
+    "x-goog-credential",
     "code",
     "code_verifier",
     "token",
@@ -39,6 +58,57 @@ pub fn redact_url(url: &url::Url) -> String {
         url.query_pairs_mut().clear().extend_pairs(pairs);
     }
     url.to_string()
+}
+
+/// Replaces, in free text (an HTML or XML error page, a message quoting a URL), the values
+/// of secret query parameters written `key=value` (`sig=`, `X-Amz-Signature=`, `skoid=`,
+/// `code=`, …, see [`redact_url`]) with `REDACTED`. The value ends at `&`, whitespace, a quote,
+/// `<`, `>`, `#`, `,`, `;` or `)`.
+pub fn redact_text_secrets(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let is_key = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    let ends_value = |b: u8| {
+        b.is_ascii_whitespace()
+            || matches!(
+                b,
+                b'&' | b'"' | b'\'' | b'<' | b'>' | b'#' | b',' | b';' | b')'
+            )
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'=' {
+            i += 1;
+            continue;
+        }
+        let mut start = i;
+        while start > 0 && is_key(bytes[start - 1]) {
+            start -= 1;
+        }
+        let at_boundary = start == 0 || !is_key(bytes[start - 1]) && bytes[start - 1] != b'.';
+        if at_boundary && SECRET_QUERY_KEYS.contains(&&lower[start..i]) {
+            let mut end = i + 1;
+            while end < bytes.len() && !ends_value(bytes[end]) {
+                end += 1;
+            }
+            out.push_str(&text[copied..=i]);
+            out.push_str("REDACTED");
+            copied = end;
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// The start of a body as error messages quote it: at most 200 characters, with secrets
+/// (token members of JSON, signatures and codes in URLs) redacted.
+pub fn redacted_snippet(body: &[u8]) -> String {
+    crate::error::snippet(body)
 }
 
 /// JSON members whose string values are secrets.
@@ -159,6 +229,47 @@ mod tests {
         assert!(!shown.contains("123"), "{shown}");
         assert!(!shown.contains("u:p"), "{shown}");
         assert!(shown.contains("sv=1"), "{shown}");
+    }
+
+    #[test]
+    fn aws_and_delegation_sas_keys_are_redacted() {
+        let url: url::Url = "https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4&X-Amz-Credential=AKIA1&X-Amz-Security-Token=STS1&X-Amz-Signature=S1&skoid=O1&sktid=T1&skt=K1&ske=E1&sks=b1&skv=V1&sv=2023"
+            .parse()
+            .unwrap();
+        let shown = redact_url(&url);
+        for secret in ["AKIA1", "STS1", "S1", "O1", "T1", "K1", "E1", "b1", "V1"] {
+            assert!(!shown.contains(&format!("={secret}")), "{secret}: {shown}");
+        }
+        assert!(
+            shown.contains("X-Amz-Algorithm=AWS4") && shown.contains("sv=2023"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn secrets_in_free_text_are_redacted() {
+        let text = "see https://h/b?sv=1&SIG=abc%2B&se=2 and <a href='x?code=c0de'>; X-Amz-Signature=f00, design=keep";
+        let shown = redact_text_secrets(text);
+        assert_eq!(
+            shown,
+            "see https://h/b?sv=1&SIG=REDACTED&se=2 and <a href='x?code=REDACTED'>; X-Amz-Signature=REDACTED, design=keep"
+        );
+        assert_eq!(
+            redact_text_secrets("ünïcode sig=é€ ok"),
+            "ünïcode sig=REDACTED ok"
+        );
+        assert_eq!(redact_text_secrets("=sig="), "=sig=REDACTED");
+    }
+
+    proptest::proptest! {
+        /// Any text: no panic, and text without `=` comes back unchanged.
+        #[test]
+        fn free_text_redaction_takes_any_text(text in "\\PC{0,200}") {
+            let shown = redact_text_secrets(&text);
+            if !text.contains('=') {
+                proptest::prop_assert_eq!(shown, text);
+            }
+        }
     }
 
     #[test]
