@@ -34,6 +34,7 @@ pub struct Download<'a> {
     resume: bool,
     overwrite: bool,
     expected: Option<Digest>,
+    verify_stored_md5: bool,
     target_locked: bool,
 }
 
@@ -82,6 +83,8 @@ impl DownloadReport {
 struct Probe {
     size: Option<u64>,
     etag: Option<String>,
+    /// The MD5 the blob service stores for the blob, when it says.
+    stored_md5: Option<Digest>,
     whole: Option<Response<Body>>,
 }
 
@@ -96,6 +99,7 @@ impl<'a> Download<'a> {
             resume: true,
             overwrite: false,
             expected: None,
+            verify_stored_md5: true,
             target_locked: false,
         }
     }
@@ -141,6 +145,15 @@ impl<'a> Download<'a> {
         self
     }
 
+    /// Checks the whole download against the MD5 the blob service stores for the blob
+    /// (`Content-MD5`), when it gives one and no [`expect_digest`](Download::expect_digest)
+    /// was set (default on). A mismatch fails the download with
+    /// [`ErrorKind::Integrity`] and leaves no file under the target name.
+    pub fn verify_stored_md5(mut self, verify: bool) -> Self {
+        self.verify_stored_md5 = verify;
+        self
+    }
+
     pub(crate) fn target_already_locked(mut self) -> Self {
         self.target_locked = true;
         self
@@ -158,10 +171,23 @@ impl<'a> Download<'a> {
             read_timeout: config.read_timeout,
             meter: Meter::new(self.feedback),
         };
-        let job = Job {
+        let mut job = Job {
             block_size: config.block_size,
             concurrency: config.concurrency,
             expected: self.expected,
+        };
+        let verify_stored_md5 = self.verify_stored_md5;
+        let wire_ref = &wire;
+        let probe = |limit: Option<u64>| async move {
+            let probe = probe(wire_ref).await?;
+            if let Some(limit) = limit
+                && let Some(size) = probe.size.filter(|&s| s > limit)
+            {
+                return Err(too_large(format!(
+                    "the blob holds {size} bytes, more than the memory download limit of {limit} bytes"
+                )));
+            }
+            pinned_or_whole(wire_ref, probe).await
         };
         match self.destination.inner {
             DestinationInner::File(target) => {
@@ -184,18 +210,15 @@ impl<'a> Download<'a> {
                         ),
                     ));
                 }
-                let probe = probe(&wire).await?;
+                let probe = probe(None).await?;
+                job.take_stored_md5(&probe, verify_stored_md5);
                 wire.meter.set_total(probe.size);
                 job.to_file(&wire, probe, &target, self.resume).await
             }
             DestinationInner::Memory => {
-                let probe = probe(&wire).await?;
                 let limit = config.max_memory_download;
-                if let Some(size) = probe.size.filter(|&s| s > limit) {
-                    return Err(too_large(format!(
-                        "the blob holds {size} bytes, more than the memory download limit of {limit} bytes"
-                    )));
-                }
+                let probe = probe(Some(limit)).await?;
+                job.take_stored_md5(&probe, verify_stored_md5);
                 wire.meter.set_total(probe.size);
                 // Capacity grows with the data: a server's size claim reserves one block at most.
                 let capacity = probe.size.unwrap_or(0).min(config.block_size) as usize;
@@ -210,7 +233,8 @@ impl<'a> Download<'a> {
                 Ok(report)
             }
             DestinationInner::Writer(writer) => {
-                let probe = probe(&wire).await?;
+                let probe = probe(None).await?;
+                job.take_stored_md5(&probe, verify_stored_md5);
                 wire.meter.set_total(probe.size);
                 let mut sink = Sink::Writer(writer);
                 job.to_sink(&wire, probe, &mut sink).await
@@ -252,6 +276,9 @@ fn protocol(step: Step, message: impl Into<String>) -> Failure {
 
 /// Finds size and ETag (see [`probe_claims`]); a size no blob can have is a protocol error,
 /// so nothing is ever sized from it.
+///
+/// Ranges are pinned to the blob version with `If-Match`; without an ETag they could mix two
+/// versions, so the blob is then fetched in one whole `GET` instead.
 async fn probe(wire: &Wire<'_>) -> Result<Probe, Error> {
     let probe = probe_claims(wire).await?;
     match probe.size {
@@ -264,6 +291,60 @@ async fn probe(wire: &Wire<'_>) -> Result<Probe, Error> {
         )),
         _ => Ok(probe),
     }
+}
+
+/// Without an ETag to pin ranges to, the blob is fetched in one whole `GET` (its answer
+/// replaces the probe).
+async fn pinned_or_whole(wire: &Wire<'_>, probe: Probe) -> Result<Probe, Error> {
+    if probe.etag.is_some() || probe.whole.is_some() || probe.size.is_none_or(|s| s == 0) {
+        return Ok(probe);
+    }
+    tracing::debug!("no ETag to pin ranges to; fetching the blob in one GET");
+    let whole = whole_get(wire).await?;
+    match whole.size {
+        Some(size) if size > MAX_BLOB_SIZE => Err(Error::new(
+            ErrorKind::Protocol,
+            Step::GetRange,
+            format!("the server claims the blob holds {size} bytes, more than any blob can"),
+        )),
+        _ => Ok(whole),
+    }
+}
+
+/// The stored MD5 of a blob from an answer's headers: `Content-MD5` on a HEAD or a whole
+/// body, `x-ms-blob-content-md5` on a range.
+fn stored_md5(headers: &HeaderMap) -> Option<Digest> {
+    let text = header_text(
+        headers,
+        header::HeaderName::from_static("x-ms-blob-content-md5"),
+    )
+    .or_else(|| header_text(headers, header::HeaderName::from_static("content-md5")))?;
+    Digest::md5_base64(&text).ok()
+}
+
+/// A plain `GET` of the whole blob (the answer's body is read by the caller).
+async fn whole_get(wire: &Wire<'_>) -> Result<Probe, Error> {
+    wire.retrying(Step::GetRange, None, |url| async move {
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(url.as_str())
+            .body(Body::empty())
+            .map_err(|e| protocol(Step::GetRange, e.to_string()))?;
+        let response = wire.send(request, Step::GetRange).await?;
+        if response.status() != StatusCode::OK {
+            return Err(wire
+                .status_failure(Method::GET, &url, response, Step::GetRange)
+                .await);
+        }
+        let headers = response.headers();
+        Ok(Probe {
+            size: header_text(headers, header::CONTENT_LENGTH).and_then(|v| v.trim().parse().ok()),
+            etag: header_text(headers, header::ETAG),
+            stored_md5: stored_md5(headers),
+            whole: Some(response),
+        })
+    })
+    .await
 }
 
 /// What the server says of size and ETag: `HEAD`, or `GET bytes=0-0` when `HEAD` is refused
@@ -287,7 +368,11 @@ async fn probe_claims(wire: &Wire<'_>) -> Result<Probe, Error> {
                     .map_err(|_| {
                         protocol(Step::Probe, "HEAD answered a malformed Content-Length")
                     })?;
-                return Ok(Some((size, header_text(headers, header::ETAG))));
+                return Ok(Some((
+                    size,
+                    header_text(headers, header::ETAG),
+                    stored_md5(headers),
+                )));
             }
             match status.as_u16() {
                 // Not allowed, or this URL may not HEAD: ask with a ranged GET instead (which
@@ -299,10 +384,11 @@ async fn probe_claims(wire: &Wire<'_>) -> Result<Probe, Error> {
             }
         })
         .await?;
-    if let Some((size, etag)) = head {
+    if let Some((size, etag, stored_md5)) = head {
         return Ok(Probe {
             size: Some(size),
             etag,
+            stored_md5,
             whole: None,
         });
     }
@@ -315,6 +401,7 @@ async fn probe_claims(wire: &Wire<'_>) -> Result<Probe, Error> {
             .map_err(|e| protocol(Step::Probe, e.to_string()))?;
         let response = wire.send(request, Step::Probe).await?;
         let etag = header_text(response.headers(), header::ETAG);
+        let stored_md5 = stored_md5(response.headers());
         match response.status() {
             StatusCode::PARTIAL_CONTENT => {
                 let range = ContentRange::parse(response.headers())
@@ -333,6 +420,7 @@ async fn probe_claims(wire: &Wire<'_>) -> Result<Probe, Error> {
                 Ok(Probe {
                     size: Some(total),
                     etag,
+                    stored_md5,
                     whole: None,
                 })
             }
@@ -343,6 +431,7 @@ async fn probe_claims(wire: &Wire<'_>) -> Result<Probe, Error> {
                 Ok(Probe {
                     size,
                     etag,
+                    stored_md5,
                     whole: Some(response),
                 })
             }
@@ -355,6 +444,7 @@ async fn probe_claims(wire: &Wire<'_>) -> Result<Probe, Error> {
                     Some(0) => Ok(Probe {
                         size: Some(0),
                         etag,
+                        stored_md5,
                         whole: None,
                     }),
                     _ => Err(wire
@@ -451,16 +541,29 @@ struct Job {
     expected: Option<Digest>,
 }
 
+/// One range, or the whole blob from a server that ignored `Range`.
+enum Fetched {
+    Range(Bytes),
+    Whole(Response<Body>),
+}
+
 impl Job {
-    /// Fetches one range, pinned to `etag`. A server that ignores `Range` (200) still works:
-    /// the range is cut out of the whole body.
+    /// Verifies against the stored MD5 when asked and no digest was given.
+    fn take_stored_md5(&mut self, probe: &Probe, verify: bool) {
+        if verify && self.expected.is_none() {
+            self.expected = probe.stored_md5.clone();
+        }
+    }
+
+    /// Fetches one range, pinned to `etag`. A server that ignores `Range` (200) answers with
+    /// the whole blob, which the caller then reads once instead of one range per block.
     async fn fetch(
         &self,
         wire: &Wire<'_>,
         block: BlockRef,
         size: u64,
         etag: Option<&str>,
-    ) -> Result<Bytes, Error> {
+    ) -> Result<Fetched, Error> {
         wire.retrying(Step::GetRange, Some(block), |url| async move {
             let last = block.offset + block.len - 1;
             let mut request = Request::builder()
@@ -499,6 +602,7 @@ impl Job {
                     }
                     wire.read_exact(response.into_body(), block.len, Step::GetRange)
                         .await
+                        .map(Fetched::Range)
                 }
                 StatusCode::OK => {
                     let whole = header_text(response.headers(), header::CONTENT_LENGTH)
@@ -510,14 +614,7 @@ impl Job {
                             format!("the blob's size changed from {size} to {whole:?}"),
                         ));
                     }
-                    wire.read_range_of(
-                        response.into_body(),
-                        block.offset,
-                        block.len,
-                        Some(size),
-                        Step::GetRange,
-                    )
-                    .await
+                    Ok(Fetched::Whole(response))
                 }
                 StatusCode::PRECONDITION_FAILED => Err(Failure::fatal(
                     ErrorKind::Changed,
@@ -557,15 +654,37 @@ impl Job {
                 let mut blocks = stream::iter(layout(size, block_size))
                     .map(|block| self.fetch(wire, block, size, etag.as_deref()))
                     .buffered(self.concurrency);
-                while let Some(data) = blocks.next().await {
-                    let data = data?;
+                let mut written = 0u64;
+                let mut whole = None;
+                let mut ranged = true;
+                while let Some(fetched) = blocks.next().await {
+                    let data = match fetched? {
+                        Fetched::Range(data) => data,
+                        Fetched::Whole(response) => {
+                            whole = Some(response);
+                            break;
+                        }
+                    };
                     if let Some(h) = hasher.as_mut() {
                         h.update(&data);
                     }
                     sink.write(&data).await?;
+                    written += data.len() as u64;
                     wire.meter.add(data.len() as u64);
                 }
-                (size, true)
+                // The server stopped honouring Range: the rest comes from this one body.
+                drop(blocks);
+                if let Some(response) = whole {
+                    ranged = false;
+                    let mut body = WholeBody::new(response, Some(size)).skipping(written);
+                    while let Some(chunk) = body.next(wire).await? {
+                        if let Some(h) = hasher.as_mut() {
+                            h.update(&chunk);
+                        }
+                        sink.write(&chunk).await?;
+                    }
+                }
+                (size, ranged)
             }
             (None, None) => unreachable!("a probe without a body always has a size"),
         };
@@ -602,7 +721,16 @@ impl Job {
             // Whole-body answer: write it in order; nothing to resume from.
             let response = probe.whole.expect("no size implies a whole body");
             let _ = std::fs::remove_file(&state_path);
-            let file = create_file(&partial, true)?;
+            let file = open_partial(&partial).await?;
+            truncate(&file, &partial, 0)?;
+            // A second handle on the same open file keeps the OS lock until the rename.
+            let _lock = file.try_clone().map_err(|e| {
+                Error::local(
+                    Step::WriteDestination,
+                    format!("opening {}", partial.display()),
+                    e,
+                )
+            })?;
             let cleanup = RemoveOnDrop(Some(partial.clone()));
             let mut hasher = self.expected.as_ref().map(Hasher::for_digest);
             let mut writer =
@@ -651,6 +779,8 @@ impl Job {
             block_size,
             done: Vec::new(),
         };
+        // Held (with its OS lock) until the rename, so two processes never write one target.
+        let file = open_partial(&partial).await?;
         // Resume only a partial file of the same blob version (same ETag); anything else starts over.
         let can_resume = resume && etag.is_some();
         let previous = if can_resume {
@@ -668,14 +798,10 @@ impl Job {
         if previous.is_none() {
             let _ = std::fs::remove_file(&state_path);
         }
-        let file = create_file(&partial, previous.is_none())?;
-        file.set_len(size).map_err(|e| {
-            Error::local(
-                Step::WriteDestination,
-                format!("sizing {}", partial.display()),
-                e,
-            )
-        })?;
+        if previous.is_none() {
+            truncate(&file, &partial, 0)?;
+        }
+        truncate(&file, &partial, size)?;
         let file = Arc::new(file);
         let mut cleanup = RemoveOnDrop(Some(partial.clone()));
         let writer = if can_resume {
@@ -698,24 +824,48 @@ impl Job {
             wire.meter.add(resumed_bytes);
         }
         let todo = layout(size, block_size).filter(|b| !done.contains(&b.index));
-        let failure = stream::iter(todo)
+        let blocks = stream::iter(todo)
             .map(|block| {
                 let file = file.clone();
                 let etag = etag.as_deref();
                 let writer = writer.as_ref();
                 async move {
-                    let data = self.fetch(wire, block, size, etag).await?;
+                    let data = match self.fetch(wire, block, size, etag).await? {
+                        Fetched::Range(data) => data,
+                        Fetched::Whole(response) => return Ok(Some(response)),
+                    };
                     write_at(file, data, block).await?;
                     if let Some(w) = writer {
                         w.mark(block.index).await;
                     }
                     wire.meter.add(block.len);
-                    Ok::<(), Error>(())
+                    Ok::<_, Error>(None)
                 }
                 .boxed()
             })
             .buffer_unordered(self.concurrency);
-        let failure = crate::request::first_error(failure).await;
+        let mut blocks = Box::pin(blocks);
+        let mut failure = None;
+        let mut whole = None;
+        while let Some(result) = blocks.next().await {
+            match result {
+                Ok(None) => {}
+                Ok(Some(response)) => {
+                    whole = Some(response);
+                    break;
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(blocks);
+        let ranged = whole.is_none();
+        if let Some(response) = whole {
+            // The server stopped honouring Range: one read of its whole body fills the file.
+            failure = write_whole(wire, response, size, &file).await.err();
+        }
         if let Some(error) = failure {
             if error.kind() == ErrorKind::Changed {
                 // Never mix versions: throw the partial data away.
@@ -731,7 +881,6 @@ impl Job {
         if size == 0 {
             wire.meter.report();
         }
-        drop(file);
         if let Some(expected) = &self.expected {
             let (path, like) = (partial.clone(), expected.clone());
             let actual = tokio::task::spawn_blocking(move || hash_file(&path, &like))
@@ -744,6 +893,7 @@ impl Job {
             }
         }
         publish(&partial, target).await?;
+        drop(file);
         cleanup.disarm();
         let _ = std::fs::remove_file(&state_path);
         Ok(DownloadReport {
@@ -751,7 +901,7 @@ impl Job {
             etag,
             resumed_bytes,
             retries: wire.meter.retries(),
-            ranged: true,
+            ranged,
             path: Some(target.to_path_buf()),
             bytes: None,
         })
@@ -763,6 +913,8 @@ struct WholeBody {
     stream: evo_core::BodyStream,
     size: Option<u64>,
     got: u64,
+    /// Leading bytes already written from ranges, passed over.
+    skip: u64,
 }
 
 impl WholeBody {
@@ -771,7 +923,13 @@ impl WholeBody {
             stream: response.into_body().into_stream(),
             size,
             got: 0,
+            skip: 0,
         }
+    }
+
+    fn skipping(mut self, bytes: u64) -> Self {
+        self.skip = bytes;
+        self
     }
 
     /// The next chunk; `None` at the end, after checking the length.
@@ -819,25 +977,151 @@ impl WholeBody {
                 "the body is longer than its Content-Length",
             ));
         }
+        let start = self.got - chunk.len() as u64;
+        let chunk = if start < self.skip {
+            chunk.slice(((self.skip - start).min(chunk.len() as u64)) as usize..)
+        } else {
+            chunk
+        };
         wire.meter.add(chunk.len() as u64);
         Ok(Some(chunk))
     }
 }
 
-fn create_file(path: &Path, truncate: bool) -> Result<std::fs::File, Error> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .read(true)
-        .truncate(truncate)
-        .open(path)
-        .map_err(|e| {
-            Error::local(
-                Step::WriteDestination,
-                format!("creating {}", path.display()),
-                e,
-            )
-        })
+/// Writes a whole-blob body into the partial file from its start, 1 MiB at a time.
+async fn write_whole(
+    wire: &Wire<'_>,
+    response: Response<Body>,
+    size: u64,
+    file: &Arc<std::fs::File>,
+) -> Result<(), Error> {
+    let mut body = WholeBody::new(response, Some(size));
+    let mut pending = bytes::BytesMut::new();
+    let mut offset = 0u64;
+    loop {
+        let chunk = body.next(wire).await?;
+        let end = chunk.is_none();
+        if let Some(c) = chunk {
+            pending.extend_from_slice(&c);
+        }
+        if pending.len() >= 1 << 20 || (end && !pending.is_empty()) {
+            let data = pending.split().freeze();
+            let block = BlockRef {
+                index: 0,
+                offset,
+                len: data.len() as u64,
+            };
+            offset += block.len;
+            write_at(file.clone(), data, block).await?;
+        }
+        if end {
+            return Ok(());
+        }
+    }
+}
+
+/// Opens the partial file, never through a link, and waits for its OS lock.
+///
+/// The name is predictable, so what is there may be anyone's: anything but a regular file
+/// with one link (a symlink, a hard link to another file, a FIFO) is removed and the name
+/// created anew (`create_new`, which follows no link). The lock is taken on the open file,
+/// then the name is checked to still lead to it (another process may have renamed or removed
+/// it while this one waited); otherwise the name is opened again.
+async fn open_partial(path: &Path) -> Result<std::fs::File, Error> {
+    let error = |e| {
+        Error::local(
+            Step::WriteDestination,
+            format!("opening {}", path.display()),
+            e,
+        )
+    };
+    loop {
+        let p = path.to_path_buf();
+        let file = tokio::task::spawn_blocking(move || open_plain_file(&p))
+            .await
+            .map_err(|e| join_error(Step::WriteDestination, e))?
+            .map_err(error)?;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    tracing::debug!(path = %path.display(), "another process holds the partial file; waiting");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(error(e)),
+            }
+        }
+        if same_file_at(&file, path) {
+            return Ok(file);
+        }
+    }
+}
+
+fn open_plain_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let create = || {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+    };
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return create(),
+        Err(e) => return Err(e),
+        Ok(meta) if is_plain(&meta) => {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)?;
+            if same_file_at(&file, path) {
+                return Ok(file);
+            }
+        }
+        Ok(_) => {}
+    }
+    tracing::warn!(path = %path.display(), "replacing a partial file that is not a plain file");
+    std::fs::remove_file(path)?;
+    create()
+}
+
+/// A regular file with one name (not a symlink, and no hard link into another file).
+fn is_plain(meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        meta.file_type().is_file() && meta.nlink() == 1
+    }
+    #[cfg(not(unix))]
+    {
+        meta.file_type().is_file()
+    }
+}
+
+/// Whether `path` (not followed) still names the open `file`, as a plain file.
+fn same_file_at(file: &std::fs::File, path: &Path) -> bool {
+    let (Ok(open), Ok(named)) = (file.metadata(), std::fs::symlink_metadata(path)) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        is_plain(&named) && open.dev() == named.dev() && open.ino() == named.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        // Windows does not rename or remove a file another handle holds open.
+        is_plain(&named) && open.len() == named.len()
+    }
+}
+
+fn truncate(file: &std::fs::File, path: &Path, len: u64) -> Result<(), Error> {
+    file.set_len(len).map_err(|e| {
+        Error::local(
+            Step::WriteDestination,
+            format!("sizing {}", path.display()),
+            e,
+        )
+    })
 }
 
 async fn write_at(file: Arc<std::fs::File>, data: Bytes, block: BlockRef) -> Result<(), Error> {

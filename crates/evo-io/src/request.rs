@@ -309,18 +309,3 @@ impl<'a> Meter<'a> {
         }
     }
 }
-
-/// Drives a stream of block results to the end, or to its first error (dropping, and so
-/// cancelling, the blocks still in flight).
-pub(crate) async fn first_error<S>(results: S) -> Option<Error>
-where
-    S: futures_util::Stream<Item = Result<(), Error>>,
-{
-    let mut results = std::pin::pin!(results);
-    while let Some(r) = results.next().await {
-        if let Err(e) = r {
-            return Some(e);
-        }
-    }
-    None
-}
