@@ -25,11 +25,14 @@
 //!   cache (one download per file however many tasks ask).
 //! - Object paths ([`ObjectPath`]) and references are checked before any request.
 //!
-//! The wire models are in [`models`].
+//! The wire models are in [`models`]. [`generated`] holds the typed geoscience objects,
+//! generated from the object JSON Schemas ([`generated::PointSet`], [`generated::Regular3DGrid`],
+//! …, and [`generated::GeoscienceObject`] to read any object by its schema id).
 
 mod client;
 mod data;
 mod error;
+pub mod generated;
 mod gzip;
 pub mod models;
 mod objects;

@@ -147,13 +147,13 @@ pub fn snake(name: &str) -> String {
 }
 
 /// A Rust string literal.
-fn lit(s: &str) -> String {
+pub(super) fn lit(s: &str) -> String {
     format!("{s:?}")
 }
 
 /// Doc text as `///` line bodies: collapsed whitespace kept per paragraph, `<`/`>` outside code
 /// spans escaped, bare URLs wrapped in `<…>` so rustdoc renders them as links.
-fn doc_lines(text: &str) -> Vec<String> {
+pub(super) fn doc_lines(text: &str) -> Vec<String> {
     let mut lines = Vec::new();
     for (i, paragraph) in text.trim().split("\n\n").enumerate() {
         if i > 0 {
@@ -190,7 +190,7 @@ fn escape_doc(text: &str) -> String {
     out
 }
 
-fn push_doc(out: &mut String, text: &str) {
+pub(super) fn push_doc(out: &mut String, text: &str) {
     for line in doc_lines(text) {
         writeln!(out, "///{line}").unwrap();
     }
@@ -566,57 +566,68 @@ impl<'s> Models<'s> {
             }
             values.push((variant, value.clone()));
         }
-        let mut out = String::new();
-        push_doc(
-            &mut out,
-            schema
-                .description
-                .as_deref()
-                .unwrap_or("A value of the API."),
-        );
-        out.push_str(
+        let values: Vec<(String, String, String)> = values
+            .into_iter()
+            .map(|(variant, value)| {
+                let doc = match schema.enum_descriptions.get(&value) {
+                    Some(d) => format!("`{value}`: {d}"),
+                    None => format!("`{value}`."),
+                };
+                (variant, value, doc)
+            })
+            .collect();
+        let doc = schema
+            .description
+            .as_deref()
+            .unwrap_or("A value of the API.");
+        Ok(string_enum(name, doc, &values))
+    }
+}
+
+/// A `#[non_exhaustive]` string enum with an `Unknown(String)` variant, `as_str`, `Display`,
+/// `From<&str>`, `FromStr` and string (de)serialization. `values` are (variant, wire value, doc).
+pub(super) fn string_enum(name: &str, doc: &str, values: &[(String, String, String)]) -> String {
+    let mut out = String::new();
+    push_doc(&mut out, doc);
+    out.push_str(
             "///\n/// Values this version of the SDK does not know are kept in [`Self::Unknown`], so a\n\
              /// new server value does not break parsing.\n",
         );
-        writeln!(
-            out,
-            "#[derive(Debug, Clone, PartialEq, Eq, Hash)]\n#[non_exhaustive]\npub enum {name} {{"
-        )
-        .unwrap();
-        for (variant, value) in &values {
-            let doc = match schema.enum_descriptions.get(value) {
-                Some(d) => format!("`{value}`: {d}"),
-                None => format!("`{value}`."),
-            };
-            push_doc(&mut out, &doc);
-            writeln!(out, "{variant},").unwrap();
-        }
-        out.push_str(
-            "/// A value this version of the SDK does not know, as received.\nUnknown(String),\n}\n\n",
-        );
-        writeln!(out, "impl {name} {{").unwrap();
-        out.push_str("/// The value on the wire.\npub fn as_str(&self) -> &str {\nmatch self {\n");
-        for (variant, value) in &values {
-            writeln!(out, "Self::{variant} => {},", lit(value)).unwrap();
-        }
-        out.push_str("Self::Unknown(value) => value,\n}\n}\n}\n\n");
-        writeln!(
-            out,
-            "impl std::fmt::Display for {name} {{\n\
+    writeln!(
+        out,
+        "#[derive(Debug, Clone, PartialEq, Eq, Hash)]\n#[non_exhaustive]\npub enum {name} {{"
+    )
+    .unwrap();
+    for (variant, _, doc) in values {
+        push_doc(&mut out, doc);
+        writeln!(out, "{variant},").unwrap();
+    }
+    out.push_str(
+        "/// A value this version of the SDK does not know, as received.\nUnknown(String),\n}\n\n",
+    );
+    writeln!(out, "impl {name} {{").unwrap();
+    out.push_str("/// The value on the wire.\npub fn as_str(&self) -> &str {\nmatch self {\n");
+    for (variant, value, _) in values {
+        writeln!(out, "Self::{variant} => {},", lit(value)).unwrap();
+    }
+    out.push_str("Self::Unknown(value) => value,\n}\n}\n}\n\n");
+    writeln!(
+        out,
+        "impl std::fmt::Display for {name} {{\n\
              fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{\n\
              f.write_str(self.as_str())\n}}\n}}\n"
-        )
-        .unwrap();
-        writeln!(
-            out,
-            "impl From<&str> for {name} {{\nfn from(value: &str) -> Self {{\nmatch value {{"
-        )
-        .unwrap();
-        for (variant, value) in &values {
-            writeln!(out, "{} => Self::{variant},", lit(value)).unwrap();
-        }
-        out.push_str("other => Self::Unknown(other.to_owned()),\n}\n}\n}\n\n");
-        writeln!(
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "impl From<&str> for {name} {{\nfn from(value: &str) -> Self {{\nmatch value {{"
+    )
+    .unwrap();
+    for (variant, value, _) in values {
+        writeln!(out, "{} => Self::{variant},", lit(value)).unwrap();
+    }
+    out.push_str("other => Self::Unknown(other.to_owned()),\n}\n}\n}\n\n");
+    writeln!(
             out,
             "impl std::str::FromStr for {name} {{\n\
              type Err = std::convert::Infallible;\n\
@@ -629,8 +640,7 @@ impl<'s> Models<'s> {
              let value = String::deserialize(deserializer)?;\nOk(Self::from(value.as_str()))\n}}\n}}\n"
         )
         .unwrap();
-        Ok(out)
-    }
+    out
 }
 
 // ---------------------------------------------------------------- endpoints
