@@ -21,8 +21,11 @@ use sha2::Digest as _;
 
 const N: usize = 20_000;
 
+/// x, y, z, grade and count, in that order.
+type Columns = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<i32>);
+
 /// The columns both sides generate (the same formulas as `columns` in interop.py).
-fn columns() -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<i32>) {
+fn columns() -> Columns {
     let x = (0..N).map(|i| i as f64 * 0.5).collect();
     let y = (0..N).map(|i| i as f64 * -1.25).collect();
     let z = (0..N).map(|i| (i as f64).sqrt()).collect();
