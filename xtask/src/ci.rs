@@ -38,7 +38,8 @@ pub fn lint(_args: &[String]) -> Result<(), String> {
 }
 
 /// Installs the third-party test peers (scripts/install-peers.sh), then runs every test of
-/// the workspace with all features. Extra arguments go to `cargo test`.
+/// the workspace with all features, reporting every failing suite rather than stopping at
+/// the first. Extra arguments go to `cargo test`.
 pub fn test(args: &[String]) -> Result<(), String> {
     let root = workspace_root();
     let mut install = Command::new("bash");
@@ -47,7 +48,7 @@ pub fn test(args: &[String]) -> Result<(), String> {
         .current_dir(&root);
     run(&mut install)?;
     run(cargo(&root)
-        .args(["test", "--workspace", "--all-features"])
+        .args(["test", "--workspace", "--all-features", "--no-fail-fast"])
         .args(args))
 }
 
