@@ -2,7 +2,7 @@
 # Installs the third-party peers the tests run against into .peers/ (or $EVO_PEERS_DIR):
 #   node/   npm packages: azurite (Azure Blob emulator), oauth2-mock-server (OAuth2/OIDC server)
 #   venv/   a Python venv with the official Evo SDK (evo-sdk-common[aiohttp], evo-files,
-#           evo-objects[utils])
+#           evo-objects[utils], evo-blockmodels[utils], evo-compute, evo-colormaps)
 #           and python-socketio (a real Socket.IO server) with aiohttp, and pproxy (a real
 #           HTTP/HTTPS/SOCKS4/SOCKS5 proxy server), and pyarrow (reads and writes the Parquet
 #           tables evo-tables exchanges with the Python SDK)
@@ -23,7 +23,7 @@ if [ "$(cat "$peers/node.stamp" 2>/dev/null)" != "$stamp_version" ]; then
   echo "$stamp_version" > "$peers/node.stamp"
 fi
 
-python_packages=('evo-sdk-common[aiohttp]' evo-files 'evo-objects[utils]' 'python-socketio>=5' aiohttp pproxy pyarrow)
+python_packages=('evo-sdk-common[aiohttp]' evo-files 'evo-objects[utils]' 'evo-blockmodels[utils]' evo-compute evo-colormaps 'python-socketio>=5' aiohttp pproxy pyarrow)
 venv_stamp="$stamp_version ${python_packages[*]}"
 if [ "$(cat "$peers/venv.stamp" 2>/dev/null)" != "$venv_stamp" ]; then
   echo "install-peers: python venv with ${python_packages[*]} into $peers/venv" >&2
