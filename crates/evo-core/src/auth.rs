@@ -30,6 +30,18 @@ pub trait Authorizer: Send + Sync + fmt::Debug {
 
     /// Sees the headers of every response, for servers that rotate credentials in responses.
     fn observe_response(&self, _headers: &HeaderMap) {}
+
+    /// Sees the headers of every response together with the credential headers its request
+    /// carried (what [`headers`](Authorizer::headers) returned for that attempt; empty when no
+    /// credentials were sent).
+    ///
+    /// The connector calls this one; the default forwards to
+    /// [`observe_response`](Authorizer::observe_response). Override it when a response must
+    /// only change the credentials if its request used the current ones: a slower, older
+    /// response must not clear or replace a token that was rotated after it was sent.
+    fn observe_response_to(&self, _sent: &HeaderMap, response: &HeaderMap) {
+        self.observe_response(response);
+    }
 }
 
 /// Sends no credentials and never refreshes.

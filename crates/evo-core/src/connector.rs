@@ -626,7 +626,7 @@ impl RequestBuilder {
             Ok(response) => response,
             Err(error) => return Err(conditions.unless_replayable(Failure::classify(error))),
         };
-        authorizer.observe_response(response.headers());
+        authorizer.observe_response_to(&auth_headers, response.headers());
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED
             && conditions.credentials

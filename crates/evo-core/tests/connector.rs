@@ -191,6 +191,54 @@ async fn a_401_refreshes_once_and_resends_with_the_new_token() {
     assert_eq!(auth.observed.load(Ordering::SeqCst), 2);
 }
 
+/// Records, for each response, the `Authorization` its request carried.
+#[derive(Debug, Default)]
+struct PairingAuthorizer {
+    pairs: std::sync::Mutex<Vec<(Option<String>, Option<String>)>>,
+}
+
+#[async_trait]
+impl Authorizer for PairingAuthorizer {
+    async fn headers(&self) -> Result<HeaderMap, Error> {
+        let n = self.pairs.lock().unwrap().len();
+        let mut h = HeaderMap::new();
+        h.insert(AUTHORIZATION, bearer_header(&format!("t{n}"))?);
+        Ok(h)
+    }
+    async fn refresh(&self, _rejected: &HeaderMap) -> Result<bool, Error> {
+        Ok(true)
+    }
+    fn observe_response_to(&self, sent: &HeaderMap, response: &HeaderMap) {
+        let text = |h: &HeaderMap, name: &str| h.get(name).map(|v| v.to_str().unwrap().to_owned());
+        self.pairs
+            .lock()
+            .unwrap()
+            .push((text(sent, "authorization"), text(response, "x-rotated")));
+    }
+}
+
+#[tokio::test]
+async fn every_response_is_observed_with_the_credentials_its_request_sent() {
+    let mock = MockTransport::new();
+    mock.push(MockResponse::new(401).header("x-rotated", "a"));
+    mock.push(MockResponse::json(200, &serde_json::json!([])).header("x-rotated", "b"));
+    let auth = Arc::new(PairingAuthorizer::default());
+    let c = ApiConnector::builder("http://api.test/".parse().unwrap())
+        .transport(Arc::new(mock.clone()))
+        .authorizer(auth.clone())
+        .build()
+        .unwrap();
+    let _: Vec<u32> = c.request(Method::GET, "/x").send_json().await.unwrap();
+    let pairs = auth.pairs.lock().unwrap().clone();
+    assert_eq!(
+        pairs,
+        vec![
+            (Some("Bearer t0".to_owned()), Some("a".to_owned())),
+            (Some("Bearer t1".to_owned()), Some("b".to_owned())),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn a_401_with_a_streamed_body_is_returned_not_resent() {
     let mock = MockTransport::new();
