@@ -8,6 +8,8 @@
 //!   backoff, honours `Retry-After`, applies timeouts and decodes JSON into typed values.
 //! - [`retry`]: where requests are retried — the one retry driver, its policy and budget, used
 //!   by the connector, the blob transfers (evo-io) and the token requests (evo-auth).
+//! - [`polling`]: waiting for a polled job (capped jittered backoff, timeout, progress
+//!   stream, a typed [`Outcome`](polling::Outcome)), used by evo-compute and evo-blockmodels.
 //! - [`Error`]: one error type; API errors keep status, headers, request id and body.
 //! - [`Environment`], [`Feedback`]/[`Progress`], [`Cache`].
 //!
@@ -22,6 +24,7 @@ mod connector;
 mod environment;
 mod error;
 mod feedback;
+pub mod polling;
 mod redact;
 pub mod retry;
 mod transport;
