@@ -6,7 +6,13 @@ use std::io;
 
 use evo_core::{TransportError, TransportErrorKind};
 
-use crate::connect::{ConnectFailure, chain};
+use std::future::Future;
+use std::pin::Pin;
+
+use http::Uri;
+
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// Building a [`crate::HyperTransport`] failed.
 #[derive(Debug)]
@@ -142,4 +148,101 @@ pub(crate) fn body_error(error: hyper::Error) -> io::Error {
         _ => format!("reading the response body failed: {}", chain(&error)),
     };
     io::Error::new(kind, message)
+}
+
+/// A connection failure with its category, the error type of the connector stack.
+#[derive(Debug)]
+pub(crate) struct ConnectFailure {
+    pub(crate) kind: TransportErrorKind,
+    pub(crate) message: String,
+    source: Option<BoxError>,
+}
+
+impl ConnectFailure {
+    pub(crate) fn new(kind: TransportErrorKind, message: impl Into<String>) -> Self {
+        ConnectFailure {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+    pub(crate) fn with_source(mut self, source: BoxError) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// Classifies whatever the inner connectors returned.
+    pub(crate) fn classify(error: BoxError, dst: &Uri) -> ConnectFailure {
+        let error = match error.downcast::<ConnectFailure>() {
+            Ok(failure) => return *failure,
+            Err(other) => other,
+        };
+        let mut kind = TransportErrorKind::Connect;
+        let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
+        while let Some(e) = current {
+            if e.downcast_ref::<rustls::Error>().is_some() {
+                kind = TransportErrorKind::Tls;
+                break;
+            }
+            current = match e.downcast_ref::<io::Error>() {
+                Some(io) => {
+                    if io.kind() == io::ErrorKind::TimedOut {
+                        kind = TransportErrorKind::Timeout;
+                    }
+                    // An I/O error's `source()` skips the error it wraps: step into it.
+                    match io.get_ref() {
+                        Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                        None => e.source(),
+                    }
+                }
+                None => e.source(),
+            };
+        }
+        let what = match kind {
+            TransportErrorKind::Tls => "TLS handshake with",
+            _ => "connecting to",
+        };
+        ConnectFailure::new(
+            kind,
+            format!("{what} {} failed: {}", host_port(dst), chain(&*error)),
+        )
+        .with_source(error)
+    }
+}
+
+impl fmt::Display for ConnectFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConnectFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// An error and its sources joined with `: `.
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut current = error.source();
+    while let Some(e) = current {
+        let next = e.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        current = e.source();
+    }
+    text
+}
+
+pub(crate) fn host_port(uri: &Uri) -> String {
+    let host = uri.host().unwrap_or("<no host>");
+    match uri.port_u16() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    }
 }
