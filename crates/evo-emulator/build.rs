@@ -1,5 +1,7 @@
-//! Embeds the Evo object JSON Schemas (`specs/evo-schemas/schema/**/*.schema.json` of the
-//! repository) into the emulator, which validates posted geoscience objects against them.
+//! Embeds the Evo object JSON Schemas (`schemas/schema/**/*.schema.json`, the copy of the
+//! repository's `specs/evo-schemas` that `cargo xtask codegen` keeps in this crate so that it
+//! is in the published package) into the emulator, which validates posted geoscience objects
+//! against them.
 
 use std::path::{Path, PathBuf};
 
@@ -26,7 +28,7 @@ fn collect(dir: &Path, root: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let root = manifest.join("../../specs/evo-schemas/schema");
+    let root = manifest.join("schemas").join("schema");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut schemas = Vec::new();
     if let Err(e) = collect(&root, &root, &mut schemas) {

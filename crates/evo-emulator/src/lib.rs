@@ -95,7 +95,7 @@
 //!   `Latency`, `ExpireUrl` and `ExpireToken`, which then let the request through.
 //! * Geoscience objects: every POST makes a new version (version ids are nanosecond timestamps,
 //!   strictly increasing); posted objects are validated against the Evo JSON Schema their
-//!   `schema` names (embedded from `specs/evo-schemas/`; unknown schema 404, invalid 400 with
+//!   `schema` names (embedded from `schemas/`, a copy of the repository's `specs/evo-schemas/`; unknown schema 404, invalid 400 with
 //!   `json_path`/`schema_path`). A data reference (any string under a `data` key) must be a
 //!   SHA-256 hex or a UUID (else 400 `data/invalid-key`) and its file must have been uploaded to
 //!   the URL `PUT .../data` handed out (else 400 `objects/data-key-not-found` with `missing`).
@@ -129,7 +129,7 @@
 //!   handing out blob URLs never import each other), `http_util.rs` (problem details, queries,
 //!   bearer tokens, health check), `server.rs` (listeners, connections, the fault layer),
 //!   `faults.rs` (fault plans), `clock.rs` (the advanceable clock and time formats).
-//! * `build.rs` embeds the object JSON Schemas from the repository's `specs/evo-schemas/`
+//! * `build.rs` embeds the object JSON Schemas from `schemas/` (the copy of the repository's `specs/evo-schemas/` that `cargo xtask codegen` keeps in sync)
 //!   (packaging the crate on its own will need them copied inside it).
 
 // The handle, its builder and the start-up pieces.

@@ -236,8 +236,8 @@ impl RType {
     }
 
     /// Whether `Default::default()` is the empty value a spec `default` may name.
-    fn default_matches(&self, value: &serde_yaml::Value) -> bool {
-        use serde_yaml::Value as V;
+    fn default_matches(&self, value: &serde_norway::Value) -> bool {
+        use serde_norway::Value as V;
         match (self, value) {
             (RType::String, V::String(s)) => s.is_empty(),
             (RType::Bool, V::Bool(b)) => !b,
@@ -555,7 +555,7 @@ impl<'s> Models<'s> {
         let mut values = Vec::new();
         let mut variants = BTreeSet::new();
         for v in &schema.enum_values {
-            let serde_yaml::Value::String(value) = v else {
+            let serde_norway::Value::String(value) = v else {
                 return Err(format!("{name}: enum value {v:?} is not a string"));
             };
             let variant = pascal(value);

@@ -191,8 +191,8 @@ pub struct Schema {
     pub items: Option<Box<Schema>>,
     pub additional_properties: Option<AdditionalProperties>,
     #[serde(rename = "enum", default)]
-    pub enum_values: Vec<serde_yaml::Value>,
-    pub default: Option<serde_yaml::Value>,
+    pub enum_values: Vec<serde_norway::Value>,
+    pub default: Option<serde_norway::Value>,
     #[serde(default)]
     pub any_of: Vec<Schema>,
     #[serde(default)]

@@ -1,5 +1,5 @@
 //! Validation of posted objects against the Evo object JSON Schemas, embedded at build time
-//! from `specs/evo-schemas/` (see `build.rs`). Nothing is fetched: a `$ref` outside the
+//! from `schemas/` (the copy of the repository's `specs/evo-schemas/`, see `build.rs`). Nothing is fetched: a `$ref` outside the
 //! embedded set fails.
 
 use std::collections::HashMap;
