@@ -6,8 +6,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::error::EXIT_CODES;
 
-/// `evo`: Seequent Evo from the shell: sign in, organizations, workspaces, files, live watches,
-/// and an embedded emulator to try everything with no account.
+/// `evo`: Seequent Evo from the shell: sign in, organizations, workspaces, files, geoscience
+/// objects, live watches, and an embedded emulator to try everything with no account.
 #[derive(Debug, Parser)]
 #[command(name = "evo", version, after_help = EXIT_CODES, propagate_version = true)]
 pub struct Cli {
@@ -84,6 +84,10 @@ pub enum Command {
     /// Files of the workspace (`evo:` marks a workspace path in `cp`).
     #[command(subcommand)]
     Files(FilesCommand),
+    /// Geoscience objects of the workspace: list, show, versions, delete, restore, and their
+    /// data tables to and from Parquet or CSV.
+    #[command(subcommand, alias = "obj")]
+    Objects(ObjectsCommand),
     /// Print changes as they happen (live replicas).
     #[command(subcommand)]
     Watch(WatchCommand),
@@ -265,6 +269,121 @@ pub struct CpArgs {
     pub block_size: Option<u64>,
 }
 
+/// `evo objects ...`. An OBJECT is its path in the workspace (`evo:` optional), its id, or an
+/// object reference URL (`https://.../geoscience-object/orgs/.../objects/...?version=...`).
+#[derive(Debug, Subcommand)]
+pub enum ObjectsCommand {
+    /// List objects, optionally under a folder.
+    Ls {
+        /// A folder (`surveys/2026`) [default: every object].
+        folder: Option<String>,
+        /// List deleted objects instead.
+        #[arg(long)]
+        deleted: bool,
+        /// Only objects of this schema (`pointset`, or a full schema id).
+        #[arg(long)]
+        schema: Option<String>,
+    },
+    /// Show an object: its metadata and data tables (`--json`: the whole answer, with the
+    /// object JSON).
+    Get {
+        /// Path, id or reference URL.
+        object: String,
+        /// This version instead of the latest (`evo objects versions`).
+        #[arg(long = "object-version", value_name = "VERSION_ID")]
+        object_version: Option<String>,
+        /// Print only the geoscience object's JSON (as stored: schema, name, tables, ...).
+        #[arg(long)]
+        raw: bool,
+    },
+    /// List the versions of an object.
+    Versions {
+        /// Path, id or reference URL.
+        object: String,
+    },
+    /// Delete objects (they can be restored).
+    Rm {
+        /// Paths, ids or reference URLs.
+        #[arg(required = true)]
+        objects: Vec<String>,
+    },
+    /// Restore a deleted object (by the path it had, or its id).
+    Restore {
+        /// The path it had, or its id.
+        object: String,
+    },
+    /// Save one data table of an object as a Parquet file (the stored file, its SHA-256
+    /// checked) or as CSV.
+    Export(ExportArgs),
+    /// Create a point set from a CSV or Parquet table: x, y, z columns and one attribute per
+    /// other column.
+    Import(ImportArgs),
+}
+
+/// The file formats of tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TableFileFormat {
+    /// Apache Parquet.
+    Parquet,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+/// `evo objects export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Path, id or reference URL of the object.
+    pub object: String,
+    /// The file to write (`.parquet` or `.csv`).
+    pub output: PathBuf,
+    /// Which table: `positions` (the default), an attribute's name, a data id (SHA-256) or the
+    /// table's JSON pointer in the object (`/locations/coordinates`); `evo objects get` lists them.
+    #[arg(long, default_value = "positions")]
+    pub table: String,
+    /// The file format [default: from the output's extension].
+    #[arg(long, value_enum)]
+    pub format: Option<TableFileFormat>,
+    /// This version instead of the latest.
+    #[arg(long = "object-version", value_name = "VERSION_ID")]
+    pub object_version: Option<String>,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `evo objects import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The table: a CSV file with a header row, or a Parquet file.
+    pub input: PathBuf,
+    /// The object's path in the workspace (`evo:surveys/points.json`).
+    pub destination: String,
+    /// The file format [default: from the input's extension].
+    #[arg(long, value_enum)]
+    pub format: Option<TableFileFormat>,
+    /// The column of x coordinates.
+    #[arg(long, default_value = "x")]
+    pub x: String,
+    /// The column of y coordinates.
+    #[arg(long, default_value = "y")]
+    pub y: String,
+    /// The column of z coordinates.
+    #[arg(long, default_value = "z")]
+    pub z: String,
+    /// The object's name [default: the file name of the destination without `.json`].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The EPSG code of the coordinates [default: unspecified].
+    #[arg(long)]
+    pub epsg: Option<u32>,
+    /// A description.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Save a new version of the object at the destination if there is one.
+    #[arg(long)]
+    pub replace: bool,
+}
+
 /// `evo watch ...`.
 #[derive(Debug, Subcommand)]
 pub enum WatchCommand {
@@ -272,6 +391,8 @@ pub enum WatchCommand {
     Workspaces(WatchArgs),
     /// Files of the workspace.
     Files(WatchArgs),
+    /// Geoscience objects of the workspace.
+    Objects(WatchArgs),
 }
 
 /// Options of `evo watch`.

@@ -200,6 +200,38 @@ impl From<evo_files::Error> for CliError {
     }
 }
 
+impl From<evo_objects::Error> for CliError {
+    fn from(e: evo_objects::Error) -> Self {
+        let message = e.to_string();
+        match e {
+            evo_objects::Error::Service(inner) => inner.into(),
+            evo_objects::Error::InvalidPath { .. }
+            | evo_objects::Error::InvalidReference { .. }
+            | evo_objects::Error::InvalidObject(_) => CliError::usage(message),
+            evo_objects::Error::AlreadyExists { .. } => CliError::new(Kind::Conflict, message)
+                .hint("pass --replace to save a new version of it, or choose another path"),
+            evo_objects::Error::Modified { .. } => CliError::new(Kind::Conflict, message)
+                .hint("the object changed meanwhile: run the command again"),
+            evo_objects::Error::Transfer { ref source, .. } => {
+                let auth = source
+                    .core()
+                    .and_then(OAuthError::find)
+                    .map(|o| from_oauth(o, message.clone()));
+                auth.unwrap_or_else(|| {
+                    if e.is_integrity() {
+                        CliError::failure(message)
+                            .hint("the data did not match its SHA-256; nothing was kept: run the command again")
+                    } else {
+                        CliError::failure(message).hint("run the same command again")
+                    }
+                })
+            }
+            evo_objects::Error::Table(_) => CliError::failure(message),
+            _ => by_status(e.status().map(|s| s.as_u16()), message),
+        }
+    }
+}
+
 impl From<evo_sync::Error> for CliError {
     fn from(e: evo_sync::Error) -> Self {
         CliError::failure(e.to_string())

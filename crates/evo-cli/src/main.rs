@@ -12,6 +12,7 @@ mod journal;
 mod output;
 mod progress;
 mod session;
+mod tables;
 
 use std::process::ExitCode;
 
@@ -69,7 +70,7 @@ fn report(error: &CliError, json: bool) -> ExitCode {
 /// `--verbose` logs the SDK's debug events; `RUST_LOG` overrides the filter.
 fn init_tracing(verbose: bool) {
     let default = if verbose {
-        "info,evo_core=debug,evo_auth=debug,evo_io=debug,evo_files=debug,evo_sync=debug,evo_hyper=debug"
+        "info,evo_core=debug,evo_auth=debug,evo_io=debug,evo_files=debug,evo_objects=debug,evo_sync=debug,evo_hyper=debug"
     } else {
         "warn"
     };

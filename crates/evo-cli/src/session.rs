@@ -409,6 +409,20 @@ impl Session {
         Ok(builder.build()?)
     }
 
+    /// The Geoscience Object API client of the chosen workspace.
+    pub async fn objects_client(&self) -> CliResult<evo_objects::ObjectsClient> {
+        let (chosen, ws) = self.workspace(None).await?;
+        let environment = evo_core::Environment::new(
+            chosen.hub_connector.base_url().clone(),
+            chosen.org.id,
+            ws.id,
+        );
+        Ok(evo_objects::ObjectsClient::new(
+            environment,
+            chosen.hub_connector,
+        )?)
+    }
+
     /// Writes the profile back unless the session is ephemeral.
     pub fn save_profile(&mut self) -> CliResult<()> {
         if self.is_ephemeral() {

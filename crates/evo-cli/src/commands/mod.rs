@@ -3,6 +3,7 @@
 mod auth;
 mod config;
 pub mod files;
+mod objects;
 mod orgs;
 mod watch;
 mod workspaces;
@@ -21,6 +22,7 @@ pub async fn run(session: &mut Session, command: Command) -> CliResult<()> {
         Command::Orgs { command } => orgs::run(session, command).await,
         Command::Workspaces(command) => workspaces::run(session, command).await,
         Command::Files(command) => files::run(session, command).await,
+        Command::Objects(command) => objects::run(session, command).await,
         Command::Watch(command) => watch::run(session, command).await,
         Command::Completions { .. } | Command::Emulator(_) => Ok(()),
     }

@@ -1,10 +1,10 @@
-//! `evo watch workspaces|files`: live replicas (evo-sync) printing each change as it happens,
+//! `evo watch workspaces|files|objects`: live replicas (evo-sync) printing each change as it happens,
 //! as lines for people or one JSON object per line for scripts.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use evo_sync::evo::{EvoPollOptions, LiveFiles, LiveWorkspaces};
+use evo_sync::evo::{EvoPollOptions, LiveFiles, LiveObjects, LiveWorkspaces};
 use evo_sync::{Replica, Update};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -34,6 +34,14 @@ pub async fn run(session: &mut Session, command: WatchCommand) -> CliResult<()> 
             let live = LiveFiles::start(files, options(&args)?)?;
             let describe = |f: &evo_files::FileSummary| json!({"name": f.full_path(), "version_id": f.version_id, "size": f.size});
             let result = watch(session, &live, &args, "file", describe).await;
+            live.stop().await;
+            result
+        }
+        WatchCommand::Objects(args) => {
+            let objects = session.objects_client().await?;
+            let live = LiveObjects::start(objects, options(&args)?)?;
+            let describe = |o: &evo_objects::ListedObject| json!({"name": o.full_path(), "version_id": o.version_id, "schema": o.schema});
+            let result = watch(session, &live, &args, "object", describe).await;
             live.stop().await;
             result
         }
