@@ -16,8 +16,10 @@ use crate::emulator::Emulator;
 use crate::faults::{FaultEngine, FaultPlan};
 use crate::seed::Seed;
 use crate::seeding::build_model;
+use crate::server::ListenerConfig;
 use crate::state::{RestoreConflict, Shared, Urls};
 use crate::storage::store::BlobStore;
+use crate::wan::WanProfile;
 use crate::{BlobStorage, EmulatorError};
 
 /// Azure's lifetime of uncommitted blocks: a week after the blob's last Put Block.
@@ -46,6 +48,7 @@ pub struct EmulatorBuilder {
     seed: Seed,
     restore_conflict: RestoreConflict,
     uncommitted_block_ttl: Duration,
+    wan: WanProfile,
 }
 
 impl Default for EmulatorBuilder {
@@ -64,6 +67,7 @@ impl Default for EmulatorBuilder {
             seed: Seed::default(),
             restore_conflict: RestoreConflict::Rename,
             uncommitted_block_ttl: DEFAULT_UNCOMMITTED_BLOCK_TTL,
+            wan: WanProfile::new(),
         }
     }
 }
@@ -152,6 +156,13 @@ impl EmulatorBuilder {
     /// against the emulator's clock, which [`Emulator::advance_clock`] moves forward.
     pub fn uncommitted_block_ttl(mut self, ttl: Duration) -> Self {
         self.uncommitted_block_ttl = ttl;
+        self
+    }
+
+    /// Plays a WAN profile on every listener: each request waits the added latency and each
+    /// connection moves at most the capped bytes per second in each direction (default none).
+    pub fn wan_profile(mut self, profile: WanProfile) -> Self {
+        self.wan = profile;
         self
     }
 
@@ -267,23 +278,32 @@ impl EmulatorBuilder {
         let app = router(shared.clone());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let mut tasks = Vec::new();
-        let main_tls = if self.tls {
-            tls.as_ref().map(|t| t.acceptor.clone())
-        } else {
-            None
+        let main = ListenerConfig {
+            tls: if self.tls {
+                tls.as_ref().map(|t| t.acceptor.clone())
+            } else {
+                None
+            },
+            http1_only: false,
+            wan: self.wan,
         };
         tasks.push(tokio::spawn(crate::server::serve(
             listener,
             app.clone(),
-            main_tls,
+            main,
             shutdown_rx.clone(),
         )));
         if let Some(l) = blob_listener {
-            let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
+            // Azure's blob endpoints speak HTTP/1.1 only: clients open a pool of connections.
+            let blob = ListenerConfig {
+                tls: tls.as_ref().map(|t| t.acceptor_http1.clone()),
+                http1_only: true,
+                wan: self.wan,
+            };
             tasks.push(tokio::spawn(crate::server::serve(
                 l,
                 app,
-                acceptor,
+                blob,
                 shutdown_rx,
             )));
         }

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
-use crate::{BlobStorage, Emulator, EmulatorError, Seed};
+use crate::{BlobStorage, Emulator, EmulatorError, Seed, WanProfile};
 
 /// The options of the `evo-emulator` binary (also `evo emulator` of the `evo` command).
 #[derive(Debug, Clone, clap::Args)]
@@ -33,6 +33,13 @@ pub struct EmulatorArgs {
     /// Seconds uncommitted blob blocks survive after the blob's last Put Block (default: a week).
     #[arg(long)]
     pub uncommitted_block_ttl_secs: Option<u64>,
+    /// WAN profile: milliseconds every request waits before it is handled.
+    #[arg(long, default_value_t = 0)]
+    pub wan_latency_ms: u64,
+    /// WAN profile: the most megabits per second each connection moves in each direction
+    /// (0 = no cap).
+    #[arg(long, default_value_t = 0.0)]
+    pub wan_bandwidth_mbit: f64,
 }
 
 /// Starts the emulator as `args` say, prints its URLs, clients and seeded data, and serves
@@ -55,6 +62,17 @@ pub async fn serve(args: EmulatorArgs) -> Result<(), EmulatorError> {
     }
     if let Some(secs) = args.uncommitted_block_ttl_secs {
         b = b.uncommitted_block_ttl(std::time::Duration::from_secs(secs));
+    }
+    if args.wan_latency_ms > 0 || args.wan_bandwidth_mbit > 0.0 {
+        let bytes_per_second = (args.wan_bandwidth_mbit * 1e6 / 8.0).round();
+        b = b.wan_profile(
+            WanProfile::new()
+                .latency(std::time::Duration::from_millis(args.wan_latency_ms))
+                .bandwidth_per_connection(
+                    (bytes_per_second.is_finite() && bytes_per_second >= 1.0)
+                        .then_some(bytes_per_second as u64),
+                ),
+        );
     }
     let emu = b.start().await?;
     let service = emu.service_client();

@@ -45,7 +45,7 @@
 //!   `ca_cert_path`, `blob_listener`, `blob_listener_on_random_loopback_443`, `public_blob_base`,
 //!   `seed` ([`Seed`], with [`SeedCentral`] for discovery `accounts`), `restore_conflict`
 //!   ([`RestoreConflict`]), `uncommitted_block_ttl` (default
-//!   [`DEFAULT_UNCOMMITTED_BLOCK_TTL`]), then `start().await`.
+//!   [`DEFAULT_UNCOMMITTED_BLOCK_TTL`]), `wan_profile` ([`WanProfile`]), then `start().await`.
 //! * [`Emulator`] URLs: `base_url`, `discovery_url`, `hub_url`, `ims_url` (all the same listener
 //!   today; use the one that names the service), `blob_base_url`, `blob_listener_addr`,
 //!   `ca_cert_pem`.
@@ -105,6 +105,10 @@
 //!   is given only for EPSG:4326 objects (the emulator does not reproject); spatial filters use
 //!   the envelope of the query polygon. Object JSON may be sent gzip-compressed and is answered
 //!   compressed for `Accept-Encoding: gzip`. [`Fault::FlipByte`] corrupts one byte of an answer.
+//! * The blob listener ([`EmulatorBuilder::blob_listener`]) speaks HTTP/1.1 only (its TLS offers
+//!   no h2 by ALPN), as Azure's blob endpoints do, so clients move blocks over a pool of
+//!   connections; the main listener offers h2 and HTTP/1.1. [`EmulatorBuilder::wan_profile`]
+//!   plays a [`WanProfile`] on every listener.
 //! * The folder store keeps one file per block and streams reads from them, so memory stays flat
 //!   for large blobs; the memory store keeps every byte in RAM.
 //!
@@ -128,7 +132,8 @@
 //!   `storage/` (blob bytes and pre-signed URLs, neutral so the blob service and the services
 //!   handing out blob URLs never import each other), `http_util.rs` (problem details, queries,
 //!   bearer tokens, health check), `server.rs` (listeners, connections, the fault layer),
-//!   `faults.rs` (fault plans), `clock.rs` (the advanceable clock and time formats).
+//!   `faults.rs` (fault plans), `clock.rs` (the advanceable clock and time formats), `wan.rs`
+//!   (the [`WanProfile`]: added latency per request, bandwidth cap per connection).
 //! * `build.rs` embeds the object JSON Schemas from `schemas/` (the copy of the repository's `specs/evo-schemas/` that `cargo xtask codegen` keeps in sync)
 //!   (packaging the crate on its own will need them copied inside it).
 
@@ -140,6 +145,7 @@ mod error;
 pub mod seed;
 mod seeding;
 mod tls;
+mod wan;
 
 // The machinery every service shares.
 mod clock;
@@ -167,3 +173,4 @@ pub use seed::{Seed, SeedCentral};
 pub use seeding::{ClientCredentials, SeededOrg};
 pub use state::RestoreConflict;
 pub use storage::store::BlobStorage;
+pub use wan::WanProfile;

@@ -23,6 +23,7 @@ use tower::ServiceExt;
 use crate::faults::{Fault, RouteClass};
 use crate::http_util::bearer;
 use crate::state::Shared;
+use crate::wan::{Throttled, WanProfile};
 
 const KILL_RESET: u8 = 1;
 const KILL_CLOSE: u8 = 2;
@@ -49,11 +50,22 @@ impl ConnHandle {
     }
 }
 
+/// How a listener speaks: TLS or not, HTTP/2 or not, and the WAN profile its connections play.
+#[derive(Clone)]
+pub(crate) struct ListenerConfig {
+    /// TLS with this acceptor (its ALPN list must match `http1_only`), or plain HTTP.
+    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Serves HTTP/1.1 only (no h2 by ALPN, no h2c prior knowledge), as Azure's blob endpoints.
+    pub(crate) http1_only: bool,
+    /// Added latency per request and bandwidth cap per connection.
+    pub(crate) wan: WanProfile,
+}
+
 /// Serves `app` on `listener` until `shutdown` turns true.
 pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    config: ListenerConfig,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut conns = tokio::task::JoinSet::new();
@@ -62,7 +74,7 @@ pub(crate) async fn serve(
             accepted = listener.accept() => {
                 match accepted {
                     Ok((tcp, _)) => {
-                        conns.spawn(serve_connection(tcp, app.clone(), tls.clone(), shutdown.clone()));
+                        conns.spawn(serve_connection(tcp, app.clone(), config.clone(), shutdown.clone()));
                     }
                     Err(e) => {
                         tracing::warn!("accept failed: {e}");
@@ -80,7 +92,7 @@ pub(crate) async fn serve(
 async fn serve_connection(
     tcp: tokio::net::TcpStream,
     app: Router,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    config: ListenerConfig,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = tcp.set_nodelay(true);
@@ -89,12 +101,22 @@ async fn serve_connection(
     let dup = socket2::SockRef::from(&tcp).try_clone().ok();
     let handle = ConnHandle::default();
     let h = handle.clone();
+    let wan = config.wan;
     let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         req.extensions_mut().insert(h.clone());
-        app.clone().oneshot(req.map(Body::new))
+        let app = app.clone();
+        async move {
+            wan.delay_request().await;
+            app.oneshot(req.map(Body::new)).await
+        }
     });
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    let reset = match tls {
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    if config.http1_only {
+        builder = builder.http1_only();
+    }
+    // Paced under TLS, so the cap counts the bytes on the wire.
+    let tcp = Throttled::new(tcp, &config.wan);
+    let reset = match config.tls {
         None => {
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), svc);
             tokio::select! {

@@ -8,10 +8,13 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use crate::EmulatorError;
 
-/// A CA certificate (PEM, for clients to trust) and a TLS acceptor whose leaf it signed.
+/// A CA certificate (PEM, for clients to trust) and TLS acceptors whose leaf it signed.
 pub(crate) struct TlsMaterial {
     pub(crate) ca_pem: String,
+    /// Offers h2 and HTTP/1.1 by ALPN (the API listener).
     pub(crate) acceptor: tokio_rustls::TlsAcceptor,
+    /// Offers HTTP/1.1 only, as Azure's blob endpoints do (the blob listener).
+    pub(crate) acceptor_http1: tokio_rustls::TlsAcceptor,
 }
 
 /// Makes a CA and a server certificate for `localhost`, 127.0.0.1, ::1 and `extra_ips`.
@@ -56,9 +59,12 @@ pub(crate) fn make(extra_ips: &[IpAddr]) -> Result<TlsMaterial, EmulatorError> {
             PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
         )
         .map_err(|e| EmulatorError::Tls(e.to_string()))?;
+    let mut http1 = config.clone();
+    http1.alpn_protocols = vec![b"http/1.1".to_vec()];
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsMaterial {
         ca_pem: ca_cert.pem(),
         acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        acceptor_http1: tokio_rustls::TlsAcceptor::from(Arc::new(http1)),
     })
 }

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use futures_util::StreamExt;
 
+use super::headers::{add_metadata, content_md5, crc64_value, expected, metadata};
 use super::xml;
 use crate::http_util::Query;
 use crate::state::Shared;
@@ -105,26 +106,6 @@ fn body_stream(body: Body) -> BodyStream {
         body.into_data_stream()
             .map(|r| r.map_err(|e| format!("request body: {e}"))),
     )
-}
-
-fn content_md5(headers: &HeaderMap, name: &str) -> Result<Option<[u8; 16]>, Response> {
-    let Some(v) = headers.get(name) else {
-        return Ok(None);
-    };
-    let parsed = v
-        .to_str()
-        .ok()
-        .and_then(|s| b64().decode(s.trim()).ok())
-        .and_then(|b| <[u8; 16]>::try_from(b).ok());
-    match parsed {
-        Some(m) => Ok(Some(m)),
-        None => Err(error_response(
-            400,
-            "InvalidMd5",
-            "The MD5 value specified in the request is invalid.",
-            None,
-        )),
-    }
 }
 
 /// Azure's largest block (service version 2019-12-12 and later): 4000 MiB.
@@ -243,17 +224,31 @@ async fn put_block(
     if decoded.is_empty() || decoded.len() > 64 {
         return Err(invalid_id());
     }
-    require_length(headers, MAX_BLOCK)?;
-    let md5 = content_md5(headers, "content-md5")?;
+    let length = require_length(headers, MAX_BLOCK)?;
+    let expected = expected(headers)?;
     let computed = shared
         .blobs
-        .put_block(key, &id, decoded, body_stream(body), md5, now)
+        .put_block(
+            key,
+            &id,
+            decoded,
+            (body_stream(body), length),
+            expected,
+            now,
+        )
         .await
         .map_err(store_error)?;
     let mut resp = StatusCode::CREATED.into_response();
     common_headers(resp.headers_mut());
-    if let Ok(v) = HeaderValue::from_str(&b64().encode(computed)) {
+    if let Some(Ok(v)) = computed
+        .md5
+        .map(|m| HeaderValue::from_str(&b64().encode(m)))
+    {
         resp.headers_mut().insert("content-md5", v);
+    }
+    if let Some(crc) = computed.crc64 {
+        resp.headers_mut()
+            .insert("x-ms-content-crc64", crc64_value(crc));
     }
     resp.headers_mut().insert(
         "x-ms-request-server-encrypted",
@@ -303,9 +298,10 @@ async fn put_block_list(
         .get("x-ms-blob-content-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let metadata = metadata(headers)?;
     let props = shared
         .blobs
-        .put_block_list(key, decoded, md5, ctype)
+        .put_block_list(key, decoded, md5, ctype, metadata)
         .map_err(store_error)?;
     shared.blob_committed(key, &props);
     let mut resp = StatusCode::CREATED.into_response();
@@ -339,16 +335,17 @@ async fn put_blob(
             ));
         }
     }
-    require_length(headers, MAX_PUT_BLOB)?;
-    let md5 = content_md5(headers, "content-md5")?;
+    let length = require_length(headers, MAX_PUT_BLOB)?;
+    let expected = expected(headers)?;
+    let metadata = metadata(headers)?;
     let ctype = headers
         .get("x-ms-blob-content-type")
         .or_else(|| headers.get(header::CONTENT_TYPE))
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let props = shared
+    let (props, computed) = shared
         .blobs
-        .put_blob(key, body_stream(body), md5, ctype)
+        .put_blob(key, body_stream(body), length, expected, ctype, metadata)
         .await
         .map_err(store_error)?;
     shared.blob_committed(key, &props);
@@ -361,6 +358,10 @@ async fn put_blob(
         .and_then(|m| HeaderValue::from_str(m).ok())
     {
         resp.headers_mut().insert("content-md5", m);
+    }
+    if let Some(crc) = computed.crc64 {
+        resp.headers_mut()
+            .insert("x-ms-content-crc64", crc64_value(crc));
     }
     Ok(resp)
 }
@@ -539,6 +540,7 @@ fn get_blob(
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(end_excl - start));
     h.insert("x-ms-blob-type", HeaderValue::from_static("BlockBlob"));
+    add_metadata(h, &props.metadata);
     let ctype = props
         .content_type
         .as_deref()

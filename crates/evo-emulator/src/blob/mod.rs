@@ -1,6 +1,7 @@
 //! Azure block-blob semantics on pre-signed URLs, under `/blob/{container}/{blob}`.
 //!
 //! * [`handlers`]: the blob operations and Azure's XML errors;
+//! * [`headers`]: claimed checksums (MD5, CRC-64) and user metadata;
 //! * [`xml`]: the XML bodies (block lists, errors).
 //!
 //! The bytes live in the neutral [`crate::storage`] (which also signs and checks the URLs), so
@@ -8,6 +9,7 @@
 //! they learn about commits through their blob-commit hooks.
 
 mod handlers;
+mod headers;
 mod xml;
 
 use std::sync::Arc;

@@ -2,7 +2,9 @@
 //! the Object API) and the blob service that answers them, none of which imports another.
 //!
 //! * [`store`]: block-blob storage, in memory or in a folder;
-//! * [`sas`]: signing and checking pre-signed URLs.
+//! * [`sas`]: signing and checking pre-signed URLs;
+//! * [`checksum`]: MD5 and Azure's CRC-64 of request bodies.
 
+pub(crate) mod checksum;
 pub(crate) mod sas;
 pub(crate) mod store;

@@ -17,9 +17,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
-use md5::{Digest, Md5};
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+use super::checksum::{Computed, Expected, Hasher};
 
 /// Where blob bytes are kept.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -76,7 +77,11 @@ struct Committed {
     last_modified: OffsetDateTime,
     content_md5: Option<String>,
     content_type: Option<String>,
+    metadata: Metadata,
 }
+
+/// A blob's user metadata (`x-ms-meta-NAME: value`), names in lower case, in the order given.
+pub(crate) type Metadata = Vec<(String, String)>;
 
 /// An Azure-style storage error: status, `x-ms-error-code`, message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +117,7 @@ pub(crate) struct Props {
     pub(crate) last_modified: OffsetDateTime,
     pub(crate) content_md5: Option<String>,
     pub(crate) content_type: Option<String>,
+    pub(crate) metadata: Metadata,
 }
 
 /// What Get Block List shows.
@@ -219,29 +225,33 @@ impl BlobStore {
         format!("\"0x{:X}\"", *last)
     }
 
-    /// Writes a body to a new block; returns the data, its size and its MD5.
+    /// Writes a body of `length` bytes (as announced; the body decides) to a new block; returns
+    /// the data, its size and what `hasher` computed over it.
     async fn write_block(
         &self,
         key: &str,
         mut body: BodyStream,
-    ) -> Result<(Arc<BlockData>, u64, [u8; 16]), StoreError> {
-        let mut md5 = Md5::new();
+        length: u64,
+        mut hasher: Hasher,
+    ) -> Result<(Arc<BlockData>, u64, Computed), StoreError> {
         let io_err =
             |e: std::io::Error| StoreError::new(500, "InternalError", format!("storage I/O: {e}"));
         match &self.folder {
             None => {
-                let mut buf = BytesMut::new();
+                // Sized once from the announced length (bounded: the body may be shorter), so
+                // the block is not copied again as it grows.
+                let mut buf = BytesMut::with_capacity(length.min(MAX_PREALLOCATION) as usize);
                 while let Some(chunk) = body.next().await {
                     let chunk = chunk.map_err(|e| StoreError::new(400, "InvalidInput", e))?;
                     self.count_received(key, chunk.len());
-                    md5.update(&chunk);
+                    hasher.update(&chunk);
                     buf.extend_from_slice(&chunk);
                 }
                 let size = buf.len() as u64;
                 Ok((
                     Arc::new(BlockData::Memory(buf.freeze())),
                     size,
-                    md5.finalize().into(),
+                    hasher.finish(),
                 ))
             }
             Some(folder) => {
@@ -254,38 +264,32 @@ impl BlobStore {
                 while let Some(chunk) = body.next().await {
                     let chunk = chunk.map_err(|e| StoreError::new(400, "InvalidInput", e))?;
                     self.count_received(key, chunk.len());
-                    md5.update(&chunk);
+                    hasher.update(&chunk);
                     size += chunk.len() as u64;
                     file.write_all(&chunk).await.map_err(io_err)?;
                 }
                 file.flush().await.map_err(io_err)?;
-                Ok((data, size, md5.finalize().into()))
+                Ok((data, size, hasher.finish()))
             }
         }
     }
 
-    /// Put Block. `id` is the id as sent (base64), `decoded` its decoded bytes; `now` restarts
-    /// the expiry period of every uncommitted block of the blob.
+    /// Put Block. `id` is the id as sent (base64), `decoded` its decoded bytes, `body` the body
+    /// and its announced length, `expected` the checksums it claims; `now` restarts the expiry
+    /// period of every uncommitted block of the blob.
     pub(crate) async fn put_block(
         &self,
         key: &str,
         id: &str,
         decoded: Vec<u8>,
-        body: BodyStream,
-        content_md5: Option<[u8; 16]>,
+        (body, length): (BodyStream, u64),
+        expected: Expected,
         now: OffsetDateTime,
-    ) -> Result<[u8; 16], StoreError> {
+    ) -> Result<Computed, StoreError> {
         self.check_id_len(key, decoded.len())?;
-        let (data, size, md5) = self.write_block(key, body).await?;
-        if let Some(expected) = content_md5 {
-            if expected != md5 {
-                return Err(StoreError::new(
-                    400,
-                    "Md5Mismatch",
-                    "The MD5 value specified in the request did not match with the MD5 value calculated by the server.",
-                ));
-            }
-        }
+        let hasher = Hasher::for_block(&expected);
+        let (data, size, computed) = self.write_block(key, body, length, hasher).await?;
+        computed.check(&expected)?;
         let mut blobs = self.lock();
         let state = blobs.entry(key.to_owned()).or_default();
         if state.id_len.is_some_and(|l| l != decoded.len()) {
@@ -304,7 +308,7 @@ impl BlobStore {
                 data,
             },
         );
-        Ok(md5)
+        Ok(computed)
     }
 
     fn check_id_len(&self, key: &str, len: usize) -> Result<(), StoreError> {
@@ -324,6 +328,7 @@ impl BlobStore {
         list: Vec<(ListKind, Vec<u8>)>,
         content_md5: Option<String>,
         content_type: Option<String>,
+        metadata: Metadata,
     ) -> Result<Props, StoreError> {
         let etag = self.new_etag();
         let mut blobs = self.lock();
@@ -374,6 +379,7 @@ impl BlobStore {
             last_modified: OffsetDateTime::now_utc(),
             content_md5,
             content_type,
+            metadata,
         };
         let props = committed.props();
         state.committed = Some(committed);
@@ -391,18 +397,17 @@ impl BlobStore {
         &self,
         key: &str,
         body: BodyStream,
-        content_md5: Option<[u8; 16]>,
+        length: u64,
+        expected: Expected,
         content_type: Option<String>,
-    ) -> Result<Props, StoreError> {
+        metadata: Metadata,
+    ) -> Result<(Props, Computed), StoreError> {
         use base64::Engine;
-        let (data, size, md5) = self.write_block(key, body).await?;
-        if content_md5.is_some_and(|m| m != md5) {
-            return Err(StoreError::new(
-                400,
-                "Md5Mismatch",
-                "The MD5 value specified in the request did not match with the MD5 value calculated by the server.",
-            ));
-        }
+        // Put Blob always sets the blob's Content-MD5, and computes the CRC-64 when claimed.
+        let hasher = Hasher::new(true, expected.crc64.is_some());
+        let (data, size, computed) = self.write_block(key, body, length, hasher).await?;
+        computed.check(&expected)?;
+        let md5 = computed.md5.unwrap_or_default();
         let etag = self.new_etag();
         let committed = Committed {
             blocks: vec![(
@@ -419,6 +424,7 @@ impl BlobStore {
             last_modified: OffsetDateTime::now_utc(),
             content_md5: Some(base64::engine::general_purpose::STANDARD.encode(md5)),
             content_type,
+            metadata,
         };
         let props = committed.props();
         let mut blobs = self.lock();
@@ -428,7 +434,7 @@ impl BlobStore {
         state.uncommitted_order.clear();
         state.last_put_block = None;
         state.id_len = None;
-        Ok(props)
+        Ok((props, computed))
     }
 
     /// Get Block List at `now` (expired uncommitted blocks are discarded first); `None` when the
@@ -511,6 +517,7 @@ impl Committed {
             last_modified: self.last_modified,
             content_md5: self.content_md5.clone(),
             content_type: self.content_type.clone(),
+            metadata: self.metadata.clone(),
         }
     }
 }
@@ -524,6 +531,10 @@ fn invalid_block_id() -> StoreError {
 }
 
 const CHUNK: u64 = 64 * 1024;
+
+/// The most memory reserved up front for one block from its announced length (64 MiB); a
+/// larger block grows as its bytes arrive.
+const MAX_PREALLOCATION: u64 = 64 << 20;
 
 struct ReadState {
     parts: VecDeque<(Arc<BlockData>, u64, u64)>,
