@@ -1,14 +1,11 @@
 //! The API connector: base URL + transport + authorizer, with retries, timeouts and decoding.
 
 use std::fmt;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use futures_core::Stream;
 use http::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue, USER_AGENT};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -17,8 +14,9 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
 use crate::auth::{Authorizer, NoAuth};
-use crate::body::{Body, BodyStream};
+use crate::body::Body;
 use crate::error::{ApiError, DecodeError, Error, TransportError, TransportErrorKind};
+use crate::read_timeout::send_with_read_timeout;
 use crate::redact::redact_url;
 use crate::retry::{Attempt, Failure, RetryPolicy, is_retryable_status, parse_retry_after};
 use crate::transport::{Timeouts, Transport};
@@ -683,36 +681,14 @@ impl RequestBuilder {
         Ok(request)
     }
 
-    /// Sends one attempt. With a read timeout, the wait for the response head fails once
-    /// nothing happened for that long: the clock restarts whenever the transport takes
-    /// another chunk of the request body, so a long upload is not cut off, and a server that
-    /// accepted the whole request but never answers is.
+    /// Sends one attempt, within the read timeout when there is one (an idle timeout: see
+    /// [`send_with_read_timeout`]).
     async fn send_once(&self, request: Request<Body>) -> Result<Response<Body>, Error> {
         let transport = &self.connector.inner.transport;
-        let Some(limit) = self.settings.read_timeout else {
-            return Ok(transport.send(request).await?);
-        };
-        let activity = Arc::new(Activity::new());
-        let request = request.map(|body| track_upload(body, activity.clone()));
-        let sending = transport.send(request);
-        tokio::pin!(sending);
-        loop {
-            let deadline = activity.last() + limit;
-            tokio::select! {
-                result = &mut sending => {
-                    return Ok(result?.map(|body| idle_timeout(body, limit)));
-                }
-                () = tokio::time::sleep_until(deadline) => {
-                    if activity.last() + limit <= tokio::time::Instant::now() {
-                        return Err(TransportError::new(
-                            TransportErrorKind::Timeout,
-                            format!("no response within the read timeout of {limit:?}"),
-                        )
-                        .into());
-                    }
-                }
-            }
-        }
+        Ok(match self.settings.read_timeout {
+            Some(limit) => send_with_read_timeout(transport.as_ref(), request, limit).await?,
+            None => transport.send(request).await?,
+        })
     }
 
     /// Sends the request and decodes a JSON response body as `T`.
@@ -900,90 +876,3 @@ struct RequestUrl(url::Url);
 /// The method of the request, kept in the response extensions for error messages.
 #[derive(Debug, Clone)]
 struct RequestMethod(Method);
-
-/// When the request of one attempt last made progress (started, or a body chunk was taken).
-struct Activity(std::sync::Mutex<tokio::time::Instant>);
-
-impl Activity {
-    fn new() -> Self {
-        Activity(std::sync::Mutex::new(tokio::time::Instant::now()))
-    }
-    fn touch(&self) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = tokio::time::Instant::now();
-    }
-    fn last(&self) -> tokio::time::Instant {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// In-memory request bodies up to this size are sent as they are; larger ones are handed to
-/// the transport in slices of [`UPLOAD_SLICE`] so that upload progress is seen.
-const UPLOAD_TRACKING_THRESHOLD: usize = 1024 * 1024;
-const UPLOAD_SLICE: usize = 256 * 1024;
-
-/// Marks `activity` whenever the transport takes a chunk of the request body.
-fn track_upload(body: Body, activity: Arc<Activity>) -> Body {
-    if let Some(bytes) = body.as_bytes()
-        && bytes.len() <= UPLOAD_TRACKING_THRESHOLD
-    {
-        return body;
-    }
-    let length = body.len_hint();
-    let stream: BodyStream = match body.as_bytes() {
-        Some(bytes) => {
-            let bytes = bytes.clone();
-            let slices = (0..bytes.len())
-                .step_by(UPLOAD_SLICE)
-                .map(move |start| Ok(bytes.slice(start..(start + UPLOAD_SLICE).min(bytes.len()))))
-                .collect::<Vec<_>>();
-            Box::pin(futures_util::stream::iter(slices))
-        }
-        None => body.into_stream(),
-    };
-    let stream = futures_util::StreamExt::inspect(stream, move |_| activity.touch());
-    Body::from_stream(stream, length)
-}
-
-/// Wraps a body so that waiting longer than `limit` for the next chunk fails with `TimedOut`.
-fn idle_timeout(body: Body, limit: Duration) -> Body {
-    if body.is_replayable() {
-        return body;
-    }
-    let len = body.len_hint();
-    Body::from_stream(
-        IdleTimeout {
-            inner: body.into_stream(),
-            limit,
-            sleep: Box::pin(tokio::time::sleep(limit)),
-        },
-        len,
-    )
-}
-
-struct IdleTimeout {
-    inner: BodyStream,
-    limit: Duration,
-    sleep: Pin<Box<tokio::time::Sleep>>,
-}
-
-impl Stream for IdleTimeout {
-    type Item = Result<Bytes, std::io::Error>;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        match self.inner.as_mut().poll_next(cx) {
-            Poll::Ready(item) => {
-                let deadline = tokio::time::Instant::now() + self.limit;
-                self.sleep.as_mut().reset(deadline);
-                Poll::Ready(item)
-            }
-            Poll::Pending => match self.sleep.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("no body data within the read timeout of {:?}", self.limit),
-                )))),
-                Poll::Pending => Poll::Pending,
-            },
-        }
-    }
-}
-
-use std::future::Future as _;

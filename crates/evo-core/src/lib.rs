@@ -10,6 +10,8 @@
 //!   by the connector, the blob transfers (evo-io) and the token requests (evo-auth).
 //! - [`polling`]: waiting for a polled job (capped jittered backoff, timeout, progress
 //!   stream, a typed [`Outcome`](polling::Outcome)), used by evo-compute and evo-blockmodels.
+//! - [`send_with_read_timeout`]: read timeouts that restart on progress (idle, not total),
+//!   for the connector and the blob transfers.
 //! - [`Error`]: one error type; API errors keep status, headers, request id and body.
 //! - [`Environment`], [`Feedback`]/[`Progress`], [`Cache`].
 //!
@@ -25,6 +27,7 @@ mod environment;
 mod error;
 mod feedback;
 pub mod polling;
+mod read_timeout;
 mod redact;
 pub mod retry;
 mod transport;
@@ -46,6 +49,7 @@ pub use error::{
     TransportError, TransportErrorKind,
 };
 pub use feedback::{Feedback, NoFeedback, Progress};
+pub use read_timeout::{send_with_read_timeout, with_idle_timeout};
 pub use redact::{Secret, redact_json_secrets, redact_text_secrets, redact_url, redacted_snippet};
 pub use retry::{RequestRetries, RetryBudget, RetryPolicy, is_retryable_status, parse_retry_after};
 pub use transport::{SharedTransport, Timeouts, Transport, TransportFn, transport_fn};

@@ -18,7 +18,7 @@ use crate::blocks::{MAX_BLOB_SIZE, layout};
 use crate::client::{BlobClient, Destination, DestinationInner};
 use crate::digest::{Digest, Hasher, check, hash_file};
 use crate::error::{BlockRef, Error, ErrorKind, Step};
-use crate::request::{Failure, Meter, Wire};
+use crate::request::{Failure, Meter, Wire, body_error, fatal};
 use crate::state::{StateWriter, TransferState, load, sibling};
 use crate::upload::join_error;
 use crate::url::{RenewUrl, SignedUrl};
@@ -271,7 +271,7 @@ fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> 
 }
 
 fn protocol(step: Step, message: impl Into<String>) -> Failure {
-    Failure::fatal(ErrorKind::Protocol, step, message)
+    fatal(ErrorKind::Protocol, step, message)
 }
 
 /// Finds size and ETag (see [`probe_claims`]); a size no blob can have is a protocol error,
@@ -324,16 +324,16 @@ fn stored_md5(headers: &HeaderMap) -> Option<Digest> {
 
 /// A plain `GET` of the whole blob (the answer's body is read by the caller).
 async fn whole_get(wire: &Wire<'_>) -> Result<Probe, Error> {
-    wire.retrying(Step::GetRange, None, |url| async move {
+    wire.retrying(Step::GetRange, None, |target| async move {
         let request = Request::builder()
             .method(Method::GET)
-            .uri(url.as_str())
+            .uri(target.url().as_str())
             .body(Body::empty())
             .map_err(|e| protocol(Step::GetRange, e.to_string()))?;
         let response = wire.send(request, Step::GetRange).await?;
         if response.status() != StatusCode::OK {
             return Err(wire
-                .status_failure(Method::GET, &url, response, Step::GetRange)
+                .status_failure(Method::GET, &target, response, Step::GetRange)
                 .await);
         }
         let headers = response.headers();
@@ -351,10 +351,10 @@ async fn whole_get(wire: &Wire<'_>) -> Result<Probe, Error> {
 /// or not allowed.
 async fn probe_claims(wire: &Wire<'_>) -> Result<Probe, Error> {
     let head = wire
-        .retrying(Step::Probe, None, |url| async move {
+        .retrying(Step::Probe, None, |target| async move {
             let request = Request::builder()
                 .method(Method::HEAD)
-                .uri(url.as_str())
+                .uri(target.url().as_str())
                 .body(Body::empty())
                 .map_err(|e| protocol(Step::Probe, e.to_string()))?;
             let response = wire.send(request, Step::Probe).await?;
@@ -379,7 +379,7 @@ async fn probe_claims(wire: &Wire<'_>) -> Result<Probe, Error> {
                 // renews the URL if it really expired).
                 400 | 401 | 403 | 405 | 501 => Ok(None),
                 _ => Err(wire
-                    .status_failure(Method::HEAD, &url, response, Step::Probe)
+                    .status_failure(Method::HEAD, &target, response, Step::Probe)
                     .await),
             }
         })
@@ -392,10 +392,10 @@ async fn probe_claims(wire: &Wire<'_>) -> Result<Probe, Error> {
             whole: None,
         });
     }
-    wire.retrying(Step::Probe, None, |url| async move {
+    wire.retrying(Step::Probe, None, |target| async move {
         let request = Request::builder()
             .method(Method::GET)
-            .uri(url.as_str())
+            .uri(target.url().as_str())
             .header(header::RANGE, "bytes=0-0")
             .body(Body::empty())
             .map_err(|e| protocol(Step::Probe, e.to_string()))?;
@@ -448,12 +448,12 @@ async fn probe_claims(wire: &Wire<'_>) -> Result<Probe, Error> {
                         whole: None,
                     }),
                     _ => Err(wire
-                        .status_failure(Method::GET, &url, response, Step::Probe)
+                        .status_failure(Method::GET, &target, response, Step::Probe)
                         .await),
                 }
             }
             _ => Err(wire
-                .status_failure(Method::GET, &url, response, Step::Probe)
+                .status_failure(Method::GET, &target, response, Step::Probe)
                 .await),
         }
     })
@@ -564,11 +564,11 @@ impl Job {
         size: u64,
         etag: Option<&str>,
     ) -> Result<Fetched, Error> {
-        wire.retrying(Step::GetRange, Some(block), |url| async move {
+        wire.retrying(Step::GetRange, Some(block), |target| async move {
             let last = block.offset + block.len - 1;
             let mut request = Request::builder()
                 .method(Method::GET)
-                .uri(url.as_str())
+                .uri(target.url().as_str())
                 .header(header::RANGE, format!("bytes={}-{last}", block.offset));
             if let Some(etag) = etag {
                 request = request.header(header::IF_MATCH, etag);
@@ -582,7 +582,7 @@ impl Job {
                     let range = ContentRange::parse(response.headers())
                         .map_err(|m| protocol(Step::GetRange, m))?;
                     if range.total.is_some_and(|t| t != size) {
-                        return Err(Failure::fatal(
+                        return Err(fatal(
                             ErrorKind::Changed,
                             Step::GetRange,
                             format!(
@@ -608,7 +608,7 @@ impl Job {
                     let whole = header_text(response.headers(), header::CONTENT_LENGTH)
                         .and_then(|v| v.trim().parse::<u64>().ok());
                     if whole.is_some_and(|w| w != size) {
-                        return Err(Failure::fatal(
+                        return Err(fatal(
                             ErrorKind::Changed,
                             Step::GetRange,
                             format!("the blob's size changed from {size} to {whole:?}"),
@@ -616,13 +616,13 @@ impl Job {
                     }
                     Ok(Fetched::Whole(response))
                 }
-                StatusCode::PRECONDITION_FAILED => Err(Failure::fatal(
+                StatusCode::PRECONDITION_FAILED => Err(fatal(
                     ErrorKind::Changed,
                     Step::GetRange,
                     "the blob changed during the download (If-Match failed: 412)",
                 )),
                 _ => Err(wire
-                    .status_failure(Method::GET, &url, response, Step::GetRange)
+                    .status_failure(Method::GET, &target, response, Step::GetRange)
                     .await),
             }
         })
@@ -935,37 +935,28 @@ impl WholeBody {
     /// The next chunk; `None` at the end, after checking the length.
     async fn next(&mut self, wire: &Wire<'_>) -> Result<Option<Bytes>, Error> {
         let got = self.got;
-        let transport = |kind, message: String| {
-            Error::from_core(
-                Step::GetRange,
-                evo_core::TransportError::new(kind, message).into(),
-            )
-        };
-        let next = tokio::time::timeout(wire.read_timeout, self.stream.next())
-            .await
-            .map_err(|_| {
-                transport(
-                    evo_core::TransportErrorKind::Timeout,
-                    format!("the body stalled after {got} bytes"),
-                )
-            })?;
-        let chunk = match next {
+        let chunk = match self.stream.next().await {
             None => {
                 if let Some(s) = self.size
                     && got != s
                 {
-                    return Err(transport(
-                        evo_core::TransportErrorKind::Connection,
-                        format!("truncated body: {got} of {s} bytes arrived"),
+                    return Err(Error::from_core(
+                        Step::GetRange,
+                        evo_core::TransportError::new(
+                            evo_core::TransportErrorKind::Connection,
+                            format!("truncated body: {got} of {s} bytes arrived"),
+                        )
+                        .into(),
                     ));
                 }
                 return Ok(None);
             }
             Some(Ok(c)) => c,
             Some(Err(e)) => {
-                return Err(transport(
-                    evo_core::TransportErrorKind::Connection,
-                    format!("the body broke after {got} bytes: {e}"),
+                let expected = self.size.unwrap_or(got);
+                return Err(Error::from_core(
+                    Step::GetRange,
+                    body_error(e, got, expected),
                 ));
             }
         };

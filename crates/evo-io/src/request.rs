@@ -1,7 +1,9 @@
-//! Sending one blob request, reading its body within bounds, and retrying a step.
+//! Sending one blob request, reading its body within bounds, and retrying a step through
+//! evo-core's retry driver.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -14,24 +16,43 @@ use http::{Method, Request, Response};
 use url::Url;
 
 use crate::error::{BlockRef, Error, ErrorKind, Step};
-use crate::url::SignedUrl;
+use crate::url::{SignedUrl, with_params};
 
 /// How much of an error body is kept.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
-/// The outcome of one failed attempt.
-pub(crate) enum Failure {
-    /// 401 or 403: the URL was refused; renew it and try again.
-    Refused(evo_core::Error),
-    /// Worth trying again (5xx, 408, 429, broken connection, truncated body).
-    Transient(evo_core::Error),
-    /// Trying again will not help.
-    Fatal(Error),
+/// How one attempt failed, as evo-core's retry driver sees it: fatal, transient (retried with
+/// backoff and `Retry-After`), or renewed (the URL was refused and renewed: tried again at once).
+pub(crate) type Failure = evo_core::retry::Failure<Error>;
+
+/// A failure trying again will not help.
+pub(crate) fn fatal(kind: ErrorKind, step: Step, message: impl Into<String>) -> Failure {
+    Failure::fatal(Error::new(kind, step, message))
 }
 
-impl Failure {
-    pub(crate) fn fatal(kind: ErrorKind, step: Step, message: impl Into<String>) -> Self {
-        Failure::Fatal(Error::new(kind, step, message))
+/// An evo-core error sorted by [`evo_core::Error::is_retryable`] (with its `Retry-After`).
+pub(crate) fn classified(step: Step, error: evo_core::Error) -> Failure {
+    evo_core::retry::Failure::classify(error).map(|e| Error::from_core(step, e))
+}
+
+/// The URL one attempt uses, and what renewing it after a refusal needs (its generation, and
+/// the renewals the step has made so far).
+pub(crate) struct AttemptUrl {
+    url: Url,
+    generation: u64,
+    renewals: Arc<AtomicU32>,
+}
+
+impl AttemptUrl {
+    /// The URL to send to.
+    pub(crate) fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The same attempt on the URL with operation parameters appended (see [`with_params`]).
+    pub(crate) fn with_params(mut self, params: &str) -> Self {
+        self.url = with_params(&self.url, params);
+        self
     }
 }
 
@@ -47,7 +68,9 @@ pub(crate) struct Wire<'a> {
 }
 
 impl Wire<'_> {
-    /// Sends a request; the head must arrive within the read timeout.
+    /// Sends a request within the read timeout, an idle timeout that restarts whenever the
+    /// transport takes another chunk of the request body and, on the answer, whenever a body
+    /// chunk arrives (evo-core's [`send_with_read_timeout`](evo_core::send_with_read_timeout)).
     pub(crate) async fn send(
         &self,
         mut request: Request<Body>,
@@ -57,24 +80,19 @@ impl Wire<'_> {
             Some(self.connect_timeout),
             Some(self.read_timeout),
         ));
-        match tokio::time::timeout(self.read_timeout, self.transport.send(request)).await {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(e)) => Err(transport_failure(e, step)),
-            Err(_) => Err(Failure::Transient(
-                TransportError::new(
-                    TransportErrorKind::Timeout,
-                    format!("no answer within {:?}", self.read_timeout),
-                )
-                .into(),
-            )),
-        }
+        evo_core::send_with_read_timeout(self.transport.as_ref(), request, self.read_timeout)
+            .await
+            .map_err(|e| classified(step, e.into()))
     }
 
     /// Turns a response with an unexpected status into a failure, keeping up to 64 KiB of body.
+    ///
+    /// A refusal (401, 403) renews the URL (shared with parallel blocks) and is tried again at
+    /// once, up to the client's renewals per step.
     pub(crate) async fn status_failure(
         &self,
         method: Method,
-        url: &Url,
+        attempt: &AttemptUrl,
         response: Response<Body>,
         step: Step,
     ) -> Failure {
@@ -83,13 +101,18 @@ impl Wire<'_> {
             .read_up_to(body, ERROR_BODY_LIMIT)
             .await
             .unwrap_or_default();
-        let api = ApiError::new(method, url, parts.status, parts.headers, body);
-        let status = api.status().as_u16();
-        let error: evo_core::Error = api.into();
-        match status {
-            401 | 403 => Failure::Refused(error),
-            _ if error.is_retryable() => Failure::Transient(error),
-            _ => Failure::Fatal(Error::from_core(step, error)),
+        let api = ApiError::new(method, attempt.url(), parts.status, parts.headers, body);
+        if !matches!(api.status().as_u16(), 401 | 403) {
+            return classified(step, api.into());
+        }
+        let refused = Error::from_core(step, api.into());
+        if attempt.renewals.fetch_add(1, Ordering::Relaxed) >= self.max_renewals {
+            return Failure::fatal(refused);
+        }
+        tracing::debug!(%step, "blob URL refused; renewing");
+        match self.url.renew(attempt.generation).await {
+            Ok(()) => Failure::renewed(refused),
+            Err(renew_error) => Failure::fatal(renew_error),
         }
     }
 
@@ -119,37 +142,15 @@ impl Wire<'_> {
         let mut seen: u64 = 0;
         let end = skip + len;
         loop {
-            let next = tokio::time::timeout(self.read_timeout, stream.next()).await;
-            let chunk = match next {
-                Err(_) => {
-                    return Err(Failure::Transient(
-                        TransportError::new(
-                            TransportErrorKind::Timeout,
-                            format!(
-                                "the body stalled for {:?} after {seen} bytes",
-                                self.read_timeout
-                            ),
-                        )
-                        .into(),
-                    ));
-                }
-                Ok(None) => break,
-                Ok(Some(Err(e))) => {
-                    return Err(Failure::Transient(
-                        TransportError::new(
-                            TransportErrorKind::Connection,
-                            format!("the body broke after {seen} of {end} bytes: {e}"),
-                        )
-                        .with_source(e)
-                        .into(),
-                    ));
-                }
-                Ok(Some(Ok(chunk))) => chunk,
+            let chunk = match stream.next().await {
+                None => break,
+                Some(Err(e)) => return Err(classified(step, body_error(e, seen, end))),
+                Some(Ok(chunk)) => chunk,
             };
             let start = seen;
             seen += chunk.len() as u64;
             if whole.is_none() && seen > end {
-                return Err(Failure::fatal(
+                return Err(fatal(
                     ErrorKind::Protocol,
                     step,
                     format!("the body is longer than the {len} bytes asked for"),
@@ -167,7 +168,8 @@ impl Wire<'_> {
             }
         }
         if (buf.len() as u64) < len {
-            return Err(Failure::Transient(
+            return Err(classified(
+                step,
                 TransportError::new(
                     TransportErrorKind::Connection,
                     format!("truncated body: {} of {len} bytes arrived", buf.len()),
@@ -180,24 +182,23 @@ impl Wire<'_> {
 
     /// Reads a small body (XML, errors) up to `limit` bytes.
     pub(crate) async fn read_up_to(&self, body: Body, limit: usize) -> Result<Bytes, Failure> {
-        match tokio::time::timeout(self.read_timeout, body.collect(limit)).await {
-            Ok(Ok(b)) => Ok(b),
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => Err(Failure::fatal(
-                ErrorKind::Protocol,
-                Step::GetBlockList,
-                format!("answer larger than {limit} bytes"),
-            )),
-            Ok(Err(e)) => Err(Failure::Transient(
-                TransportError::new(TransportErrorKind::Connection, e.to_string()).into(),
-            )),
-            Err(_) => Err(Failure::Transient(
-                TransportError::new(TransportErrorKind::Timeout, "the body stalled").into(),
-            )),
-        }
+        body.collect(limit).await.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                fatal(
+                    ErrorKind::Protocol,
+                    Step::GetBlockList,
+                    format!("answer larger than {limit} bytes"),
+                )
+            } else {
+                classified(Step::GetBlockList, body_error(e, 0, limit as u64))
+            }
+        })
     }
 
-    /// Runs one step, trying again after transient failures (with backoff and `Retry-After`)
-    /// and after refusals (renewing the URL, shared with parallel blocks).
+    /// Runs one step through evo-core's retry driver: transient failures are tried again (with
+    /// backoff and `Retry-After`, within the policy's attempts, time and budget), refusals
+    /// after the URL was renewed. Every attempt after the first counts as a retry in the
+    /// progress.
     pub(crate) async fn retrying<T, F, Fut>(
         &self,
         step: Step,
@@ -205,67 +206,52 @@ impl Wire<'_> {
         mut attempt: F,
     ) -> Result<T, Error>
     where
-        F: FnMut(Url) -> Fut,
+        F: FnMut(AttemptUrl) -> Fut,
         Fut: Future<Output = Result<T, Failure>>,
     {
-        let mut retries = {
-            let (url, _) = self.url.get();
-            self.retry.start(url.host_str().unwrap_or_default())
-        };
-        let mut attempts: u32 = 0;
-        let mut renewals: u32 = 0;
-        loop {
-            let (url, generation) = self.url.get();
-            attempts += 1;
-            let error = match attempt(url).await {
-                Ok(value) => {
-                    retries.succeeded();
-                    return Ok(value);
-                }
-                Err(Failure::Fatal(e)) => return Err(finish(e, block, attempts)),
-                Err(Failure::Refused(e)) => {
-                    renewals += 1;
-                    if renewals > self.max_renewals {
-                        return Err(finish(Error::from_core(step, e), block, attempts));
-                    }
-                    tracing::debug!(%step, ?block, "blob URL refused; renewing");
-                    if let Err(renew_error) = self.url.renew(generation).await {
-                        return Err(finish(renew_error, block, attempts));
-                    }
-                    // A refusal does not use up the transient-error budget.
-                    attempts -= 1;
+        let host = self.url.get().0.host_str().unwrap_or_default().to_owned();
+        let renewals = Arc::new(AtomicU32::new(0));
+        let outcome = self
+            .retry
+            .driver(host)
+            .run(|this| {
+                if this.is_retry() {
+                    tracing::debug!(%step, ?block, attempt = this.number(), "trying again");
                     self.meter.retried();
-                    continue;
                 }
-                Err(Failure::Transient(e)) => e,
-            };
-            match retries.next_delay(attempts, &error, true) {
-                Some(delay) => {
-                    tracing::debug!(%step, ?block, attempts, ?delay, error = %error, "retrying");
-                    self.meter.retried();
-                    tokio::time::sleep(delay).await;
-                }
-                None => return Err(finish(Error::from_core(step, error), block, attempts)),
+                let (url, generation) = self.url.get();
+                attempt(AttemptUrl {
+                    url,
+                    generation,
+                    renewals: renewals.clone(),
+                })
+            })
+            .await;
+        outcome.map_err(|failed| {
+            let attempts = failed.attempts();
+            let error = failed.into_error().with_attempts(attempts);
+            match block {
+                Some(b) => error.with_block(b),
+                None => error,
             }
-        }
+        })
     }
 }
 
-fn finish(error: Error, block: Option<BlockRef>, attempts: u32) -> Error {
-    let error = error.with_attempts(attempts);
-    match block {
-        Some(b) => error.with_block(b),
-        None => error,
-    }
-}
-
-fn transport_failure(e: TransportError, step: Step) -> Failure {
-    let error: evo_core::Error = e.into();
-    if error.is_retryable() {
-        Failure::Transient(error)
+/// A body that broke or stalled (evo-core's idle timeout) after `seen` of `expected` bytes.
+pub(crate) fn body_error(e: std::io::Error, seen: u64, expected: u64) -> evo_core::Error {
+    let error = if e.kind() == std::io::ErrorKind::TimedOut {
+        TransportError::new(
+            TransportErrorKind::Timeout,
+            format!("the body stalled after {seen} bytes: {e}"),
+        )
     } else {
-        Failure::Fatal(Error::from_core(step, error))
-    }
+        TransportError::new(
+            TransportErrorKind::Connection,
+            format!("the body broke after {seen} of {expected} bytes: {e}"),
+        )
+    };
+    error.with_source(e).into()
 }
 
 /// Byte-based progress of one transfer.

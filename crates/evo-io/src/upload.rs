@@ -27,7 +27,7 @@ use crate::client::{BlobClient, Source, SourceInner};
 use crate::digest::{Digest, md5_of};
 use crate::dual_md5::Md5;
 use crate::error::{BlockRef, Committed, Error, ErrorKind, Step};
-use crate::request::{Failure, Meter, Wire};
+use crate::request::{AttemptUrl, Failure, Meter, Wire, fatal};
 use crate::state::{StateWriter, TransferState, load, sibling, source_fingerprint};
 use crate::url::{RenewUrl, SignedUrl, with_params};
 
@@ -385,13 +385,13 @@ async fn put_blob(
             .map_err(|e| join_error(Step::PutBlob, e))?
     };
     let md5_b64 = STANDARD.encode(md5);
-    wire.retrying(Step::PutBlob, None, |url| {
+    wire.retrying(Step::PutBlob, None, |target| {
         let data = data.clone();
         let md5_b64 = md5_b64.clone();
         async move {
             let mut request = Request::builder()
                 .method(Method::PUT)
-                .uri(url.as_str())
+                .uri(target.url().as_str())
                 .header(header::CONTENT_LENGTH, len)
                 .header("x-ms-blob-type", "BlockBlob")
                 .header("content-md5", &md5_b64);
@@ -401,7 +401,7 @@ async fn put_blob(
             let request = request
                 .body(Body::from_bytes(data))
                 .map_err(|e| bad_request(Step::PutBlob, e))?;
-            expect_success(wire, Method::PUT, &url, request, Step::PutBlob).await
+            expect_success(wire, Method::PUT, &target, request, Step::PutBlob).await
         }
     })
     .await
@@ -436,7 +436,7 @@ fn commit_state(e: Error) -> Error {
 }
 
 fn bad_request(step: Step, e: http::Error) -> Failure {
-    Failure::fatal(
+    fatal(
         ErrorKind::InvalidInput,
         step,
         format!("cannot build the request: {e}"),
@@ -447,7 +447,7 @@ fn bad_request(step: Step, e: http::Error) -> Failure {
 async fn expect_success(
     wire: &Wire<'_>,
     method: Method,
-    url: &Url,
+    target: &AttemptUrl,
     request: Request<Body>,
     step: Step,
 ) -> Result<(), Failure> {
@@ -456,7 +456,7 @@ async fn expect_success(
         let _ = wire.read_up_to(response.into_body(), 64 * 1024).await;
         Ok(())
     } else {
-        Err(wire.status_failure(method, url, response, step).await)
+        Err(wire.status_failure(method, target, response, step).await)
     }
 }
 
@@ -833,19 +833,19 @@ impl<'w, 'a> Stager<'w, 'a> {
         let params = format!("comp=block&blockid={}", block_id_param(block.offset));
         let md5_b64 = STANDARD.encode(md5);
         let wire = self.wire;
-        wire.retrying(Step::PutBlock, Some(block), |url| {
+        wire.retrying(Step::PutBlock, Some(block), |target| {
             let data = data.clone();
-            let url = with_params(&url, &params);
+            let target = target.with_params(&params);
             let md5_b64 = md5_b64.clone();
             async move {
                 let request = Request::builder()
                     .method(Method::PUT)
-                    .uri(url.as_str())
+                    .uri(target.url().as_str())
                     .header(header::CONTENT_LENGTH, block.len)
                     .header("content-md5", md5_b64)
                     .body(Body::from_bytes(data))
                     .map_err(|e| bad_request(Step::PutBlock, e))?;
-                expect_success(wire, Method::PUT, &url, request, Step::PutBlock).await
+                expect_success(wire, Method::PUT, &target, request, Step::PutBlock).await
             }
         })
         .await
@@ -896,14 +896,14 @@ impl<'w, 'a> Stager<'w, 'a> {
         let wire = self.wire;
         let content_type = self.content_type.as_deref();
         tracing::debug!(blocks = count, bytes = len, "committing the block list");
-        wire.retrying(Step::PutBlockList, None, |url| {
-            let url = with_params(&url, "comp=blocklist");
+        wire.retrying(Step::PutBlockList, None, |target| {
+            let target = target.with_params("comp=blocklist");
             let xml = xml.clone();
             let md5 = md5.clone();
             async move {
                 let mut request = Request::builder()
                     .method(Method::PUT)
-                    .uri(url.as_str())
+                    .uri(target.url().as_str())
                     .header(header::CONTENT_TYPE, "text/plain; charset=UTF-8")
                     .header(header::CONTENT_LENGTH, xml.len())
                     .header("x-ms-blob-content-md5", md5);
@@ -913,7 +913,7 @@ impl<'w, 'a> Stager<'w, 'a> {
                 let request = request
                     .body(Body::from_bytes(xml))
                     .map_err(|e| bad_request(Step::PutBlockList, e))?;
-                expect_success(wire, Method::PUT, &url, request, Step::PutBlockList).await
+                expect_success(wire, Method::PUT, &target, request, Step::PutBlockList).await
             }
         })
         .await
