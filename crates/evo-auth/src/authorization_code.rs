@@ -11,7 +11,7 @@ use url::Url;
 use crate::browser::{BrowserLauncher, PrintUrl, SystemBrowser};
 use crate::connector::OAuthConnector;
 use crate::error::{OAuthError, OAuthErrorCode, truncate};
-use crate::loopback::{Callback, Listener, Page};
+use crate::loopback::{Callback, Listener, LoopbackHost, Page};
 use crate::pkce;
 use crate::scope::{EvoScope, Scopes};
 use crate::store::{TokenKey, TokenStore};
@@ -26,10 +26,12 @@ pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(180);
 /// Logs a user in through the browser (authorization code grant, PKCE S256) and keeps the
 /// session alive with the refresh token.
 ///
-/// [`login`](Self::login) listens on 127.0.0.1 at the redirect URL's port (or an ephemeral
-/// port when the URL has none or port 0), opens the authorize URL in the browser, checks the
-/// returned `state` in constant time, exchanges the code (with the PKCE verifier), and only
-/// then shows the browser a success page. Tokens are renewed with the refresh-token grant (ask
+/// [`login`](Self::login) listens on the redirect URL's loopback address (127.0.0.1 and ::1 for
+/// `localhost`) at its port (or an ephemeral port when the URL has none or port 0), opens the
+/// authorize URL in the browser, checks the returned `state` in constant time, exchanges the
+/// code (with the PKCE verifier), and only then shows the browser a success page. A redirect
+/// without the login's `state` (a wrong one, or an `error=` without any) is answered 400 and
+/// does not end the login: anything on this machine can send one. Tokens are renewed with the refresh-token grant (ask
 /// for `offline_access`, included in the default scopes) a margin before they expire and after
 /// a 401, and saved to the [`TokenStore`] when one is configured, so that
 /// [`login_if_needed`](Self::login_if_needed) skips the browser on the next run.
@@ -50,6 +52,7 @@ pub struct AuthorizationCodeAuthorizer {
     cache: Arc<TokenCache>,
     connector: OAuthConnector,
     redirect_url: Url,
+    loopback: LoopbackHost,
     scopes: Scopes,
     browser: Arc<dyn BrowserLauncher>,
     login_timeout: Duration,
@@ -81,8 +84,9 @@ pub struct AuthorizationCodeAuthorizerBuilder {
 }
 
 impl AuthorizationCodeAuthorizerBuilder {
-    /// The redirect URL registered for the client: `http://localhost:PORT/path` or
-    /// `http://127.0.0.1:PORT/path` (default [`DEFAULT_REDIRECT_URL`]). Without a port, or with
+    /// The redirect URL registered for the client: `http://localhost:PORT/path`,
+    /// `http://127.0.0.1:PORT/path` or `http://[::1]:PORT/path` (default
+    /// [`DEFAULT_REDIRECT_URL`]). Without a port, or with
     /// port 0, an ephemeral port is used.
     pub fn redirect_url(mut self, url: impl Into<String>) -> Self {
         self.redirect_url = url.into();
@@ -121,12 +125,13 @@ impl AuthorizationCodeAuthorizerBuilder {
         let redirect_url = Url::parse(&self.redirect_url).map_err(|e| {
             OAuthError::config(format!("redirect URL {:?}: {e}", self.redirect_url))
         })?;
-        let loopback = matches!(redirect_url.host_str(), Some("localhost" | "127.0.0.1"));
-        if redirect_url.scheme() != "http" || !loopback {
+        let Some(loopback) =
+            LoopbackHost::of(&redirect_url).filter(|_| redirect_url.scheme() == "http")
+        else {
             return Err(OAuthError::config(
-                "the redirect URL must be http://localhost:PORT/… or http://127.0.0.1:PORT/… (the listener binds 127.0.0.1)",
+                "the redirect URL must be http://localhost:PORT/…, http://127.0.0.1:PORT/… or http://[::1]:PORT/… (the listener binds the loopback address)",
             ));
-        }
+        };
         if redirect_url.query().is_some() || redirect_url.fragment().is_some() {
             return Err(OAuthError::config(
                 "the redirect URL must not have a query or a fragment",
@@ -149,6 +154,7 @@ impl AuthorizationCodeAuthorizerBuilder {
             cache: Arc::new(cache),
             connector: self.connector,
             redirect_url,
+            loopback,
             scopes: self.scopes,
             browser: self.browser,
             login_timeout: self.login_timeout,
@@ -271,7 +277,8 @@ impl AuthorizationCodeAuthorizer {
     /// The login itself; the caller holds `login_lock`.
     async fn login_locked(&self) -> Result<(), OAuthError> {
         let port = self.redirect_url.port().unwrap_or(0);
-        let mut listener = Listener::bind(port, self.redirect_url.path().to_owned()).await?;
+        let mut listener =
+            Listener::bind(self.loopback, port, self.redirect_url.path().to_owned()).await?;
         let mut redirect = self.redirect_url.clone();
         if port == 0 {
             let _ = redirect.set_port(Some(listener.port()));
@@ -297,16 +304,20 @@ impl AuthorizationCodeAuthorizer {
             let _ = PrintUrl.open(authorize_url.as_str());
         }
         let wait = async {
-            // The listener passes on only requests carrying code, error or state: each of them
-            // ends the login, successfully or not.
-            match listener.next().await {
-                Some(callback) => {
-                    self.on_callback(callback, &state, &verifier, &redirect)
-                        .await
+            // The listener passes on only requests carrying code, error or state; those with
+            // this login's state end it, successfully or not.
+            loop {
+                let Some(callback) = listener.next().await else {
+                    return Err(OAuthError::InvalidRedirect {
+                        reason: "the redirect listener stopped".into(),
+                    });
+                };
+                if let Some(result) = self
+                    .on_callback(callback, &state, &verifier, &redirect)
+                    .await
+                {
+                    return result;
                 }
-                None => Err(OAuthError::InvalidRedirect {
-                    reason: "the redirect listener stopped".into(),
-                }),
             }
         };
         match tokio::time::timeout(self.login_timeout, wait).await {
@@ -317,31 +328,35 @@ impl AuthorizationCodeAuthorizer {
         }
     }
 
+    /// Handles one redirect: `None` when it did not carry this login's state (answered 400,
+    /// the login goes on waiting), the login's outcome otherwise.
     async fn on_callback(
         &self,
         callback: Callback,
         state: &str,
         verifier: &str,
         redirect: &Url,
-    ) -> Result<(), OAuthError> {
+    ) -> Option<Result<(), OAuthError>> {
         let fail = |callback: Callback, status: StatusCode, error: OAuthError| {
             callback.answer(Page::failure(status, error.to_string()));
-            Err(error)
+            Some(Err(error))
         };
-        match callback.get("state") {
-            Some(got) if pkce::same_secret(got, state) => {}
-            Some(_) => {
-                tracing::warn!("a login redirect carried the wrong state; abandoning the login");
-                return fail(callback, StatusCode::BAD_REQUEST, OAuthError::StateMismatch);
-            }
-            // An error redirect without state still ends the login (nothing to exchange).
-            None if callback.get("error").is_some() => {}
-            None => {
-                let error = OAuthError::InvalidRedirect {
-                    reason: "the redirect has no state".into(),
-                };
-                return fail(callback, StatusCode::BAD_REQUEST, error);
-            }
+        let ignored = match callback.get("state") {
+            Some(got) if pkce::same_secret(got, state) => None,
+            Some(_) => Some(OAuthError::StateMismatch),
+            None => Some(OAuthError::InvalidRedirect {
+                reason: "the redirect has no state".into(),
+            }),
+        };
+        if let Some(error) = ignored {
+            // Anything on this machine can call the listener: only the authorization server,
+            // which echoes the state, may end the login.
+            tracing::warn!(error = %error, "ignoring a login redirect without this login's state");
+            callback.answer(Page::failure(
+                StatusCode::BAD_REQUEST,
+                format!("{error}. This redirect was ignored; the login is still waiting."),
+            ));
+            return None;
         }
         if let Some(code) = callback.get("error") {
             let error = OAuthError::Authorization {
@@ -374,7 +389,7 @@ impl AuthorizationCodeAuthorizer {
                 self.cache.install(token).await;
                 tracing::info!("logged in");
                 callback.answer(Page::success());
-                Ok(())
+                Some(Ok(()))
             }
             Err(error) => fail(callback, StatusCode::OK, error),
         }

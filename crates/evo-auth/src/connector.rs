@@ -101,6 +101,7 @@ pub struct OAuthConnectorBuilder {
     revocation_endpoint: String,
     retry: RetryPolicy,
     timeout: Duration,
+    allow_insecure_http: bool,
 }
 
 impl fmt::Debug for OAuthConnectorBuilder {
@@ -132,6 +133,7 @@ impl OAuthConnector {
                 .with_max_attempts(3)
                 .with_max_retry_after(Duration::from_secs(30)),
             timeout: Duration::from_secs(30),
+            allow_insecure_http: false,
         }
     }
 
@@ -417,7 +419,16 @@ impl OAuthConnectorBuilder {
         self.timeout = timeout;
         self
     }
-    /// Checks the URLs and builds the connector.
+    /// Allow token and revocation endpoints on plain `http://` at another machine (default
+    /// false: codes, refresh tokens and client secrets are sent there, so [`build`](Self::build)
+    /// refuses such endpoints; `https://` and loopback addresses are always allowed).
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+    /// Checks the URLs and builds the connector: an endpoint that receives secrets (token,
+    /// revocation) must be `https://` or on this machine unless
+    /// [`allow_insecure_http`](Self::allow_insecure_http) says otherwise.
     pub fn build(self) -> Result<OAuthConnector, OAuthError> {
         let issuer = Url::parse(&self.issuer)
             .map_err(|e| OAuthError::config(format!("issuer {:?}: {e}", self.issuer)))?;
@@ -431,8 +442,17 @@ impl OAuthConnectorBuilder {
         let token_url = endpoint(&issuer, &self.token_endpoint)?;
         let end_session_url = endpoint(&issuer, &self.end_session_endpoint)?;
         let revocation_url = endpoint(&issuer, &self.revocation_endpoint)?;
-        if token_url.scheme() == "http" && !is_loopback(&token_url) {
-            tracing::warn!(token_url = %token_url, "the token endpoint is plain http: credentials travel unencrypted");
+        let what = if self.client_secret.is_some() {
+            "the client secret and tokens"
+        } else {
+            "authorization codes and tokens"
+        };
+        for url in [&token_url, &revocation_url] {
+            evo_core::check_plain_http(url, what, self.allow_insecure_http)
+                .map_err(OAuthError::config)?;
+            if url.scheme() == "http" && !evo_core::is_loopback_url(url) {
+                tracing::warn!(url = %url, "plain http endpoint allowed: credentials travel unencrypted");
+            }
         }
         Ok(OAuthConnector {
             inner: Arc::new(Inner {
@@ -448,15 +468,6 @@ impl OAuthConnectorBuilder {
                 timeout: self.timeout,
             }),
         })
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
     }
 }
 

@@ -47,6 +47,9 @@ mod browser;
 mod client_credentials;
 mod connector;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod loopback;
 mod pkce;
 mod scope;

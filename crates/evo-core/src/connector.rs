@@ -68,6 +68,7 @@ struct Settings {
     connect_timeout: Option<Duration>,
     read_timeout: Option<Duration>,
     max_response_bytes: usize,
+    allow_insecure_http: bool,
 }
 
 struct Inner {
@@ -188,6 +189,13 @@ impl ApiConnectorBuilder {
         self.settings.max_response_bytes = limit;
         self
     }
+    /// Send credentials over plain `http://` to other machines (default false: a request
+    /// that would carry the authorizer's headers to a non-loopback `http://` URL fails
+    /// before it is sent; `https://` and loopback addresses are always allowed).
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.settings.allow_insecure_http = allow;
+        self
+    }
     /// Builds the connector; fails when no transport was given or a header is invalid.
     pub fn build(self) -> Result<ApiConnector, Error> {
         if let Some(message) = self.invalid {
@@ -244,6 +252,7 @@ impl ApiConnector {
                 connect_timeout: Some(Duration::from_secs(10)),
                 read_timeout: Some(Duration::from_secs(60)),
                 max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+                allow_insecure_http: false,
             },
             invalid: None,
         }
@@ -608,6 +617,14 @@ impl RequestBuilder {
         } else {
             HeaderMap::new()
         };
+        if !auth_headers.is_empty() {
+            crate::plain_http::check_plain_http(
+                url,
+                "credentials",
+                self.settings.allow_insecure_http,
+            )
+            .map_err(|m| Failure::fatal(Unanswered::Error(Error::invalid_request(m))))?;
+        }
         let body = {
             let mut slot = conditions.body.lock().unwrap_or_else(|e| e.into_inner());
             match slot.as_ref() {

@@ -26,6 +26,7 @@ mod connector;
 mod environment;
 mod error;
 mod feedback;
+mod plain_http;
 pub mod polling;
 mod read_timeout;
 mod redact;
@@ -49,6 +50,7 @@ pub use error::{
     TransportError, TransportErrorKind,
 };
 pub use feedback::{Feedback, NoFeedback, Progress};
+pub use plain_http::{check_plain_http, is_loopback_url};
 pub use read_timeout::{send_with_read_timeout, with_idle_timeout};
 pub use redact::{Secret, redact_json_secrets, redact_text_secrets, redact_url, redacted_snippet};
 pub use retry::{RequestRetries, RetryBudget, RetryPolicy, is_retryable_status, parse_retry_after};

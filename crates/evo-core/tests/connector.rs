@@ -20,7 +20,7 @@ fn fast_retries() -> RetryPolicy {
 }
 
 fn connector(mock: &MockTransport) -> ApiConnector {
-    ApiConnector::builder("http://api.test/v1".parse().unwrap())
+    ApiConnector::builder("https://api.test/v1".parse().unwrap())
         .transport(Arc::new(mock.clone()))
         .retry_policy(fast_retries())
         .build()
@@ -29,7 +29,7 @@ fn connector(mock: &MockTransport) -> ApiConnector {
 
 #[tokio::test]
 async fn building_needs_a_transport_and_an_http_url() {
-    let err = ApiConnector::builder("http://api.test/".parse().unwrap())
+    let err = ApiConnector::builder("https://api.test/".parse().unwrap())
         .build()
         .unwrap_err();
     assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
@@ -39,7 +39,7 @@ async fn building_needs_a_transport_and_an_http_url() {
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("http"), "{err}");
-    let err = ApiConnector::builder("http://api.test/".parse().unwrap())
+    let err = ApiConnector::builder("https://api.test/".parse().unwrap())
         .transport(Arc::new(MockTransport::new()))
         .default_header("bad header", "x")
         .build()
@@ -51,14 +51,14 @@ async fn building_needs_a_transport_and_an_http_url() {
 async fn urls_headers_and_json_bodies() {
     let mock = MockTransport::new();
     mock.push(MockResponse::json(200, &serde_json::json!({"ok": true})));
-    let c = ApiConnector::builder("http://api.test/v1".parse().unwrap())
+    let c = ApiConnector::builder("https://api.test/v1".parse().unwrap())
         .transport(Arc::new(mock.clone()))
         .authorizer(Arc::new(StaticTokenAuthorizer::new("tok")))
         .default_header("x-default", "d")
         .default_header("x-replaced", "old")
         .build()
         .unwrap();
-    assert_eq!(c.base_url().as_str(), "http://api.test/v1/");
+    assert_eq!(c.base_url().as_str(), "https://api.test/v1/");
     let _: serde_json::Value = c
         .request(Method::POST, "/orgs/{org}/things")
         .path_param("org", "a/b")
@@ -69,7 +69,7 @@ async fn urls_headers_and_json_bodies() {
         .await
         .unwrap();
     let r = mock.last_request().unwrap();
-    assert_eq!(r.url(), "http://api.test/v1/orgs/a%2Fb/things?q=x+y");
+    assert_eq!(r.url(), "https://api.test/v1/orgs/a%2Fb/things?q=x+y");
     assert_eq!(r.header("authorization"), Some("Bearer tok"));
     assert_eq!(r.header("x-default"), Some("d"));
     assert_eq!(r.header("x-replaced"), Some("new"));
@@ -112,12 +112,12 @@ async fn credentials_go_only_to_the_base_origin() {
     mock.push(MockResponse::new(204));
     mock.push(MockResponse::new(204));
     mock.push(MockResponse::new(204));
-    let c = ApiConnector::builder("http://api.test/".parse().unwrap())
+    let c = ApiConnector::builder("https://api.test/".parse().unwrap())
         .transport(Arc::new(mock.clone()))
         .authorizer(Arc::new(StaticTokenAuthorizer::new("tok")))
         .build()
         .unwrap();
-    c.request_url(Method::GET, "http://api.test/next?page=2".parse().unwrap())
+    c.request_url(Method::GET, "https://api.test/next?page=2".parse().unwrap())
         .send_empty()
         .await
         .unwrap();
@@ -177,7 +177,7 @@ async fn a_401_refreshes_once_and_resends_with_the_new_token() {
     mock.push(MockResponse::new(401));
     mock.push(MockResponse::json(200, &serde_json::json!([])));
     let auth = Arc::new(RotatingAuthorizer::default());
-    let c = ApiConnector::builder("http://api.test/".parse().unwrap())
+    let c = ApiConnector::builder("https://api.test/".parse().unwrap())
         .transport(Arc::new(mock.clone()))
         .authorizer(auth.clone())
         .build()
@@ -223,7 +223,7 @@ async fn every_response_is_observed_with_the_credentials_its_request_sent() {
     mock.push(MockResponse::new(401).header("x-rotated", "a"));
     mock.push(MockResponse::json(200, &serde_json::json!([])).header("x-rotated", "b"));
     let auth = Arc::new(PairingAuthorizer::default());
-    let c = ApiConnector::builder("http://api.test/".parse().unwrap())
+    let c = ApiConnector::builder("https://api.test/".parse().unwrap())
         .transport(Arc::new(mock.clone()))
         .authorizer(auth.clone())
         .build()
@@ -244,7 +244,7 @@ async fn a_401_with_a_streamed_body_is_returned_not_resent() {
     let mock = MockTransport::new();
     mock.push(MockResponse::new(401));
     let auth = Arc::new(RotatingAuthorizer::default());
-    let c = ApiConnector::builder("http://api.test/".parse().unwrap())
+    let c = ApiConnector::builder("https://api.test/".parse().unwrap())
         .transport(Arc::new(mock.clone()))
         .authorizer(auth.clone())
         .build()
@@ -297,7 +297,7 @@ async fn a_shared_retry_budget_stops_retries_to_a_failing_host_for_every_client(
     // 3 retries' worth of tokens, shared by two clients of the same host.
     let budget = RetryBudget::new(15);
     let client = |policy: RetryPolicy| {
-        ApiConnector::builder("http://api.test/v1".parse().unwrap())
+        ApiConnector::builder("https://api.test/v1".parse().unwrap())
             .transport(Arc::new(mock.clone()))
             .retry_policy(policy.with_max_attempts(10).with_budget(budget.clone()))
             .build()
@@ -419,7 +419,7 @@ async fn the_read_timeout_waits_while_the_upload_makes_progress() {
         }
         Ok(http::Response::new(Body::from(total.to_string())))
     });
-    let c = ApiConnector::builder("http://api.test/".parse().unwrap())
+    let c = ApiConnector::builder("https://api.test/".parse().unwrap())
         .transport(Arc::new(transport))
         .read_timeout(Some(Duration::from_millis(150)))
         .retry_policy(RetryPolicy::none())
@@ -446,7 +446,7 @@ async fn the_read_timeout_waits_while_the_upload_makes_progress() {
     assert_eq!(answer, (3 * 1024 * 1024).to_string());
 
     // Once the body is taken, silence is measured again.
-    let c = ApiConnector::builder("http://api.test/".parse().unwrap())
+    let c = ApiConnector::builder("https://api.test/".parse().unwrap())
         .transport(Arc::new(evo_core::test_util::NeverTransport))
         .read_timeout(Some(Duration::from_millis(100)))
         .retry_policy(RetryPolicy::none())
@@ -503,7 +503,7 @@ impl Authorizer for FlakyAuthorizer {
 async fn transient_credential_failures_are_retried_before_sending() {
     let mock = MockTransport::new();
     mock.push(MockResponse::new(204));
-    let c = ApiConnector::builder("http://api.test/".parse().unwrap())
+    let c = ApiConnector::builder("https://api.test/".parse().unwrap())
         .transport(Arc::new(mock.clone()))
         .authorizer(Arc::new(FlakyAuthorizer {
             failures: AtomicUsize::new(2),
@@ -518,7 +518,7 @@ async fn transient_credential_failures_are_retried_before_sending() {
         Some("Bearer ok")
     );
 
-    let c = ApiConnector::builder("http://api.test/".parse().unwrap())
+    let c = ApiConnector::builder("https://api.test/".parse().unwrap())
         .transport(Arc::new(mock.clone()))
         .authorizer(Arc::new(FlakyAuthorizer {
             failures: AtomicUsize::new(10),
@@ -538,7 +538,7 @@ async fn a_stream_factory_body_is_sent_again_on_retry_and_after_a_401() {
     mock.push(MockResponse::new(401));
     mock.push(MockResponse::new(204));
     let auth = Arc::new(RotatingAuthorizer::default());
-    let c = ApiConnector::builder("http://api.test/".parse().unwrap())
+    let c = ApiConnector::builder("https://api.test/".parse().unwrap())
         .transport(Arc::new(mock.clone()))
         .authorizer(auth.clone())
         .retry_policy(fast_retries())
@@ -586,4 +586,52 @@ fn request_futures_are_send() {
     assert_send(&raw);
     let empty = connector.request(http::Method::DELETE, "/x").send_empty();
     assert_send(&empty);
+}
+
+/// Credentials go over plain `http://` only to this machine, unless the user opts in; requests
+/// without credentials are not affected.
+#[tokio::test]
+async fn credentials_are_not_sent_over_plain_http_to_another_machine() {
+    let build = |base: &str, auth: bool, allow: bool, mock: &MockTransport| {
+        let mut b = ApiConnector::builder(base.parse().unwrap())
+            .transport(Arc::new(mock.clone()))
+            .retry_policy(fast_retries())
+            .allow_insecure_http(allow);
+        if auth {
+            b = b.authorizer(Arc::new(StaticTokenAuthorizer::new("tok")));
+        }
+        b.build().unwrap()
+    };
+    // Refused before anything is sent, also for a hub URL taken on with `with_base_url`.
+    let mock = MockTransport::new();
+    let c = build("http://hub.example.com/", true, false, &mock);
+    let err = c.request(Method::GET, "x").send().await.unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
+    assert!(err.to_string().contains("plain http"), "{err}");
+    assert!(!err.to_string().contains("tok"), "{err}");
+    let safe = build("https://hub.example.com/", true, false, &mock);
+    let hub = safe
+        .with_base_url("http://other.example.com/".parse().unwrap())
+        .unwrap();
+    let err = hub.request(Method::GET, "x").send().await.unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
+    assert!(mock.requests().is_empty(), "nothing was sent");
+
+    // https, loopback, no credentials, or the opt-in: sent.
+    for (base, auth, allow) in [
+        ("https://hub.example.com/", true, false),
+        ("http://127.0.0.1:9/", true, false),
+        ("http://localhost:9/", true, false),
+        ("http://[::1]:9/", true, false),
+        ("http://hub.example.com/", false, false),
+        ("http://hub.example.com/", true, true),
+    ] {
+        let mock = MockTransport::new();
+        mock.push(MockResponse::json(200, &serde_json::json!({})));
+        let c = build(base, auth, allow, &mock);
+        c.request(Method::GET, "x").send().await.unwrap();
+        let sent = mock.requests();
+        assert_eq!(sent.len(), 1, "{base}");
+        assert_eq!(sent[0].header("authorization").is_some(), auth, "{base}");
+    }
 }
