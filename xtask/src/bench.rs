@@ -1,4 +1,4 @@
-//! `cargo xtask bench [io] [files] [objects]`: builds the benchmark programs (crates/evo-bench) in release
+//! `cargo xtask bench [io] [files] [objects] [api]`: builds the benchmark programs (crates/evo-bench) in release
 //! mode and runs them. Benchmarks report ratios against a baseline or peer measured in the same
 //! run, so the numbers compare like with like on whatever machine runs them. Never part of the
 //! tests.
@@ -20,9 +20,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "io" => io()?,
             "files" => files()?,
             "objects" => run_bench("objects")?,
+            "api" => api()?,
             other => {
                 return Err(format!(
-                    "unknown benchmark {other:?} (known: io, files, objects)"
+                    "unknown benchmark {other:?} (known: io, files, objects, api)"
                 ));
             }
         }
@@ -40,12 +41,25 @@ fn io() -> Result<(), String> {
 
 /// evo-rs (`evo_files::FilesClient` on `evo_hyper::HyperTransport`) beside the official Python
 /// SDK (`evo.files`, from the peers' venv: `scripts/install-peers.sh`), each uploading and then
-/// downloading a 256 MiB file through the emulator's File API and its TLS blob listener on a
-/// loopback port 443 (needs root or CAP_NET_BIND_SERVICE); 3 rounds, best of each. The last line
-/// printed is `files-bench: upload X.XXx python, download Y.YYx python, peak rust Z MiB,
-/// python W MiB`.
+/// downloading a file through the emulator's File API and its TLS blob listener (HTTP/1.1 only,
+/// as Azure's) on a loopback port 443 (needs root or CAP_NET_BIND_SERVICE), on loopback (`lan`)
+/// and under the emulator's WAN profile (`wan`), at 256 MiB and 1 GiB (`EVO_BENCH_FILES_MIB`,
+/// `EVO_BENCH_WAN_LATENCY_MS`, `EVO_BENCH_WAN_MBIT`, `EVO_BENCH_ROUNDS`); best of 3 rounds, order
+/// alternated. Each side reports throughput, client CPU seconds per GiB (getrusage) and peak
+/// memory. The last line printed is `files-bench: lan upload A.AAx python, lan download B.BBx
+/// python, wan upload C.CCx python, wan download D.DDx python, cpu E.EEx python, peak rust Z
+/// MiB, python W MiB` (ratios at the largest size; cpu: evo-rs client CPU per GiB over
+/// Python's, lower is better).
 fn files() -> Result<(), String> {
     run_bench("files")
+}
+
+/// API calls (list workspaces with page size 50, get a workspace) at concurrency 1 and 16
+/// against the emulator, evo-rs beside the official Python SDK and bare hyper: calls per second
+/// and client CPU per call. The last line printed is `api-bench: c16 X.XXx python, Y.YYx bare
+/// hyper, cpu Z.ZZx python` (cpu: evo-rs client CPU per call over Python's).
+fn api() -> Result<(), String> {
+    run_bench("api")
 }
 
 /// Runs `evo-bench <name>` built in release mode.

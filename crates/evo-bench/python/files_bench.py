@@ -10,8 +10,9 @@ listener from SSL_CERT_FILE, as in crates/evo-files/tests/python/interop.py.
 
 The clocks run around the upload calls (prepare_upload_by_path + upload_from_path) and around
 the download calls (prepare_download_by_id + download_to_path) only: interpreter start-up,
-imports and client construction are outside them. Prints one line:
-    result upload_seconds=S download_seconds=S peak_bytes=N file_id=UUID size=N
+imports and client construction are outside them; the CPU time of this process (getrusage,
+user plus system, every thread) is taken around the same calls. Prints one line:
+    result upload_seconds=S download_seconds=S upload_cpu=S download_cpu=S peak_bytes=N file_id=UUID size=N
 where peak_bytes is ru_maxrss (KiB on Linux) of this process times 1024.
 """
 
@@ -28,6 +29,12 @@ from evo.files import FileAPIClient
 from evo.oauth import AccessTokenAuthorizer
 
 
+def cpu_seconds() -> float:
+    """User plus system CPU seconds of this process (all its threads) so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def main(argv: list[str]) -> None:
     hub_url, org_id, workspace_id, source, remote, target = argv
     environment = Environment(hub_url=hub_url, org_id=uuid.UUID(org_id), workspace_id=uuid.UUID(workspace_id))
@@ -35,19 +42,20 @@ async def main(argv: list[str]) -> None:
     connector = APIConnector(hub_url, transport, AccessTokenAuthorizer(os.environ["EVO_TOKEN"]))
     client = FileAPIClient(environment, connector)
     async with transport:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         upload = await client.prepare_upload_by_path(remote)
         await upload.upload_from_path(source, transport)
-        upload_seconds = time.perf_counter() - started
+        upload_seconds, upload_cpu = time.perf_counter() - started, cpu_seconds() - cpu
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         download = await client.prepare_download_by_id(upload.file_id)
         await download.download_to_path(target, transport)
-        download_seconds = time.perf_counter() - started
+        download_seconds, download_cpu = time.perf_counter() - started, cpu_seconds() - cpu
         metadata = download.metadata
     peak_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(
         f"result upload_seconds={upload_seconds:.4f} download_seconds={download_seconds:.4f} "
+        f"upload_cpu={upload_cpu:.4f} download_cpu={download_cpu:.4f} "
         f"peak_bytes={peak_bytes} file_id={metadata.id} size={metadata.size}"
     )
 

@@ -1,41 +1,85 @@
 //! The files benchmark: evo-rs (`evo_files::FilesClient` on `evo_hyper::HyperTransport`) against
 //! the official Python SDK (`evo.files` from PyPI), both uploading and then downloading the same
-//! file through the File API of one in-process emulator.
+//! file through the File API of one in-process emulator, on loopback (`lan`) and under the
+//! emulator's WAN profile (`wan`: added latency per request, a bandwidth cap per connection),
+//! at each size asked for (default 256 MiB and 1 GiB).
 //!
 //! The Python SDK only accepts `https` blob URLs on the default port, so the emulator serves
 //! blobs over TLS on port 443 of a random `127.x.y.z` address (set up as in
-//! crates/evo-files/tests/python_interop.rs); both sides use that endpoint and trust the
-//! emulator's CA (Python through `SSL_CERT_FILE`, Rust through the transport builder's root
-//! certificate). Each side runs as its own child process per round (so its peak resident memory
-//! is its own) and times inside itself around the upload and around the download only. The
-//! downloads are compared with the source after the child exits, outside every clock.
+//! crates/evo-files/tests/python_interop.rs); both sides use that endpoint (HTTP/1.1 only, as
+//! Azure's) and trust the emulator's CA (Python through `SSL_CERT_FILE`, Rust through the
+//! transport builder's root certificate). Each side runs as its own child process per round
+//! (so its peak resident memory and CPU time are its own) and times inside itself around the
+//! upload and around the download only, taking its own CPU time (`getrusage`) around each; the
+//! orchestrator also takes each child's whole CPU time (start-up included) by `getrusage` of
+//! its children. The downloads are compared with the source after the child exits, outside
+//! every clock.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use evo_core::{ApiConnector, Environment, StaticTokenAuthorizer};
-use evo_emulator::{Emulator, Seed};
+use evo_emulator::{BlobStorage, Emulator, Seed, WanProfile};
 use evo_files::FilesClient;
 use evo_hyper::HyperTransport;
 
 use crate::io::{check_download, child_result, mib_per_s, peak_rss, write_source};
+use crate::rusage::{children_cpu_seconds, own_cpu_seconds};
 
-/// Measurement rounds; the best round of each side and operation counts.
-const ROUNDS: usize = 3;
 /// The Python side, written next to the benchmark's files at run time.
 const PYTHON_SCRIPT: &str = include_str!("../python/files_bench.py");
 /// The two sides, in the order of the first round.
 const SIDES: [&str; 2] = ["rust", "python"];
+/// The network profiles measured.
+const PROFILES: [&str; 2] = ["lan", "wan"];
 
 /// One child's round: an upload and a download of the whole file.
 #[derive(Debug, Clone, Copy)]
 struct Round {
     upload_seconds: f64,
     download_seconds: f64,
+    /// CPU seconds of the child inside the upload and download clocks.
+    upload_cpu: f64,
+    download_cpu: f64,
+    /// CPU seconds of the whole child process (start-up included), measured by the parent.
+    process_cpu: f64,
     peak_bytes: u64,
+}
+
+/// The best of each side's rounds at one size and profile.
+#[derive(Debug, Clone, Copy)]
+struct Best {
+    upload_seconds: f64,
+    download_seconds: f64,
+    /// Lowest CPU seconds per GiB moved (upload and download together) inside the clocks.
+    cpu_per_gib: f64,
+    /// Lowest whole-process CPU seconds per GiB moved.
+    process_cpu_per_gib: f64,
+    peak_bytes: u64,
+}
+
+impl Best {
+    fn new(round: &Round, size: u64) -> Self {
+        let gib = 2.0 * size as f64 / f64::from(1u32 << 30);
+        Best {
+            upload_seconds: round.upload_seconds,
+            download_seconds: round.download_seconds,
+            cpu_per_gib: (round.upload_cpu + round.download_cpu) / gib,
+            process_cpu_per_gib: round.process_cpu / gib,
+            peak_bytes: round.peak_bytes,
+        }
+    }
+
+    fn merge(&mut self, other: Best) {
+        self.upload_seconds = self.upload_seconds.min(other.upload_seconds);
+        self.download_seconds = self.download_seconds.min(other.download_seconds);
+        self.cpu_per_gib = self.cpu_per_gib.min(other.cpu_per_gib);
+        self.process_cpu_per_gib = self.process_cpu_per_gib.min(other.process_cpu_per_gib);
+        self.peak_bytes = self.peak_bytes.max(other.peak_bytes);
+    }
 }
 
 /// Where and as whom both sides reach the emulator.
@@ -47,28 +91,204 @@ struct Target {
     token: String,
 }
 
+/// The benchmark's settings, from the environment.
+struct Settings {
+    sizes_mib: Vec<u64>,
+    rounds: usize,
+    wan: WanProfile,
+}
+
+impl Settings {
+    fn from_env() -> Result<Self, String> {
+        let number = |name: &str, default: f64| -> Result<f64, String> {
+            match std::env::var(name) {
+                Ok(v) => v
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("{name}={v:?} is not a number")),
+                Err(_) => Ok(default),
+            }
+        };
+        let sizes_mib = match std::env::var("EVO_BENCH_FILES_MIB") {
+            Ok(v) => v
+                .split(',')
+                .map(|s| s.trim().parse::<u64>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| format!("EVO_BENCH_FILES_MIB={v:?} is not a list of MiB sizes"))?,
+            Err(_) => vec![256, 1024],
+        };
+        let latency_ms = number("EVO_BENCH_WAN_LATENCY_MS", 40.0)?;
+        let mbit = number("EVO_BENCH_WAN_MBIT", 100.0)?;
+        let rounds = number("EVO_BENCH_ROUNDS", 3.0)?.max(1.0) as usize;
+        Ok(Settings {
+            sizes_mib,
+            rounds,
+            wan: WanProfile::new()
+                .latency(Duration::from_secs_f64(latency_ms.max(0.0) / 1e3))
+                .bandwidth_per_connection(Some((mbit.max(0.0) * 1e6 / 8.0) as u64)),
+        })
+    }
+}
+
 /// Runs the whole benchmark and prints the report; the last line is the summary.
 pub fn orchestrate() -> Result<(), String> {
-    let size_mib: u64 = std::env::var("EVO_BENCH_FILES_MIB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256);
-    let size = size_mib << 20;
+    let settings = Settings::from_env()?;
     let python = std::panic::catch_unwind(evo_testkit::python)
         .map_err(|_| "the Python venv with the official Evo SDK is missing: run `bash scripts/install-peers.sh`".to_owned())?;
     let dir = std::env::temp_dir().join(format!("evo-bench-files-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let result = run(&dir, size, &python);
+    let result = run(&dir, &settings, &python);
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
-fn run(dir: &Path, size: u64, python: &Path) -> Result<(), String> {
-    let source = dir.join("source.bin");
-    write_source(&source, size)?;
+fn run(dir: &Path, settings: &Settings, python: &Path) -> Result<(), String> {
     let script = dir.join("files_bench.py");
     std::fs::write(&script, PYTHON_SCRIPT)
         .map_err(|e| format!("writing {}: {e}", script.display()))?;
+    println!(
+        "files-bench: sizes {:?} MiB, {} rounds, lan (loopback) and wan ({:?} per request, {} Mbit/s per connection each way)",
+        settings.sizes_mib,
+        settings.rounds,
+        settings.wan.added_latency(),
+        settings
+            .wan
+            .bandwidth_cap()
+            .map_or(0, |b| b * 8 / 1_000_000)
+    );
+    println!(
+        "  rust  : evo_files::FilesClient defaults on evo_hyper::HyperTransport defaults + the emulator's CA (evo-io: {} MiB blocks, 8 in flight)",
+        evo_io::DEFAULT_BLOCK_SIZE >> 20
+    );
+    println!(
+        "  python: evo-files {} / evo-sdk-common {} defaults, AioTransport defaults, SSL_CERT_FILE = the emulator's CA (4 MiB chunks, min(32, cpus + 4) = {} workers)",
+        python_version(python, "evo-files"),
+        python_version(python, "evo-sdk-common"),
+        std::thread::available_parallelism().map_or(0, |n| (n.get() + 4).min(32))
+    );
+    let mut results: HashMap<(&str, u64, &str), Best> = HashMap::new();
+    for profile in PROFILES {
+        let wan = if profile == "wan" {
+            settings.wan
+        } else {
+            WanProfile::new()
+        };
+        for &size_mib in &settings.sizes_mib {
+            let size = size_mib << 20;
+            let source = dir.join(format!("source-{size_mib}.bin"));
+            if !source.exists() {
+                write_source(&source, size)?;
+            }
+            // A fresh emulator per size, blobs in files: the rounds' uploads stay on disk.
+            let store = dir.join(format!("store-{profile}-{size_mib}"));
+            let (rt, emulator, target) = start_emulator(dir, &store, wan)?;
+            for round in 0..settings.rounds {
+                let mut sides = SIDES;
+                // Alternate who goes first, so neither side always meets a warm or a cold machine.
+                sides.rotate_left(round % SIDES.len());
+                for side in sides {
+                    let measured = run_round(dir, python, &script, &target, &source, side, round)?;
+                    println!(
+                        "  {profile} {size_mib:5} MiB round {} {side:6} upload {:7.1} MiB/s  download {:7.1} MiB/s  cpu {:5.2} + {:5.2} s (process {:5.2} s)  peak {:4} MiB",
+                        round + 1,
+                        mib_per_s(size, measured.upload_seconds),
+                        mib_per_s(size, measured.download_seconds),
+                        measured.upload_cpu,
+                        measured.download_cpu,
+                        measured.process_cpu,
+                        measured.peak_bytes >> 20
+                    );
+                    let best = Best::new(&measured, size);
+                    results
+                        .entry((profile, size_mib, side))
+                        .and_modify(|b| b.merge(best))
+                        .or_insert(best);
+                }
+            }
+            rt.block_on(emulator.shutdown());
+            let _ = std::fs::remove_dir_all(&store);
+        }
+    }
+    report(settings, &results)
+}
+
+/// Prints each profile and size, then the summary line (at the largest size).
+fn report(settings: &Settings, results: &HashMap<(&str, u64, &str), Best>) -> Result<(), String> {
+    let get = |profile: &str, size_mib: u64, side: &str| {
+        results
+            .get(&(profile, size_mib, side))
+            .copied()
+            .ok_or_else(|| format!("no {side} result for {profile} {size_mib} MiB"))
+    };
+    let rate = |size_mib: u64, seconds: f64| mib_per_s(size_mib << 20, seconds);
+    for profile in PROFILES {
+        for &size_mib in &settings.sizes_mib {
+            let (r, p) = (
+                get(profile, size_mib, "rust")?,
+                get(profile, size_mib, "python")?,
+            );
+            println!(
+                "{profile} {size_mib} MiB (best of {}): upload evo-rs {:.1} MiB/s python {:.1} MiB/s {:.2}x; download evo-rs {:.1} MiB/s python {:.1} MiB/s {:.2}x; client CPU per GiB evo-rs {:.2} s python {:.2} s {:.2}x (whole process {:.2} s / {:.2} s); peak evo-rs {} MiB python {} MiB",
+                settings.rounds,
+                rate(size_mib, r.upload_seconds),
+                rate(size_mib, p.upload_seconds),
+                p.upload_seconds / r.upload_seconds,
+                rate(size_mib, r.download_seconds),
+                rate(size_mib, p.download_seconds),
+                p.download_seconds / r.download_seconds,
+                r.cpu_per_gib,
+                p.cpu_per_gib,
+                r.cpu_per_gib / p.cpu_per_gib,
+                r.process_cpu_per_gib,
+                p.process_cpu_per_gib,
+                r.peak_bytes >> 20,
+                p.peak_bytes >> 20
+            );
+        }
+    }
+    let largest = settings.sizes_mib.iter().copied().max().unwrap_or(0);
+    let ratio = |profile: &str, upload: bool| -> Result<f64, String> {
+        let (r, p) = (
+            get(profile, largest, "rust")?,
+            get(profile, largest, "python")?,
+        );
+        Ok(if upload {
+            p.upload_seconds / r.upload_seconds
+        } else {
+            p.download_seconds / r.download_seconds
+        })
+    };
+    let (r, p) = (get("lan", largest, "rust")?, get("lan", largest, "python")?);
+    let peak = |side: &str| {
+        results
+            .iter()
+            .filter(|((_, _, s), _)| *s == side)
+            .map(|(_, b)| b.peak_bytes)
+            .max()
+            .unwrap_or(0)
+            >> 20
+    };
+    println!(
+        "summary at {largest} MiB; cpu: evo-rs client CPU per GiB divided by Python's (lan, inside the clocks), lower is better; peak: the largest over every size and profile"
+    );
+    println!(
+        "files-bench: lan upload {:.2}x python, lan download {:.2}x python, wan upload {:.2}x python, wan download {:.2}x python, cpu {:.2}x python, peak rust {} MiB, python {} MiB",
+        ratio("lan", true)?,
+        ratio("lan", false)?,
+        ratio("wan", true)?,
+        ratio("wan", false)?,
+        r.cpu_per_gib / p.cpu_per_gib,
+        peak("rust"),
+        peak("python")
+    );
+    Ok(())
+}
+
+type Started = (tokio::runtime::Runtime, Emulator, Target);
+
+/// An emulator with the File API and a TLS blob listener on a loopback port 443, blobs in
+/// `store`, playing `wan`.
+fn start_emulator(dir: &Path, store: &Path, wan: WanProfile) -> Result<Started, String> {
     let ca = dir.join("emulator-ca.pem");
     let rt = crate::io::runtime()?;
     let seed = Seed::from_json(
@@ -78,8 +298,11 @@ fn run(dir: &Path, size: u64, python: &Path) -> Result<(), String> {
     let emulator = rt.block_on(async {
         Emulator::builder()
             .seed(seed)
+            .blob_storage(BlobStorage::Folder(store.to_owned()))
+            .blob_url_ttl(Duration::from_secs(4 * 3600))
             .blob_listener_on_random_loopback_443()
             .ca_cert_path(&ca)
+            .wan_profile(wan)
             .start()
             .await
             .map_err(|e| {
@@ -99,101 +322,48 @@ fn run(dir: &Path, size: u64, python: &Path) -> Result<(), String> {
         ca,
         token: emulator.issue_token(&["evo.file"]),
     };
-    println!(
-        "files-bench: {} MiB up then down through the File API of the emulator (memory storage) at {}, blobs over TLS at {}",
-        size >> 20,
-        emulator.hub_url(),
-        emulator.blob_base_url()
-    );
-    println!(
-        "  rust  : evo_files::FilesClient defaults on evo_hyper::HyperTransport defaults + the emulator's CA (evo-io: {} MiB blocks, 8 in flight)",
-        evo_io::DEFAULT_BLOCK_SIZE >> 20
-    );
-    println!(
-        "  python: evo-files {} / evo-sdk-common {} defaults, AioTransport defaults, SSL_CERT_FILE = the emulator's CA (4 MiB chunks, min(32, cpus + 4) = {} workers)",
-        python_version(python, "evo-files"),
-        python_version(python, "evo-sdk-common"),
-        std::thread::available_parallelism().map_or(0, |n| (n.get() + 4).min(32))
-    );
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut best: HashMap<(&str, &str), f64> = HashMap::new();
-    let mut peaks: HashMap<&str, u64> = HashMap::new();
-    for round in 0..ROUNDS {
-        let mut sides = SIDES;
-        // Alternate who goes first, so neither side always meets a warm or a cold machine.
-        sides.rotate_left(round % SIDES.len());
-        for side in sides {
-            let remote = format!("bench/{side}-round-{}.bin", round + 1);
-            let downloaded = dir.join(format!("{side}-down.bin"));
-            let _ = std::fs::remove_file(&downloaded);
-            // Earlier downloads leave dirty pages; write them back before the clocks start.
-            let _ = Command::new("sync").status();
-            let mut command = if side == "rust" {
-                let mut c = Command::new(&exe);
-                c.arg("files-child");
-                c
-            } else {
-                let mut c = Command::new(python);
-                c.arg(&script).env("SSL_CERT_FILE", &target.ca);
-                c
-            };
-            command
-                .args([&target.hub, &target.org, &target.workspace])
-                .arg(&source)
-                .arg(&remote)
-                .arg(&downloaded)
-                .env("EVO_TOKEN", &target.token);
-            if side == "rust" {
-                command.arg(&target.ca);
-            }
-            let measured = run_child(side, command)?;
-            check_download(&source, &downloaded)?;
-            let _ = std::fs::remove_file(&downloaded);
-            println!(
-                "  round {} {side:6} upload {:7.1} MiB/s  download {:7.1} MiB/s  peak {:4} MiB  (download byte-identical)",
-                round + 1,
-                mib_per_s(size, measured.upload_seconds),
-                mib_per_s(size, measured.download_seconds),
-                measured.peak_bytes >> 20
-            );
-            for (op, seconds) in [
-                ("upload", measured.upload_seconds),
-                ("download", measured.download_seconds),
-            ] {
-                let slot = best.entry((op, side)).or_insert(seconds);
-                *slot = slot.min(seconds);
-            }
-            let peak = peaks.entry(side).or_default();
-            *peak = (*peak).max(measured.peak_bytes);
-        }
-    }
-    rt.block_on(emulator.shutdown());
-    let rate = |op: &str, side: &str| {
-        best.get(&(op, side))
-            .map_or(f64::NAN, |s| mib_per_s(size, *s))
+    Ok((rt, emulator, target))
+}
+
+/// One side's round in its own child process; the download is checked afterwards.
+fn run_round(
+    dir: &Path,
+    python: &Path,
+    script: &Path,
+    target: &Target,
+    source: &Path,
+    side: &str,
+    round: usize,
+) -> Result<Round, String> {
+    let remote = format!("bench/{side}-round-{}.bin", round + 1);
+    let downloaded = dir.join(format!("{side}-down.bin"));
+    let _ = std::fs::remove_file(&downloaded);
+    // Earlier downloads leave dirty pages; write them back before the clocks start.
+    let _ = Command::new("sync").status();
+    let mut command = if side == "rust" {
+        let mut c = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
+        c.arg("files-child");
+        c
+    } else {
+        let mut c = Command::new(python);
+        c.arg(script).env("SSL_CERT_FILE", &target.ca);
+        c
     };
-    for op in ["upload", "download"] {
-        println!(
-            "{op:8}: evo-rs {:7.1} MiB/s, python {:7.1} MiB/s, evo-rs/python {:.2}x (best of {ROUNDS})",
-            rate(op, "rust"),
-            rate(op, "python"),
-            rate(op, "rust") / rate(op, "python")
-        );
+    command
+        .args([&target.hub, &target.org, &target.workspace])
+        .arg(source)
+        .arg(&remote)
+        .arg(&downloaded)
+        .env("EVO_TOKEN", &target.token);
+    if side == "rust" {
+        command.arg(&target.ca);
     }
-    let peak = |side: &str| peaks.get(side).copied().unwrap_or(0) >> 20;
-    println!(
-        "peak resident memory (whole child process, max over rounds): evo-rs {} MiB (VmHWM), python {} MiB (ru_maxrss)",
-        peak("rust"),
-        peak("python")
-    );
-    println!(
-        "files-bench: upload {:.2}x python, download {:.2}x python, peak rust {} MiB, python {} MiB",
-        rate("upload", "rust") / rate("upload", "python"),
-        rate("download", "rust") / rate("download", "python"),
-        peak("rust"),
-        peak("python")
-    );
-    Ok(())
+    let before = children_cpu_seconds();
+    let mut measured = run_child(side, command)?;
+    measured.process_cpu = children_cpu_seconds() - before;
+    check_download(source, &downloaded)?;
+    let _ = std::fs::remove_file(&downloaded);
+    Ok(measured)
 }
 
 /// The installed version of a Python distribution, or `?`.
@@ -217,17 +387,24 @@ fn run_child(side: &str, mut command: Command) -> Result<Round, String> {
     match (
         result.number::<f64>("upload_seconds"),
         result.number::<f64>("download_seconds"),
+        result.number::<f64>("upload_cpu"),
+        result.number::<f64>("download_cpu"),
         result.number::<u64>("peak_bytes"),
     ) {
-        (Some(upload_seconds), Some(download_seconds), Some(peak_bytes))
-            if upload_seconds > 0.0 && download_seconds > 0.0 =>
-        {
-            Ok(Round {
-                upload_seconds,
-                download_seconds,
-                peak_bytes,
-            })
-        }
+        (
+            Some(upload_seconds),
+            Some(download_seconds),
+            Some(upload_cpu),
+            Some(download_cpu),
+            Some(peak_bytes),
+        ) if upload_seconds > 0.0 && download_seconds > 0.0 => Ok(Round {
+            upload_seconds,
+            download_seconds,
+            upload_cpu,
+            download_cpu,
+            process_cpu: 0.0,
+            peak_bytes,
+        }),
         _ => Err(format!("malformed {side} child result {:?}", result.line)),
     }
 }
@@ -263,26 +440,21 @@ pub fn child(args: &[String]) -> Result<(), String> {
         .map_err(|e| format!("reading {source}: {e}"))?
         .len();
     let rt = crate::io::runtime()?;
-    let (upload_seconds, download_seconds, file_id, size) = rt.block_on(async {
-        let started = Instant::now();
+    let (upload, download, file_id, size) = rt.block_on(async {
+        let (started, cpu) = (Instant::now(), own_cpu_seconds());
         let uploaded = files
             .upload_file(remote.as_str(), source)
             .await
             .map_err(|e| format!("upload: {e}"))?;
-        let upload_seconds = started.elapsed().as_secs_f64();
+        let upload = (started.elapsed().as_secs_f64(), own_cpu_seconds() - cpu);
 
-        let started = Instant::now();
+        let (started, cpu) = (Instant::now(), own_cpu_seconds());
         let downloaded = files
             .download_to_path(uploaded.file_id, None, target, false)
             .await
             .map_err(|e| format!("download: {e}"))?;
-        let download_seconds = started.elapsed().as_secs_f64();
-        Ok::<_, String>((
-            upload_seconds,
-            download_seconds,
-            downloaded.file_id,
-            downloaded.size,
-        ))
+        let download = (started.elapsed().as_secs_f64(), own_cpu_seconds() - cpu);
+        Ok::<_, String>((upload, download, downloaded.file_id, downloaded.size))
     })?;
     if size != source_len {
         return Err(format!(
@@ -290,7 +462,11 @@ pub fn child(args: &[String]) -> Result<(), String> {
         ));
     }
     println!(
-        "result upload_seconds={upload_seconds:.4} download_seconds={download_seconds:.4} peak_bytes={} file_id={file_id} size={size}",
+        "result upload_seconds={:.4} download_seconds={:.4} upload_cpu={:.4} download_cpu={:.4} peak_bytes={} file_id={file_id} size={size}",
+        upload.0,
+        download.0,
+        upload.1,
+        download.1,
         peak_rss()
     );
     Ok(())

@@ -22,6 +22,8 @@ const ROUNDS: usize = 5;
 #[derive(Debug, Clone, Copy)]
 struct Measurement {
     seconds: f64,
+    /// CPU seconds of the child inside its clock.
+    cpu: f64,
     peak_bytes: u64,
 }
 
@@ -96,15 +98,17 @@ fn run(dir: &Path, size: u64) -> Result<(), String> {
                     let _ = std::fs::remove_file(&path);
                 }
                 println!(
-                    "  round {} {op:8} {side:8} {:7.1} MiB/s  peak {:4} MiB",
+                    "  round {} {op:8} {side:8} {:7.1} MiB/s  cpu {:5.2} s/GiB  peak {:4} MiB",
                     round + 1,
                     mib_per_s(size, m.seconds),
+                    cpu_per_gib(size, m.cpu),
                     m.peak_bytes >> 20
                 );
                 let slot = best.entry((op, side)).or_insert(m);
                 if m.seconds < slot.seconds {
-                    *slot = m;
+                    slot.seconds = m.seconds;
                 }
+                slot.cpu = slot.cpu.min(m.cpu);
                 let peak = peaks.entry(side).or_default();
                 *peak = (*peak).max(m.peak_bytes);
             }
@@ -125,6 +129,18 @@ fn run(dir: &Path, size: u64) -> Result<(), String> {
         "download: evo-io {:7.1} MiB/s, bare hyper {:7.1} MiB/s (best of {ROUNDS})",
         rate("download", "sdk"),
         rate("download", "baseline")
+    );
+    let cpu = |op: &str, side: &str| {
+        best.get(&(op, side))
+            .map_or(f64::NAN, |m| cpu_per_gib(size, m.cpu))
+    };
+    println!(
+        "client CPU per GiB (lowest over rounds): upload evo-io {:.2} s, bare hyper {:.2} s, handed its digests {:.2} s; download evo-io {:.2} s, bare hyper {:.2} s",
+        cpu("upload", "sdk"),
+        cpu("upload", "baseline"),
+        cpu("upload", "wire"),
+        cpu("download", "sdk"),
+        cpu("download", "baseline")
     );
     let peak = |side: &str| peaks.get(side).copied().unwrap_or(0) >> 20;
     println!(
@@ -202,9 +218,14 @@ fn run_child(
     let mut command = Command::new(exe);
     command.args(["io-child", side, op, url]).arg(path);
     let result = child_result(&format!("{side} {op}"), &mut command)?;
-    match (result.number("seconds"), result.number("peak_bytes")) {
-        (Some(seconds), Some(peak_bytes)) => Ok(Measurement {
+    match (
+        result.number("seconds"),
+        result.number("cpu"),
+        result.number("peak_bytes"),
+    ) {
+        (Some(seconds), Some(cpu), Some(peak_bytes)) => Ok(Measurement {
             seconds,
+            cpu,
             peak_bytes,
         }),
         _ => Err(format!("malformed child result {:?}", result.line)),
@@ -256,6 +277,11 @@ pub(crate) fn mib_per_s(size: u64, seconds: f64) -> f64 {
     (size as f64 / (1 << 20) as f64) / seconds
 }
 
+/// CPU seconds per GiB moved.
+pub(crate) fn cpu_per_gib(size: u64, cpu_seconds: f64) -> f64 {
+    cpu_seconds / (size as f64 / f64::from(1u32 << 30))
+}
+
 /// The peak resident memory of this process (VmHWM) in bytes.
 pub(crate) fn peak_rss() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -282,7 +308,7 @@ pub fn child(args: &[String]) -> Result<(), String> {
         ("wire", "upload") => Some(crate::baseline::UploadDigests::compute(&path, BLOCK_SIZE)?),
         _ => None,
     };
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), crate::rusage::own_cpu_seconds());
     rt.block_on(async {
         match (side.as_str(), op.as_str()) {
             ("sdk", "upload") => sdk_client()?
@@ -306,7 +332,11 @@ pub fn child(args: &[String]) -> Result<(), String> {
         }
     })?;
     let seconds = started.elapsed().as_secs_f64();
-    println!("result seconds={seconds:.4} peak_bytes={}", peak_rss());
+    let cpu = crate::rusage::own_cpu_seconds() - cpu;
+    println!(
+        "result seconds={seconds:.4} cpu={cpu:.4} peak_bytes={}",
+        peak_rss()
+    );
     Ok(())
 }
 

@@ -14,14 +14,23 @@
 //! Python SDK (`evo.files`, the performance peer), both over the emulator's TLS blob listener,
 //! and reports MiB/s, the evo-rs/python ratios and each side's peak resident memory.
 //!
+//! `evo-bench api` makes API calls (list workspaces, get a workspace) at concurrency 1 and 16
+//! with evo-rs, the official Python SDK and bare hyper, and reports calls per second and client
+//! CPU per call (see `api.rs`).
+//!
+//! Every measured side runs in its own child process and takes its own CPU time (`getrusage`)
+//! around what it times; the files benchmark also takes each child's whole CPU time.
+//!
 //! `evo-bench objects` saves and then reads back a point set of 10 million points (x, y, z and
 //! one float attribute) with evo-rs (`evo_objects`) and with the official Python SDK
 //! (`evo.objects` with pyarrow), blobs over the emulator's TLS listener; best of 3 rounds.
 
+mod api;
 mod baseline;
 mod files;
 mod io;
 mod objects;
+mod rusage;
 
 use std::process::ExitCode;
 
@@ -33,9 +42,11 @@ fn main() -> ExitCode {
         Some("files") => files::orchestrate(),
         Some("files-child") => files::child(&args[1..]),
         Some("objects") => objects::orchestrate(),
+        Some("api") => api::orchestrate(),
+        Some("api-child") => api::child(&args[1..]),
         Some("objects-child") => objects::child(&args[1..]),
         _ => Err(
-            "usage: evo-bench io | files | objects | io-child ... | files-child ... | objects-child ..."
+            "usage: evo-bench io | files | objects | api | io-child ... | files-child ... | objects-child ... | api-child ..."
                 .to_owned(),
         ),
     };
