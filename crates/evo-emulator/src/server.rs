@@ -146,6 +146,13 @@ async fn serve_connection(
     drop(dup);
 }
 
+/// Reads a request's body to its end before an injected status answers it. A server that
+/// answers before reading closes the connection under a client still sending, which then sees
+/// a broken connection instead of the status (a test of 503 handling would flake).
+async fn drain(req: Request) {
+    let _ = axum::body::to_bytes(req.into_body(), usize::MAX).await;
+}
+
 /// The fault-injection middleware.
 pub(crate) async fn fault_layer(
     State(shared): State<Arc<Shared>>,
@@ -173,8 +180,12 @@ pub(crate) async fn fault_layer(
             tokio::time::sleep(d).await;
             next.run(req).await
         }
-        Fault::Status(code) => fault_status(code),
+        Fault::Status(code) => {
+            drain(req).await;
+            fault_status(code)
+        }
         Fault::TooManyRequests { retry_after_secs } => {
+            drain(req).await;
             let mut r = fault_status(429);
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
