@@ -385,14 +385,13 @@ async fn export(session: &Session, objects: &ObjectsClient, args: ExportArgs) ->
         TableFileFormat::Csv => {
             let reader = objects.read_table(&object, &table.info).await?;
             let staged = Staged::new(&args.output, args.force)?;
-            let rows = tokio::task::spawn_blocking(move || {
+            tokio::task::spawn_blocking(move || {
                 let rows = tables::write_csv(reader, &staged)?;
                 staged.commit()?;
                 Ok::<_, CliError>(rows)
             })
             .await
-            .map_err(|e| CliError::failure(format!("writing CSV: {e}")))??;
-            rows
+            .map_err(|e| CliError::failure(format!("writing CSV: {e}")))??
         }
     };
     let size = std::fs::metadata(&args.output)
