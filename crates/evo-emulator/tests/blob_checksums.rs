@@ -4,12 +4,7 @@
 
 mod common;
 
-use base64::Engine as _;
 use common::*;
-
-fn b64(data: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(data)
-}
 
 /// Azure's CRC-64 from its definition (reflected polynomial 0x9A6C9329AC4BC9B5, inverted
 /// before and after), bit by bit, independent of the emulator's implementation.

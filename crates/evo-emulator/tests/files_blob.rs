@@ -2,14 +2,9 @@
 
 mod common;
 
-use base64::Engine;
 use common::*;
 use md5::Digest;
 use serde_json::Value;
-
-fn b64(b: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(b)
-}
 
 fn pattern(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 31 % 251) as u8).collect()

@@ -55,9 +55,14 @@ pub fn files_base(emu: &Emulator, ws: &str) -> String {
     )
 }
 
-pub fn block_id(offset: u64) -> String {
+/// Standard base64, as the blob protocol's digests and block ids are written.
+pub fn b64(data: &[u8]) -> String {
     use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(format!("{offset:032}"))
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+pub fn block_id(offset: u64) -> String {
+    b64(format!("{offset:032}").as_bytes())
 }
 
 /// Appends `extra` query pairs to a pre-signed URL.
