@@ -8,8 +8,9 @@
 //! Starts the embedded Evo emulator (nothing leaves this machine), generates positions and two
 //! attributes (a float `grade` and a category `rock`), writes them as the Parquet tables Evo
 //! expects, uploads them with a progress bar (only what the server lacks), posts the point set
-//! object, then downloads the tables with a progress bar (each checked against its SHA-256)
-//! and prints per-column statistics.
+//! object, then reads it back as its generated type (`evo_objects::generated::PointSet`),
+//! downloads its tables with a progress bar (each checked against its SHA-256) and prints
+//! per-column statistics.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,6 +23,7 @@ use evo_objects::evo_tables::arrow_array::{
     Array, DictionaryArray, Float64Array, Int32Array, RecordBatch,
 };
 use evo_objects::evo_tables::{ReadOptions, TableInfo, TableReader};
+use evo_objects::generated::{self as g, GeoscienceObject};
 use evo_objects::{Destination, ObjectResponse, ObjectsClient, SpatialObject};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -109,9 +111,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let object = objects
         .get_by_path("examples/points.json", &evo_objects::GetOptions::new())
         .await?;
+    // The object typed: the generated `PointSet`, its tables found by their fields.
+    let GeoscienceObject::PointSet(typed) = GeoscienceObject::from_value(object.object.clone())
+    else {
+        return Err("the object read back is not a point set".into());
+    };
     let started = Instant::now();
-    let coordinates: TableInfo =
-        serde_json::from_value(object.object["locations"]["coordinates"].clone())?;
+    let coordinates = evo_objects::table_info(&typed.locations.coordinates)?;
     let positions = read(&objects, &object, &coordinates).await?;
     println!(
         "read {} positions in {:.2?}",
@@ -121,34 +127,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (i, axis) in ["x", "y", "z"].iter().enumerate() {
         print_stats(axis, &positions, i);
     }
-    for attribute in object.object["locations"]["attributes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        let name = attribute["name"].as_str().unwrap_or("?");
-        let info: TableInfo = serde_json::from_value(attribute["values"].clone())?;
-        let batches = read(&objects, &object, &info).await?;
-        if attribute["attribute_type"] == "category" {
-            let mut counts = [0u64; 4];
-            for b in &batches {
-                let keys = b
-                    .column(0)
-                    .as_any()
-                    .downcast_ref::<Int32Array>()
-                    .ok_or("keys")?;
-                for k in keys.iter().flatten() {
-                    counts[k as usize % 4] += 1;
+    for attribute in typed.locations.attributes.iter().flatten() {
+        match attribute {
+            g::OneOfAttributeItem::ContinuousAttribute(a) => {
+                let batches = read(&objects, &object, &evo_objects::table_info(&a.values)?).await?;
+                print_stats(&a.name, &batches, 0);
+            }
+            g::OneOfAttributeItem::CategoryAttribute(a) => {
+                let batches = read(&objects, &object, &evo_objects::table_info(&a.values)?).await?;
+                let mut counts = [0u64; 4];
+                for b in &batches {
+                    let keys = b
+                        .column(0)
+                        .as_any()
+                        .downcast_ref::<Int32Array>()
+                        .ok_or("keys")?;
+                    for k in keys.iter().flatten() {
+                        counts[k as usize % 4] += 1;
+                    }
+                }
+                let lookup = read(&objects, &object, &evo_objects::table_info(&a.table)?).await?;
+                println!("{:>8}: {} categories", a.name, rows(&lookup));
+                for (rock, n) in rocks.iter().zip(counts) {
+                    println!("{:>8}  {rock:<8} {n:>8}", "");
                 }
             }
-            let table: TableInfo = serde_json::from_value(attribute["table"].clone())?;
-            let lookup = read(&objects, &object, &table).await?;
-            println!("{name:>8}: {} categories", rows(&lookup));
-            for (rock, n) in rocks.iter().zip(counts) {
-                println!("{:>8}  {rock:<8} {n:>8}", "");
-            }
-        } else {
-            print_stats(name, &batches, 0);
+            _ => {}
         }
     }
     emulator.shutdown().await;

@@ -60,7 +60,7 @@ pub use path::{MAX_PATH_BYTES, ObjectPath};
 pub use query::{ListObjectsQuery, MAX_PAGE_SIZE, OrderBy, SortField, TimeFilter, TimeOp};
 pub use reference::{ObjectLocator, ObjectReference};
 #[cfg(feature = "arrow")]
-pub use spatial::{Attribute, Geometry, SpatialObject, schema_ids};
+pub use spatial::{Attribute, Geometry, SpatialObject, schema_ids, table_info};
 
 /// Re-export of evo-tables (Arrow and Parquet tables; feature `arrow`), so callers build arrays
 /// with the same Arrow version.

@@ -4,7 +4,9 @@
 //!
 //! Every table is checked against its format and length before anything is uploaded; the
 //! tables are written as the Parquet files Evo expects (evo-tables), uploaded first (only
-//! what the server lacks), and the object is posted after.
+//! what the server lacks), and the object is posted after. The objects and their attributes
+//! are built as the types generated from the object schemas ([`crate::generated`]), so their
+//! shape is the schemas'.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,19 +20,21 @@ use serde_json::{Value, json};
 use crate::client::ObjectsClient;
 use crate::data::DataFile;
 use crate::error::Error;
-use crate::models::ObjectResponse;
-use crate::path::ObjectPath;
+use crate::generated as g;
+use crate::{ObjectPath, ObjectResponse};
 
 /// The schema ids the constructors write (the latest version of each).
 pub mod schema_ids {
-    /// Point sets.
-    pub const POINTSET: &str = "/objects/pointset/1.3.0/pointset.schema.json";
-    /// Regular 3D grids.
-    pub const REGULAR_3D_GRID: &str = "/objects/regular-3d-grid/1.3.0/regular-3d-grid.schema.json";
-    /// Triangle meshes.
-    pub const TRIANGLE_MESH: &str = "/objects/triangle-mesh/2.3.0/triangle-mesh.schema.json";
-    /// Line segments.
-    pub const LINE_SEGMENTS: &str = "/objects/line-segments/2.2.0/line-segments.schema.json";
+    use crate::generated::{self as g, TypedObject};
+
+    /// Point sets ([`g::PointSet`]).
+    pub const POINTSET: &str = <g::PointSet as TypedObject>::SCHEMA_ID;
+    /// Regular 3D grids ([`g::Regular3DGrid`]).
+    pub const REGULAR_3D_GRID: &str = <g::Regular3DGrid as TypedObject>::SCHEMA_ID;
+    /// Triangle meshes ([`g::TriangleMesh`]).
+    pub const TRIANGLE_MESH: &str = <g::TriangleMesh as TypedObject>::SCHEMA_ID;
+    /// Line segments ([`g::LineSegments`]).
+    pub const LINE_SEGMENTS: &str = <g::LineSegments as TypedObject>::SCHEMA_ID;
 }
 
 /// A named column of attribute values. Its type picks the attribute kind: `Float64` → scalar,
@@ -96,7 +100,7 @@ pub struct SpatialObject {
     name: String,
     geometry: Geometry,
     attributes: Vec<Attribute>,
-    crs: Value,
+    crs: g::Crs,
     description: Option<String>,
 }
 
@@ -152,7 +156,7 @@ impl SpatialObject {
             name: name.into(),
             geometry,
             attributes: Vec::new(),
-            crs: json!("unspecified"),
+            crs: g::Crs::Unspecified,
             description: None,
         }
     }
@@ -165,7 +169,7 @@ impl SpatialObject {
 
     /// The EPSG code of the coordinate reference system (default: unspecified).
     pub fn epsg(mut self, code: u32) -> Self {
-        self.crs = json!({ "epsg_code": code });
+        self.crs = g::Crs::EpsgCode(g::CrsEpsgCode::new(i64::from(code)));
         self
     }
 
@@ -193,8 +197,20 @@ struct Encoded {
     info: TableInfo,
 }
 
+impl Encoded {
+    /// The data reference and the length, as the generated array types take them.
+    fn reference(&self) -> Result<(Option<g::BinaryBlob>, i64), Error> {
+        Ok((Some(self.info.data.clone()), length(self.info.length)?))
+    }
+}
+
 fn invalid(message: impl Into<String>) -> Error {
     Error::InvalidObject(message.into())
+}
+
+/// A row count as the schemas' integer.
+fn length(rows: u64) -> Result<i64, Error> {
+    i64::try_from(rows).map_err(|_| invalid(format!("{rows} rows are more than the schemas allow")))
 }
 
 fn check_format(what: &str, format: &TableFormat, batch: &RecordBatch) -> Result<(), Error> {
@@ -224,12 +240,12 @@ async fn encode(dir: &Path, format: TableFormat, batch: RecordBatch) -> Result<E
     })
 }
 
-/// The attribute JSON (without its tables' infos filled) and the tables of one attribute.
+/// The typed attribute (generated from the attribute schemas) and the tables of one attribute.
 async fn encode_attribute(
     dir: &Path,
     attribute: &Attribute,
     expected_len: u64,
-) -> Result<(Value, Vec<Encoded>), Error> {
+) -> Result<(g::OneOfAttributeItem, Vec<Encoded>), Error> {
     let values = &attribute.values;
     if values.len() as u64 != expected_len {
         return Err(invalid(format!(
@@ -239,7 +255,6 @@ async fn encode_attribute(
         )));
     }
     let name = attribute.name.clone();
-    let base = json!({ "name": name, "key": name });
     if let DataType::Dictionary(key, value) = values.data_type() {
         if **key != DataType::Int32 || **value != DataType::Utf8 {
             return Err(invalid(format!(
@@ -253,19 +268,59 @@ async fn encode_attribute(
         let (keys, lookup) = evo_tables::category(name.clone(), dict)?;
         let keys = encode(dir, TableFormat::INTEGER_ARRAY_1_INT32, keys).await?;
         let lookup = encode(dir, TableFormat::LOOKUP_TABLE_INT32, lookup).await?;
-        let mut json = base;
-        json["attribute_type"] = json!("category");
-        json["nan_description"] = json!({ "values": [] });
-        json["values"] = serde_json::to_value(&keys.info).unwrap_or_default();
-        json["table"] = serde_json::to_value(&lookup.info).unwrap_or_default();
-        return Ok((json, vec![keys, lookup]));
+        let (keys_data, keys_len) = keys.reference()?;
+        let (lookup_data, lookup_len) = lookup.reference()?;
+        let mut typed = g::CategoryAttribute::new(
+            name.clone(),
+            g::LookupTable::new(lookup_data, lookup_len, g::LookupTableKeysDataType::Int32),
+            g::IntegerArray1::new(keys_data, keys_len, g::IntegerArrayMdDataType::Int32),
+            g::NanCategorical::new(Vec::new()),
+        );
+        typed.key = Some(name);
+        return Ok((
+            g::OneOfAttributeItem::CategoryAttribute(typed),
+            vec![keys, lookup],
+        ));
     }
     let (batch, format) = evo_tables::attribute(name.clone(), values.clone())?;
-    let (kind, nan) = match values.data_type() {
-        DataType::Float64 => ("scalar", true),
-        DataType::Int32 | DataType::Int64 => ("integer", true),
-        DataType::Boolean => ("bool", false),
-        DataType::Utf8 => ("string", false),
+    let kind = values.data_type().clone();
+    let encoded = encode(dir, format.clone(), batch).await?;
+    let (data, len) = encoded.reference()?;
+    let key = Some(name.clone());
+    let typed = match kind {
+        DataType::Float64 => {
+            let mut a = g::ContinuousAttribute::new(
+                name,
+                g::NanContinuous::new(Vec::new()),
+                g::FloatArray1::new(data, len),
+            );
+            a.key = key;
+            g::OneOfAttributeItem::ContinuousAttribute(a)
+        }
+        DataType::Int32 | DataType::Int64 => {
+            let data_type = if kind == DataType::Int32 {
+                g::IntegerArrayMdDataType::Int32
+            } else {
+                g::IntegerArrayMdDataType::Int64
+            };
+            let mut a = g::IntegerAttribute::new(
+                name,
+                g::NanCategorical::new(Vec::new()),
+                g::IntegerArray1::new(data, len, data_type),
+            );
+            a.key = key;
+            g::OneOfAttributeItem::IntegerAttribute(a)
+        }
+        DataType::Boolean => {
+            let mut a = g::BoolAttribute::new(name, g::BoolArray1::new(data, len));
+            a.key = key;
+            g::OneOfAttributeItem::BoolAttribute(a)
+        }
+        DataType::Utf8 => {
+            let mut a = g::StringAttribute::new(name, g::StringArray::new(data, len));
+            a.key = key;
+            g::OneOfAttributeItem::StringAttribute(a)
+        }
         other => {
             return Err(invalid(format!(
                 "attribute {name:?} has values of type {other}; supported: Float64, Int32, \
@@ -273,18 +328,11 @@ async fn encode_attribute(
             )));
         }
     };
-    let encoded = encode(dir, format.clone(), batch).await?;
-    let mut json = base;
-    json["attribute_type"] = json!(kind);
-    if nan {
-        json["nan_description"] = json!({ "values": [] });
-    }
-    json["values"] = serde_json::to_value(&encoded.info).unwrap_or_default();
-    Ok((json, vec![encoded]))
+    Ok((typed, vec![encoded]))
 }
 
 /// The min/max of the `x`, `y`, `z` columns (NaN ignored; 0 when empty).
-fn bounding_box(positions: &RecordBatch) -> Value {
+fn bounding_box(positions: &RecordBatch) -> g::BoundingBox {
     let mut out = [[f64::INFINITY, f64::NEG_INFINITY]; 3];
     for (axis, range) in out.iter_mut().enumerate() {
         if let Some(col) = positions
@@ -301,11 +349,25 @@ fn bounding_box(positions: &RecordBatch) -> Value {
             *range = [0.0, 0.0];
         }
     }
-    json!({
-        "min_x": out[0][0], "max_x": out[0][1],
-        "min_y": out[1][0], "max_y": out[1][1],
-        "min_z": out[2][0], "max_z": out[2][1],
-    })
+    g::BoundingBox::new(
+        out[0][0], out[0][1], out[1][0], out[1][1], out[2][0], out[2][1],
+    )
+}
+
+/// `Some(list)` unless it is empty (the schemas make attribute lists optional).
+fn attribute_list_of(items: Vec<g::OneOfAttributeItem>) -> Option<g::OneOfAttribute> {
+    (!items.is_empty()).then_some(items)
+}
+
+/// Sets the description of an object the constructors build.
+fn set_description(object: &mut g::GeoscienceObject, text: String) {
+    match object {
+        g::GeoscienceObject::PointSet(o) => o.description = Some(text),
+        g::GeoscienceObject::Regular3DGrid(o) => o.description = Some(text),
+        g::GeoscienceObject::TriangleMesh(o) => o.description = Some(text),
+        g::GeoscienceObject::LineSegments(o) => o.description = Some(text),
+        _ => {}
+    }
 }
 
 impl ObjectsClient {
@@ -325,10 +387,25 @@ impl ObjectsClient {
 
     /// Writes the tables of `object` to a temporary folder and returns its JSON and files
     /// (exposed for progress-reporting callers through [`ObjectsClient::upload_data`]).
+    /// The JSON is [`Self::encode_spatial_typed`]'s object, serialized.
     pub async fn encode_spatial(
         &self,
         object: &SpatialObject,
     ) -> Result<(Value, Vec<DataFile>), Error> {
+        let (typed, files) = self.encode_spatial_typed(object).await?;
+        let json = typed
+            .to_value()
+            .map_err(|e| Error::Unexpected(format!("serializing the object: {e}")))?;
+        Ok((json, files))
+    }
+
+    /// Like [`Self::encode_spatial`], with the object as its generated type
+    /// ([`g::PointSet`], [`g::Regular3DGrid`], [`g::TriangleMesh`] or [`g::LineSegments`],
+    /// in a [`g::GeoscienceObject`]).
+    pub async fn encode_spatial_typed(
+        &self,
+        object: &SpatialObject,
+    ) -> Result<(g::GeoscienceObject, Vec<DataFile>), Error> {
         let dir = tempfile::tempdir()
             .map_err(|e| evo_core::Error::io("creating a folder for the tables", e))?;
         // Check everything before writing anything.
@@ -351,7 +428,10 @@ impl ObjectsClient {
             Geometry::RegularGrid {
                 size, cell_size, ..
             } => {
-                if size.contains(&0) || !cell_size.iter().all(|c| c.is_finite() && *c > 0.0) {
+                if size.contains(&0)
+                    || size.iter().any(|s| i64::try_from(*s).is_err())
+                    || !cell_size.iter().all(|c| c.is_finite() && *c > 0.0)
+                {
                     return Err(invalid(
                         "grid sizes must be at least 1 and cell sizes positive",
                     ));
@@ -370,25 +450,21 @@ impl ObjectsClient {
         let mut files = Vec::new();
         let mut attributes = Vec::new();
         for a in &object.attributes {
-            let (json, encoded) = encode_attribute(dir.path(), a, expected).await?;
-            attributes.push(json);
+            let (typed, encoded) = encode_attribute(dir.path(), a, expected).await?;
+            attributes.push(typed);
             files.extend(encoded.into_iter().map(|e| e.file));
         }
-        let mut json = json!({
-            "uuid": null,
-            "name": object.name,
-            "coordinate_reference_system": object.crs,
-        });
-        if let Some(d) = &object.description {
-            json["description"] = json!(d);
-        }
-        match &object.geometry {
+        let name = object.name.clone();
+        let crs = object.crs.clone();
+        let description = object.description.clone();
+        let mut typed: g::GeoscienceObject = match &object.geometry {
             Geometry::PointSet { positions } => {
                 let p = encode(dir.path(), TableFormat::FLOAT_ARRAY_3, positions.clone()).await?;
-                json["schema"] = json!(schema_ids::POINTSET);
-                json["bounding_box"] = bounding_box(positions);
-                json["locations"] = json!({ "coordinates": p.info, "attributes": attributes });
+                let (data, len) = p.reference()?;
+                let mut locations = g::PointSetLocations::new(g::FloatArray3::new(data, len));
+                locations.attributes = attribute_list_of(attributes);
                 files.push(p.file);
+                g::PointSet::new(name, None, bounding_box(positions), crs, locations).into()
             }
             Geometry::TriangleMesh {
                 vertices,
@@ -396,50 +472,55 @@ impl ObjectsClient {
             } => {
                 let v = encode(dir.path(), TableFormat::FLOAT_ARRAY_3, vertices.clone()).await?;
                 let t = encode(dir.path(), TableFormat::INDEX_ARRAY_3, triangles.clone()).await?;
-                json["schema"] = json!(schema_ids::TRIANGLE_MESH);
-                json["bounding_box"] = bounding_box(vertices);
-                let mut vj = serde_json::to_value(&v.info).unwrap_or_default();
-                vj["attributes"] = json!(attributes);
-                json["triangles"] = json!({ "vertices": vj, "indices": t.info });
+                let (v_data, v_len) = v.reference()?;
+                let (t_data, t_len) = t.reference()?;
+                let mut typed_vertices = g::TrianglesVertices::new(v_data, v_len);
+                typed_vertices.attributes = attribute_list_of(attributes);
+                let indices = g::TrianglesIndices::new(t_data, t_len);
                 files.extend([v.file, t.file]);
+                let triangles = g::Triangles::new(typed_vertices, indices);
+                g::TriangleMesh::new(name, None, bounding_box(vertices), crs, triangles).into()
             }
             Geometry::LineSegments { vertices, segments } => {
                 let v = encode(dir.path(), TableFormat::FLOAT_ARRAY_3, vertices.clone()).await?;
                 let s = encode(dir.path(), TableFormat::INDEX_ARRAY_2, segments.clone()).await?;
-                json["schema"] = json!(schema_ids::LINE_SEGMENTS);
-                json["bounding_box"] = bounding_box(vertices);
-                let mut vj = serde_json::to_value(&v.info).unwrap_or_default();
-                vj["attributes"] = json!(attributes);
-                json["segments"] = json!({ "vertices": vj, "indices": s.info });
+                let (v_data, v_len) = v.reference()?;
+                let (s_data, s_len) = s.reference()?;
+                let mut typed_vertices = g::SegmentsVertices::new(v_data, v_len);
+                typed_vertices.attributes = attribute_list_of(attributes);
+                let indices = g::SegmentsIndices::new(s_data, s_len);
                 files.extend([v.file, s.file]);
+                let segments = g::Segments::new(typed_vertices, indices);
+                g::LineSegments::new(name, None, bounding_box(vertices), crs, segments).into()
             }
             Geometry::RegularGrid {
                 origin,
                 size,
                 cell_size,
             } => {
-                json["schema"] = json!(schema_ids::REGULAR_3D_GRID);
-                json["origin"] = json!(origin);
-                json["size"] = json!(size);
-                json["cell_size"] = json!(cell_size);
-                json["rotation"] = json!({ "dip_azimuth": 0.0, "dip": 0.0, "pitch": 0.0 });
                 let far: Vec<f64> = (0..3)
                     .map(|i| origin[i] + size[i] as f64 * cell_size[i])
                     .collect();
-                json["bounding_box"] = json!({
-                    "min_x": origin[0], "max_x": far[0],
-                    "min_y": origin[1], "max_y": far[1],
-                    "min_z": origin[2], "max_z": far[2],
-                });
-                json["cell_attributes"] = json!(attributes);
+                let bounds =
+                    g::BoundingBox::new(origin[0], far[0], origin[1], far[1], origin[2], far[2]);
+                // Checked above: every size fits an i64.
+                let size = size.map(|s| i64::try_from(s).unwrap_or(i64::MAX));
+                let mut grid =
+                    g::Regular3DGrid::new(name, None, bounds, crs, *origin, size, *cell_size);
+                grid.rotation = Some(g::Rotation::new(0.0, 0.0, 0.0));
+                grid.cell_attributes = attribute_list_of(attributes);
+                grid.into()
             }
+        };
+        if let Some(text) = description {
+            set_description(&mut typed, text);
         }
         // The files live in `dir`: keep it until the upload is done by handing it to the files.
         let dir = Arc::new(dir);
         for f in &mut files {
             f.keep_alive(dir.clone());
         }
-        Ok((json, files))
+        Ok((typed, files))
     }
 
     /// Reads the table `info` of the object version `object` (a data reference of its JSON)
@@ -477,7 +558,7 @@ impl ObjectsClient {
         name: &str,
     ) -> Result<TableReader, Error> {
         let attribute = find_attribute(&object.object, name)?;
-        let info = table_info(&attribute["values"], name)?;
+        let info = table_info_of(&attribute["values"], name)?;
         self.read_table(object, &info).await
     }
 
@@ -488,7 +569,7 @@ impl ObjectsClient {
         name: &str,
     ) -> Result<TableReader, Error> {
         let attribute = find_attribute(&object.object, name)?;
-        let info = table_info(&attribute["table"], name)?;
+        let info = table_info_of(&attribute["table"], name)?;
         self.read_table(object, &info).await
     }
 
@@ -511,6 +592,8 @@ impl ObjectsClient {
             .map_err(|e| evo_core::Error::io("creating a folder for the tables", e))?;
         let (attribute, encoded) =
             encode_attribute(dir.path(), &Attribute::new(name, values), count).await?;
+        let attribute = serde_json::to_value(&attribute)
+            .map_err(|e| Error::Unexpected(format!("serializing the attribute: {e}")))?;
         let files: Vec<DataFile> = encoded.into_iter().map(|e| e.file).collect();
         self.upload_data(&files, None).await?;
         let list = json
@@ -528,7 +611,7 @@ impl ObjectsClient {
     }
 }
 
-fn table_info(value: &Value, what: &str) -> Result<TableInfo, Error> {
+fn table_info_of(value: &Value, what: &str) -> Result<TableInfo, Error> {
     serde_json::from_value(value.clone())
         .map_err(|e| invalid(format!("the table of {what} is not a table reference: {e}")))
 }
@@ -541,7 +624,7 @@ fn positions_info(object: &Value) -> Result<TableInfo, Error> {
         "/segments/vertices",
     ] {
         if let Some(v) = object.pointer(pointer) {
-            return table_info(v, "the positions");
+            return table_info_of(v, "the positions");
         }
     }
     Err(invalid(
@@ -575,4 +658,20 @@ fn find_attribute<'a>(object: &'a Value, name: &str) -> Result<&'a Value, Error>
         .and_then(Value::as_array)
         .and_then(|list| list.iter().find(|a| a["name"] == name))
         .ok_or_else(|| invalid(format!("the object has no attribute {name:?}")))
+}
+
+/// The table metadata of a data array of a typed object (a [`g::FloatArray3`], the `values`
+/// of a [`g::ContinuousAttribute`], a [`g::LookupTable`], …), to read it with
+/// [`ObjectsClient::read_table`].
+///
+/// ```
+/// use evo_objects::generated as g;
+/// let array = g::FloatArray3::new(Some("ab".repeat(32)), 10);
+/// let info = evo_objects::table_info(&array).unwrap();
+/// assert_eq!((info.length, info.width, info.data_type.as_deref()), (10, Some(3), Some("float64")));
+/// ```
+pub fn table_info<T: serde::Serialize>(element: &T) -> Result<TableInfo, Error> {
+    let value = serde_json::to_value(element)
+        .map_err(|e| invalid(format!("the element is not JSON: {e}")))?;
+    table_info_of(&value, "the element")
 }
