@@ -186,8 +186,8 @@ async fn a_point_set_validates_round_trips_typed_and_reads_back_value_for_value(
         .collect();
     assert_eq!(names, ["grade", "count", "flag", "label", "rock", "depth"]);
     assert_eq!(
-        attribute_of(&client, &updated, "depth").await,
-        Arc::new(depth) as ArrayRef
+        attribute_of(&client, &updated, "depth").await.as_ref(),
+        &depth as &dyn Array
     );
 }
 
@@ -219,8 +219,8 @@ async fn grids_meshes_and_segments_validate_and_round_trip_typed() {
         .unwrap();
     assert_eq!(stored_typed(&created), built);
     assert_eq!(
-        attribute_of(&client, &created, "density").await,
-        Arc::new(density) as ArrayRef
+        attribute_of(&client, &created, "density").await.as_ref(),
+        &density as &dyn Array
     );
     let updated = client
         .set_attribute(
@@ -275,7 +275,7 @@ async fn grids_meshes_and_segments_validate_and_round_trip_typed() {
     let read_segments = whole(client.read_table(&created, &info).await.unwrap());
     assert_eq!(read_segments.columns(), segments.columns());
     assert_eq!(
-        attribute_of(&client, &created, "w").await,
-        Arc::new(StringArray::from(vec!["a", "b", "c"])) as ArrayRef
+        attribute_of(&client, &created, "w").await.as_ref(),
+        &StringArray::from(vec!["a", "b", "c"]) as &dyn Array
     );
 }
