@@ -268,6 +268,7 @@ impl EmulatorBuilder {
             blobs,
             faults: std::sync::Mutex::new(FaultEngine::new(self.faults)),
             token_requests: AtomicU64::new(0),
+            blob_bytes_sent: AtomicU64::new(0),
             url_serial: AtomicU64::new(0),
             min_url_serial: AtomicU64::new(0),
             deny_consent: AtomicBool::new(false),

@@ -186,6 +186,13 @@ impl Emulator {
         self.shared.blobs.bytes_received("")
     }
 
+    /// Body bytes of blob `GET` answers sent so far (every blob, ranged or whole, cut-off
+    /// answers counted as far as they went): with
+    /// [`blob_bytes_received`](Self::blob_bytes_received), how much a transfer moved.
+    pub fn blob_bytes_sent(&self) -> u64 {
+        self.shared.blob_bytes_sent.load(Ordering::SeqCst)
+    }
+
     /// How many `/connect/token` requests were served.
     pub fn token_requests(&self) -> u64 {
         self.shared.token_requests.load(Ordering::SeqCst)

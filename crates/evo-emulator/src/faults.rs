@@ -1,8 +1,9 @@
 //! Fault injection: which requests fail, how, and how often.
 //!
 //! A [`FaultPlan`] is a list of rules. Each rule names a [`RouteClass`], a [`Fault`] and a trigger:
-//! a probability, "the n-th matching request", or "the first n matching requests", optionally
-//! capped at a maximum number of injections. For each request the rules are tried in order and
+//! a probability, "the n-th matching request", "the first n matching requests", or "the first
+//! matching request after each period of time", optionally capped at a maximum number of
+//! injections. For each request the rules are tried in order and
 //! the first one that fires is applied (one fault per request at most).
 //!
 //! Decisions are deterministic: a probabilistic rule hashes `(seed, rule index, how many requests
@@ -12,7 +13,7 @@
 //! control; for exact reproduction, send the requests of a faulted class one at a time.)
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The families of routes a fault rule can target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -68,6 +69,12 @@ pub enum Fault {
         /// The value of the `Retry-After` header, in seconds.
         retry_after_secs: u64,
     },
+    /// Answer 503 with a `Retry-After: <retry_after_secs>` header (a service shedding load or
+    /// in maintenance), with an error body in the route's format.
+    Unavailable {
+        /// The value of the `Retry-After` header, in seconds.
+        retry_after_secs: u64,
+    },
     /// Close the connection (TCP reset) without sending any response.
     ResetBeforeBody,
     /// Send the status line, the headers and about half of the body, then reset the connection.
@@ -75,6 +82,10 @@ pub enum Fault {
     /// Send the status line, the headers (with the full `Content-Length`) and about half of the
     /// body, then close the connection cleanly: the client sees a short body.
     TruncatedBody,
+    /// Read about half of the request body, then reset the connection: an upload cut off in
+    /// the middle. The request is never handled (nothing is stored). A request without a body
+    /// is reset before any answer.
+    ResetMidRequest,
     /// Expire the pre-signed URL used by this blob request: this and every later use of the URL
     /// answers 403 `AuthenticationFailed`. On non-blob routes nothing else happens.
     ExpireUrl,
@@ -97,12 +108,16 @@ pub enum FaultKind {
     Status,
     /// [`Fault::TooManyRequests`].
     TooManyRequests,
+    /// [`Fault::Unavailable`].
+    Unavailable,
     /// [`Fault::ResetBeforeBody`].
     ResetBeforeBody,
     /// [`Fault::ResetMidBody`].
     ResetMidBody,
     /// [`Fault::TruncatedBody`].
     TruncatedBody,
+    /// [`Fault::ResetMidRequest`].
+    ResetMidRequest,
     /// [`Fault::ExpireUrl`].
     ExpireUrl,
     /// [`Fault::ExpireToken`].
@@ -118,9 +133,11 @@ impl Fault {
             Fault::Latency(_) => FaultKind::Latency,
             Fault::Status(_) => FaultKind::Status,
             Fault::TooManyRequests { .. } => FaultKind::TooManyRequests,
+            Fault::Unavailable { .. } => FaultKind::Unavailable,
             Fault::ResetBeforeBody => FaultKind::ResetBeforeBody,
             Fault::ResetMidBody => FaultKind::ResetMidBody,
             Fault::TruncatedBody => FaultKind::TruncatedBody,
+            Fault::ResetMidRequest => FaultKind::ResetMidRequest,
             Fault::ExpireUrl => FaultKind::ExpireUrl,
             Fault::ExpireToken => FaultKind::ExpireToken,
             Fault::FlipByte => FaultKind::FlipByte,
@@ -133,6 +150,7 @@ enum Trigger {
     Probability(f64),
     Nth(u64),
     FirstN(u64),
+    Every(Duration),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -246,6 +264,19 @@ impl FaultPlan {
         self
     }
 
+    /// Adds a rule that faults the first request of `class` after each `period`: the clock
+    /// starts when the plan is installed, and restarts at each injection (for example, a URL
+    /// expiry every 30 s, a token expiry every 20 s).
+    pub fn with_every(mut self, class: RouteClass, fault: Fault, period: Duration) -> Self {
+        self.rules.push(Rule {
+            class,
+            fault,
+            trigger: Trigger::Every(period),
+            max_injections: None,
+        });
+        self
+    }
+
     /// Whether the plan has no rules.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
@@ -286,12 +317,20 @@ impl FaultCounters {
 }
 
 /// The running state of a plan: per-rule counters and the injection counters.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct FaultEngine {
     plan: FaultPlan,
     seen: Vec<u64>,
     injected: Vec<u64>,
+    /// When each rule last fired (or the plan was installed): the clock of `Every` rules.
+    since: Vec<Instant>,
     counters: FaultCounters,
+}
+
+impl Default for FaultEngine {
+    fn default() -> Self {
+        FaultEngine::new(FaultPlan::none())
+    }
 }
 
 fn splitmix64(mut z: u64) -> u64 {
@@ -308,6 +347,7 @@ impl FaultEngine {
             plan,
             seen: vec![0; n],
             injected: vec![0; n],
+            since: vec![Instant::now(); n],
             counters: FaultCounters::default(),
         }
     }
@@ -318,6 +358,7 @@ impl FaultEngine {
         self.plan = plan;
         self.seen = vec![0; n];
         self.injected = vec![0; n];
+        self.since = vec![Instant::now(); n];
     }
 
     pub(crate) fn counters(&self) -> FaultCounters {
@@ -353,6 +394,7 @@ impl FaultEngine {
                 }
                 Trigger::Nth(n) => index == n,
                 Trigger::FirstN(n) => index <= n,
+                Trigger::Every(period) => self.since[i].elapsed() >= period,
             };
             if fires {
                 chosen = Some(i);
@@ -360,6 +402,7 @@ impl FaultEngine {
         }
         let i = chosen?;
         self.injected[i] += 1;
+        self.since[i] = Instant::now();
         let rule = &self.plan.rules[i];
         *self
             .counters
@@ -423,6 +466,30 @@ mod tests {
             3,
         );
         assert_eq!(v, [false, false, false]);
+    }
+
+    #[test]
+    fn every_period_fires_once_per_period() {
+        let mut e = FaultEngine::new(FaultPlan::none().with_every(
+            RouteClass::Blob,
+            Fault::ExpireUrl,
+            Duration::from_millis(200),
+        ));
+        let mut fired = 0;
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(700) {
+            if e.decide(RouteClass::Blob, &http::Method::GET).is_some() {
+                fired += 1;
+            }
+            assert!(e.decide(RouteClass::Files, &http::Method::GET).is_none());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // At 200, 400 and 600 ms (later under load, never more often).
+        assert!((2..=3).contains(&fired), "{fired}");
+        assert_eq!(
+            e.counters().get(RouteClass::Blob, FaultKind::ExpireUrl),
+            fired
+        );
     }
 
     #[test]

@@ -55,7 +55,8 @@
 //!   `blob_url` (a signed URL for any blob), `set_faults`, `fault_counters` ([`FaultCounters`]),
 //!   `token_requests`, `deny_consent`, `advance_clock`, `data_bytes_received`,
 //!   `data_file_bytes_received`, `blob_bytes_received` (body bytes the blob service received, to
-//!   prove deduplication), `shutdown` (also on drop).
+//!   prove deduplication), `blob_bytes_sent` (body bytes of blob `GET` answers, to prove a
+//!   resumed download fetched little again), `shutdown` (also on drop).
 //!
 //! # Behaviour worth knowing
 //!

@@ -153,12 +153,24 @@ async fn drain(req: Request) {
     let _ = axum::body::to_bytes(req.into_body(), usize::MAX).await;
 }
 
-/// The fault-injection middleware.
+/// The fault-injection middleware; it also counts the body bytes of blob `GET` answers.
 pub(crate) async fn fault_layer(
     State(shared): State<Arc<Shared>>,
     req: Request,
     next: Next,
 ) -> Response {
+    let blob_read = req.method() == http::Method::GET
+        && crate::services::classify(req.uri().path())
+            .is_some_and(|(_, class)| class == RouteClass::Blob);
+    let response = inject(shared.clone(), req, next).await;
+    if !blob_read {
+        return response;
+    }
+    response.map(|inner| Body::new(CountedBody { inner, shared }))
+}
+
+/// Applies the fault, if any, the plan picks for this request.
+async fn inject(shared: Arc<Shared>, req: Request, next: Next) -> Response {
     // Counted before faults, so single-flight tests see every attempt, answered or not.
     if req.uri().path() == "/connect/token" {
         shared
@@ -190,6 +202,42 @@ pub(crate) async fn fault_layer(
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             r
+        }
+        Fault::Unavailable { retry_after_secs } => {
+            drain(req).await;
+            let mut r = fault_status(503);
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            r
+        }
+        Fault::ResetMidRequest => {
+            let Some(c) = conn else {
+                return fault_status(500);
+            };
+            let announced = req
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+            let mut body = req.into_body();
+            let mut read = 0u64;
+            // Take about half of what the client sends, then cut the connection: the request
+            // never reaches its handler.
+            while read < announced / 2 {
+                match std::future::poll_fn(|cx| {
+                    http_body::Body::poll_frame(Pin::new(&mut body), cx)
+                })
+                .await
+                {
+                    Some(Ok(frame)) => {
+                        read += frame.data_ref().map_or(0, |d| d.len() as u64);
+                    }
+                    _ => break,
+                }
+            }
+            c.kill(true);
+            std::future::pending::<Response>().await
         }
         Fault::ResetBeforeBody => match conn {
             Some(c) => {
@@ -322,6 +370,41 @@ impl http_body::Body for CutBody {
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.full)
+    }
+}
+
+/// A body that adds the bytes it passes on to the emulator's count of blob bytes sent.
+struct CountedBody {
+    inner: Body,
+    shared: Arc<Shared>,
+}
+
+impl http_body::Body for CountedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(data) = frame.data_ref() {
+                this.shared
+                    .blob_bytes_sent
+                    .fetch_add(data.len() as u64, Ordering::Relaxed);
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 

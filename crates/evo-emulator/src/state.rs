@@ -304,6 +304,8 @@ pub(crate) struct Shared {
     pub(crate) blobs: BlobStore,
     pub(crate) faults: Mutex<FaultEngine>,
     pub(crate) token_requests: AtomicU64,
+    /// Body bytes of blob `GET` answers handed to the connections (counted by the fault layer).
+    pub(crate) blob_bytes_sent: AtomicU64,
     /// Serial of the last pre-signed URL issued.
     pub(crate) url_serial: AtomicU64,
     /// URLs with a serial at or below this are expired.
