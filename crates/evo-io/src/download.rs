@@ -778,6 +778,8 @@ impl Job {
             size,
             block_size,
             done: Vec::new(),
+            written: Vec::new(),
+            boot_id: None,
         };
         // Held (with its OS lock) until the rename, so two processes never write one target.
         let file = open_partial(&partial).await?;

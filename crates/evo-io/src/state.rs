@@ -3,16 +3,23 @@
 //! An upload keeps `.<name>.evo-upload` beside its source file (used when the server refuses
 //! `Get Block List`); a download keeps `.<name>.evo-download` (the partial data) and
 //! `.<name>.evo-download.json` (which ranges of which blob version it holds) beside its target.
+//!
+//! A download's state is rewritten after every block, so a killed process fetches again at most
+//! the blocks that were in flight. Blocks come in two grades: `done` ones were flushed to disk
+//! (`fsync`, at most every 2 s) before the state said so, and survive a crash of the machine;
+//! `written` ones were handed to the OS, which keeps them when the process dies but not when the
+//! machine does, so they count only while the machine has not restarted since (the Linux boot
+//! id; where there is none, only `done` blocks count).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-/// How often the state file is rewritten while blocks complete.
-const SAVE_EVERY: Duration = Duration::from_secs(2);
+/// How often a download's partial file is flushed to disk (and its blocks become `done`).
+const SYNC_EVERY: Duration = Duration::from_secs(2);
 
 /// What a state file records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,8 +41,15 @@ pub(crate) struct TransferState {
     pub(crate) size: u64,
     /// The block size the ranges refer to.
     pub(crate) block_size: u64,
-    /// Completed block indices as half-open ranges.
+    /// Completed block indices as half-open ranges (for downloads: flushed to disk).
     pub(crate) done: Vec<(u64, u64)>,
+    /// Downloads: blocks written to the partial file but maybe not yet flushed to disk, as
+    /// half-open ranges; they count only on the machine and boot in `boot_id`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) written: Vec<(u64, u64)>,
+    /// The boot of the machine that wrote `written` (see [`boot_id`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) boot_id: Option<String>,
 }
 
 impl TransferState {
@@ -54,12 +68,27 @@ impl TransferState {
             && self.block_size == other.block_size
     }
 
-    /// The completed block indices. A damaged file cannot make this large or slow: indices
-    /// past the last block are dropped and overlapping ranges are merged before expanding.
+    /// The completed block indices: the `done` ones, and the `written` ones when this machine
+    /// has not restarted since they were written. A damaged file cannot make this large or
+    /// slow: indices past the last block are dropped and overlapping ranges are merged before
+    /// expanding.
     pub(crate) fn done_set(&self) -> BTreeSet<u64> {
+        let same_boot = self.boot_id.is_some() && self.boot_id.as_deref() == boot_id();
+        let mut ranges = self.done.clone();
+        if same_boot {
+            ranges.extend_from_slice(&self.written);
+        }
+        self.expand(&ranges)
+    }
+
+    /// The `done` block indices only (flushed to disk, valid after a crash of the machine).
+    fn durable_set(&self) -> BTreeSet<u64> {
+        self.expand(&self.done)
+    }
+
+    fn expand(&self, ranges: &[(u64, u64)]) -> BTreeSet<u64> {
         let blocks = self.size.div_ceil(self.block_size.max(1));
-        let mut ranges: Vec<(u64, u64)> = self
-            .done
+        let mut ranges: Vec<(u64, u64)> = ranges
             .iter()
             .map(|&(a, b)| (a, b.min(blocks)))
             .filter(|(a, b)| a < b)
@@ -123,6 +152,18 @@ pub(crate) fn source_fingerprint(file: &std::fs::File, len: u64) -> std::io::Res
         .collect())
 }
 
+/// This boot of this machine (Linux: `/proc/sys/kernel/random/boot_id`; `None` elsewhere):
+/// data a killed process handed to the OS is still there while this stays the same.
+pub(crate) fn boot_id() -> Option<&'static str> {
+    static BOOT: OnceLock<Option<String>> = OnceLock::new();
+    BOOT.get_or_init(|| {
+        let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+        let id = id.trim();
+        (!id.is_empty()).then(|| id.to_owned())
+    })
+    .as_deref()
+}
+
 /// The file name beside `path` with a prefix dot and `suffix`.
 pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let name = path
@@ -146,83 +187,160 @@ pub(crate) fn load(path: &Path) -> Option<TransferState> {
 
 /// Keeps a state file up to date as blocks complete.
 ///
-/// Upload state is rewritten on every block (a lost update only means a block is sent again).
-/// Download state claims data is in the partial file, so the partial file is flushed to disk
-/// first, at most every 2 s (and on the first block).
+/// The file is rewritten after every block, and [`mark`](Self::mark) returns once a state
+/// naming the block is saved: a transfer that marks a block before it starts the next one
+/// loses at most the blocks in flight when the process dies. Writes are serialized and
+/// coalesced (a write saves every block marked before it began). Upload state has one grade
+/// (a lost update only means a block is sent again). Download state claims data is in the
+/// partial file: blocks go to `written` at once, and to `done` once a flush of the partial
+/// file to disk that began after them has finished; flushes run in the background at most
+/// every 2 s (the first after the first block), and in [`flush`](Self::flush).
 pub(crate) struct StateWriter {
     path: PathBuf,
-    state: Mutex<(TransferState, BTreeSet<u64>, Option<Instant>)>,
-    /// Flushed to disk before the state file is written (downloads), so the state never claims
-    /// data that is not on disk.
-    data: Option<std::sync::Arc<std::fs::File>>,
+    blocks: Arc<Mutex<Blocks>>,
+    /// Serializes the writes; holds the `marks` count the file on disk covers.
+    saved: tokio::sync::Mutex<u64>,
+    /// Flushed to disk before blocks become `done` (downloads).
+    data: Option<Arc<std::fs::File>>,
+    /// The background flush of `data`, while one runs.
+    syncing: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+struct Blocks {
+    state: TransferState,
+    /// Every completed block.
+    all: BTreeSet<u64>,
+    /// The blocks known to be on disk (downloads).
+    durable: BTreeSet<u64>,
+    /// Blocks marked so far: the generation of `all`.
+    marks: u64,
+    last_sync: Option<Instant>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl StateWriter {
     pub(crate) fn new(
         path: PathBuf,
         state: TransferState,
-        data: Option<std::sync::Arc<std::fs::File>>,
+        data: Option<Arc<std::fs::File>>,
     ) -> Self {
-        let done = state.done_set();
+        let all = state.done_set();
+        let durable = state.durable_set();
         StateWriter {
             path,
-            state: Mutex::new((state, done, None)),
+            blocks: Arc::new(Mutex::new(Blocks {
+                state,
+                all,
+                durable,
+                marks: 0,
+                last_sync: None,
+            })),
+            saved: tokio::sync::Mutex::new(0),
             data,
+            syncing: Mutex::new(None),
         }
     }
 
-    /// Records a finished block; rewrites the file when it is due.
+    /// Records a finished block and returns once the file names it.
     pub(crate) async fn mark(&self, index: u64) {
-        let snapshot = {
-            let mut g = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            g.1.insert(index);
-            let due = self.data.is_none() || g.2.is_none_or(|last| last.elapsed() >= SAVE_EVERY);
-            if !due {
-                return;
-            }
-            g.2 = Some(Instant::now());
-            let mut state = g.0.clone();
-            state.done = to_ranges(&g.1);
-            state
+        let generation = {
+            let mut b = lock(&self.blocks);
+            b.all.insert(index);
+            b.marks += 1;
+            b.marks
         };
-        self.write(snapshot).await;
+        self.start_sync_when_due();
+        self.save(generation, false).await;
     }
 
-    /// Writes the file now (before giving up, so a resume loses as little as possible).
+    /// Flushes the partial data to disk and writes the file now (before giving up, so a resume
+    /// loses as little as possible, even after a crash of the machine).
     pub(crate) async fn flush(&self) {
-        let snapshot = {
-            let g = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            let mut state = g.0.clone();
-            state.done = to_ranges(&g.1);
-            state
-        };
-        self.write(snapshot).await;
+        let running = lock(&self.syncing).take();
+        if let Some(task) = running {
+            let _ = task.await;
+        }
+        if let Some(task) = self.sync_task() {
+            let _ = task.await;
+        }
+        let generation = lock(&self.blocks).marks;
+        self.save(generation, true).await;
     }
 
-    async fn write(&self, state: TransferState) {
+    /// Starts a background flush of the partial data when none runs and one is due.
+    fn start_sync_when_due(&self) {
+        if self.data.is_none() {
+            return;
+        }
+        let mut running = lock(&self.syncing);
+        if running.as_ref().is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        let due = lock(&self.blocks)
+            .last_sync
+            .is_none_or(|t| t.elapsed() >= SYNC_EVERY);
+        if due {
+            *running = self.sync_task();
+        }
+    }
+
+    /// A task that flushes the partial data and then counts the blocks written before it as
+    /// on disk.
+    fn sync_task(&self) -> Option<tokio::task::JoinHandle<()>> {
+        let file = self.data.clone()?;
+        let blocks = self.blocks.clone();
+        let written = {
+            let mut b = lock(&blocks);
+            b.last_sync = Some(Instant::now());
+            b.all.clone()
+        };
+        Some(tokio::task::spawn_blocking(move || {
+            match file.sync_data() {
+                Ok(()) => lock(&blocks).durable.extend(written),
+                Err(e) => tracing::debug!(error = %e, "could not flush the partial download"),
+            }
+        }))
+    }
+
+    /// Writes the file unless a write that began after mark number `generation` already did;
+    /// `durable` (a flush) writes it in any case and flushes it to disk.
+    async fn save(&self, generation: u64, durable: bool) {
+        let mut saved = self.saved.lock().await;
+        if *saved >= generation && !durable {
+            return;
+        }
+        let (state, marks) = {
+            let b = lock(&self.blocks);
+            let mut state = b.state.clone();
+            if self.data.is_some() {
+                state.done = to_ranges(&b.durable);
+                state.written = to_ranges(&b.all);
+                state.boot_id = boot_id().map(str::to_owned);
+            } else {
+                state.done = to_ranges(&b.all);
+            }
+            (state, b.marks)
+        };
         let path = self.path.clone();
-        let data = self.data.clone();
         let result = tokio::task::spawn_blocking(move || -> Result<(), String> {
             let json = serde_json::to_vec(&state).map_err(|e| e.to_string())?;
-            match data {
-                Some(file) => {
-                    file.sync_data().map_err(|e| e.to_string())?;
-                    evo_core::cache::write_atomically(&path, &json).map_err(|e| e.to_string())
-                }
-                None => {
-                    // Written whole then renamed, so a reader never sees half a file.
-                    let temp = evo_core::cache::temp_path_for(&path);
-                    std::fs::write(&temp, &json).map_err(|e| e.to_string())?;
-                    std::fs::rename(&temp, &path).map_err(|e| {
-                        let _ = std::fs::remove_file(&temp);
-                        e.to_string()
-                    })
-                }
+            if durable {
+                return evo_core::cache::write_atomically(&path, &json).map_err(|e| e.to_string());
             }
+            // Written whole then renamed, so a reader never sees half a file.
+            let temp = evo_core::cache::temp_path_for(&path);
+            std::fs::write(&temp, &json).map_err(|e| e.to_string())?;
+            std::fs::rename(&temp, &path).map_err(|e| {
+                let _ = std::fs::remove_file(&temp);
+                e.to_string()
+            })
         })
         .await;
         match result {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => *saved = marks,
             Ok(Err(e)) => {
                 tracing::debug!(path = %self.path.display(), error = %e, "could not save transfer state")
             }
@@ -254,6 +372,8 @@ mod tests {
             size: 9,
             block_size: 1,
             done: ranges,
+            written: Vec::new(),
+            boot_id: None,
         };
         assert_eq!(state.done_set(), set);
     }
@@ -301,6 +421,8 @@ mod tests {
             size: 100,
             block_size: 10,
             done: vec![],
+            written: Vec::new(),
+            boot_id: None,
         };
         let w = StateWriter::new(path.clone(), state.clone(), None);
         w.mark(3).await;
@@ -315,6 +437,72 @@ mod tests {
         assert!(!path.exists());
     }
 
+    /// A download's state names each block as soon as it is marked (not every 2 s), so a
+    /// killed process fetches again only the blocks that were in flight.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_download_state_names_every_marked_block_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let data = Arc::new(std::fs::File::create(dir.path().join("partial")).unwrap());
+        let w = StateWriter::new(path.clone(), state_with(100, 10, vec![]), Some(data));
+        for (i, index) in [0u64, 5, 6, 2].into_iter().enumerate() {
+            w.mark(index).await;
+            let loaded = load(&path).unwrap();
+            assert_eq!(loaded.boot_id.as_deref(), boot_id());
+            assert_eq!(loaded.done_set().len(), i + 1, "{loaded:?}");
+            assert!(loaded.done_set().contains(&index));
+        }
+        // After a flush every block is on disk: `done` alone covers them.
+        w.flush().await;
+        let loaded = load(&path).unwrap();
+        assert_eq!(loaded.done, vec![(0, 1), (2, 3), (5, 7)]);
+    }
+
+    /// Blocks written but not flushed count only on the boot that wrote them.
+    #[test]
+    fn written_blocks_count_only_on_the_same_boot() {
+        let mut state = state_with(100, 10, vec![(0, 1)]);
+        state.written = vec![(0, 4)];
+        state.boot_id = Some("another boot".into());
+        assert_eq!(state.done_set(), [0].into_iter().collect());
+        state.boot_id = None;
+        assert_eq!(state.done_set(), [0].into_iter().collect());
+        if let Some(this) = boot_id() {
+            state.boot_id = Some(this.to_owned());
+            assert_eq!(state.done_set(), (0..4).collect());
+            assert_eq!(state.durable_set(), [0].into_iter().collect());
+        }
+    }
+
+    /// Concurrent marks never leave an older state on disk than the last finished mark.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_marks_never_lose_a_finished_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let w = Arc::new(StateWriter::new(
+            path.clone(),
+            state_with(2000, 1, vec![]),
+            None,
+        ));
+        let tasks: Vec<_> = (0..8u64)
+            .map(|t| {
+                let (w, path) = (w.clone(), path.clone());
+                tokio::spawn(async move {
+                    for i in 0..25 {
+                        let index = t * 100 + i;
+                        w.mark(index).await;
+                        assert!(load(&path).unwrap().done_set().contains(&index));
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(load(&path).unwrap().done_set().len(), 200);
+    }
+
     fn state_with(size: u64, block_size: u64, done: Vec<(u64, u64)>) -> TransferState {
         TransferState {
             version: 1,
@@ -325,6 +513,8 @@ mod tests {
             size,
             block_size,
             done,
+            written: Vec::new(),
+            boot_id: None,
         }
     }
 

@@ -552,6 +552,8 @@ impl<'w, 'a> Stager<'w, 'a> {
                     size: len,
                     block_size: self.block_size,
                     done: Vec::new(),
+                    written: Vec::new(),
+                    boot_id: None,
                 };
                 let previous = load(&spec.path).filter(|s| s.same_transfer_as(&fresh));
                 let sent_by_this_source: HashMap<u64, u64> = previous
