@@ -131,6 +131,12 @@ impl Emulator {
         self.shared.clock.advance(by);
     }
 
+    /// How long a compute job stays requested, in progress, and cancelling before it moves on
+    /// (default 100 ms). Applies to jobs submitted afterwards.
+    pub fn set_compute_job_step(&self, step: Duration) {
+        crate::compute::set_step(&self.shared, step);
+    }
+
     /// Every access token issued so far is now expired (401 on use).
     pub fn expire_tokens(&self) {
         let now = Instant::now();

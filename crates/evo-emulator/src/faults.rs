@@ -31,6 +31,10 @@ pub enum RouteClass {
     Files,
     /// The Geoscience Object API under `/geoscience-object`.
     Objects,
+    /// The Compute Tasks API under `/compute`.
+    Compute,
+    /// The Colormap API under `/colormap`.
+    Colormaps,
     /// Every pre-signed blob request under `/blob` (reads and writes).
     Blob,
     /// Blob `GET` and `HEAD` requests only.

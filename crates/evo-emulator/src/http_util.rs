@@ -14,6 +14,8 @@ pub(crate) enum Service {
     Workspace,
     File,
     Objects,
+    Compute,
+    Colormaps,
 }
 
 impl Service {
@@ -23,6 +25,8 @@ impl Service {
             Service::Workspace => "https://seequent.com/error-codes/workspace/",
             Service::File => "https://seequent.com/error-codes/file-api/",
             Service::Objects => "https://seequent.com/error-codes/geoscienceobject/",
+            Service::Compute => "https://seequent.com/error-codes/compute/",
+            Service::Colormaps => "https://seequent.com/error-codes/colormap/",
         }
     }
 }
@@ -90,7 +94,11 @@ impl ApiError {
             .collect();
         let status = match service {
             Service::Workspace => 400,
-            Service::Discovery | Service::File | Service::Objects => 422,
+            Service::Discovery
+            | Service::File
+            | Service::Objects
+            | Service::Compute
+            | Service::Colormaps => 422,
         };
         Self::new(service, status, "validation", "Validation Error.", detail)
             .with("invalid-params", Value::Array(list))

@@ -11,6 +11,9 @@
 //! * Workspaces API under `/workspace` (scope `evo.workspace`);
 //! * File API v2 under `/file/v2` (scope `evo.file`);
 //! * Geoscience Object API under `/geoscience-object` (scope `evo.object`);
+//! * Compute Tasks API under `/compute` (scope `evo.object`; runs `idw` and `knn` on stored
+//!   objects, jobs step through their states, [`Emulator::set_compute_job_step`]);
+//! * Colormap API under `/colormap` (scope `evo.object`);
 //! * Azure block-blob semantics on pre-signed URLs under `/blob/{container}/{blob}`.
 //!
 //! Faults (latency, 5xx, 429, connection resets, truncated bodies, forced expiry) are injected
@@ -160,6 +163,8 @@ mod storage;
 
 // The services, one folder each, registered in `services.rs`.
 mod blob;
+mod colormaps;
+mod compute;
 mod discovery;
 mod files;
 mod oauth;

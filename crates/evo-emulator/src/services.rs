@@ -17,6 +17,8 @@ pub(crate) const SERVICES: &[ServiceDef] = &[
     crate::workspaces::SERVICE,
     crate::files::SERVICE,
     crate::objects::SERVICE,
+    crate::compute::SERVICE,
+    crate::colormaps::SERVICE,
     crate::blob::SERVICE,
 ];
 

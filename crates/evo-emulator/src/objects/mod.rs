@@ -6,7 +6,8 @@
 //! * [`data`]: `PUT .../data` (upload URLs, `exists`) and the data references of objects;
 //! * [`read`]: get by id or path (versions, `If-None-Match`), versions, latest versions, stages;
 //! * [`write`]: create/update by path (move), update by id (`If-Match`), restore, delete, stage;
-//! * [`listing`]: list in a workspace and across the organization.
+//! * [`listing`]: list in a workspace and across the organization;
+//! * [`internal`]: what other services (the compute tasks) may read and write.
 //!
 //! Object data is content-addressed: a file is named by the SHA-256 of its bytes and lives in the
 //! blob store under `geoscience-data/{org}/{ws}/{name}`; `exists` and the refusal of objects that
@@ -15,6 +16,7 @@
 
 mod common;
 mod data;
+pub(crate) mod internal;
 mod listing;
 mod read;
 mod schema;

@@ -1,0 +1,205 @@
+//! `ComputeClient`: submitting tasks and running many at once.
+
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use evo_core::polling::Poller;
+use evo_core::{ApiConnector, RequestBuilder};
+
+use crate::error::Error;
+use crate::job::{Job, JobId};
+use crate::tasks::Task;
+
+/// The header the Python SDK sends, with `opt-in`, for tasks still in preview.
+pub const PREVIEW_HEADER: &str = "API-Preview";
+
+/// How many jobs [`ComputeClient::run_many`] runs at the same time by default.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+
+/// The Compute Tasks API client of one organization. Cheap to clone.
+///
+/// ```no_run
+/// # async fn demo(connector: evo_core::ApiConnector, org: uuid::Uuid) -> Result<(), evo_compute::Error> {
+/// use std::time::Duration;
+/// use evo_compute::{ComputeClient, GenericTask};
+/// let compute = ComputeClient::new(connector, org)?;
+/// let task = GenericTask::new("geostatistics", "knn", serde_json::json!({"source": {}}));
+/// let job = compute.submit(&task).await?;
+/// let results = job.wait_for_results(Some(Duration::from_secs(600))).await?;
+/// println!("{results}");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ComputeClient {
+    pub(crate) connector: ApiConnector,
+    pub(crate) org_id: Uuid,
+    pub(crate) preview: bool,
+    pub(crate) initial_interval: Duration,
+    pub(crate) max_interval: Duration,
+}
+
+/// Builds a [`ComputeClient`].
+#[derive(Debug)]
+pub struct ComputeClientBuilder {
+    client: ComputeClient,
+}
+
+impl ComputeClientBuilder {
+    /// Sends `API-Preview: opt-in` with every request (default: no), as the Python SDK does
+    /// with `preview=True`; tasks still in preview (kriging) need it.
+    pub fn preview(mut self, preview: bool) -> Self {
+        self.client.preview = preview;
+        self
+    }
+    /// The polling intervals of waits: the bound of the first (it doubles after each poll)
+    /// and the cap (defaults 500 ms and 10 s).
+    pub fn poll_intervals(mut self, initial: Duration, max: Duration) -> Self {
+        self.client.initial_interval = initial;
+        self.client.max_interval = max.max(initial);
+        self
+    }
+    /// Builds the client.
+    pub fn build(self) -> Result<ComputeClient, Error> {
+        Ok(self.client)
+    }
+}
+
+impl ComputeClient {
+    /// A client for organization `org_id`, sending through `connector` (its base URL is the
+    /// hub URL).
+    pub fn new(connector: ApiConnector, org_id: Uuid) -> Result<Self, Error> {
+        Self::builder(connector, org_id).build()
+    }
+
+    /// Starts building a client.
+    pub fn builder(connector: ApiConnector, org_id: Uuid) -> ComputeClientBuilder {
+        ComputeClientBuilder {
+            client: ComputeClient {
+                connector,
+                org_id,
+                preview: false,
+                initial_interval: Duration::from_millis(500),
+                max_interval: Duration::from_secs(10),
+            },
+        }
+    }
+
+    /// This client, sending `API-Preview: opt-in` or not.
+    pub fn with_preview(&self, preview: bool) -> Self {
+        let mut client = self.clone();
+        client.preview = preview;
+        client
+    }
+
+    /// The organization.
+    pub fn org_id(&self) -> Uuid {
+        self.org_id
+    }
+
+    /// A poller with this client's intervals and `timeout` (none: wait as long as it takes).
+    pub fn poller(&self, timeout: Option<Duration>) -> Poller {
+        Poller::new()
+            .with_intervals(self.initial_interval, self.max_interval)
+            .with_optional_timeout(timeout)
+    }
+
+    /// A request to `compute/orgs/{org_id}` + `tail`, with the preview header when asked.
+    pub(crate) fn request(&self, method: Method, tail: &str) -> RequestBuilder {
+        let request = self
+            .connector
+            .request(method, &format!("compute/orgs/{{org_id}}{tail}"))
+            .path_param("org_id", self.org_id);
+        if self.preview {
+            request.header(PREVIEW_HEADER, "opt-in")
+        } else {
+            request
+        }
+    }
+
+    /// Submits `task`: `POST compute/orgs/{org}/{topic}/{task}` with `{"parameters": …}`.
+    /// The job is read from the `Location` answer header (its status URL).
+    pub async fn submit(&self, task: &(impl Task + ?Sized)) -> Result<Job, Error> {
+        let parameters = task.parameters()?;
+        self.submit_raw(task.topic(), task.task(), parameters).await
+    }
+
+    /// Submits `parameters` to `topic`/`task` as they are (any task, known to this SDK or not).
+    pub async fn submit_raw(
+        &self,
+        topic: &str,
+        task: &str,
+        parameters: Value,
+    ) -> Result<Job, Error> {
+        check_segment("topic", topic)?;
+        check_segment("task", task)?;
+        if !parameters.is_object() {
+            return Err(Error::Invalid("task parameters are a JSON object".into()));
+        }
+        let response = self
+            .request(Method::POST, "/{topic}/{task}")
+            .path_param("topic", topic)
+            .path_param("task", task)
+            .json(&json!({ "parameters": parameters }))
+            .expect_status(&[
+                StatusCode::SEE_OTHER,
+                StatusCode::CREATED,
+                StatusCode::ACCEPTED,
+                StatusCode::OK,
+            ])
+            .send()
+            .await?;
+        let location = response
+            .headers()
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                Error::Unexpected(format!(
+                    "the answer {} to a new job has no Location header",
+                    response.status()
+                ))
+            })?
+            .to_owned();
+        let id = JobId::from_status_url(self.connector.base_url(), &location)
+            .map_err(|e| Error::Unexpected(format!("the new job's Location {location:?}: {e}")))?;
+        tracing::debug!(job = %id, "submitted");
+        Ok(Job::new(self.clone(), id))
+    }
+
+    /// The job whose status URL is `url` (as returned in `Location`, or from
+    /// [`Job::status_url`] of an earlier session). It must be under this client's hub URL.
+    pub fn job_from_url(&self, url: &str) -> Result<Job, Error> {
+        let id = JobId::from_status_url(self.connector.base_url(), url).map_err(Error::Invalid)?;
+        Ok(Job::new(self.clone(), id))
+    }
+
+    /// Submits every task, at most `concurrency` jobs at a time, waits for each (at most
+    /// `timeout` per job), and returns their results in the order of `tasks`: one outcome
+    /// per task, so one failed job does not hide the others.
+    pub async fn run_many<T: Task>(
+        &self,
+        tasks: &[T],
+        concurrency: usize,
+        timeout: Option<Duration>,
+    ) -> Vec<Result<Value, Error>> {
+        futures_util::stream::iter(tasks)
+            .map(|task| async move {
+                let job = self.submit(task).await?;
+                job.wait_for_results(timeout).await
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await
+    }
+}
+
+/// A topic or task name is one path segment.
+fn check_segment(what: &str, value: &str) -> Result<(), Error> {
+    if value.is_empty() || value.contains(['/', '?', '#']) || value == "." || value == ".." {
+        return Err(Error::Invalid(format!("{what} {value:?} is not a name")));
+    }
+    Ok(())
+}
