@@ -1,18 +1,22 @@
 //! Interoperability with the official Python SDK (`evo-compute`) through the emulator: a job
 //! submitted by Python is awaited by this crate, and one submitted by this crate is awaited by
-//! Python; both see the same results. The venv comes from `scripts/install-peers.sh`.
+//! Python; both see the same results. Python's own typed `IDWParameters`, run by its
+//! `IDWRunner`, are the JSON this crate writes for the same task, and the estimate they produce
+//! is checked against one computed here. The venv comes from `scripts/install-peers.sh`.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use evo_compute::tasks::{Ellipsoid, NearestNeighbours, SearchNeighborhood, Source, Target};
+use evo_compute::tasks::{
+    Ellipsoid, InverseDistance, NearestNeighbours, SearchNeighborhood, Source, Target,
+};
 use evo_compute::{ComputeClient, Task, TaskResult};
 use evo_core::{ApiConnector, Environment, StaticTokenAuthorizer};
 use evo_emulator::{Emulator, Seed};
 use evo_hyper::HyperTransport;
-use evo_objects::evo_tables::arrow_array::Float64Array;
-use evo_objects::{ObjectReference, ObjectsClient, SpatialObject};
+use evo_objects::evo_tables::arrow_array::{Array, Float64Array};
+use evo_objects::{GetOptions, ObjectReference, ObjectsClient, SpatialObject};
 use serde_json::Value;
 
 async fn python(args: &[&str], token: &str) -> Value {
@@ -35,8 +39,31 @@ async fn python(args: &[&str], token: &str) -> Value {
         .unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn python_and_rust_await_each_others_jobs() {
+/// Every number as a float, so `0` and `0.0` compare equal.
+fn as_floats(value: Value) -> Value {
+    match value {
+        Value::Number(n) => n.as_f64().map_or(Value::Number(n), Value::from),
+        Value::Array(items) => Value::Array(items.into_iter().map(as_floats).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (k, as_floats(v))).collect())
+        }
+        other => other,
+    }
+}
+
+/// The emulator, its token, the workspace, the clients, and two objects: samples (a point set
+/// with a grade at x = 0, 4, 8) and a grid of 4 cells of size 2 along x.
+struct Setup {
+    emu: Emulator,
+    token: String,
+    env: Environment,
+    objects: ObjectsClient,
+    compute: ComputeClient,
+    samples: ObjectReference,
+    grid: ObjectReference,
+}
+
+async fn setup() -> Setup {
     let seed = Seed::from_json(
         r#"{"organizations": [{"display_name": "Interop", "workspaces": [{"name": "Interop"}]}]}"#,
     )
@@ -77,6 +104,28 @@ async fn python_and_rust_await_each_others_jobs() {
         .unwrap();
     let samples = ObjectReference::new(&env, samples.id().unwrap(), None);
     let grid = ObjectReference::new(&env, grid.id().unwrap(), None);
+    Setup {
+        emu,
+        token,
+        env,
+        objects,
+        compute,
+        samples,
+        grid,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_and_rust_await_each_others_jobs() {
+    let Setup {
+        emu,
+        token,
+        env,
+        compute,
+        samples,
+        grid,
+        ..
+    } = setup().await;
     let task = |name: &str| {
         NearestNeighbours::new(
             Source::point_set_attribute(&samples, "grade"),
@@ -109,4 +158,90 @@ async fn python_and_rust_await_each_others_jobs() {
     let result: TaskResult = job.wait_for(Some(Duration::from_secs(30))).await.unwrap();
     assert_eq!(result.target.attribute.name, "by_python");
     assert_eq!(result.target.name, "grid");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_typed_idw_sends_our_parameters_and_gets_our_estimate() {
+    let Setup {
+        emu,
+        token,
+        env,
+        objects,
+        samples,
+        grid,
+        ..
+    } = setup().await;
+    let hub = emu.hub_url().to_string();
+    // Python's own typed IDW parameters are the ones this crate writes, and the estimate it
+    // ran is the one computed here.
+    let ran = python(
+        &[
+            "idw",
+            &hub,
+            &env.org_id.to_string(),
+            &samples.to_string(),
+            &grid.to_string(),
+        ],
+        &token,
+    )
+    .await;
+    let ours = InverseDistance::new(
+        Source::point_set_attribute(&samples, "grade"),
+        Target::new_attribute(&grid, "by_python_idw"),
+        SearchNeighborhood::new(Ellipsoid::sphere(3.0), 2),
+        2.0,
+    );
+    // Equal as JSON numbers: Python writes the default rotation as integers (0), this crate
+    // as floats (0.0).
+    assert_eq!(
+        as_floats(ran["parameters"].clone()),
+        as_floats(ours.parameters().unwrap())
+    );
+    assert_eq!(ran["attribute"], "by_python_idw");
+    assert!(
+        ran["reference"].as_str().unwrap().contains("version="),
+        "{ran}"
+    );
+    let latest = objects
+        .get_by_id(grid.object_id().unwrap(), &GetOptions::new())
+        .await
+        .unwrap();
+    let mut estimated = Vec::new();
+    for batch in objects
+        .read_attribute(&latest, "by_python_idw")
+        .await
+        .unwrap()
+    {
+        let batch = batch.unwrap();
+        let col = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .unwrap()
+            .clone();
+        estimated.extend((0..col.len()).map(|i| (!col.is_null(i)).then(|| col.value(i))));
+    }
+    // Cell centres (1 + 2i, 0.5, 0.5); samples (0, 0, 0) = 1, (4, 0, 0) = 2, (8, 0, 0) = 4.
+    let samples = [(0.0, 1.0), (4.0, 2.0), (8.0, 4.0)];
+    let expected: Vec<Option<f64>> = (0..4)
+        .map(|i| {
+            let x = 1.0 + 2.0 * f64::from(i);
+            let mut near: Vec<(f64, f64)> = samples
+                .iter()
+                .map(|(sx, v)| (((x - sx) * (x - sx) + 0.5).sqrt(), *v))
+                .filter(|(d, _)| *d <= 3.0)
+                .collect();
+            near.sort_by(|a, b| a.0.total_cmp(&b.0));
+            near.truncate(2);
+            let w: f64 = near.iter().map(|(d, _)| d.powi(-2)).sum();
+            (!near.is_empty()).then(|| near.iter().map(|(d, v)| v * d.powi(-2)).sum::<f64>() / w)
+        })
+        .collect();
+    assert_eq!(estimated.len(), 4);
+    for (got, want) in estimated.iter().zip(&expected) {
+        match (got, want) {
+            (Some(g), Some(w)) => assert!((g - w).abs() < 1e-9, "{estimated:?} vs {expected:?}"),
+            _ => assert_eq!(got, want, "{estimated:?} vs {expected:?}"),
+        }
+    }
 }

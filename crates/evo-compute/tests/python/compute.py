@@ -4,6 +4,12 @@ Evo-compatible server.
 Usage (run by tests/python_interop.rs):
     compute.py submit HUB_URL ORG_ID TASK PARAMETERS_JSON
     compute.py wait   HUB_URL JOB_STATUS_URL
+    compute.py idw    HUB_URL ORG_ID SOURCE_URL TARGET_URL
+
+`idw` builds the SDK's own typed IDWParameters (inverse distance weighting of the source's
+`grade` onto a new attribute `by_python_idw` of the target, a sphere of range 3, at most 2
+samples, power 2), runs them with the SDK's IDWRunner and prints the parameters it sent and the
+result.
 
 `submit` submits the task of topic `geostatistics` and prints the job's status URL; `wait`
 awaits a job submitted by someone else and prints its results. The access token comes from
@@ -31,6 +37,22 @@ async def main(argv: list[str]) -> None:
             org_id, task, parameters = rest
             job = await JobClient.submit(connector, uuid.UUID(org_id), "geostatistics", task, json.loads(parameters))
             print(json.dumps({"url": job.url}))
+        elif mode == "idw":
+            from evo.common import StaticContext
+            from evo.compute.tasks import Ellipsoid, EllipsoidRanges, SearchNeighborhood, Source, Target
+            from evo.compute.tasks.geostatistics.idw import IDWParameters, IDWRunner
+
+            org_id, source, target = rest
+            params = IDWParameters(
+                source=Source(object=source, attribute="locations.attributes[?name=='grade']"),
+                target=Target.new_attribute(target, "by_python_idw"),
+                neighborhood=SearchNeighborhood(ellipsoid=Ellipsoid(ranges=EllipsoidRanges(3.0, 3.0, 3.0)), max_samples=2),
+                power=2.0,
+            )
+            context = StaticContext(connector=connector, org_id=uuid.UUID(org_id))
+            result = await IDWRunner(context, params, polling_interval_seconds=0.05)
+            sent = params.model_dump(mode="json", by_alias=True, exclude_none=True)
+            print(json.dumps({"parameters": sent, "attribute": result.attribute_name, "reference": result.target_reference}))
         else:
             job = JobClient.from_url(connector, rest[0])
             results = await job.wait_for_results(polling_interval_seconds=0.05)
