@@ -411,3 +411,53 @@ async fn many_jobs_with_the_preview_header() {
     );
     drop(s.emu);
 }
+
+#[tokio::test]
+async fn progress_callbacks_and_the_callers_cancel_signal() {
+    let s = start(Duration::from_millis(60)).await;
+    let points = point_set(&s, "samples", &SAMPLES).await;
+    let grid = grid(&s).await;
+    let task = |name: &str| {
+        NearestNeighbours::new(
+            Source::point_set_attribute(&points, "grade"),
+            Target::new_attribute(&grid, name),
+            SearchNeighborhood::new(Ellipsoid::sphere(5.0), 2),
+        )
+    };
+    // wait_with sees the job requested, then in progress, then it is done.
+    let job = s.compute.submit(&task("seen")).await.unwrap();
+    let mut seen = Vec::new();
+    let outcome = job
+        .wait_with(s.compute.poller(Some(Duration::from_secs(30))), |p| {
+            seen.push(p.status.clone())
+        })
+        .await
+        .unwrap();
+    assert!(outcome.is_done(), "{outcome:?}");
+    assert_eq!(seen.first(), Some(&JobStatus::Requested), "{seen:?}");
+    assert!(seen.contains(&JobStatus::InProgress), "{seen:?}");
+    assert!(
+        seen.windows(2)
+            .all(|w| !(w[0] == JobStatus::InProgress && w[1] == JobStatus::Requested)),
+        "{seen:?}"
+    );
+
+    // The caller's cancel signal ends the wait; the job itself goes on and succeeds.
+    let job = s.compute.submit(&task("later")).await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let poller = s
+        .compute
+        .poller(Some(Duration::from_secs(30)))
+        .cancel_on(async move {
+            let _ = stopped.await;
+        });
+    let waiting = tokio::spawn(async move {
+        let outcome = job.wait(poller).await;
+        (job, outcome)
+    });
+    stop.send(()).unwrap();
+    let (job, outcome) = waiting.await.unwrap();
+    assert_eq!(outcome.unwrap(), Outcome::Cancelled);
+    let result: TaskResult = job.wait_for(Some(Duration::from_secs(30))).await.unwrap();
+    assert_eq!(result.target.attribute.name, "later");
+}
