@@ -1,11 +1,12 @@
 //! Interoperability with the official Python SDK (`evo-colormaps`) through the emulator: a
-//! colormap created by Python is read identically by this crate, and the other way round.
+//! colormap created by Python is read identically by this crate, and the other way round;
+//! associations made by either are read and listed identically by both.
 //! The venv comes from `scripts/install-peers.sh`.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use evo_colormaps::{Colormap, ColormapsClient, DiscreteColormap};
+use evo_colormaps::{Association, Colormap, ColormapsClient, DiscreteColormap};
 use evo_core::{ApiConnector, Environment, StaticTokenAuthorizer};
 use evo_emulator::{Emulator, Seed};
 use evo_hyper::HyperTransport;
@@ -90,4 +91,52 @@ async fn python_and_rust_read_each_others_colormaps() {
     );
     assert_eq!(seen["end_points"], json!([-1.5, 7.25]));
     assert_eq!(seen["end_inclusive"], json!([false, true]));
+
+    // Associations: Python attaches one, Rust attaches one, each side lists both.
+    let object = uuid::Uuid::new_v4().to_string();
+    let python_made = python(
+        &[
+            "associate",
+            &hub,
+            &org,
+            &ws,
+            &object,
+            made["id"].as_str().unwrap(),
+        ],
+        &emu,
+        &token,
+    )
+    .await;
+    let object_id = object.parse().unwrap();
+    let rust_made = client
+        .create_association(object_id, &Association::new("by_rust", stored.id))
+        .await
+        .unwrap();
+    let read = client
+        .get_association(
+            object_id,
+            python_made["id"].as_str().unwrap().parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(read.attribute_id, "by_python");
+    assert_eq!(read.colormap_id.to_string(), made["id"]);
+    assert_eq!(json!(read.colormap_uri), python_made["colormap_uri"]);
+    let listed = python(&["associations", &hub, &org, &ws, &object], &emu, &token).await;
+    let mut ours = client.list_associations(object_id).await.unwrap();
+    ours.sort_by(|a, b| a.attribute_id.cmp(&b.attribute_id));
+    let ours: Vec<Value> = ours
+        .iter()
+        .map(|a| {
+            json!({
+                "id": a.id.to_string(),
+                "attribute_id": a.attribute_id,
+                "colormap_id": a.colormap_id.to_string(),
+                "colormap_uri": a.colormap_uri,
+            })
+        })
+        .collect();
+    assert_eq!(listed, json!(ours));
+    assert_eq!(ours.len(), 2);
+    assert_eq!(ours[1]["id"], rust_made.id.to_string());
 }
