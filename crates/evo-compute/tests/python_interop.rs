@@ -1,7 +1,8 @@
 //! Interoperability with the official Python SDK (`evo-compute`) through the emulator: a job
 //! submitted by Python is awaited by this crate, and one submitted by this crate is awaited by
 //! Python; both see the same results. Python's own typed `IDWParameters`, run by its
-//! `IDWRunner`, are the JSON this crate writes for the same task, and the estimate they produce
+//! `IDWRunner`, are the JSON this crate writes for the same task (and so are its kNN,
+//! break-ties and normal-score parameters), and the estimate they produce
 //! is checked against one computed here. The venv comes from `scripts/install-peers.sh`.
 
 use std::path::Path;
@@ -9,7 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use evo_compute::tasks::{
-    Ellipsoid, InverseDistance, NearestNeighbours, SearchNeighborhood, Source, Target,
+    BreakTies, Ellipsoid, InverseDistance, NearestNeighbours, NormalScore, NormalScoreMethod,
+    SearchNeighborhood, Source, Target,
 };
 use evo_compute::{ComputeClient, Task, TaskResult};
 use evo_core::{ApiConnector, Environment, StaticTokenAuthorizer};
@@ -197,6 +199,43 @@ async fn python_typed_idw_sends_our_parameters_and_gets_our_estimate() {
         as_floats(ran["parameters"].clone()),
         as_floats(ours.parameters().unwrap())
     );
+    let grade = || Source::point_set_attribute(&samples, "grade");
+    let near = || SearchNeighborhood::new(Ellipsoid::sphere(3.0), 2);
+    let others: [(&str, Box<dyn Task>); 3] = [
+        (
+            "knn",
+            Box::new(NearestNeighbours::new(
+                grade(),
+                Target::new_attribute(&grid, "k"),
+                near(),
+            )),
+        ),
+        (
+            "break-ties",
+            Box::new(BreakTies::new(
+                grade(),
+                Target::new_attribute(&grid, "b"),
+                near(),
+            )),
+        ),
+        (
+            "normal-score",
+            Box::new(NormalScore::new(
+                NormalScoreMethod::Forward,
+                grade(),
+                Target::new_attribute(&grid, "n"),
+                &grid,
+            )),
+        ),
+    ];
+    for (name, task) in others {
+        assert_eq!(task.task(), name);
+        assert_eq!(
+            as_floats(ran["others"][name].clone()),
+            as_floats(task.parameters().unwrap()),
+            "{name}"
+        );
+    }
     assert_eq!(ran["attribute"], "by_python_idw");
     assert!(
         ran["reference"].as_str().unwrap().contains("version="),

@@ -52,7 +52,22 @@ async def main(argv: list[str]) -> None:
             context = StaticContext(connector=connector, org_id=uuid.UUID(org_id))
             result = await IDWRunner(context, params, polling_interval_seconds=0.05)
             sent = params.model_dump(mode="json", by_alias=True, exclude_none=True)
-            print(json.dumps({"parameters": sent, "attribute": result.attribute_name, "reference": result.target_reference}))
+            # The SDK's other typed parameters on the same objects, only written (not run).
+            from evo.compute.tasks.geostatistics.break_ties import BreakTiesParameters
+            from evo.compute.tasks.geostatistics.knn import KNNParameters
+            from evo.compute.tasks.geostatistics.normal_score import NormalScoreParameters
+
+            grade = Source(object=source, attribute="locations.attributes[?name=='grade']")
+            neighborhood = SearchNeighborhood(ellipsoid=Ellipsoid(ranges=EllipsoidRanges(3.0, 3.0, 3.0)), max_samples=2)
+            others = {
+                "knn": KNNParameters(source=grade, target=Target.new_attribute(target, "k"), neighborhood=neighborhood),
+                "break-ties": BreakTiesParameters(source=grade, target=Target.new_attribute(target, "b"), neighborhood=neighborhood),
+                "normal-score": NormalScoreParameters(
+                    method="forward", source=grade, target=Target.new_attribute(target, "n"), distribution=target
+                ),
+            }
+            dumps = {k: v.model_dump(mode="json", by_alias=True, exclude_none=True) for k, v in others.items()}
+            print(json.dumps({"parameters": sent, "others": dumps, "attribute": result.attribute_name, "reference": result.target_reference}))
         else:
             job = JobClient.from_url(connector, rest[0])
             results = await job.wait_for_results(polling_interval_seconds=0.05)
