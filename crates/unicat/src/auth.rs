@@ -77,8 +77,7 @@ impl JwtAuthorizer {
 
     /// Replaces the token (`None` clears it).
     pub fn set(&self, token: Option<&str>) {
-        let token = token.map(str::trim).filter(|t| !t.is_empty());
-        let token = token.map(|t| t.strip_prefix("Bearer ").unwrap_or(t).trim().to_owned());
+        let token = token.and_then(normalize);
         *self.token.lock().unwrap_or_else(PoisonError::into_inner) = token.map(Secret::from);
         self.generation.send_modify(|g| *g += 1);
     }
@@ -94,27 +93,97 @@ impl Authorizer for JwtAuthorizer {
         Ok(headers)
     }
 
-    async fn refresh(&self, _rejected: &HeaderMap) -> Result<bool, evo_core::Error> {
-        // Unicat has no refresh token: a 401 means connect(api_key) again.
-        Ok(false)
+    async fn refresh(&self, rejected: &HeaderMap) -> Result<bool, evo_core::Error> {
+        // Unicat has no refresh token. Another answer (or an `authorization` event) may have
+        // rotated the JWT since the rejected request was sent: then it is sent once more with
+        // the current one. Otherwise the client authenticates again with the API key.
+        let rejected = sent_token(rejected);
+        let current = self.token();
+        Ok(current.is_some_and(|c| rejected.as_deref() != Some(c.expose())))
     }
 
     fn observe_response(&self, headers: &HeaderMap) {
+        self.observe_response_to(&HeaderMap::new(), headers);
+    }
+
+    /// The race guard: a response changes the token only when its request used the current
+    /// one. A slower answer to a request sent with an older token neither clears the current
+    /// token (`WWW-Authenticate`) nor replaces it (`Authorization`), unless the JWT it brings
+    /// was issued later (`iat`) or no token is held.
+    fn observe_response_to(&self, sent: &HeaderMap, headers: &HeaderMap) {
+        let sent = sent_token(sent);
+        let mut token = self.token.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = token.as_ref().map(Secret::expose);
+        let used_current = sent.is_none() || sent.as_deref() == current;
         if headers.contains_key(WWW_AUTHENTICATE) {
-            tracing::debug!("the server asked for authentication; the JWT is cleared");
-            self.set(None);
+            if used_current && token.is_some() {
+                tracing::debug!("the server asked for authentication; the JWT is cleared");
+                *token = None;
+                drop(token);
+                self.generation.send_modify(|g| *g += 1);
+            } else if token.is_some() {
+                tracing::debug!("ignoring WWW-Authenticate on an answer to an older JWT");
+            }
             return;
         }
-        if let Some(value) = headers.get(AUTHORIZATION) {
-            match value.to_str() {
-                Ok(jwt) if !jwt.trim().is_empty() => {
-                    tracing::debug!("the server sent a new JWT");
-                    self.set(Some(jwt));
-                }
-                _ => tracing::warn!("ignoring an unreadable Authorization response header"),
-            }
+        let Some(value) = headers.get(AUTHORIZATION) else {
+            return;
+        };
+        let Some(jwt) = value.to_str().ok().and_then(normalize) else {
+            tracing::warn!("ignoring an unreadable Authorization response header");
+            return;
+        };
+        if current == Some(jwt.as_str()) {
+            return;
         }
+        let newer = match current {
+            None => true,
+            Some(current) => {
+                used_current
+                    || issued_at(&jwt)
+                        .zip(issued_at(current))
+                        .is_some_and(|(n, c)| n > c)
+            }
+        };
+        if !newer {
+            tracing::debug!(
+                "ignoring an older JWT on an answer to a request sent before a rotation"
+            );
+            return;
+        }
+        tracing::debug!("the server sent a new JWT");
+        *token = Some(Secret::from(jwt));
+        drop(token);
+        self.generation.send_modify(|g| *g += 1);
     }
+}
+
+/// The token a request carried in its `Authorization` header.
+fn sent_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(normalize)
+}
+
+/// A JWT without surrounding blanks or a `Bearer ` prefix; `None` when empty.
+fn normalize(value: &str) -> Option<String> {
+    let value = value.trim();
+    let value = value.strip_prefix("Bearer ").unwrap_or(value).trim();
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+/// The `iat` claim of a JWT (not verified: only to order two tokens from the same server).
+fn issued_at(jwt: &str) -> Option<u64> {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()?
+        .get("iat")?
+        .as_u64()
 }
 
 #[async_trait]
@@ -163,5 +232,67 @@ mod tests {
         assert!(!auth.has_token());
         assert!(TokenProvider::token(&auth).await.is_err());
         assert_eq!(auth.generation(), 3);
+    }
+
+    fn jwt(iat: u64) -> String {
+        use base64::Engine as _;
+        let part = |v: serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        format!(
+            "{}.{}.sig{iat}",
+            part(serde_json::json!({"alg": "HS256"})),
+            part(serde_json::json!({"iat": iat}))
+        )
+    }
+
+    fn headers(name: http::HeaderName, value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    #[test]
+    fn answers_to_older_tokens_neither_clear_nor_replace_the_current_one() {
+        let auth = JwtAuthorizer::new();
+        let (t1, t2, t3) = (jwt(1), jwt(2), jwt(3));
+        auth.set(Some(&t1));
+        let sent_t1 = headers(AUTHORIZATION, &format!("Bearer {t1}"));
+        // An authorization event rotates to t2 while a request sent with t1 is in flight.
+        TokenProvider::rotate(&auth, Token::new(t2.clone()));
+        // Its slow 401 does not clear t2 ...
+        auth.observe_response_to(&sent_t1, &headers(WWW_AUTHENTICATE, "Bearer"));
+        assert_eq!(auth.token().unwrap().expose(), t2);
+        // ... and the token it was rotated to before t2 does not replace t2.
+        auth.observe_response_to(&sent_t1, &headers(AUTHORIZATION, &jwt(1)));
+        auth.observe_response_to(&sent_t1, &headers(AUTHORIZATION, "opaque-token"));
+        assert_eq!(auth.token().unwrap().expose(), t2);
+        // A token issued later is adopted even from an answer to t1.
+        auth.observe_response_to(&sent_t1, &headers(AUTHORIZATION, &t3));
+        assert_eq!(auth.token().unwrap().expose(), t3);
+        // Answers to the current token rotate and clear as before.
+        let sent_t3 = headers(AUTHORIZATION, &format!("Bearer {t3}"));
+        auth.observe_response_to(&sent_t3, &headers(AUTHORIZATION, "opaque-token"));
+        assert_eq!(auth.token().unwrap().expose(), "opaque-token");
+        let sent_opaque = headers(AUTHORIZATION, "Bearer opaque-token");
+        auth.observe_response_to(&sent_opaque, &headers(WWW_AUTHENTICATE, "Bearer"));
+        assert!(!auth.has_token());
+        // With no token held, any new one is taken.
+        auth.observe_response_to(&sent_t1, &headers(AUTHORIZATION, &t1));
+        assert_eq!(auth.token().unwrap().expose(), t1);
+    }
+
+    #[tokio::test]
+    async fn a_401_is_resent_only_when_the_token_rotated_since() {
+        let auth = JwtAuthorizer::new();
+        let sent = headers(AUTHORIZATION, "Bearer a");
+        assert!(!auth.refresh(&sent).await.unwrap(), "no token held");
+        auth.set(Some("a"));
+        assert!(
+            !auth.refresh(&sent).await.unwrap(),
+            "the rejected token is current"
+        );
+        auth.set(Some("b"));
+        assert!(auth.refresh(&sent).await.unwrap(), "rotated since");
     }
 }

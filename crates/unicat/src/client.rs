@@ -45,6 +45,8 @@ pub(crate) struct Inner {
     pub(crate) asset_folder: Option<PathBuf>,
     pub(crate) api_key: Mutex<Option<Secret>>,
     pub(crate) seen_jobs: Mutex<crate::sync::SeenJobs>,
+    /// Held while authenticating again, so a burst of 401s makes one `/auth` call.
+    pub(crate) reauth: tokio::sync::Mutex<()>,
 }
 
 /// An async client of one Unicat project.
@@ -162,6 +164,7 @@ impl UnicatClientBuilder {
                 asset_folder: self.asset_folder,
                 api_key: Mutex::new(None),
                 seen_jobs: Mutex::new(Default::default()),
+                reauth: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -209,7 +212,7 @@ impl UnicatClient {
     /// data and the cursors by its cursors. Returns the result.
     pub async fn connect(&self, api_key: &str) -> Result<Value, Error> {
         let result = self
-            .post_envelope(
+            .post_envelope_once(
                 self.api_path("/auth")?,
                 &json!({"api_key": api_key}),
                 true,
@@ -247,14 +250,61 @@ impl UnicatClient {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
             .ok_or(Error::NotAuthenticated)?;
-        self.post_envelope(
+        self.post_envelope_once(
             self.api_path("/auth")?,
             &json!({"api_key": key.expose()}),
             true,
             Snapshot::Merge,
         )
         .await?;
+        if !self.inner.auth.has_token() {
+            return Err(Error::NotAuthenticated);
+        }
         Ok(())
+    }
+
+    /// Authenticates again unless another task did since `before` was the token (single
+    /// flight: many requests rejected at once make one `/auth` call).
+    pub(crate) async fn reauthenticate_after(&self, before: Option<Secret>) -> Result<(), Error> {
+        let _flight = self.inner.reauth.lock().await;
+        let current = self.inner.auth.token();
+        let renewed = match (&current, &before) {
+            (Some(now), Some(then)) => now.expose() != then.expose(),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if renewed {
+            return Ok(());
+        }
+        tracing::info!("the JWT was rejected or cleared; authenticating again with the API key");
+        self.reauthenticate().await
+    }
+
+    /// Runs `send` (one REST exchange); when Unicat answers 401 (the JWT expired or was
+    /// revoked) and [`connect`](Self::connect) stored an API key, authenticates again once and
+    /// runs `send` once more. A second 401 is returned as it is.
+    pub(crate) async fn with_reauth<F, Fut>(&self, send: F) -> Result<Value, Error>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Value, Error>>,
+    {
+        let before = self.inner.auth.token();
+        match send().await {
+            Err(e) if e.is_unauthorized() && self.has_api_key() => {
+                tracing::debug!(error = %e, "401 from Unicat");
+                self.reauthenticate_after(before).await?;
+                send().await
+            }
+            other => other,
+        }
+    }
+
+    fn has_api_key(&self) -> bool {
+        self.inner
+            .api_key
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
     }
 
     /// Calls an API endpoint: the project API (`/records/get` → `/api/p/<project>/records/get`)
@@ -299,7 +349,19 @@ impl UnicatClient {
         })
     }
 
+    /// Posts `params` to `path` and reads the envelope, authenticating again once after a 401.
     pub(crate) async fn post_envelope(
+        &self,
+        path: String,
+        params: &Value,
+        idempotent: bool,
+        mode: Snapshot,
+    ) -> Result<Value, Error> {
+        self.with_reauth(|| self.post_envelope_once(path.clone(), params, idempotent, mode))
+            .await
+    }
+
+    async fn post_envelope_once(
         &self,
         path: String,
         params: &Value,

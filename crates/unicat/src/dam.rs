@@ -432,13 +432,16 @@ impl UnicatClient {
         for (k, v) in options {
             path.push_str(&format!("/{}={}", encode_segment(k), encode_segment(v)));
         }
-        let response = self
-            .inner
-            .connector
-            .request(Method::GET, &path)
-            .send_unchecked()
-            .await?;
-        self.read_envelope(response, Snapshot::Merge).await
+        self.with_reauth(|| async {
+            let response = self
+                .inner
+                .connector
+                .request(Method::GET, &path)
+                .send_unchecked()
+                .await?;
+            self.read_envelope(response, Snapshot::Merge).await
+        })
+        .await
     }
 
     /// Downloads an asset's file (published, or transformed when `transform` is given) into the

@@ -82,6 +82,7 @@ impl Error {
         matches!(self, Error::NotAuthenticated)
             || matches!(self, Error::Unicat { code: 401, .. })
             || matches!(self, Error::Unicat { status, .. } if *status == StatusCode::UNAUTHORIZED)
+            || matches!(self, Error::InvalidResponse { status, .. } if *status == StatusCode::UNAUTHORIZED)
     }
 
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {

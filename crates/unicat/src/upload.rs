@@ -87,17 +87,23 @@ impl UnicatClient {
         );
         body.put_slice(&content);
         body.put_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let response = self
-            .inner
-            .connector
-            .request(Method::POST, &path)
-            .body(
-                Body::from_bytes(body.freeze()),
-                Some(&format!("multipart/form-data; boundary={boundary}")),
-            )
-            .send_unchecked()
-            .await?;
-        match self.read_envelope(response, Snapshot::Merge).await {
+        let (body, content_type) = (
+            body.freeze(),
+            format!("multipart/form-data; boundary={boundary}"),
+        );
+        let sent = self
+            .with_reauth(|| async {
+                let response = self
+                    .inner
+                    .connector
+                    .request(Method::POST, &path)
+                    .body(Body::from_bytes(body.clone()), Some(&content_type))
+                    .send_unchecked()
+                    .await?;
+                self.read_envelope(response, Snapshot::Merge).await
+            })
+            .await;
+        match sent {
             Err(Error::Unicat { code: 413, .. }) => Err(Error::PayloadTooLarge {
                 what: filename.to_owned(),
                 size,

@@ -205,8 +205,7 @@ async fn ensure_token(client: &UnicatClient) -> Result<(), Error> {
     if client.authorizer().has_token() {
         return Ok(());
     }
-    tracing::info!("no JWT; authenticating again with the API key");
-    client.reauthenticate().await
+    client.reauthenticate_after(None).await
 }
 
 async fn run_session(
