@@ -94,7 +94,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     // Names seen so far, to say which workspace a removal was about.
     let mut names: BTreeMap<evo_core::uuid::Uuid, String> = snapshot
         .iter()
-        .map(|(id, w)| (*id, w["name"].to_string()))
+        .map(|(id, w)| (*id, w.name.clone()))
         .collect();
     let mut writer_done = false;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -106,15 +106,15 @@ async fn main() -> Result<(), Box<dyn Error>> {
             }
             update = updates.recv() => match update {
                 Some(Update::Upserted { key, value, .. }) => {
-                    println!("replica: upserted {}", value["name"]);
-                    names.insert(key, value["name"].to_string());
+                    println!("replica: upserted {:?}", value.name);
+                    names.insert(key, value.name.clone());
                 }
                 Some(Update::Removed { key, .. }) => {
                     let name = names.get(&key).cloned().unwrap_or_else(|| key.to_string());
-                    println!("replica: removed {name}");
+                    println!("replica: removed {name:?}");
                 }
                 Some(Update::Reset { reason, snapshot }) => {
-                    names.extend(snapshot.iter().map(|(id, w)| (*id, w["name"].to_string())));
+                    names.extend(snapshot.iter().map(|(id, w)| (*id, w.name.clone())));
                     println!("replica: reset ({reason:?}), {} workspace(s)", snapshot.len());
                 }
                 Some(Update::Lagged { snapshot }) => {
@@ -136,7 +136,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let snapshot = live.snapshot();
     println!("Replica equals the server: {} workspace(s)", snapshot.len());
     for (_, workspace) in snapshot.iter() {
-        println!("  {}", workspace["name"]);
+        println!("  {:?}", workspace.name);
     }
     live.stop().await;
     Ok(())
@@ -155,7 +155,7 @@ async fn replica_matches_server(
     let replica: BTreeMap<String, String> = live
         .snapshot()
         .iter()
-        .map(|(id, w)| (id.to_string(), w["name"].as_str().unwrap_or("").to_owned()))
+        .map(|(id, w)| (id.to_string(), w.name.clone()))
         .collect();
     Ok(server == replica)
 }

@@ -67,10 +67,28 @@ pub enum Error {
         /// What the loader reported.
         message: String,
     },
+    /// The server refused for good: 403 (for instance a token without the needed scope), 404
+    /// (the organization or workspace does not exist), or a 401 that a fresh token did not
+    /// cure. Retrying cannot help; a replica that meets it ends ([`Status::Failed`](crate::Status::Failed)).
+    #[error("the server refused permanently ({status}): {message}")]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// What the server said.
+        message: String,
+    },
     /// A polling source's API call failed.
     #[error("change source failed: {message}")]
     Source {
         /// What the API adapter reported (HTTP status and body where known).
         message: String,
     },
+}
+
+impl Error {
+    /// True when retrying cannot help ([`Error::Refused`], [`Error::InvalidConfig`]): a
+    /// replica's task ends instead of reconnecting.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, Error::Refused { .. } | Error::InvalidConfig { .. })
+    }
 }

@@ -15,17 +15,14 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::marker::PhantomData;
 use std::ops::Deref;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use evo_core::ApiConnector;
-use evo_core::http::Method;
 use evo_core::uuid::Uuid;
-use futures_util::TryStreamExt;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
+use evo_workspaces::{ListWorkspacesQuery, Workspace, WorkspacesClient};
+use futures_util::{StreamExt, TryStreamExt};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -36,7 +33,6 @@ use crate::source::{Live, LiveOptions};
 
 pub use crate::live_objects::{LiveObjects, ObjectsApi};
 
-const WORKSPACES: &str = "/workspace/orgs/{org_id}/workspaces";
 /// The Workspaces API documents limits above 100 as deprecated.
 const WORKSPACE_PAGE: usize = 100;
 /// A bound on pages per listing, so a misbehaving server cannot keep a poll going forever.
@@ -79,6 +75,7 @@ impl EvoPollOptions {
 }
 
 /// Microseconds since the Unix epoch of an RFC 3339 timestamp (0 for times before 1970).
+#[cfg(test)]
 fn micros(text: &str) -> Result<u64, String> {
     let at = OffsetDateTime::parse(text, &Rfc3339)
         .map_err(|e| format!("bad timestamp {text:?}: {e}"))?;
@@ -101,118 +98,81 @@ fn source_error(message: impl Into<String>) -> Error {
     }
 }
 
-fn api_error(context: &str, error: impl fmt::Display) -> Error {
-    source_error(format!("{context}: {error}"))
+/// An API failure: [`Error::Refused`] for what retrying cannot cure (403, 404), otherwise
+/// [`Error::Source`].
+pub(crate) fn api_error(
+    context: &str,
+    status: Option<evo_core::http::StatusCode>,
+    error: impl fmt::Display,
+) -> Error {
+    let message = format!("{context}: {error}");
+    match status.map(|s| s.as_u16()) {
+        Some(status @ (403 | 404)) => Error::Refused { status, message },
+        _ => source_error(message),
+    }
 }
 
-/// Polls the workspaces of one organization. `V` is what each workspace is decoded into
-/// (default: the JSON object as the API returns it).
-pub struct WorkspacesApi<V = Value> {
-    connector: ApiConnector,
-    org_id: Uuid,
-    _value: PhantomData<fn() -> V>,
+/// Polls the workspaces of one organization through evo-workspaces' [`WorkspacesClient`];
+/// items are [`Workspace`]s.
+#[derive(Clone)]
+pub struct WorkspacesApi {
+    client: WorkspacesClient,
 }
 
-impl<V> fmt::Debug for WorkspacesApi<V> {
+impl fmt::Debug for WorkspacesApi {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WorkspacesApi")
-            .field("org_id", &self.org_id)
+            .field("org_id", &self.client.org_id())
             .finish_non_exhaustive()
     }
 }
 
-impl<V> WorkspacesApi<V> {
-    /// Polls the workspaces of `org_id` through `connector` (based at the hub URL).
-    pub fn new(connector: ApiConnector, org_id: Uuid) -> Self {
-        Self {
-            connector,
-            org_id,
-            _value: PhantomData,
-        }
+impl WorkspacesApi {
+    /// Polls the workspaces `client` lists.
+    pub fn new(client: WorkspacesClient) -> Self {
+        Self { client }
     }
 
-    /// Lists every page of `GET .../workspaces` with `deleted` and an optional `updated_at`
-    /// filter, as raw JSON objects with their ids and versions.
+    /// Every workspace (live only, or including soft-deleted ones) with an optional
+    /// `updated_at` filter, oldest change first, with its version.
     async fn list(
         &self,
         deleted: bool,
         since: Option<u64>,
-    ) -> Result<Vec<(Uuid, u64, Value)>, Error> {
-        let filter = since.map(since_filter).transpose()?;
-        let mut out = Vec::new();
-        let mut offset = 0usize;
-        for _ in 0..MAX_PAGES {
-            let request = self
-                .connector
-                .request(Method::GET, WORKSPACES)
-                .path_param("org_id", self.org_id)
-                .query("limit", WORKSPACE_PAGE)
-                .query("offset", offset)
-                .query("deleted", deleted)
-                .query("order_by", "asc:updated_at")
-                .query_opt("updated_at", filter.as_deref());
-            let page: Value = request
-                .send_json::<Value>()
-                .await
-                .map_err(|e| api_error("listing workspaces", e))?;
-            let results = page
-                .get("results")
-                .and_then(Value::as_array)
-                .ok_or_else(|| source_error("workspace listing without a results array"))?;
-            for item in results {
-                let id = item
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .and_then(|s| Uuid::parse_str(s).ok())
-                    .ok_or_else(|| source_error(format!("workspace without a valid id: {item}")))?;
-                let updated = item
-                    .get("updated_at")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| source_error(format!("workspace {id} without updated_at")))?;
-                let version = micros(updated).map_err(source_error)?;
-                out.push((id, version, item.clone()));
-            }
-            let has_next = page
-                .get("links")
-                .and_then(|l| l.get("next"))
-                .is_some_and(|n| !n.is_null());
-            if results.len() < WORKSPACE_PAGE || !has_next {
-                return Ok(out);
-            }
-            offset += results.len();
-        }
-        Err(source_error("workspace listing did not end"))
-    }
-}
-
-fn decode<V: DeserializeOwned>(
-    items: Vec<(Uuid, u64, Value)>,
-) -> Result<Vec<Polled<Uuid, V>>, Error> {
-    items
-        .into_iter()
-        .map(|(key, version, value)| {
-            let value = serde_json::from_value(value)
-                .map_err(|e| source_error(format!("cannot decode workspace {key}: {e}")))?;
-            Ok(Polled {
-                key,
-                version,
-                value,
+    ) -> Result<Vec<Polled<Uuid, Workspace>>, Error> {
+        let query = ListWorkspacesQuery {
+            limit: Some(WORKSPACE_PAGE as i64),
+            deleted: Some(deleted),
+            order_by: Some("asc:updated_at".to_owned()),
+            updated_at: since.map(since_filter).transpose()?,
+            ..ListWorkspacesQuery::default()
+        };
+        let workspaces: Vec<Workspace> = self
+            .client
+            .list_all_workspaces(query)
+            .take(MAX_PAGES * WORKSPACE_PAGE)
+            .try_collect()
+            .await
+            .map_err(|e| api_error("listing workspaces", e.status(), e))?;
+        Ok(workspaces
+            .into_iter()
+            .map(|w| Polled {
+                key: w.id,
+                version: timestamp_version(w.updated_at),
+                value: w,
             })
-        })
-        .collect()
+            .collect())
+    }
 }
 
 #[async_trait]
-impl<V> PollApi<Uuid, V> for WorkspacesApi<V>
-where
-    V: DeserializeOwned + Send + Sync + 'static,
-{
-    async fn list_all(&self) -> Result<Vec<Polled<Uuid, V>>, Error> {
-        decode(self.list(false, None).await?)
+impl PollApi<Uuid, Workspace> for WorkspacesApi {
+    async fn list_all(&self) -> Result<Vec<Polled<Uuid, Workspace>>, Error> {
+        self.list(false, None).await
     }
 
-    async fn changed_since(&self, since: u64) -> Result<Vec<Polled<Uuid, V>>, Error> {
-        decode(self.list(false, Some(since)).await?)
+    async fn changed_since(&self, since: u64) -> Result<Vec<Polled<Uuid, Workspace>>, Error> {
+        self.list(false, Some(since)).await
     }
 
     async fn deleted_since(&self, since: u64) -> Result<Vec<Deleted<Uuid>>, Error> {
@@ -223,12 +183,15 @@ where
             .list(false, Some(since))
             .await?
             .into_iter()
-            .map(|(id, _, _)| id)
+            .map(|p| p.key)
             .collect();
         Ok(including_deleted
             .into_iter()
-            .filter(|(id, _, _)| !live.contains(id))
-            .map(|(key, version, _)| Deleted { key, version })
+            .filter(|p| !live.contains(&p.key))
+            .map(|p| Deleted {
+                key: p.key,
+                version: p.version,
+            })
             .collect())
     }
 }
@@ -259,7 +222,7 @@ impl FilesApi {
             .list_all(query.limit(evo_files::MAX_PAGE_SIZE))
             .try_collect()
             .await
-            .map_err(|e| api_error("listing files", e))
+            .map_err(|e| api_error("listing files", e.status(), e))
     }
 
     fn since(since: u64) -> Result<evo_files::TimeFilter, Error> {
@@ -269,7 +232,8 @@ impl FilesApi {
     }
 }
 
-fn file_version(at: OffsetDateTime) -> u64 {
+/// The version of a server timestamp: microseconds since the Unix epoch (0 before 1970).
+pub(crate) fn timestamp_version(at: OffsetDateTime) -> u64 {
     u64::try_from(at.unix_timestamp_nanos() / 1000).unwrap_or(0)
 }
 
@@ -278,7 +242,7 @@ fn polled_files(files: Vec<evo_files::FileSummary>) -> Vec<Polled<Uuid, evo_file
         .into_iter()
         .map(|f| Polled {
             key: f.file_id,
-            version: file_version(f.modified_at),
+            version: timestamp_version(f.modified_at),
             value: f,
         })
         .collect()
@@ -315,7 +279,7 @@ impl PollApi<Uuid, evo_files::FileSummary> for FilesApi {
             .into_iter()
             .map(|f| Deleted {
                 key: f.file_id,
-                version: file_version(f.deleted_at.unwrap_or(f.modified_at)),
+                version: timestamp_version(f.deleted_at.unwrap_or(f.modified_at)),
             })
             .collect())
     }
@@ -333,14 +297,14 @@ impl PollApi<Uuid, evo_files::FileSummary> for FilesApi {
 /// println!("{} workspaces", snapshot.len());
 /// while let Some(update) = updates.recv().await {
 ///     if let Update::Upserted { value, .. } = update {
-///         println!("changed: {}", value["name"]);
+///         println!("changed: {}", value.name);
 ///     }
 /// }
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
 pub struct LiveWorkspaces {
-    live: Live<Uuid, Value>,
+    live: Live<Uuid, Workspace>,
 }
 
 impl LiveWorkspaces {
@@ -355,7 +319,7 @@ impl LiveWorkspaces {
         options: EvoPollOptions,
     ) -> Result<Self, Error> {
         let poller = Poller::new(
-            WorkspacesApi::<Value>::new(connector, org_id),
+            WorkspacesApi::new(WorkspacesClient::new(connector, org_id)),
             options.poll_options(Self::STREAM),
         )?;
         Ok(Self {
@@ -370,7 +334,7 @@ impl LiveWorkspaces {
 }
 
 impl Deref for LiveWorkspaces {
-    type Target = Replica<Uuid, Value>;
+    type Target = Replica<Uuid, Workspace>;
 
     fn deref(&self) -> &Self::Target {
         self.live.replica()

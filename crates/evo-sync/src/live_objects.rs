@@ -23,7 +23,7 @@ use futures_util::TryStreamExt;
 use time::OffsetDateTime;
 
 use crate::error::Error;
-use crate::evo::EvoPollOptions;
+use crate::evo::{EvoPollOptions, api_error, timestamp_version};
 use crate::poll::{Deleted, PollApi, PollOptions, Polled, Poller};
 use crate::replica::Replica;
 use crate::source::Live;
@@ -71,12 +71,12 @@ impl ObjectsApi {
             )
             .try_collect()
             .await
-            .map_err(|e| source_error(format!("listing objects: {e}")))?;
+            .map_err(|e| api_error("listing objects", e.status(), e))?;
         Ok(objects
             .into_iter()
             .map(|o| Polled {
                 key: o.object_id,
-                version: micros(o.modified_at),
+                version: timestamp_version(o.modified_at),
                 value: o,
             })
             .collect())
@@ -85,11 +85,6 @@ impl ObjectsApi {
 
 fn source_error(message: String) -> Error {
     Error::Source { message }
-}
-
-/// Microseconds since the Unix epoch (0 before 1970).
-fn micros(at: OffsetDateTime) -> u64 {
-    u64::try_from(at.unix_timestamp_nanos() / 1000).unwrap_or(0)
 }
 
 #[async_trait]
@@ -123,7 +118,7 @@ impl PollApi<Uuid, ListedObject> for ObjectsApi {
             .client
             .latest_versions(&ids)
             .await
-            .map_err(|e| source_error(format!("asking for the latest object versions: {e}")))?;
+            .map_err(|e| api_error("asking for the latest object versions", e.status(), e))?;
         let answered: std::collections::HashSet<Uuid> =
             latest.iter().map(|l| l.object_id).collect();
         let mut known = self.known();

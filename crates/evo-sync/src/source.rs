@@ -13,7 +13,8 @@ use crate::replica::{ChangeSink, EngineOptions, Replica, Status, replica};
 ///
 /// [`run`](Self::run) is called for every (re)connection with the cursors applied so far; it feeds
 /// the sink until the connection ends. Returning (with `Ok` or `Err`) means "reconnect after a
-/// backoff delay"; the runner never gives up. Anything a source needs to remember across
+/// backoff delay"; the runner gives up only on a permanent error ([`Error::is_permanent`]:
+/// the replica then ends with [`Status::Failed`]). Anything a source needs to remember across
 /// connections (tokens, dedup sets) lives in `self`.
 #[async_trait]
 pub trait ChangeSource<K, V>: Send {
@@ -99,7 +100,8 @@ impl<K, V> Drop for Live<K, V> {
     }
 }
 
-/// Runs `source` again and again, with a backoff delay between connections.
+/// Runs `source` again and again, with a backoff delay between connections, until it fails
+/// permanently.
 pub async fn run_forever<K, V, S>(mut source: S, mut sink: ChangeSink<K, V>, mut backoff: Backoff)
 where
     K: Ord + Clone + Send + Sync + 'static,
@@ -117,6 +119,10 @@ where
         }
         let reason = match result {
             Ok(()) => "the source ended the connection".to_owned(),
+            Err(error) if error.is_permanent() => {
+                sink.fail(error);
+                return;
+            }
             Err(error) => {
                 tracing::warn!(%error, "change source failed; reconnecting after a backoff delay");
                 error.to_string()

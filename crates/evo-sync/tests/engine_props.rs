@@ -302,7 +302,7 @@ async fn readers_wait_for_cursors_and_readiness() {
     sink.apply(batch);
     assert_eq!(waiter.await.expect("task"), Some(1));
     sink.mark_ready();
-    assert_eq!(ready.await.expect("task"), Some(true));
+    assert_eq!(ready.await.expect("task").ok(), Some(true));
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ use evo_files::{FilesClient, ListFilesQuery};
 use evo_sync::evo::{EvoPollOptions, LiveFiles, LiveWorkspaces, WorkspacesApi};
 use evo_sync::poll::{PollOptions, Poller};
 use evo_sync::{BackoffPolicy, EngineOptions, LiveOptions, Status, Update, replica};
+use evo_workspaces::{Workspace, WorkspacesClient};
 use futures_util::TryStreamExt;
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -209,11 +210,8 @@ impl Setup {
     }
 }
 
-fn names(snapshot: &evo_sync::Snapshot<Uuid, Value>) -> BTreeMap<Uuid, String> {
-    snapshot
-        .iter()
-        .map(|(k, v)| (*k, v["name"].as_str().unwrap_or_default().to_owned()))
-        .collect()
+fn names(snapshot: &evo_sync::Snapshot<Uuid, Workspace>) -> BTreeMap<Uuid, String> {
+    snapshot.iter().map(|(k, v)| (*k, v.name.clone())).collect()
 }
 
 fn fast(interval_ms: u64) -> EvoPollOptions {
@@ -287,7 +285,7 @@ async fn workspace_creates_updates_deletes_and_restores_show_up() {
                     } else {
                         "?"
                     },
-                    value["name"].as_str().unwrap_or("")
+                    value.name
                 ));
             }
             Update::Removed { key, .. } => {
@@ -350,8 +348,8 @@ proptest! {
         rt.block_on(async {
             let s = setup().await;
             let options = PollOptions { interval: Duration::from_millis(10), overlap: 1_000_000, reconcile_every: 0, stream: "workspaces".into() };
-            let mut poller = Poller::new(WorkspacesApi::<Value>::new(s.poll_connector.clone(), s.org), options).expect("poller");
-            let (mut sink, replica) = replica::<Uuid, Value>(EngineOptions::default());
+            let mut poller = Poller::new(WorkspacesApi::new(WorkspacesClient::new(s.poll_connector.clone(), s.org)), options).expect("poller");
+            let (mut sink, replica) = replica::<Uuid, Workspace>(EngineOptions::default());
             poller.poll_once(&mut sink).await.expect("initial poll");
             let mut known: Vec<(Uuid, bool)> = Vec::new(); // (id, deleted)
             for (n, op) in ops.iter().enumerate() {
@@ -488,4 +486,48 @@ async fn file_uploads_new_versions_deletes_and_restores_show_up() {
     assert!(live.snapshot().contains(&a.file_id));
     assert!(live.snapshot().contains(&b.file_id));
     assert_eq!(live.snapshot().resets(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_scope_ends_the_replica_with_a_typed_error() {
+    let s = setup().await;
+    // A token for the File API only: the Workspaces API answers 403 every time.
+    let connector = ApiConnector::builder(s.emu.hub_url())
+        .transport(Arc::new(evo_hyper::HyperTransport::new()))
+        .authorizer(Arc::new(evo_core::StaticTokenAuthorizer::new(
+            s.emu.issue_token(&["evo.file"]),
+        )))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .expect("connector");
+    let live = LiveWorkspaces::start(connector.clone(), s.org, fast(20)).expect("live");
+    let error = tokio::time::timeout(Duration::from_secs(10), live.wait_until_ready())
+        .await
+        .expect("the replica ends instead of retrying forever")
+        .expect_err("refused");
+    assert!(
+        matches!(error, evo_sync::Error::Refused { status: 403, .. }),
+        "{error:?}"
+    );
+    assert!(error.is_permanent());
+    assert_eq!(live.failure(), Some(error.clone()));
+    assert!(matches!(live.status(), Status::Failed { .. }));
+
+    // An organization that does not exist: 404 (or 403), also permanent.
+    let live =
+        LiveWorkspaces::start(s.poll_connector.clone(), Uuid::new_v4(), fast(20)).expect("live");
+    let error = tokio::time::timeout(Duration::from_secs(10), live.wait_until_ready())
+        .await
+        .expect("ends")
+        .expect_err("refused");
+    assert!(
+        matches!(
+            error,
+            evo_sync::Error::Refused {
+                status: 403 | 404,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
 }

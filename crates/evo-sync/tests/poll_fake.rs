@@ -281,3 +281,29 @@ fn a_zero_interval_is_rejected() {
     o.interval = Duration::ZERO;
     assert!(Poller::new(FakeApi::default(), o).is_err());
 }
+
+#[tokio::test]
+async fn tombstones_are_pruned_once_every_poll_is_past_them() {
+    let api = FakeApi::default();
+    let mut poller = Poller::new(api.clone(), options(0)).expect("poller");
+    let (mut sink, replica) = replica::<u8, u32>(EngineOptions::default());
+    poller.poll_once(&mut sink).await.expect("initial");
+    for key in 0..100u8 {
+        {
+            let mut s = api.0.lock().expect("lock");
+            s.clock += 10 * OVERLAP;
+            perform(&mut s, &Step::Put(key, 1));
+            s.clock += 1;
+            perform(&mut s, &Step::Delete(key));
+        }
+        poller.poll_once(&mut sink).await.expect("poll");
+    }
+    let snapshot = replica.snapshot();
+    assert!(snapshot.is_empty());
+    // Only the deletions a coming poll can still overlap are remembered, not all 100.
+    assert!(
+        snapshot.tombstones() <= 1,
+        "{} tombstones",
+        snapshot.tombstones()
+    );
+}

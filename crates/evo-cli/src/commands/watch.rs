@@ -19,11 +19,12 @@ pub async fn run(session: &mut Session, command: WatchCommand) -> CliResult<()> 
         WatchCommand::Workspaces(args) => {
             let (chosen, _) = session.workspaces().await?;
             let live = LiveWorkspaces::start(chosen.hub_connector, chosen.org.id, options(&args)?)?;
-            let describe = |w: &Value| {
-                json!({
-                    "name": w.get("name").cloned().unwrap_or(Value::Null),
-                    "updated_at": w.get("updated_at").cloned().unwrap_or(Value::Null),
-                })
+            let describe = |w: &evo_workspaces::Workspace| {
+                let updated_at = w
+                    .updated_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .ok();
+                json!({"name": w.name, "updated_at": updated_at})
             };
             let result = watch(session, &live, &args, "workspace", describe).await;
             live.stop().await;

@@ -23,15 +23,19 @@
 //! cursors (or its log started over); the source then loads a full snapshot through its
 //! [`SnapshotLoader`] and resumes from the snapshot's cursors.
 
+//!
+//! Where things live: `connection.rs` the WebSocket and Engine.IO, `packet.rs` the wire
+//! formats, `session.rs` one Sync API session, `item.rs` what the server says (items,
+//! snapshots, acknowledgements), `client.rs` the change source, `token.rs` tokens.
+
 mod client;
 mod connection;
+mod item;
 mod packet;
 mod session;
 mod token;
 
-pub use client::{
-    CC_STREAM, PROJECT_STREAM, SnapshotItem, SnapshotLoader, SocketIoSource, SocketIoSourceBuilder,
-    SyncKey, SyncSnapshot, default_data_types,
-};
-pub use session::{SyncEndpoint, SyncEndpointBuilder, SyncSession};
+pub use client::{CC_STREAM, PROJECT_STREAM, SocketIoSource, SocketIoSourceBuilder};
+pub use item::{SnapshotItem, SnapshotLoader, SyncKey, SyncSnapshot, default_data_types};
+pub use session::{DEFAULT_MAX_HELD_BACK_BYTES, SyncEndpoint, SyncEndpointBuilder, SyncSession};
 pub use token::{RotatingToken, Token, TokenProvider};

@@ -22,6 +22,9 @@ use crate::error::Error;
 /// How many `sync` events may wait for the `initsync` acknowledgement before the session is
 /// dropped (bounded memory; the next session resumes from the applied cursors).
 const MAX_HELD_BACK: usize = 10_000;
+/// How many bytes (of JSON text) of `sync` events may wait, by default: a few huge payloads
+/// must not grow memory without bound either.
+pub const DEFAULT_MAX_HELD_BACK_BYTES: usize = 32 << 20;
 
 /// Where and how to open sessions: the WebSocket URL, namespace, auth field, timeouts, TLS.
 #[derive(Clone)]
@@ -31,6 +34,7 @@ pub struct SyncEndpoint {
     auth_field: String,
     connect_timeout: Duration,
     ack_timeout: Duration,
+    max_held_back_bytes: usize,
     tls: Option<Arc<rustls::ClientConfig>>,
 }
 
@@ -52,6 +56,7 @@ pub struct SyncEndpointBuilder {
     auth_field: String,
     connect_timeout: Duration,
     ack_timeout: Duration,
+    max_held_back_bytes: usize,
     extra_roots_pem: Vec<String>,
 }
 
@@ -66,6 +71,7 @@ impl SyncEndpoint {
             auth_field: "JWT".to_owned(),
             connect_timeout: Duration::from_secs(10),
             ack_timeout: Duration::from_secs(30),
+            max_held_back_bytes: DEFAULT_MAX_HELD_BACK_BYTES,
             extra_roots_pem: Vec::new(),
         }
     }
@@ -110,6 +116,16 @@ impl SyncEndpointBuilder {
     #[must_use]
     pub fn ack_timeout(mut self, timeout: Duration) -> Self {
         self.ack_timeout = timeout;
+        self
+    }
+
+    /// How many bytes of `sync` events (their JSON text) may be held back while the catch-up
+    /// or a snapshot load is pending (default [`DEFAULT_MAX_HELD_BACK_BYTES`]); beyond that
+    /// the session fails and the next one resumes from the applied cursors. At most 10,000
+    /// events are held back, whatever their size.
+    #[must_use]
+    pub fn max_held_back_bytes(mut self, bytes: usize) -> Self {
+        self.max_held_back_bytes = bytes;
         self
     }
 
@@ -158,6 +174,7 @@ impl SyncEndpointBuilder {
             auth_field: self.auth_field,
             connect_timeout: self.connect_timeout,
             ack_timeout: self.ack_timeout,
+            max_held_back_bytes: self.max_held_back_bytes,
             tls,
         })
     }
@@ -198,14 +215,18 @@ pub struct SyncSession {
     auth_field: String,
     ack_timeout: Duration,
     next_ack_id: u64,
-    /// `sync` payloads that arrived while waiting for an acknowledgement.
-    held_back: VecDeque<Value>,
+    /// `sync` payloads that arrived while waiting for an acknowledgement, with their sizes.
+    held_back: VecDeque<(Value, usize)>,
+    /// The sum of the held-back sizes.
+    held_back_bytes: usize,
+    max_held_back_bytes: usize,
 }
 
 impl fmt::Debug for SyncSession {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SyncSession")
             .field("held_back", &self.held_back.len())
+            .field("held_back_bytes", &self.held_back_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -259,6 +280,8 @@ impl SyncSession {
             ack_timeout: endpoint.ack_timeout,
             next_ack_id: 0,
             held_back: VecDeque::new(),
+            held_back_bytes: 0,
+            max_held_back_bytes: endpoint.max_held_back_bytes,
         })
     }
 
@@ -295,23 +318,56 @@ impl SyncSession {
                 });
             }
             if let Some(payload) = self.handle(packet).await? {
-                if self.held_back.len() >= MAX_HELD_BACK {
-                    return Err(Error::Protocol {
-                        message: format!(
-                            "more than {MAX_HELD_BACK} sync events arrived before the catch-up \
-                             finished"
-                        ),
-                    });
-                }
-                self.held_back.push_back(payload);
+                self.hold(payload)?;
             }
         }
+    }
+
+    /// Reads packets until the next `sync` event and holds it back (for
+    /// [`next_sync`](Self::next_sync) to return after what is already held). Used while a
+    /// snapshot loads.
+    pub(crate) async fn hold_next_sync(&mut self) -> Result<(), Error> {
+        loop {
+            let packet = self.conn.next_packet(None).await?;
+            if let Some(payload) = self.handle(packet).await? {
+                return self.hold(payload);
+            }
+        }
+    }
+
+    /// Holds a payload back, within the count and byte limits.
+    fn hold(&mut self, payload: Value) -> Result<(), Error> {
+        let bytes = json_size(&payload);
+        if self.held_back.len() >= MAX_HELD_BACK {
+            return Err(Error::Protocol {
+                message: format!(
+                    "more than {MAX_HELD_BACK} sync events arrived before the catch-up finished"
+                ),
+            });
+        }
+        if self.held_back_bytes.saturating_add(bytes) > self.max_held_back_bytes {
+            return Err(Error::Protocol {
+                message: format!(
+                    "more than {} bytes of sync events arrived before the catch-up finished",
+                    self.max_held_back_bytes
+                ),
+            });
+        }
+        self.held_back_bytes += bytes;
+        self.held_back.push_back((payload, bytes));
+        Ok(())
+    }
+
+    /// How many `sync` payloads are held back, and their size in bytes.
+    pub fn held_back(&self) -> (usize, usize) {
+        (self.held_back.len(), self.held_back_bytes)
     }
 
     /// The next `sync` payload (held-back ones first). `authorization` events are applied on
     /// the way; other events are ignored. Fails when the connection ends.
     pub async fn next_sync(&mut self) -> Result<Value, Error> {
-        if let Some(payload) = self.held_back.pop_front() {
+        if let Some((payload, bytes)) = self.held_back.pop_front() {
+            self.held_back_bytes -= bytes;
             return Ok(payload);
         }
         loop {
@@ -325,14 +381,11 @@ impl SyncSession {
     /// The `sync` payloads held back during the last [`initsync`](Self::initsync), in arrival
     /// order (they are no longer returned by [`next_sync`](Self::next_sync)).
     pub fn take_held_back(&mut self) -> Vec<Value> {
-        self.held_back.drain(..).collect()
-    }
-
-    /// Queues payloads to be returned by [`next_sync`](Self::next_sync) before anything new.
-    pub(crate) fn hold_back(&mut self, payloads: Vec<Value>) {
-        for payload in payloads.into_iter().rev() {
-            self.held_back.push_front(payload);
-        }
+        self.held_back_bytes = 0;
+        self.held_back
+            .drain(..)
+            .map(|(payload, _)| payload)
+            .collect()
     }
 
     /// Handles one packet; returns the payload of a `sync` event.
@@ -392,6 +445,27 @@ pub(crate) fn authorization_token<'a>(arg: Option<&'a Value>, field: &str) -> Op
     (!token.is_empty()).then_some(token)
 }
 
+/// The length of `value` as compact JSON text (string escapes not counted), without
+/// serialising it.
+pub(crate) fn json_size(value: &Value) -> usize {
+    match value {
+        Value::Null => 4,
+        Value::Bool(b) => 4 + usize::from(!b),
+        Value::Number(n) => n.to_string().len(),
+        Value::String(s) => s.len() + 2,
+        Value::Array(items) => {
+            2 + items.len().saturating_sub(1) + items.iter().map(json_size).sum::<usize>()
+        }
+        Value::Object(map) => {
+            2 + map.len().saturating_sub(1)
+                + map
+                    .iter()
+                    .map(|(k, v)| k.len() + 3 + json_size(v))
+                    .sum::<usize>()
+        }
+    }
+}
+
 /// The event name and first argument of an EVENT packet.
 pub(crate) fn event_parts(packet: &Packet) -> (Option<String>, Option<Value>) {
     let Some(Value::Array(args)) = &packet.data else {
@@ -423,6 +497,23 @@ mod tests {
             assert_eq!(authorization_token(Some(&bad), field), None, "{bad}");
         }
         assert_eq!(authorization_token(None, field), None);
+    }
+
+    #[test]
+    fn json_sizes_are_the_compact_text_lengths() {
+        for value in [
+            json!(null),
+            json!(true),
+            json!(false),
+            json!(-12.5),
+            json!("abc"),
+            json!([]),
+            json!({}),
+            json!([1, "two", {"three": [null, false]}]),
+            json!({"a": {"b": [1, 2, 3]}, "c": "d"}),
+        ] {
+            assert_eq!(json_size(&value), value.to_string().len(), "{value}");
+        }
     }
 
     #[test]
