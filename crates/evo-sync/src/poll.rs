@@ -171,9 +171,10 @@ impl<A> Poller<A> {
         }
         batch.cursors = Cursors::new().with(stream, top);
         sink.apply(batch);
-        // Every later poll starts at or after `watermark - overlap` (the watermark only moves
-        // forward), so no change below it can arrive any more: its tombstones can go.
-        let floor = watermark.saturating_sub(self.options.overlap);
+        // `top` is the watermark from now on, and it only moves forward: every later poll
+        // starts at or after `top - overlap`, so no change below it can arrive any more and its
+        // tombstones can go.
+        let floor = top.saturating_sub(self.options.overlap);
         sink.prune_tombstones(floor.saturating_sub(1));
         sink.set_status(Status::Connected);
         Ok(())

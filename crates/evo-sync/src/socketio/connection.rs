@@ -23,6 +23,10 @@ pub(crate) struct Connection {
     /// The connection is dead if nothing arrives for this long (pingInterval + pingTimeout).
     liveness: Duration,
     last_heard: Instant,
+    /// Why a write failed because the server had gone. Reading goes on, so that what the
+    /// server sent before it closed is still applied; the end of the stream is then reported
+    /// as a disconnection, not as a transport failure.
+    peer_gone: Option<String>,
 }
 
 impl Connection {
@@ -56,6 +60,7 @@ impl Connection {
             namespace: namespace.to_owned(),
             liveness: connect_timeout,
             last_heard: Instant::now(),
+            peer_gone: None,
         };
         let open = connection.await_open(connect_timeout).await?;
         connection.liveness = Duration::from_millis(
@@ -102,12 +107,21 @@ impl Connection {
     }
 
     async fn send_raw(&mut self, frame: String) -> Result<(), Error> {
-        self.ws
-            .send(Message::text(frame))
-            .await
-            .map_err(|e| Error::Transport {
+        if self.peer_gone.is_some() {
+            // Nothing can reach a server that has gone; what it sent is still read.
+            return Ok(());
+        }
+        match self.ws.send(Message::text(frame)).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_peer_gone(&e) => {
+                tracing::debug!(error = %e, "the server has gone; reading what it sent before");
+                self.peer_gone = Some(e.to_string());
+                Ok(())
+            }
+            Err(e) => Err(Error::Transport {
                 message: e.to_string(),
-            })
+            }),
+        }
     }
 
     /// The next Socket.IO packet of our namespace, answering pings on the way. Fails when the
@@ -167,8 +181,13 @@ impl Connection {
                     });
                 }
                 Ok(Some(Err(e))) => {
-                    return Err(Error::Transport {
-                        message: e.to_string(),
+                    return Err(match &self.peer_gone {
+                        Some(write) => Error::Disconnected {
+                            reason: format!("the server went away ({write}; then {e})"),
+                        },
+                        None => Error::Transport {
+                            message: e.to_string(),
+                        },
                     });
                 }
                 Ok(Some(Ok(frame))) => frame,
@@ -203,4 +222,23 @@ fn redacted_url(url: &url::Url) -> String {
     let _ = shown.set_password(None);
     shown.set_query(None);
     shown.to_string()
+}
+
+/// Whether a failed write means only that the server closed the connection (a broken pipe or
+/// reset, or a WebSocket already closing), as opposed to a failure of our own.
+fn is_peer_gone(error: &tokio_tungstenite::tungstenite::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    use tokio_tungstenite::tungstenite::error::ProtocolError;
+    match error {
+        WsError::ConnectionClosed
+        | WsError::AlreadyClosed
+        | WsError::Protocol(ProtocolError::SendAfterClosing) => true,
+        WsError::Io(io) => matches!(
+            io.kind(),
+            std::io::ErrorKind::BrokenPipe
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+        ),
+        _ => false,
+    }
 }
