@@ -37,8 +37,12 @@ pub struct Kriging {
     pub neighborhood: SearchNeighborhood,
     /// Simple or ordinary.
     pub kriging_method: KrigingMethod,
-    /// Block kriging with this discretisation (point kriging without).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Block kriging with this discretisation (point kriging without); sent as
+    /// `block_discretization`, the name the service and the Python SDK use.
+    #[serde(
+        rename = "block_discretization",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub block_discretisation: Option<BlockDiscretisation>,
 }
 

@@ -54,7 +54,9 @@ async def main(argv: list[str]) -> None:
             sent = params.model_dump(mode="json", by_alias=True, exclude_none=True)
             # The SDK's other typed parameters on the same objects, only written (not run).
             from evo.compute.tasks.geostatistics.break_ties import BreakTiesParameters
+            from evo.compute.tasks import BlockDiscretization
             from evo.compute.tasks.geostatistics.knn import KNNParameters
+            from evo.compute.tasks.geostatistics.kriging import KrigingParameters
             from evo.compute.tasks.geostatistics.normal_score import NormalScoreParameters
 
             grade = Source(object=source, attribute="locations.attributes[?name=='grade']")
@@ -62,6 +64,13 @@ async def main(argv: list[str]) -> None:
             others = {
                 "knn": KNNParameters(source=grade, target=Target.new_attribute(target, "k"), neighborhood=neighborhood),
                 "break-ties": BreakTiesParameters(source=grade, target=Target.new_attribute(target, "b"), neighborhood=neighborhood),
+                "kriging": KrigingParameters(
+                    source=grade,
+                    target=Target.new_attribute(target, "kr"),
+                    variogram=target,
+                    neighborhood=neighborhood,
+                    block_discretization=BlockDiscretization(nx=2, ny=3, nz=1),
+                ),
                 "normal-score": NormalScoreParameters(
                     method="forward", source=grade, target=Target.new_attribute(target, "n"), distribution=target
                 ),
