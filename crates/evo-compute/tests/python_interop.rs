@@ -2,7 +2,7 @@
 //! submitted by Python is awaited by this crate, and one submitted by this crate is awaited by
 //! Python; both see the same results. Python's own typed `IDWParameters`, run by its
 //! `IDWRunner`, are the JSON this crate writes for the same task (and so are its kNN,
-//! kriging, break-ties and normal-score parameters), and the estimate they produce
+//! kriging, declustering, break-ties and normal-score parameters), and the estimate they produce
 //! is checked against one computed here. The venv comes from `scripts/install-peers.sh`.
 
 use std::path::Path;
@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use evo_compute::tasks::{
-    BlockDiscretisation, BreakTies, Ellipsoid, InverseDistance, Kriging, NearestNeighbours,
-    NormalScore, NormalScoreMethod, SearchNeighborhood, Source, Target,
+    BlockDiscretisation, BreakTies, Declustering, Ellipsoid, InverseDistance, Kriging,
+    NearestNeighbours, NormalScore, NormalScoreMethod, SearchNeighborhood, Source, Target,
 };
 use evo_compute::{ComputeClient, Task, TaskResult};
 use evo_core::{ApiConnector, Environment, StaticTokenAuthorizer};
@@ -201,7 +201,16 @@ async fn python_typed_idw_sends_our_parameters_and_gets_our_estimate() {
     );
     let grade = || Source::point_set_attribute(&samples, "grade");
     let near = || SearchNeighborhood::new(Ellipsoid::sphere(3.0), 2);
-    let others: [(&str, Box<dyn Task>); 4] = [
+    let others: [(&str, Box<dyn Task>); 5] = [
+        (
+            "declustering",
+            Box::new(Declustering::new(
+                &samples,
+                &grid,
+                Target::new_attribute(&grid, "d"),
+                near(),
+            )),
+        ),
         (
             "kriging",
             Box::new(

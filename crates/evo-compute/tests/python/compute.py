@@ -55,6 +55,7 @@ async def main(argv: list[str]) -> None:
             # The SDK's other typed parameters on the same objects, only written (not run).
             from evo.compute.tasks.geostatistics.break_ties import BreakTiesParameters
             from evo.compute.tasks import BlockDiscretization
+            from evo.compute.tasks.geostatistics.declustering import DeclusteringParameters
             from evo.compute.tasks.geostatistics.knn import KNNParameters
             from evo.compute.tasks.geostatistics.kriging import KrigingParameters
             from evo.compute.tasks.geostatistics.normal_score import NormalScoreParameters
@@ -70,6 +71,9 @@ async def main(argv: list[str]) -> None:
                     variogram=target,
                     neighborhood=neighborhood,
                     block_discretization=BlockDiscretization(nx=2, ny=3, nz=1),
+                ),
+                "declustering": DeclusteringParameters(
+                    source=source, grid=target, target=Target.new_attribute(target, "d"), neighborhood=neighborhood
                 ),
                 "normal-score": NormalScoreParameters(
                     method="forward", source=grade, target=Target.new_attribute(target, "n"), distribution=target
