@@ -159,6 +159,13 @@ impl Emulator {
         url::Url::parse(&text).unwrap_or_else(|_| self.shared.urls.blob_base.clone())
     }
 
+    /// How long Block Model API jobs take: a job is `QUEUED` for half of `delay`, then
+    /// `PROCESSING` for the other half (and for as long as its work takes), then `COMPLETE` or
+    /// `FAILED`. Default: no delay. Applies to jobs started afterwards.
+    pub fn set_blockmodel_job_delay(&self, delay: Duration) {
+        crate::blockmodels::set_job_delay(&self.shared, delay);
+    }
+
     /// Replaces the fault plan (injection counters are kept).
     pub fn set_faults(&self, plan: FaultPlan) {
         self.shared.faults().set_plan(plan);

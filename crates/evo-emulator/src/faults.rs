@@ -35,6 +35,8 @@ pub enum RouteClass {
     Compute,
     /// The Colormap API under `/colormap`.
     Colormaps,
+    /// The Block Model API under `/blockmodel`.
+    BlockModels,
     /// Every pre-signed blob request under `/blob` (reads and writes).
     Blob,
     /// Blob `GET` and `HEAD` requests only.

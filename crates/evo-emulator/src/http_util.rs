@@ -16,6 +16,7 @@ pub(crate) enum Service {
     Objects,
     Compute,
     Colormaps,
+    BlockModels,
 }
 
 impl Service {
@@ -27,6 +28,7 @@ impl Service {
             Service::Objects => "https://seequent.com/error-codes/geoscienceobject/",
             Service::Compute => "https://seequent.com/error-codes/compute/",
             Service::Colormaps => "https://seequent.com/error-codes/colormap/",
+            Service::BlockModels => "https://seequent.com/error-codes/block-model-service/",
         }
     }
 }
@@ -98,7 +100,8 @@ impl ApiError {
             | Service::File
             | Service::Objects
             | Service::Compute
-            | Service::Colormaps => 422,
+            | Service::Colormaps
+            | Service::BlockModels => 422,
         };
         Self::new(service, status, "validation", "Validation Error.", detail)
             .with("invalid-params", Value::Array(list))

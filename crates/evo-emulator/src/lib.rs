@@ -14,6 +14,9 @@
 //! * Compute Tasks API under `/compute` (scope `evo.object`; runs `idw` and `knn` on stored
 //!   objects, jobs step through their states, [`Emulator::set_compute_job_step`]);
 //! * Colormap API under `/colormap` (scope `evo.object`);
+//! * Block Model API under `/blockmodel` (scope `evo.blocksync`): models, versions holding
+//!   their column values, column changes from uploaded Parquet files, queries that filter the
+//!   blocks and write Parquet, jobs with a configurable delay;
 //! * Azure block-blob semantics on pre-signed URLs under `/blob/{container}/{blob}`.
 //!
 //! Faults (latency, 5xx, 429, connection resets, truncated bodies, forced expiry) are injected
@@ -165,6 +168,7 @@ mod storage;
 mod blob;
 mod colormaps;
 mod compute;
+mod blockmodels;
 mod discovery;
 mod files;
 mod oauth;

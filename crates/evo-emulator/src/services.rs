@@ -19,6 +19,7 @@ pub(crate) const SERVICES: &[ServiceDef] = &[
     crate::objects::SERVICE,
     crate::compute::SERVICE,
     crate::colormaps::SERVICE,
+    crate::blockmodels::SERVICE,
     crate::blob::SERVICE,
 ];
 

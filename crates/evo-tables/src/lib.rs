@@ -20,7 +20,8 @@
 //! - [`TableWriter`], [`write_to_dir`], [`write_to_vec`] (`write.rs`): record batches to the
 //!   Parquet file Evo expects (what the Python SDK's `pyarrow.parquet.write_table(version="2.4",
 //!   compression="gzip")` gives), streamed a row group at a time with each column encoded on
-//!   its own thread, hashed as it is written.
+//!   its own thread, hashed as it is written; [`ParquetWriter`] writes tables of any Arrow
+//!   schema the same way, unchecked against a format (block model column files).
 //! - [`TableReader`] (`read.rs`): a Parquet file (path or bytes) back as an iterator of bounded
 //!   record batches (columns decoded on their own threads), after checking the expected format
 //!   and length from the footer.
@@ -107,6 +108,6 @@ pub use info::{TableInfo, is_sha256_name};
 pub use normalize::{normalize_batch, normalize_schema};
 pub use read::{DEFAULT_BATCH_ROWS, ReadOptions, TableReader};
 pub use write::{
-    StoredTable, TableWriter, WriteOptions, WrittenTable, write_batch_to_vec, write_to_dir,
-    write_to_vec,
+    ParquetWriter, StoredTable, TableWriter, WriteOptions, WrittenFile, WrittenTable,
+    write_batch_to_vec, write_to_dir, write_to_vec,
 };

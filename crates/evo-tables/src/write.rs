@@ -121,9 +121,31 @@ impl WrittenTable {
 /// and the column types, so the bytes (hence the data id) do not depend on how the rows were
 /// split into batches. After an error, drop the writer.
 pub struct TableWriter<W: Write + Send> {
+    inner: ParquetWriter<W>,
+    format: TableFormat,
+}
+
+/// What a [`ParquetWriter`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenFile {
+    /// The lowercase hex SHA-256 of the file's bytes.
+    pub data_id: String,
+    /// The number of rows.
+    pub rows: u64,
+    /// The size of the file in bytes.
+    pub size: u64,
+    /// The number of columns.
+    pub width: usize,
+}
+
+/// Writes record batches of any Arrow schema Parquet can hold as one Parquet file, the way
+/// [`TableWriter`] does (same encoding, column-parallel row groups, bounded memory, SHA-256 on
+/// the way), without checking the columns against an object [`TableFormat`]: for tables whose
+/// columns are not object table formats, such as the column files of block models (which also
+/// take `Float32`, `Int8`, `Date32`, ... columns).
+pub struct ParquetWriter<W: Write + Send> {
     file: SerializedFileWriter<HashingWriter<W>>,
     factory: ArrowRowGroupWriterFactory,
-    format: TableFormat,
     schema: SchemaRef,
     rows: u64,
     rows_per_group: usize,
@@ -172,6 +194,16 @@ impl<W: Write + Send> std::fmt::Debug for TableWriter<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TableWriter")
             .field("format", &self.format.name())
+            .field("width", &self.inner.schema.fields().len())
+            .field("rows", &self.inner.rows)
+            .field("rows_per_group", &self.inner.rows_per_group)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: Write + Send> std::fmt::Debug for ParquetWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParquetWriter")
             .field("width", &self.schema.fields().len())
             .field("rows", &self.rows)
             .field("rows_per_group", &self.rows_per_group)
@@ -204,8 +236,59 @@ impl<W: Write + Send> TableWriter<W> {
         schema: SchemaRef,
         options: &WriteOptions,
     ) -> Result<Self, TableError> {
+        let normalized = normalize_schema(&schema).map_or_else(|| schema.clone(), SchemaRef::new);
+        format.validate(&normalized)?;
+        Ok(Self {
+            inner: ParquetWriter::new(sink, schema, options)?,
+            format: format.clone(),
+        })
+    }
+
+    /// Appends a batch. Its column types must be the writer's (after [`normalize_batch`]).
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), TableError> {
+        let normalized = normalize_batch(batch)?;
+        self.format.validate(&normalized.schema())?;
+        self.inner.write_normalized(&normalized, self.format.name())
+    }
+
+    /// The rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.inner.rows
+    }
+
+    /// The number of rows of each row group (the last may have fewer).
+    pub fn rows_per_group(&self) -> usize {
+        self.inner.rows_per_group
+    }
+
+    /// The rows of the row group in progress, held encoded in memory until it is complete
+    /// (at most [`rows_per_group`](Self::rows_per_group)).
+    pub fn buffered_rows(&self) -> usize {
+        self.inner.buffered_rows()
+    }
+
+    /// Writes the last row group and the footer, and gives back the sink (flushed) with what
+    /// was written.
+    pub fn finish(self) -> Result<(W, WrittenTable), TableError> {
+        let (sink, file) = self.inner.finish()?;
+        let info = self.format.info(file.data_id, file.rows, file.width);
+        Ok((
+            sink,
+            WrittenTable {
+                info,
+                format: self.format,
+                size: file.size,
+                width: file.width,
+            },
+        ))
+    }
+}
+
+impl<W: Write + Send> ParquetWriter<W> {
+    /// A writer of tables with `schema`. Large and view strings are written as plain strings,
+    /// timestamps in another name of UTC as `"UTC"` ([`normalize_schema`]).
+    pub fn new(sink: W, schema: SchemaRef, options: &WriteOptions) -> Result<Self, TableError> {
         let schema = normalize_schema(&schema).map_or(schema, SchemaRef::new);
-        format.validate(&schema)?;
         // ArrowWriter sets up the file (Parquet schema, embedded Arrow schema); the row groups
         // are then written column-parallel through its lower-level parts.
         let (file, factory) = ArrowWriter::try_new(
@@ -220,7 +303,6 @@ impl<W: Write + Send> TableWriter<W> {
         Ok(Self {
             file,
             factory,
-            format: format.clone(),
             schema,
             rows: 0,
             rows_per_group,
@@ -230,9 +312,12 @@ impl<W: Write + Send> TableWriter<W> {
 
     /// Appends a batch. Its column types must be the writer's (after [`normalize_batch`]).
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), TableError> {
-        let batch = &normalize_batch(batch)?;
+        let batch = normalize_batch(batch)?;
+        self.write_normalized(&batch, "the writer's schema")
+    }
+
+    fn write_normalized(&mut self, batch: &RecordBatch, format: &str) -> Result<(), TableError> {
         let batch_schema = batch.schema();
-        self.format.validate(&batch_schema)?;
         let same_types = batch_schema.fields().len() == self.schema.fields().len()
             && batch_schema
                 .fields()
@@ -241,7 +326,7 @@ impl<W: Write + Send> TableWriter<W> {
                 .all(|(a, b)| a.data_type() == b.data_type());
         if !same_types {
             return Err(FormatMismatch {
-                format: self.format.name().to_owned(),
+                format: format.to_owned(),
                 problem: FormatProblem::Width {
                     expected: self.schema.fields().len(),
                     variable: false,
@@ -329,7 +414,7 @@ impl<W: Write + Send> TableWriter<W> {
 
     /// Writes the last row group and the footer, and gives back the sink (flushed) with what
     /// was written.
-    pub fn finish(mut self) -> Result<(W, WrittenTable), TableError> {
+    pub fn finish(mut self) -> Result<(W, WrittenFile), TableError> {
         self.flush_group()?;
         let hashing = self
             .file
@@ -338,15 +423,13 @@ impl<W: Write + Send> TableWriter<W> {
         let (mut sink, data_id, size) = hashing.finish();
         sink.flush()
             .map_err(|e| TableError::write("flushing the output", e))?;
-        let width = self.schema.fields().len();
-        let info = self.format.info(data_id, self.rows, width);
         Ok((
             sink,
-            WrittenTable {
-                info,
-                format: self.format,
+            WrittenFile {
+                data_id,
+                rows: self.rows,
                 size,
-                width,
+                width: self.schema.fields().len(),
             },
         ))
     }

@@ -1,0 +1,417 @@
+//! The block model calls: list (workspace, organization), get, create, update metadata,
+//! delete, restore; versions and deltas; units.
+
+use futures_core::Stream;
+use http::{Method, StatusCode};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::client::{BlockModelsClient, MODELS, ORG_MODELS, UNITS, job_id_of};
+use crate::error::Error;
+use crate::jobs::JobHandle;
+use crate::models::{
+    BlockModel, CreatedModel, DeltaRequest, Deltas, Location, Page, Rotation, RotationAxis,
+    SizeOptions, Unit, UpdateMetadata, Version,
+};
+
+/// The most items one page of a listing holds.
+pub const MAX_PAGE_SIZE: u64 = 100;
+
+/// Which page of a listing to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListQuery {
+    pub(crate) offset: u64,
+    pub(crate) limit: u64,
+    pub(crate) deleted: bool,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        ListQuery {
+            offset: 0,
+            limit: MAX_PAGE_SIZE,
+            deleted: false,
+        }
+    }
+}
+
+impl ListQuery {
+    /// The first [`MAX_PAGE_SIZE`] live items.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Skip this many items.
+    pub fn offset(mut self, offset: u64) -> Self {
+        self.offset = offset;
+        self
+    }
+    /// At most this many items per page (1 to [`MAX_PAGE_SIZE`]).
+    pub fn limit(mut self, limit: u64) -> Self {
+        self.limit = limit.clamp(1, MAX_PAGE_SIZE);
+        self
+    }
+    /// List deleted block models instead of live ones.
+    pub fn deleted(mut self, deleted: bool) -> Self {
+        self.deleted = deleted;
+        self
+    }
+}
+
+/// A new block model: its name, geometry, placement and metadata.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewBlockModel {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    object_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    coordinate_reference_system: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size_unit_id: Option<String>,
+    fill_subblocks: bool,
+    model_origin: Location,
+    block_rotation: Vec<Rotation>,
+    size_options: SizeOptions,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<String>,
+}
+
+impl NewBlockModel {
+    /// A model named `name` with geometry `size_options`, at the origin, unrotated.
+    pub fn new(name: impl Into<String>, size_options: SizeOptions) -> Self {
+        NewBlockModel {
+            name: name.into(),
+            description: None,
+            object_path: None,
+            coordinate_reference_system: None,
+            size_unit_id: None,
+            fill_subblocks: false,
+            model_origin: Location {
+                x: 0.0,
+                y: 0.0,
+                z: 0.0,
+            },
+            block_rotation: Vec::new(),
+            size_options,
+            comment: None,
+        }
+    }
+    /// The corner of block 0, 0, 0.
+    pub fn origin(mut self, x: f64, y: f64, z: f64) -> Self {
+        self.model_origin = Location { x, y, z };
+        self
+    }
+    /// Adds a rotation of `angle` degrees about `axis` (applied in the order added).
+    pub fn rotation(mut self, axis: RotationAxis, angle: f64) -> Self {
+        self.block_rotation.push(Rotation { axis, angle });
+        self
+    }
+    /// The coordinate reference system (e.g. `EPSG:32750`).
+    pub fn coordinate_reference_system(mut self, crs: impl Into<String>) -> Self {
+        self.coordinate_reference_system = Some(crs.into());
+        self
+    }
+    /// The length unit of sizes and coordinates (e.g. `m`).
+    pub fn size_unit(mut self, unit_id: impl Into<String>) -> Self {
+        self.size_unit_id = Some(unit_id.into());
+        self
+    }
+    /// A description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+    /// The folder of the geoscience object that will reference the model.
+    pub fn object_path(mut self, path: impl Into<String>) -> Self {
+        self.object_path = Some(path.into());
+        self
+    }
+    /// The comment of the first version.
+    pub fn comment(mut self, comment: impl Into<String>) -> Self {
+        self.comment = Some(comment.into());
+        self
+    }
+    /// Whether merge updates that change the sub-blocking fill missing sub-blocks from their
+    /// parent by default.
+    pub fn fill_subblocks(mut self, fill: bool) -> Self {
+        self.fill_subblocks = fill;
+        self
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let name = self.name.trim();
+        if name.is_empty() || self.name.contains(['/', '\\']) {
+            return Err(Error::InvalidRequest(format!(
+                "a block model name must not be empty nor contain '/' or '\\': {:?}",
+                self.name
+            )));
+        }
+        let o = &self.model_origin;
+        let angles_ok = self.block_rotation.iter().all(|r| r.angle.is_finite());
+        if ![o.x, o.y, o.z].iter().all(|v| v.is_finite()) || !angles_ok {
+            return Err(Error::InvalidRequest(
+                "the origin and rotation angles must be finite numbers".to_owned(),
+            ));
+        }
+        self.size_options.validate().map_err(Error::InvalidRequest)
+    }
+}
+
+impl BlockModelsClient {
+    /// One page of the workspace's block models.
+    pub async fn list_page(&self, query: &ListQuery) -> Result<Page<BlockModel>, Error> {
+        let request = list_params(self.request(Method::GET, MODELS), query);
+        self.send_json(request, None::<&()>, &[StatusCode::OK])
+            .await
+    }
+
+    /// Every block model of the workspace, page after page.
+    pub fn list_all(
+        &self,
+        query: ListQuery,
+    ) -> impl Stream<Item = Result<BlockModel, Error>> + Send + 'static {
+        let client = self.clone();
+        pages(query, move |q| {
+            let client = client.clone();
+            async move { client.list_page(&q).await }
+        })
+    }
+
+    /// One page of the block models of every workspace of the organization.
+    pub async fn list_org_page(&self, query: &ListQuery) -> Result<Page<BlockModel>, Error> {
+        let request = list_params(self.org_request(Method::GET, ORG_MODELS), query);
+        self.send_json(request, None::<&()>, &[StatusCode::OK])
+            .await
+    }
+
+    /// Every block model of the organization, page after page.
+    pub fn list_org_all(
+        &self,
+        query: ListQuery,
+    ) -> impl Stream<Item = Result<BlockModel, Error>> + Send + 'static {
+        let client = self.clone();
+        pages(query, move |q| {
+            let client = client.clone();
+            async move { client.list_org_page(&q).await }
+        })
+    }
+
+    /// A block model (a deleted one is [`Error::is_not_found`]; see [`Self::get_deleted`]).
+    pub async fn get(&self, bm_id: Uuid) -> Result<BlockModel, Error> {
+        let request = self.model_request(Method::GET, bm_id, "");
+        self.send_json(request, None::<&()>, &[StatusCode::OK])
+            .await
+    }
+
+    /// A deleted block model.
+    pub async fn get_deleted(&self, bm_id: Uuid) -> Result<BlockModel, Error> {
+        let request = self
+            .model_request(Method::GET, bm_id, "")
+            .query("deleted", true);
+        self.send_json(request, None::<&()>, &[StatusCode::OK])
+            .await
+    }
+
+    /// Creates a block model and waits for its first version.
+    pub async fn create(&self, model: &NewBlockModel) -> Result<(BlockModel, Version), Error> {
+        let (created, job) = self.start_create(model).await?;
+        Ok((created, job.wait().await?))
+    }
+
+    /// Creates a block model; the job that makes its first version is returned to wait on.
+    pub async fn start_create(
+        &self,
+        model: &NewBlockModel,
+    ) -> Result<(BlockModel, JobHandle<Version>), Error> {
+        model.validate()?;
+        let request = self.request(Method::POST, MODELS);
+        let created: CreatedModel = self
+            .send_json(request, Some(model), &[StatusCode::CREATED])
+            .await?;
+        let job_id = job_id_of(&created.job_url)?;
+        let job = JobHandle::new(self, created.model.bm_uuid, job_id);
+        Ok((created.model, job))
+    }
+
+    /// Changes a block model's name, description, coordinate reference system, size unit or
+    /// `fill_subblocks` (the members set in `update`).
+    pub async fn update_metadata(
+        &self,
+        bm_id: Uuid,
+        update: &UpdateMetadata,
+    ) -> Result<BlockModel, Error> {
+        if update.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            return Err(Error::InvalidRequest(
+                "a block model name must not be empty".to_owned(),
+            ));
+        }
+        let request = self.model_request(Method::PATCH, bm_id, "");
+        self.send_json(request, Some(update), &[StatusCode::OK])
+            .await
+    }
+
+    /// Deletes a block model (it can be restored).
+    pub async fn delete(&self, bm_id: Uuid) -> Result<(), Error> {
+        self.model_request(Method::DELETE, bm_id, "")
+            .expect_status(&[StatusCode::NO_CONTENT])
+            .send_empty()
+            .await?;
+        Ok(())
+    }
+
+    /// Restores a deleted block model.
+    pub async fn restore(&self, bm_id: Uuid) -> Result<BlockModel, Error> {
+        let request = self
+            .model_request(Method::POST, bm_id, "")
+            .query("deleted", false);
+        self.send_json(
+            request,
+            None::<&()>,
+            &[StatusCode::ACCEPTED, StatusCode::OK],
+        )
+        .await
+    }
+
+    /// One page of a block model's versions, newest first.
+    pub async fn list_versions_page(
+        &self,
+        bm_id: Uuid,
+        query: &ListQuery,
+    ) -> Result<Page<Version>, Error> {
+        let request = self
+            .model_request(Method::GET, bm_id, "/versions")
+            .query("offset", query.offset)
+            .query("limit", query.limit);
+        self.send_json(request, None::<&()>, &[StatusCode::OK])
+            .await
+    }
+
+    /// Every version of a block model, newest first.
+    pub fn list_versions_all(
+        &self,
+        bm_id: Uuid,
+    ) -> impl Stream<Item = Result<Version, Error>> + Send + 'static {
+        let client = self.clone();
+        pages(ListQuery::new(), move |q| {
+            let client = client.clone();
+            async move { client.list_versions_page(bm_id, &q).await }
+        })
+    }
+
+    /// A version by its uuid, with what it changed.
+    pub async fn get_version(&self, bm_id: Uuid, version_uuid: Uuid) -> Result<Version, Error> {
+        let request = self
+            .model_request(Method::GET, bm_id, "/versions/{version_id}")
+            .path_param("version_id", version_uuid)
+            .query("include_changes", true);
+        let version: Version = self
+            .send_json(request, None::<&()>, &[StatusCode::OK])
+            .await?;
+        if version.version_uuid != version_uuid || version.bm_uuid != bm_id {
+            return Err(Error::Unexpected(format!(
+                "asked for version {version_uuid} of {bm_id}, got {} of {}",
+                version.version_uuid, version.bm_uuid
+            )));
+        }
+        Ok(version)
+    }
+
+    /// Which versions after `version_uuid` changed `request.columns` in `request.bbox`;
+    /// `None` when none did (304).
+    pub async fn deltas(
+        &self,
+        bm_id: Uuid,
+        version_uuid: Uuid,
+        request: &DeltaRequest,
+    ) -> Result<Option<Deltas>, Error> {
+        let response = self
+            .model_request(Method::POST, bm_id, "/versions/{version_id}/delta")
+            .path_param("version_id", version_uuid)
+            .json(request)
+            .expect_status(&[StatusCode::OK, StatusCode::NOT_MODIFIED])
+            .send()
+            .await?;
+        if response.status() == StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
+        Ok(Some(
+            evo_core::decode_json(response, 64 * 1024 * 1024).await?,
+        ))
+    }
+
+    /// The units columns and sizes can have.
+    pub async fn units(&self) -> Result<Vec<Unit>, Error> {
+        let request = self.org_request(Method::GET, UNITS);
+        self.send_json(request, None::<&()>, &[StatusCode::OK])
+            .await
+    }
+
+    /// A handle on a job of a block model (for example one started elsewhere), whose result
+    /// is a `T`.
+    pub fn job<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        bm_id: Uuid,
+        job_id: Uuid,
+    ) -> JobHandle<T> {
+        JobHandle::new(self, bm_id, job_id)
+    }
+}
+
+fn list_params(request: evo_core::RequestBuilder, query: &ListQuery) -> evo_core::RequestBuilder {
+    let request = request
+        .query("offset", query.offset)
+        .query("limit", query.limit);
+    if query.deleted {
+        request.query("deleted", true)
+    } else {
+        request
+    }
+}
+
+/// The items of every page from `query`'s offset on: a page is read when the previous one is
+/// used up; the stream ends after the last page (or the first error).
+fn pages<T, F, Fut>(
+    query: ListQuery,
+    fetch: F,
+) -> impl Stream<Item = Result<T, Error>> + Send + 'static
+where
+    T: Send + 'static,
+    F: Fn(ListQuery) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<Page<T>, Error>> + Send,
+{
+    struct State<T, F> {
+        fetch: F,
+        query: ListQuery,
+        buffered: std::vec::IntoIter<T>,
+        done: bool,
+    }
+    let state = State {
+        fetch,
+        query,
+        buffered: Vec::new().into_iter(),
+        done: false,
+    };
+    futures_util::stream::unfold(state, |mut state| async move {
+        loop {
+            if let Some(item) = state.buffered.next() {
+                return Some((Ok(item), state));
+            }
+            if state.done {
+                return None;
+            }
+            match (state.fetch)(state.query).await {
+                Ok(page) => {
+                    let received = page.results.len() as u64;
+                    state.done = received == 0 || state.query.offset + received >= page.total;
+                    state.query.offset += received;
+                    state.buffered = page.results.into_iter();
+                }
+                Err(e) => {
+                    state.done = true;
+                    return Some((Err(e), state));
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,289 @@
+//! What every Block Model API handler shares: the request context and role check, the API's
+//! problem details, and the JSON shapes of models, versions and columns.
+
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::state::{BlockModelsState, ColumnRec, Geometry, ModelRec, VersionRec};
+use crate::clock::format_workspace_time;
+use crate::http_util::{ApiError, Service, authenticate, parse_uuid};
+use crate::state::{Model, Role, Shared};
+
+pub(super) const S: Service = Service::BlockModels;
+pub(super) type R = Result<Response, ApiError>;
+
+pub(super) fn respond(r: R) -> Response {
+    r.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// 404 for a block model that is not there (or deleted).
+pub(super) fn model_not_found(id: Uuid) -> ApiError {
+    ApiError::new(
+        S,
+        404,
+        "block-model/not-found",
+        "Block Model Not Found",
+        format!("Block model {id} not found."),
+    )
+}
+
+/// 404 for something else that is not there.
+pub(super) fn not_found(what: &str, id: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        S,
+        404,
+        "not-found",
+        "Not Found",
+        format!("{what} {id} not found."),
+    )
+}
+
+/// 400 for a request that does not fit the model.
+pub(super) fn bad_request(detail: impl Into<String>) -> ApiError {
+    ApiError::new(S, 400, "bad-request", "Bad Request", detail)
+}
+
+/// 422 for a malformed request.
+pub(super) fn invalid(name: &str, reason: impl Into<String>) -> ApiError {
+    ApiError::validation(S, vec![(name.to_owned(), reason.into())])
+}
+
+/// 409.
+pub(super) fn conflict(detail: impl Into<String>) -> ApiError {
+    ApiError::new(S, 409, "conflict", "Conflict", detail)
+}
+
+/// The caller, organization and workspace of a request.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Ctx {
+    pub(super) user: Uuid,
+    pub(super) org: Uuid,
+    pub(super) ws: Option<Uuid>,
+}
+
+/// The caller (scope `evo.blocksync`) of a request on `org` (and `ws`).
+pub(super) fn ctx(
+    shared: &Shared,
+    headers: &HeaderMap,
+    org: &str,
+    ws: Option<&str>,
+) -> Result<Ctx, ApiError> {
+    let user = authenticate(shared, headers, S, "evo.blocksync")?;
+    let org = parse_uuid(S, "org_id", org)?;
+    let ws = ws.map(|w| parse_uuid(S, "workspace_id", w)).transpose()?;
+    Ok(Ctx { user, org, ws })
+}
+
+/// Checks that the workspace of `c` exists and the caller has at least `min` role in it.
+pub(super) fn check_role(model: &Model, c: &Ctx, min: Role) -> Result<(), ApiError> {
+    let ws = c.ws.ok_or_else(|| bad_request("a workspace is required"))?;
+    let w = model
+        .org(c.org)
+        .and_then(|o| o.workspaces.iter().find(|w| w.id == ws && !w.deleted))
+        .ok_or_else(|| not_found("Workspace", ws))?;
+    let role = w.role_of(c.user);
+    if role.is_none_or(|r| r < min) {
+        let permitted: Vec<&str> = [Role::Viewer, Role::Editor, Role::Owner]
+            .into_iter()
+            .filter(|r| *r >= min)
+            .map(Role::as_str)
+            .collect();
+        return Err(ApiError::insufficient_role(
+            S,
+            role.map(Role::as_str),
+            &permitted,
+        ));
+    }
+    Ok(())
+}
+
+/// The workspaces of `c`'s organization the caller can read.
+pub(super) fn readable_workspaces(model: &Model, c: &Ctx) -> Vec<Uuid> {
+    model
+        .org(c.org)
+        .map(|o| {
+            o.workspaces
+                .iter()
+                .filter(|w| !w.deleted && w.role_of(c.user).is_some())
+                .map(|w| w.id)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The model `bm` of `c`'s workspace (deleted ones only when `deleted`), after the role check.
+pub(super) fn model_rec<'a>(
+    model: &'a mut Model,
+    c: &Ctx,
+    bm: Uuid,
+    min: Role,
+    deleted: bool,
+) -> Result<&'a mut ModelRec, ApiError> {
+    check_role(model, c, min)?;
+    let state = model.services.get_mut::<BlockModelsState>();
+    state
+        .models
+        .get_mut(&bm)
+        .filter(|m| m.org == c.org && Some(m.ws) == c.ws && m.deleted == deleted)
+        .ok_or_else(|| model_not_found(bm))
+}
+
+pub(super) fn user_json(model: &Model, id: Uuid) -> Value {
+    match model.user(id) {
+        Some(u) => json!({"id": u.id, "name": u.name, "email": u.email}),
+        None => json!({"id": id, "name": null, "email": null}),
+    }
+}
+
+/// A `BlockModel`.
+pub(super) fn model_json(model: &Model, m: &ModelRec) -> Value {
+    let ext = m.extent();
+    let range = |axis: usize| json!({"min": ext[axis][0], "max": ext[axis][1]});
+    json!({
+        "bm_uuid": m.id,
+        "name": m.name,
+        "description": m.description,
+        "org_uuid": m.org,
+        "workspace_id": m.ws,
+        "coordinate_reference_system": m.crs,
+        "size_unit_id": m.size_unit_id,
+        "fill_subblocks": m.fill_subblocks,
+        "geoscience_object_id": null,
+        "model_origin": {"x": m.origin[0], "y": m.origin[1], "z": m.origin[2]},
+        "block_rotation": m.rotation.iter().map(|(axis, angle)| json!({"axis": axis.to_string(), "angle": angle})).collect::<Vec<_>>(),
+        "normalized_rotation": normalized_rotation(m),
+        "size_options": m.size_options,
+        "bbox": {"x_minmax": range(0), "y_minmax": range(1), "z_minmax": range(2)},
+        "created_at": format_workspace_time(m.created_at),
+        "created_by": user_json(model, m.created_by),
+        "last_updated_at": format_workspace_time(m.updated_at),
+        "last_updated_by": user_json(model, m.updated_by),
+    })
+}
+
+/// The rotations as three angles (z, x, z), as far as the emulator reduces them: the sum of
+/// the angles about each axis.
+fn normalized_rotation(m: &ModelRec) -> Value {
+    let sum = |a: char| -> f64 {
+        m.rotation
+            .iter()
+            .filter(|(axis, _)| *axis == a)
+            .map(|(_, v)| v)
+            .sum()
+    };
+    json!([sum('z'), sum('x'), 0.0])
+}
+
+/// The system columns of a model's versions.
+pub(super) fn system_columns(geometry: &Geometry) -> Vec<Value> {
+    let ijk = ["i", "j", "k"].map(|n| json!({"col_id": n, "title": n, "data_type": "UInt32", "unit_id": null, "group_uuid": null}));
+    let mut columns = ijk.to_vec();
+    if let Geometry::SubBlocked { .. } = geometry {
+        columns.push(json!({"col_id": "sidx", "title": "sidx", "data_type": "UInt32", "unit_id": null, "group_uuid": null}));
+    }
+    columns
+}
+
+pub(super) fn column_json(c: &ColumnRec) -> Value {
+    json!({
+        "col_id": c.id,
+        "title": c.title,
+        "data_type": c.data_type,
+        "unit_id": c.unit_id,
+        "group_uuid": null,
+    })
+}
+
+/// A `Version` (with `changes` when asked for).
+pub(super) fn version_json(
+    model: &Model,
+    m: &ModelRec,
+    v: &VersionRec,
+    include_changes: bool,
+) -> Value {
+    let mut columns = system_columns(&m.geometry);
+    columns.extend(v.columns.iter().map(column_json));
+    let parent = v.version_id.saturating_sub(1);
+    let mut body = json!({
+        "bm_uuid": m.id,
+        "version_id": v.version_id,
+        "version_uuid": v.uuid,
+        "created_at": format_workspace_time(v.created_at),
+        "created_by": user_json(model, v.created_by),
+        "comment": v.comment,
+        "bbox": v.bbox.map(|b| json!({
+            "i_minmax": {"min": b[0][0], "max": b[0][1]},
+            "j_minmax": {"min": b[1][0], "max": b[1][1]},
+            "k_minmax": {"min": b[2][0], "max": b[2][1]},
+        })),
+        "base_version_id": (parent > 0).then_some(parent),
+        "parent_version_id": parent,
+        "geoscience_version_id": null,
+        "mapping": {"columns": columns, "groups": []},
+    });
+    if include_changes {
+        body["changes"] = v.changes.clone();
+    }
+    body
+}
+
+/// The units the emulator knows.
+pub(super) fn units() -> Value {
+    let u = |id: &str, symbol: &str, description: &str, kind: &str, factor: f64| json!({"unit_id": id, "symbol": symbol, "description": description, "unit_type": kind, "conversion_factor": factor});
+    Value::Array(vec![
+        u("m", "m", "metre", "LENGTH", 1.0),
+        u("ft", "ft", "foot", "LENGTH", 0.3048),
+        u("km", "km", "kilometre", "LENGTH", 1000.0),
+        u("kg", "kg", "kilogram", "MASS", 1.0),
+        u("t", "t", "tonne", "MASS", 1000.0),
+        u("g", "g", "gram", "MASS", 0.001),
+        u("m3", "m³", "cubic metre", "VOLUME", 1.0),
+        u(
+            "t/m3",
+            "t/m³",
+            "tonne per cubic metre",
+            "MASS_PER_VOLUME",
+            1000.0,
+        ),
+        u(
+            "g/cm3",
+            "g/cm³",
+            "gram per cubic centimetre",
+            "MASS_PER_VOLUME",
+            1000.0,
+        ),
+        u(
+            "kg/m3",
+            "kg/m³",
+            "kilogram per cubic metre",
+            "MASS_PER_VOLUME",
+            1.0,
+        ),
+        u("%[mass]", "%", "percent by mass", "MASS_PER_MASS", 0.01),
+        u("g/t", "g/t", "gram per tonne", "MASS_PER_MASS", 1e-6),
+        u(
+            "ppm[mass]",
+            "ppm",
+            "part per million by mass",
+            "MASS_PER_MASS",
+            1e-6,
+        ),
+        u("USD", "$", "US dollar", "VALUE", 1.0),
+        u(
+            "USD/t",
+            "$/t",
+            "US dollar per tonne",
+            "VALUE_PER_MASS",
+            0.001,
+        ),
+    ])
+}
+
+/// Whether `id` is a unit the emulator knows.
+pub(super) fn known_unit(id: &str) -> bool {
+    units()
+        .as_array()
+        .is_some_and(|all| all.iter().any(|u| u["unit_id"] == id))
+}

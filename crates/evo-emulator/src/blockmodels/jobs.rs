@@ -1,0 +1,291 @@
+//! Jobs: created by a model creation, a column change or a query, they move `QUEUED` →
+//! `PROCESSING` → `COMPLETE`/`FAILED` (column changes start `PENDING_UPLOAD` until
+//! `.../uploaded`), each state lasting half of the configured delay, the work itself done by a
+//! task of its own. `GET .../jobs/{job}` shows the state and payload; URLs in payloads are
+//! signed afresh on every read.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt as _;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::common::{S, ctx, model_rec, not_found, respond, version_json};
+use super::state::{BlockModelsState, CONTAINER, JobKind, JobRec, Status, Touched, VersionRec};
+use crate::http_util::{ApiError, link, parse_uuid};
+use crate::state::{Model, Role, Shared};
+use crate::storage::sas::presign;
+
+/// Sets the delay of jobs started from now on.
+pub(crate) fn set_job_delay(shared: &Shared, delay: Duration) {
+    shared
+        .model()
+        .services
+        .get_mut::<BlockModelsState>()
+        .job_delay = delay;
+}
+
+/// `{hub}/blockmodel/orgs/{org}/workspaces/{ws}/block-models/{bm}/jobs/{job}`.
+pub(super) fn job_url(shared: &Shared, org: Uuid, ws: Uuid, bm: Uuid, job: Uuid) -> String {
+    link(
+        shared.hub(),
+        &format!("/blockmodel/orgs/{org}/workspaces/{ws}/block-models/{bm}/jobs/{job}"),
+        &[],
+    )
+}
+
+/// Records a new job (`PENDING_UPLOAD` when `pending_upload`, else `QUEUED`).
+pub(super) fn new_job(
+    model: &mut Model,
+    bm: Uuid,
+    user: Uuid,
+    kind: JobKind,
+    pending_upload: bool,
+) -> Uuid {
+    let state = model.services.get_mut::<BlockModelsState>();
+    let id = Uuid::new_v4();
+    let delay = state.job_delay;
+    state.jobs.insert(
+        id,
+        JobRec {
+            bm,
+            user,
+            kind,
+            status: if pending_upload {
+                Status::PendingUpload
+            } else {
+                Status::Queued
+            },
+            payload: None,
+            delay,
+        },
+    );
+    id
+}
+
+/// A failure payload (`JobErrorPayload`).
+pub(super) fn failure(status: u16, title: &str, detail: impl Into<String>) -> Value {
+    json!({
+        "type": "https://seequent.com/error-codes/block-model-service/job/update-error",
+        "title": title,
+        "status": status,
+        "detail": detail.into(),
+    })
+}
+
+fn set_status(shared: &Shared, job: Uuid, status: Status, payload: Option<Value>) {
+    let mut model = shared.model();
+    if let Some(j) = model
+        .services
+        .get_mut::<BlockModelsState>()
+        .jobs
+        .get_mut(&job)
+    {
+        j.status = status;
+        if payload.is_some() {
+            j.payload = payload;
+        }
+    }
+}
+
+/// Runs job `job` in a task of its own: half the delay `QUEUED`, then `PROCESSING` for the
+/// other half and the work, then `COMPLETE` or `FAILED`.
+pub(super) fn spawn_job(shared: Arc<Shared>, job: Uuid) {
+    tokio::spawn(async move {
+        let delay = {
+            let mut model = shared.model();
+            let state = model.services.get_mut::<BlockModelsState>();
+            let Some(j) = state.jobs.get_mut(&job) else {
+                return;
+            };
+            j.status = Status::Queued;
+            j.delay
+        };
+        tokio::time::sleep(delay / 2).await;
+        set_status(&shared, job, Status::Processing, None);
+        tokio::time::sleep(delay - delay / 2).await;
+        let outcome = work(&shared, job).await;
+        match outcome {
+            Ok(payload) => set_status(&shared, job, Status::Complete, Some(payload)),
+            Err(payload) => set_status(&shared, job, Status::Failed, Some(payload)),
+        }
+    });
+}
+
+async fn work(shared: &Arc<Shared>, job: Uuid) -> Result<Value, Value> {
+    let rec = {
+        let model = shared.model();
+        model
+            .services
+            .get::<BlockModelsState>()
+            .and_then(|s| s.jobs.get(&job))
+            .cloned()
+            .ok_or_else(|| failure(404, "Job Not Found", "the job is gone"))?
+    };
+    match rec.kind.clone() {
+        JobKind::Create { comment } => Ok(first_version(shared, &rec, comment)),
+        JobKind::Update { blob, .. } => {
+            let bytes = match &blob {
+                Some(blob) => Some(read_blob(shared, blob).await?),
+                None => None,
+            };
+            let shared = shared.clone();
+            tokio::task::spawn_blocking(move || super::update::apply(&shared, &rec, bytes))
+                .await
+                .unwrap_or_else(|e| Err(failure(500, "Error in Update", e.to_string())))
+        }
+        JobKind::Query { blob, .. } => {
+            let shared2 = shared.clone();
+            let bytes = tokio::task::spawn_blocking(move || super::query::run(&shared2, &rec))
+                .await
+                .unwrap_or_else(|e| Err(failure(500, "Error in Query", e.to_string())))?;
+            let key = format!("{CONTAINER}/{blob}");
+            let body = futures_util::stream::once(async move { Ok::<_, String>(bytes) }).boxed();
+            shared
+                .blobs
+                .put_blob(
+                    &key,
+                    body,
+                    None,
+                    Some("application/octet-stream".to_owned()),
+                )
+                .await
+                .map_err(|e| failure(500, "Error in Query", e.message))?;
+            Ok(json!({}))
+        }
+    }
+}
+
+/// Version 1 of a new model: no user columns.
+fn first_version(shared: &Shared, rec: &JobRec, comment: String) -> Value {
+    let now = shared.clock.now();
+    let mut model = shared.model();
+    let state = model.services.get_mut::<BlockModelsState>();
+    let Some(m) = state.models.get_mut(&rec.bm) else {
+        return failure(404, "Error in Create", "the block model is gone");
+    };
+    if m.versions.is_empty() {
+        m.versions.push(VersionRec {
+            version_id: 1,
+            uuid: Uuid::new_v4(),
+            created_at: now,
+            created_by: rec.user,
+            comment,
+            columns: Vec::new(),
+            bbox: None,
+            changes: json!({
+                "columns": {"new": [], "updated": [], "deleted": [], "renamed": [], "metadata_updated": []},
+                "total_blocks": m.geometry.blocks(),
+                "blocks_uploaded": 0,
+                "update_type": null,
+            }),
+            touched: Touched::default(),
+        });
+    }
+    let m = m.clone();
+    let v = &m.versions[0];
+    version_json(&model, &m, v, false)
+}
+
+/// The bytes of an uploaded (committed) blob.
+async fn read_blob(shared: &Shared, blob: &str) -> Result<Bytes, Value> {
+    let key = format!("{CONTAINER}/{blob}");
+    let missing = || failure(400, "Error in Update", "The update file was not uploaded.");
+    let props = shared.blobs.props(&key).ok_or_else(missing)?;
+    let mut stream = shared
+        .blobs
+        .read(&key, &props.etag, 0, props.size)
+        .ok_or_else(missing)?
+        .boxed();
+    let mut out = BytesMut::with_capacity(props.size as usize);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| failure(500, "Error in Update", e.to_string()))?;
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out.freeze())
+}
+
+/// `GET .../block-models/{bm}/jobs/{job}`.
+pub(super) async fn get_job(
+    State(shared): State<Arc<Shared>>,
+    Path((org, ws, bm, job)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    respond((|| {
+        let c = ctx(&shared, &headers, &org, Some(&ws))?;
+        let bm = parse_uuid(S, "bm_id", &bm)?;
+        let job = parse_uuid(S, "job_id", &job)?;
+        let mut model = shared.model();
+        model_rec(&mut model, &c, bm, Role::Viewer, false)?;
+        let j = job_of(&model, bm, job)?;
+        let payload = match (&j.status, &j.kind) {
+            (
+                Status::PendingUpload,
+                JobKind::Update {
+                    blob: Some(blob), ..
+                },
+            ) => {
+                json!({"upload_url": presign(&shared, CONTAINER, blob, "rcw")})
+            }
+            (Status::Complete, JobKind::Query { blob, .. }) => {
+                json!({"download_url": presign(&shared, CONTAINER, blob, "r")})
+            }
+            _ => j.payload.clone().unwrap_or(Value::Null),
+        };
+        let mut body = json!({"job_status": j.status.as_str()});
+        if !payload.is_null() {
+            body["payload"] = payload;
+        }
+        Ok(axum::Json(body).into_response())
+    })())
+}
+
+fn job_of(model: &Model, bm: Uuid, job: Uuid) -> Result<&JobRec, ApiError> {
+    model
+        .services
+        .get::<BlockModelsState>()
+        .and_then(|s| s.jobs.get(&job))
+        .filter(|j| j.bm == bm)
+        .ok_or_else(|| not_found("Job", job))
+}
+
+/// `POST .../block-models/{bm}/jobs/{job}/uploaded`: the file is in place, run the job.
+pub(super) async fn uploaded(
+    State(shared): State<Arc<Shared>>,
+    Path((org, ws, bm, job)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let run = (|| -> Result<(Value, bool, Uuid), ApiError> {
+        let c = ctx(&shared, &headers, &org, Some(&ws))?;
+        let bm = parse_uuid(S, "bm_id", &bm)?;
+        let job = parse_uuid(S, "job_id", &job)?;
+        let mut model = shared.model();
+        model_rec(&mut model, &c, bm, Role::Editor, false)?;
+        job_of(&model, bm, job)?;
+        let answer = json!({"job_url": job_url(&shared, c.org, c.ws.unwrap_or_default(), bm, job)});
+        // A repeated notification answers the same and starts nothing.
+        let start = model
+            .services
+            .get_mut::<BlockModelsState>()
+            .jobs
+            .get_mut(&job)
+            .filter(|j| j.status == Status::PendingUpload)
+            .map(|j| j.status = Status::Queued)
+            .is_some();
+        Ok((answer, start, job))
+    })();
+    match run {
+        Ok((answer, start, job)) => {
+            if start {
+                spawn_job(shared.clone(), job);
+            }
+            (StatusCode::CREATED, axum::Json(answer)).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}

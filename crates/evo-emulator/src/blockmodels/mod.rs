@@ -1,0 +1,79 @@
+//! The Block Model API under `/blockmodel` (scope `evo.blocksync`).
+//!
+//! * [`state`]: models with every version, each version's column values (Arrow arrays, one
+//!   value per block, shared between versions), jobs;
+//! * [`common`]: request context, role check, problem details, JSON shapes, units;
+//! * [`models`]: list (workspace, organization), get, create, update, delete, restore,
+//!   versions, units;
+//! * [`jobs`]: job states with a configurable delay, `GET .../jobs/{job}`, `uploaded`;
+//! * [`update`]: column changes applied from uploaded Parquet files (a bad file fails the job);
+//! * [`query`]: queries that filter blocks by version, box and columns and write Parquet;
+//!   deltas between versions.
+//!
+//! Column files and query results live in the shared blob store (container
+//! `blockmodel-data`) behind pre-signed URLs, as object data does. Not emulated: column
+//! values of sub-blocked models (their models are stored and described, value changes and
+//! queries answer 400), CSV results, column groups and tags, report specifications.
+
+mod common;
+mod jobs;
+mod models;
+mod query;
+mod state;
+mod update;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+pub(crate) use jobs::set_job_delay;
+
+use crate::faults::RouteClass;
+use crate::http_util::{Service, fault_problem, health_check};
+use crate::service::ServiceDef;
+use crate::state::Shared;
+
+/// The Block Model API in the service registry.
+pub(crate) const SERVICE: ServiceDef = ServiceDef {
+    name: "blockmodel",
+    route_classes: &[("/blockmodel/", RouteClass::BlockModels)],
+    routes,
+    fault_response: |status| fault_problem(Service::BlockModels, status),
+    discovery: &[("blocksync", "Block Model API")],
+    on_blob_committed: None,
+};
+
+fn routes() -> Router<Arc<Shared>> {
+    let org = "/blockmodel/orgs/{org}";
+    let bm = "/blockmodel/orgs/{org}/workspaces/{ws}/block-models/{bm}";
+    Router::new()
+        .route("/blockmodel/health_check", get(health_check))
+        .route(&format!("{org}/units"), get(models::list_units))
+        .route(&format!("{org}/block-models"), get(models::list_org))
+        .route(
+            &format!("{org}/workspaces/{{ws}}/block-models"),
+            get(models::list).post(models::create),
+        )
+        .route(
+            bm,
+            get(models::get)
+                .patch(models::update)
+                .delete(models::delete)
+                .post(models::restore),
+        )
+        .route(
+            &format!("{bm}/blocks"),
+            post(query::post_blocks).patch(update::patch_blocks),
+        )
+        .route(&format!("{bm}/versions"), get(models::versions))
+        .route(&format!("{bm}/versions/{{version}}"), get(models::version))
+        .route(
+            &format!("{bm}/versions/{{version}}/delta"),
+            post(query::delta),
+        )
+        .route(&format!("{bm}/jobs/{{job}}"), get(jobs::get_job))
+        .route(&format!("{bm}/jobs/{{job}}/uploaded"), post(jobs::uploaded))
+        .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
+}

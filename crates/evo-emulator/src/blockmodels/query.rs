@@ -1,0 +1,452 @@
+//! Queries and deltas. `POST .../blocks` checks the query (version, columns) and opens a job;
+//! [`run`] selects the blocks of the version within the bounding box (indices, or centroids
+//! in world coordinates), leaves out rows whose queried values are all null when asked, and
+//! writes the geometry and value columns as Parquet. `POST .../versions/{v}/delta` lists the
+//! versions after `v` that touched the columns within a box.
+
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, UInt32Array};
+use arrow_schema::{DataType, Field, Schema};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use parquet::arrow::ArrowWriter;
+use parquet::file::properties::WriterProperties;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::common::{
+    S, bad_request, column_json, ctx, invalid, model_rec, not_found, respond, system_columns,
+};
+use super::jobs::{failure, job_url, new_job, spawn_job};
+use super::models::object;
+use super::state::{BlockModelsState, Geometry, JobKind, JobRec, ModelRec, VersionRec};
+use super::update::arrow_type;
+use crate::http_util::{ApiError, parse_uuid};
+use crate::state::{Role, Shared};
+
+/// Rows per record batch of a result file.
+const BATCH_ROWS: usize = 64 * 1024;
+
+/// A checked query.
+#[derive(Debug, Clone)]
+pub(crate) struct QueryRequest {
+    version: Uuid,
+    /// Column ids, in the order asked.
+    columns: Vec<Uuid>,
+    bbox: Option<Area>,
+    coordinates: bool,
+    by_id: bool,
+    exclude_null_rows: bool,
+}
+
+/// A bounding box: inclusive index ranges, or inclusive centroid coordinate ranges.
+#[derive(Debug, Clone, Copy)]
+enum Area {
+    Indices([[i64; 2]; 3]),
+    Coordinates([[f64; 2]; 3]),
+}
+
+fn parse_area(v: &Value) -> Result<Option<Area>, ApiError> {
+    if v.is_null() {
+        return Ok(None);
+    }
+    let range_i = |k: &str| -> Option<[i64; 2]> {
+        let r = v.get(k)?;
+        Some([r.get("min")?.as_i64()?, r.get("max")?.as_i64()?])
+    };
+    let range_f = |k: &str| -> Option<[f64; 2]> {
+        let r = v.get(k)?;
+        Some([r.get("min")?.as_f64()?, r.get("max")?.as_f64()?])
+    };
+    if let (Some(i), Some(j), Some(k)) = (
+        range_i("i_minmax"),
+        range_i("j_minmax"),
+        range_i("k_minmax"),
+    ) {
+        return Ok(Some(Area::Indices([i, j, k])));
+    }
+    if let (Some(x), Some(y), Some(z)) = (
+        range_f("x_minmax"),
+        range_f("y_minmax"),
+        range_f("z_minmax"),
+    ) {
+        return Ok(Some(Area::Coordinates([x, y, z])));
+    }
+    Err(invalid(
+        "bbox",
+        "i/j/k_minmax integer ranges or x/y/z_minmax number ranges",
+    ))
+}
+
+/// The columns named by titles, ids or `*` in `version`.
+fn resolve_columns(v: &VersionRec, names: &[String]) -> Result<Vec<Uuid>, ApiError> {
+    let mut out = Vec::new();
+    for name in names {
+        if name == "*" {
+            out.extend(v.columns.iter().map(|c| c.id));
+        } else if ["i", "j", "k", "x", "y", "z"].contains(&name.as_str()) {
+            continue;
+        } else {
+            let c = v.column(name).ok_or_else(|| {
+                bad_request(format!("The block model version has no column '{name}'."))
+            })?;
+            out.push(c.id);
+        }
+    }
+    Ok(out)
+}
+
+/// `POST .../block-models/{bm}/blocks`: a query.
+pub(super) async fn post_blocks(
+    State(shared): State<Arc<Shared>>,
+    Path((org, ws, bm)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = (|| {
+        let c = ctx(&shared, &headers, &org, Some(&ws))?;
+        let bm = parse_uuid(S, "bm_id", &bm)?;
+        let body = object(
+            serde_json::from_slice(&body).map_err(|e| invalid("body", format!("not JSON: {e}")))?,
+            "the body",
+        )?;
+        let names: Vec<String> = body
+            .get("columns")
+            .and_then(Value::as_array)
+            .ok_or_else(|| invalid("columns", "a list of column titles or ids is required"))?
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| invalid("columns", "strings"))
+            })
+            .collect::<Result<_, _>>()?;
+        let bbox = parse_area(body.get("bbox").unwrap_or(&Value::Null))?;
+        let coordinates = match body.get("geometry_columns").and_then(Value::as_str) {
+            None | Some("indices") => false,
+            Some("coordinates") => true,
+            Some(other) => {
+                return Err(invalid(
+                    "geometry_columns",
+                    format!("'{other}' is not coordinates or indices"),
+                ));
+            }
+        };
+        let options = body.get("output_options").cloned().unwrap_or(Value::Null);
+        match options.get("file_format").and_then(Value::as_str) {
+            None | Some("parquet") => {}
+            Some(other) => {
+                return Err(bad_request(format!(
+                    "The emulator writes parquet results only, not '{other}'."
+                )));
+            }
+        }
+        let by_id = options.get("column_headers").and_then(Value::as_str) == Some("id");
+        let exclude_null_rows = options
+            .get("exclude_null_rows")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        let mut model = shared.model();
+        let m = model_rec(&mut model, &c, bm, Role::Viewer, false)?.clone();
+        if !matches!(m.geometry, Geometry::Regular { .. }) {
+            return Err(bad_request(
+                "The emulator answers queries of regular block models only.",
+            ));
+        }
+        let v = match body.get("version_uuid").and_then(Value::as_str) {
+            Some(s) => {
+                let id = Uuid::parse_str(s).map_err(|_| invalid("version_uuid", "a UUID"))?;
+                m.version(id).ok_or_else(|| not_found("Version", id))?
+            }
+            None => m.latest().ok_or_else(|| {
+                super::common::conflict("The block model is still being created.")
+            })?,
+        };
+        let columns = resolve_columns(v, &names)?;
+        let mut mapping = system_columns(&m.geometry);
+        mapping.extend(v.columns.iter().map(column_json));
+        let (n, _) = m.geometry.parents();
+        let full = json!({
+            "i_minmax": {"min": 0, "max": n[0] - 1},
+            "j_minmax": {"min": 0, "max": n[1] - 1},
+            "k_minmax": {"min": 0, "max": n[2] - 1},
+        });
+        let request = QueryRequest {
+            version: v.uuid,
+            columns: columns.clone(),
+            bbox,
+            coordinates,
+            by_id,
+            exclude_null_rows,
+        };
+        let ws = c.ws.unwrap_or_default();
+        let kind = JobKind::Query {
+            request: Arc::new(request),
+            blob: String::new(),
+        };
+        let job = new_job(&mut model, bm, c.user, kind, false);
+        if let Some(JobKind::Query { blob, .. }) = model
+            .services
+            .get_mut::<BlockModelsState>()
+            .jobs
+            .get_mut(&job)
+            .map(|j| &mut j.kind)
+        {
+            *blob = format!("{}/{ws}/{bm}/query/{job}.parquet", c.org);
+        }
+        Ok((
+            json!({
+                "bm_uuid": bm,
+                "version_id": v.version_id,
+                "version_uuid": v.uuid,
+                "columns": columns,
+                "mapping": {"columns": mapping, "groups": []},
+                "bbox": body.get("bbox").filter(|b| !b.is_null()).cloned().unwrap_or(full),
+                "job_url": job_url(&shared, c.org, ws, bm, job),
+            }),
+            job,
+        ))
+    })();
+    match started {
+        Ok((answer, job)) => {
+            spawn_job(shared.clone(), job);
+            axum::Json(answer).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The blocks of `m` within `area`, in block order (`i` fastest).
+fn select(m: &ModelRec, area: Option<Area>) -> Vec<u32> {
+    let (n, _) = m.geometry.parents();
+    let full = [
+        [0, i64::from(n[0]) - 1],
+        [0, i64::from(n[1]) - 1],
+        [0, i64::from(n[2]) - 1],
+    ];
+    let clamp = |r: [i64; 2], a: usize| [r[0].max(full[a][0]), r[1].min(full[a][1])];
+    let (ranges, coords) = match area {
+        None => (full, None),
+        Some(Area::Indices(b)) => ([clamp(b[0], 0), clamp(b[1], 1), clamp(b[2], 2)], None),
+        Some(Area::Coordinates(b)) => (full, Some(b)),
+    };
+    let rot = m.rotation_matrix();
+    let mut out = Vec::new();
+    for k in ranges[2][0]..=ranges[2][1] {
+        for j in ranges[1][0]..=ranges[1][1] {
+            for i in ranges[0][0]..=ranges[0][1] {
+                let ijk = [i as u32, j as u32, k as u32];
+                if let Some(b) = coords {
+                    let c = m.centroid(&rot, ijk);
+                    if (0..3).any(|a| c[a] < b[a][0] || c[a] > b[a][1]) {
+                        continue;
+                    }
+                }
+                out.push((i + i64::from(n[0]) * (j + i64::from(n[1]) * k)) as u32);
+            }
+        }
+    }
+    out
+}
+
+/// Answers query job `rec`: the result as Parquet bytes, or a failure payload.
+pub(super) fn run(shared: &Shared, rec: &JobRec) -> Result<bytes::Bytes, Value> {
+    let fail = |d: String| failure(400, "Error in Query", d);
+    let JobKind::Query { request, .. } = &rec.kind else {
+        return Err(fail("not a query job".into()));
+    };
+    let (m, v) = {
+        let model = shared.model();
+        let m = model
+            .services
+            .get::<BlockModelsState>()
+            .and_then(|s| s.models.get(&rec.bm))
+            .ok_or_else(|| fail("The block model is gone.".into()))?;
+        let v = m
+            .version(request.version)
+            .cloned()
+            .ok_or_else(|| fail("The version is gone.".into()))?;
+        (
+            ModelRec {
+                versions: Vec::new(),
+                ..m.clone()
+            },
+            v,
+        )
+    };
+    let mut blocks = select(&m, request.bbox);
+    let columns: Vec<(String, ArrayRef)> = request
+        .columns
+        .iter()
+        .filter_map(|id| v.columns.iter().find(|c| c.id == *id))
+        .map(|c| {
+            let values = c.values.clone().unwrap_or_else(|| {
+                let ty = arrow_type(&c.data_type).unwrap_or(DataType::Float64);
+                arrow_array::new_null_array(&ty, m.geometry.blocks())
+            });
+            (
+                if request.by_id {
+                    c.id.to_string()
+                } else {
+                    c.title.clone()
+                },
+                values,
+            )
+        })
+        .collect();
+    if request.exclude_null_rows && !columns.is_empty() {
+        blocks.retain(|b| columns.iter().any(|(_, a)| a.is_valid(*b as usize)));
+    }
+    let (n, _) = m.geometry.parents();
+    let mut fields = if request.coordinates {
+        ["x", "y", "z"]
+            .map(|f| Field::new(f, DataType::Float64, false))
+            .to_vec()
+    } else {
+        ["i", "j", "k"]
+            .map(|f| Field::new(f, DataType::UInt32, false))
+            .to_vec()
+    };
+    fields.extend(
+        columns
+            .iter()
+            .map(|(name, a)| Field::new(name, a.data_type().clone(), true)),
+    );
+    let schema = Arc::new(Schema::new(fields));
+    let props = WriterProperties::builder().build();
+    let mut writer = ArrowWriter::try_new(Vec::new(), schema.clone(), Some(props))
+        .map_err(|e| fail(e.to_string()))?;
+    let rot = m.rotation_matrix();
+    for chunk in blocks.chunks(BATCH_ROWS) {
+        let ijk = |b: u32| [b % n[0], (b / n[0]) % n[1], b / (n[0] * n[1])];
+        let mut arrays: Vec<ArrayRef> = if request.coordinates {
+            let c: Vec<[f64; 3]> = chunk.iter().map(|b| m.centroid(&rot, ijk(*b))).collect();
+            (0..3)
+                .map(|a| {
+                    Arc::new(Float64Array::from_iter_values(c.iter().map(|p| p[a]))) as ArrayRef
+                })
+                .collect()
+        } else {
+            (0..3)
+                .map(|a| {
+                    Arc::new(UInt32Array::from_iter_values(
+                        chunk.iter().map(|b| ijk(*b)[a]),
+                    )) as ArrayRef
+                })
+                .collect()
+        };
+        let take = UInt32Array::from(chunk.to_vec());
+        for (_, values) in &columns {
+            arrays.push(
+                arrow_select::take::take(values.as_ref(), &take, None)
+                    .map_err(|e| fail(e.to_string()))?,
+            );
+        }
+        let batch =
+            RecordBatch::try_new(schema.clone(), arrays).map_err(|e| fail(e.to_string()))?;
+        writer.write(&batch).map_err(|e| fail(e.to_string()))?;
+    }
+    let bytes = writer.into_inner().map_err(|e| fail(e.to_string()))?;
+    Ok(bytes::Bytes::from(bytes))
+}
+
+/// `POST .../versions/{version}/delta`: the versions after `version` (up to
+/// `end_version_uuid`) that added, updated or deleted values of the columns within the box.
+pub(super) async fn delta(
+    State(shared): State<Arc<Shared>>,
+    Path((org, ws, bm, version)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    respond((|| {
+        let c = ctx(&shared, &headers, &org, Some(&ws))?;
+        let bm = parse_uuid(S, "bm_id", &bm)?;
+        let start = parse_uuid(S, "version_id", &version)?;
+        let body = object(
+            serde_json::from_slice(&body).map_err(|e| invalid("body", format!("not JSON: {e}")))?,
+            "the body",
+        )?;
+        let area = parse_area(body.get("bbox").unwrap_or(&Value::Null))?
+            .ok_or_else(|| invalid("bbox", "required"))?;
+        let names: Vec<String> = body
+            .get("columns")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        let verbose = body
+            .get("verbose")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let mut model = shared.model();
+        let m = model_rec(&mut model, &c, bm, Role::Viewer, false)?.clone();
+        let first = m
+            .versions
+            .iter()
+            .position(|v| v.uuid == start)
+            .ok_or_else(|| not_found("Version", start))?;
+        let last = match body.get("end_version_uuid").and_then(Value::as_str) {
+            Some(s) => {
+                let id = Uuid::parse_str(s).map_err(|_| invalid("end_version_uuid", "a UUID"))?;
+                m.versions
+                    .iter()
+                    .position(|v| v.uuid == id)
+                    .ok_or_else(|| not_found("Version", id))?
+            }
+            None => m.versions.len() - 1,
+        };
+        let end = &m.versions[last];
+        // Titles and ids of the columns, as of the start and the end version.
+        let mut ids: Vec<Uuid> = Vec::new();
+        for name in &names {
+            let found = m.versions[first]
+                .column(name)
+                .or_else(|| end.column(name))
+                .ok_or_else(|| bad_request(format!("The block model has no column '{name}'.")))?;
+            ids.push(found.id);
+        }
+        let (n, _) = m.geometry.parents();
+        let index_area = match area {
+            Area::Indices(b) => b,
+            Area::Coordinates(_) => [
+                [0, i64::from(n[0]) - 1],
+                [0, i64::from(n[1]) - 1],
+                [0, i64::from(n[2]) - 1],
+            ],
+        };
+        let meets = |v: &VersionRec| match v.bbox {
+            None => false,
+            Some(b) => (0..3).all(|a| {
+                i64::from(b[a][0]) <= index_area[a][1] && i64::from(b[a][1]) >= index_area[a][0]
+            }),
+        };
+        let (mut new, mut updated, mut deleted, mut data) = (vec![], vec![], vec![], vec![]);
+        for v in m.versions.iter().take(last + 1).skip(first + 1) {
+            let hit = |list: &[Uuid]| list.iter().any(|id| ids.contains(id));
+            let mut any = false;
+            if hit(&v.touched.new) && meets(v) {
+                new.push(v.uuid);
+                any = true;
+            }
+            if hit(&v.touched.updated) && meets(v) {
+                updated.push(v.uuid);
+                any = true;
+            }
+            if hit(&v.touched.deleted) {
+                deleted.push(v.uuid);
+                any = true;
+            }
+            if any && verbose {
+                data.push(json!({"version_id": v.version_id, "version_uuid": v.uuid, "changes": v.changes}));
+            }
+        }
+        if new.is_empty() && updated.is_empty() && deleted.is_empty() {
+            return Ok(StatusCode::NOT_MODIFIED.into_response());
+        }
+        Ok(axum::Json(json!({"new_deltas": new, "update_deltas": updated, "delete_deltas": deleted, "version_data": data})).into_response())
+    })())
+}
