@@ -1,4 +1,4 @@
-//! `cargo xtask bench [io] [files] [objects] [api]`: builds the benchmark programs (crates/evo-bench) in release
+//! `cargo xtask bench [io] [files] [objects] [api] [blockmodels]`: builds the benchmark programs (crates/evo-bench) in release
 //! mode and runs them. Benchmarks report ratios against a baseline or peer measured in the same
 //! run, so the numbers compare like with like on whatever machine runs them. Never part of the
 //! tests.
@@ -8,7 +8,10 @@ use std::process::Command;
 /// Runs the benchmarks named in `args` (default: `io` then `files`). `objects` (evo-rs beside
 /// the official Python `evo-objects` with pyarrow, saving then reading back a 10-million-point
 /// set through the emulator's TLS blob listener; best of 3) prints last `objects-bench: upload
-/// X.XXx python, download Y.YYx python, peak rust Z MiB, python W MiB`.
+/// X.XXx python, download Y.YYx python, peak rust Z MiB, python W MiB`. `blockmodels` (evo-rs
+/// beside the official Python `evo-blockmodels` with pyarrow, adding a float column to a
+/// 4-million-block regular model and querying three columns back; best of 3) prints last
+/// `blockmodels-bench: update X.XXx python, query Y.YYx python, peak rust Z MiB, python W MiB`.
 pub fn run(args: &[String]) -> Result<(), String> {
     let which: Vec<&str> = if args.is_empty() {
         vec!["io", "files"]
@@ -21,9 +24,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "files" => files()?,
             "objects" => run_bench("objects")?,
             "api" => api()?,
+            "blockmodels" => run_bench("blockmodels")?,
             other => {
                 return Err(format!(
-                    "unknown benchmark {other:?} (known: io, files, objects, api)"
+                    "unknown benchmark {other:?} (known: io, files, objects, api, blockmodels)"
                 ));
             }
         }

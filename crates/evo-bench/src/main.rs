@@ -24,9 +24,14 @@
 //! `evo-bench objects` saves and then reads back a point set of 10 million points (x, y, z and
 //! one float attribute) with evo-rs (`evo_objects`) and with the official Python SDK
 //! (`evo.objects` with pyarrow), blobs over the emulator's TLS listener; best of 3 rounds.
+//!
+//! `evo-bench blockmodels` adds a float column to a 4-million-block regular model and queries
+//! three columns back with evo-rs (`evo_blockmodels`) and with the official Python SDK
+//! (`evo.blockmodels` with pyarrow), blobs over the emulator's TLS listener; best of 3 rounds.
 
 mod api;
 mod baseline;
+mod blockmodels;
 mod files;
 mod io;
 mod objects;
@@ -45,8 +50,10 @@ fn main() -> ExitCode {
         Some("api") => api::orchestrate(),
         Some("api-child") => api::child(&args[1..]),
         Some("objects-child") => objects::child(&args[1..]),
+        Some("blockmodels") => blockmodels::orchestrate(),
+        Some("blockmodels-child") => blockmodels::child(&args[1..]),
         _ => Err(
-            "usage: evo-bench io | files | objects | api | io-child ... | files-child ... | objects-child ... | api-child ..."
+            "usage: evo-bench io | files | objects | api | blockmodels | io-child ... | files-child ... | objects-child ... | api-child ... | blockmodels-child ..."
                 .to_owned(),
         ),
     };

@@ -1,0 +1,305 @@
+//! The blockmodels benchmark: evo-rs (`evo_blockmodels::BlockModelsClient` on
+//! `evo_hyper::HyperTransport`) against the official Python SDK (`evo.blockmodels` with
+//! pyarrow), each adding a float column to a 4-million-block regular model (200 × 200 × 100)
+//! and querying three columns back, through one in-process emulator, blobs over its TLS
+//! listener (set up as in the files benchmark).
+//!
+//! Before each round the orchestrator makes a fresh model with two float columns (`a`, `b`)
+//! for each side. Both sides build the new column's values before their clocks start (Python
+//! also its i, j, k columns; evo-rs makes those inside its clock). The update clock covers
+//! writing the Parquet file, uploading it, notifying and waiting for the job; the query clock
+//! covers the query, its job, downloading the result and decoding it into Arrow (Python into
+//! one pyarrow Table, as its API gives; evo-rs batch by batch, as its API streams). Each side
+//! runs in its own child process per round (its own peak resident memory); best of 3 rounds.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+use evo_blockmodels::evo_tables::arrow_array::{ArrayRef, Float64Array};
+use evo_blockmodels::{
+    BlockModelsClient, BlockSize, ColumnChanges, NewBlockModel, Query, Size3, SizeOptions,
+};
+use evo_core::{ApiConnector, Environment, StaticTokenAuthorizer};
+use evo_emulator::{Emulator, Seed};
+use evo_hyper::HyperTransport;
+use futures_util::StreamExt as _;
+
+use crate::io::{child_result, peak_rss};
+
+const ROUNDS: usize = 3;
+const PYTHON_SCRIPT: &str = include_str!("../python/blockmodels_bench.py");
+const SIDES: [&str; 2] = ["rust", "python"];
+const N: (u32, u32, u32) = (200, 200, 100);
+
+#[derive(Debug, Clone, Copy)]
+struct Round {
+    update_seconds: f64,
+    query_seconds: f64,
+    peak_bytes: u64,
+}
+
+fn client(
+    hub: url::Url,
+    org: uuid::Uuid,
+    ws: uuid::Uuid,
+    token: String,
+    ca: &[u8],
+) -> Result<BlockModelsClient, String> {
+    let transport = HyperTransport::builder()
+        .add_root_certificate(ca.to_vec())
+        .build()
+        .map_err(|e| format!("building the transport: {e}"))?;
+    let connector = ApiConnector::builder(hub.clone())
+        .transport(Arc::new(transport))
+        .authorizer(Arc::new(StaticTokenAuthorizer::new(token)))
+        .build()
+        .map_err(|e| format!("building the connector: {e}"))?;
+    BlockModelsClient::new(Environment::new(hub, org, ws), connector)
+        .map_err(|e| format!("building the block models client: {e}"))
+}
+
+/// The number of blocks of the benchmark model.
+fn blocks() -> usize {
+    (N.0 * N.1 * N.2) as usize
+}
+
+/// Runs the whole benchmark and prints the report; the last line is the summary.
+pub fn orchestrate() -> Result<(), String> {
+    let python = std::panic::catch_unwind(evo_testkit::python).map_err(|_| {
+        "the Python venv with the official Evo SDK is missing: run `bash scripts/install-peers.sh`"
+            .to_owned()
+    })?;
+    let dir = std::env::temp_dir().join(format!("evo-bench-blockmodels-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let result = run(&dir, &python);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn run(dir: &Path, python: &Path) -> Result<(), String> {
+    let script = dir.join("blockmodels_bench.py");
+    std::fs::write(&script, PYTHON_SCRIPT)
+        .map_err(|e| format!("writing {}: {e}", script.display()))?;
+    let ca = dir.join("emulator-ca.pem");
+    let rt = crate::io::runtime()?;
+    let seed = Seed::from_json(
+        r#"{"organizations": [{"display_name": "Bench", "workspaces": [{"name": "Bench"}]}]}"#,
+    )
+    .map_err(|e| format!("the seed: {e}"))?;
+    let emulator = rt.block_on(async {
+        Emulator::builder()
+            .seed(seed)
+            .blob_listener_on_random_loopback_443()
+            .ca_cert_path(&ca)
+            .start()
+            .await
+            .map_err(|e| {
+                format!(
+                    "starting the emulator with a TLS blob listener on a loopback port 443: {e}"
+                )
+            })
+    })?;
+    let workspace = emulator
+        .organizations()
+        .first()
+        .and_then(|org| org.workspaces.first())
+        .map(|w| w.0)
+        .ok_or("the seeded workspace is missing")?;
+    let token = emulator.issue_token(&["evo.blocksync"]);
+    let ca_pem = std::fs::read(&ca).map_err(|e| format!("reading the CA: {e}"))?;
+    let setup = client(
+        emulator.hub_url(),
+        emulator.org_id(),
+        workspace,
+        token.clone(),
+        &ca_pem,
+    )?;
+    let (hub, org, ws) = (
+        emulator.hub_url().to_string(),
+        emulator.org_id().to_string(),
+        workspace.to_string(),
+    );
+    println!(
+        "blockmodels-bench: a float column added to a {}-block regular model ({} x {} x {}), then three columns queried back, through the emulator at {}, blobs over TLS at {}",
+        blocks(),
+        N.0,
+        N.1,
+        N.2,
+        emulator.hub_url(),
+        emulator.blob_base_url()
+    );
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut best: HashMap<(&str, &str), f64> = HashMap::new();
+    let mut peaks: HashMap<&str, u64> = HashMap::new();
+    for round in 0..ROUNDS {
+        let mut sides = SIDES;
+        sides.rotate_left(round % SIDES.len());
+        for side in sides {
+            // A fresh model with two columns for this side and round (not timed).
+            let bm = rt.block_on(async {
+                let (model, _) = setup
+                    .create(
+                        &NewBlockModel::new(
+                            format!("{side}-{round}"),
+                            SizeOptions::Regular {
+                                n_blocks: Size3::new(N.0, N.1, N.2),
+                                block_size: BlockSize::new(10.0, 10.0, 5.0),
+                            },
+                        )
+                        .size_unit("m"),
+                    )
+                    .await
+                    .map_err(|e| format!("creating the model: {e}"))?;
+                let a: ArrayRef = Arc::new(Float64Array::from_iter_values(
+                    (0..blocks()).map(|b| b as f64),
+                ));
+                let b: ArrayRef = Arc::new(Float64Array::from_iter_values(
+                    (0..blocks()).map(|b| (b % 11) as f64),
+                ));
+                setup
+                    .update_columns(
+                        model.bm_uuid,
+                        &ColumnChanges::new().add("a", a, None).add("b", b, None),
+                    )
+                    .await
+                    .map_err(|e| format!("filling the model: {e}"))?;
+                Ok::<_, String>(model.bm_uuid)
+            })?;
+            let cache = dir.join(format!("{side}-cache-{round}"));
+            let _ = Command::new("sync").status();
+            let mut command = if side == "rust" {
+                let mut c = Command::new(&exe);
+                c.arg("blockmodels-child");
+                c
+            } else {
+                let mut c = Command::new(python);
+                c.arg(&script).env("SSL_CERT_FILE", &ca);
+                c
+            };
+            command
+                .args([&hub, &org, &ws, &bm.to_string()])
+                .args([N.0, N.1, N.2].map(|n| n.to_string()))
+                .arg(&cache)
+                .env("EVO_TOKEN", &token);
+            if side == "rust" {
+                command.arg(&ca);
+            }
+            let result = child_result(side, &mut command)?;
+            let measured = match (
+                result.number::<f64>("update_seconds"),
+                result.number::<f64>("query_seconds"),
+                result.number::<u64>("peak_bytes"),
+                result.number::<usize>("rows"),
+            ) {
+                (Some(u), Some(q), Some(p), Some(rows))
+                    if u > 0.0 && q > 0.0 && rows == blocks() =>
+                {
+                    Round {
+                        update_seconds: u,
+                        query_seconds: q,
+                        peak_bytes: p,
+                    }
+                }
+                _ => return Err(format!("malformed {side} child result {:?}", result.line)),
+            };
+            let _ = std::fs::remove_dir_all(&cache);
+            rt.block_on(setup.delete(bm))
+                .map_err(|e| format!("deleting the model: {e}"))?;
+            println!(
+                "  round {} {side:6} update {:7.2} s  query {:7.2} s  peak {:5} MiB",
+                round + 1,
+                measured.update_seconds,
+                measured.query_seconds,
+                measured.peak_bytes >> 20
+            );
+            for (op, seconds) in [
+                ("update", measured.update_seconds),
+                ("query", measured.query_seconds),
+            ] {
+                let slot = best.entry((op, side)).or_insert(seconds);
+                *slot = slot.min(seconds);
+            }
+            let peak = peaks.entry(side).or_default();
+            *peak = (*peak).max(measured.peak_bytes);
+        }
+    }
+    rt.block_on(emulator.shutdown());
+    let speedup = |op: &str| best[&(op, "python")] / best[&(op, "rust")];
+    for op in ["update", "query"] {
+        println!(
+            "{op:8}: evo-rs {:.2} s, python {:.2} s, evo-rs/python {:.2}x (best of {ROUNDS})",
+            best[&(op, "rust")],
+            best[&(op, "python")],
+            speedup(op)
+        );
+    }
+    let peak = |side: &str| peaks.get(side).copied().unwrap_or(0) >> 20;
+    println!(
+        "blockmodels-bench: update {:.2}x python, query {:.2}x python, peak rust {} MiB, python {} MiB",
+        speedup("update"),
+        speedup("query"),
+        peak("rust"),
+        peak("python")
+    );
+    Ok(())
+}
+
+/// `blockmodels-child HUB ORG WORKSPACE BM NX NY NZ CACHE CA`: the evo-rs side of one round
+/// (token in `EVO_TOKEN`). Prints the same `result ...` line as the Python script.
+pub fn child(args: &[String]) -> Result<(), String> {
+    let [hub, org, workspace, bm, _nx, _ny, _nz, _cache, ca] = args else {
+        return Err("usage: evo-bench blockmodels-child HUB ORG WORKSPACE BM NX NY NZ CACHE CA (token in EVO_TOKEN)".into());
+    };
+    let token = std::env::var("EVO_TOKEN").map_err(|_| "EVO_TOKEN is not set".to_owned())?;
+    let hub: url::Url = hub.parse().map_err(|e| format!("bad hub URL: {e}"))?;
+    let org: uuid::Uuid = org.parse().map_err(|e| format!("bad org id: {e}"))?;
+    let workspace: uuid::Uuid = workspace
+        .parse()
+        .map_err(|e| format!("bad workspace id: {e}"))?;
+    let bm: uuid::Uuid = bm.parse().map_err(|e| format!("bad model id: {e}"))?;
+    let ca_pem = std::fs::read(ca).map_err(|e| format!("reading {ca}: {e}"))?;
+    let client = client(hub, org, workspace, token, &ca_pem)?;
+    // The same values as the Python side, before the clock.
+    let grade: ArrayRef = Arc::new(Float64Array::from_iter_values(
+        (0..blocks()).map(|b| (b % 97) as f64 * 0.125),
+    ));
+    let rt = crate::io::runtime()?;
+    let (update_seconds, query_seconds, rows, checksum) = rt.block_on(async {
+        let started = Instant::now();
+        client
+            .update_columns(bm, &ColumnChanges::new().add("grade", grade, None))
+            .await
+            .map_err(|e| format!("adding the column: {e}"))?;
+        let update_seconds = started.elapsed().as_secs_f64();
+
+        let started = Instant::now();
+        let result = client
+            .query(bm, &Query::new(["a", "b", "grade"]))
+            .await
+            .map_err(|e| format!("querying: {e}"))?;
+        let mut batches = Box::pin(result.batches());
+        let (mut rows, mut checksum) = (0usize, 0.0f64);
+        while let Some(batch) = batches.next().await {
+            let batch = batch.map_err(|e| format!("decoding: {e}"))?;
+            rows += batch.num_rows();
+            for name in ["a", "b", "grade"] {
+                let column = batch.column_by_name(name).ok_or("a column is missing")?;
+                let values = column
+                    .as_any()
+                    .downcast_ref::<Float64Array>()
+                    .ok_or("not float64")?;
+                checksum += values.values().iter().sum::<f64>();
+            }
+        }
+        let query_seconds = started.elapsed().as_secs_f64();
+        Ok::<_, String>((update_seconds, query_seconds, rows, checksum))
+    })?;
+    println!(
+        "result update_seconds={update_seconds:.4} query_seconds={query_seconds:.4} peak_bytes={} rows={rows} checksum={checksum:.6e}",
+        peak_rss()
+    );
+    Ok(())
+}
