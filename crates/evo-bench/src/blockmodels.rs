@@ -49,7 +49,7 @@ fn client(
     ca: &[u8],
 ) -> Result<BlockModelsClient, String> {
     let transport = HyperTransport::builder()
-        .add_root_certificate(ca.to_vec())
+        .add_root_certificate(ca)
         .build()
         .map_err(|e| format!("building the transport: {e}"))?;
     let connector = ApiConnector::builder(hub.clone())

@@ -9,6 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+/// A block index and its value in one column.
+type BlockValue = ((u32, u32, u32), Option<f64>);
+
 use evo_blockmodels::evo_tables::arrow_array::{
     Array, ArrayRef, Float32Array, Float64Array, Int32Array, RecordBatch, StringArray, UInt32Array,
 };
@@ -133,7 +136,7 @@ async fn add_update_rename_delete_and_versions_keep_their_values() {
         .await
         .unwrap();
     let merged = read_column(&s.client, bm, &Query::new(["Au"]), "Au").await;
-    let value_at = |rows: &[((u32, u32, u32), Option<f64>)], ijk| {
+    let value_at = |rows: &[BlockValue], ijk| {
         rows.iter().find(|(x, _)| *x == ijk).and_then(|(_, v)| *v)
     };
     assert_eq!(value_at(&merged, (0, 0, 0)), Some(100.0));

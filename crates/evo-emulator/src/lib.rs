@@ -166,9 +166,9 @@ mod storage;
 
 // The services, one folder each, registered in `services.rs`.
 mod blob;
+mod blockmodels;
 mod colormaps;
 mod compute;
-mod blockmodels;
 mod discovery;
 mod files;
 mod oauth;

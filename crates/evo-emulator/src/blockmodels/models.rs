@@ -104,7 +104,7 @@ fn listing(
                 .collect()
         })
         .unwrap_or_default();
-    all.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+    all.sort_by_key(|m| (m.created_at, m.id));
     let total = all.len();
     let results = all
         .into_iter()
