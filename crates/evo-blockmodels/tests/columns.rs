@@ -136,9 +136,8 @@ async fn add_update_rename_delete_and_versions_keep_their_values() {
         .await
         .unwrap();
     let merged = read_column(&s.client, bm, &Query::new(["Au"]), "Au").await;
-    let value_at = |rows: &[BlockValue], ijk| {
-        rows.iter().find(|(x, _)| *x == ijk).and_then(|(_, v)| *v)
-    };
+    let value_at =
+        |rows: &[BlockValue], ijk| rows.iter().find(|(x, _)| *x == ijk).and_then(|(_, v)| *v);
     assert_eq!(value_at(&merged, (0, 0, 0)), Some(100.0));
     assert_eq!(value_at(&merged, (4, 3, 2)), Some(200.0));
     assert_eq!(value_at(&merged, (2, 1, 1)), Some(300.0));
