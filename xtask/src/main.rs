@@ -7,10 +7,17 @@
 //! - `codegen [--check]`: regenerates `crates/*/src/generated/` from `specs/`.
 //! - `bench [io] [files] [objects]`: benchmarks, reported as ratios against a peer measured in the same run
 //!   (`io`: evo-io beside bare hyper; `files`: evo-files beside the official Python SDK).
+//! - `soak [--quick] [--no-kill]`: the SIGKILL test of 1 GiB transfers, then 200 uploads and 200
+//!   downloads through the emulator under injected faults (crates/evo-soak).
+//! - `fuzz [--seconds N] [--stable] [TARGET...]`: fuzzing of the parsers of server input, each
+//!   target for N seconds: coverage-guided (cargo-fuzz, targets in fuzz/) with a nightly toolchain
+//!   and cargo-fuzz, otherwise long runs of the stable property tests of the same parsers.
 
 mod bench;
 mod ci;
 mod codegen;
+mod fuzz;
+mod soak;
 
 use std::process::ExitCode;
 
@@ -26,9 +33,11 @@ fn main() -> ExitCode {
         "test" => ci::test(rest),
         "codegen" => codegen::run(rest),
         "bench" => bench::run(rest),
+        "soak" => soak::run(rest),
+        "fuzz" => fuzz::run(rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | lint | test | codegen [--check] | bench [io] [files] [objects]>"
+                "usage: cargo xtask <ci | lint | test | codegen [--check] | bench [io] [files] [objects] | soak [--quick] [--no-kill] | fuzz [--seconds N] [--stable] [TARGET...]>"
             );
             return ExitCode::from(2);
         }

@@ -492,6 +492,12 @@ impl ContentRange {
     }
 }
 
+/// [`ContentRange::parse`] as `(first, last, total)`, for the fuzzing entry points.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn parse_content_range(headers: &HeaderMap) -> Result<(u64, u64, Option<u64>), String> {
+    ContentRange::parse(headers).map(|r| (r.first, r.last, r.total))
+}
+
 fn too_large(message: String) -> Error {
     Error::new(ErrorKind::TooLarge, Step::WriteDestination, message)
 }

@@ -42,6 +42,9 @@ mod digest;
 mod download;
 mod dual_md5;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod positional;
 mod request;
 mod state;

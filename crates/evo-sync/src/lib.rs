@@ -14,6 +14,9 @@
 mod backoff;
 mod change;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod live_objects;
 mod replica;
 mod source;

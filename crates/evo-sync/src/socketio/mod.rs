@@ -31,7 +31,7 @@
 mod client;
 mod connection;
 mod item;
-mod packet;
+pub(crate) mod packet;
 mod session;
 mod token;
 
