@@ -101,7 +101,8 @@ impl<'a> FileUpload<'a> {
         };
         tracing::debug!(file_id = %target.file_id, version_id = %target.version_id, "{label}");
         let url = parse_url(&target.upload)?;
-        let report = client
+        let known_len = self.source.known_len();
+        let transferred = client
             .transfer_up(
                 &target,
                 url,
@@ -111,19 +112,30 @@ impl<'a> FileUpload<'a> {
                 // Only an explicit resume reuses blocks staged for bytes or a reader.
                 matches!(to, UploadTo::Resume { .. }),
             )
-            .await
-            .map_err(|source| Error::Transfer {
-                context: format!("{label} (version {})", target.version_id),
-                resume: Some((target.file_id, target.version_id.clone())),
-                source: Box::new(source),
-            })?;
+            .await;
+        let size = match transferred {
+            Ok(report) => report.size,
+            // The commit went through but its answer was lost, and the retry needed a new URL,
+            // which the File API refuses for a version already complete: the version is ours.
+            Err(source) if completed_already(&source) && known_len.is_some() => {
+                tracing::debug!(file_id = %target.file_id, version_id = %target.version_id, "the upload's commit answer was lost but the version is complete");
+                known_len.unwrap_or_default()
+            }
+            Err(source) => {
+                return Err(Error::Transfer {
+                    context: format!("{label} (version {})", target.version_id),
+                    resume: Some((target.file_id, target.version_id.clone())),
+                    source: Box::new(source),
+                });
+            }
+        };
         let metadata = client
             .wait_until_visible(target.file_id, &target.version_id, self.visibility_timeout)
             .await?;
-        if metadata.size != report.size {
+        if metadata.size != size {
             return Err(Error::Unexpected(format!(
                 "uploaded {} bytes but the File API reports {} bytes for file {} version {}",
-                report.size, metadata.size, metadata.file_id, metadata.version_id
+                size, metadata.size, metadata.file_id, metadata.version_id
             )));
         }
         Ok(metadata)
@@ -273,6 +285,21 @@ fn verify_download(metadata: &FileMetadata, report: &DownloadReport) -> Result<(
             )))
         }
     }
+}
+
+/// Whether an upload failed because renewing its URL answered 400
+/// `no-file-upload-in-progress` after a commit of this upload lost its answer: the File API
+/// holds the version as complete, so that commit went through.
+fn completed_already(error: &evo_io::Error) -> bool {
+    error.step() == evo_io::Step::RenewUrl
+        && error.committed() == evo_io::Committed::Unknown
+        && error
+            .core()
+            .and_then(evo_core::Error::as_api)
+            .filter(|api| api.status() == http::StatusCode::BAD_REQUEST)
+            .and_then(|api| api.problem())
+            .and_then(|p| p.type_uri.as_deref())
+            .is_some_and(|t| t.ends_with("/no-file-upload-in-progress"))
 }
 
 /// Renews an upload URL: `PUT /files/{id}?version_id=`.

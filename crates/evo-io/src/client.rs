@@ -260,6 +260,18 @@ impl<'a> Source<'a> {
     }
 }
 
+impl Source<'_> {
+    /// The number of bytes this source holds, when known without reading it: the length of
+    /// bytes, the `len` given with a reader, the size of a file (from its metadata, now).
+    pub fn known_len(&self) -> Option<u64> {
+        match &self.inner {
+            SourceInner::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            SourceInner::Bytes(b) => Some(b.len() as u64),
+            SourceInner::Reader { len, .. } => *len,
+        }
+    }
+}
+
 impl fmt::Debug for Source<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.inner {

@@ -6,7 +6,7 @@ use std::future::{Future, IntoFuture};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -385,9 +385,11 @@ async fn put_blob(
             .map_err(|e| join_error(Step::PutBlob, e))?
     };
     let md5_b64 = STANDARD.encode(md5);
+    let unanswered = AtomicBool::new(false);
     wire.retrying(Step::PutBlob, None, |target| {
         let data = data.clone();
         let md5_b64 = md5_b64.clone();
+        let unanswered = &unanswered;
         async move {
             let mut request = Request::builder()
                 .method(Method::PUT)
@@ -401,11 +403,11 @@ async fn put_blob(
             let request = request
                 .body(Body::from_bytes(data))
                 .map_err(|e| bad_request(Step::PutBlob, e))?;
-            expect_success(wire, Method::PUT, &target, request, Step::PutBlob).await
+            commit_attempt(wire, &target, request, Step::PutBlob, unanswered).await
         }
     })
     .await
-    .map_err(commit_state)?;
+    .map_err(|e| commit_state(e, &unanswered))?;
     wire.meter.add(len);
     Ok(UploadReport {
         size: len,
@@ -426,12 +428,40 @@ fn is_invalid_block_list(error: &Error) -> bool {
         == Some("InvalidBlockList")
 }
 
-/// A commit that failed on the connection may have happened.
-fn commit_state(e: Error) -> Error {
-    if e.kind() == ErrorKind::Transport {
+/// A commit that failed on the connection may have happened, and so may one whose last
+/// attempt was answered (or whose URL could not be renewed) after an earlier attempt lost its
+/// answer.
+fn commit_state(e: Error, unanswered: &AtomicBool) -> Error {
+    if e.kind() == ErrorKind::Transport || unanswered.load(Ordering::SeqCst) {
         e.with_committed(Committed::Unknown)
     } else {
         e
+    }
+}
+
+/// One attempt of a commit (`Put Blob`, `Put Block List`): [`expect_success`], noting in
+/// `unanswered` an attempt that failed without an answer (it may have committed).
+async fn commit_attempt(
+    wire: &Wire<'_>,
+    target: &AttemptUrl,
+    request: Request<Body>,
+    step: Step,
+    unanswered: &AtomicBool,
+) -> Result<(), Failure> {
+    let response = match wire.send(request, step).await {
+        Ok(response) => response,
+        Err(failure) => {
+            unanswered.store(true, Ordering::SeqCst);
+            return Err(failure);
+        }
+    };
+    if response.status().is_success() {
+        let _ = wire.read_up_to(response.into_body(), 64 * 1024).await;
+        Ok(())
+    } else {
+        Err(wire
+            .status_failure(Method::PUT, target, response, step)
+            .await)
     }
 }
 
@@ -898,10 +928,12 @@ impl<'w, 'a> Stager<'w, 'a> {
         let wire = self.wire;
         let content_type = self.content_type.as_deref();
         tracing::debug!(blocks = count, bytes = len, "committing the block list");
+        let unanswered = AtomicBool::new(false);
         wire.retrying(Step::PutBlockList, None, |target| {
             let target = target.with_params("comp=blocklist");
             let xml = xml.clone();
             let md5 = md5.clone();
+            let unanswered = &unanswered;
             async move {
                 let mut request = Request::builder()
                     .method(Method::PUT)
@@ -915,11 +947,11 @@ impl<'w, 'a> Stager<'w, 'a> {
                 let request = request
                     .body(Body::from_bytes(xml))
                     .map_err(|e| bad_request(Step::PutBlockList, e))?;
-                expect_success(wire, Method::PUT, &target, request, Step::PutBlockList).await
+                commit_attempt(wire, &target, request, Step::PutBlockList, unanswered).await
             }
         })
         .await
-        .map_err(|e| commit_state(e).with_resumable(true))
+        .map_err(|e| commit_state(e, &unanswered).with_resumable(true))
     }
 }
 
