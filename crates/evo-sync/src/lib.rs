@@ -14,7 +14,7 @@
 mod backoff;
 mod change;
 mod error;
-#[cfg(feature = "fuzzing")]
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 mod live_objects;

@@ -192,6 +192,21 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Numbers in payloads parse to the nearest double, so re-encoding a packet gives the same
+    /// packet back (cargo-fuzz found `0[2.0E45]` coming back as 2.0000000000000002e45).
+    #[test]
+    fn float_payloads_parse_to_the_nearest_double() {
+        let p = parse_packet("0[2.0E45,5288888888888888828888888888888888888888822]").unwrap();
+        let data = p.data.unwrap();
+        assert_eq!(data[0].as_f64(), Some(2.0E45));
+        assert_eq!(
+            data[1].as_f64(),
+            Some(5_288_888_888_888_888_828_888_888_888_888_888_888_888_822.0)
+        );
+        crate::fuzzing::socket_io(b"0[2.0E45]");
+        crate::fuzzing::engine_io(b"40[5288888888888888828888888888888888888888822,2,2]");
+    }
+
     #[test]
     fn parses_the_open_handshake() {
         let packet = parse_engine(
