@@ -18,6 +18,7 @@
 //! Enable the `test-util` feature for `test_util::MockTransport` (a scriptable, recording
 //! transport for your own tests), `NeverTransport`, `FailingTransport`, and
 //! `test_util::conformance::run`, a conformance suite any custom [`Transport`] can run.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
 mod body;
@@ -34,6 +35,7 @@ pub mod retry;
 mod transport;
 
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
 
 pub use auth::{Authorizer, NoAuth, StaticTokenAuthorizer, bearer_header};
@@ -52,10 +54,16 @@ pub use error::{
 pub use feedback::{Feedback, NoFeedback, Progress};
 pub use plain_http::{check_plain_http, is_loopback_url};
 pub use read_timeout::{send_with_read_timeout, with_idle_timeout};
-pub use redact::{Secret, redact_json_secrets, redact_text_secrets, redact_url, redacted_snippet};
+pub use redact::{
+    Secret, redact_json_secrets, redact_text_secrets, redact_uri, redact_url, redacted_snippet,
+};
 pub use retry::{RequestRetries, RetryBudget, RetryPolicy, is_retryable_status, parse_retry_after};
 pub use transport::{SharedTransport, Timeouts, Transport, TransportFn, transport_fn};
 
+/// The attribute [`Transport`] and [`Authorizer`] implementations need (re-exported from the
+/// `async-trait` crate, so that custom transports need no other dependency):
+/// `#[evo_core::async_trait] impl Transport for MyTransport { ... }`.
+pub use async_trait::async_trait;
 /// Re-export of the `bytes` crate.
 pub use bytes;
 /// Re-exports of the `http` crate types used in this crate's public API.

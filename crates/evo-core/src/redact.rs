@@ -60,6 +60,48 @@ pub fn redact_url(url: &url::Url) -> String {
     url.to_string()
 }
 
+/// [`redact_url`] for an [`http::Uri`] (what a [`Transport`](crate::Transport) sees): user
+/// info removed and secret query values (`sig`, `code`, `token`, ...) replaced by `REDACTED`,
+/// for logging requests in a custom transport or middleware. A URI without a scheme (origin
+/// form, `/path?query`) keeps its form. A URI the `url` crate cannot parse is shown without
+/// its query, never with it.
+///
+/// ```
+/// let uri: http::Uri = "https://blob.example/c/b?sv=1&sig=s3cr3t".parse().unwrap();
+/// assert_eq!(evo_core::redact_uri(&uri), "https://blob.example/c/b?sv=1&sig=REDACTED");
+/// ```
+pub fn redact_uri(uri: &http::Uri) -> String {
+    let text = uri.to_string();
+    if uri.scheme().is_some() {
+        if let Ok(url) = url::Url::parse(&text) {
+            return redact_url(&url);
+        }
+    } else if let Some(query) = uri.query() {
+        let base = format!("http://redact.invalid/?{query}");
+        if let Ok(url) = url::Url::parse(&base) {
+            let redacted = redact_url(&url);
+            let query = redacted.split_once('?').map_or("", |(_, q)| q);
+            return format!("{}?{query}", uri.path());
+        }
+    } else {
+        // Authority form (`host:port`, a CONNECT target) or a bare path: user info only.
+        return match text.rsplit_once('@') {
+            Some((_, host)) if uri.path_and_query().is_none() => host.to_owned(),
+            _ => text,
+        };
+    }
+    let mut shown = String::new();
+    if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
+        let host = authority.as_str().rsplit('@').next().unwrap_or_default();
+        shown.push_str(&format!("{scheme}://{host}"));
+    }
+    shown.push_str(uri.path());
+    if uri.query().is_some() {
+        shown.push_str("?REDACTED");
+    }
+    shown
+}
+
 /// Replaces, in free text (an HTML or XML error page, a message quoting a URL), the values
 /// of secret query parameters written `key=value` (`sig=`, `X-Amz-Signature=`, `skoid=`,
 /// `code=`, …, see [`redact_url`]) with `REDACTED`. The value ends at `&`, whitespace, a quote,
@@ -218,6 +260,24 @@ impl From<&str> for Secret {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uris_lose_user_info_and_secret_query_values() {
+        let uri: http::Uri = "https://u:p@blob.example/c/b?sv=1&sig=abc&code=123"
+            .parse()
+            .unwrap();
+        let shown = redact_uri(&uri);
+        assert_eq!(
+            shown,
+            "https://blob.example/c/b?sv=1&sig=REDACTED&code=REDACTED"
+        );
+        let origin: http::Uri = "/connect/token?state=xyz&x=1".parse().unwrap();
+        assert_eq!(redact_uri(&origin), "/connect/token?state=REDACTED&x=1");
+        let plain: http::Uri = "/workspace/orgs".parse().unwrap();
+        assert_eq!(redact_uri(&plain), "/workspace/orgs");
+        let authority: http::Uri = "proxy.example:8080".parse().unwrap();
+        assert_eq!(redact_uri(&authority), "proxy.example:8080");
+    }
 
     #[test]
     fn signatures_and_codes_are_redacted() {

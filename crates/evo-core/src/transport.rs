@@ -22,6 +22,29 @@ use crate::error::TransportError;
 /// connect timeout it asks for when it can. Read and idle timeouts are enforced by the connector.
 ///
 /// `evo-hyper` provides the default implementation; [`transport_fn`] turns a closure into one.
+///
+/// Implement it with the [`async_trait`](crate::async_trait) attribute re-exported here (no
+/// other dependency needed), e.g. a middleware that logs and delegates:
+///
+/// ```
+/// use evo_core::{Body, SharedTransport, Transport, TransportError, async_trait};
+///
+/// #[derive(Debug)]
+/// struct Logged(SharedTransport);
+///
+/// #[async_trait]
+/// impl Transport for Logged {
+///     async fn send(
+///         &self,
+///         request: http::Request<Body>,
+///     ) -> Result<http::Response<Body>, TransportError> {
+///         let line = format!("{} {}", request.method(), evo_core::redact_uri(request.uri()));
+///         let response = self.0.send(request).await?;
+///         eprintln!("{line} -> {}", response.status());
+///         Ok(response)
+///     }
+/// }
+/// ```
 #[async_trait]
 pub trait Transport: Send + Sync + fmt::Debug {
     /// Sends the request.
