@@ -242,20 +242,25 @@ impl WorkspacesClient {
         ep::get_workspace(&self.connector, self.org_id, workspace_id, &params).await
     }
 
-    /// Creates a workspace; the caller becomes its owner. A duplicate name is a 409 error.
+    /// Creates a workspace; the caller becomes its owner. A duplicate name is a 409 error; a
+    /// name over [`MAX_WORKSPACE_NAME_CHARS`](crate::MAX_WORKSPACE_NAME_CHARS) characters (or
+    /// empty) is refused before sending, as `Error::InvalidRequest`.
     pub async fn create_workspace(
         &self,
         request: &CreateWorkspaceRequest,
     ) -> Result<Workspace, Error> {
+        request.validate()?;
         ep::create_workspace(&self.connector, self.org_id, request).await
     }
 
-    /// Changes the fields of `update` that are set (`Some`); the others are not sent.
+    /// Changes the fields of `update` that are set (`Some`); the others are not sent. A new
+    /// name is checked as [`create_workspace`](Self::create_workspace) checks it.
     pub async fn update_workspace(
         &self,
         workspace_id: Uuid,
         update: &UpdateWorkspaceRequest,
     ) -> Result<Workspace, Error> {
+        update.validate()?;
         ep::update_workspace(&self.connector, self.org_id, workspace_id, update).await
     }
 
