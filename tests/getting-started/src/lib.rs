@@ -1,0 +1,1 @@
+//! Nothing here: the project is its test, `tests/getting_started.rs`.
