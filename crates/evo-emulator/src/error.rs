@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 #[non_exhaustive]
 pub enum EmulatorError {
     /// A listener could not be bound (port in use, no permission for a port below 1024, ...).
-    #[error("cannot bind {addr}: {source}")]
+    #[error("cannot bind {addr}")]
     Bind {
         /// The address that was asked for.
         addr: SocketAddr,
@@ -21,7 +21,7 @@ pub enum EmulatorError {
     #[error("invalid seed: {0}")]
     Seed(String),
     /// A file could not be read or written (seed file, certificate PEM, blob folder).
-    #[error("I/O error on {path}: {source}")]
+    #[error("I/O error on {path}")]
     Io {
         /// The file or folder concerned.
         path: std::path::PathBuf,

@@ -22,7 +22,14 @@ async fn main() -> std::process::ExitCode {
     match evo_emulator::cli::serve(Cli::parse().args).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("evo-emulator: {e}");
+            // Display is this step only; the causes follow, as the Rust convention has it.
+            let mut shown = format!("evo-emulator: {e}");
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                shown.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            eprintln!("{shown}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -46,7 +46,7 @@ pub enum Error {
     },
     /// 412 "Object Modified": the `If-Match` version is not the latest any more. Read the
     /// object again, apply the change, and write with the new version.
-    #[error("the object was modified since the version given in If-Match: {source}")]
+    #[error("the object was modified since the version given in If-Match")]
     Modified {
         /// The service's answer.
         #[source]
@@ -58,7 +58,7 @@ pub enum Error {
     Service(#[from] evo_core::Error),
     /// Moving data bytes to or from blob storage failed, or the bytes downloaded do not match
     /// the SHA-256 they are named by ([`Error::is_integrity`]).
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Transfer {
         /// What was being moved (`uploading data <name>`, `downloading data <name> of …`).
         context: String,

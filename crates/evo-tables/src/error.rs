@@ -75,7 +75,7 @@ pub enum TableError {
     },
 
     /// Reading or writing a local file failed.
-    #[error("{action} {}: {source}", path.display())]
+    #[error("{action} {}", path.display())]
     Io {
         /// What was being done (e.g. "opening", "renaming").
         action: &'static str,
