@@ -28,6 +28,50 @@
 //! The wire models are in [`models`]. [`generated`] holds the typed geoscience objects,
 //! generated from the object JSON Schemas ([`generated::PointSet`], [`generated::Regular3DGrid`],
 //! …, and [`generated::GeoscienceObject`] to read any object by its schema id).
+//!
+//! A point set from Arrow arrays, stored and read back (feature `arrow`, on by default):
+//!
+//! ```
+//! # #[cfg(feature = "arrow")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use evo_core::{ApiConnector, Environment, StaticTokenAuthorizer};
+//! use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+//! use evo_objects::{GetOptions, ObjectsClient, SpatialObject};
+//!
+//! # let seed = evo_emulator::Seed::from_json(
+//! #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Docs"}]}]}"#)?;
+//! # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+//! # let workspace = emulator.organizations()[0].workspaces[0].0;
+//! # let environment = Environment::new(emulator.hub_url(), emulator.org_id(), workspace);
+//! # let token = emulator.issue_token(&["evo.object"]);
+//! // The workspace's environment (hub, organization, workspace) and a token with the
+//! // `evo.object` scope come from discovery and evo-auth (or `evo_sdk::Evo::objects`).
+//! let connector = ApiConnector::builder(environment.hub_url.clone())
+//!     .transport(Arc::new(evo_hyper::HyperTransport::new()))
+//!     .authorizer(Arc::new(StaticTokenAuthorizer::new(token)))
+//!     .build()?;
+//! let objects = ObjectsClient::new(environment, connector)?;
+//!
+//! // Three points with a grade each: the tables are written as Parquet and uploaded (only
+//! // what the server lacks), then the object is posted.
+//! let x = Float64Array::from(vec![0.0, 10.0, 20.0]);
+//! let y = Float64Array::from(vec![0.0, 5.0, 0.0]);
+//! let z = Float64Array::from(vec![100.0, 98.5, 97.0]);
+//! let points = SpatialObject::point_set("Samples", positions(x, y, z)?)
+//!     .epsg(32760)
+//!     .attribute("grade", Arc::new(Float64Array::from(vec![1.5, 2.5, 0.5])));
+//! let created = objects.create_spatial("samples/points.json", &points).await?;
+//!
+//! // Read back: the object JSON, and its positions as Arrow (checked against their SHA-256).
+//! let object = objects.get_by_path("samples/points.json", &GetOptions::new()).await?;
+//! assert_eq!(object.version_id, created.version_id);
+//! assert_eq!(objects.read_positions(&object).await?.rows(), 3);
+//! # Ok(()) }
+//! # #[cfg(not(feature = "arrow"))]
+//! # fn main() {}
+//! ```
 
 mod client;
 mod data;
