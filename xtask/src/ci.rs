@@ -47,9 +47,73 @@ pub fn test(args: &[String]) -> Result<(), String> {
         .arg(root.join("scripts").join("install-peers.sh"))
         .current_dir(&root);
     run(&mut install)?;
-    run(cargo(&root)
+    let tests = run(cargo(&root)
         .args(["test", "--workspace", "--all-features", "--no-fail-fast"])
-        .args(args))
+        .args(args));
+    // After the tests, so that a packaging problem does not hide a failing test (and the
+    // other way round): both are reported.
+    let packaging = package(&root);
+    tests.and(packaging)
+}
+
+/// `cargo package --no-verify` for every publishable crate of the workspace (those without
+/// `publish = false`), in dependency order: it catches missing metadata, files left out of a
+/// package and dependencies without a version. It does not build the packages from their
+/// packaged sources (`cargo package` without `--no-verify`, which `cargo xtask package --verify`
+/// runs): that builds every dependency once more and does not fit CI's time budget.
+/// `--allow-dirty` lets it run on a work tree with uncommitted changes; CI's clone is clean.
+pub fn package(root: &Path) -> Result<(), String> {
+    package_with(root, false)
+}
+
+/// `cargo xtask package [--verify]`.
+pub fn package_command(args: &[String]) -> Result<(), String> {
+    match args {
+        [] => package_with(&workspace_root(), false),
+        [flag] if flag == "--verify" => package_with(&workspace_root(), true),
+        _ => Err("usage: cargo xtask package [--verify]".into()),
+    }
+}
+
+/// `cargo package` for every publishable crate; `verify` builds each from its packaged sources.
+pub fn package_with(root: &Path, verify: bool) -> Result<(), String> {
+    let mut command = cargo(root);
+    command.args(["package", "--allow-dirty"]);
+    if !verify {
+        command.arg("--no-verify");
+    }
+    for name in publishable(root)? {
+        command.args(["-p", &name]);
+    }
+    run(&mut command)
+}
+
+/// The workspace members that may be published (no `publish = false`), from `cargo metadata`.
+fn publishable(root: &Path) -> Result<Vec<String>, String> {
+    let output = cargo(root)
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .output()
+        .map_err(|e| format!("could not start `cargo metadata`: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`cargo metadata` failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("`cargo metadata` printed something other than JSON: {e}"))?;
+    let names: Vec<String> = metadata["packages"]
+        .as_array()
+        .ok_or("`cargo metadata` lists no packages")?
+        .iter()
+        // `publish` is null when publishing is allowed anywhere, `[]` for `publish = false`.
+        .filter(|p| p["publish"].is_null())
+        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+        .collect();
+    if names.is_empty() {
+        return Err("no publishable package in the workspace".into());
+    }
+    Ok(names)
 }
 
 /// The workspace root: the parent of this crate's folder.

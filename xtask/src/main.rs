@@ -4,6 +4,8 @@
 //!   warnings denied.
 //! - `ci`: `lint`, then `test`.
 //! - `test`: installs the third-party test peers (scripts/install-peers.sh), then runs every test.
+//! - `package [--verify]`: `cargo package` for every publishable crate (`test` runs it without
+//!   `--verify`).
 //! - `codegen [--check]`: regenerates `crates/*/src/generated/` from `specs/`.
 //! - `bench [io] [files] [objects]`: benchmarks, reported as ratios against a peer measured in the same run
 //!   (`io`: evo-io beside bare hyper; `files`: evo-files beside the official Python SDK).
@@ -31,13 +33,14 @@ fn main() -> ExitCode {
         "ci" => ci::ci(rest),
         "lint" => ci::lint(rest),
         "test" => ci::test(rest),
+        "package" => ci::package_command(rest),
         "codegen" => codegen::run(rest),
         "bench" => bench::run(rest),
         "soak" => soak::run(rest),
         "fuzz" => fuzz::run(rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | lint | test | codegen [--check] | bench [io] [files] [objects] | soak [--quick] [--no-kill] | fuzz [--seconds N] [--stable] [TARGET...]>"
+                "usage: cargo xtask <ci | lint | test | package [--verify] | codegen [--check] | bench [io] [files] [objects] [blockmodels] | soak [--quick] [--no-kill] | fuzz [--seconds N] [--stable] [TARGET...]>"
             );
             return ExitCode::from(2);
         }
