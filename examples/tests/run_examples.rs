@@ -122,3 +122,17 @@ fn unicat_live() {
     let out = run("unicat_live", &[], LIMIT);
     assert!(out.contains("deleted"), "{out}");
 }
+
+#[test]
+fn compute() {
+    let out = run("compute", &[], LIMIT);
+    assert!(out.contains("of 400 cells estimated"), "{out}");
+    assert!(out.contains("attached to grade_idw"), "{out}");
+}
+
+#[test]
+fn blockmodel() {
+    let out = run("blockmodel", &[], LIMIT);
+    assert!(out.contains("column added"), "{out}");
+    assert!(out.contains("grade over"), "{out}");
+}

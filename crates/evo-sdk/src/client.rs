@@ -192,6 +192,39 @@ impl Evo {
         evo_objects::ObjectsClient::new(self.environment(workspace_id), self.hub_connector.clone())
     }
 
+    /// The Block Model API client of a workspace.
+    #[cfg(feature = "blockmodels")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "blockmodels")))]
+    pub fn blockmodels(
+        &self,
+        workspace_id: Uuid,
+    ) -> Result<evo_blockmodels::BlockModelsClient, evo_blockmodels::Error> {
+        evo_blockmodels::BlockModelsClient::new(
+            self.environment(workspace_id),
+            self.hub_connector.clone(),
+        )
+    }
+
+    /// The Compute Tasks API client of the organization in use.
+    #[cfg(feature = "compute")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "compute")))]
+    pub fn compute(&self) -> Result<evo_compute::ComputeClient, evo_compute::Error> {
+        evo_compute::ComputeClient::new(self.hub_connector.clone(), self.org_id())
+    }
+
+    /// The Colormap API client of a workspace.
+    #[cfg(feature = "colormaps")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "colormaps")))]
+    pub fn colormaps(
+        &self,
+        workspace_id: Uuid,
+    ) -> Result<evo_colormaps::ColormapsClient, evo_colormaps::Error> {
+        evo_colormaps::ColormapsClient::new(
+            self.environment(workspace_id),
+            self.hub_connector.clone(),
+        )
+    }
+
     /// The same session on another discovered organization (and hub: its first when `hub`
     /// is `None`), without discovering or logging in again.
     pub fn with_organization(&self, org_id: Uuid, hub: Option<&str>) -> Result<Evo, Error> {

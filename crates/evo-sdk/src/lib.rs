@@ -56,6 +56,9 @@
 //! | `files` | | [`files`] (File API) and [`io`] (blob transfers), [`Evo::files`] |
 //! | `objects` | | [`objects`] (Geoscience Object API, JSON), [`Evo::objects`] |
 //! | `arrow` | | `objects` with Arrow arrays and Parquet tables |
+//! | `blockmodels` | | [`blockmodels`] (Block Model API), [`Evo::blockmodels`] |
+//! | `compute` | | [`compute`] (Compute Tasks API), [`Evo::compute`] |
+//! | `colormaps` | | [`colormaps`] (Colormap API), [`Evo::colormaps`] |
 //! | `sync` | | [`sync`]: live replicas that follow the server |
 //! | `emulator` | | [`emulator`]: the embedded Evo emulator, [`EmulatorExt`] |
 //! | `unicat` | | [`unicat`]: the Unicat connector |
@@ -118,8 +121,11 @@ pub use evo_workspaces as workspaces;
 pub use evo_hyper as hyper;
 
 /// Chunked, resumable, verified blob transfers (`evo-io`).
-#[cfg(any(feature = "files", feature = "objects"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "files", feature = "objects"))))]
+#[cfg(any(feature = "files", feature = "objects", feature = "blockmodels"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "files", feature = "objects", feature = "blockmodels")))
+)]
 pub use evo_io as io;
 
 /// The File API (`evo-files`).
@@ -131,6 +137,21 @@ pub use evo_files as files;
 #[cfg(feature = "objects")]
 #[cfg_attr(docsrs, doc(cfg(feature = "objects")))]
 pub use evo_objects as objects;
+
+/// The Block Model API (`evo-blockmodels`).
+#[cfg(feature = "blockmodels")]
+#[cfg_attr(docsrs, doc(cfg(feature = "blockmodels")))]
+pub use evo_blockmodels as blockmodels;
+
+/// The Compute Tasks API: geostatistics jobs (`evo-compute`).
+#[cfg(feature = "compute")]
+#[cfg_attr(docsrs, doc(cfg(feature = "compute")))]
+pub use evo_compute as compute;
+
+/// The Colormap API (`evo-colormaps`).
+#[cfg(feature = "colormaps")]
+#[cfg_attr(docsrs, doc(cfg(feature = "colormaps")))]
+pub use evo_colormaps as colormaps;
 
 /// Live replicas that follow changes on the server (`evo-sync`).
 #[cfg(feature = "sync")]
@@ -169,6 +190,18 @@ pub mod prelude {
     #[cfg(feature = "objects")]
     #[cfg_attr(docsrs, doc(cfg(feature = "objects")))]
     pub use evo_objects::{ListObjectsQuery, ObjectPath, ObjectsClient};
+
+    #[cfg(feature = "blockmodels")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "blockmodels")))]
+    pub use evo_blockmodels::BlockModelsClient;
+
+    #[cfg(feature = "compute")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "compute")))]
+    pub use evo_compute::ComputeClient;
+
+    #[cfg(feature = "colormaps")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "colormaps")))]
+    pub use evo_colormaps::ColormapsClient;
 
     #[cfg(feature = "emulator")]
     #[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
