@@ -1,7 +1,7 @@
 //! Every grant against the evo-emulator's IMS endpoints (`/connect/authorize`, `/connect/token`),
 //! with API calls through `evo_core::ApiConnector` to the emulator's Workspaces API.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

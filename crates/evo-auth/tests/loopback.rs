@@ -1,7 +1,7 @@
 //! The loopback redirect listener of the authorization code login, driven by a test "browser"
 //! (no authorization server needed: the redirects are made up here).
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The flows against a real OAuth2 server nobody here wrote: oauth2-mock-server (npm), started
 //! on a free port of 127.0.0.1 by evo-testkit.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

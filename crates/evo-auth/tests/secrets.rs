@@ -1,7 +1,7 @@
 //! No token, client secret, authorization code or PKCE verifier appears in `Debug`, `Display`,
 //! logs (captured at TRACE) or errors, through every flow against the emulator.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! (unknown column, wrong type, wrong row count); an expired upload URL renewed; job
 //! timeouts and the progress stream; deltas.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

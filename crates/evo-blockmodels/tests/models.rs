@@ -2,7 +2,7 @@
 //! get, list (workspace, organization, every page), update metadata, delete, restore, units,
 //! and their failure paths.
 
-mod common;
+use crate::common;
 
 use evo_blockmodels::{
     BlockModelsClient, BlockSize, Error, ListQuery, NewBlockModel, RotationAxis, Size3,

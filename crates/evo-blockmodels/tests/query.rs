@@ -3,7 +3,7 @@
 //! batches or as a file; and the failure paths (unknown column, unknown version, deleted
 //! model, no columns).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

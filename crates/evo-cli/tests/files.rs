@@ -1,7 +1,7 @@
 //! End to end: `evo files` against the emulator: copies both ways for files and folders,
 //! versions, delete and restore, and copies interrupted by killing `evo`, then resumed.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

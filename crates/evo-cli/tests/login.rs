@@ -1,7 +1,7 @@
 //! End to end: browser sign-in (authorization code with PKCE on the loopback listener), silent
 //! renewal, an expired sign-in, and sign-out. The test plays the browser.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! from CSV and from Parquet, listed, shown, exported to CSV and Parquet and compared value by
 //! value, versions, delete and restore, failures, a corrupted download, and `evo watch objects`.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! End to end: `evo watch` prints changes made by other `evo` runs as they happen.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! End to end: the `evo` binary against the emulator for the skeleton, organizations and
 //! workspaces, including the failures a user meets.
 
-mod support;
+use crate::support;
 
 use support::Env;
 

@@ -1,6 +1,6 @@
 //! Discovery, OAuth and Workspaces API, driven with a plain HTTP client.
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use common::*;

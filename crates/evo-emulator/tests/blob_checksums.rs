@@ -2,7 +2,7 @@
 //! rejected, the computed value answered) and user metadata (`x-ms-meta-*`) kept at commit and
 //! answered by Get Blob and Get Blob Properties.
 
-mod common;
+use crate::common;
 
 use common::*;
 

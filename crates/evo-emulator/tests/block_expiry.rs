@@ -1,7 +1,7 @@
 //! Uncommitted blocks expire a configurable period after the blob's last Put Block, as Azure
 //! discards them after a week; the emulator's clock is advanced instead of sleeping.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! Instances", and evo-discovery links them to their organizations. Without any Central instance
 //! the answer has no `accounts` key at all.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

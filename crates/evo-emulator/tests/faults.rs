@@ -1,6 +1,6 @@
 //! Fault injection over real connections: statuses, resets, truncation, expiry, determinism.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

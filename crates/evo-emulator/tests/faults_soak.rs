@@ -1,7 +1,7 @@
 //! The faults of the soak (issue 16): 503 with `Retry-After`, an upload reset in the middle of
 //! its body, the blob byte counters that measure a resumed transfer.
 
-mod common;
+use crate::common;
 
 use common::*;
 use evo_emulator::{Fault, FaultKind, FaultPlan, RouteClass};

@@ -1,6 +1,6 @@
 //! File API v2 and the blob protocol, driven with a plain HTTP client.
 
-mod common;
+use crate::common;
 
 use common::*;
 use md5::Digest;

@@ -1,6 +1,6 @@
 //! A 256 MiB blob through the folder store: memory stays flat on upload and streamed download.
 
-mod common;
+use crate::common;
 
 use common::*;
 use futures_util::StreamExt;

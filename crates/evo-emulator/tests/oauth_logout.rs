@@ -2,7 +2,7 @@
 //! (RFC 7009), over real HTTP: registered post-logout URIs only (no open redirect), `state`
 //! echoed, the session's refresh tokens revoked.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

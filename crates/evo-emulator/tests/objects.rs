@@ -2,7 +2,7 @@
 //! files (content-addressed, deduplicated, refused when missing), schema validation, listing,
 //! stages, gzip, roles, and the byte-flip fault.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 

@@ -1,6 +1,6 @@
 //! HTTPS with the emulator's own CA, the hub-side discovery route, and the command-line binary.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The blob listener speaks HTTP/1.1 only (as Azure's blob endpoints), the API listener offers
 //! h2; the WAN profile delays requests and caps each connection's bandwidth.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! `FilesClient` against the in-process emulator: every method, versions, delete/restore,
 //! paging and filters, path validation, resume, and transfers under injected faults.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

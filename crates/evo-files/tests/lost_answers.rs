@@ -1,6 +1,6 @@
 //! An upload whose commit went through but whose answer was lost (found by the soak, issue 16).
 
-mod common;
+use crate::common;
 
 use evo_emulator::{Fault, FaultKind, FaultPlan, RouteClass};
 use evo_files::GetOptions;

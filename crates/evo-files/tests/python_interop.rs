@@ -7,7 +7,7 @@
 //! through `SSL_CERT_FILE`). The venv comes from `scripts/install-peers.sh`; the test fails with
 //! a message when it is missing.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::Arc;

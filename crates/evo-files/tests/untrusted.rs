@@ -2,7 +2,7 @@
 //! never a panic or a wrong result. Served by a scripted transport, plus one test on the
 //! emulator where the new version never shows (the visibility timeout).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! HyperTransport + ApiConnector against real local HTTP servers on 127.0.0.1.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

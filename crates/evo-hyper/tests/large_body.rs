@@ -1,7 +1,7 @@
 //! A 2 GiB body streams up and down through ApiConnector + HyperTransport with flat memory.
 //! (Its own test binary, so no other test's allocations count towards the peak.)
 
-mod common;
+use crate::common;
 
 use bytes::Bytes;
 use common::{TestServer, connector, text};

@@ -5,7 +5,7 @@
 //! transport here sets `proxy_loopback(true)`; each test checks the proxy really carried the
 //! request (its log names the destination, or only the proxy could have answered).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! TLS (a self-signed local server, h2 by ALPN) and proxies (plain-HTTP forwarding, HTTPS
 //! CONNECT tunnels, NO_PROXY).
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

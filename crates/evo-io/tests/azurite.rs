@@ -1,7 +1,7 @@
 //! evo-io against Azurite (Microsoft's Azure Storage emulator), with service SAS URLs signed in
 //! the test with Azurite's well-known key.
 
-mod support;
+use crate::support;
 
 use std::future::IntoFuture;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,6 +1,6 @@
 //! evo-io against the evo-emulator's blob service, with its fault injection.
 
-mod support;
+use crate::support;
 
 use std::future::IntoFuture;
 use std::sync::Arc;

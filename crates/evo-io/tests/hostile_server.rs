@@ -2,7 +2,7 @@
 //! `Range` headers ignored, no ETag. The SDK answers with typed errors, never an abort, a huge
 //! allocation or a corrupt file.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

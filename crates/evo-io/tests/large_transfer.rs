@@ -2,7 +2,7 @@
 //! destination, so neither side holds the data; the peak resident memory of this test process
 //! (client and in-process emulator with folder storage) stays far below the blob size.
 
-mod support;
+use crate::support;
 
 use evo_emulator::{BlobStorage, Emulator};
 use evo_io::{BlobClient, Destination, Source};

@@ -2,7 +2,7 @@
 //! succeeds however long the whole block takes, and one to a server that stops reading fails
 //! soon after it stopped (issue 16).
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

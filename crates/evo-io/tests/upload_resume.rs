@@ -2,7 +2,7 @@
 //! else staged under the same ids, or blocks the server has since thrown away never end up in
 //! the committed blob.
 
-mod support;
+use crate::support;
 
 use std::future::IntoFuture;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! re-serializing keeps every member (timestamps normalized to RFC 3339). The 409 and 412
 //! problem details become the typed errors.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -1,7 +1,7 @@
 //! Client behaviour on a scripted transport: batching, gzip both ways, conditional get,
 //! restore outcomes, and answers that contradict the request.
 
-mod common;
+use crate::common;
 
 use common::{gunzip, gzip, mock_client, mock_client_with};
 use evo_core::test_util::MockResponse;

@@ -3,7 +3,7 @@
 
 #![cfg(feature = "arrow")]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! The Socket.IO source against a real Socket.IO server: python-socketio (PyPI) serving
 //! tests/sync_server.py, a small Sync API shaped like the seed's.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

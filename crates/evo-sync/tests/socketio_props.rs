@@ -3,7 +3,7 @@
 //! and server restarts. After every step the applied cursors never moved back; after the last
 //! step (quiesced with one more reconnect) the replica equals the server's state.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Table formats: validation names the column, inference picks the format the Python SDK
 //! picks, table infos from object JSON describe their format, builders check their input.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! Untrusted Parquet input: truncated, corrupted or foreign bytes give a typed error, never a
 //! panic, and never data that differs from what was written without an error.
 
-mod support;
+use crate::support;
 
 use evo_tables::{ReadOptions, TableError, TableFormat, TableReader, WriteOptions, write_to_vec};
 

@@ -3,7 +3,7 @@
 //! evo-tables reads the files pyarrow writes the way the Python SDK writes them
 //! (`pq.write_table(table, version="2.4", compression="gzip")`) with identical values.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

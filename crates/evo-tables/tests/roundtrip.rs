@@ -1,7 +1,7 @@
 //! Writing tables as Evo stores them and reading them back: every format, the Parquet layout,
 //! streaming in bounded batches, content-addressed names.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

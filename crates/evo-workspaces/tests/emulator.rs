@@ -1,7 +1,7 @@
 //! Every `WorkspacesClient` method against the evo-emulator over HyperTransport: the happy
 //! paths, paging over several pages, and the error paths (404, 403, 409, validation).
 
-mod common;
+use crate::common;
 
 use common::{client, emulator, hub_connector, recording};
 use evo_core::http::Method;

@@ -1,7 +1,7 @@
 //! The client over an unreliable server (the emulator's fault injection): transient failures of
 //! reads are retried by the connector, broken bodies are typed errors, never panics.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

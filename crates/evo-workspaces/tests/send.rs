@@ -1,6 +1,6 @@
 //! Client futures and streams can be moved to other tasks (`tokio::spawn`).
 
-mod common;
+use crate::common;
 
 use common::{client, emulator};
 use evo_workspaces::{CreateWorkspaceRequest, ListWorkspacesQuery};

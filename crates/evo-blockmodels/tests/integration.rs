@@ -1,0 +1,9 @@
+//! The integration tests of evo-blockmodels, one module per file, built as one test binary
+//! (one link and one copy of the dependencies' generic code instead of one per file).
+
+mod common;
+
+mod columns;
+mod models;
+mod python_interop;
+mod query;

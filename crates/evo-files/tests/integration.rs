@@ -1,0 +1,10 @@
+//! The integration tests of evo-files, one module per file, built as one test binary
+//! (one link and one copy of the dependencies' generic code instead of one per file).
+
+mod common;
+
+mod emulator;
+mod fixtures;
+mod lost_answers;
+mod python_interop;
+mod untrusted;

@@ -1,0 +1,11 @@
+//! The integration tests of evo-io, one module per file, built as one test binary
+//! (one link and one copy of the dependencies' generic code instead of one per file).
+
+mod support;
+
+mod azurite;
+mod emulator;
+mod hostile_server;
+mod large_transfer;
+mod read_timeout;
+mod upload_resume;

@@ -1,0 +1,5 @@
+//! The integration tests of evo-soak, one module per file, built as one test binary
+//! (one link and one copy of the dependencies' generic code instead of one per file).
+
+mod kill;
+mod soak;

@@ -1,0 +1,10 @@
+//! The integration tests of evo-tables, one module per file, built as one test binary
+//! (one link and one copy of the dependencies' generic code instead of one per file).
+
+mod support;
+
+mod formats;
+mod malformed;
+mod parquet_writer;
+mod pyarrow_interop;
+mod roundtrip;
