@@ -82,7 +82,7 @@ fn custom_transport() {
     let out = run("custom_transport", &[], LIMIT);
     assert!(!out.contains("FAIL"), "{out}");
     // The middleware saw the token request, discovery and the workspace list.
-    assert!(out.contains("POST /connect/token"), "{out}");
+    assert!(out.contains("/connect/token -> 200"), "{out}");
     assert!(out.contains("/evo/identity/v2/discovery"), "{out}");
     assert!(out.contains("workspace(s)"), "{out}");
 }

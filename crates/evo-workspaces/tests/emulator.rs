@@ -407,19 +407,32 @@ async fn error_paths() {
     );
 }
 
-/// A rejected field: the error keeps the status and names the parameter and the reason.
+/// A rejected field: the error keeps the status and names the parameter and the reason. Names
+/// the client can judge (empty, over 60 characters) are refused before sending; the emulator
+/// refuses them too when a request bypasses the client.
 #[tokio::test]
 async fn validation_error_keeps_invalid_params() {
     let emu = emulator().await;
-    let (ws, _) = client(&emu).await;
+    let (ws, log) = client(&emu).await;
     let long = "x".repeat(61);
     for name in ["", long.as_str()] {
+        log.clear();
         let err = ws
             .create_workspace(&CreateWorkspaceRequest::new(name))
             .await
             .unwrap_err();
-        let status = err.status().expect("an API error").as_u16();
-        assert_eq!(status, 400, "{err}");
+        assert!(matches!(err, Error::InvalidRequest { .. }), "{err}");
+        assert!(log.all().is_empty(), "nothing was sent: {:?}", log.all());
+
+        let err = ws
+            .connector()
+            .request(Method::POST, "workspace/orgs/{org_id}/workspaces")
+            .path_param("org_id", emu.org_id())
+            .json(&serde_json::json!({ "name": name }))
+            .send_empty()
+            .await
+            .unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err}");
         let problem = err.as_api().unwrap().problem().expect("problem details");
         assert_eq!(problem.invalid_params.len(), 1, "{problem:?}");
         assert_eq!(problem.invalid_params[0].name, "name");

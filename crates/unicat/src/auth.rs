@@ -103,7 +103,8 @@ impl Authorizer for JwtAuthorizer {
     }
 
     fn observe_response(&self, headers: &HeaderMap) {
-        self.observe_response_to(&HeaderMap::new(), headers);
+        // Which token the request carried is unknown here: treat it as the current one.
+        self.observe(None, headers);
     }
 
     /// The race guard: a response changes the token only when its request used the current
@@ -111,10 +112,22 @@ impl Authorizer for JwtAuthorizer {
     /// token (`WWW-Authenticate`) nor replaces it (`Authorization`), unless the JWT it brings
     /// was issued later (`iat`) or no token is held.
     fn observe_response_to(&self, sent: &HeaderMap, headers: &HeaderMap) {
-        let sent = sent_token(sent);
+        self.observe(Some(sent_token(sent)), headers);
+    }
+}
+
+impl JwtAuthorizer {
+    /// [`Authorizer::observe_response_to`], with `sent` the token the request carried
+    /// (`Some(None)`: none) or `None` when that is unknown. A request sent without a token
+    /// while there was none, then answered after another task authenticated, did not use the
+    /// current token: its `WWW-Authenticate` must not clear the new one.
+    fn observe(&self, sent: Option<Option<String>>, headers: &HeaderMap) {
         let mut token = self.token.lock().unwrap_or_else(PoisonError::into_inner);
         let current = token.as_ref().map(Secret::expose);
-        let used_current = sent.is_none() || sent.as_deref() == current;
+        let used_current = match &sent {
+            None => true,
+            Some(sent) => sent.as_deref() == current,
+        };
         if headers.contains_key(WWW_AUTHENTICATE) {
             if used_current && token.is_some() {
                 tracing::debug!("the server asked for authentication; the JWT is cleared");
@@ -280,6 +293,24 @@ mod tests {
         // With no token held, any new one is taken.
         auth.observe_response_to(&sent_t1, &headers(AUTHORIZATION, &t1));
         assert_eq!(auth.token().unwrap().expose(), t1);
+    }
+
+    #[test]
+    fn a_401_to_a_request_sent_without_a_token_keeps_one_obtained_since() {
+        let auth = JwtAuthorizer::new();
+        // Sent while no token was held (another task's 401 had cleared it) ...
+        let sent_none = HeaderMap::new();
+        // ... then another task authenticated again ...
+        auth.set(Some(&jwt(2)));
+        // ... and the tokenless request's 401 arrives: the new token stays.
+        auth.observe_response_to(&sent_none, &headers(WWW_AUTHENTICATE, "Bearer"));
+        assert_eq!(auth.token().unwrap().expose(), jwt(2));
+        // With no token held, the same answer leaves none (nothing to clear, no event).
+        auth.set(None);
+        let generation = auth.generation();
+        auth.observe_response_to(&sent_none, &headers(WWW_AUTHENTICATE, "Bearer"));
+        assert!(!auth.has_token());
+        assert_eq!(auth.generation(), generation);
     }
 
     #[tokio::test]
