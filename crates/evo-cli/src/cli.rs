@@ -88,6 +88,9 @@ pub enum Command {
     /// data tables to and from Parquet or CSV.
     #[command(subcommand, alias = "obj")]
     Objects(ObjectsCommand),
+    /// Block models of the workspace: list them, and query their columns to Parquet or CSV.
+    #[command(subcommand, name = "blockmodels", alias = "bm")]
+    BlockModels(BlockModelsCommand),
     /// Print changes as they happen (live replicas).
     #[command(subcommand)]
     Watch(WatchCommand),
@@ -382,6 +385,65 @@ pub struct ImportArgs {
     /// Save a new version of the object at the destination if there is one.
     #[arg(long)]
     pub replace: bool,
+}
+
+/// `evo blockmodels ...`. A MODEL is its name in the workspace or its id.
+#[derive(Debug, Subcommand)]
+pub enum BlockModelsCommand {
+    /// List the block models of the workspace.
+    Ls {
+        /// List deleted block models instead.
+        #[arg(long)]
+        deleted: bool,
+    },
+    /// Save columns of a block model's blocks (within a box, of a version) as a Parquet file
+    /// (the service's result file itself) or as CSV.
+    Query(BlockQueryArgs),
+}
+
+/// `evo blockmodels query`.
+#[derive(Debug, Args)]
+pub struct BlockQueryArgs {
+    /// The block model: its name or id.
+    pub model: String,
+    /// The columns, by title, separated by commas [default: every column].
+    #[arg(long, short = 'c', value_delimiter = ',', value_name = "COLUMN,...")]
+    pub columns: Vec<String>,
+    /// The file to write (`.parquet` or `.csv`).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: PathBuf,
+    /// The file format [default: from the output's extension].
+    #[arg(long, value_enum)]
+    pub format: Option<TableFileFormat>,
+    /// Only blocks whose centroid is in this box of coordinates.
+    #[arg(
+        long,
+        value_name = "XMIN,XMAX,YMIN,YMAX,ZMIN,ZMAX",
+        allow_hyphen_values = true,
+        conflicts_with = "ijk"
+    )]
+    pub bbox: Option<String>,
+    /// Only blocks in this box of indices (of parent blocks for sub-blocked models; both
+    /// ends included).
+    #[arg(
+        long,
+        value_name = "IMIN,IMAX,JMIN,JMAX,KMIN,KMAX",
+        allow_hyphen_values = true
+    )]
+    pub ijk: Option<String>,
+    /// This version instead of the latest: its uuid, or its number (`1` is the version made
+    /// on creation).
+    #[arg(long = "model-version", value_name = "VERSION")]
+    pub model_version: Option<String>,
+    /// Give each block's centroid (x, y, z) instead of its indices (i, j, k).
+    #[arg(long)]
+    pub coordinates: bool,
+    /// Keep blocks whose queried columns are all empty (left out by default).
+    #[arg(long)]
+    pub include_empty: bool,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `evo watch ...`.

@@ -232,6 +232,28 @@ impl From<evo_objects::Error> for CliError {
     }
 }
 
+impl From<evo_blockmodels::Error> for CliError {
+    fn from(e: evo_blockmodels::Error) -> Self {
+        let message = e.to_string();
+        match e {
+            evo_blockmodels::Error::Service(inner) => inner.into(),
+            evo_blockmodels::Error::InvalidRequest(_) => CliError::usage(message),
+            evo_blockmodels::Error::Transfer { ref source, .. } => {
+                let auth = source
+                    .core()
+                    .and_then(OAuthError::find)
+                    .map(|o| from_oauth(o, message.clone()));
+                auth.unwrap_or_else(|| {
+                    CliError::failure(message).hint("run the same command again")
+                })
+            }
+            evo_blockmodels::Error::JobTimedOut { .. } => CliError::failure(message)
+                .hint("the service is busy or the query is large: run the command again later"),
+            _ => by_status(e.status().map(|s| s.as_u16()), message),
+        }
+    }
+}
+
 impl From<evo_sync::Error> for CliError {
     fn from(e: evo_sync::Error) -> Self {
         CliError::failure(e.to_string())

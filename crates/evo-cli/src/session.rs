@@ -423,6 +423,20 @@ impl Session {
         )?)
     }
 
+    /// The Block Model API client of the chosen workspace.
+    pub async fn blockmodels_client(&self) -> CliResult<evo_blockmodels::BlockModelsClient> {
+        let (chosen, ws) = self.workspace(None).await?;
+        let environment = evo_core::Environment::new(
+            chosen.hub_connector.base_url().clone(),
+            chosen.org.id,
+            ws.id,
+        );
+        Ok(evo_blockmodels::BlockModelsClient::new(
+            environment,
+            chosen.hub_connector,
+        )?)
+    }
+
     /// Writes the profile back unless the session is ephemeral.
     pub fn save_profile(&mut self) -> CliResult<()> {
         if self.is_ephemeral() {

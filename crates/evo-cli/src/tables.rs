@@ -360,11 +360,18 @@ fn text_of(array: &ArrayRef, i: usize) -> Option<String> {
             }
         )*};
     }
+    use evo_objects::evo_tables::arrow_array::types::{
+        Float32Type, Int8Type, Int16Type, UInt16Type,
+    };
     display!(
         Float64Type,
+        Float32Type,
+        Int8Type,
+        Int16Type,
         Int32Type,
         Int64Type,
         UInt8Type,
+        UInt16Type,
         UInt32Type,
         UInt64Type
     );
@@ -381,6 +388,13 @@ fn text_of(array: &ArrayRef, i: usize) -> Option<String> {
             .format(&time::format_description::well_known::Rfc3339)
             .ok();
     }
+    if let Some(a) = any.downcast_ref::<evo_objects::evo_tables::arrow_array::Date32Array>() {
+        // Days since 1970-01-01 (Julian day 2440588).
+        let day = time::Date::from_julian_day(2_440_588_i32.checked_add(a.value(i))?).ok()?;
+        return day
+            .format(&time::format_description::well_known::Iso8601::DATE)
+            .ok();
+    }
     if let Some(a) = any.downcast_ref::<evo_objects::evo_tables::arrow_array::LargeStringArray>() {
         return Some(a.value(i).to_owned());
     }
@@ -395,6 +409,11 @@ fn csv_writable(data_type: &DataType) -> bool {
     matches!(
         data_type,
         DataType::Float64
+            | DataType::Float32
+            | DataType::Int8
+            | DataType::Int16
+            | DataType::UInt16
+            | DataType::Date32
             | DataType::Int32
             | DataType::Int64
             | DataType::UInt8
@@ -554,6 +573,19 @@ mod tests {
         assert!(e.message.contains("data row 2"), "{e}");
         let text = Column::Text(vec![Some("a".into())]);
         assert_eq!(text.into_coordinates("x").unwrap_err().kind, Kind::Usage);
+    }
+
+    #[test]
+    fn block_model_column_types_have_csv_text() {
+        use evo_objects::evo_tables::arrow_array::{Date32Array, Float32Array, Int16Array};
+        let date: ArrayRef = Arc::new(Date32Array::from(vec![0, 20_424]));
+        assert!(csv_writable(date.data_type()));
+        assert_eq!(text_of(&date, 0).as_deref(), Some("1970-01-01"));
+        assert_eq!(text_of(&date, 1).as_deref(), Some("2025-12-02"));
+        let small: ArrayRef = Arc::new(Int16Array::from(vec![-7]));
+        assert_eq!(text_of(&small, 0).as_deref(), Some("-7"));
+        let single: ArrayRef = Arc::new(Float32Array::from(vec![0.5]));
+        assert_eq!(text_of(&single, 0).as_deref(), Some("0.5"));
     }
 
     #[test]

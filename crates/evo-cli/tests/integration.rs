@@ -3,6 +3,7 @@
 
 mod support;
 
+mod blockmodels;
 mod files;
 mod login;
 mod objects;

@@ -1,6 +1,7 @@
 //! The commands, one module per group.
 
 mod auth;
+mod blockmodels;
 mod config;
 pub mod files;
 mod objects;
@@ -23,6 +24,7 @@ pub async fn run(session: &mut Session, command: Command) -> CliResult<()> {
         Command::Workspaces(command) => workspaces::run(session, command).await,
         Command::Files(command) => files::run(session, command).await,
         Command::Objects(command) => objects::run(session, command).await,
+        Command::BlockModels(command) => blockmodels::run(session, command).await,
         Command::Watch(command) => watch::run(session, command).await,
         Command::Completions { .. } | Command::Emulator(_) => Ok(()),
     }
