@@ -136,3 +136,115 @@ fn blockmodel() {
     assert!(out.contains("column added"), "{out}");
     assert!(out.contains("grade over"), "{out}");
 }
+
+/// `unicat_live` against a Unicat server that is not the embedded emulator: the Python server
+/// of the unicat tests (python-socketio, written from the protocol), configured through the
+/// `UNICAT_*` variables as a user would. Its sync items carry no data, so every printed line
+/// comes from the connector's fetch rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unicat_live_against_the_python_server() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+
+    let script = evo_testkit::workspace_root().join("crates/unicat/tests/unicat_server.py");
+    let state = tempfile::tempdir().unwrap();
+    let port = evo_testkit::free_port();
+    let mut command = tokio::process::Command::new(evo_testkit::python());
+    command
+        .arg(&script)
+        .args(["--port", &port.to_string(), "--page-size", "100", "--state"])
+        .arg(state.path().join("state.json"))
+        .stdout(Stdio::piped());
+    let mut server = evo_testkit::ChildGuard::spawn(command);
+    let mut server_out = BufReader::new(server.child_mut().stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(30), server_out.next_line())
+        .await
+        .expect("unicat_server.py did not start within 30 s")
+        .unwrap();
+    assert!(
+        first.as_deref().is_some_and(|l| l.starts_with("LISTENING")),
+        "{first:?}"
+    );
+    tokio::spawn(async move { while let Ok(Some(_)) = server_out.next_line().await {} });
+
+    let program = examples_dir().join(format!("unicat_live{}", std::env::consts::EXE_SUFFIX));
+    let mut example = tokio::process::Command::new(&program)
+        .env("UNICAT_URL", format!("http://127.0.0.1:{port}"))
+        .env("UNICAT_PROJECT", "p-test")
+        .env("UNICAT_API_KEY", "secret-api-key")
+        .env("UNICAT_RECORD", "rec-1")
+        .env("UNICAT_SECONDS", "6")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", program.display()));
+
+    // Once the example's Sync API session is up, another client changes, then deletes, the record.
+    let connected = async {
+        while control(port, "GET", "/control/stats", "").await["synced"] != 1 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), connected)
+        .await
+        .expect("the example did not connect to the Sync API within 30 s");
+    let renamed = r#"{"data_type": "records", "key": "rec-1", "value": {"gid": "rec-1", "definition": "def-1", "fields": {"en": {"name": "Renamed"}}}}"#;
+    control(port, "POST", "/control/put", renamed).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    control(
+        port,
+        "POST",
+        "/control/delete",
+        r#"{"data_type": "records", "key": "rec-1"}"#,
+    )
+    .await;
+
+    let mut stdout = String::new();
+    let mut pipe = example.stdout.take().unwrap();
+    let status = tokio::time::timeout(LIMIT, async {
+        pipe.read_to_string(&mut stdout).await.unwrap();
+        example.wait().await.unwrap()
+    })
+    .await
+    .expect("unicat_live ran over its limit");
+    let mut stderr = String::new();
+    let _ = example
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .await;
+    assert!(
+        status.success(),
+        "{status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            r#"changed rec-1 {"en":{"name":"Renamed"}}"#,
+            "deleted rec-1"
+        ],
+        "stderr:\n{stderr}"
+    );
+}
+
+/// One HTTP/1.1 exchange with the Python server's test controls; the JSON answer.
+async fn control(port: u16, method: &str, path: &str, body: &str) -> serde_json::Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(head.starts_with("HTTP/1.1 200"), "{path}: {head}\n{body}");
+    serde_json::from_str(body).expect("JSON")
+}
