@@ -50,7 +50,7 @@ enum Login {
     Authorizer(Arc<dyn Authorizer>),
 }
 
-/// Starts an [`EvoBuilder`] configured from the environment variables listed in [`env`], to
+/// Starts an [`EvoBuilder`] configured from the environment variables listed in [`mod@env`], to
 /// adjust before [`connect`](EvoBuilder::connect) (the way `aws_config::from_env()` does).
 ///
 /// The login is chosen from what is set: `EVO_ACCESS_TOKEN` (a static token), else
