@@ -69,8 +69,8 @@ pub(crate) fn check_name(name: &str) -> Result<(), Error> {
 
 impl CreateWorkspaceRequest {
     /// Checks what the service would reject before sending: the name's length (1 to
-    /// [`MAX_WORKSPACE_NAME_CHARS`] characters). [`WorkspacesClient::create_workspace`]
-    /// (crate::WorkspacesClient::create_workspace) calls it.
+    /// [`MAX_WORKSPACE_NAME_CHARS`] characters).
+    /// [`WorkspacesClient::create_workspace`](crate::WorkspacesClient::create_workspace) calls it.
     pub fn validate(&self) -> Result<(), Error> {
         check_name(&self.name)
     }
