@@ -1,6 +1,7 @@
 //! The block model calls: list (workspace, organization), get, create, update metadata,
 //! delete, restore; versions and deltas; units.
 
+use evo_core::paging::OffsetPage;
 use futures_core::Stream;
 use http::{Method, StatusCode};
 use serde::Serialize;
@@ -380,38 +381,15 @@ where
     F: Fn(ListQuery) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<Page<T>, Error>> + Send,
 {
-    struct State<T, F> {
-        fetch: F,
-        query: ListQuery,
-        buffered: std::vec::IntoIter<T>,
-        done: bool,
-    }
-    let state = State {
-        fetch,
-        query,
-        buffered: Vec::new().into_iter(),
-        done: false,
-    };
-    futures_util::stream::unfold(state, |mut state| async move {
-        loop {
-            if let Some(item) = state.buffered.next() {
-                return Some((Ok(item), state));
-            }
-            if state.done {
-                return None;
-            }
-            match (state.fetch)(state.query).await {
-                Ok(page) => {
-                    let received = page.results.len() as u64;
-                    state.done = received == 0 || state.query.offset + received >= page.total;
-                    state.query.offset += received;
-                    state.buffered = page.results.into_iter();
-                }
-                Err(e) => {
-                    state.done = true;
-                    return Some((Err(e), state));
-                }
-            }
+    evo_core::paging::offset_pages(query.offset, move |offset| {
+        let page = fetch(ListQuery { offset, ..query });
+        async move {
+            let page = page.await?;
+            let more = offset + (page.results.len() as u64) < page.total;
+            Ok::<_, Error>(OffsetPage {
+                items: page.results,
+                more,
+            })
         }
     })
 }

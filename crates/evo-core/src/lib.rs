@@ -27,6 +27,7 @@ mod connector;
 mod environment;
 mod error;
 mod feedback;
+pub mod paging;
 mod plain_http;
 pub mod polling;
 mod read_timeout;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use evo_core::paging::OffsetPage;
 use futures_core::Stream;
 use http::{Method, StatusCode};
 use uuid::Uuid;
@@ -204,40 +205,19 @@ impl FilesClient {
         &self,
         query: ListFilesQuery,
     ) -> impl Stream<Item = Result<FileSummary, Error>> + Send + 'static {
-        struct State {
-            client: FilesClient,
-            query: ListFilesQuery,
-            buffered: std::vec::IntoIter<FileSummary>,
-            done: bool,
-        }
-        let state = State {
-            client: self.clone(),
-            query,
-            buffered: Vec::new().into_iter(),
-            done: false,
-        };
-        futures_util::stream::unfold(state, |mut state| async move {
-            loop {
-                if let Some(file) = state.buffered.next() {
-                    return Some((Ok(file), state));
-                }
-                if state.done {
-                    return None;
-                }
-                match state.client.list_page(&state.query).await {
-                    Ok(page) => {
-                        let received = page.files.len() as u64;
-                        state.done = received == 0
-                            || page.links.next.is_none()
-                            || state.query.offset + received >= page.total;
-                        state.query.offset += received;
-                        state.buffered = page.files.into_iter();
-                    }
-                    Err(e) => {
-                        state.done = true;
-                        return Some((Err(e), state));
-                    }
-                }
+        let client = self.clone();
+        evo_core::paging::offset_pages(query.offset, move |offset| {
+            let client = client.clone();
+            let mut at = query.clone();
+            at.offset = offset;
+            async move {
+                let page = client.list_page(&at).await?;
+                let end = offset + page.files.len() as u64;
+                let more = page.links.next.is_some() && end < page.total;
+                Ok::<_, Error>(OffsetPage {
+                    items: page.files,
+                    more,
+                })
             }
         })
     }

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use evo_core::paging::OffsetPage;
 use futures_core::Stream;
 use http::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -555,8 +556,8 @@ fn check_schema(object: &serde_json::Value) -> Result<(), Error> {
 }
 
 /// Streams the items of every page from the query's offset. Stops after a page with no next
-/// link, a short or empty page, or once `total` is reached; the offset advances by the items
-/// received, so a server repeating itself cannot make it loop forever.
+/// link, a short or empty page, or once `total` is reached (see
+/// [`offset_pages`](evo_core::paging::offset_pages)).
 fn pages<T, F, Fut>(
     query: ListObjectsQuery,
     fetch: F,
@@ -566,40 +567,18 @@ where
     F: Fn(ListObjectsQuery) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<ObjectsPage<T>, Error>> + Send,
 {
-    struct State<T, F> {
-        fetch: F,
-        query: ListObjectsQuery,
-        buffered: std::vec::IntoIter<T>,
-        done: bool,
-    }
-    let state = State {
-        fetch,
-        query,
-        buffered: Vec::new().into_iter(),
-        done: false,
-    };
-    futures_util::stream::unfold(state, |mut state| async move {
-        loop {
-            if let Some(item) = state.buffered.next() {
-                return Some((Ok(item), state));
-            }
-            if state.done {
-                return None;
-            }
-            match (state.fetch)(state.query.clone()).await {
-                Ok(page) => {
-                    let received = page.objects.len() as u64;
-                    state.done = received == 0
-                        || page.links.next.is_none()
-                        || (page.total > 0 && state.query.offset + received >= page.total);
-                    state.query.offset += received;
-                    state.buffered = page.objects.into_iter();
-                }
-                Err(e) => {
-                    state.done = true;
-                    return Some((Err(e), state));
-                }
-            }
+    evo_core::paging::offset_pages(query.offset, move |offset| {
+        let mut at = query.clone();
+        at.offset = offset;
+        let page = fetch(at);
+        async move {
+            let page = page.await?;
+            let end = offset + page.objects.len() as u64;
+            let more = page.links.next.is_some() && !(page.total > 0 && end >= page.total);
+            Ok::<_, Error>(OffsetPage {
+                items: page.objects,
+                more,
+            })
         }
     })
 }
