@@ -1,7 +1,7 @@
 //! Project automation for evo-rs: `cargo xtask <command>`.
 //!
-//! - `lint`: formatting check, clippy with warnings denied, generated code freshness, docs with
-//!   warnings denied.
+//! - `lint`: formatting check, clippy with warnings denied, the Windows check of evo-io,
+//!   generated code freshness, docs with warnings denied.
 //! - `ci`: `lint`, then `test`.
 //! - `test`: installs the third-party test peers (scripts/install-peers.sh), then runs every test.
 //! - `package [--verify]`: `cargo package` for every publishable crate (`test` runs it without
