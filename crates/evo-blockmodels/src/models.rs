@@ -127,6 +127,36 @@ pub enum SizeOptions {
 }
 
 impl SizeOptions {
+    /// The (parent) block counts, the size of a (parent) block and, for sub-blocked models, the
+    /// sub-blocks per parent block.
+    pub fn dimensions(&self) -> (&Size3, &BlockSize, Option<&Size3>) {
+        match self {
+            SizeOptions::Regular {
+                n_blocks,
+                block_size,
+            } => (n_blocks, block_size, None),
+            SizeOptions::FullySubBlocked {
+                n_parent_blocks,
+                n_subblocks_per_parent,
+                parent_block_size,
+            }
+            | SizeOptions::Flexible {
+                n_parent_blocks,
+                n_subblocks_per_parent,
+                parent_block_size,
+            }
+            | SizeOptions::VariableOctree {
+                n_parent_blocks,
+                n_subblocks_per_parent,
+                parent_block_size,
+            } => (
+                n_parent_blocks,
+                parent_block_size,
+                Some(n_subblocks_per_parent),
+            ),
+        }
+    }
+
     /// The `model_type` string.
     pub fn model_type(&self) -> &'static str {
         match self {
@@ -155,31 +185,7 @@ impl SizeOptions {
                 .all(|v| v.is_finite() && *v > 0.0 && *v < 1_000_000.0)
         };
         let count_ok = |n: &Size3| n.nx >= 1 && n.ny >= 1 && n.nz >= 1;
-        let (n, s, sub) = match self {
-            SizeOptions::Regular {
-                n_blocks,
-                block_size,
-            } => (n_blocks, block_size, None),
-            SizeOptions::FullySubBlocked {
-                n_parent_blocks,
-                n_subblocks_per_parent,
-                parent_block_size,
-            }
-            | SizeOptions::Flexible {
-                n_parent_blocks,
-                n_subblocks_per_parent,
-                parent_block_size,
-            }
-            | SizeOptions::VariableOctree {
-                n_parent_blocks,
-                n_subblocks_per_parent,
-                parent_block_size,
-            } => (
-                n_parent_blocks,
-                parent_block_size,
-                Some(n_subblocks_per_parent),
-            ),
-        };
+        let (n, s, sub) = self.dimensions();
         if !count_ok(n) {
             return Err(format!("every block count must be at least 1, got {n:?}"));
         }

@@ -59,33 +59,7 @@ async fn ls(session: &Session, client: &BlockModelsClient, deleted: bool) -> Cli
 /// The block counts (`10 x 8 x 6`; parent blocks and sub-blocks per parent for sub-blocked
 /// models) and the size of a block (of a parent block).
 fn geometry(options: &SizeOptions) -> (String, String) {
-    let (n, size, sub) = match options {
-        SizeOptions::Regular {
-            n_blocks,
-            block_size,
-        } => (n_blocks, block_size, None),
-        SizeOptions::FullySubBlocked {
-            n_parent_blocks,
-            n_subblocks_per_parent,
-            parent_block_size,
-        }
-        | SizeOptions::Flexible {
-            n_parent_blocks,
-            n_subblocks_per_parent,
-            parent_block_size,
-        }
-        | SizeOptions::VariableOctree {
-            n_parent_blocks,
-            n_subblocks_per_parent,
-            parent_block_size,
-        } => (
-            n_parent_blocks,
-            parent_block_size,
-            Some(n_subblocks_per_parent),
-        ),
-        // A kind of model this version does not know: its type still shows.
-        _ => return (String::new(), String::new()),
-    };
+    let (n, size, sub) = options.dimensions();
     let mut blocks = format!("{} x {} x {}", n.nx, n.ny, n.nz);
     if let Some(s) = sub {
         blocks.push_str(&format!(" (/ {} x {} x {})", s.nx, s.ny, s.nz));
