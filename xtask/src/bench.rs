@@ -3,8 +3,6 @@
 //! run, so the numbers compare like with like on whatever machine runs them. Never part of the
 //! tests.
 
-use std::process::Command;
-
 /// Runs the benchmarks named in `args` (default: `io` then `files`). `objects` (evo-rs beside
 /// the official Python `evo-objects` with pyarrow, saving then reading back a 10-million-point
 /// set through the emulator's TLS blob listener; best of 3) prints last `objects-bench: upload
@@ -68,18 +66,5 @@ fn api() -> Result<(), String> {
 
 /// Runs `evo-bench <name>` built in release mode.
 fn run_bench(name: &str) -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .ok_or("xtask sits in the workspace root")?;
-    let status = Command::new(cargo)
-        .current_dir(root)
-        .args(["run", "--release", "-p", "evo-bench", "--", name])
-        .status()
-        .map_err(|e| format!("starting cargo: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("the {name} benchmark failed ({status})"))
-    }
+    crate::ci::run_release("evo-bench", &[name], &format!("the {name} benchmark"))
 }

@@ -161,6 +161,21 @@ fn lean(command: &mut Command) -> &mut Command {
     command
 }
 
+/// `cargo run --release -p <package> -- <args>` from the workspace root (benchmarks and the
+/// soak run optimised); `what` names the run in the error.
+pub(crate) fn run_release(package: &str, args: &[&str], what: &str) -> Result<(), String> {
+    let status = cargo(&workspace_root())
+        .args(["run", "--release", "-p", package, "--"])
+        .args(args)
+        .status()
+        .map_err(|e| format!("starting cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status})"))
+    }
+}
+
 /// The workspace root: the parent of this crate's folder.
 fn workspace_root() -> PathBuf {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -4,8 +4,6 @@
 //! 200 downloads of random sizes up to 64 MiB through the emulator under faults). The last
 //! line printed is `soak: N/N transfers identical, R retries, peak Z MiB`.
 
-use std::process::Command;
-
 /// Runs the kill test and the soak.
 pub fn run(args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
@@ -27,19 +25,5 @@ pub fn run(args: &[String]) -> Result<(), String> {
 }
 
 fn evo_soak(args: &[&str]) -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .ok_or("xtask sits in the workspace root")?;
-    let status = Command::new(cargo)
-        .current_dir(root)
-        .args(["run", "--release", "-p", "evo-soak", "--"])
-        .args(args)
-        .status()
-        .map_err(|e| format!("starting cargo: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("evo-soak {} failed ({status})", args.join(" ")))
-    }
+    crate::ci::run_release("evo-soak", args, &format!("evo-soak {}", args.join(" ")))
 }
