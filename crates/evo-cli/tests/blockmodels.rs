@@ -16,7 +16,7 @@ use evo_blockmodels::{
     BlockModelsClient, BlockSize, ColumnChanges, NewBlockModel, Size3, SizeOptions,
 };
 use evo_core::{ApiConnector, Environment, StaticTokenAuthorizer};
-use support::Env;
+use support::{Env, read_csv};
 use uuid::Uuid;
 
 /// Blocks along x, y, z.
@@ -82,22 +82,6 @@ async fn with_model() -> (Env, Uuid) {
         .await
         .unwrap();
     (env, model.bm_uuid)
-}
-
-/// A CSV file's header and rows.
-fn read_csv(path: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut reader = csv::Reader::from_path(path).expect("csv");
-    let header = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    let rows = reader
-        .records()
-        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
-        .collect();
-    (header, rows)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use evo_emulator::{Fault, FaultPlan, RouteClass};
 use serde_json::Value;
-use support::Env;
+use support::{Env, read_csv};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 async fn signed_in() -> Env {
@@ -42,22 +42,6 @@ fn points_csv(n: usize) -> String {
         ));
     }
     csv
-}
-
-/// A CSV file's header and rows.
-fn read_csv(path: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut reader = csv::Reader::from_path(path).expect("csv");
-    let header = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    let rows = reader
-        .records()
-        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
-        .collect();
-    (header, rows)
 }
 
 fn listed_paths(listing: &Value) -> Vec<String> {

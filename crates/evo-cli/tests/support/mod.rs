@@ -197,3 +197,19 @@ pub fn write_random(path: &Path, len: usize, seed: u64) -> Vec<u8> {
     std::fs::write(path, &data).expect("write");
     data
 }
+
+/// A CSV file's header and rows.
+pub fn read_csv(path: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::Reader::from_path(path).expect("csv");
+    let header = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    (header, rows)
+}
