@@ -372,7 +372,7 @@ fn list_params(request: evo_core::RequestBuilder, query: &ListQuery) -> evo_core
 
 /// The items of every page from `query`'s offset on: a page is read when the previous one is
 /// used up; the stream ends after the last page (or the first error).
-fn pages<T, F, Fut>(
+pub(crate) fn pages<T, F, Fut>(
     query: ListQuery,
     fetch: F,
 ) -> impl Stream<Item = Result<T, Error>> + Send + 'static

@@ -22,8 +22,14 @@
 //!   downloaded through evo-io and read back as Arrow record batches a batch at a time
 //!   ([`QueryResult::batches`]), or kept as a file ([`BlockModelsClient::query_to_file`]).
 //!
-//! Not yet: report specifications (create, run, results, comparisons) and column values of
-//! sub-blocked models (their models can be created, read and changed in metadata).
+//! - Reports ([`NewReportSpecification`], [`ReportSpecificationUpdate`]): report
+//!   specifications (value columns summed or mass-averaged, categories, cut-offs, density,
+//!   bounding box) created, listed, read and changed; reporting jobs
+//!   ([`BlockModelsClient::run_report`]) whose [`ReportResult`]s are listed and read; and
+//!   comparisons of two results ([`BlockModelsClient::compare_reports`]).
+//!
+//! Not yet: column values of sub-blocked models (their models can be created, read and
+//! changed in metadata).
 
 mod blockmodels;
 mod client;
@@ -32,6 +38,7 @@ mod error;
 mod jobs;
 pub mod models;
 mod query;
+pub mod reports;
 
 pub use blockmodels::{ListQuery, MAX_PAGE_SIZE, NewBlockModel};
 pub use client::{BlockModelsClient, BlockModelsClientBuilder, DEFAULT_JOB_TIMEOUT};
@@ -46,6 +53,14 @@ pub use models::{
 pub use query::{
     ColumnHeaders, DEFAULT_QUERY_BATCH_ROWS, GeometryColumns, Query, QueryResult, QueryStarted,
 };
+pub use reports::models::{
+    CategoryValue, MeshFilter, MeshFilterRelation, NegativeValuesPolicy, NullValuesPolicy,
+    ReportAggregation, ReportCategory, ReportCell, ReportCellStatus, ReportColumn,
+    ReportComparison, ReportComparisonRequest, ReportComparisonRun, ReportComparisonValue,
+    ReportResult, ReportResultSummary, ReportRow, ReportRun, ReportSpecification, ReportWarning,
+    ReportWarningType, ReportingJob,
+};
+pub use reports::{ComparisonStarted, NewReportSpecification, ReportSpecificationUpdate};
 
 /// Re-export of evo-tables (Arrow and Parquet), so callers build arrays with the same Arrow
 /// version.

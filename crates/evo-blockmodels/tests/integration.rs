@@ -4,6 +4,8 @@
 mod common;
 
 mod columns;
+mod failures;
 mod models;
 mod python_interop;
 mod query;
+mod reports;

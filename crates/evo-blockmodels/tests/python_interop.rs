@@ -1,7 +1,9 @@
 //! Interoperability with the official Python SDK (`evo-blockmodels` with pyarrow) through the
 //! emulator: a model made and filled by Python is queried by this crate with identical values,
 //! and a model made and filled by this crate is queried by Python with identical values
-//! (SHA-256 of each column's values in block order on both sides).
+//! (SHA-256 of each column's values in block order on both sides); a report specification and
+//! its result made by this crate are read by Python's generated `ReportsApi` (strict pydantic
+//! models), whose reporting job this crate then waits for.
 //!
 //! The Python SDK only accepts `https` blob URLs on the default port, so the emulator serves
 //! blobs over TLS on port 443 of a random `127.x.y.z` address; both sides trust its CA. The venv
@@ -16,7 +18,8 @@ use evo_blockmodels::evo_tables::arrow_array::{
     ArrayRef, Float64Array, Int32Array, RecordBatch, StringArray,
 };
 use evo_blockmodels::{
-    BlockModelsClient, BlockSize, ColumnChanges, NewBlockModel, Query, Size3, SizeOptions,
+    BlockModelsClient, BlockSize, ColumnChanges, NewBlockModel, NewReportSpecification, Query,
+    ReportAggregation, ReportCategory, ReportColumn, ReportRun, Size3, SizeOptions,
 };
 use evo_core::{ApiConnector, Environment, StaticTokenAuthorizer};
 use evo_emulator::{Emulator, Seed};
@@ -224,4 +227,74 @@ async fn python_and_rust_query_each_others_block_models() {
     )
     .await;
     assert_eq!(read["columns"], expected);
+
+    // Rust makes and runs a report specification; Python reads it, its listing and its
+    // result, and starts a reporting job that Rust waits for.
+    let version = client.latest_version(model.bm_uuid).await.unwrap();
+    let column = |t: &str| version.mapping.column(t).unwrap();
+    let spec = client
+        .create_report_specification(
+            model.bm_uuid,
+            &NewReportSpecification::new("grade by rock", "t")
+                .autorun(false)
+                .column(
+                    ReportColumn::of(column("grade"), ReportAggregation::MassAverage, "g/t")
+                        .unwrap(),
+                )
+                .category(ReportCategory::of(column("rock")).unwrap())
+                .density_value(2.5, "t/m3"),
+        )
+        .await
+        .unwrap();
+    let rs = spec.report_specification_uuid;
+    let result = client.run_report(model.bm_uuid, rs, None).await.unwrap();
+    let read = python(
+        "report",
+        &emu,
+        &ws,
+        &format!("{}/{rs}", model.bm_uuid),
+        &token,
+        &ca,
+        &dir.path().join("py3"),
+    )
+    .await;
+    assert_eq!(read["name"], "grade by rock");
+    assert_eq!(read["revision"], 0);
+    assert_eq!(read["labels"], serde_json::json!(["grade"]));
+    assert_eq!(read["aggregations"], serde_json::json!(["MASS_AVERAGE"]));
+    assert_eq!(read["density_value"], 2.5);
+    assert_eq!(read["last_result_version_id"], version.version_id);
+    assert_eq!(read["listed"], serde_json::json!(["grade by rock"]));
+    assert_eq!(read["units"], serde_json::json!(["g/t", "t", "t/m3"]));
+    assert_eq!(read["result_uuid"], result.report_result_uuid.to_string());
+    assert_eq!(read["value_columns"], serde_json::json!(["Mass", "grade"]));
+    let rows: Vec<serde_json::Value> = result.result_sets[0]
+        .rows
+        .iter()
+        .map(|r| {
+            serde_json::json!([
+                r.categories,
+                r.values.iter().map(|c| c.value).collect::<Vec<_>>(),
+                r.values.iter().map(|c| c.status).collect::<Vec<_>>(),
+            ])
+        })
+        .collect();
+    assert_eq!(read["rows"], serde_json::Value::from(rows));
+    assert_eq!(
+        read["rows"].as_array().unwrap().len(),
+        6,
+        "5 rocks and the total"
+    );
+    let job: uuid::Uuid = read["job_uuid"].as_str().unwrap().parse().unwrap();
+    let run = client
+        .job::<ReportRun>(model.bm_uuid, job)
+        .wait()
+        .await
+        .unwrap();
+    assert_eq!(run.version_id, version.version_id);
+    let again = client
+        .get_report_result(model.bm_uuid, rs, run.report_result_uuid)
+        .await
+        .unwrap();
+    assert_eq!(again.result_sets, result.result_sets);
 }

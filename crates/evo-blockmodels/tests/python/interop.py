@@ -4,6 +4,7 @@ pyarrow) against an Evo-compatible server.
 Usage (run by tests/python_interop.rs):
     interop.py create HUB_URL ORG_ID WORKSPACE_ID NAME NX NY NZ CACHE_DIR
     interop.py read   HUB_URL ORG_ID WORKSPACE_ID BM_ID NX NY NZ CACHE_DIR
+    interop.py report HUB_URL ORG_ID WORKSPACE_ID BM_ID/RS_ID NX NY NZ CACHE_DIR
 
 `create` makes a regular model of NX x NY x NZ blocks of 10 x 10 x 5 at (100, 200, 300) with the
 columns `grade` (float64), `count` (int32) and `rock` (string) from the formulas below (the
@@ -12,6 +13,11 @@ three columns of a model with indices. The access token comes from EVO_TOKEN, th
 server's TLS blob listener from SSL_CERT_FILE. Prints one JSON line: the model id, the version
 number and, per column, the row count and the SHA-256 of its values in block order (i fastest)
 as little-endian bytes (strings: UTF-8 joined by newlines).
+
+`report` reads report specification RS_ID of model BM_ID through the SDK's generated
+`ReportsApi` (its pydantic models parse the answers strictly), lists the model's
+specifications, reads the newest result of RS_ID, and starts a reporting job; prints the
+specification, the result's rows and the new job's id as one JSON line.
 """
 
 import asyncio
@@ -26,6 +32,8 @@ import pyarrow as pa
 from evo.aio import AioTransport
 from evo.blockmodels import BlockModelAPIClient
 from evo.blockmodels.data import RegularGridDefinition
+from evo.blockmodels.endpoints.api import ReportsApi
+from evo.blockmodels.endpoints.models import ReportingJobSpec
 from evo.blockmodels.endpoints.models import ColumnHeaderType, GeometryColumns
 from evo.common import APIConnector, Environment
 from evo.common.utils import Cache
@@ -68,6 +76,39 @@ async def main(argv: list[str]) -> None:
     connector = APIConnector(hub_url, transport, AccessTokenAuthorizer(os.environ["EVO_TOKEN"]))
     client = BlockModelAPIClient(environment, connector, Cache(cache_dir, mkdir=True))
     async with transport:
+        if mode == "report":
+            bm_id, rs_id = target.split("/")
+            ids = {"workspace_id": workspace_id, "org_id": org_id, "bm_id": bm_id}
+            api = ReportsApi(connector)
+            spec = await api.get_report_specification(rs_id=rs_id, **ids)
+            listed = await api.list_block_model_report_specifications(**ids, offset=0, limit=10)
+            summaries = await api.get_report_results_list(rs_id=rs_id, **ids, limit=1)
+            latest = summaries.results[0].report_result_uuid
+            result = await api.get_report_result(rs_id=rs_id, report_result_uuid=str(latest), **ids)
+            started = await api.run_reporting_job(rs_id=rs_id, reporting_job_spec=ReportingJobSpec(), **ids)
+            print(
+                json.dumps(
+                    {
+                        "name": spec.name,
+                        "revision": spec.revision,
+                        "labels": [c.label for c in spec.columns],
+                        "aggregations": [c.aggregation.value for c in spec.columns],
+                        "density_value": spec.density_value,
+                        "last_result_version_id": spec.last_result_version_id,
+                        "listed": [s.name for s in listed.results],
+                        "units": sorted(u.unit_id for u in listed.referenced_units),
+                        "result_uuid": str(result.report_result_uuid),
+                        "value_columns": [c.label for c in result.value_columns],
+                        "rows": [
+                            [row.categories, [cell.value for cell in row.values], [cell.status.value for cell in row.values]]
+                            for row in result.result_sets[0].rows
+                        ],
+                        "job_uuid": str(started.job_uuid),
+                        "job_version_id": started.version_id,
+                    }
+                )
+            )
+            return
         if mode == "create":
             c = columns(nx, ny, nz)
             table = pa.table(

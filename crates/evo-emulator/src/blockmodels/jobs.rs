@@ -111,7 +111,10 @@ pub(super) fn spawn_job(shared: Arc<Shared>, job: Uuid) {
         tokio::time::sleep(delay - delay / 2).await;
         let outcome = work(&shared, job).await;
         match outcome {
-            Ok(payload) => set_status(&shared, job, Status::Complete, Some(payload)),
+            Ok(payload) => {
+                set_status(&shared, job, Status::Complete, Some(payload));
+                super::reports::autorun_after(&shared, job);
+            }
             Err(payload) => set_status(&shared, job, Status::Failed, Some(payload)),
         }
     });
@@ -160,6 +163,12 @@ async fn work(shared: &Arc<Shared>, job: Uuid) -> Result<Value, Value> {
                 .await
                 .map_err(|e| failure(500, "Error in Query", e.message))?;
             Ok(json!({}))
+        }
+        JobKind::Report { .. } | JobKind::Comparison { .. } => {
+            let shared = shared.clone();
+            tokio::task::spawn_blocking(move || super::reports::work(&shared, &rec))
+                .await
+                .unwrap_or_else(|e| Err(failure(500, "Error in Report", e.to_string())))
         }
     }
 }

@@ -8,17 +8,20 @@
 //! * [`jobs`]: job states with a configurable delay, `GET .../jobs/{job}`, `uploaded`;
 //! * [`update`]: column changes applied from uploaded Parquet files (a bad file fails the job);
 //! * [`query`]: queries that filter blocks by version, box and columns and write Parquet;
-//!   deltas between versions.
+//!   deltas between versions;
+//! * [`reports`]: report specifications checked against the model's columns, reporting jobs
+//!   that compute results from a version's block values, results, comparisons.
 //!
 //! Column files and query results live in the shared blob store (container
 //! `blockmodel-data`) behind pre-signed URLs, as object data does. Not emulated: column
 //! values of sub-blocked models (their models are stored and described, value changes and
-//! queries answer 400), CSV results, column groups and tags, report specifications.
+//! queries answer 400), CSV results, column groups and tags, reports on sub-blocked models and mesh filters.
 
 mod common;
 mod jobs;
 mod models;
 mod query;
+mod reports;
 mod state;
 mod update;
 
@@ -75,5 +78,6 @@ fn routes() -> Router<Arc<Shared>> {
         )
         .route(&format!("{bm}/jobs/{{job}}"), get(jobs::get_job))
         .route(&format!("{bm}/jobs/{{job}}/uploaded"), post(jobs::uploaded))
+        .merge(reports::routes(bm))
         .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
 }

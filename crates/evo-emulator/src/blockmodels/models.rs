@@ -22,7 +22,7 @@ use crate::state::{Model, Role, Shared};
 type P2 = Path<(String, String)>;
 type P3 = Path<(String, String, String)>;
 
-fn page(q: &Query) -> Result<(usize, usize), ApiError> {
+pub(super) fn page(q: &Query) -> Result<(usize, usize), ApiError> {
     let offset = q
         .u64("offset")
         .map_err(|e| invalid("offset", e))?
@@ -37,7 +37,7 @@ fn page(q: &Query) -> Result<(usize, usize), ApiError> {
     Ok((offset as usize, limit as usize))
 }
 
-fn page_json(results: Vec<Value>, total: usize, offset: usize, limit: usize) -> Value {
+pub(super) fn page_json(results: Vec<Value>, total: usize, offset: usize, limit: usize) -> Value {
     json!({"count": results.len(), "total": total, "offset": offset, "limit": limit, "results": results})
 }
 

@@ -44,12 +44,12 @@ pub(crate) struct QueryRequest {
 
 /// A bounding box: inclusive index ranges, or inclusive centroid coordinate ranges.
 #[derive(Debug, Clone, Copy)]
-enum Area {
+pub(super) enum Area {
     Indices([[i64; 2]; 3]),
     Coordinates([[f64; 2]; 3]),
 }
 
-fn parse_area(v: &Value) -> Result<Option<Area>, ApiError> {
+pub(super) fn parse_area(v: &Value) -> Result<Option<Area>, ApiError> {
     if v.is_null() {
         return Ok(None);
     }
@@ -220,7 +220,7 @@ pub(super) async fn post_blocks(
 }
 
 /// The blocks of `m` within `area`, in block order (`i` fastest).
-fn select(m: &ModelRec, area: Option<Area>) -> Vec<u32> {
+pub(super) fn select(m: &ModelRec, area: Option<Area>) -> Vec<u32> {
     let (n, _) = m.geometry.parents();
     let full = [
         [0, i64::from(n[0]) - 1],

@@ -21,6 +21,8 @@ pub(super) struct BlockModelsState {
     pub(super) jobs: HashMap<Uuid, JobRec>,
     /// How long jobs take (see `Emulator::set_blockmodel_job_delay`).
     pub(super) job_delay: Duration,
+    /// Report specifications and their results.
+    pub(super) reports: super::reports::ReportStore,
 }
 
 /// The geometry of a model.
@@ -239,6 +241,18 @@ pub(super) enum JobKind {
     Query {
         request: Arc<super::query::QueryRequest>,
         blob: String,
+    },
+    /// Runs report specification `spec` on `version`, making result `result`.
+    Report {
+        spec: Uuid,
+        version: Uuid,
+        result: Uuid,
+    },
+    /// Makes the missing results of a comparison of `spec` between two versions.
+    Comparison {
+        spec: Uuid,
+        from_version: Uuid,
+        to_version: Uuid,
     },
 }
 

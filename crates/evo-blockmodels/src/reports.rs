@@ -1,0 +1,362 @@
+//! Report specifications: what to report on a block model (value columns and their
+//! aggregation, categories, cut-offs, density, bounding box), reporting jobs that turn a
+//! version into a result, results, and comparisons of two results.
+
+pub mod models;
+mod spec;
+
+use futures_core::Stream;
+use http::{Method, StatusCode};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::blockmodels::ListQuery;
+use crate::client::{BlockModelsClient, job_id_of};
+use crate::error::Error;
+use crate::jobs::JobHandle;
+use crate::models::Page;
+use models::{
+    ComparisonRequestAnswer, ReportComparison, ReportComparisonRequest, ReportComparisonRun,
+    ReportResult, ReportResultSummary, ReportRun, ReportSpecification, ReportingJob,
+    SpecificationWithJobUrl,
+};
+pub use spec::{
+    MAX_CATEGORIES, MAX_CATEGORY_VALUES, MAX_CUTOFFS, MAX_DESCRIPTION_CHARS, MAX_LABEL_CHARS,
+    NewReportSpecification, ReportSpecificationUpdate,
+};
+use spec::{SpecBody, invalid};
+
+/// What a comparison request gave: the two results at once when both exist, else the job
+/// that makes the missing ones.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ComparisonStarted {
+    /// Both results exist (`from`, `to`).
+    Ready {
+        /// The result of the baseline version.
+        from_result_uuid: Uuid,
+        /// The result of the version compared.
+        to_result_uuid: Uuid,
+    },
+    /// A job makes the missing results; its payload names both.
+    Job(JobHandle<ReportComparisonRun>),
+}
+
+const SPECS: &str = "/report-specifications";
+const SPEC: &str = "/report-specifications/{rs_id}";
+
+impl BlockModelsClient {
+    fn spec_request(
+        &self,
+        method: Method,
+        bm_id: Uuid,
+        rs_id: Uuid,
+        suffix: &str,
+    ) -> evo_core::RequestBuilder {
+        self.model_request(method, bm_id, &format!("{SPEC}{suffix}"))
+            .path_param("rs_id", rs_id)
+    }
+
+    /// Creates a report specification on block model `bm_id` (checked first, see
+    /// [`NewReportSpecification`]); the service checks that its columns exist.
+    pub async fn create_report_specification(
+        &self,
+        bm_id: Uuid,
+        spec: &NewReportSpecification,
+    ) -> Result<ReportSpecification, Error> {
+        Ok(self.send_spec(bm_id, None, &spec.0, false).await?.0)
+    }
+
+    /// Creates a report specification and runs it at once on the latest version; returns the
+    /// specification and the reporting job.
+    pub async fn create_report_specification_and_run(
+        &self,
+        bm_id: Uuid,
+        spec: &NewReportSpecification,
+    ) -> Result<(ReportSpecification, JobHandle<ReportRun>), Error> {
+        let (spec, job) = self.send_spec(bm_id, None, &spec.0, true).await?;
+        Ok((spec, job.ok_or_else(|| no_job("run_now"))?))
+    }
+
+    /// Changes report specification `rs_id` (see [`ReportSpecificationUpdate`]).
+    pub async fn update_report_specification(
+        &self,
+        bm_id: Uuid,
+        rs_id: Uuid,
+        update: &ReportSpecificationUpdate,
+    ) -> Result<ReportSpecification, Error> {
+        Ok(self
+            .send_spec(bm_id, Some(rs_id), &update.0, false)
+            .await?
+            .0)
+    }
+
+    /// Changes report specification `rs_id` and runs it at once on the latest version.
+    pub async fn update_report_specification_and_run(
+        &self,
+        bm_id: Uuid,
+        rs_id: Uuid,
+        update: &ReportSpecificationUpdate,
+    ) -> Result<(ReportSpecification, JobHandle<ReportRun>), Error> {
+        let (spec, job) = self.send_spec(bm_id, Some(rs_id), &update.0, true).await?;
+        Ok((spec, job.ok_or_else(|| no_job("run_now"))?))
+    }
+
+    async fn send_spec(
+        &self,
+        bm_id: Uuid,
+        rs_id: Option<Uuid>,
+        body: &SpecBody,
+        run_now: bool,
+    ) -> Result<(ReportSpecification, Option<JobHandle<ReportRun>>), Error> {
+        body.validate()?;
+        let (request, expected) = match rs_id {
+            None => (
+                self.model_request(Method::POST, bm_id, SPECS),
+                StatusCode::CREATED,
+            ),
+            Some(rs_id) => (
+                self.spec_request(Method::PATCH, bm_id, rs_id, ""),
+                StatusCode::OK,
+            ),
+        };
+        let answer: SpecificationWithJobUrl = self
+            .send_json(request.query("run_now", run_now), Some(body), &[expected])
+            .await?;
+        let spec = answer.specification;
+        if spec.bm_uuid != bm_id || rs_id.is_some_and(|id| id != spec.report_specification_uuid) {
+            return Err(Error::Unexpected(format!(
+                "asked about report specification {rs_id:?} of {bm_id}, got {} of {}",
+                spec.report_specification_uuid, spec.bm_uuid
+            )));
+        }
+        let job = match answer.job_url {
+            Some(url) => Some(JobHandle::new(self, bm_id, job_id_of(&url)?)),
+            None => None,
+        };
+        Ok((spec, job))
+    }
+
+    /// One page of the report specifications of block model `bm_id`, by name.
+    pub async fn list_report_specifications_page(
+        &self,
+        bm_id: Uuid,
+        query: &ListQuery,
+    ) -> Result<Page<ReportSpecification>, Error> {
+        let request = self
+            .model_request(Method::GET, bm_id, SPECS)
+            .query("offset", query.offset)
+            .query("limit", query.limit);
+        self.send_json(request, None::<&()>, &[StatusCode::OK])
+            .await
+    }
+
+    /// Every report specification of block model `bm_id`, page after page.
+    pub fn list_report_specifications_all(
+        &self,
+        bm_id: Uuid,
+    ) -> impl Stream<Item = Result<ReportSpecification, Error>> + Send + 'static {
+        let client = self.clone();
+        crate::blockmodels::pages(ListQuery::new(), move |q| {
+            let client = client.clone();
+            async move { client.list_report_specifications_page(bm_id, &q).await }
+        })
+    }
+
+    /// Report specification `rs_id` of block model `bm_id`, with when it last ran.
+    pub async fn get_report_specification(
+        &self,
+        bm_id: Uuid,
+        rs_id: Uuid,
+    ) -> Result<ReportSpecification, Error> {
+        let request = self.spec_request(Method::GET, bm_id, rs_id, "");
+        self.send_json(request, None::<&()>, &[StatusCode::OK])
+            .await
+    }
+
+    /// Starts a reporting job of specification `rs_id` on `version_uuid` (`None`: the latest
+    /// version); the job's result names the [`ReportResult`] it made.
+    pub async fn start_report(
+        &self,
+        bm_id: Uuid,
+        rs_id: Uuid,
+        version_uuid: Option<Uuid>,
+    ) -> Result<(ReportingJob, JobHandle<ReportRun>), Error> {
+        #[derive(Serialize)]
+        struct Body {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            version_uuid: Option<Uuid>,
+        }
+        let request = self.spec_request(Method::POST, bm_id, rs_id, "/jobs");
+        let started: ReportingJob = self
+            .send_json(
+                request,
+                Some(&Body { version_uuid }),
+                &[StatusCode::CREATED, StatusCode::OK],
+            )
+            .await?;
+        let job = JobHandle::new(self, bm_id, started.job_uuid);
+        Ok((started, job))
+    }
+
+    /// Runs specification `rs_id` on `version_uuid` (`None`: the latest version), waits for the
+    /// job and reads the result.
+    pub async fn run_report(
+        &self,
+        bm_id: Uuid,
+        rs_id: Uuid,
+        version_uuid: Option<Uuid>,
+    ) -> Result<ReportResult, Error> {
+        let (_, job) = self.start_report(bm_id, rs_id, version_uuid).await?;
+        let run = job.wait().await?;
+        self.get_report_result(bm_id, rs_id, run.report_result_uuid)
+            .await
+    }
+
+    /// One page of the results of specification `rs_id`, newest first.
+    pub async fn list_report_results_page(
+        &self,
+        bm_id: Uuid,
+        rs_id: Uuid,
+        query: &ListQuery,
+    ) -> Result<Page<ReportResultSummary>, Error> {
+        let request = self
+            .spec_request(Method::GET, bm_id, rs_id, "/results")
+            .query("offset", query.offset)
+            .query("limit", query.limit);
+        self.send_json(request, None::<&()>, &[StatusCode::OK])
+            .await
+    }
+
+    /// Every result of specification `rs_id`, newest first.
+    pub fn list_report_results_all(
+        &self,
+        bm_id: Uuid,
+        rs_id: Uuid,
+    ) -> impl Stream<Item = Result<ReportResultSummary, Error>> + Send + 'static {
+        let client = self.clone();
+        crate::blockmodels::pages(ListQuery::new(), move |q| {
+            let client = client.clone();
+            async move { client.list_report_results_page(bm_id, rs_id, &q).await }
+        })
+    }
+
+    /// Result `result_uuid` of specification `rs_id`.
+    pub async fn get_report_result(
+        &self,
+        bm_id: Uuid,
+        rs_id: Uuid,
+        result_uuid: Uuid,
+    ) -> Result<ReportResult, Error> {
+        let request = self
+            .spec_request(Method::GET, bm_id, rs_id, "/results/{result_id}")
+            .path_param("result_id", result_uuid);
+        let result: ReportResult = self
+            .send_json(request, None::<&()>, &[StatusCode::OK])
+            .await?;
+        if result.report_result_uuid != result_uuid || result.report_specification_uuid != rs_id {
+            return Err(Error::Unexpected(format!(
+                "asked for result {result_uuid} of {rs_id}, got {} of {}",
+                result.report_result_uuid, result.report_specification_uuid
+            )));
+        }
+        Ok(result)
+    }
+
+    /// Asks for the results of specification `rs_id` on two versions (by default the latest
+    /// and the one before it): [`ComparisonStarted::Ready`] when both exist for the current
+    /// revision, else the job that makes them.
+    pub async fn request_report_comparison(
+        &self,
+        bm_id: Uuid,
+        rs_id: Uuid,
+        request: &ReportComparisonRequest,
+    ) -> Result<ComparisonStarted, Error> {
+        let http = self.spec_request(Method::POST, bm_id, rs_id, "/comparisons");
+        let answer: ComparisonRequestAnswer = self
+            .send_json(http, Some(request), &[StatusCode::OK, StatusCode::CREATED])
+            .await?;
+        match answer {
+            ComparisonRequestAnswer {
+                job_url: Some(url), ..
+            } => Ok(ComparisonStarted::Job(JobHandle::new(
+                self,
+                bm_id,
+                job_id_of(&url)?,
+            ))),
+            ComparisonRequestAnswer {
+                from_result_uuid: Some(from_result_uuid),
+                to_result_uuid: Some(to_result_uuid),
+                ..
+            } => Ok(ComparisonStarted::Ready {
+                from_result_uuid,
+                to_result_uuid,
+            }),
+            _ => Err(Error::Unexpected(
+                "a comparison request answered neither both results nor a job".to_owned(),
+            )),
+        }
+    }
+
+    /// The comparison of two results of specification `rs_id` (`to - from`, value by value),
+    /// rounded to `decimal_places` (0 to 10) when given.
+    pub async fn get_report_comparison(
+        &self,
+        bm_id: Uuid,
+        rs_id: Uuid,
+        from_result: Uuid,
+        to_result: Uuid,
+        decimal_places: Option<u8>,
+    ) -> Result<ReportComparison, Error> {
+        if decimal_places.is_some_and(|d| d > 10) {
+            return Err(invalid("decimal places must be between 0 and 10"));
+        }
+        let mut request = self
+            .spec_request(Method::GET, bm_id, rs_id, "/comparisons")
+            .query("from", from_result)
+            .query("to", to_result);
+        if let Some(d) = decimal_places {
+            request = request.query("decimal_places", d);
+        }
+        self.send_json(request, None::<&()>, &[StatusCode::OK])
+            .await
+    }
+
+    /// Requests a comparison, waits for the job if one was needed, and reads the comparison.
+    pub async fn compare_reports(
+        &self,
+        bm_id: Uuid,
+        rs_id: Uuid,
+        request: &ReportComparisonRequest,
+        decimal_places: Option<u8>,
+    ) -> Result<ReportComparison, Error> {
+        let (from, to) = match self
+            .request_report_comparison(bm_id, rs_id, request)
+            .await?
+        {
+            ComparisonStarted::Ready {
+                from_result_uuid,
+                to_result_uuid,
+            } => (from_result_uuid, to_result_uuid),
+            ComparisonStarted::Job(job) => {
+                let run = job.wait().await?;
+                match (run.from_result_uuid, run.to_result_uuid) {
+                    (Some(from), Some(to)) => (from, to),
+                    _ => {
+                        return Err(Error::Unexpected(
+                            "a comparison job completed without both results".to_owned(),
+                        ));
+                    }
+                }
+            }
+        };
+        self.get_report_comparison(bm_id, rs_id, from, to, decimal_places)
+            .await
+    }
+}
+
+fn no_job(what: &str) -> Error {
+    Error::Unexpected(format!(
+        "{what} was asked for but the answer has no job URL"
+    ))
+}
