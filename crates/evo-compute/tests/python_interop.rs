@@ -3,15 +3,22 @@
 //! Python; both see the same results. Python's own typed `IDWParameters`, run by its
 //! `IDWRunner`, are the JSON this crate writes for the same task (and so are its kNN,
 //! kriging, declustering, break-ties and normal-score parameters), and the estimate they produce
-//! is checked against one computed here. The venv comes from `scripts/install-peers.sh`.
+//! is checked against one computed here. The seven simulation, distribution and economic tasks
+//! are written by Python's typed parameters and by this crate's builders alike. The venv comes
+//! from `scripts/install-peers.sh`.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use evo_compute::polling::Outcome;
 use evo_compute::tasks::{
-    BlockDiscretisation, BreakTies, Declustering, Ellipsoid, InverseDistance, Kriging,
-    NearestNeighbours, NormalScore, NormalScoreMethod, SearchNeighborhood, Source, Target,
+    BlockDiscretisation, BreakTies, ConSimLossCalculation, ConditionalTurningBands,
+    ConditionedSimulation, ContinuousDistribution, Cutoffs, Declustering, Ellipsoid,
+    InverseDistance, Kriging, LocationWise, LossCalculation, MaterialCategory, NearestNeighbours,
+    NormalScore, NormalScoreMethod, ProfitCalculation, ReportContext, ReportContextItem,
+    ReportMeanThresholds, SearchNeighborhood, SimulationDistribution, SimulationReport, Source,
+    TailExtrapolation, Target, TargetAttribute, UpperTail,
 };
 use evo_compute::{ComputeClient, Task, TaskResult};
 use evo_core::{ApiConnector, Environment, StaticTokenAuthorizer};
@@ -163,6 +170,87 @@ async fn python_and_rust_await_each_others_jobs() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_and_cancelled_jobs_end_alike_on_both_sides() {
+    let Setup {
+        emu,
+        token,
+        env,
+        compute,
+        samples,
+        grid,
+        ..
+    } = setup().await;
+    let hub = emu.hub_url().to_string();
+    let org = env.org_id.to_string();
+    let wait = Some(Duration::from_secs(30));
+    let task = |attribute: &str| {
+        NearestNeighbours::new(
+            Source::point_set_attribute(&samples, attribute),
+            Target::new_attribute(&grid, "never"),
+            SearchNeighborhood::new(Ellipsoid::sphere(3.0), 2),
+        )
+    };
+    let failing = task("no such attribute");
+
+    // Rust submits a job that fails: Python's wait raises the SDK's JobError carrying the job's
+    // problem, the one this crate reads.
+    let job = compute.submit(&failing).await.unwrap();
+    let from_python = python(&["wait", &hub, &job.status_url()], &token).await;
+    let e = job.wait_for_results(wait).await.unwrap_err();
+    let problem = e.job_error().expect("the job's problem").clone();
+    assert_eq!(from_python["raised"], "JobError", "{from_python}");
+    assert_eq!(from_python["status"], 404, "{from_python}");
+    assert_eq!(from_python["content"]["title"], problem.title.as_str());
+    assert_eq!(from_python["content"]["type"], problem.type_uri.as_str());
+    assert_eq!(problem.title, "Attribute Not Found.");
+
+    // Python submits the same task: this crate's wait ends with the same problem.
+    let parameters = failing.parameters().unwrap().to_string();
+    let submitted = python(&["submit", &hub, &org, "knn", &parameters], &token).await;
+    let job = compute
+        .job_from_url(submitted["url"].as_str().unwrap())
+        .unwrap();
+    let Outcome::Failed(error) = job.wait(compute.poller(wait)).await.unwrap() else {
+        panic!("the job did not fail");
+    };
+    assert_eq!((error.status, &error.title), (404, &problem.title));
+
+    // Jobs submitted while the step is long stay requested; the cancellations, made once the
+    // step is short again, complete at once.
+    let hold = Duration::from_secs(60);
+    let quick = Duration::from_millis(50);
+    let runnable = task("grade");
+    // Python cancels a job this crate submitted; this crate sees it cancelled.
+    emu.set_compute_job_step(hold);
+    let job = compute.submit(&runnable).await.unwrap();
+    emu.set_compute_job_step(quick);
+    python(&["cancel", &hub, &job.status_url()], &token).await;
+    assert_eq!(
+        job.wait(compute.poller(wait)).await.unwrap(),
+        Outcome::Cancelled
+    );
+    // This crate cancels a job Python submitted; Python's wait ends (it does not poll forever).
+    // The Python SDK has no cancelled outcome: a finished job without results or an error is
+    // an UnknownResponseError to it (this crate answers Error::JobCancelled).
+    let parameters = runnable.parameters().unwrap().to_string();
+    emu.set_compute_job_step(hold);
+    let submitted = python(&["submit", &hub, &org, "knn", &parameters], &token).await;
+    emu.set_compute_job_step(quick);
+    let url = submitted["url"].as_str().unwrap();
+    compute.job_from_url(url).unwrap().cancel().await.unwrap();
+    let from_python = python(&["wait", &hub, url], &token).await;
+    assert!(from_python["results"].is_null(), "{from_python}");
+    assert_eq!(
+        from_python["raised"], "UnknownResponseError",
+        "{from_python}"
+    );
+    assert_eq!(
+        from_python["content"]["status"], "cancelled",
+        "{from_python}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_typed_idw_sends_our_parameters_and_gets_our_estimate() {
     let Setup {
         emu,
@@ -302,5 +390,133 @@ async fn python_typed_idw_sends_our_parameters_and_gets_our_estimate() {
             (Some(g), Some(w)) => assert!((g - w).abs() < 1e-9, "{estimated:?} vs {expected:?}"),
             _ => assert_eq!(got, want, "{estimated:?} vs {expected:?}"),
         }
+    }
+}
+
+/// The builders of the tasks the emulator does not run, beside Python's typed parameters for
+/// the same choices (`tests/python/compute.py params`): the same JSON, key for key.
+fn simulation_and_economic_tasks(
+    source: &ObjectReference,
+    target: &ObjectReference,
+) -> Vec<(&'static str, Box<dyn Task>)> {
+    let grade = "locations.attributes[?name=='grade']";
+    let near = || SearchNeighborhood::new(Ellipsoid::sphere(3.0), 2);
+    let tails = TailExtrapolation {
+        upper: UpperTail {
+            power: 0.5,
+            max: 10.0,
+        },
+        lower: None,
+    };
+    let categories = vec![
+        MaterialCategory::new("waste", 0.0, 0.0),
+        MaterialCategory::new("ore", 0.5, 200.0),
+    ];
+    let mut consim = ConditionedSimulation::new(source, grade, target, target, near())
+        .with_simulations(3)
+        .with_seed(7);
+    consim.distribution = Some(SimulationDistribution {
+        weights: None,
+        tail_extrapolation: Some(tails),
+    });
+    consim.loss_calculation = Some(ConSimLossCalculation {
+        material_categories: vec![MaterialCategory::new("ore", 0.5, 200.0)],
+        processing_cost: 20.0,
+        mining_waste_cost: 5.0,
+        mining_ore_cost: 10.0,
+        metal_recovery_fraction: 0.85,
+        target_attribute: TargetAttribute::Create {
+            name: "loss".into(),
+        },
+    });
+    consim.location_wise_quantiles = Some(vec![0.1, 0.9]);
+    consim.perform_validation = true;
+    consim.report_context = Some(ReportContext {
+        title: "Run".into(),
+        details: vec![ReportContextItem {
+            label: "by".into(),
+            value: "test".into(),
+        }],
+    });
+    consim.report_mean_thresholds = Some(ReportMeanThresholds {
+        acceptable: 0.05,
+        marginal: 0.1,
+    });
+    let mut bands = ConditionalTurningBands::new(source, grade, target, target, target, near());
+    bands.kriging_method = "ordinary".into();
+    bands.realizations = 4;
+    let mut report = SimulationReport::new(
+        source,
+        grade,
+        target,
+        ["p", "pn", "b", "bn"].map(String::from),
+        target,
+        near(),
+        4,
+    );
+    report.distribution = Some(SimulationDistribution {
+        weights: Some("w".into()),
+        tail_extrapolation: None,
+    });
+    let mut location_wise = LocationWise::new(Source::new(source, grade), target)
+        .with_summary()
+        .with_quantiles(vec![0.1, 0.5]);
+    location_wise.probability_above_cutoff = Some(Cutoffs {
+        cutoffs: vec![1.0, 2.0],
+    });
+    let mut distribution = ContinuousDistribution::new(Source::new(source, grade), target);
+    distribution.tail_extrapolation = Some(tails);
+    let economics = |category: Vec<MaterialCategory>| {
+        (
+            Source::new(source, grade),
+            Target::new_attribute(target, "money"),
+            category,
+        )
+    };
+    let (s, t, c) = economics(categories.clone());
+    let loss = LossCalculation::new(s, t, c, 20.0, 5.0, 10.0, 0.85);
+    let (s, t, c) = economics(categories);
+    let profit = ProfitCalculation::new(s, t, c, 20.0, 5.0, 10.0, 0.85);
+    vec![
+        ("consim", Box::new(consim)),
+        ("conditional-turning-bands", Box::new(bands)),
+        ("simulation-report", Box::new(report)),
+        ("location-wise", Box::new(location_wise)),
+        ("continuous-distribution", Box::new(distribution)),
+        ("loss-calculation", Box::new(loss)),
+        ("profit-calculation", Box::new(profit)),
+    ]
+}
+
+#[tokio::test]
+async fn python_writes_the_simulation_and_economic_tasks_as_this_crate_does() {
+    let hub = "https://hub.test";
+    let objects = |id: &str| {
+        ObjectReference::parse(&format!(
+            "{hub}/geoscience-object/orgs/00000000-0000-0000-0000-000000000001/workspaces/\
+             00000000-0000-0000-0000-000000000002/objects/{id}"
+        ))
+        .unwrap()
+    };
+    let source = objects("00000000-0000-0000-0000-000000000003");
+    let target = objects("00000000-0000-0000-0000-000000000004");
+    let written = python(
+        &["params", hub, &source.to_string(), &target.to_string()],
+        "unused",
+    )
+    .await;
+    let tasks = simulation_and_economic_tasks(&source, &target);
+    assert_eq!(
+        written["parameters"].as_object().map(|m| m.len()),
+        Some(tasks.len()),
+        "{written}"
+    );
+    for (name, task) in tasks {
+        assert_eq!(task.task(), name);
+        assert_eq!(
+            as_floats(written["parameters"][name].clone()),
+            as_floats(task.parameters().unwrap()),
+            "{name}"
+        );
     }
 }

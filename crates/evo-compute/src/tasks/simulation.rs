@@ -65,9 +65,29 @@ pub struct SimulationDistribution {
     /// The attribute expression of declustering weights.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weights: Option<String>,
-    /// The tails.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The tails. The service requires the key even when there are none, and a `lower` tail
+    /// key even when there is none (both sent as `null`, as the Python SDK does).
+    #[serde(serialize_with = "tails_with_every_key")]
     pub tail_extrapolation: Option<TailExtrapolation>,
+}
+
+/// A simulation's tails with `lower` written even when absent (`null`); `null` without tails.
+fn tails_with_every_key<S: serde::Serializer>(
+    tails: &Option<TailExtrapolation>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct EveryKey<'a> {
+        upper: &'a UpperTail,
+        lower: &'a Option<LowerTail>,
+    }
+    tails
+        .as_ref()
+        .map(|t| EveryKey {
+            upper: &t.upper,
+            lower: &t.lower,
+        })
+        .serialize(serializer)
 }
 
 /// The loss calculation run inside a conditioned simulation.

@@ -18,6 +18,7 @@
 
 mod estimate;
 mod jobs;
+mod table;
 mod tasks;
 
 use std::sync::Arc;

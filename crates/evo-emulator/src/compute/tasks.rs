@@ -4,12 +4,11 @@
 
 use std::sync::Arc;
 
-use evo_tables::arrow_array::{Array, Float64Array};
-use evo_tables::{ReadOptions, TableInfo, TableReader, WriteOptions};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::estimate::{Estimator, Neighbourhood, estimate};
+use super::table::{FloatTable, write_float_column};
 use crate::objects::internal::{self, StoredObject};
 use crate::state::{Role, Shared};
 
@@ -226,28 +225,11 @@ async fn read_floats(
     ws: Uuid,
     info: &Value,
 ) -> Result<Vec<Vec<f64>>, Failure> {
-    let info: TableInfo =
-        serde_json::from_value(info.clone()).map_err(|e| bad(format!("not a table: {e}")))?;
-    let bytes = internal::read_data(shared, org, ws, &info.data)
+    let table = FloatTable::from_json(info).map_err(bad)?;
+    let bytes = internal::read_data(shared, org, ws, &table.data)
         .await
-        .ok_or_else(|| bad(format!("the data file {} is missing", info.data)))?;
-    let options = ReadOptions::new()
-        .expect_info(&info)
-        .map_err(|e| bad(e.to_string()))?;
-    let reader = TableReader::from_bytes(bytes, &options).map_err(|e| bad(e.to_string()))?;
-    let mut columns: Vec<Vec<f64>> = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| bad(e.to_string()))?;
-        columns.resize_with(batch.num_columns(), Vec::new);
-        for (i, col) in batch.columns().iter().enumerate() {
-            let floats = col
-                .as_any()
-                .downcast_ref::<Float64Array>()
-                .ok_or_else(|| bad("the table holds no floating point values"))?;
-            columns[i].extend(floats.iter().map(|v| v.unwrap_or(f64::NAN)));
-        }
-    }
-    Ok(columns)
+        .ok_or_else(|| bad(format!("the data file {} is missing", table.data)))?;
+    table.read(bytes).map_err(bad)
 }
 
 /// Where the values of an object's attributes live, and the positions they belong to.
@@ -375,15 +357,10 @@ pub(super) async fn run(
             .unwrap_or("estimate")
             .to_owned(),
     };
-    let array: Arc<dyn Array> = Arc::new(Float64Array::from(estimates));
-    let (batch, format) =
-        evo_tables::attribute(name.clone(), array).map_err(|e| bad(e.to_string()))?;
-    let (bytes, written) = evo_tables::write_batch_to_vec(format, &batch, &WriteOptions::default())
-        .map_err(|e| bad(e.to_string()))?;
+    let (bytes, mut info) = write_float_column(&name, estimates).map_err(bad)?;
     let data = internal::write_data(&shared, org, plan.target.ws, bytes)
         .await
         .map_err(bad)?;
-    let mut info = serde_json::to_value(&written.info).unwrap_or_default();
     info["data"] = json!(data);
     let key = match &plan.target_attribute {
         Ok(_) => Uuid::new_v4().to_string(),
