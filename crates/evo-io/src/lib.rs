@@ -58,10 +58,12 @@ mod digest;
 mod download;
 mod dual_md5;
 mod error;
+mod feed;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 mod integrity;
+mod partial;
 mod positional;
 mod request;
 mod state;
