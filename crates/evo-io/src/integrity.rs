@@ -19,6 +19,10 @@
 /// [`Both`](Integrity::Both) when a reader needs the blob's `Content-MD5` property (other SDKs
 /// and tools verify that one).
 ///
+/// Azure reads `x-ms-content-crc64` from service version 2019-02-02. evo-io sends no
+/// `x-ms-version`, so the SAS URL's signed version (`sv`) decides; an older one would ignore
+/// the header, leaving the whole-blob check of the metadata.
+///
 /// Azurite (3.35, Microsoft's storage emulator) accepts `x-ms-content-crc64` without checking
 /// it, and keeps the metadata: there a block damaged on the way is committed, and the download
 /// check is what reports it. The evo-emulator checks it as Azure does.
