@@ -12,8 +12,7 @@ use url::Url;
 use crate::client::{BlobClient, Destination};
 use crate::digest::{Digest, check, hash_file};
 use crate::download::target_lock;
-use crate::error::{Error, ErrorKind, Step};
-use crate::upload::join_error;
+use crate::error::{Error, ErrorKind, Step, join_error};
 use crate::url::RenewUrl;
 
 /// A download into the cache, to set up and then await. Made by

@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::blocks::{DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE};
 use crate::download::Download;
+use crate::integrity::Integrity;
 use crate::upload::Upload;
 
 /// The largest blob a [`Destination::memory`] download accepts by default: 1 GiB.
@@ -54,6 +55,7 @@ pub(crate) struct Config {
     pub(crate) connect_timeout: Duration,
     pub(crate) read_timeout: Duration,
     pub(crate) max_memory_download: u64,
+    pub(crate) integrity: Integrity,
 }
 
 impl Default for Config {
@@ -72,6 +74,7 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(30),
             read_timeout: Duration::from_secs(60),
             max_memory_download: DEFAULT_MAX_MEMORY_DOWNLOAD,
+            integrity: Integrity::Crc64,
         }
     }
 }
@@ -199,6 +202,13 @@ impl BlobClientBuilder {
     /// that turns out larger fails as soon as the limit is passed, with [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge).
     pub fn max_memory_download(mut self, bytes: u64) -> Self {
         self.config.max_memory_download = bytes;
+        self
+    }
+
+    /// The checksums uploads send and store (default [`Integrity::Crc64`]; an upload may
+    /// choose its own with [`Upload::integrity`](crate::Upload::integrity)).
+    pub fn integrity(mut self, integrity: Integrity) -> Self {
+        self.config.integrity = integrity;
         self
     }
 

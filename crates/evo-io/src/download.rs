@@ -16,11 +16,12 @@ use url::Url;
 
 use crate::blocks::{MAX_BLOB_SIZE, layout};
 use crate::client::{BlobClient, Destination, DestinationInner};
+use crate::crc64::{self, Pieces, Running};
 use crate::digest::{Digest, Hasher, check, hash_file};
-use crate::error::{BlockRef, Error, ErrorKind, Step};
+use crate::error::{BlockRef, Error, ErrorKind, Step, join_error};
+use crate::partial::{RemoveOnDrop, crc64_of_file, open_partial, publish, truncate, write_at};
 use crate::request::{Failure, Meter, Wire, body_error, fatal};
 use crate::state::{StateWriter, TransferState, load, sibling};
-use crate::upload::join_error;
 use crate::url::{RenewUrl, SignedUrl};
 
 /// A download to set up and then await. Made by [`BlobClient::download`].
@@ -34,7 +35,8 @@ pub struct Download<'a> {
     resume: bool,
     overwrite: bool,
     expected: Option<Digest>,
-    verify_stored_md5: bool,
+    verify_stored_md5: Option<bool>,
+    verify_crc64: bool,
     target_locked: bool,
 }
 
@@ -85,6 +87,8 @@ struct Probe {
     etag: Option<String>,
     /// The MD5 the blob service stores for the blob, when it says.
     stored_md5: Option<Digest>,
+    /// The CRC-64 the blob's metadata holds (see [`crc64::METADATA_HEADER`]).
+    stored_crc64: Option<u64>,
     whole: Option<Response<Body>>,
 }
 
@@ -99,7 +103,8 @@ impl<'a> Download<'a> {
             resume: true,
             overwrite: false,
             expected: None,
-            verify_stored_md5: true,
+            verify_stored_md5: None,
+            verify_crc64: true,
             target_locked: false,
         }
     }
@@ -147,10 +152,28 @@ impl<'a> Download<'a> {
 
     /// Checks the whole download against the MD5 the blob service stores for the blob
     /// (`Content-MD5`), when it gives one and no [`expect_digest`](Download::expect_digest)
-    /// was set (default on). A mismatch fails the download with
-    /// [`ErrorKind::Integrity`] and leaves no file under the target name.
+    /// was set. By default it does so only for a blob without a CRC-64 to
+    /// [verify](Download::verify_crc64): the CRC-64 costs no second pass, while the MD5 of a
+    /// file destination is computed by reading the file again. A mismatch fails the download
+    /// with [`ErrorKind::Integrity`] and leaves no file under the target name.
     pub fn verify_stored_md5(mut self, verify: bool) -> Self {
-        self.verify_stored_md5 = verify;
+        self.verify_stored_md5 = Some(verify);
+        self
+    }
+
+    /// Checks the whole download against the CRC-64 an upload stored in the blob's metadata
+    /// (`evo_crc64`, see [`Integrity`](crate::Integrity)), when the blob has one (default on).
+    ///
+    /// Each range's CRC-64 is computed as its bytes arrive, by the range's own task, and the
+    /// ranges' values are combined in offset order: the data is not read a second time. A
+    /// resumed download reads the ranges an earlier run left in the partial file once, to
+    /// checksum them (the state file keeps no checksums). The check happens before the file
+    /// is renamed into place; a mismatch fails the download with [`ErrorKind::Integrity`],
+    /// removes the partial file and its state, and leaves no file under the target name. A
+    /// memory download returns no bytes; a writer has received them, and the error says
+    /// they are wrong.
+    pub fn verify_crc64(mut self, verify: bool) -> Self {
+        self.verify_crc64 = verify;
         self
     }
 
@@ -175,8 +198,9 @@ impl<'a> Download<'a> {
             block_size: config.block_size,
             concurrency: config.concurrency,
             expected: self.expected,
+            crc64: None,
         };
-        let verify_stored_md5 = self.verify_stored_md5;
+        let verify = (self.verify_stored_md5, self.verify_crc64);
         let wire_ref = &wire;
         let probe = |limit: Option<u64>| async move {
             let probe = probe(wire_ref).await?;
@@ -211,14 +235,14 @@ impl<'a> Download<'a> {
                     ));
                 }
                 let probe = probe(None).await?;
-                job.take_stored_md5(&probe, verify_stored_md5);
+                job.take_stored_checks(&probe, verify);
                 wire.meter.set_total(probe.size);
                 job.to_file(&wire, probe, &target, self.resume).await
             }
             DestinationInner::Memory => {
                 let limit = config.max_memory_download;
                 let probe = probe(Some(limit)).await?;
-                job.take_stored_md5(&probe, verify_stored_md5);
+                job.take_stored_checks(&probe, verify);
                 wire.meter.set_total(probe.size);
                 // Capacity grows with the data: a server's size claim reserves one block at most.
                 let capacity = probe.size.unwrap_or(0).min(config.block_size) as usize;
@@ -234,7 +258,7 @@ impl<'a> Download<'a> {
             }
             DestinationInner::Writer(writer) => {
                 let probe = probe(None).await?;
-                job.take_stored_md5(&probe, verify_stored_md5);
+                job.take_stored_checks(&probe, verify);
                 wire.meter.set_total(probe.size);
                 let mut sink = Sink::Writer(writer);
                 job.to_sink(&wire, probe, &mut sink).await
@@ -341,6 +365,7 @@ async fn whole_get(wire: &Wire<'_>) -> Result<Probe, Error> {
             size: header_text(headers, header::CONTENT_LENGTH).and_then(|v| v.trim().parse().ok()),
             etag: header_text(headers, header::ETAG),
             stored_md5: stored_md5(headers),
+            stored_crc64: crc64::stored(headers),
             whole: Some(response),
         })
     })
@@ -372,6 +397,7 @@ async fn probe_claims(wire: &Wire<'_>) -> Result<Probe, Error> {
                     size,
                     header_text(headers, header::ETAG),
                     stored_md5(headers),
+                    crc64::stored(headers),
                 )));
             }
             match status.as_u16() {
@@ -384,11 +410,12 @@ async fn probe_claims(wire: &Wire<'_>) -> Result<Probe, Error> {
             }
         })
         .await?;
-    if let Some((size, etag, stored_md5)) = head {
+    if let Some((size, etag, stored_md5, stored_crc64)) = head {
         return Ok(Probe {
             size: Some(size),
             etag,
             stored_md5,
+            stored_crc64,
             whole: None,
         });
     }
@@ -402,6 +429,7 @@ async fn probe_claims(wire: &Wire<'_>) -> Result<Probe, Error> {
         let response = wire.send(request, Step::Probe).await?;
         let etag = header_text(response.headers(), header::ETAG);
         let stored_md5 = stored_md5(response.headers());
+        let stored_crc64 = crc64::stored(response.headers());
         match response.status() {
             StatusCode::PARTIAL_CONTENT => {
                 let range = ContentRange::parse(response.headers())
@@ -421,6 +449,7 @@ async fn probe_claims(wire: &Wire<'_>) -> Result<Probe, Error> {
                     size: Some(total),
                     etag,
                     stored_md5,
+                    stored_crc64,
                     whole: None,
                 })
             }
@@ -432,6 +461,7 @@ async fn probe_claims(wire: &Wire<'_>) -> Result<Probe, Error> {
                     size,
                     etag,
                     stored_md5,
+                    stored_crc64,
                     whole: Some(response),
                 })
             }
@@ -445,6 +475,7 @@ async fn probe_claims(wire: &Wire<'_>) -> Result<Probe, Error> {
                         size: Some(0),
                         etag,
                         stored_md5,
+                        stored_crc64,
                         whole: None,
                     }),
                     _ => Err(wire
@@ -545,6 +576,8 @@ struct Job {
     block_size: u64,
     concurrency: usize,
     expected: Option<Digest>,
+    /// The CRC-64 to check the bytes against.
+    crc64: Option<u64>,
 }
 
 /// One range, or the whole blob from a server that ignored `Range`.
@@ -554,9 +587,13 @@ enum Fetched {
 }
 
 impl Job {
-    /// Verifies against the stored MD5 when asked and no digest was given.
-    fn take_stored_md5(&mut self, probe: &Probe, verify: bool) {
-        if verify && self.expected.is_none() {
+    /// Verifies against the stored CRC-64 when asked, and against the stored MD5 when asked
+    /// (by default: when there is no CRC-64 to check) and no digest was given.
+    fn take_stored_checks(&mut self, probe: &Probe, (md5, crc64): (Option<bool>, bool)) {
+        if crc64 {
+            self.crc64 = probe.stored_crc64;
+        }
+        if md5.unwrap_or(self.crc64.is_none()) && self.expected.is_none() {
             self.expected = probe.stored_md5.clone();
         }
     }
@@ -635,6 +672,27 @@ impl Job {
         .await
     }
 
+    /// [`fetch`](Self::fetch), with the range's CRC-64 when the download checks one (computed
+    /// here, so ranges in flight are checksummed in parallel).
+    async fn fetch_checked(
+        &self,
+        wire: &Wire<'_>,
+        block: BlockRef,
+        size: u64,
+        etag: Option<&str>,
+    ) -> Result<(Fetched, Option<u64>), Error> {
+        let fetched = self.fetch(wire, block, size, etag).await?;
+        let crc = match (&fetched, self.crc64) {
+            (Fetched::Range(data), Some(_)) => Some(
+                crc64::of_bytes(data.clone())
+                    .await
+                    .map_err(|e| join_error(Step::Verify, e).with_block(block))?,
+            ),
+            _ => None,
+        };
+        Ok((fetched, crc))
+    }
+
     /// Downloads into memory or a writer, in order.
     async fn to_sink(
         &self,
@@ -643,6 +701,7 @@ impl Job {
         sink: &mut Sink<'_>,
     ) -> Result<DownloadReport, Error> {
         let mut hasher = self.expected.as_ref().map(Hasher::for_digest);
+        let mut crc = self.crc64.map(|_| Running::new());
         let etag = probe.etag.clone();
         let (size, ranged) = match (probe.whole, probe.size) {
             (Some(response), size) => {
@@ -651,28 +710,35 @@ impl Job {
                     if let Some(h) = hasher.as_mut() {
                         h.update(&chunk);
                     }
+                    if let Some(c) = crc.as_mut() {
+                        c.update(&chunk);
+                    }
                     sink.write(&chunk).await?;
                 }
                 (body.got, false)
             }
             (None, Some(size)) => {
                 let block_size = self.block_size;
+                let etag = etag.as_deref();
                 let mut blocks = stream::iter(layout(size, block_size))
-                    .map(|block| self.fetch(wire, block, size, etag.as_deref()))
+                    .map(|block| self.fetch_checked(wire, block, size, etag))
                     .buffered(self.concurrency);
                 let mut written = 0u64;
                 let mut whole = None;
                 let mut ranged = true;
                 while let Some(fetched) = blocks.next().await {
-                    let data = match fetched? {
-                        Fetched::Range(data) => data,
-                        Fetched::Whole(response) => {
+                    let (data, range_crc) = match fetched? {
+                        (Fetched::Range(data), range_crc) => (data, range_crc),
+                        (Fetched::Whole(response), _) => {
                             whole = Some(response);
                             break;
                         }
                     };
                     if let Some(h) = hasher.as_mut() {
                         h.update(&data);
+                    }
+                    if let (Some(c), Some(range_crc)) = (crc.as_mut(), range_crc) {
+                        c.append(range_crc, data.len() as u64);
                     }
                     sink.write(&data).await?;
                     written += data.len() as u64;
@@ -687,6 +753,9 @@ impl Job {
                         if let Some(h) = hasher.as_mut() {
                             h.update(&chunk);
                         }
+                        if let Some(c) = crc.as_mut() {
+                            c.update(&chunk);
+                        }
                         sink.write(&chunk).await?;
                     }
                 }
@@ -697,6 +766,9 @@ impl Job {
         sink.finish().await?;
         if let (Some(expected), Some(h)) = (&self.expected, hasher) {
             check(expected, &h.finish())?;
+        }
+        if let (Some(expected), Some(c)) = (self.crc64, crc) {
+            crc64::check(expected, c.finish().0)?;
         }
         if size == 0 {
             wire.meter.report();
@@ -739,12 +811,16 @@ impl Job {
             })?;
             let cleanup = RemoveOnDrop(Some(partial.clone()));
             let mut hasher = self.expected.as_ref().map(Hasher::for_digest);
+            let mut crc = self.crc64.map(|_| Running::new());
             let mut writer =
                 tokio::io::BufWriter::with_capacity(1 << 20, tokio::fs::File::from_std(file));
             let mut body = WholeBody::new(response, probe.size);
             while let Some(chunk) = body.next(wire).await? {
                 if let Some(h) = hasher.as_mut() {
                     h.update(&chunk);
+                }
+                if let Some(c) = crc.as_mut() {
+                    c.update(&chunk);
                 }
                 writer.write_all(&chunk).await.map_err(|e| {
                     Error::local(Step::WriteDestination, "writing the partial file", e)
@@ -758,6 +834,9 @@ impl Job {
             drop(writer);
             if let (Some(expected), Some(h)) = (&self.expected, hasher) {
                 check(expected, &h.finish())?;
+            }
+            if let (Some(expected), Some(c)) = (self.crc64, crc) {
+                crc64::check(expected, c.finish().0)?;
             }
             publish(&partial, target).await?;
             cleanup.disarm();
@@ -786,6 +865,7 @@ impl Job {
             done: Vec::new(),
             written: Vec::new(),
             boot_id: None,
+            crc64: Default::default(),
         };
         // Held (with its OS lock) until the rename, so two processes never write one target.
         let file = open_partial(&partial).await?;
@@ -832,17 +912,21 @@ impl Job {
             wire.meter.add(resumed_bytes);
         }
         let todo = layout(size, block_size).filter(|b| !done.contains(&b.index));
+        let pieces = Pieces::default();
         let blocks = stream::iter(todo)
             .map(|block| {
                 let file = file.clone();
                 let etag = etag.as_deref();
                 let writer = writer.as_ref();
+                let pieces = &pieces;
                 async move {
                     let data = match self.fetch(wire, block, size, etag).await? {
                         Fetched::Range(data) => data,
                         Fetched::Whole(response) => return Ok(Some(response)),
                     };
-                    write_at(file, data, block).await?;
+                    if let Some(crc) = write_at(file, data, block, self.crc64.is_some()).await? {
+                        pieces.insert(block.offset, block.len, crc);
+                    }
                     if let Some(w) = writer {
                         w.mark(block.index).await;
                     }
@@ -870,9 +954,13 @@ impl Job {
         }
         drop(blocks);
         let ranged = whole.is_none();
+        let mut whole_crc = None;
         if let Some(response) = whole {
             // The server stopped honouring Range: one read of its whole body fills the file.
-            failure = write_whole(wire, response, size, &file).await.err();
+            match write_whole(wire, response, size, &file, self.crc64.is_some()).await {
+                Ok(crc) => whole_crc = crc,
+                Err(e) => failure = Some(e),
+            }
         }
         if let Some(error) = failure {
             if error.kind() == ErrorKind::Changed {
@@ -888,6 +976,18 @@ impl Job {
         }
         if size == 0 {
             wire.meter.report();
+        }
+        if let Some(expected) = self.crc64 {
+            let resumed = layout(size, block_size).filter(|b| done.contains(&b.index));
+            let actual = match whole_crc {
+                Some(crc) => Ok(crc),
+                None => crc64_of_file(&pieces, file.clone(), resumed.collect(), size).await,
+            };
+            if let Err(e) = actual.and_then(|actual| crc64::check(expected, actual)) {
+                let _ = std::fs::remove_file(&partial);
+                let _ = std::fs::remove_file(&state_path);
+                return Err(e);
+            }
         }
         if let Some(expected) = &self.expected {
             let (path, like) = (partial.clone(), expected.clone());
@@ -987,20 +1087,26 @@ impl WholeBody {
     }
 }
 
-/// Writes a whole-blob body into the partial file from its start, 1 MiB at a time.
+/// Writes a whole-blob body into the partial file from its start, 1 MiB at a time; its
+/// CRC-64 when `crc`.
 async fn write_whole(
     wire: &Wire<'_>,
     response: Response<Body>,
     size: u64,
     file: &Arc<std::fs::File>,
-) -> Result<(), Error> {
+    crc: bool,
+) -> Result<Option<u64>, Error> {
     let mut body = WholeBody::new(response, Some(size));
     let mut pending = bytes::BytesMut::new();
     let mut offset = 0u64;
+    let mut running = crc.then(Running::new);
     loop {
         let chunk = body.next(wire).await?;
         let end = chunk.is_none();
         if let Some(c) = chunk {
+            if let Some(r) = running.as_mut() {
+                r.update(&c);
+            }
             pending.extend_from_slice(&c);
         }
         if pending.len() >= 1 << 20 || (end && !pending.is_empty()) {
@@ -1011,149 +1117,10 @@ async fn write_whole(
                 len: data.len() as u64,
             };
             offset += block.len;
-            write_at(file.clone(), data, block).await?;
+            write_at(file.clone(), data, block, false).await?;
         }
         if end {
-            return Ok(());
-        }
-    }
-}
-
-/// Opens the partial file, never through a link, and waits for its OS lock.
-///
-/// The name is predictable, so what is there may be anyone's: anything but a regular file
-/// with one link (a symlink, a hard link to another file, a FIFO) is removed and the name
-/// created anew (`create_new`, which follows no link). The lock is taken on the open file,
-/// then the name is checked to still lead to it (another process may have renamed or removed
-/// it while this one waited); otherwise the name is opened again.
-async fn open_partial(path: &Path) -> Result<std::fs::File, Error> {
-    let error = |e| {
-        Error::local(
-            Step::WriteDestination,
-            format!("opening {}", path.display()),
-            e,
-        )
-    };
-    loop {
-        let p = path.to_path_buf();
-        let file = tokio::task::spawn_blocking(move || open_plain_file(&p))
-            .await
-            .map_err(|e| join_error(Step::WriteDestination, e))?
-            .map_err(error)?;
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    tracing::debug!(path = %path.display(), "another process holds the partial file; waiting");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-                Err(std::fs::TryLockError::Error(e)) => return Err(error(e)),
-            }
-        }
-        if same_file_at(&file, path) {
-            return Ok(file);
-        }
-    }
-}
-
-fn open_plain_file(path: &Path) -> std::io::Result<std::fs::File> {
-    let create = || {
-        std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(path)
-    };
-    match std::fs::symlink_metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return create(),
-        Err(e) => return Err(e),
-        Ok(meta) if is_plain(&meta) => {
-            let file = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(path)?;
-            if same_file_at(&file, path) {
-                return Ok(file);
-            }
-        }
-        Ok(_) => {}
-    }
-    tracing::warn!(path = %path.display(), "replacing a partial file that is not a plain file");
-    std::fs::remove_file(path)?;
-    create()
-}
-
-/// A regular file with one name (not a symlink, and no hard link into another file).
-fn is_plain(meta: &std::fs::Metadata) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt as _;
-        meta.file_type().is_file() && meta.nlink() == 1
-    }
-    #[cfg(not(unix))]
-    {
-        meta.file_type().is_file()
-    }
-}
-
-/// Whether `path` (not followed) still names the open `file`, as a plain file.
-fn same_file_at(file: &std::fs::File, path: &Path) -> bool {
-    let (Ok(open), Ok(named)) = (file.metadata(), std::fs::symlink_metadata(path)) else {
-        return false;
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt as _;
-        is_plain(&named) && open.dev() == named.dev() && open.ino() == named.ino()
-    }
-    #[cfg(not(unix))]
-    {
-        // Windows does not rename or remove a file another handle holds open.
-        is_plain(&named) && open.len() == named.len()
-    }
-}
-
-fn truncate(file: &std::fs::File, path: &Path, len: u64) -> Result<(), Error> {
-    file.set_len(len).map_err(|e| {
-        Error::local(
-            Step::WriteDestination,
-            format!("sizing {}", path.display()),
-            e,
-        )
-    })
-}
-
-async fn write_at(file: Arc<std::fs::File>, data: Bytes, block: BlockRef) -> Result<(), Error> {
-    tokio::task::spawn_blocking(move || crate::positional::write_all_at(&file, &data, block.offset))
-        .await
-        .map_err(|e| join_error(Step::WriteDestination, e))?
-        .map_err(|e| {
-            Error::local(Step::WriteDestination, "writing the partial file", e).with_block(block)
-        })
-}
-
-/// fsync, rename into place, fsync the folder.
-async fn publish(partial: &Path, target: &Path) -> Result<(), Error> {
-    let (p, t) = (partial.to_path_buf(), target.to_path_buf());
-    tokio::task::spawn_blocking(move || evo_core::cache::place_atomically(&p, &t))
-        .await
-        .map_err(|e| join_error(Step::WriteDestination, e))?
-        .map_err(|e| Error::from_core(Step::WriteDestination, e))
-}
-
-/// Removes a temporary file when a download that keeps nothing for a resume fails or is dropped.
-struct RemoveOnDrop(Option<PathBuf>);
-
-impl RemoveOnDrop {
-    fn disarm(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = std::fs::remove_file(p);
+            return Ok(running.map(|r| r.finish().0));
         }
     }
 }

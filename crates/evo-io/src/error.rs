@@ -81,6 +81,11 @@ impl fmt::Display for Step {
     }
 }
 
+/// A blocking task (file I/O, hashing) that failed to run to its end.
+pub(crate) fn join_error(step: Step, e: tokio::task::JoinError) -> Error {
+    Error::local(step, "a blocking I/O task failed", std::io::Error::other(e))
+}
+
 /// A block (upload) or range (download) of a transfer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BlockRef {

@@ -4,18 +4,31 @@
 //! Evo APIs hand them out.
 //!
 //! - **Upload** to an Azure block blob: one `Put Blob` for a small source; otherwise `Put Block`
-//!   per block with deterministic, equal-length block ids (from the byte offset) and a
-//!   `Content-MD5` each, in parallel, then `Put Block List` with the whole-blob MD5
-//!   (`x-ms-blob-content-md5`). The block size grows so no blob needs more than 50,000 blocks.
+//!   per block with deterministic, equal-length block ids (from the byte offset), in parallel,
+//!   then `Put Block List`. The block size grows so no blob needs more than 50,000 blocks.
+//! - **Integrity, cheap by default** ([`Integrity::Crc64`]): each block carries Azure's CRC-64
+//!   (`x-ms-content-crc64`, computed in the block's own task; the service refuses a block that
+//!   changed on the way, and it is sent again). The whole blob's CRC-64 is combined from the
+//!   block CRCs, without a second pass over the data, and stored as the blob's metadata
+//!   `evo_crc64` at commit (Azure keeps no checksum of a blob committed from blocks).
+//!   [`Integrity::Md5`] sends `Content-MD5` per block and the whole-blob MD5 as the blob's
+//!   `Content-MD5` property instead, for readers that need that property (it costs an MD5 of
+//!   every byte, in block order); [`Integrity::Both`] does both.
 //! - **Download**: size and ETag from `HEAD` (or a first ranged `GET`), parallel ranged `GET`s
 //!   pinned with `If-Match`, every `206` and `Content-Range` checked, positional writes into a
 //!   partial file beside the target, fsync, atomic rename; a server that ignores `Range` still
-//!   works; optional MD5/SHA-256 verification.
+//!   works. A blob with the `evo_crc64` metadata is checked against it: each range's CRC-64 is
+//!   computed as it arrives and the ranges' values are combined, so the file is not read again;
+//!   a mismatch is an [`ErrorKind::Integrity`] error and publishes nothing
+//!   ([`Download::verify_crc64`]). Optional MD5/SHA-256 verification
+//!   ([`Download::expect_digest`], the stored `Content-MD5` of a blob without CRC-64).
 //! - **Retries per block** (5xx, 429 with `Retry-After`, resets, truncated bodies) without
 //!   restarting the transfer; **URL renewal** through an async callback on 401/403, shared by
 //!   parallel blocks.
-//! - **Resume**: uploads skip blocks the server already holds; downloads continue from their
-//!   partial file, never mixing two versions of a blob.
+//! - **Resume**: uploads skip blocks the server already holds (a file's blocks only while the
+//!   CRC-64 its state file recorded still matches the source); downloads continue from their
+//!   partial file, never mixing two versions of a blob, and read the ranges they kept once to
+//!   checksum them.
 //! - **Bounded memory**: about `concurrency × block size` per transfer, whatever the size.
 //! - Byte-based progress through [`evo_core::Feedback`]; cancellation by dropping the future;
 //!   a download cache on [`evo_core::Cache`].
@@ -30,6 +43,8 @@
 //!     .upload(url.clone(), Source::file("big.bin"))
 //!     .renew_with(renew)
 //!     .await?;
+//! // The whole blob's CRC-64, stored in its metadata and checked by the download.
+//! println!("uploaded {} bytes, CRC-64 {:?}", report.size, report.crc64);
 //! let data = client.download(url, Destination::memory()).await?.into_bytes();
 //! assert_eq!(data.len() as u64, report.size);
 //! # Ok(()) }
@@ -38,13 +53,17 @@
 mod blocks;
 mod cache;
 mod client;
+mod crc64;
 mod digest;
 mod download;
 mod dual_md5;
 mod error;
+mod feed;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
+mod integrity;
+mod partial;
 mod positional;
 mod request;
 mod state;
@@ -59,5 +78,6 @@ pub use client::{BlobClient, BlobClientBuilder, DEFAULT_MAX_MEMORY_DOWNLOAD, Des
 pub use digest::Digest;
 pub use download::{Download, DownloadReport};
 pub use error::{BlockRef, Committed, Error, ErrorKind, Step};
+pub use integrity::Integrity;
 pub use upload::{Upload, UploadReport};
 pub use url::RenewUrl;

@@ -11,7 +11,7 @@
 //! machine does, so they count only while the machine has not restarted since (the Linux boot
 //! id; where there is none, only `done` blocks count).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -50,6 +50,11 @@ pub(crate) struct TransferState {
     /// The boot of the machine that wrote `written` (see [`boot_id`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) boot_id: Option<String>,
+    /// Uploads: the CRC-64 of each staged block (block index → CRC), so a resume can tell a
+    /// block of the source that changed since it was staged, and the whole-blob CRC-64 can be
+    /// combined. Blocks staged without a CRC-64 (MD5 uploads, older versions) have none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) crc64: BTreeMap<u64, u64>,
 }
 
 impl TransferState {
@@ -246,9 +251,19 @@ impl StateWriter {
 
     /// Records a finished block and returns once the file names it.
     pub(crate) async fn mark(&self, index: u64) {
+        self.mark_with_crc(index, None).await;
+    }
+
+    /// [`mark`](Self::mark), recording the block's CRC-64 too (`None` forgets any recorded
+    /// one: the block was staged without).
+    pub(crate) async fn mark_with_crc(&self, index: u64, crc64: Option<u64>) {
         let generation = {
             let mut b = lock(&self.blocks);
             b.all.insert(index);
+            match crc64 {
+                Some(crc) => b.state.crc64.insert(index, crc),
+                None => b.state.crc64.remove(&index),
+            };
             b.marks += 1;
             b.marks
         };
@@ -374,6 +389,7 @@ mod tests {
             done: ranges,
             written: Vec::new(),
             boot_id: None,
+            crc64: BTreeMap::new(),
         };
         assert_eq!(state.done_set(), set);
     }
@@ -423,14 +439,17 @@ mod tests {
             done: vec![],
             written: Vec::new(),
             boot_id: None,
+            crc64: BTreeMap::new(),
         };
         let w = StateWriter::new(path.clone(), state.clone(), None);
-        w.mark(3).await;
-        w.mark(4).await;
+        w.mark_with_crc(3, Some(u64::MAX)).await;
+        w.mark_with_crc(4, Some(7)).await;
+        w.mark_with_crc(4, None).await;
         w.flush().await;
         let loaded = load(&path).unwrap();
         assert!(loaded.same_transfer_as(&state));
         assert_eq!(loaded.done, vec![(3, 5)]);
+        assert_eq!(loaded.crc64, [(3, u64::MAX)].into_iter().collect());
         std::fs::write(&path, b"{not json").unwrap();
         assert!(load(&path).is_none());
         w.remove();
@@ -515,6 +534,7 @@ mod tests {
             done,
             written: Vec::new(),
             boot_id: None,
+            crc64: BTreeMap::new(),
         }
     }
 

@@ -1,21 +1,21 @@
 //! Uploads to Azure block blobs: `Put Blob` for small sources, otherwise `Put Block` per block
 //! (in parallel, bounded) and `Put Block List` to commit.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::{Future, IntoFuture};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use evo_core::{Body, Feedback};
 use futures_util::stream::BoxStream;
 use futures_util::{FutureExt as _, StreamExt, TryStreamExt, stream};
 use http::{Method, Request, header};
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::AsyncRead;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
@@ -24,11 +24,14 @@ use crate::blocks::{
     parse_block_list,
 };
 use crate::client::{BlobClient, Source, SourceInner};
+use crate::crc64::{self, Pieces};
 use crate::digest::{Digest, md5_of};
 use crate::dual_md5::Md5;
-use crate::error::{BlockRef, Committed, Error, ErrorKind, Step};
+use crate::error::{BlockRef, Committed, Error, ErrorKind, Step, join_error};
+use crate::feed::{BufferPool, Feed, open_source, read_full};
+use crate::integrity::{BlockCheck, Integrity};
 use crate::request::{AttemptUrl, Failure, Meter, Wire, fatal};
-use crate::state::{StateWriter, TransferState, load, sibling, source_fingerprint};
+use crate::state::{StateWriter, TransferState, load, sibling};
 use crate::url::{RenewUrl, SignedUrl, with_params};
 
 /// The largest `Get Block List` answer read (50,000 blocks of about 100 bytes each, and room).
@@ -44,6 +47,7 @@ pub struct Upload<'a> {
     feedback: Option<&'a dyn Feedback>,
     resume: Option<bool>,
     content_type: Option<String>,
+    integrity: Option<Integrity>,
 }
 
 /// What a finished upload did.
@@ -60,8 +64,12 @@ pub struct UploadReport {
     pub reused_blocks: u64,
     /// Requests tried again (transient failures and URL renewals).
     pub retries: u64,
-    /// The MD5 of the whole blob, sent as `x-ms-blob-content-md5` (or `Content-MD5`).
-    pub md5: Digest,
+    /// The MD5 of the whole blob, sent as `x-ms-blob-content-md5` (or `Content-MD5`), with
+    /// [`Integrity::Md5`] and [`Integrity::Both`].
+    pub md5: Option<Digest>,
+    /// Azure's CRC-64 of the whole blob, stored as its metadata `evo_crc64`, with
+    /// [`Integrity::Crc64`] (the default) and [`Integrity::Both`].
+    pub crc64: Option<u64>,
 }
 
 impl<'a> Upload<'a> {
@@ -74,6 +82,7 @@ impl<'a> Upload<'a> {
             feedback: None,
             resume: None,
             content_type: None,
+            integrity: None,
         }
     }
 
@@ -98,9 +107,19 @@ impl<'a> Upload<'a> {
 
     /// Continue an interrupted upload (default on): blocks the server already holds
     /// (`Get Block List`, or the state file `.<name>.evo-upload` beside a source file when the
-    /// URL may not list blocks) are not sent again.
+    /// URL may not list blocks) are not sent again. The state file records each block's
+    /// CRC-64: a block of the file that no longer has it is sent again. Reused blocks are read
+    /// from the source all the same, for the whole-blob checksum.
     pub fn resume(mut self, resume: bool) -> Self {
         self.resume = Some(resume);
+        self
+    }
+
+    /// The checksums this upload sends and stores (default: the client's,
+    /// [`Integrity::Crc64`] unless set with
+    /// [`BlobClientBuilder::integrity`](crate::BlobClientBuilder::integrity)).
+    pub fn integrity(mut self, integrity: Integrity) -> Self {
+        self.integrity = Some(integrity);
         self
     }
 
@@ -123,6 +142,7 @@ impl<'a> Upload<'a> {
             meter: Meter::new(self.feedback),
         };
         let content_type = self.content_type;
+        let integrity = self.integrity.unwrap_or(config.integrity);
         match self.source.inner {
             SourceInner::File(path) => {
                 let resume = self.resume.unwrap_or(true);
@@ -135,7 +155,7 @@ impl<'a> Upload<'a> {
                 };
                 if len <= config.single_put_max {
                     let data = feed.read(whole(len), None).await?;
-                    return put_blob(&wire, data, content_type.as_deref()).await;
+                    return put_blob(&wire, data, content_type.as_deref(), integrity).await;
                 }
                 let state = match resume {
                     true => Some(StateSpec {
@@ -146,7 +166,13 @@ impl<'a> Upload<'a> {
                     false => None,
                 };
                 let block_size = block_size_for(len, config.block_size);
-                let stager = Stager::new(&wire, block_size, content_type, config.concurrency);
+                let stager = Stager::new(
+                    &wire,
+                    block_size,
+                    content_type,
+                    config.concurrency,
+                    integrity,
+                );
                 stager.positional(feed, len, resume, state).await
             }
             SourceInner::Bytes(bytes) => {
@@ -154,10 +180,16 @@ impl<'a> Upload<'a> {
                 check_blob_size(len)?;
                 wire.meter.set_total(Some(len));
                 if len <= config.single_put_max {
-                    return put_blob(&wire, bytes, content_type.as_deref()).await;
+                    return put_blob(&wire, bytes, content_type.as_deref(), integrity).await;
                 }
                 let block_size = block_size_for(len, config.block_size);
-                let stager = Stager::new(&wire, block_size, content_type, config.concurrency);
+                let stager = Stager::new(
+                    &wire,
+                    block_size,
+                    content_type,
+                    config.concurrency,
+                    integrity,
+                );
                 let resume = self.resume.unwrap_or(false);
                 stager
                     .positional(Feed::Memory(bytes), len, resume, None)
@@ -176,9 +208,15 @@ impl<'a> Upload<'a> {
                 let first_len = first.len() as u64;
                 if first_len < block_size && first_len <= config.single_put_max {
                     check_reader_len(len, first_len)?;
-                    return put_blob(&wire, first, content_type.as_deref()).await;
+                    return put_blob(&wire, first, content_type.as_deref(), integrity).await;
                 }
-                let stager = Stager::new(&wire, block_size, content_type, config.concurrency);
+                let stager = Stager::new(
+                    &wire,
+                    block_size,
+                    content_type,
+                    config.concurrency,
+                    integrity,
+                );
                 let resume = self.resume.unwrap_or(false);
                 stager.streamed(reader, first, len, resume).await
             }
@@ -227,144 +265,6 @@ fn check_reader_len(expected: Option<u64>, got: u64) -> Result<(), Error> {
     }
 }
 
-async fn open_source(path: &Path) -> Result<(std::fs::File, u64, Option<u128>), Error> {
-    let p = path.to_path_buf();
-    let opened = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
-        let file = std::fs::File::open(&p)?;
-        let meta = file.metadata()?;
-        if !meta.is_file() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "not a regular file",
-            ));
-        }
-        let modified = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_nanos());
-        Ok((file, meta.len(), modified))
-    })
-    .await
-    .map_err(|e| join_error(Step::ReadSource, e))?;
-    opened.map_err(|e| Error::local(Step::ReadSource, format!("opening {}", path.display()), e))
-}
-
-pub(crate) fn join_error(step: Step, e: tokio::task::JoinError) -> Error {
-    Error::local(step, "a blocking I/O task failed", std::io::Error::other(e))
-}
-
-/// Reads up to `len` bytes, fewer only at the end of the reader.
-async fn read_full(
-    reader: &mut Pin<Box<dyn AsyncRead + Send + '_>>,
-    len: u64,
-) -> Result<Bytes, Error> {
-    let mut buf = BytesMut::with_capacity(len as usize);
-    while (buf.len() as u64) < len {
-        let want = len - buf.len() as u64;
-        let n = (&mut *reader)
-            .take(want)
-            .read_buf(&mut buf)
-            .await
-            .map_err(|e| Error::local(Step::ReadSource, "reading the source", e))?;
-        if n == 0 {
-            break;
-        }
-    }
-    Ok(buf.freeze())
-}
-
-/// A source that can be read at any offset.
-enum Feed {
-    File {
-        file: Arc<std::fs::File>,
-        path: PathBuf,
-    },
-    Memory(Bytes),
-}
-
-impl Feed {
-    /// The content fingerprint of a file source (see [`source_fingerprint`]).
-    async fn fingerprint(&self, len: u64) -> Result<Option<String>, Error> {
-        let Feed::File { file, path } = self else {
-            return Ok(None);
-        };
-        let file = file.clone();
-        let print = tokio::task::spawn_blocking(move || source_fingerprint(&file, len))
-            .await
-            .map_err(|e| join_error(Step::ReadSource, e))?;
-        print
-            .map(Some)
-            .map_err(|e| Error::local(Step::ReadSource, format!("reading {}", path.display()), e))
-    }
-
-    async fn read(&self, block: BlockRef, pool: Option<&BufferPool>) -> Result<Bytes, Error> {
-        match self {
-            Feed::Memory(all) => {
-                Ok(all.slice(block.offset as usize..(block.offset + block.len) as usize))
-            }
-            Feed::File { file, path } => {
-                let file = file.clone();
-                let mut buf = pool.map(BufferPool::take).unwrap_or_default();
-                let read = tokio::task::spawn_blocking(move || -> std::io::Result<Bytes> {
-                    buf.clear();
-                    buf.resize(block.len as usize, 0);
-                    crate::positional::read_exact_at(&file, &mut buf, block.offset)?;
-                    Ok(buf.freeze())
-                })
-                .await
-                .map_err(|e| join_error(Step::ReadSource, e))?;
-                read.map_err(|e| {
-                    Error::local(
-                        Step::ReadSource,
-                        format!(
-                            "reading {} at {} (did it shrink during the upload?)",
-                            path.display(),
-                            block.offset
-                        ),
-                        e,
-                    )
-                    .with_block(block)
-                })
-            }
-        }
-    }
-}
-
-/// Block buffers reused from block to block, so a transfer keeps `concurrency` buffers instead
-/// of allocating (and fragmenting the heap with) one per block.
-struct BufferPool {
-    free: std::sync::Mutex<Vec<BytesMut>>,
-    keep: usize,
-}
-
-impl BufferPool {
-    fn new(keep: usize) -> Self {
-        BufferPool {
-            free: std::sync::Mutex::new(Vec::new()),
-            keep,
-        }
-    }
-
-    fn take(&self) -> BytesMut {
-        self.free
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pop()
-            .unwrap_or_default()
-    }
-
-    /// Takes a buffer back once nothing else refers to it (the request and the hash are done).
-    fn give(&self, data: Bytes) {
-        if let Ok(buf) = data.try_into_mut() {
-            let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
-            if free.len() < self.keep {
-                free.push(buf);
-            }
-        }
-    }
-}
-
 /// Where a file source keeps its resume state, and what identifies the file.
 struct StateSpec {
     path: PathBuf,
@@ -372,23 +272,33 @@ struct StateSpec {
     fingerprint: Option<String>,
 }
 
+/// A `Put Blob` of the whole source, with `Content-MD5` ([`Integrity::Md5`],
+/// [`Integrity::Both`]) or `x-ms-content-crc64`, and the CRC-64 metadata unless MD5 alone.
 async fn put_blob(
     wire: &Wire<'_>,
     data: Bytes,
     content_type: Option<&str>,
+    integrity: Integrity,
 ) -> Result<UploadReport, Error> {
     let len = data.len() as u64;
-    let md5 = {
+    let (md5, crc) = {
         let data = data.clone();
-        tokio::task::spawn_blocking(move || md5_of(&data))
-            .await
-            .map_err(|e| join_error(Step::PutBlob, e))?
+        tokio::task::spawn_blocking(move || {
+            let md5 = integrity.md5().then(|| md5_of(&data));
+            (md5, integrity.crc64().then(|| crc64::of(&data)))
+        })
+        .await
+        .map_err(|e| join_error(Step::PutBlob, e))?
     };
-    let md5_b64 = STANDARD.encode(md5);
+    let check = match (md5, crc) {
+        (Some(md5), _) => BlockCheck::Md5(md5),
+        (None, crc) => BlockCheck::Crc64(crc.unwrap_or_default()),
+    };
+    let (check_name, check_value) = check.header();
     let unanswered = AtomicBool::new(false);
     wire.retrying(Step::PutBlob, None, |target| {
         let data = data.clone();
-        let md5_b64 = md5_b64.clone();
+        let check_value = check_value.clone();
         let unanswered = &unanswered;
         async move {
             let mut request = Request::builder()
@@ -396,14 +306,19 @@ async fn put_blob(
                 .uri(target.url().as_str())
                 .header(header::CONTENT_LENGTH, len)
                 .header("x-ms-blob-type", "BlockBlob")
-                .header("content-md5", &md5_b64);
+                .header(check_name, check_value);
+            if let Some(crc) = crc {
+                request = request.header(crc64::METADATA_HEADER, crc64::to_header(crc));
+            }
             if let Some(ct) = content_type {
                 request = request.header("x-ms-blob-content-type", ct);
             }
             let request = request
                 .body(Body::from_bytes(data))
                 .map_err(|e| bad_request(Step::PutBlob, e))?;
-            commit_attempt(wire, &target, request, Step::PutBlob, unanswered).await
+            commit_attempt(wire, &target, request, Step::PutBlob, unanswered)
+                .await
+                .map_err(mismatch_is_transient)
         }
     })
     .await
@@ -415,8 +330,30 @@ async fn put_blob(
         block_size: len,
         reused_blocks: 0,
         retries: wire.meter.retries(),
-        md5: Digest::Md5(md5),
+        md5: md5.map(Digest::Md5),
+        crc64: crc,
     })
+}
+
+/// A body refused for its checksum (`400 Crc64Mismatch` or `Md5Mismatch`) changed on the way
+/// after the checksum was computed from the buffer: the server stored nothing, and the same
+/// buffer sent again may arrive whole. Tried again within the retry policy; a refusal that
+/// persists (a proxy that rewrites bodies) ends the upload with that status.
+fn mismatch_is_transient(failure: Failure) -> Failure {
+    let code = failure
+        .error()
+        .core()
+        .and_then(evo_core::Error::as_api)
+        .and_then(evo_core::ApiError::storage_error_code);
+    if matches!(code, Some("Crc64Mismatch" | "Md5Mismatch")) {
+        tracing::debug!(
+            ?code,
+            "the server refused a body for its checksum; sending it again"
+        );
+        Failure::transient(failure.into_error()).unprocessed()
+    } else {
+        failure
+    }
 }
 
 /// The commit named a block the server does not hold (it expired, or was never staged).
@@ -493,19 +430,46 @@ async fn expect_success(
 /// The staged (block) upload of one blob.
 ///
 /// Blocks flow through three stages: read (in parallel for positional sources, in order for
-/// readers), hashed strictly in order (the whole-blob MD5 and the block's `Content-MD5` in one
-/// pass), then sent (in parallel). A block holds one of `concurrency` buffer permits from before
-/// it is read until it is staged, which bounds memory to `concurrency × block size`.
+/// readers); with MD5, hashed strictly in order (the whole-blob MD5 and, for
+/// [`Integrity::Md5`], the block's `Content-MD5` in one pass); then checksummed with CRC-64
+/// (each block in its own task) and sent, in parallel. A block holds one of `concurrency`
+/// buffer permits from before it is read until it is staged, which bounds memory to
+/// `concurrency × block size`.
 struct Stager<'w, 'a> {
     wire: &'w Wire<'a>,
     block_size: u64,
     content_type: Option<String>,
     concurrency: usize,
+    integrity: Integrity,
     whole_md5: Arc<std::sync::Mutex<Md5>>,
+    /// The CRC-64 of every block, combined in block order at the commit.
+    crcs: Pieces,
     permits: Arc<Semaphore>,
     pool: BufferPool,
     reused: AtomicU64,
     sent: AtomicU64,
+}
+
+/// What an interrupted upload left on the server: block offset → size, and the CRC-64 its
+/// state file recorded for a block (block index → CRC).
+#[derive(Default)]
+struct Staged {
+    sizes: HashMap<u64, u64>,
+    crcs: BTreeMap<u64, u64>,
+}
+
+impl Staged {
+    /// Whether the server holds a block of this offset and size, so it need not be sent.
+    fn holds(&self, block: BlockRef) -> bool {
+        self.sizes.get(&block.offset) == Some(&block.len)
+    }
+
+    /// Whether `crc` (the source's block now) agrees with the CRC recorded when the block was
+    /// staged; true when either is unknown.
+    fn agrees(&self, block: BlockRef, crc: Option<u64>) -> bool {
+        let recorded = self.crcs.get(&block.index);
+        recorded.is_none_or(|r| crc.is_none_or(|c| c == *r))
+    }
 }
 
 /// A block read from the source, holding one of the transfer's buffer permits.
@@ -529,13 +493,16 @@ impl<'w, 'a> Stager<'w, 'a> {
         block_size: u64,
         content_type: Option<String>,
         concurrency: usize,
+        integrity: Integrity,
     ) -> Self {
         Stager {
             wire,
             block_size,
             content_type,
             concurrency,
+            integrity,
             whole_md5: Arc::new(std::sync::Mutex::new(Md5::new())),
+            crcs: Pieces::default(),
             permits: Arc::new(Semaphore::new(concurrency)),
             pool: BufferPool::new(concurrency),
             reused: AtomicU64::new(0),
@@ -556,9 +523,10 @@ impl<'w, 'a> Stager<'w, 'a> {
     /// Uploads a file or bytes: blocks are read in parallel at their offsets.
     ///
     /// Blocks are reused only from a record of this source: the state file of a file source
-    /// (checked against the server's list when it gives one), or, for bytes asked to resume,
-    /// the server's list itself. Reused blocks that expired before the commit make the commit
-    /// fail with `InvalidBlockList`: then every block is staged again, once.
+    /// (checked against the server's list when it gives one, and against the block's CRC-64
+    /// when the state recorded one), or, for bytes asked to resume, the server's list itself.
+    /// Reused blocks that expired before the commit make the commit fail with
+    /// `InvalidBlockList`: then every block is staged again, once.
     async fn positional(
         &self,
         feed: Feed,
@@ -584,8 +552,13 @@ impl<'w, 'a> Stager<'w, 'a> {
                     done: Vec::new(),
                     written: Vec::new(),
                     boot_id: None,
+                    crc64: BTreeMap::new(),
                 };
                 let previous = load(&spec.path).filter(|s| s.same_transfer_as(&fresh));
+                let crcs = previous
+                    .as_ref()
+                    .map(|p| p.crc64.clone())
+                    .unwrap_or_default();
                 let sent_by_this_source: HashMap<u64, u64> = previous
                     .iter()
                     .flat_map(|p| p.done_set())
@@ -599,9 +572,20 @@ impl<'w, 'a> Stager<'w, 'a> {
                     })
                     .collect();
                 let writer = StateWriter::new(spec.path, previous.unwrap_or(fresh), None);
-                (sent_by_this_source, Some(writer))
+                let staged = Staged {
+                    sizes: sent_by_this_source,
+                    crcs,
+                };
+                (staged, Some(writer))
             }
-            None => (listed.unwrap_or_default(), None),
+            None => {
+                let sizes = listed.unwrap_or_default();
+                let staged = Staged {
+                    sizes,
+                    ..Staged::default()
+                };
+                (staged, None)
+            }
         };
         let feed = &feed;
         let first = self
@@ -626,7 +610,7 @@ impl<'w, 'a> Stager<'w, 'a> {
                 }
                 self.start_over();
                 let count = self
-                    .stage_positional(feed, len, &HashMap::new(), None)
+                    .stage_positional(feed, len, &Staged::default(), None)
                     .await
                     .map_err(|e| self.failed(e, false))?;
                 self.commit(count, len).await?;
@@ -645,7 +629,7 @@ impl<'w, 'a> Stager<'w, 'a> {
         &self,
         feed: &Feed,
         len: u64,
-        staged: &HashMap<u64, u64>,
+        staged: &Staged,
         writer: Option<&StateWriter>,
     ) -> Result<u64, Error> {
         // Permits are taken in block order (a sequential stage), so the in-order hashing below
@@ -674,6 +658,7 @@ impl<'w, 'a> Stager<'w, 'a> {
     /// Forgets the blocks staged so far (their hashes and counts) before staging all again.
     fn start_over(&self) {
         *self.whole_md5.lock().unwrap_or_else(|p| p.into_inner()) = Md5::new();
+        self.crcs.clear();
         self.reused.store(0, Ordering::Relaxed);
         self.sent.store(0, Ordering::Relaxed);
     }
@@ -686,10 +671,12 @@ impl<'w, 'a> Stager<'w, 'a> {
         expected: Option<u64>,
         resume: bool,
     ) -> Result<UploadReport, Error> {
-        let staged = if resume {
-            self.listed_blocks().await.unwrap_or_default()
-        } else {
-            HashMap::new()
+        let staged = Staged {
+            sizes: match resume {
+                true => self.listed_blocks().await.unwrap_or_default(),
+                false => HashMap::new(),
+            },
+            ..Staged::default()
         };
         let start = ReaderBlocks {
             reader,
@@ -756,43 +743,62 @@ impl<'w, 'a> Stager<'w, 'a> {
         Ok(Some((read, blocks)))
     }
 
-    /// Hashes blocks as they come (in order) and sends them `concurrency` at a time; the block
-    /// count and byte total of a complete run, or the first error (the blocks still in flight
-    /// are dropped, and so cancelled).
+    /// Hashes blocks as they come (the MD5 in order), checksums and sends them `concurrency` at
+    /// a time; the block count and byte total of a complete run, or the first error (the
+    /// blocks still in flight are dropped, and so cancelled).
     async fn stage_all(
         &self,
         reads: BoxStream<'_, Result<ReadBlock, Error>>,
-        staged: &HashMap<u64, u64>,
+        staged: &Staged,
         writer: Option<&StateWriter>,
     ) -> Result<(u64, u64), Error> {
+        let md5_alone = self.integrity == Integrity::Md5;
         let sends = reads
             .and_then(|read| {
                 async move {
-                    let reused = staged.get(&read.block.offset) == Some(&read.block.len);
-                    let md5 = self.hash(read.block, read.data.clone(), !reused).await?;
-                    Ok((read, md5))
+                    let held = staged.holds(read.block);
+                    let md5 = match self.integrity.md5() {
+                        true => {
+                            let own = md5_alone && !held;
+                            self.hash(read.block, read.data.clone(), own).await?
+                        }
+                        false => None,
+                    };
+                    Ok((read, held, md5))
                 }
                 .boxed()
             })
             .map(|hashed| {
                 async move {
-                    let (read, md5) = hashed?;
+                    let (read, held, md5) = hashed?;
                     let ReadBlock {
                         block,
                         data,
                         _permit,
                     } = read;
-                    match md5 {
-                        Some(md5) => {
-                            self.put_block(block, data.clone(), md5).await?;
-                            self.sent.fetch_add(1, Ordering::Relaxed);
+                    let crc = self.block_crc(block, &data).await?;
+                    if held && staged.agrees(block, crc) {
+                        self.reused.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        if held {
+                            tracing::info!(
+                                index = block.index,
+                                "the source's block changed since it was staged; sending it again"
+                            );
                         }
-                        None => {
-                            self.reused.fetch_add(1, Ordering::Relaxed);
-                        }
+                        let check = match (crc, md5) {
+                            (Some(crc), _) => BlockCheck::Crc64(crc),
+                            (None, Some(md5)) => BlockCheck::Md5(md5),
+                            (None, None) => BlockCheck::Md5(md5_of(&data)),
+                        };
+                        self.put_block(block, data.clone(), check).await?;
+                        self.sent.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if let Some(crc) = crc {
+                        self.crcs.insert(block.offset, block.len, crc);
                     }
                     if let Some(w) = writer {
-                        w.mark(block.index).await;
+                        w.mark_with_crc(block.index, crc).await;
                     }
                     self.wire.meter.add(block.len);
                     self.pool.give(data);
@@ -838,11 +844,37 @@ impl<'w, 'a> Stager<'w, 'a> {
         Ok(md5)
     }
 
-    fn whole_digest(&self) -> [u8; 16] {
-        self.whole_md5
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .digest()
+    /// The block's CRC-64, when the upload sends them (on the blocking pool, in parallel with
+    /// the other blocks).
+    async fn block_crc(&self, block: BlockRef, data: &Bytes) -> Result<Option<u64>, Error> {
+        if !self.integrity.crc64() {
+            return Ok(None);
+        }
+        let crc = crc64::of_bytes(data.clone())
+            .await
+            .map_err(|e| join_error(Step::ReadSource, e).with_block(block))?;
+        Ok(Some(crc))
+    }
+
+    /// The whole-blob MD5, when the upload computes it.
+    fn whole_digest(&self) -> Option<[u8; 16]> {
+        let md5 = self.whole_md5.lock().unwrap_or_else(|p| p.into_inner());
+        self.integrity.md5().then(|| md5.digest())
+    }
+
+    /// The whole-blob CRC-64 combined from the blocks' (`len` bytes), when the upload sends
+    /// them.
+    fn whole_crc(&self, len: u64) -> Result<Option<u64>, Error> {
+        if !self.integrity.crc64() {
+            return Ok(None);
+        }
+        self.crcs.combined(len).map(Some).map_err(|m| {
+            Error::new(
+                ErrorKind::Integrity,
+                Step::PutBlockList,
+                format!("cannot combine the blob's CRC-64: {m}"),
+            )
+        })
     }
 
     fn failed(&self, error: Error, resume: bool) -> Error {
@@ -857,27 +889,35 @@ impl<'w, 'a> Stager<'w, 'a> {
             block_size: self.block_size,
             reused_blocks: self.reused.load(Ordering::Relaxed),
             retries: self.wire.meter.retries(),
-            md5: Digest::Md5(self.whole_digest()),
+            md5: self.whole_digest().map(Digest::Md5),
+            crc64: self.whole_crc(len)?,
         })
     }
 
-    async fn put_block(&self, block: BlockRef, data: Bytes, md5: [u8; 16]) -> Result<(), Error> {
+    async fn put_block(
+        &self,
+        block: BlockRef,
+        data: Bytes,
+        check: BlockCheck,
+    ) -> Result<(), Error> {
         let params = format!("comp=block&blockid={}", block_id_param(block.offset));
-        let md5_b64 = STANDARD.encode(md5);
+        let (check_name, check_value) = check.header();
         let wire = self.wire;
         wire.retrying(Step::PutBlock, Some(block), |target| {
             let data = data.clone();
             let target = target.with_params(&params);
-            let md5_b64 = md5_b64.clone();
+            let check_value = check_value.clone();
             async move {
                 let request = Request::builder()
                     .method(Method::PUT)
                     .uri(target.url().as_str())
                     .header(header::CONTENT_LENGTH, block.len)
-                    .header("content-md5", md5_b64)
+                    .header(check_name, check_value)
                     .body(Body::from_bytes(data))
                     .map_err(|e| bad_request(Step::PutBlock, e))?;
-                expect_success(wire, Method::PUT, &target, request, Step::PutBlock).await
+                expect_success(wire, Method::PUT, &target, request, Step::PutBlock)
+                    .await
+                    .map_err(mismatch_is_transient)
             }
         })
         .await
@@ -924,7 +964,8 @@ impl<'w, 'a> Stager<'w, 'a> {
     async fn commit(&self, count: u64, len: u64) -> Result<(), Error> {
         let ids: Vec<String> = (0..count).map(|i| block_id(i * self.block_size)).collect();
         let xml = Bytes::from(block_list_xml(ids.iter().map(String::as_str)));
-        let md5 = STANDARD.encode(self.whole_digest());
+        let md5 = self.whole_digest().map(|m| STANDARD.encode(m));
+        let crc = self.whole_crc(len)?.map(crc64::to_header);
         let wire = self.wire;
         let content_type = self.content_type.as_deref();
         tracing::debug!(blocks = count, bytes = len, "committing the block list");
@@ -932,15 +973,20 @@ impl<'w, 'a> Stager<'w, 'a> {
         wire.retrying(Step::PutBlockList, None, |target| {
             let target = target.with_params("comp=blocklist");
             let xml = xml.clone();
-            let md5 = md5.clone();
+            let (md5, crc) = (md5.clone(), crc.clone());
             let unanswered = &unanswered;
             async move {
                 let mut request = Request::builder()
                     .method(Method::PUT)
                     .uri(target.url().as_str())
                     .header(header::CONTENT_TYPE, "text/plain; charset=UTF-8")
-                    .header(header::CONTENT_LENGTH, xml.len())
-                    .header("x-ms-blob-content-md5", md5);
+                    .header(header::CONTENT_LENGTH, xml.len());
+                if let Some(md5) = md5 {
+                    request = request.header("x-ms-blob-content-md5", md5);
+                }
+                if let Some(crc) = crc {
+                    request = request.header(crc64::METADATA_HEADER, crc);
+                }
                 if let Some(ct) = content_type {
                     request = request.header("x-ms-blob-content-type", ct);
                 }

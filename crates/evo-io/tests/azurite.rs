@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use evo_core::{Body, Progress};
-use evo_io::{BlobClient, Destination, Digest, ErrorKind, Source};
+use evo_io::{BlobClient, Destination, Digest, ErrorKind, Integrity, Source};
 use md5::Digest as _;
 use support::*;
 
@@ -27,14 +27,28 @@ fn client(transport: evo_core::SharedTransport) -> BlobClient {
 async fn sizes_round_trip_through_blocks_and_single_put() {
     let az = AzuriteBlobs::start().await;
     let recorder = Arc::new(Recorder::new(HyperTransport::shared()));
+    let recorder_md5 = Arc::new(Recorder::new(HyperTransport::shared()));
     let staged = client(recorder.clone());
     let single = BlobClient::builder(recorder.clone()).block_size(BS).build();
+    let md5_builder = |r: &Arc<Recorder>| {
+        BlobClient::builder(r.clone())
+            .block_size(BS)
+            .integrity(Integrity::Md5)
+    };
+    let staged_md5 = md5_builder(&recorder_md5).single_put_max(0).build();
+    let single_md5 = md5_builder(&recorder_md5).build();
     let dir = tempfile::tempdir().unwrap();
     for (i, len) in [0u64, 1, BS, 3 * BS, 3 * BS + 1, 5 * BS - 7]
         .into_iter()
         .enumerate()
     {
-        for (mode, c) in [("blocks", &staged), ("single", &single)] {
+        let modes = [
+            ("blocks", &staged),
+            ("single", &single),
+            ("blocks-md5", &staged_md5),
+            ("single-md5", &single_md5),
+        ];
+        for (mode, c) in modes {
             let name = format!("sizes-{mode}-{len}");
             let url = az.blob_url(&name);
             let bytes = data(len as usize, i as u64);
@@ -44,23 +58,26 @@ async fn sizes_round_trip_through_blocks_and_single_put() {
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(report.size, len);
             let expected_md5: [u8; 16] = md5::Md5::digest(&bytes).into();
-            assert_eq!(report.md5, Digest::Md5(expected_md5));
-            // Azurite stores the whole-blob MD5 we sent (x-ms-blob-content-md5 / Content-MD5).
-            let head = HyperTransport::shared()
-                .send(
-                    http::Request::head(url.as_str())
-                        .body(evo_core::Body::empty())
-                        .unwrap(),
-                )
-                .await
-                .unwrap();
-            assert_eq!(head.status(), 200);
-            if len > 0 || mode == "single" {
+            let head = head(&url).await;
+            if mode.ends_with("md5") {
+                assert_eq!(report.md5, Some(Digest::Md5(expected_md5)));
+                assert_eq!(report.crc64, None);
+                // Azurite stores the whole-blob MD5 we sent (x-ms-blob-content-md5 /
+                // Content-MD5).
+                if len > 0 || mode == "single-md5" {
+                    assert_eq!(
+                        header_str(&head, "content-md5"),
+                        Some(Digest::Md5(expected_md5).to_base64().as_str()),
+                        "{name}"
+                    );
+                }
+            } else {
+                assert_eq!(report.crc64, Some(azure_crc64(&bytes)));
+                assert_eq!(report.md5, None);
+                // Azurite keeps the combined CRC-64 in the blob's metadata.
                 assert_eq!(
-                    head.headers()
-                        .get("content-md5")
-                        .and_then(|v| v.to_str().ok()),
-                    Some(report.md5.to_base64().as_str()),
+                    header_str(&head, "x-ms-meta-evo_crc64"),
+                    Some(crc64_header(azure_crc64(&bytes)).as_str()),
                     "{name}"
                 );
             }
@@ -86,27 +103,29 @@ async fn sizes_round_trip_through_blocks_and_single_put() {
             assert_eq!(out, bytes, "{name}");
         }
     }
-    // Staged uploads sent Put Block with Content-MD5 and equal-length ids, then Put Block List.
-    let seen = recorder.seen();
-    let blocks: Vec<_> = seen
-        .iter()
-        .filter(|s| s.query.contains("comp=block&"))
-        .collect();
-    assert!(!blocks.is_empty());
-    assert!(blocks.iter().all(|s| s.headers.contains_key("content-md5")));
-    assert!(
-        blocks.iter().all(|s| s.query.contains("blockid=")
-            && s.query.split("blockid=").nth(1).unwrap().len() == 46)
-    );
-    let commits: Vec<_> = seen
-        .iter()
-        .filter(|s| s.query.ends_with("comp=blocklist") && s.method == "PUT")
-        .collect();
-    assert!(
-        commits
+    // Staged uploads sent Put Block with x-ms-content-crc64 (or Content-MD5, never both) and
+    // equal-length ids, then Put Block List with the blob's CRC-64 metadata (or MD5).
+    for (r, check, whole) in [
+        (&recorder, "x-ms-content-crc64", "x-ms-meta-evo_crc64"),
+        (&recorder_md5, "content-md5", "x-ms-blob-content-md5"),
+    ] {
+        let seen = r.seen();
+        let blocks: Vec<_> = seen
             .iter()
-            .all(|s| s.headers.contains_key("x-ms-blob-content-md5"))
-    );
+            .filter(|s| s.query.contains("comp=block&"))
+            .collect();
+        assert!(!blocks.is_empty());
+        assert!(blocks.iter().all(|s| s.headers.contains_key(check)
+            && s.headers.contains_key("content-md5")
+                != s.headers.contains_key("x-ms-content-crc64")));
+        assert!(blocks.iter().all(|s| s.query.contains("blockid=")
+            && s.query.split("blockid=").nth(1).unwrap().len() == 46));
+        let commits: Vec<_> = seen
+            .iter()
+            .filter(|s| s.query.ends_with("comp=blocklist") && s.method == "PUT")
+            .collect();
+        assert!(commits.iter().all(|s| s.headers.contains_key(whole)));
+    }
     // No file besides the targets was left in the folder.
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -605,4 +624,67 @@ async fn progress_counts_bytes_and_readers_stream_in_order() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(http::StatusCode::NOT_FOUND));
+}
+
+/// Azurite (3.35) accepts `x-ms-content-crc64` but does not check it: a block that changed on
+/// the way is stored. The CRC-64 kept in the blob's metadata still catches it at download.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn azurite_does_not_check_block_crc64_but_the_download_check_catches_the_damage() {
+    let az = AzuriteBlobs::start().await;
+    let bytes = data(4 * BS as usize, 91);
+    // A Put Block whose CRC-64 is wrong: Azure answers 400 Crc64Mismatch, Azurite stores it.
+    let url = az.blob_url("wrong-crc");
+    let mut block_url = url.clone();
+    block_url
+        .query_pairs_mut()
+        .append_pair("comp", "block")
+        .append_pair("blockid", &evo_io::block_id(0));
+    let response = HyperTransport::shared()
+        .send(
+            http::Request::put(block_url.as_str())
+                .header("x-ms-content-crc64", crc64_header(azure_crc64(b"other")))
+                .header("content-length", 5)
+                .body(Body::from_bytes(&b"bytes"[..]))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        201,
+        "Azurite now checks x-ms-content-crc64: assert the refusal here"
+    );
+
+    // An upload whose third block is damaged on the way commits on Azurite...
+    let recorder = Arc::new(Recorder::new(HyperTransport::shared()).rewrite(|r| {
+        let third = r.uri().query().is_some_and(|q| {
+            q.contains("comp=block&") && q.contains(&evo_io::block_id(2 * BS).replace('=', "%3D"))
+        });
+        if third {
+            let mut body = r.body().as_bytes().unwrap().to_vec();
+            body[3] ^= 1;
+            *r.body_mut() = Body::from_bytes(body);
+        }
+        None
+    }));
+    let url = az.blob_url("damaged");
+    let report = client(recorder)
+        .upload(url.clone(), Source::bytes(bytes.clone()))
+        .await
+        .unwrap();
+    assert_eq!(report.crc64, Some(azure_crc64(&bytes)));
+    // ...and every download of it fails the check instead of handing out the damaged bytes.
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("damaged.bin");
+    let error = client(HyperTransport::shared())
+        .download(url.clone(), Destination::file(&target))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Integrity, "{error}");
+    assert!(!target.exists());
+    let error = client(HyperTransport::shared())
+        .download(url, Destination::memory())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Integrity, "{error}");
 }

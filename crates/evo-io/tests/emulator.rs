@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use evo_core::Body;
 use evo_emulator::{BlobStorage, Emulator, Fault, FaultKind, FaultPlan, RouteClass};
-use evo_io::{BlobClient, Destination, Digest, Source};
+use evo_io::{BlobClient, Destination, Digest, Integrity, Source};
 use md5::Digest as _;
 use support::*;
 
@@ -86,7 +86,7 @@ async fn every_blob_fault_kind_is_retried_per_block_and_the_result_is_identical(
             .await
             .unwrap_or_else(|e| panic!("{fault:?}: upload: {e}"));
         let md5: [u8; 16] = md5::Md5::digest(&bytes).into();
-        assert_eq!(up.md5, Digest::Md5(md5));
+        assert_eq!(up.crc64, Some(azure_crc64(&bytes)));
         let got = c
             .download(url.clone(), Destination::memory())
             .await
@@ -302,9 +302,13 @@ async fn killed_transfers_resume_on_the_emulator() {
         .unwrap();
     assert_eq!(report.reused_blocks, 5);
     assert_eq!(second.count("PUT", "comp=block&"), 13 - 5);
-    // The blocks not sent again still count in the whole-blob MD5.
-    let md5: [u8; 16] = md5::Md5::digest(&bytes).into();
-    assert_eq!(report.md5, Digest::Md5(md5));
+    // The blocks not sent again still count in the whole-blob CRC-64 (from the state file),
+    // which the blob keeps in its metadata.
+    assert_eq!(report.crc64, Some(azure_crc64(&bytes)));
+    assert_eq!(
+        header_str(&head(&url).await, "x-ms-meta-evo_crc64"),
+        Some(crc64_header(azure_crc64(&bytes)).as_str())
+    );
 
     let target = dir.path().join("out.bin");
     let third =
@@ -332,41 +336,49 @@ async fn killed_transfers_resume_on_the_emulator() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn block_sizes_that_are_not_multiples_of_64_hash_correctly_from_every_source() {
     // MD5 works on 64-byte pieces: such blocks leave a part-piece in the whole-blob hash between
-    // blocks. The emulator checks every block's Content-MD5; the report must hold the file's MD5.
+    // blocks. The emulator checks every block's Content-MD5 or CRC-64; the report must hold the
+    // file's MD5 and CRC-64.
     let emu = emulator(FaultPlan::none()).await;
     let bytes = data(25 * 1000 + 7, 64);
     let md5: [u8; 16] = md5::Md5::digest(&bytes).into();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("odd.bin");
     std::fs::write(&path, &bytes).unwrap();
-    let c = BlobClient::builder(HyperTransport::shared())
-        .block_size(1000)
-        .single_put_max(0)
-        .concurrency(3)
-        .build();
-    let sources = [
-        ("file", Source::file(&path)),
-        ("bytes", Source::bytes(bytes.clone())),
-        (
-            "reader",
-            Source::reader(std::io::Cursor::new(bytes.clone()), None),
-        ),
-    ];
-    for (name, source) in sources {
-        let url = emu.blob_url(CONTAINER, &format!("odd-{name}"), "rcw");
-        let report = c
-            .upload(url.clone(), source)
-            .resume(false)
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(report.blocks, 26, "{name}");
-        assert_eq!(report.md5, Digest::Md5(md5), "{name}");
-        let got = c
-            .download(url, Destination::memory())
-            .expect_digest(Digest::Md5(md5))
-            .await
-            .unwrap_or_else(|e| panic!("{name}: download: {e}"))
-            .into_bytes();
-        assert!(got == bytes, "{name}");
+    for integrity in [Integrity::Md5, Integrity::Both, Integrity::Crc64] {
+        let c = BlobClient::builder(HyperTransport::shared())
+            .block_size(1000)
+            .single_put_max(0)
+            .concurrency(3)
+            .integrity(integrity)
+            .build();
+        let sources = [
+            ("file", Source::file(&path)),
+            ("bytes", Source::bytes(bytes.clone())),
+            (
+                "reader",
+                Source::reader(std::io::Cursor::new(bytes.clone()), None),
+            ),
+        ];
+        for (name, source) in sources {
+            let name = format!("{name}-{integrity:?}");
+            let url = emu.blob_url(CONTAINER, &format!("odd-{name}"), "rcw");
+            let report = c
+                .upload(url.clone(), source)
+                .resume(false)
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(report.blocks, 26, "{name}");
+            let want_md5 = (integrity != Integrity::Crc64).then_some(Digest::Md5(md5));
+            assert_eq!(report.md5, want_md5, "{name}");
+            let want_crc = (integrity != Integrity::Md5).then(|| azure_crc64(&bytes));
+            assert_eq!(report.crc64, want_crc, "{name}");
+            let got = c
+                .download(url, Destination::memory())
+                .expect_digest(Digest::Md5(md5))
+                .await
+                .unwrap_or_else(|e| panic!("{name}: download: {e}"))
+                .into_bytes();
+            assert!(got == bytes, "{name}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 mod support;
 
 mod azurite;
+mod crc64;
 mod emulator;
 mod hostile_server;
 mod large_transfer;

@@ -9,8 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use evo_emulator::{BlobStorage, Emulator};
-use evo_io::{BlobClient, Destination, Digest, Source};
-use md5::Digest as _;
+use evo_io::{BlobClient, Destination, Source};
 use support::*;
 
 const BS: u64 = 64 * 1024;
@@ -61,8 +60,17 @@ async fn blob(emu: &Emulator, name: &str) -> Vec<u8> {
         .to_vec()
 }
 
-fn md5(bytes: &[u8]) -> Digest {
-    Digest::Md5(md5::Md5::digest(bytes).into())
+/// Offsets of the bytes the upload's source fingerprint samples (`state.rs`: the first and
+/// last 64 KiB, and 4 KiB at 32 evenly spaced offsets).
+fn sampled(len: u64, offset: u64) -> bool {
+    let (edge, sample, samples) = (64 * 1024, 4 * 1024, 32);
+    let span = len - sample;
+    offset < edge
+        || offset >= len - edge
+        || (0..samples).any(|i| {
+            let start = span / (samples - 1) * i;
+            (start..start + sample).contains(&offset)
+        })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -94,7 +102,7 @@ async fn a_source_changed_since_the_kill_is_sent_whole() {
             .unwrap();
         assert_eq!(report.reused_blocks, 0, "keep_mtime {keep_mtime}");
         assert_eq!(recorder.count("PUT", "comp=block&"), BLOCKS);
-        assert_eq!(report.md5, md5(&new));
+        assert_eq!(report.crc64, Some(azure_crc64(&new)));
         assert!(
             blob(&emu, &name).await == new,
             "keep_mtime {keep_mtime}: blob differs"
@@ -118,7 +126,7 @@ async fn blocks_someone_else_staged_under_our_ids_are_never_committed() {
         .await
         .unwrap();
     assert_eq!(report.reused_blocks, 0);
-    assert_eq!(report.md5, md5(&mine));
+    assert_eq!(report.crc64, Some(azure_crc64(&mine)));
     assert!(blob(&emu, "foreign").await == mine, "blob differs");
 
     // Bytes (and readers) resume only when asked to.
@@ -163,7 +171,7 @@ async fn blocks_expired_before_the_commit_are_staged_again_once() {
         .upload(url.clone(), Source::file(&source))
         .await
         .unwrap();
-    assert_eq!(report.md5, md5(&bytes));
+    assert_eq!(report.crc64, Some(azure_crc64(&bytes)));
     assert_eq!(report.reused_blocks, 0, "the reused blocks were sent again");
     let seen = recorder.seen();
     let is_commit = |s: &Seen| s.method == "PUT" && s.query.ends_with("comp=blocklist");
@@ -188,4 +196,63 @@ async fn blocks_expired_before_the_commit_are_staged_again_once() {
     assert_eq!(puts(&seen[refused..]), BLOCKS);
     assert!(blob(&emu, "expired").await == bytes, "blob differs");
     assert!(!dir.path().join(".src.bin.evo-upload").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staged_block_changed_where_the_fingerprint_does_not_look_is_sent_again() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("src.bin");
+    let old = data(12 * BS as usize + 1, 5);
+    let len = old.len() as u64;
+    std::fs::write(&source, &old).unwrap();
+    let url = emu.blob_url(CONTAINER, "changed-in-place", "rcw");
+    killed_after_five_blocks(&url, Source::file(&source)).await;
+    // A byte of a staged block that the fingerprint does not sample, changed with the size and
+    // the modification time kept: only the block's recorded CRC-64 tells.
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join(".src.bin.evo-upload")).unwrap())
+            .unwrap();
+    let done: Vec<u64> = state["done"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r[0].as_u64().unwrap()..r[1].as_u64().unwrap())
+        .collect();
+    assert_eq!(done.len(), 5, "{state}");
+    assert_eq!(
+        state["crc64"].as_object().map(|m| m.len()),
+        Some(5),
+        "{state}"
+    );
+    let offset = done
+        .iter()
+        .flat_map(|&i| i * BS..(i + 1) * BS)
+        .find(|&o| !sampled(len, o))
+        .expect("a staged byte outside the samples");
+    let mtime = std::fs::metadata(&source).unwrap().modified().unwrap();
+    let mut new = old.clone();
+    new[offset as usize] ^= 0x55;
+    std::fs::write(&source, &new).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&source)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+
+    let recorder = Arc::new(Recorder::new(HyperTransport::shared()));
+    let report = client(recorder.clone())
+        .upload(url.clone(), Source::file(&source))
+        .await
+        .unwrap();
+    // The fingerprint let the other staged blocks be reused; the changed one went again.
+    assert_eq!(report.reused_blocks, 4, "{report:?}");
+    assert_eq!(recorder.count("PUT", "comp=block&"), BLOCKS - 4);
+    assert_eq!(report.crc64, Some(azure_crc64(&new)));
+    assert!(blob(&emu, "changed-in-place").await == new, "blob differs");
+    assert_eq!(
+        header_str(&head(&url).await, "x-ms-meta-evo_crc64"),
+        Some(crc64_header(azure_crc64(&new)).as_str())
+    );
 }

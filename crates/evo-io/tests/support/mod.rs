@@ -445,3 +445,51 @@ pub async fn kill_after<F: std::future::Future>(
         _ = seen_enough => {}
     }
 }
+
+/// Azure Storage's CRC-64 computed here from its definition (reflected polynomial
+/// 0x9A6C9329AC4BC9B5, the CRC inverted before and after), a byte at a time through a table:
+/// independent of the crate evo-io computes it with.
+pub fn azure_crc64(data: &[u8]) -> u64 {
+    static TABLE: std::sync::OnceLock<[u64; 256]> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut table = [0u64; 256];
+        for (i, slot) in table.iter_mut().enumerate() {
+            let mut crc = i as u64;
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0x9A6C_9329_AC4B_C9B5
+                } else {
+                    crc >> 1
+                };
+            }
+            *slot = crc;
+        }
+        table
+    });
+    let mut crc = !0u64;
+    for &b in data {
+        crc = table[((crc ^ u64::from(b)) & 0xff) as usize] ^ (crc >> 8);
+    }
+    !crc
+}
+
+/// A CRC-64 in the form of `x-ms-content-crc64` and of the `evo_crc64` metadata: the 8
+/// little-endian bytes in base64.
+pub fn crc64_header(crc: u64) -> String {
+    STANDARD.encode(crc.to_le_bytes())
+}
+
+/// A response header as text.
+pub fn header_str<'h>(headers: &'h http::HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The headers of a `HEAD` of `url`.
+pub async fn head(url: &Url) -> http::HeaderMap {
+    let response = HyperTransport::shared()
+        .send(Request::head(url.as_str()).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "HEAD {}", url.path());
+    response.headers().clone()
+}
