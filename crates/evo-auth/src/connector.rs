@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use evo_core::retry::Failure;
 use evo_core::{Body, RetryPolicy, Secret, SharedTransport, Timeouts};
-use http::header::{ACCEPT, CONTENT_TYPE};
+use http::header::{ACCEPT, CONTENT_TYPE, HeaderValue, USER_AGENT};
 use http::{Method, Request};
 use url::Url;
 
@@ -56,6 +56,7 @@ struct Inner {
     transport: SharedTransport,
     retry: RetryPolicy,
     timeout: Duration,
+    user_agent: HeaderValue,
 }
 
 /// Which kind of token [`OAuthConnector::revoke`] is given (RFC 7009 `token_type_hint`).
@@ -102,6 +103,7 @@ pub struct OAuthConnectorBuilder {
     retry: RetryPolicy,
     timeout: Duration,
     allow_insecure_http: bool,
+    user_agent: String,
 }
 
 impl fmt::Debug for OAuthConnectorBuilder {
@@ -134,6 +136,7 @@ impl OAuthConnector {
                 .with_max_retry_after(Duration::from_secs(30)),
             timeout: Duration::from_secs(30),
             allow_insecure_http: false,
+            user_agent: evo_core::DEFAULT_USER_AGENT.to_owned(),
         }
     }
 
@@ -316,6 +319,7 @@ impl OAuthConnector {
             .uri(url.as_str())
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(ACCEPT, "application/json")
+            .header(USER_AGENT, inner.user_agent.clone())
             .body(Body::from_bytes(body))
             .map_err(|_| {
                 (
@@ -426,6 +430,12 @@ impl OAuthConnectorBuilder {
         self.allow_insecure_http = allow;
         self
     }
+    /// The `User-Agent` of token and revocation requests (default
+    /// [`evo_core::DEFAULT_USER_AGENT`], `evo-rs/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
     /// Checks the URLs and builds the connector: an endpoint that receives secrets (token,
     /// revocation) must be `https://` or on this machine unless
     /// [`allow_insecure_http`](Self::allow_insecure_http) says otherwise.
@@ -438,6 +448,8 @@ impl OAuthConnectorBuilder {
         if self.client_id.is_empty() {
             return Err(OAuthError::config("the client id is empty"));
         }
+        let user_agent = HeaderValue::from_str(&self.user_agent)
+            .map_err(|_| OAuthError::config(format!("invalid User-Agent {:?}", self.user_agent)))?;
         let authorize_url = endpoint(&issuer, &self.authorize_endpoint)?;
         let token_url = endpoint(&issuer, &self.token_endpoint)?;
         let end_session_url = endpoint(&issuer, &self.end_session_endpoint)?;
@@ -466,6 +478,7 @@ impl OAuthConnectorBuilder {
                 transport: self.transport,
                 retry: self.retry,
                 timeout: self.timeout,
+                user_agent,
             }),
         })
     }

@@ -24,6 +24,8 @@ enum Step {
 struct Script {
     steps: Mutex<VecDeque<StepBox>>,
     requests: AtomicU64,
+    /// The `User-Agent` of each request (empty when it had none).
+    user_agents: Mutex<Vec<String>>,
 }
 
 struct StepBox(Step);
@@ -39,6 +41,7 @@ impl Script {
         Arc::new(Script {
             steps: Mutex::new(steps.into_iter().map(StepBox).collect()),
             requests: AtomicU64::new(0),
+            user_agents: Mutex::default(),
         })
     }
     fn requests(&self) -> u64 {
@@ -48,8 +51,15 @@ impl Script {
 
 #[async_trait]
 impl Transport for Script {
-    async fn send(&self, _request: Request<Body>) -> Result<Response<Body>, TransportError> {
+    async fn send(&self, request: Request<Body>) -> Result<Response<Body>, TransportError> {
         self.requests.fetch_add(1, Ordering::SeqCst);
+        let user_agent = request.headers().get(http::header::USER_AGENT);
+        self.user_agents.lock().unwrap().push(
+            user_agent
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned(),
+        );
         let step = self
             .steps
             .lock()
@@ -140,6 +150,38 @@ async fn a_failed_renewal_keeps_the_still_valid_token() {
         "Bearer second-token"
     );
     assert_eq!(script.requests(), 3);
+}
+
+#[tokio::test]
+async fn token_and_revocation_requests_name_the_sdk_or_the_callers_agent() {
+    let script = Script::new(vec![
+        token("t", 3600),
+        Step::Answer(200, String::new()),
+        token("t", 3600),
+    ]);
+    let auth = authorizer(&script);
+    auth.headers().await.unwrap();
+    let connector = OAuthConnector::builder(script.clone(), "cid")
+        .issuer("https://ims.example")
+        .client_secret("secret")
+        .user_agent("my-app/2.1")
+        .build()
+        .unwrap();
+    connector
+        .revoke(&"a-refresh-token".into(), evo_auth::TokenKind::RefreshToken)
+        .await
+        .unwrap();
+    let mine = ClientCredentialsAuthorizer::new(connector, Scopes::default()).unwrap();
+    mine.headers().await.unwrap();
+    assert_eq!(
+        *script.user_agents.lock().unwrap(),
+        [evo_core::DEFAULT_USER_AGENT, "my-app/2.1", "my-app/2.1"]
+    );
+    let invalid = OAuthConnector::builder(script.clone(), "cid")
+        .user_agent("line\nbreak")
+        .build()
+        .unwrap_err();
+    assert!(invalid.to_string().contains("User-Agent"), "{invalid}");
 }
 
 #[tokio::test]

@@ -420,7 +420,8 @@ impl EvoBuilder {
         self
     }
 
-    /// The `User-Agent` of the API requests (default `evo_core::DEFAULT_USER_AGENT`).
+    /// The `User-Agent` of the API and token requests (default
+    /// `evo_core::DEFAULT_USER_AGENT`).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = Some(user_agent.into());
         self
@@ -515,6 +516,9 @@ impl EvoBuilder {
         let mut builder = OAuthConnector::builder(transport.clone(), client_id.to_owned());
         if let Some(issuer) = &self.issuer {
             builder = builder.issuer(issuer.clone());
+        }
+        if let Some(user_agent) = &self.user_agent {
+            builder = builder.user_agent(user_agent.clone());
         }
         OAuthConnectorParts {
             builder,

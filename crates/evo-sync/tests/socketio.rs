@@ -652,6 +652,12 @@ async fn a_token_rotated_by_an_authorization_event_is_used_on_the_next_reconnect
         .collect();
     assert_eq!(seen, vec!["token-1", "token-2"], "{stats}");
     assert_eq!(stats["rejected"], 0);
+    // Every WebSocket upgrade named the SDK.
+    assert_eq!(
+        stats["user_agents"],
+        json!([evo_core::DEFAULT_USER_AGENT, evo_core::DEFAULT_USER_AGENT]),
+        "{stats}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

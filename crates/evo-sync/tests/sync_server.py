@@ -51,7 +51,7 @@ if args.state and os.path.exists(args.state):
     with open(args.state) as f:
         state = json.load(f)
 
-stats = {"seen_tokens": [], "connects": 0, "rejected": 0, "initsyncs": []}
+stats = {"seen_tokens": [], "user_agents": [], "connects": 0, "rejected": 0, "initsyncs": []}
 
 
 def persist():
@@ -75,6 +75,7 @@ sio.attach(app, socketio_path="sync/io")
 async def connect(sid, environ, auth):
     token = (auth or {}).get("JWT")
     stats["seen_tokens"].append(token)
+    stats["user_agents"].append(environ.get("HTTP_USER_AGENT"))
     if token not in state["tokens"]:
         stats["rejected"] += 1
         raise socketio.exceptions.ConnectionRefusedError("invalid token")

@@ -15,6 +15,9 @@ use crate::error::Error;
 use crate::events::{ChangeEvent, Subscription};
 use crate::stores::Stores;
 
+/// The `User-Agent` of every request the client sends (API calls and the Sync API's WebSocket).
+pub(crate) const USER_AGENT: &str = concat!("unicat-rs/", env!("CARGO_PKG_VERSION"));
+
 /// The largest response body read (64 MiB).
 const MAX_RESPONSE_BYTES: usize = 64 << 20;
 /// How many events a subscriber may fall behind before it gets [`ChangeEvent::Lagged`].
@@ -138,13 +141,13 @@ impl UnicatClientBuilder {
                     .retry_policy(c.retry_policy().clone())
                     .read_timeout(c.read_timeout())
                     .connect_timeout(c.connect_timeout())
-                    .user_agent(concat!("unicat-rs/", env!("CARGO_PKG_VERSION")))
+                    .user_agent(USER_AGENT)
                     .build()?
             }
             (None, Some(transport)) => ApiConnector::builder(self.base_url)
                 .transport(transport)
                 .authorizer(auth.clone())
-                .user_agent(concat!("unicat-rs/", env!("CARGO_PKG_VERSION")))
+                .user_agent(USER_AGENT)
                 .build()?,
             (None, None) => {
                 return Err(Error::InvalidInput(

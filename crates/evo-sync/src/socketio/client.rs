@@ -42,6 +42,7 @@ pub struct SocketIoSourceBuilder {
     ack_timeout: Duration,
     max_held_back_bytes: usize,
     extra_roots_pem: Vec<String>,
+    user_agent: Option<String>,
 }
 
 impl fmt::Debug for SocketIoSourceBuilder {
@@ -129,6 +130,14 @@ impl SocketIoSourceBuilder {
         self
     }
 
+    /// The `User-Agent` of the WebSocket upgrade request (default
+    /// [`evo_core::DEFAULT_USER_AGENT`]).
+    #[must_use]
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
     /// Checks the configuration and builds the source.
     pub fn build(self) -> Result<SocketIoSource, Error> {
         let mut endpoint = SyncEndpoint::builder(self.base_url)
@@ -140,6 +149,9 @@ impl SocketIoSourceBuilder {
             .max_held_back_bytes(self.max_held_back_bytes);
         for pem in self.extra_roots_pem {
             endpoint = endpoint.trust_root_certificates_pem(pem);
+        }
+        if let Some(user_agent) = self.user_agent {
+            endpoint = endpoint.user_agent(user_agent);
         }
         let endpoint = endpoint.build()?;
         let tokens = self.tokens.ok_or_else(|| Error::InvalidConfig {
@@ -210,6 +222,7 @@ impl SocketIoSource {
             ack_timeout: Duration::from_secs(30),
             max_held_back_bytes: super::DEFAULT_MAX_HELD_BACK_BYTES,
             extra_roots_pem: Vec::new(),
+            user_agent: None,
         }
     }
 

@@ -8,6 +8,7 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
@@ -36,12 +37,23 @@ impl Connection {
         namespace: &str,
         connect_timeout: Duration,
         tls: Option<Arc<rustls::ClientConfig>>,
+        user_agent: &http::HeaderValue,
     ) -> Result<Self, Error> {
+        let mut request = url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| Error::Connect {
+                url: redacted_url(url),
+                message: e.to_string(),
+            })?;
+        request
+            .headers_mut()
+            .insert(http::header::USER_AGENT, user_agent.clone());
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE_BYTES))
             .max_frame_size(Some(MAX_MESSAGE_BYTES));
         let connect = tokio_tungstenite::connect_async_tls_with_config(
-            url.as_str(),
+            request,
             Some(config),
             true,
             tls.map(Connector::Rustls),

@@ -36,6 +36,7 @@ pub struct SyncEndpoint {
     ack_timeout: Duration,
     max_held_back_bytes: usize,
     tls: Option<Arc<rustls::ClientConfig>>,
+    user_agent: http::HeaderValue,
 }
 
 impl fmt::Debug for SyncEndpoint {
@@ -58,6 +59,7 @@ pub struct SyncEndpointBuilder {
     ack_timeout: Duration,
     max_held_back_bytes: usize,
     extra_roots_pem: Vec<String>,
+    user_agent: String,
 }
 
 impl SyncEndpoint {
@@ -73,6 +75,7 @@ impl SyncEndpoint {
             ack_timeout: Duration::from_secs(30),
             max_held_back_bytes: DEFAULT_MAX_HELD_BACK_BYTES,
             extra_roots_pem: Vec::new(),
+            user_agent: evo_core::DEFAULT_USER_AGENT.to_owned(),
         }
     }
 
@@ -136,9 +139,19 @@ impl SyncEndpointBuilder {
         self
     }
 
+    /// The `User-Agent` of the WebSocket upgrade request (default
+    /// [`evo_core::DEFAULT_USER_AGENT`], `evo-rs/<version>`).
+    #[must_use]
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
     /// Checks the configuration and builds the endpoint.
     pub fn build(self) -> Result<SyncEndpoint, Error> {
         let invalid = |message: String| Error::InvalidConfig { message };
+        let user_agent = http::HeaderValue::from_str(&self.user_agent)
+            .map_err(|_| invalid(format!("invalid User-Agent {:?}", self.user_agent)))?;
         let mut url = url::Url::parse(&self.base_url)
             .map_err(|e| invalid(format!("base URL {:?}: {e}", self.base_url)))?;
         let scheme = match url.scheme() {
@@ -176,6 +189,7 @@ impl SyncEndpointBuilder {
             ack_timeout: self.ack_timeout,
             max_held_back_bytes: self.max_held_back_bytes,
             tls,
+            user_agent,
         })
     }
 }
@@ -245,6 +259,7 @@ impl SyncSession {
             &endpoint.namespace,
             endpoint.connect_timeout,
             endpoint.tls.clone(),
+            &endpoint.user_agent,
         )
         .await?;
         let auth = json!({ endpoint.auth_field.as_str(): token.expose() });

@@ -113,6 +113,7 @@ impl UnicatClient {
                 base.set_path("/");
                 let mut endpoint = SyncEndpoint::builder(base.as_str())
                     .path(options.path.clone())
+                    .user_agent(crate::client::USER_AGENT)
                     .connect_timeout(options.connect_timeout)
                     .ack_timeout(options.ack_timeout);
                 for pem in &options.trust_root_certificates_pem {
