@@ -63,8 +63,8 @@ pub struct BlockModelsClientBuilder {
 
 impl BlockModelsClientBuilder {
     /// The blob transfer client for column files and query results (block size,
-    /// concurrency, retries, memory budget). Default: `evo_io::BlobClient::new` on the
-    /// connector's transport.
+    /// concurrency, retries, memory budget). Default:
+    /// `evo_io::BlobClient::for_connector` (the connector's transport and `User-Agent`).
     pub fn blob_client(mut self, blobs: evo_io::BlobClient) -> Self {
         self.blobs = Some(blobs);
         self
@@ -104,7 +104,7 @@ impl BlockModelsClientBuilder {
         };
         let blobs = self
             .blobs
-            .unwrap_or_else(|| evo_io::BlobClient::new(connector.transport().clone()));
+            .unwrap_or_else(|| evo_io::BlobClient::for_connector(&connector).build());
         Ok(BlockModelsClient {
             connector,
             environment: self.environment,

@@ -76,6 +76,7 @@ struct Inner {
     transport: Arc<dyn Transport>,
     authorizer: Arc<dyn Authorizer>,
     default_headers: HeaderMap,
+    user_agent: HeaderValue,
     settings: Settings,
 }
 
@@ -218,7 +219,7 @@ impl ApiConnectorBuilder {
             .map_err(|_| Error::invalid_request("invalid User-Agent"))?;
         let source = HeaderValue::from_str(&self.sdk_source)
             .map_err(|_| Error::invalid_request("invalid Evo-SDK-Source"))?;
-        headers.insert(USER_AGENT, ua);
+        headers.insert(USER_AGENT, ua.clone());
         headers.insert(HeaderName::from_static(SDK_SOURCE_HEADER), source);
         let mut base_url = self.base_url;
         if !base_url.path().ends_with('/') {
@@ -231,6 +232,7 @@ impl ApiConnectorBuilder {
                 transport,
                 authorizer: self.authorizer,
                 default_headers: headers,
+                user_agent: ua,
                 settings: self.settings,
             }),
         })
@@ -256,6 +258,13 @@ impl ApiConnector {
             },
             invalid: None,
         }
+    }
+
+    /// The `User-Agent` this connector sends. Service clients give it to what sends requests
+    /// outside the connector (evo-io's blob transfers), so that every request names the same
+    /// application.
+    pub fn user_agent(&self) -> &HeaderValue {
+        &self.inner.user_agent
     }
 
     /// The base URL, always ending in `/`.
@@ -297,6 +306,7 @@ impl ApiConnector {
                 transport: self.inner.transport.clone(),
                 authorizer: self.inner.authorizer.clone(),
                 default_headers: self.inner.default_headers.clone(),
+                user_agent: self.inner.user_agent.clone(),
                 settings: self.inner.settings.clone(),
             }),
         })

@@ -111,7 +111,8 @@ impl FilesClientBuilder {
         self
     }
     /// The blob transfer client for uploads and downloads (block size, concurrency, retries,
-    /// memory budget). Default: `evo_io::BlobClient::new` on the connector's transport.
+    /// memory budget). Default:
+    /// `evo_io::BlobClient::for_connector` (the connector's transport and `User-Agent`).
     pub fn blob_client(mut self, blobs: evo_io::BlobClient) -> Self {
         self.blobs = Some(blobs);
         self
@@ -127,7 +128,7 @@ impl FilesClientBuilder {
         };
         let blobs = self
             .blobs
-            .unwrap_or_else(|| evo_io::BlobClient::new(connector.transport().clone()));
+            .unwrap_or_else(|| evo_io::BlobClient::for_connector(&connector).build());
         Ok(FilesClient {
             connector,
             environment: self.environment,

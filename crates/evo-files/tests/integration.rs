@@ -8,3 +8,4 @@ mod fixtures;
 mod lost_answers;
 mod python_interop;
 mod untrusted;
+mod user_agent;

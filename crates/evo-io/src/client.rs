@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use evo_core::{RetryPolicy, SharedTransport};
+use http::HeaderValue;
 use tokio::io::{AsyncRead, AsyncWrite};
 use url::Url;
 
@@ -56,6 +57,7 @@ pub(crate) struct Config {
     pub(crate) read_timeout: Duration,
     pub(crate) max_memory_download: u64,
     pub(crate) integrity: Integrity,
+    pub(crate) user_agent: HeaderValue,
 }
 
 impl Default for Config {
@@ -75,6 +77,7 @@ impl Default for Config {
             read_timeout: Duration::from_secs(60),
             max_memory_download: DEFAULT_MAX_MEMORY_DOWNLOAD,
             integrity: Integrity::Crc64,
+            user_agent: HeaderValue::from_static(evo_core::DEFAULT_USER_AGENT),
         }
     }
 }
@@ -102,6 +105,12 @@ impl BlobClient {
             config: Config::default(),
             memory_budget: None,
         }
+    }
+
+    /// A builder on `connector`'s transport that sends the connector's `User-Agent`: the
+    /// default blob client of the Files, Objects and Block Model clients.
+    pub fn for_connector(connector: &evo_core::ApiConnector) -> BlobClientBuilder {
+        BlobClient::builder(connector.transport().clone()).user_agent(connector.user_agent().clone())
     }
 
     /// The preferred block size in bytes.
@@ -209,6 +218,14 @@ impl BlobClientBuilder {
     /// choose its own with [`Upload::integrity`](crate::Upload::integrity)).
     pub fn integrity(mut self, integrity: Integrity) -> Self {
         self.config.integrity = integrity;
+        self
+    }
+
+    /// The `User-Agent` of every blob request (default [`evo_core::DEFAULT_USER_AGENT`],
+    /// `evo-rs/<version>`). The service clients pass their connector's, so that storage logs
+    /// name the same application as the API's.
+    pub fn user_agent(mut self, user_agent: HeaderValue) -> Self {
+        self.config.user_agent = user_agent;
         self
     }
 

@@ -20,7 +20,7 @@ use crate::crc64::{self, Pieces, Running};
 use crate::digest::{Digest, Hasher, check, hash_file};
 use crate::error::{BlockRef, Error, ErrorKind, Step, join_error};
 use crate::partial::{RemoveOnDrop, crc64_of_file, open_partial, publish, truncate, write_at};
-use crate::request::{Failure, Meter, Wire, body_error, fatal};
+use crate::request::{Failure, Wire, body_error, fatal};
 use crate::state::{StateWriter, TransferState, load, sibling};
 use crate::url::{RenewUrl, SignedUrl};
 
@@ -185,15 +185,7 @@ impl<'a> Download<'a> {
     async fn run(self) -> Result<DownloadReport, Error> {
         let config = &self.client.inner.config;
         let url = SignedUrl::new(self.url, self.renewer, config.renew_debounce)?;
-        let mut wire = Wire {
-            transport: &self.client.inner.transport,
-            url,
-            retry: config.retry.clone(),
-            max_renewals: config.max_renewals,
-            connect_timeout: config.connect_timeout,
-            read_timeout: config.read_timeout,
-            meter: Meter::new(self.feedback),
-        };
+        let mut wire = Wire::new(&self.client.inner, url, self.feedback);
         let mut job = Job {
             block_size: config.block_size,
             concurrency: config.concurrency,

@@ -12,9 +12,11 @@ use evo_core::{
     TransportErrorKind,
 };
 use futures_util::StreamExt;
+use http::header::{HeaderValue, USER_AGENT};
 use http::{Method, Request, Response};
 use url::Url;
 
+use crate::client::ClientInner;
 use crate::error::{BlockRef, Error, ErrorKind, Step};
 use crate::url::{SignedUrl, with_params};
 
@@ -64,7 +66,29 @@ pub(crate) struct Wire<'a> {
     pub(crate) max_renewals: u32,
     pub(crate) connect_timeout: Duration,
     pub(crate) read_timeout: Duration,
+    pub(crate) user_agent: &'a HeaderValue,
     pub(crate) meter: Meter<'a>,
+}
+
+impl<'a> Wire<'a> {
+    /// The wire of one transfer of `client` to `url`, reporting to `feedback`.
+    pub(crate) fn new(
+        client: &'a ClientInner,
+        url: SignedUrl,
+        feedback: Option<&'a dyn Feedback>,
+    ) -> Self {
+        let config = &client.config;
+        Wire {
+            transport: &client.transport,
+            url,
+            retry: config.retry.clone(),
+            max_renewals: config.max_renewals,
+            connect_timeout: config.connect_timeout,
+            read_timeout: config.read_timeout,
+            user_agent: &config.user_agent,
+            meter: Meter::new(feedback),
+        }
+    }
 }
 
 impl Wire<'_> {
@@ -76,6 +100,10 @@ impl Wire<'_> {
         mut request: Request<Body>,
         step: Step,
     ) -> Result<Response<Body>, Failure> {
+        request
+            .headers_mut()
+            .entry(USER_AGENT)
+            .or_insert_with(|| self.user_agent.clone());
         request.extensions_mut().insert(Timeouts::new(
             Some(self.connect_timeout),
             Some(self.read_timeout),

@@ -30,7 +30,7 @@ use crate::dual_md5::Md5;
 use crate::error::{BlockRef, Committed, Error, ErrorKind, Step, join_error};
 use crate::feed::{BufferPool, Feed, open_source, read_full};
 use crate::integrity::{BlockCheck, Integrity};
-use crate::request::{AttemptUrl, Failure, Meter, Wire, fatal};
+use crate::request::{AttemptUrl, Failure, Wire, fatal};
 use crate::state::{StateWriter, TransferState, load, sibling};
 use crate::url::{RenewUrl, SignedUrl, with_params};
 
@@ -132,15 +132,7 @@ impl<'a> Upload<'a> {
     async fn run(self) -> Result<UploadReport, Error> {
         let config = &self.client.inner.config;
         let url = SignedUrl::new(self.url, self.renewer, config.renew_debounce)?;
-        let mut wire = Wire {
-            transport: &self.client.inner.transport,
-            url,
-            retry: config.retry.clone(),
-            max_renewals: config.max_renewals,
-            connect_timeout: config.connect_timeout,
-            read_timeout: config.read_timeout,
-            meter: Meter::new(self.feedback),
-        };
+        let mut wire = Wire::new(&self.client.inner, url, self.feedback);
         let content_type = self.content_type;
         let integrity = self.integrity.unwrap_or(config.integrity);
         match self.source.inner {

@@ -92,7 +92,8 @@ impl ObjectsClientBuilder {
         self
     }
     /// The blob transfer client for data files (block size, concurrency, retries, memory
-    /// budget). Default: `evo_io::BlobClient::new` on the connector's transport.
+    /// budget). Default:
+    /// `evo_io::BlobClient::for_connector` (the connector's transport and `User-Agent`).
     pub fn blob_client(mut self, blobs: evo_io::BlobClient) -> Self {
         self.blobs = Some(blobs);
         self
@@ -120,7 +121,7 @@ impl ObjectsClientBuilder {
         };
         let blobs = self
             .blobs
-            .unwrap_or_else(|| evo_io::BlobClient::new(connector.transport().clone()));
+            .unwrap_or_else(|| evo_io::BlobClient::for_connector(&connector).build());
         Ok(ObjectsClient {
             connector,
             environment: self.environment,
