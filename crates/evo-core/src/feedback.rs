@@ -6,7 +6,8 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Progress {
-    /// Bytes done so far (committed to the destination or acknowledged by the server).
+    /// Bytes done so far: for a transfer, sent to or received from the server (a part that
+    /// is retried counts once). Transfers report at least every MiB that moves.
     pub bytes_done: u64,
     /// Total bytes, when known.
     pub bytes_total: Option<u64>,

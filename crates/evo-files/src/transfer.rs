@@ -12,7 +12,7 @@ use tokio::io::AsyncRead;
 use uuid::Uuid;
 
 use evo_core::{Cache, Feedback};
-use evo_io::{Destination, Digest, DownloadReport, RenewUrl, Source, UploadReport};
+use evo_io::{BlobDigest, Destination, DownloadReport, RenewUrl, Source, UploadReport};
 
 use crate::client::{FilesClient, GetOptions};
 use crate::error::Error;
@@ -174,7 +174,7 @@ pub struct FileDownload<'a> {
     destination: Destination<'a>,
     feedback: Option<&'a dyn Feedback>,
     overwrite: bool,
-    digest: Option<Digest>,
+    digest: Option<BlobDigest>,
 }
 
 impl std::fmt::Debug for FileDownload<'_> {
@@ -211,7 +211,7 @@ impl<'a> FileDownload<'a> {
     }
 
     /// Also check the bytes against this digest before publishing them.
-    pub fn expect_digest(mut self, digest: Digest) -> Self {
+    pub fn expect_digest(mut self, digest: BlobDigest) -> Self {
         self.digest = Some(digest);
         self
     }
@@ -601,7 +601,7 @@ impl FilesClient {
         destination: Destination<'_>,
         feedback: Option<&dyn Feedback>,
         overwrite: bool,
-        digest: Option<Digest>,
+        digest: Option<BlobDigest>,
     ) -> Result<DownloadReport, Error> {
         let context = format!(
             "downloading file {} version {}",

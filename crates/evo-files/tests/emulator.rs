@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use evo_core::{Cache, Progress};
 use evo_emulator::{Fault, FaultKind, FaultPlan, RestoreConflict, RouteClass};
 use evo_files::{
-    Destination, Digest, Error, FilesClient, GetOptions, ListFilesQuery, OrderBy, RestoreOutcome,
-    SortField, Source, TimeFilter,
+    BlobDigest, Destination, Error, FilesClient, GetOptions, ListFilesQuery, OrderBy,
+    RestoreOutcome, SortField, Source, TimeFilter,
 };
 use futures_util::TryStreamExt;
 
@@ -240,16 +240,16 @@ async fn delete_and_restore() {
         .unwrap();
     assert!(deleted.is_deleted());
     let live = s.files.list_page(&ListFilesQuery::new()).await.unwrap();
-    assert_eq!(live.total, 0);
+    assert_eq!(live.total, Some(0));
     let bin = s
         .files
         .list_page(&ListFilesQuery::new().deleted(true))
         .await
         .unwrap();
-    let mut names: Vec<String> = bin.files.iter().map(|f| f.full_path()).collect();
+    let mut names: Vec<String> = bin.items.iter().map(|f| f.full_path()).collect();
     names.sort();
     assert_eq!(names, ["d/a.txt", "d/b.txt"]);
-    assert!(bin.files.iter().all(|f| f.deleted_at.is_some()));
+    assert!(bin.items.iter().all(|f| f.deleted_at.is_some()));
 
     assert_eq!(
         s.files.restore(a.file_id).await.unwrap(),
@@ -333,15 +333,15 @@ async fn paging_filters_and_order() {
         .list_page(&ListFilesQuery::new().limit(3))
         .await
         .unwrap();
-    assert_eq!((page.count, page.total, page.files.len()), (3, 7, 3));
-    assert!(page.links.next.is_some());
+    assert_eq!((page.total, page.items.len()), (Some(7), 3));
+    assert!(page.next.is_some() && !page.is_last());
     let last = s
         .files
         .list_page(&ListFilesQuery::new().limit(3).offset(6))
         .await
         .unwrap();
-    assert_eq!(last.files.len(), 1);
-    assert!(last.links.next.is_none());
+    assert_eq!((last.offset, last.items.len()), (6, 1));
+    assert!(last.next.is_none() && last.is_last());
 
     let s_recorder = s.recorder.clone();
     s_recorder.clear();
@@ -374,7 +374,7 @@ async fn paging_filters_and_order() {
         .list_page(&ListFilesQuery::new().order_by(OrderBy::desc(SortField::CreatedAt)))
         .await
         .unwrap();
-    let order: Vec<_> = newest_first.files.iter().map(|f| f.created_at).collect();
+    let order: Vec<_> = newest_first.items.iter().map(|f| f.created_at).collect();
     let mut sorted = order.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(order, sorted);
@@ -385,26 +385,26 @@ async fn paging_filters_and_order() {
         .list_page(&ListFilesQuery::new().created(TimeFilter::since(future)))
         .await
         .unwrap();
-    assert_eq!(none.total, 0);
+    assert_eq!(none.total, Some(0));
     let all_before = s
         .files
         .list_page(&ListFilesQuery::new().modified(TimeFilter::before(future)))
         .await
         .unwrap();
-    assert_eq!(all_before.total, 7);
+    assert_eq!(all_before.total, Some(7));
     let me = s.emu.test_user_id();
     let mine = s
         .files
         .list_page(&ListFilesQuery::new().author(me))
         .await
         .unwrap();
-    assert_eq!(mine.total, 7);
+    assert_eq!(mine.total, Some(7));
     let nobody = s
         .files
         .list_page(&ListFilesQuery::new().author(uuid::Uuid::new_v4()))
         .await
         .unwrap();
-    assert_eq!(nobody.total, 0);
+    assert_eq!(nobody.total, Some(0));
 }
 
 #[tokio::test]
@@ -545,7 +545,7 @@ async fn progress_and_digest_checks() {
         .unwrap();
     assert_eq!(last.load(Ordering::SeqCst), bytes.len() as u64);
 
-    let good = Digest::sha256_hex(&sha256(&bytes)).unwrap();
+    let good = BlobDigest::sha256_hex(&sha256(&bytes)).unwrap();
     let done = s
         .files
         .download(meta.file_id, None, Destination::memory())
@@ -554,7 +554,7 @@ async fn progress_and_digest_checks() {
         .unwrap();
     assert_eq!(done.metadata.file_id, meta.file_id);
     assert_eq!(&done.report.into_bytes()[..], &bytes[..]);
-    let bad = Digest::sha256_hex(&sha256(b"something else")).unwrap();
+    let bad = BlobDigest::sha256_hex(&sha256(b"something else")).unwrap();
     let err = s
         .files
         .download(meta.file_id, None, Destination::memory())

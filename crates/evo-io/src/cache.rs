@@ -10,7 +10,7 @@ use evo_core::{Cache, Environment, Feedback};
 use url::Url;
 
 use crate::client::{BlobClient, Destination};
-use crate::digest::{Digest, check, hash_file};
+use crate::digest::{BlobDigest, check, hash_file};
 use crate::download::target_lock;
 use crate::error::{Error, ErrorKind, Step, join_error};
 use crate::url::RenewUrl;
@@ -24,7 +24,7 @@ pub struct CachedDownload<'a> {
     url: Url,
     renewer: Option<Arc<dyn RenewUrl + 'static>>,
     feedback: Option<&'a dyn Feedback>,
-    expected: Option<Digest>,
+    expected: Option<BlobDigest>,
 }
 
 impl BlobClient {
@@ -72,7 +72,7 @@ impl<'a> CachedDownload<'a> {
     }
 
     /// Verifies the file (downloaded or already cached) against this digest.
-    pub fn expect_digest(mut self, digest: Digest) -> Self {
+    pub fn expect_digest(mut self, digest: BlobDigest) -> Self {
         self.expected = Some(digest);
         self
     }

@@ -110,7 +110,8 @@ impl BlobClient {
     /// A builder on `connector`'s transport that sends the connector's `User-Agent`: the
     /// default blob client of the Files, Objects and Block Model clients.
     pub fn for_connector(connector: &evo_core::ApiConnector) -> BlobClientBuilder {
-        BlobClient::builder(connector.transport().clone()).user_agent(connector.user_agent().clone())
+        BlobClient::builder(connector.transport().clone())
+            .user_agent(connector.user_agent().clone())
     }
 
     /// The preferred block size in bytes.

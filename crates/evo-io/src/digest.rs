@@ -14,39 +14,39 @@ use crate::error::{Error, ErrorKind, Step};
 /// An expected digest of a whole blob.
 #[derive(Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Digest {
+pub enum BlobDigest {
     /// MD5 (what Azure stores as `Content-MD5`).
     Md5([u8; 16]),
     /// SHA-256 (what evo-objects names its data blobs by).
     Sha256([u8; 32]),
 }
 
-impl Digest {
+impl BlobDigest {
     /// An MD5 digest from its base64 form (as in a `Content-MD5` header).
-    pub fn md5_base64(text: &str) -> Result<Digest, Error> {
+    pub fn md5_base64(text: &str) -> Result<BlobDigest, Error> {
         let bytes = STANDARD
             .decode(text.trim())
             .map_err(|e| bad_digest(text, &e))?;
         let arr: [u8; 16] = bytes
             .try_into()
             .map_err(|_| bad_digest(text, &"not 16 bytes"))?;
-        Ok(Digest::Md5(arr))
+        Ok(BlobDigest::Md5(arr))
     }
 
     /// A SHA-256 digest from 64 hex digits.
-    pub fn sha256_hex(text: &str) -> Result<Digest, Error> {
+    pub fn sha256_hex(text: &str) -> Result<BlobDigest, Error> {
         let bytes = from_hex(text.trim()).ok_or_else(|| bad_digest(text, &"not hex"))?;
         let arr: [u8; 32] = bytes
             .try_into()
             .map_err(|_| bad_digest(text, &"not 32 bytes"))?;
-        Ok(Digest::Sha256(arr))
+        Ok(BlobDigest::Sha256(arr))
     }
 
     /// The digest's bytes.
     pub fn as_bytes(&self) -> &[u8] {
         match self {
-            Digest::Md5(b) => b,
-            Digest::Sha256(b) => b,
+            BlobDigest::Md5(b) => b,
+            BlobDigest::Sha256(b) => b,
         }
     }
 
@@ -62,17 +62,17 @@ impl Digest {
 
     fn hasher(&self) -> Hasher {
         match self {
-            Digest::Md5(_) => Hasher::Md5(Md5::new()),
-            Digest::Sha256(_) => Hasher::Sha256(Sha256::new()),
+            BlobDigest::Md5(_) => Hasher::Md5(Md5::new()),
+            BlobDigest::Sha256(_) => Hasher::Sha256(Sha256::new()),
         }
     }
 }
 
-impl fmt::Debug for Digest {
+impl fmt::Debug for BlobDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Digest::Md5(_) => write!(f, "Md5({})", self.to_hex()),
-            Digest::Sha256(_) => write!(f, "Sha256({})", self.to_hex()),
+            BlobDigest::Md5(_) => write!(f, "Md5({})", self.to_hex()),
+            BlobDigest::Sha256(_) => write!(f, "Sha256({})", self.to_hex()),
         }
     }
 }
@@ -95,14 +95,14 @@ fn bad_digest(text: &str, why: &dyn fmt::Display) -> Error {
     )
 }
 
-/// An incremental hash of the kind of an expected [`Digest`].
+/// An incremental hash of the kind of an expected [`BlobDigest`].
 pub(crate) enum Hasher {
     Md5(Md5),
     Sha256(Sha256),
 }
 
 impl Hasher {
-    pub(crate) fn for_digest(digest: &Digest) -> Hasher {
+    pub(crate) fn for_digest(digest: &BlobDigest) -> Hasher {
         digest.hasher()
     }
     pub(crate) fn update(&mut self, data: &[u8]) {
@@ -111,16 +111,16 @@ impl Hasher {
             Hasher::Sha256(h) => h.update(data),
         }
     }
-    pub(crate) fn finish(self) -> Digest {
+    pub(crate) fn finish(self) -> BlobDigest {
         match self {
-            Hasher::Md5(h) => Digest::Md5(h.finalize().into()),
-            Hasher::Sha256(h) => Digest::Sha256(h.finalize().into()),
+            Hasher::Md5(h) => BlobDigest::Md5(h.finalize().into()),
+            Hasher::Sha256(h) => BlobDigest::Sha256(h.finalize().into()),
         }
     }
 }
 
 /// Checks `actual` against `expected`: a mismatch is terminal (never silently re-fetched).
-pub(crate) fn check(expected: &Digest, actual: &Digest) -> Result<(), Error> {
+pub(crate) fn check(expected: &BlobDigest, actual: &BlobDigest) -> Result<(), Error> {
     if expected == actual {
         Ok(())
     } else {
@@ -133,7 +133,7 @@ pub(crate) fn check(expected: &Digest, actual: &Digest) -> Result<(), Error> {
 }
 
 /// Hashes a file sequentially (blocking; call from `spawn_blocking`).
-pub(crate) fn hash_file(path: &Path, like: &Digest) -> Result<Digest, Error> {
+pub(crate) fn hash_file(path: &Path, like: &BlobDigest) -> Result<BlobDigest, Error> {
     let mut file = std::fs::File::open(path)
         .map_err(|e| Error::local(Step::Verify, format!("opening {}", path.display()), e))?;
     let mut hasher = like.hasher();
@@ -161,15 +161,16 @@ mod tests {
 
     #[test]
     fn parsing_and_formatting() {
-        let d = Digest::md5_base64("1B2M2Y8AsgTpgAmY7PhCfg==").unwrap();
+        let d = BlobDigest::md5_base64("1B2M2Y8AsgTpgAmY7PhCfg==").unwrap();
         assert_eq!(d.to_hex(), "d41d8cd98f00b204e9800998ecf8427e");
         assert_eq!(d.to_base64(), "1B2M2Y8AsgTpgAmY7PhCfg==");
-        let s =
-            Digest::sha256_hex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-                .unwrap();
+        let s = BlobDigest::sha256_hex(
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        )
+        .unwrap();
         assert_eq!(s.as_bytes().len(), 32);
-        assert!(Digest::sha256_hex("xyz").is_err());
-        assert!(Digest::md5_base64("AAAA").is_err());
+        assert!(BlobDigest::sha256_hex("xyz").is_err());
+        assert!(BlobDigest::md5_base64("AAAA").is_err());
     }
 
     proptest::proptest! {
@@ -180,13 +181,13 @@ mod tests {
             sha in proptest::array::uniform32(proptest::num::u8::ANY),
             junk in "\\PC{0,80}",
         ) {
-            let d = Digest::Md5(md5);
-            proptest::prop_assert_eq!(Digest::md5_base64(&d.to_base64()).unwrap(), d);
-            let s = Digest::Sha256(sha);
-            proptest::prop_assert_eq!(Digest::sha256_hex(&s.to_hex()).unwrap(), s.clone());
-            proptest::prop_assert_eq!(Digest::sha256_hex(&s.to_hex().to_uppercase()).unwrap(), s);
-            let _ = Digest::md5_base64(&junk);
-            let _ = Digest::sha256_hex(&junk);
+            let d = BlobDigest::Md5(md5);
+            proptest::prop_assert_eq!(BlobDigest::md5_base64(&d.to_base64()).unwrap(), d);
+            let s = BlobDigest::Sha256(sha);
+            proptest::prop_assert_eq!(BlobDigest::sha256_hex(&s.to_hex()).unwrap(), s.clone());
+            proptest::prop_assert_eq!(BlobDigest::sha256_hex(&s.to_hex().to_uppercase()).unwrap(), s);
+            let _ = BlobDigest::md5_base64(&junk);
+            let _ = BlobDigest::sha256_hex(&junk);
         }
     }
 }

@@ -17,9 +17,10 @@ use url::Url;
 use crate::blocks::{MAX_BLOB_SIZE, layout};
 use crate::client::{BlobClient, Destination, DestinationInner};
 use crate::crc64::{self, Pieces, Running};
-use crate::digest::{Digest, Hasher, check, hash_file};
+use crate::digest::{BlobDigest, Hasher, check, hash_file};
 use crate::error::{BlockRef, Error, ErrorKind, Step, join_error};
 use crate::partial::{RemoveOnDrop, crc64_of_file, open_partial, publish, truncate, write_at};
+use crate::progress::BlockCredit;
 use crate::request::{Failure, Wire, body_error, fatal};
 use crate::state::{StateWriter, TransferState, load, sibling};
 use crate::url::{RenewUrl, SignedUrl};
@@ -34,7 +35,7 @@ pub struct Download<'a> {
     feedback: Option<&'a dyn Feedback>,
     resume: bool,
     overwrite: bool,
-    expected: Option<Digest>,
+    expected: Option<BlobDigest>,
     verify_stored_md5: Option<bool>,
     verify_crc64: bool,
     target_locked: bool,
@@ -86,7 +87,7 @@ struct Probe {
     size: Option<u64>,
     etag: Option<String>,
     /// The MD5 the blob service stores for the blob, when it says.
-    stored_md5: Option<Digest>,
+    stored_md5: Option<BlobDigest>,
     /// The CRC-64 the blob's metadata holds (see [`crc64::METADATA_HEADER`]).
     stored_crc64: Option<u64>,
     whole: Option<Response<Body>>,
@@ -145,7 +146,7 @@ impl<'a> Download<'a> {
 
     /// Checks the whole download against this digest before publishing it; a mismatch fails
     /// the download and leaves no file under the target name.
-    pub fn expect_digest(mut self, digest: Digest) -> Self {
+    pub fn expect_digest(mut self, digest: BlobDigest) -> Self {
         self.expected = Some(digest);
         self
     }
@@ -329,13 +330,13 @@ async fn pinned_or_whole(wire: &Wire<'_>, probe: Probe) -> Result<Probe, Error> 
 
 /// The stored MD5 of a blob from an answer's headers: `Content-MD5` on a HEAD or a whole
 /// body, `x-ms-blob-content-md5` on a range.
-fn stored_md5(headers: &HeaderMap) -> Option<Digest> {
+fn stored_md5(headers: &HeaderMap) -> Option<BlobDigest> {
     let text = header_text(
         headers,
         header::HeaderName::from_static("x-ms-blob-content-md5"),
     )
     .or_else(|| header_text(headers, header::HeaderName::from_static("content-md5")))?;
-    Digest::md5_base64(&text).ok()
+    BlobDigest::md5_base64(&text).ok()
 }
 
 /// A plain `GET` of the whole blob (the answer's body is read by the caller).
@@ -567,7 +568,7 @@ impl Sink<'_> {
 struct Job {
     block_size: u64,
     concurrency: usize,
-    expected: Option<Digest>,
+    expected: Option<BlobDigest>,
     /// The CRC-64 to check the bytes against.
     crc64: Option<u64>,
 }
@@ -599,6 +600,7 @@ impl Job {
         size: u64,
         etag: Option<&str>,
     ) -> Result<Fetched, Error> {
+        let credit = &BlockCredit::default();
         wire.retrying(Step::GetRange, Some(block), |target| async move {
             let last = block.offset + block.len - 1;
             let mut request = Request::builder()
@@ -635,7 +637,7 @@ impl Job {
                             ),
                         ));
                     }
-                    wire.read_exact(response.into_body(), block.len, Step::GetRange)
+                    wire.read_counted(response.into_body(), block.len, credit, Step::GetRange)
                         .await
                         .map(Fetched::Range)
                 }
@@ -732,9 +734,9 @@ impl Job {
                     if let (Some(c), Some(range_crc)) = (crc.as_mut(), range_crc) {
                         c.append(range_crc, data.len() as u64);
                     }
+                    // Counted in the progress as it arrived (`fetch`).
                     sink.write(&data).await?;
                     written += data.len() as u64;
-                    wire.meter.add(data.len() as u64);
                 }
                 // The server stopped honouring Range: the rest comes from this one body.
                 drop(blocks);
@@ -762,9 +764,8 @@ impl Job {
         if let (Some(expected), Some(c)) = (self.crc64, crc) {
             crc64::check(expected, c.finish().0)?;
         }
-        if size == 0 {
-            wire.meter.report();
-        }
+        // The last report inside blocks came at a whole MiB, or none came (an empty blob).
+        wire.meter.report();
         Ok(DownloadReport {
             size,
             etag,
@@ -919,10 +920,10 @@ impl Job {
                     if let Some(crc) = write_at(file, data, block, self.crc64.is_some()).await? {
                         pieces.insert(block.offset, block.len, crc);
                     }
+                    // Counted in the progress as it arrived (`fetch`).
                     if let Some(w) = writer {
                         w.mark(block.index).await;
                     }
-                    wire.meter.add(block.len);
                     Ok::<_, Error>(None)
                 }
                 .boxed()
@@ -966,9 +967,8 @@ impl Job {
             }
             return Err(error.with_resumable(writer.is_some()));
         }
-        if size == 0 {
-            wire.meter.report();
-        }
+        // The last report inside blocks came at a whole MiB, or none came (an empty blob).
+        wire.meter.report();
         if let Some(expected) = self.crc64 {
             let resumed = layout(size, block_size).filter(|b| done.contains(&b.index));
             let actual = match whole_crc {
@@ -1074,7 +1074,7 @@ impl WholeBody {
         } else {
             chunk
         };
-        wire.meter.add(chunk.len() as u64);
+        wire.meter.reach(self.got);
         Ok(Some(chunk))
     }
 }

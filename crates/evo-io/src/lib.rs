@@ -65,6 +65,7 @@ pub mod fuzzing;
 mod integrity;
 mod partial;
 mod positional;
+mod progress;
 mod request;
 mod state;
 mod upload;
@@ -75,7 +76,7 @@ pub use blocks::{
 };
 pub use cache::CachedDownload;
 pub use client::{BlobClient, BlobClientBuilder, DEFAULT_MAX_MEMORY_DOWNLOAD, Destination, Source};
-pub use digest::Digest;
+pub use digest::BlobDigest;
 pub use download::{Download, DownloadReport};
 pub use error::{BlockRef, Committed, Error, ErrorKind, Step};
 pub use integrity::Integrity;

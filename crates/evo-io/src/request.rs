@@ -3,12 +3,12 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use evo_core::{
-    ApiError, Body, Feedback, Progress, RetryPolicy, SharedTransport, Timeouts, TransportError,
+    ApiError, Body, Feedback, RetryPolicy, SharedTransport, Timeouts, TransportError,
     TransportErrorKind,
 };
 use futures_util::StreamExt;
@@ -18,6 +18,7 @@ use url::Url;
 
 use crate::client::ClientInner;
 use crate::error::{BlockRef, Error, ErrorKind, Step};
+use crate::progress::{BlockCredit, Meter};
 use crate::url::{SignedUrl, with_params};
 
 /// How much of an error body is kept.
@@ -108,9 +109,18 @@ impl Wire<'_> {
             Some(self.connect_timeout),
             Some(self.read_timeout),
         ));
-        evo_core::send_with_read_timeout(self.transport.as_ref(), request, self.read_timeout)
-            .await
-            .map_err(|e| classified(step, e.into()))
+        let sending =
+            evo_core::send_with_read_timeout(self.transport.as_ref(), request, self.read_timeout);
+        tokio::pin!(sending);
+        // A counted request body is read by the transport's own task, which cannot reach the
+        // caller's feedback: it wakes this loop, which reports for it.
+        let sent = loop {
+            tokio::select! {
+                sent = &mut sending => break sent,
+                () = self.meter.moved() => self.meter.report_step(),
+            }
+        };
+        sent.map_err(|e| classified(step, e.into()))
     }
 
     /// Turns a response with an unexpected status into a failure, keeping up to 64 KiB of body.
@@ -152,7 +162,20 @@ impl Wire<'_> {
         len: u64,
         step: Step,
     ) -> Result<Bytes, Failure> {
-        self.read_range_of(body, 0, len, None, step).await
+        self.read_range_of(body, 0, len, None, None, step).await
+    }
+
+    /// [`read_exact`](Self::read_exact) for a block's data, counted in the progress as it
+    /// arrives (a retried block only counts bytes beyond what its earlier attempts counted).
+    pub(crate) async fn read_counted(
+        &self,
+        body: Body,
+        len: u64,
+        credit: &BlockCredit,
+        step: Step,
+    ) -> Result<Bytes, Failure> {
+        self.read_range_of(body, 0, len, None, Some(credit), step)
+            .await
     }
 
     /// Reads bytes `skip..skip + len` of a body (a server that ignored `Range` sends the whole
@@ -163,6 +186,7 @@ impl Wire<'_> {
         skip: u64,
         len: u64,
         whole: Option<u64>,
+        credit: Option<&BlockCredit>,
         step: Step,
     ) -> Result<Bytes, Failure> {
         let mut stream = body.into_stream();
@@ -189,6 +213,9 @@ impl Wire<'_> {
             let to = end.saturating_sub(start).min(chunk.len() as u64) as usize;
             if from < to {
                 buf.extend_from_slice(&chunk[from..to]);
+                if let Some(credit) = credit {
+                    self.meter.advance(credit, buf.len() as u64);
+                }
             }
             if whole.is_some() && seen >= end {
                 // The rest of a whole-blob answer is not needed; dropping the body closes it.
@@ -280,46 +307,4 @@ pub(crate) fn body_error(e: std::io::Error, seen: u64, expected: u64) -> evo_cor
         )
     };
     error.with_source(e).into()
-}
-
-/// Byte-based progress of one transfer.
-pub(crate) struct Meter<'a> {
-    feedback: Option<&'a dyn Feedback>,
-    done: AtomicU64,
-    retries: AtomicU64,
-    total: Option<u64>,
-}
-
-impl<'a> Meter<'a> {
-    pub(crate) fn new(feedback: Option<&'a dyn Feedback>) -> Self {
-        Meter {
-            feedback,
-            done: AtomicU64::new(0),
-            retries: AtomicU64::new(0),
-            total: None,
-        }
-    }
-    pub(crate) fn set_total(&mut self, total: Option<u64>) {
-        self.total = total;
-    }
-    pub(crate) fn add(&self, bytes: u64) {
-        self.done.fetch_add(bytes, Ordering::Relaxed);
-        self.report();
-    }
-    pub(crate) fn retried(&self) {
-        self.retries.fetch_add(1, Ordering::Relaxed);
-        self.report();
-    }
-    pub(crate) fn retries(&self) -> u64 {
-        self.retries.load(Ordering::Relaxed)
-    }
-    pub(crate) fn report(&self) {
-        if let Some(f) = self.feedback {
-            f.progress(&Progress::new(
-                self.done.load(Ordering::Relaxed),
-                self.total,
-                self.retries.load(Ordering::Relaxed),
-            ));
-        }
-    }
 }

@@ -25,11 +25,12 @@ use crate::blocks::{
 };
 use crate::client::{BlobClient, Source, SourceInner};
 use crate::crc64::{self, Pieces};
-use crate::digest::{Digest, md5_of};
+use crate::digest::{BlobDigest, md5_of};
 use crate::dual_md5::Md5;
 use crate::error::{BlockRef, Committed, Error, ErrorKind, Step, join_error};
 use crate::feed::{BufferPool, Feed, open_source, read_full};
 use crate::integrity::{BlockCheck, Integrity};
+use crate::progress::BlockCredit;
 use crate::request::{AttemptUrl, Failure, Wire, fatal};
 use crate::state::{StateWriter, TransferState, load, sibling};
 use crate::url::{RenewUrl, SignedUrl, with_params};
@@ -66,7 +67,7 @@ pub struct UploadReport {
     pub retries: u64,
     /// The MD5 of the whole blob, sent as `x-ms-blob-content-md5` (or `Content-MD5`), with
     /// [`Integrity::Md5`] and [`Integrity::Both`].
-    pub md5: Option<Digest>,
+    pub md5: Option<BlobDigest>,
     /// Azure's CRC-64 of the whole blob, stored as its metadata `evo_crc64`, with
     /// [`Integrity::Crc64`] (the default) and [`Integrity::Both`].
     pub crc64: Option<u64>,
@@ -288,8 +289,9 @@ async fn put_blob(
     };
     let (check_name, check_value) = check.header();
     let unanswered = AtomicBool::new(false);
+    let credit = Arc::new(BlockCredit::default());
     wire.retrying(Step::PutBlob, None, |target| {
-        let data = data.clone();
+        let body = wire.meter.counted_body(data.clone(), &credit);
         let check_value = check_value.clone();
         let unanswered = &unanswered;
         async move {
@@ -306,7 +308,7 @@ async fn put_blob(
                 request = request.header("x-ms-blob-content-type", ct);
             }
             let request = request
-                .body(Body::from_bytes(data))
+                .body(body)
                 .map_err(|e| bad_request(Step::PutBlob, e))?;
             commit_attempt(wire, &target, request, Step::PutBlob, unanswered)
                 .await
@@ -315,14 +317,14 @@ async fn put_blob(
     })
     .await
     .map_err(|e| commit_state(e, &unanswered))?;
-    wire.meter.add(len);
+    wire.meter.finish(&credit, len);
     Ok(UploadReport {
         size: len,
         blocks: 0,
         block_size: len,
         reused_blocks: 0,
         retries: wire.meter.retries(),
-        md5: md5.map(Digest::Md5),
+        md5: md5.map(BlobDigest::Md5),
         crc64: crc,
     })
 }
@@ -771,6 +773,7 @@ impl<'w, 'a> Stager<'w, 'a> {
                     let crc = self.block_crc(block, &data).await?;
                     if held && staged.agrees(block, crc) {
                         self.reused.fetch_add(1, Ordering::Relaxed);
+                        self.wire.meter.add(block.len);
                     } else {
                         if held {
                             tracing::info!(
@@ -792,7 +795,6 @@ impl<'w, 'a> Stager<'w, 'a> {
                     if let Some(w) = writer {
                         w.mark_with_crc(block.index, crc).await;
                     }
-                    self.wire.meter.add(block.len);
                     self.pool.give(data);
                     Ok::<_, Error>(block)
                 }
@@ -881,7 +883,7 @@ impl<'w, 'a> Stager<'w, 'a> {
             block_size: self.block_size,
             reused_blocks: self.reused.load(Ordering::Relaxed),
             retries: self.wire.meter.retries(),
-            md5: self.whole_digest().map(Digest::Md5),
+            md5: self.whole_digest().map(BlobDigest::Md5),
             crc64: self.whole_crc(len)?,
         })
     }
@@ -895,8 +897,9 @@ impl<'w, 'a> Stager<'w, 'a> {
         let params = format!("comp=block&blockid={}", block_id_param(block.offset));
         let (check_name, check_value) = check.header();
         let wire = self.wire;
+        let credit = Arc::new(BlockCredit::default());
         wire.retrying(Step::PutBlock, Some(block), |target| {
-            let data = data.clone();
+            let body = wire.meter.counted_body(data.clone(), &credit);
             let target = target.with_params(&params);
             let check_value = check_value.clone();
             async move {
@@ -905,14 +908,16 @@ impl<'w, 'a> Stager<'w, 'a> {
                     .uri(target.url().as_str())
                     .header(header::CONTENT_LENGTH, block.len)
                     .header(check_name, check_value)
-                    .body(Body::from_bytes(data))
+                    .body(body)
                     .map_err(|e| bad_request(Step::PutBlock, e))?;
                 expect_success(wire, Method::PUT, &target, request, Step::PutBlock)
                     .await
                     .map_err(mismatch_is_transient)
             }
         })
-        .await
+        .await?;
+        wire.meter.finish(&credit, block.len);
+        Ok(())
     }
 
     /// The blocks the server holds uncommitted (offset → size); `None` when it would not say.

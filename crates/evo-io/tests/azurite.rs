@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use evo_core::{Body, Progress};
-use evo_io::{BlobClient, Destination, Digest, ErrorKind, Integrity, Source};
+use evo_io::{BlobClient, BlobDigest, Destination, ErrorKind, Integrity, Source};
 use md5::Digest as _;
 use support::*;
 
@@ -60,14 +60,14 @@ async fn sizes_round_trip_through_blocks_and_single_put() {
             let expected_md5: [u8; 16] = md5::Md5::digest(&bytes).into();
             let head = head(&url).await;
             if mode.ends_with("md5") {
-                assert_eq!(report.md5, Some(Digest::Md5(expected_md5)));
+                assert_eq!(report.md5, Some(BlobDigest::Md5(expected_md5)));
                 assert_eq!(report.crc64, None);
                 // Azurite stores the whole-blob MD5 we sent (x-ms-blob-content-md5 /
                 // Content-MD5).
                 if len > 0 || mode == "single-md5" {
                     assert_eq!(
                         header_str(&head, "content-md5"),
-                        Some(Digest::Md5(expected_md5).to_base64().as_str()),
+                        Some(BlobDigest::Md5(expected_md5).to_base64().as_str()),
                         "{name}"
                     );
                 }
@@ -91,7 +91,7 @@ async fn sizes_round_trip_through_blocks_and_single_put() {
             let target = dir.path().join(&name);
             let r = c
                 .download(url.clone(), Destination::file(&target))
-                .expect_digest(Digest::Md5(expected_md5))
+                .expect_digest(BlobDigest::Md5(expected_md5))
                 .await
                 .unwrap();
             assert_eq!(r.size, len);
@@ -380,7 +380,7 @@ async fn without_head_and_without_range_support_downloads_still_work() {
     let c = client(no_range.clone());
     let report = c
         .download(url.clone(), Destination::file(dir.path().join("b")))
-        .expect_digest(Digest::Sha256(sha2::Sha256::digest(&bytes).into()))
+        .expect_digest(BlobDigest::Sha256(sha2::Sha256::digest(&bytes).into()))
         .await
         .unwrap();
     assert!(!report.ranged);
@@ -440,7 +440,7 @@ async fn a_wrong_content_range_or_digest_publishes_nothing() {
     let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
     assert_eq!(leftovers, 0, "no partial file without resume");
 
-    let wrong = Digest::Sha256([0; 32]);
+    let wrong = BlobDigest::Sha256([0; 32]);
     let err = client(HyperTransport::shared())
         .download(url.clone(), Destination::file(&target))
         .expect_digest(wrong)
@@ -451,7 +451,7 @@ async fn a_wrong_content_range_or_digest_publishes_nothing() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     let err = client(HyperTransport::shared())
         .download(url.clone(), Destination::memory())
-        .expect_digest(Digest::Md5([1; 16]))
+        .expect_digest(BlobDigest::Md5([1; 16]))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Integrity);
@@ -473,7 +473,7 @@ async fn the_cache_downloads_once_verifies_and_keeps_names_inside() {
         .upload(url.clone(), Source::bytes(bytes.clone()))
         .await
         .unwrap();
-    let sha = Digest::Sha256(sha2::Sha256::digest(&bytes).into());
+    let sha = BlobDigest::Sha256(sha2::Sha256::digest(&bytes).into());
 
     let recorder = Arc::new(Recorder::new(HyperTransport::shared()));
     let c = client(recorder.clone());
@@ -511,7 +511,7 @@ async fn the_cache_downloads_once_verifies_and_keeps_names_inside() {
     // A wrong expected digest publishes nothing under the name.
     let err = c
         .download_to_cache(&cache, &env, "files", "other.bin", url.clone())
-        .expect_digest(Digest::Sha256([9; 32]))
+        .expect_digest(BlobDigest::Sha256([9; 32]))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Integrity);

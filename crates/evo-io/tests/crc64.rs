@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use evo_core::Body;
 use evo_emulator::{BlobStorage, Emulator, Fault, FaultPlan, RouteClass};
-use evo_io::{BlobClient, Destination, Digest, ErrorKind, Integrity, Source, Step};
+use evo_io::{BlobClient, BlobDigest, Destination, ErrorKind, Integrity, Source, Step};
 use md5::Digest as _;
 use support::*;
 
@@ -400,14 +400,18 @@ async fn the_md5_option_sets_content_md5_and_both_sets_both() {
             .upload(url.clone(), Source::bytes(bytes.clone()))
             .await
             .unwrap();
-        assert_eq!(report.md5, Some(Digest::Md5(md5(&bytes))), "{integrity:?}");
+        assert_eq!(
+            report.md5,
+            Some(BlobDigest::Md5(md5(&bytes))),
+            "{integrity:?}"
+        );
         let seen = recorder.seen();
         let blocks: Vec<&Seen> = seen.iter().filter(|s| is_block(s)).collect();
         let commit = seen.iter().find(|s| is_commit(s)).unwrap();
         let stored = head(&url).await;
         assert_eq!(
             header_str(&stored, "content-md5"),
-            Some(Digest::Md5(md5(&bytes)).to_base64().as_str()),
+            Some(BlobDigest::Md5(md5(&bytes)).to_base64().as_str()),
             "{integrity:?}"
         );
         // Never both checksums on one Put Block: Azure refuses that.

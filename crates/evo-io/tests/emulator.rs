@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use evo_core::Body;
 use evo_emulator::{BlobStorage, Emulator, Fault, FaultKind, FaultPlan, RouteClass};
-use evo_io::{BlobClient, Destination, Digest, Integrity, Source};
+use evo_io::{BlobClient, BlobDigest, Destination, Integrity, Source};
 use md5::Digest as _;
 use support::*;
 
@@ -99,7 +99,7 @@ async fn every_blob_fault_kind_is_retried_per_block_and_the_result_is_identical(
         let target = dir.path().join(&name);
         let report = c
             .download(url.clone(), Destination::file(&target))
-            .expect_digest(Digest::Md5(md5))
+            .expect_digest(BlobDigest::Md5(md5))
             .await
             .unwrap_or_else(|e| panic!("{fault:?}: file download: {e}"));
         assert!(
@@ -368,13 +368,13 @@ async fn block_sizes_that_are_not_multiples_of_64_hash_correctly_from_every_sour
                 .await
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(report.blocks, 26, "{name}");
-            let want_md5 = (integrity != Integrity::Crc64).then_some(Digest::Md5(md5));
+            let want_md5 = (integrity != Integrity::Crc64).then_some(BlobDigest::Md5(md5));
             assert_eq!(report.md5, want_md5, "{name}");
             let want_crc = (integrity != Integrity::Md5).then(|| azure_crc64(&bytes));
             assert_eq!(report.crc64, want_crc, "{name}");
             let got = c
                 .download(url, Destination::memory())
-                .expect_digest(Digest::Md5(md5))
+                .expect_digest(BlobDigest::Md5(md5))
                 .await
                 .unwrap_or_else(|e| panic!("{name}: download: {e}"))
                 .into_bytes();

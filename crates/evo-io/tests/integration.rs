@@ -8,5 +8,6 @@ mod crc64;
 mod emulator;
 mod hostile_server;
 mod large_transfer;
+mod progress;
 mod read_timeout;
 mod upload_resume;

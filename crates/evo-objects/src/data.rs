@@ -15,7 +15,7 @@ use sha2::Digest as _;
 use uuid::Uuid;
 
 use evo_core::{Feedback, Progress};
-use evo_io::{Destination, Digest, DownloadReport, RenewUrl, Source};
+use evo_io::{BlobDigest, Destination, DownloadReport, RenewUrl, Source};
 
 use crate::client::{DATA, ObjectsClient};
 use crate::error::Error;
@@ -462,14 +462,14 @@ impl ObjectsClient {
         &self,
         object: &ObjectResponse,
         name: &str,
-    ) -> Result<(url::Url, RenewDownload, Option<Digest>), Error> {
+    ) -> Result<(url::Url, RenewDownload, Option<BlobDigest>), Error> {
         let object_id = object
             .id()
             .ok_or_else(|| Error::Unexpected("the object answer has no object id".into()))?;
         let url = download_url(object, name)?;
         // Names that are not SHA-256 digests (the schema also allows UUIDs) cannot be checked.
         let digest = if is_sha256_name(name) {
-            Some(Digest::sha256_hex(name).map_err(|e| Error::Transfer {
+            Some(BlobDigest::sha256_hex(name).map_err(|e| Error::Transfer {
                 context: format!("data name {name}"),
                 source: Box::new(e),
             })?)
