@@ -81,7 +81,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let page = files
         .list_page(&ListFilesQuery::new().file_name(&name))
         .await?;
-    for f in &page.files {
+    for f in &page.items {
         println!(
             "listed: {:<40} {:>12} bytes  version {}  modified {}",
             f.full_path(),

@@ -69,10 +69,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             .await?;
         println!("  [writer] created {:?}", drill.name);
         pause().await;
-        let rename = UpdateWorkspaceRequest {
-            name: Some("Survey North (final)".to_owned()),
-            ..Default::default()
-        };
+        let rename = UpdateWorkspaceRequest::new().with_name("Survey North (final)");
         writer.update_workspace(north.id, &rename).await?;
         println!(
             "  [writer] renamed {:?} to \"Survey North (final)\"",

@@ -123,10 +123,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let workspaces = WorkspacesClient::new(hub.connector(&discovery_connector)?, org.id);
 
     // 5. List workspaces (first page).
-    let query = ListWorkspacesQuery {
-        limit: Some(10),
-        ..Default::default()
-    };
+    let query = ListWorkspacesQuery::new().limit(10);
     let page = workspaces.list_workspaces(&query).await?;
     println!(
         "{} workspace(s) in total; the first {}:",

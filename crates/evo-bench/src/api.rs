@@ -198,10 +198,7 @@ pub fn child(args: &[String]) -> Result<(), String> {
                 .build()
                 .map_err(|e| format!("building the connector: {e}"))?;
             let client = WorkspacesClient::new(connector, org);
-            let query = ListWorkspacesQuery {
-                limit: Some(50),
-                ..Default::default()
-            };
+            let query = ListWorkspacesQuery::new().limit(50);
             rt.block_on(timed(calls, concurrency, |i| {
                 let (client, query) = (&client, &query);
                 async move {

@@ -1,6 +1,7 @@
 //! The block model calls: list (workspace, organization), get, create, update metadata,
 //! delete, restore; versions and deltas; units.
 
+use evo_core::Page;
 use evo_core::paging::OffsetPage;
 use futures_core::Stream;
 use http::{Method, StatusCode};
@@ -11,7 +12,7 @@ use crate::client::{BlockModelsClient, MODELS, ORG_MODELS, UNITS, job_id_of};
 use crate::error::Error;
 use crate::jobs::JobHandle;
 use crate::models::{
-    BlockModel, CreatedModel, DeltaRequest, Deltas, Location, Page, Rotation, RotationAxis,
+    BlockModel, CreatedModel, DeltaRequest, Deltas, ListPage, Location, Rotation, RotationAxis,
     SizeOptions, Unit, UpdateMetadata, Version,
 };
 
@@ -163,8 +164,7 @@ impl BlockModelsClient {
     /// One page of the workspace's block models.
     pub async fn list_page(&self, query: &ListQuery) -> Result<Page<BlockModel>, Error> {
         let request = list_params(self.request(Method::GET, MODELS), query);
-        self.send_json(request, None::<&()>, &[StatusCode::OK])
-            .await
+        self.send_page(request).await
     }
 
     /// Every block model of the workspace, page after page.
@@ -182,8 +182,7 @@ impl BlockModelsClient {
     /// One page of the block models of every workspace of the organization.
     pub async fn list_org_page(&self, query: &ListQuery) -> Result<Page<BlockModel>, Error> {
         let request = list_params(self.org_request(Method::GET, ORG_MODELS), query);
-        self.send_json(request, None::<&()>, &[StatusCode::OK])
-            .await
+        self.send_page(request).await
     }
 
     /// Every block model of the organization, page after page.
@@ -284,8 +283,18 @@ impl BlockModelsClient {
             .model_request(Method::GET, bm_id, "/versions")
             .query("offset", query.offset)
             .query("limit", query.limit);
-        self.send_json(request, None::<&()>, &[StatusCode::OK])
-            .await
+        self.send_page(request).await
+    }
+
+    /// Sends a listing request and reads its page.
+    pub(crate) async fn send_page<T: serde::de::DeserializeOwned>(
+        &self,
+        request: evo_core::RequestBuilder,
+    ) -> Result<Page<T>, Error> {
+        let page: ListPage<T> = self
+            .send_json(request, None::<&()>, &[StatusCode::OK])
+            .await?;
+        Ok(page.into())
     }
 
     /// Every version of a block model, newest first.
@@ -385,9 +394,10 @@ where
         let page = fetch(ListQuery { offset, ..query });
         async move {
             let page = page.await?;
-            let more = offset + (page.results.len() as u64) < page.total;
+            let end = offset + page.items.len() as u64;
+            let more = page.total.is_some_and(|total| end < total);
             Ok::<_, Error>(OffsetPage {
-                items: page.results,
+                items: page.items,
                 more,
             })
         }

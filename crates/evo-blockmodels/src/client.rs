@@ -36,7 +36,7 @@ pub(crate) struct Settings {
 /// # async fn demo(environment: evo_core::Environment, connector: evo_core::ApiConnector) -> Result<(), evo_blockmodels::Error> {
 /// use evo_blockmodels::{BlockModelsClient, ListQuery};
 /// let client = BlockModelsClient::new(environment, connector)?;
-/// for model in client.list_page(&ListQuery::new()).await?.results {
+/// for model in client.list_page(&ListQuery::new()).await?.items {
 ///     println!("{} {}", model.bm_uuid, model.name);
 /// }
 /// # Ok(()) }

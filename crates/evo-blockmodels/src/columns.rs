@@ -386,7 +386,7 @@ impl BlockModelsClient {
         let page = self
             .list_versions_page(bm_id, &crate::ListQuery::new().limit(1))
             .await?;
-        page.results
+        page.items
             .into_iter()
             .next()
             .ok_or_else(|| Error::Unexpected(format!("block model {bm_id} has no version")))

@@ -44,10 +44,11 @@ pub use blockmodels::{ListQuery, MAX_PAGE_SIZE, NewBlockModel};
 pub use client::{BlockModelsClient, BlockModelsClientBuilder, DEFAULT_JOB_TIMEOUT};
 pub use columns::{ColumnChanges, GEOMETRY_COLUMNS};
 pub use error::Error;
+pub use evo_core::Page;
 pub use jobs::{JobEvent, JobHandle, QueryDownload};
 pub use models::{
     BBox, BBoxIjk, BBoxXyz, BlockModel, BlockSize, Column, DataType, DeltaRequest, Deltas,
-    JobFailure, JobState, JobStatus, Location, Mapping, Page, Rotation, RotationAxis, Size3,
+    JobFailure, JobState, JobStatus, ListPage, Location, Mapping, Rotation, RotationAxis, Size3,
     SizeOptions, Unit, UpdateMetadata, UpdateType, UserInfo, Version, VersionChanges,
 };
 pub use query::{
@@ -60,7 +61,9 @@ pub use reports::models::{
     ReportResult, ReportResultSummary, ReportRow, ReportRun, ReportSpecification, ReportWarning,
     ReportWarningType, ReportingJob,
 };
-pub use reports::{ComparisonStarted, NewReportSpecification, ReportSpecificationUpdate};
+pub use reports::{
+    ComparisonStarted, NewReportSpecification, ReportSpecificationUpdate, ReportSpecificationsPage,
+};
 
 /// Re-export of evo-tables (Arrow and Parquet), so callers build arrays with the same Arrow
 /// version.

@@ -403,9 +403,11 @@ pub struct Unit {
     pub conversion_factor: f64,
 }
 
-/// One page of a listing.
+/// One page of a listing as the Block Model API sends it; the client's `list_*_page` methods
+/// give it as an [`evo_core::Page`] (report specifications with their units as a
+/// [`ReportSpecificationsPage`](crate::ReportSpecificationsPage)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Page<T> {
+pub struct ListPage<T> {
     /// The items of this page.
     pub results: Vec<T>,
     /// How many items this page has.
@@ -419,6 +421,18 @@ pub struct Page<T> {
     /// The units the items refer to (version listings).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub referenced_units: Option<Vec<Unit>>,
+}
+
+impl<T> From<ListPage<T>> for evo_core::Page<T> {
+    fn from(page: ListPage<T>) -> Self {
+        evo_core::Page::new(
+            page.results,
+            page.offset,
+            Some(page.limit),
+            Some(page.total),
+            None,
+        )
+    }
 }
 
 /// `merge` (blocks not in the file keep their values) or `replace`.
@@ -516,6 +530,44 @@ pub struct UpdateMetadata {
     /// A new `fill_subblocks` default.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fill_subblocks: Option<bool>,
+}
+
+impl UpdateMetadata {
+    /// An update that changes nothing yet: each setter adds a member to change, and only
+    /// those are sent.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Renames the model.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Changes the description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Changes the coordinate reference system.
+    pub fn coordinate_reference_system(mut self, crs: impl Into<String>) -> Self {
+        self.coordinate_reference_system = Some(crs.into());
+        self
+    }
+
+    /// Changes the size unit (a unit id such as `m` or `ft`).
+    pub fn size_unit_id(mut self, unit: impl Into<String>) -> Self {
+        self.size_unit_id = Some(unit.into());
+        self
+    }
+
+    /// Changes the `fill_subblocks` default.
+    pub fn fill_subblocks(mut self, fill: bool) -> Self {
+        self.fill_subblocks = Some(fill);
+        self
+    }
 }
 
 /// A delta request: which of `columns` changed in `bbox` after a version.

@@ -14,7 +14,8 @@ use crate::blockmodels::ListQuery;
 use crate::client::{BlockModelsClient, job_id_of};
 use crate::error::Error;
 use crate::jobs::JobHandle;
-use crate::models::Page;
+use crate::models::{ListPage, Unit};
+use evo_core::Page;
 use models::{
     ComparisonRequestAnswer, ReportComparison, ReportComparisonRequest, ReportComparisonRun,
     ReportResult, ReportResultSummary, ReportRun, ReportSpecification, ReportingJob,
@@ -44,6 +45,16 @@ pub enum ComparisonStarted {
 
 const SPECS: &str = "/report-specifications";
 const SPEC: &str = "/report-specifications/{rs_id}";
+
+/// A page of report specifications and the units they refer to.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ReportSpecificationsPage {
+    /// The specifications of this page.
+    pub page: Page<ReportSpecification>,
+    /// The units the specifications of this page use (`referenced_units`).
+    pub referenced_units: Vec<Unit>,
+}
 
 impl BlockModelsClient {
     fn spec_request(
@@ -142,13 +153,19 @@ impl BlockModelsClient {
         &self,
         bm_id: Uuid,
         query: &ListQuery,
-    ) -> Result<Page<ReportSpecification>, Error> {
+    ) -> Result<ReportSpecificationsPage, Error> {
         let request = self
             .model_request(Method::GET, bm_id, SPECS)
             .query("offset", query.offset)
             .query("limit", query.limit);
-        self.send_json(request, None::<&()>, &[StatusCode::OK])
-            .await
+        let mut page: ListPage<ReportSpecification> = self
+            .send_json(request, None::<&()>, &[StatusCode::OK])
+            .await?;
+        let referenced_units = page.referenced_units.take().unwrap_or_default();
+        Ok(ReportSpecificationsPage {
+            page: page.into(),
+            referenced_units,
+        })
     }
 
     /// Every report specification of block model `bm_id`, page after page.
@@ -159,7 +176,10 @@ impl BlockModelsClient {
         let client = self.clone();
         crate::blockmodels::pages(ListQuery::new(), move |q| {
             let client = client.clone();
-            async move { client.list_report_specifications_page(bm_id, &q).await }
+            async move {
+                let listed = client.list_report_specifications_page(bm_id, &q).await?;
+                Ok(listed.page)
+            }
         })
     }
 
@@ -224,8 +244,7 @@ impl BlockModelsClient {
             .spec_request(Method::GET, bm_id, rs_id, "/results")
             .query("offset", query.offset)
             .query("limit", query.limit);
-        self.send_json(request, None::<&()>, &[StatusCode::OK])
-            .await
+        self.send_page(request).await
     }
 
     /// Every result of specification `rs_id`, newest first.

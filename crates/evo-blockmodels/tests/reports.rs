@@ -222,11 +222,10 @@ async fn create_list_get_update_run_and_read_results() {
         .list_report_specifications_page(bm, &ListQuery::new().limit(1))
         .await
         .unwrap();
-    assert_eq!((page.total, page.count), (2, 1));
-    assert_eq!(page.results[0].name, "A fixed density");
+    assert_eq!((page.page.total, page.page.items.len()), (Some(2), 1));
+    assert_eq!(page.page.items[0].name, "A fixed density");
     let units: Vec<String> = page
         .referenced_units
-        .unwrap()
         .into_iter()
         .map(|u| u.unit_id)
         .collect();
@@ -311,13 +310,13 @@ async fn create_list_get_update_run_and_read_results() {
         .list_report_results_page(bm, rs, &ListQuery::new())
         .await
         .unwrap();
-    assert_eq!(results.total, 2);
+    assert_eq!(results.total, Some(2));
     assert_eq!(
-        results.results[0].report_result_uuid,
+        results.items[0].report_result_uuid,
         second.report_result_uuid
     );
     assert_eq!(
-        results.results[1].report_result_uuid,
+        results.items[1].report_result_uuid,
         result.report_result_uuid
     );
     let all: Vec<_> = client
@@ -457,7 +456,7 @@ async fn comparisons_between_versions_and_autorun() {
             .list_report_results_page(bm, auto.report_specification_uuid, &ListQuery::new())
             .await
             .unwrap()
-            .results;
+            .items;
         if !auto_results.is_empty() {
             break;
         }

@@ -358,11 +358,10 @@ impl Session {
                 }
             });
         }
-        let query = ListWorkspacesQuery {
-            name: Some(wanted.to_owned()),
-            deleted: deleted.then_some(true),
-            ..Default::default()
-        };
+        let mut query = ListWorkspacesQuery::new().name(wanted);
+        if deleted {
+            query = query.deleted(true);
+        }
         let mut found: Vec<Workspace> = client
             .list_all_workspaces(query)
             .try_filter(|w| std::future::ready(w.name == wanted))

@@ -33,6 +33,7 @@ pub mod polling;
 mod read_timeout;
 mod redact;
 pub mod retry;
+mod time_filter;
 mod transport;
 
 #[cfg(feature = "test-util")]
@@ -53,12 +54,14 @@ pub use error::{
     TransportError, TransportErrorKind,
 };
 pub use feedback::{Feedback, NoFeedback, Progress};
+pub use paging::Page;
 pub use plain_http::{check_plain_http, is_loopback_url};
 pub use read_timeout::{send_with_read_timeout, with_idle_timeout};
 pub use redact::{
     Secret, redact_json_secrets, redact_text_secrets, redact_uri, redact_url, redacted_snippet,
 };
 pub use retry::{RequestRetries, RetryBudget, RetryPolicy, is_retryable_status, parse_retry_after};
+pub use time_filter::{TimeFilter, TimeOp};
 pub use transport::{SharedTransport, Timeouts, Transport, TransportFn, transport_fn};
 
 /// The attribute [`Transport`] and [`Authorizer`] implementations need (re-exported from the

@@ -6,6 +6,76 @@ use std::future::Future;
 
 use futures_core::Stream;
 
+/// One page of a listing, the same shape from every service client: the items, where the
+/// page starts, the page size asked for, the total the server reports, and the link to the
+/// next page.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Page<T> {
+    /// The items of this page, in order.
+    pub items: Vec<T>,
+    /// How many items come before this page (the `offset` asked for, 0 by default).
+    pub offset: u64,
+    /// The page size asked for, when the server says.
+    pub limit: Option<u64>,
+    /// How many items all pages hold, when the server says.
+    pub total: Option<u64>,
+    /// The absolute URL of the next page, for APIs that link their pages; `None` on the last
+    /// page and for APIs that page by offset alone.
+    pub next: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// A page.
+    pub fn new(
+        items: Vec<T>,
+        offset: u64,
+        limit: Option<u64>,
+        total: Option<u64>,
+        next: Option<String>,
+    ) -> Self {
+        Page {
+            items,
+            offset,
+            limit,
+            total,
+            next,
+        }
+    }
+
+    /// The offset of the next page.
+    pub fn next_offset(&self) -> u64 {
+        self.offset + self.items.len() as u64
+    }
+
+    /// True when no page follows this one: no next link, and no items left by the total
+    /// (when the server reports one). An empty page is always the last.
+    pub fn is_last(&self) -> bool {
+        self.items.is_empty()
+            || (self.next.is_none() && self.total.is_none_or(|t| self.next_offset() >= t))
+    }
+
+    /// The same page with each item changed by `f`.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            offset: self.offset,
+            limit: self.limit,
+            total: self.total,
+            next: self.next,
+        }
+    }
+
+    /// The page as [`offset_pages`] reads it.
+    pub fn into_offset_page(self) -> OffsetPage<T> {
+        let more = !self.is_last();
+        OffsetPage {
+            items: self.items,
+            more,
+        }
+    }
+}
+
 /// A page read by [`offset_pages`]: its items, and whether the server says more follow (a
 /// `next` link, a `total` not reached yet).
 #[derive(Debug, Clone, PartialEq, Eq)]

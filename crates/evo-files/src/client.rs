@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use evo_core::Page;
 use evo_core::paging::OffsetPage;
 use futures_core::Stream;
 use http::{Method, StatusCode};
@@ -190,13 +191,14 @@ impl FilesClient {
     }
 
     /// One page of files matching `query`.
-    pub async fn list_page(&self, query: &ListFilesQuery) -> Result<FilesPage, Error> {
+    pub async fn list_page(&self, query: &ListFilesQuery) -> Result<Page<FileSummary>, Error> {
         query.validate()?;
         let mut request = self.request(Method::GET, FILES);
         for (key, value) in query.to_pairs() {
             request = request.query(key, value);
         }
-        Ok(request.send_json().await?)
+        let page: FilesPage = request.send_json().await?;
+        Ok(page.into())
     }
 
     /// Every file matching `query`, page after page, starting at its offset. Stops after the
@@ -213,10 +215,10 @@ impl FilesClient {
             at.offset = offset;
             async move {
                 let page = client.list_page(&at).await?;
-                let end = offset + page.files.len() as u64;
-                let more = page.links.next.is_some() && end < page.total;
+                let end = offset + page.items.len() as u64;
+                let more = page.next.is_some() && page.total.is_some_and(|total| end < total);
                 Ok::<_, Error>(OffsetPage {
-                    items: page.files,
+                    items: page.items,
                     more,
                 })
             }

@@ -36,6 +36,8 @@ pub use client::{
     DEFAULT_VISIBILITY_TIMEOUT, FilesClient, FilesClientBuilder, GetOptions, RestoreOutcome,
 };
 pub use error::Error;
+/// One page of a listing (the same type in every evo-rs service crate).
+pub use evo_core::Page;
 pub use models::{
     FileLinks, FileMetadata, FileSummary, FileVersion, FilesPage, PageLinks, UploadTarget, UserInfo,
 };
@@ -45,4 +47,4 @@ pub use transfer::{CACHE_SCOPE, Downloaded, FileDownload, FileUpload};
 
 /// Re-exports of the evo-io types used in this crate's API (sources, destinations, digests,
 /// transfer reports and the blob client).
-pub use evo_io::{BlobClient, Destination, Digest, DownloadReport, Source, UploadReport};
+pub use evo_io::{BlobClient, BlobDigest, Destination, DownloadReport, Source, UploadReport};

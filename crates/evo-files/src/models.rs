@@ -265,7 +265,8 @@ pub struct PageLinks {
     pub extra: Extra,
 }
 
-/// One page of a listing (`ListFilesResponse`).
+/// One page of a listing as the File API sends it (`ListFilesResponse`);
+/// [`FilesClient::list_page`](crate::FilesClient::list_page) gives it as an [`evo_core::Page`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct FilesPage {
@@ -284,6 +285,18 @@ pub struct FilesPage {
     /// Members this version of the SDK does not know.
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+impl From<FilesPage> for evo_core::Page<FileSummary> {
+    fn from(page: FilesPage) -> Self {
+        evo_core::Page::new(
+            page.files,
+            page.offset,
+            Some(page.limit),
+            Some(page.total),
+            page.links.next,
+        )
+    }
 }
 
 /// Compares two version ids numerically when both are integers, else as text.

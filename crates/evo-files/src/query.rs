@@ -6,60 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::Error;
-
-/// How a [`TimeFilter`] compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TimeOp {
-    /// Exactly at (only one such filter per field).
-    Equal,
-    /// Strictly before (`lt`).
-    Before,
-    /// At or before (`lte`).
-    AtOrBefore,
-    /// Strictly after (`gt`).
-    After,
-    /// At or after (`gte`).
-    AtOrAfter,
-}
-
-/// A filter on one of a file's timestamps: `<op>:<RFC 3339 time>` on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TimeFilter {
-    /// The comparison.
-    pub op: TimeOp,
-    /// The time compared with.
-    pub at: OffsetDateTime,
-}
-
-impl TimeFilter {
-    /// A filter.
-    pub fn new(op: TimeOp, at: OffsetDateTime) -> Self {
-        TimeFilter { op, at }
-    }
-    /// Strictly before `at`.
-    pub fn before(at: OffsetDateTime) -> Self {
-        TimeFilter::new(TimeOp::Before, at)
-    }
-    /// At or after `at`.
-    pub fn since(at: OffsetDateTime) -> Self {
-        TimeFilter::new(TimeOp::AtOrAfter, at)
-    }
-}
-
-impl fmt::Display for TimeFilter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let prefix = match self.op {
-            TimeOp::Equal => "",
-            TimeOp::Before => "lt:",
-            TimeOp::AtOrBefore => "lte:",
-            TimeOp::After => "gt:",
-            TimeOp::AtOrAfter => "gte:",
-        };
-        let at = self.at.to_offset(time::UtcOffset::UTC);
-        write!(f, "{prefix}{}", crate::models::timestamp::format(&at))
-    }
-}
+pub use evo_core::{TimeFilter, TimeOp};
 
 /// A field a listing can be ordered by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -15,18 +15,20 @@ type Sent = Arc<Mutex<Vec<(String, Option<String>)>>>;
 
 fn recording_user_agents(sent: Sent) -> SharedTransport {
     let inner: SharedTransport = Arc::new(HyperTransport::new());
-    Arc::new(transport_fn(move |request: http::Request<evo_core::Body>| {
-        let (inner, sent) = (inner.clone(), sent.clone());
-        async move {
-            let agent = request
-                .headers()
-                .get(http::header::USER_AGENT)
-                .map(|v| v.to_str().unwrap_or("<not text>").to_owned());
-            let line = format!("{} {}", request.method(), request.uri().path());
-            sent.lock().unwrap().push((line, agent));
-            inner.send(request).await
-        }
-    }))
+    Arc::new(transport_fn(
+        move |request: http::Request<evo_core::Body>| {
+            let (inner, sent) = (inner.clone(), sent.clone());
+            async move {
+                let agent = request
+                    .headers()
+                    .get(http::header::USER_AGENT)
+                    .map(|v| v.to_str().unwrap_or("<not text>").to_owned());
+                let line = format!("{} {}", request.method(), request.uri().path());
+                sent.lock().unwrap().push((line, agent));
+                inner.send(request).await
+            }
+        },
+    ))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,10 +50,15 @@ async fn blob_transfers_send_the_connectors_user_agent() {
     let workspace = emu.organizations()[0].workspaces[0].0;
     let environment = Environment::new(emu.hub_url(), emu.org_id(), workspace);
     // No blob client given: the default one is built from the connector.
-    let files = FilesClient::builder(environment, connector).build().unwrap();
+    let files = FilesClient::builder(environment, connector)
+        .build()
+        .unwrap();
 
     let bytes = data(300_000, 7);
-    let uploaded = files.upload_bytes("ua/probe.bin", bytes.clone()).await.unwrap();
+    let uploaded = files
+        .upload_bytes("ua/probe.bin", bytes.clone())
+        .await
+        .unwrap();
     let back = files
         .download_to_memory(uploaded.file_id, None)
         .await

@@ -95,6 +95,8 @@ pub use data::{
     sha256_hex,
 };
 pub use error::Error;
+/// One page of a listing (the same type in every evo-rs service crate).
+pub use evo_core::Page;
 pub use models::{
     DataLink, DataUploadTarget, LatestVersion, ListedObject, ObjectResponse, ObjectVersion,
     ObjectsPage, OrgListedObject, Stage, UserInfo,

@@ -398,7 +398,9 @@ pub struct PageLinks {
     pub prev: Option<String>,
 }
 
-/// One page of a listing (`ListObjectsResponse`, `ListOrgObjectsResponse`).
+/// One page of a listing as the Geoscience Object API sends it (`ListObjectsResponse`,
+/// `ListOrgObjectsResponse`); the client's `list_page` methods give it as an
+/// [`evo_core::Page`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ObjectsPage<T> {
@@ -430,6 +432,18 @@ impl<T> ObjectsPage<T> {
     /// The offset of the next page.
     pub fn next_offset(&self) -> u64 {
         self.offset + self.objects.len() as u64
+    }
+}
+
+impl<T> From<ObjectsPage<T>> for evo_core::Page<T> {
+    fn from(page: ObjectsPage<T>) -> Self {
+        evo_core::Page::new(
+            page.objects,
+            page.offset,
+            Some(page.limit),
+            Some(page.total),
+            page.links.next,
+        )
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use evo_core::Page;
 use evo_core::paging::OffsetPage;
 use futures_core::Stream;
 use http::{Method, StatusCode};
@@ -91,16 +92,14 @@ impl ObjectsClient {
     }
 
     /// One page of the workspace's objects matching `query`.
-    pub async fn list_page(
-        &self,
-        query: &ListObjectsQuery,
-    ) -> Result<ObjectsPage<ListedObject>, Error> {
+    pub async fn list_page(&self, query: &ListObjectsQuery) -> Result<Page<ListedObject>, Error> {
         query.validate()?;
         let mut request = self.request(Method::GET, OBJECTS);
         for (key, value) in query.to_pairs(false) {
             request = request.query(key, value);
         }
-        self.exchange_json(request, &[StatusCode::OK]).await
+        let page: ObjectsPage<_> = self.exchange_json(request, &[StatusCode::OK]).await?;
+        Ok(page.into())
     }
 
     /// Every object of the workspace matching `query`, page after page from its offset.
@@ -119,13 +118,14 @@ impl ObjectsClient {
     pub async fn list_org_page(
         &self,
         query: &ListObjectsQuery,
-    ) -> Result<ObjectsPage<OrgListedObject>, Error> {
+    ) -> Result<Page<OrgListedObject>, Error> {
         query.validate()?;
         let mut request = self.org_request(Method::GET, ORG_OBJECTS);
         for (key, value) in query.to_pairs(true) {
             request = request.query(key, value);
         }
-        self.exchange_json(request, &[StatusCode::OK]).await
+        let page: ObjectsPage<_> = self.exchange_json(request, &[StatusCode::OK]).await?;
+        Ok(page.into())
     }
 
     /// Every object of the organization matching `query`, page after page.
@@ -565,7 +565,7 @@ fn pages<T, F, Fut>(
 where
     T: DeserializeOwned + Send + 'static,
     F: Fn(ListObjectsQuery) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<ObjectsPage<T>, Error>> + Send,
+    Fut: std::future::Future<Output = Result<Page<T>, Error>> + Send,
 {
     evo_core::paging::offset_pages(query.offset, move |offset| {
         let mut at = query.clone();
@@ -573,10 +573,11 @@ where
         let page = fetch(at);
         async move {
             let page = page.await?;
-            let end = offset + page.objects.len() as u64;
-            let more = page.links.next.is_some() && !(page.total > 0 && end >= page.total);
+            let end = offset + page.items.len() as u64;
+            let total = page.total.unwrap_or(0);
+            let more = page.next.is_some() && !(total > 0 && end >= total);
             Ok::<_, Error>(OffsetPage {
-                items: page.objects,
+                items: page.items,
                 more,
             })
         }

@@ -199,14 +199,14 @@ async fn create_get_list_and_versions() {
         )
         .await
         .unwrap();
-    let names: Vec<String> = page.objects.iter().map(|o| o.full_path()).collect();
+    let names: Vec<String> = page.items.iter().map(|o| o.full_path()).collect();
     assert_eq!(names, ["surveys/a.json", "b.json"]);
     let none = s
         .client
         .list_page(&ListObjectsQuery::new().schema_id("/objects/other/1.0.0/other.schema.json"))
         .await
         .unwrap();
-    assert!(none.objects.is_empty());
+    assert!(none.items.is_empty());
     let all: Vec<_> = s
         .client
         .list_all(ListObjectsQuery::new().limit(1))
@@ -366,11 +366,7 @@ async fn move_delete_restore_and_latest_versions() {
         .await
         .unwrap();
     assert_eq!(
-        listed
-            .objects
-            .iter()
-            .map(|o| o.object_id)
-            .collect::<Vec<_>>(),
+        listed.items.iter().map(|o| o.object_id).collect::<Vec<_>>(),
         [id]
     );
 

@@ -21,7 +21,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use evo_core::ApiConnector;
 use evo_core::uuid::Uuid;
-use evo_workspaces::{ListWorkspacesQuery, Workspace, WorkspacesClient};
+use evo_workspaces::{
+    ListWorkspacesQuery, SortDirection, TimeFilter, Workspace, WorkspaceSortField, WorkspacesClient,
+};
 use futures_util::{StreamExt, TryStreamExt};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -83,13 +85,14 @@ fn micros(text: &str) -> Result<u64, String> {
 }
 
 /// The `gte:<RFC 3339>` filter value for `since` (microseconds since the epoch).
-fn since_filter(since: u64) -> Result<String, Error> {
+fn since_filter(since: u64) -> Result<TimeFilter, Error> {
     let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(since) * 1000)
         .map_err(|e| source_error(format!("watermark out of range: {e}")))?;
-    let text = at
-        .format(&Rfc3339)
+    // Years past 9999 have no RFC 3339 form: refuse them here rather than send a filter
+    // the service cannot read.
+    at.format(&Rfc3339)
         .map_err(|e| source_error(format!("cannot format the watermark: {e}")))?;
-    Ok(format!("gte:{text}"))
+    Ok(TimeFilter::since(at))
 }
 
 fn source_error(message: impl Into<String>) -> Error {
@@ -140,13 +143,13 @@ impl WorkspacesApi {
         deleted: bool,
         since: Option<u64>,
     ) -> Result<Vec<Polled<Uuid, Workspace>>, Error> {
-        let query = ListWorkspacesQuery {
-            limit: Some(WORKSPACE_PAGE as i64),
-            deleted: Some(deleted),
-            order_by: Some("asc:updated_at".to_owned()),
-            updated_at: since.map(since_filter).transpose()?,
-            ..ListWorkspacesQuery::default()
-        };
+        let mut query = ListWorkspacesQuery::new()
+            .limit(WORKSPACE_PAGE as u64)
+            .deleted(deleted)
+            .order_by(WorkspaceSortField::UpdatedAt, SortDirection::Asc);
+        if let Some(since) = since {
+            query = query.updated(since_filter(since)?);
+        }
         let workspaces: Vec<Workspace> = self
             .client
             .list_all_workspaces(query)
@@ -381,7 +384,7 @@ mod tests {
     fn timestamps_round_trip_through_filters() {
         let v = micros("2026-11-22T10:49:11.123456+00:00").expect("parse");
         assert_eq!(
-            since_filter(v).expect("format"),
+            since_filter(v).expect("format").to_string(),
             "gte:2026-11-22T10:49:11.123456Z"
         );
         assert!(micros("yesterday").is_err());
@@ -402,7 +405,8 @@ mod tests {
             fn watermarks_round_trip_through_the_filter_text(since in prop_oneof![any::<u64>(), 0u64..=253_402_300_799_999_999]) {
                 match since_filter(since) {
                     Ok(filter) => {
-                        let text = filter.strip_prefix("gte:").expect("gte: prefix");
+                        let text = filter.to_string();
+                        let text = text.strip_prefix("gte:").expect("gte: prefix");
                         prop_assert_eq!(micros(text), Ok(since));
                     }
                     // Only times past year 9999 cannot be written as RFC 3339.

@@ -8,39 +8,53 @@ use crate::generated::endpoints as ep;
 use crate::generated::models::*;
 use crate::health::{HealthCheckType, HealthReport};
 use crate::paging::{Page, follow_links};
+use crate::query::ListWorkspacesQuery;
 use crate::thumbnail::{ImageFormat, Thumbnail, check_upload};
 use futures_core::Stream;
-
-/// The filters, order and page of a workspace list (`limit`, `offset`, `order_by`, `name`,
-/// `deleted`, …). All fields are optional; `Default` lists the first page of everything.
-///
-/// `order_by` is a comma list of `[asc:|desc:]field` with fields `name`, `created_at`,
-/// `updated_at`, `user_role`; [`order_by`] builds one.
-pub type ListWorkspacesQuery = ep::ListWorkspacesParams;
 
 /// The default page size of the `list_all_*` streams (as the official SDK).
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 
-/// A sort direction for [`order_by`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SortDirection {
-    /// Ascending.
-    Asc,
-    /// Descending.
-    Desc,
-}
+impl UpdateWorkspaceRequest {
+    /// An update that changes nothing yet: each `with_` setter adds a field to change, and
+    /// only those are sent.
+    pub fn new() -> Self {
+        Self::default()
+    }
 
-/// Builds an `order_by` value: `order_by(&[("name", SortDirection::Asc)])` is `asc:name`.
-pub fn order_by(fields: &[(&str, SortDirection)]) -> String {
-    fields
-        .iter()
-        .map(|(field, dir)| match dir {
-            SortDirection::Asc => format!("asc:{field}"),
-            SortDirection::Desc => format!("desc:{field}"),
-        })
-        .collect::<Vec<_>>()
-        .join(",")
+    /// Renames the workspace (1 to 60 characters).
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Changes the description.
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Changes the default coordinate system.
+    pub fn with_default_coordinate_system(mut self, system: impl Into<String>) -> Self {
+        self.default_coordinate_system = Some(system.into());
+        self
+    }
+
+    /// Replaces the labels.
+    pub fn with_labels<I, S>(mut self, labels: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.labels = Some(labels.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Changes the bounding box.
+    pub fn with_bounding_box(mut self, bounding_box: BoundingBox) -> Self {
+        self.bounding_box = Some(bounding_box);
+        self
+    }
 }
 
 impl CreateWorkspaceRequest {
@@ -161,7 +175,7 @@ impl WorkspacesClient {
         &self,
         query: &ListWorkspacesQuery,
     ) -> Result<Page<Workspace>, Error> {
-        let response = ep::list_workspaces(&self.connector, self.org_id, query).await?;
+        let response = ep::list_workspaces(&self.connector, self.org_id, &query.params()).await?;
         Ok(page_with_total(
             query.offset,
             query.limit,
@@ -177,12 +191,12 @@ impl WorkspacesClient {
         &self,
         query: ListWorkspacesQuery,
     ) -> impl Stream<Item = Result<Workspace, Error>> + 'static {
-        let mut query = query;
-        query.limit = query.limit.or(Some(DEFAULT_PAGE_SIZE as i64));
+        let mut params = query.params();
+        params.limit = params.limit.or(Some(DEFAULT_PAGE_SIZE as i64));
         let connector = self.connector.clone();
         let org_id = self.org_id;
         let first = async move {
-            let r = ep::list_workspaces(&connector, org_id, &query).await?;
+            let r = ep::list_workspaces(&connector, org_id, &params).await?;
             Ok((r.results, r.links.next))
         };
         follow_links(
@@ -197,7 +211,7 @@ impl WorkspacesClient {
         &self,
         query: &ListWorkspacesQuery,
     ) -> Result<Page<WorkspaceSummary>, Error> {
-        let params = summary_params(query);
+        let params = query.summary_params();
         let response = ep::list_workspaces_summary(&self.connector, self.org_id, &params).await?;
         Ok(page_with_total(
             query.offset,
@@ -212,7 +226,7 @@ impl WorkspacesClient {
         &self,
         query: ListWorkspacesQuery,
     ) -> impl Stream<Item = Result<WorkspaceSummary, Error>> + 'static {
-        let mut params = summary_params(&query);
+        let mut params = query.summary_params();
         params.limit = params.limit.or(Some(DEFAULT_PAGE_SIZE as i64));
         let connector = self.connector.clone();
         let org_id = self.org_id;
@@ -500,32 +514,17 @@ fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-fn summary_params(q: &ListWorkspacesQuery) -> ep::ListWorkspacesSummaryParams {
-    ep::ListWorkspacesSummaryParams {
-        limit: q.limit,
-        offset: q.offset,
-        sort: q.sort.clone(),
-        order_by: q.order_by.clone(),
-        created_by: q.created_by,
-        created_at: q.created_at.clone(),
-        updated_at: q.updated_at.clone(),
-        name: q.name.clone(),
-        deleted: q.deleted,
-        user_id: q.user_id,
-    }
-}
-
 fn page_with_total<T>(
-    offset: Option<i64>,
-    limit: Option<i64>,
+    offset: Option<u64>,
+    limit: Option<u64>,
     links: PaginationLinks,
     items: Vec<T>,
 ) -> Page<T> {
     let non_negative = |v: i64| u64::try_from(v).unwrap_or(0);
     Page::new(
         items,
-        offset.map(non_negative).unwrap_or(0),
-        limit.map(non_negative),
+        offset.unwrap_or(0),
+        limit,
         Some(non_negative(links.total)),
         links.next,
     )

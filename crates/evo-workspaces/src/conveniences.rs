@@ -99,10 +99,7 @@ mod tests {
         let error = long.validate().unwrap_err();
         assert!(error.to_string().contains("61"), "{error}");
         assert!(CreateWorkspaceRequest::new("  ").validate().is_err());
-        let update = UpdateWorkspaceRequest {
-            name: Some("n".repeat(61)),
-            ..Default::default()
-        };
+        let update = UpdateWorkspaceRequest::new().with_name("n".repeat(61));
         assert!(update.validate().is_err());
         assert!(UpdateWorkspaceRequest::default().validate().is_ok());
     }

@@ -32,7 +32,7 @@
 //! let created = workspaces
 //!     .create_workspace(&CreateWorkspaceRequest::new("Block model review").with_description("Q3"))
 //!     .await?;
-//! let query = ListWorkspacesQuery { limit: Some(50), ..Default::default() };
+//! let query = ListWorkspacesQuery::new().limit(50);
 //! let page = workspaces.list_workspaces(&query).await?;
 //! assert!(page.items.iter().any(|w| w.id == created.id));
 //!
@@ -49,18 +49,19 @@ mod client;
 mod conveniences;
 mod health;
 mod paging;
+mod query;
 mod thumbnail;
 
-pub use client::{
-    DEFAULT_PAGE_SIZE, ListWorkspacesQuery, SortDirection, WorkspacesClient, order_by,
-};
+pub use client::{DEFAULT_PAGE_SIZE, WorkspacesClient};
 pub use conveniences::MAX_WORKSPACE_NAME_CHARS;
 pub use evo_core::Error;
+pub use evo_core::{TimeFilter, TimeOp};
 pub use generated::endpoints::RestoreWorkspaceResponse;
 pub use generated::models;
 pub use generated::models::*;
 pub use health::{HealthCheckType, HealthReport};
 pub use paging::Page;
+pub use query::{ListWorkspacesQuery, SortDirection, WorkspaceSortField};
 pub use thumbnail::{ImageFormat, MAX_THUMBNAIL_BYTES, Thumbnail};
 
 /// The OAuth scope the Workspaces API needs.

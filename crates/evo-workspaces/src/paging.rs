@@ -10,50 +10,7 @@ use evo_core::{ApiConnector, DecodeError, Error};
 use futures_core::Stream;
 use serde::de::DeserializeOwned;
 
-/// One page of a list.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Page<T> {
-    /// The results of this page.
-    pub items: Vec<T>,
-    /// How many results come before this page (the `offset` asked for, 0 by default).
-    pub offset: u64,
-    /// The page size asked for, if one was.
-    pub limit: Option<u64>,
-    /// The number of results in all pages, when the API reports it.
-    pub total: Option<u64>,
-    /// The absolute URL of the next page; `None` on the last page.
-    pub next: Option<String>,
-}
-
-impl<T> Page<T> {
-    /// A page.
-    pub fn new(
-        items: Vec<T>,
-        offset: u64,
-        limit: Option<u64>,
-        total: Option<u64>,
-        next: Option<String>,
-    ) -> Self {
-        Page {
-            items,
-            offset,
-            limit,
-            total,
-            next,
-        }
-    }
-
-    /// True when there is no next page.
-    pub fn is_last(&self) -> bool {
-        self.next.is_none()
-    }
-
-    /// The offset of the next page.
-    pub fn next_offset(&self) -> u64 {
-        self.offset + self.items.len() as u64
-    }
-}
+pub use evo_core::Page;
 
 /// Streams every item: `first` fetches the first page, then each `next` link is fetched with
 /// `connector` and decoded as `P`, split into items and the next link by `split`.

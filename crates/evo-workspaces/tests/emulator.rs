@@ -65,10 +65,7 @@ async fn create_get_update_delete_restore() {
     assert_eq!(read, created);
 
     // Only the fields that are set are sent; the others keep their values.
-    let update = UpdateWorkspaceRequest {
-        name: Some("Drillholes 2".into()),
-        ..Default::default()
-    };
+    let update = UpdateWorkspaceRequest::new().with_name("Drillholes 2");
     let updated = ws.update_workspace(created.id, &update).await.unwrap();
     let sent = log.last(&created.id.to_string());
     assert_eq!(sent.method, Method::PATCH);
@@ -92,10 +89,7 @@ async fn create_get_update_delete_restore() {
             .contains(&created.id.to_string())
     );
     let listed = ws
-        .list_workspaces(&ListWorkspacesQuery {
-            deleted: Some(true),
-            ..Default::default()
-        })
+        .list_workspaces(&ListWorkspacesQuery::new().deleted(true))
         .await
         .unwrap();
     assert!(listed.items.iter().any(|w| w.id == created.id));
@@ -128,11 +122,9 @@ async fn paging_over_several_pages() {
             .await
             .unwrap();
     }
-    let query = ListWorkspacesQuery {
-        limit: Some(3),
-        order_by: Some(order_by(&[("name", SortDirection::Asc)])),
-        ..Default::default()
-    };
+    let query = ListWorkspacesQuery::new()
+        .limit(3)
+        .order_by(WorkspaceSortField::Name, SortDirection::Asc);
     let page = ws.list_workspaces(&query).await.unwrap();
     assert_eq!(page.items.len(), 3);
     assert_eq!(page.total, Some(7));
@@ -163,18 +155,14 @@ async fn paging_over_several_pages() {
 
     // Descending order, a name filter and the summary list.
     let desc = ws
-        .list_workspaces(&ListWorkspacesQuery {
-            order_by: Some(order_by(&[("name", SortDirection::Desc)])),
-            ..Default::default()
-        })
+        .list_workspaces(
+            &ListWorkspacesQuery::new().order_by(WorkspaceSortField::Name, SortDirection::Desc),
+        )
         .await
         .unwrap();
     assert_eq!(desc.items[0].name, "ws-6");
     let one = ws
-        .list_workspaces(&ListWorkspacesQuery {
-            name: Some("ws-4".into()),
-            ..Default::default()
-        })
+        .list_workspaces(&ListWorkspacesQuery::new().name("ws-4"))
         .await
         .unwrap();
     assert_eq!(one.items.len(), 1);
@@ -442,11 +430,13 @@ async fn validation_error_keeps_invalid_params() {
         );
         assert!(err.to_string().contains("name: "), "{err}");
     }
-    let err = ws
-        .list_workspaces(&ListWorkspacesQuery {
-            order_by: Some("sideways:name".into()),
-            ..Default::default()
-        })
+    // An ordering the typed query cannot express, sent through the generated endpoint.
+    let params = generated::endpoints::ListWorkspacesParams {
+        order_by: Some("sideways:name".into()),
+        ..Default::default()
+    };
+    let connector = hub_connector(&emu, recording().0, None);
+    let err = generated::endpoints::list_workspaces(&connector, emu.org_id(), &params)
         .await
         .unwrap_err();
     assert_eq!(

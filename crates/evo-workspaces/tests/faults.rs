@@ -39,10 +39,7 @@ async fn paging_survives_transient_failures() {
             .with_nth(RouteClass::Workspaces, Fault::Status(503), 1)
             .with_nth(RouteClass::Workspaces, Fault::ResetBeforeBody, 2),
     );
-    let query = ListWorkspacesQuery {
-        limit: Some(2),
-        ..Default::default()
-    };
+    let query = ListWorkspacesQuery::new().limit(2);
     let all: Vec<Workspace> = ws.list_all_workspaces(query).try_collect().await.unwrap();
     assert_eq!(all.len(), 5);
     assert!(

@@ -58,7 +58,7 @@ async fn getting_started_against_the_emulator() -> Result<(), Box<dyn std::error
         .await?;
     let listed = files.list_page(&ListFilesQuery::default()).await?;
     assert!(
-        listed.files.iter().any(|f| f.file_id == uploaded.file_id),
+        listed.items.iter().any(|f| f.file_id == uploaded.file_id),
         "{listed:?}"
     );
     let downloaded = files.download_to_memory(uploaded.file_id, None).await?;

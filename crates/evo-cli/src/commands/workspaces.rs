@@ -1,8 +1,8 @@
 //! `evo workspaces ...`.
 
 use evo_workspaces::{
-    CreateWorkspaceRequest, ListWorkspacesQuery, RestoreWorkspaceResponse, UpdateWorkspaceRequest,
-    Workspace,
+    CreateWorkspaceRequest, ListWorkspacesQuery, RestoreWorkspaceResponse, SortDirection,
+    UpdateWorkspaceRequest, Workspace, WorkspaceSortField,
 };
 use futures_util::TryStreamExt;
 use serde_json::json;
@@ -54,10 +54,7 @@ pub async fn run(session: &mut Session, command: WorkspacesCommand) -> CliResult
             let ws = session
                 .find_workspace(&client, &chosen, &workspace, false)
                 .await?;
-            let update = UpdateWorkspaceRequest {
-                name: Some(new_name),
-                ..Default::default()
-            };
+            let update = UpdateWorkspaceRequest::new().with_name(new_name);
             let renamed = client.update_workspace(ws.id, &update).await?;
             show(session, &renamed, "Renamed")
         }
@@ -130,19 +127,12 @@ async fn find_deleted(
     }
     // `deleted=true` lists live and deleted workspaces; the live ones are not candidates.
     let live: Vec<uuid::Uuid> = client
-        .list_all_workspaces(ListWorkspacesQuery {
-            name: Some(wanted.to_owned()),
-            ..Default::default()
-        })
+        .list_all_workspaces(ListWorkspacesQuery::new().name(wanted))
         .map_ok(|w| w.id)
         .try_collect()
         .await?;
     let mut deleted: Vec<Workspace> = client
-        .list_all_workspaces(ListWorkspacesQuery {
-            name: Some(wanted.to_owned()),
-            deleted: Some(true),
-            ..Default::default()
-        })
+        .list_all_workspaces(ListWorkspacesQuery::new().name(wanted).deleted(true))
         .try_filter(|w| std::future::ready(w.name == wanted && !live.contains(&w.id)))
         .try_collect()
         .await?;
@@ -161,11 +151,11 @@ async fn find_deleted(
 
 async fn list(session: &Session, deleted: bool) -> CliResult<()> {
     let (_, client) = session.workspaces().await?;
-    let query = ListWorkspacesQuery {
-        deleted: deleted.then_some(true),
-        order_by: Some("asc:name".to_owned()),
-        ..Default::default()
-    };
+    let mut query =
+        ListWorkspacesQuery::new().order_by(WorkspaceSortField::Name, SortDirection::Asc);
+    if deleted {
+        query = query.deleted(true);
+    }
     let workspaces: Vec<Workspace> = client.list_all_workspaces(query).try_collect().await?;
     if session.json() {
         return print_json(&workspaces);
