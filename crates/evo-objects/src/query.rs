@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::Error;
