@@ -33,7 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )))
         .build()?;
     let objects = ObjectsClient::new(environment.clone(), connector.clone())?;
-    let compute = ComputeClient::new(connector.clone(), environment.org_id)?;
+    let compute = ComputeClient::new(environment.org_id, connector.clone())?;
     let colormaps = ColormapsClient::new(environment.clone(), connector)?;
 
     // 200 samples over a 1 km square, the grade rising to the north-east with some noise.

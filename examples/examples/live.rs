@@ -55,7 +55,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("Replica started with {} workspace(s)", snapshot.len());
 
     // Another task changes the workspaces while the replica watches.
-    let workspaces = WorkspacesClient::new(hub.clone(), org_id);
+    let workspaces = WorkspacesClient::new(org_id, hub.clone());
     let writer = workspaces.clone();
     let mut changes = tokio::spawn(async move {
         let pause = || tokio::time::sleep(Duration::from_millis(600));

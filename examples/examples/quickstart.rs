@@ -120,7 +120,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         "Using organization {} on hub {} ({})",
         org.display_name, hub.display_name, hub.url
     );
-    let workspaces = WorkspacesClient::new(hub.connector(&discovery_connector)?, org.id);
+    let workspaces = WorkspacesClient::new(org.id, hub.connector(&discovery_connector)?);
 
     // 5. List workspaces (first page).
     let query = ListWorkspacesQuery::new().limit(10);

@@ -197,7 +197,7 @@ pub fn child(args: &[String]) -> Result<(), String> {
                 .authorizer(Arc::new(StaticTokenAuthorizer::new(token)))
                 .build()
                 .map_err(|e| format!("building the connector: {e}"))?;
-            let client = WorkspacesClient::new(connector, org);
+            let client = WorkspacesClient::new(org, connector);
             let query = ListWorkspacesQuery::new().limit(50);
             rt.block_on(timed(calls, concurrency, |i| {
                 let (client, query) = (&client, &query);

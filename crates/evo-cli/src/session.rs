@@ -314,7 +314,7 @@ impl Session {
     /// The Workspaces client of the chosen organization.
     pub async fn workspaces(&self) -> CliResult<(Chosen, WorkspacesClient)> {
         let chosen = self.org_and_hub().await?;
-        let client = WorkspacesClient::new(chosen.hub_connector.clone(), chosen.org.id);
+        let client = WorkspacesClient::new(chosen.org.id, chosen.hub_connector.clone());
         Ok((chosen, client))
     }
 

@@ -26,7 +26,7 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 /// # async fn demo(connector: evo_core::ApiConnector, org: uuid::Uuid) -> Result<(), evo_compute::Error> {
 /// use std::time::Duration;
 /// use evo_compute::{ComputeClient, GenericTask};
-/// let compute = ComputeClient::new(connector, org)?;
+/// let compute = ComputeClient::new(org, connector)?;
 /// let task = GenericTask::new("geostatistics", "knn", serde_json::json!({"source": {}}));
 /// let job = compute.submit(&task).await?;
 /// let results = job.wait_for_results(Some(Duration::from_secs(600))).await?;
@@ -70,13 +70,13 @@ impl ComputeClientBuilder {
 
 impl ComputeClient {
     /// A client for organization `org_id`, sending through `connector` (its base URL is the
-    /// hub URL).
-    pub fn new(connector: ApiConnector, org_id: Uuid) -> Result<Self, Error> {
-        Self::builder(connector, org_id).build()
+    /// hub URL). The scope comes first, then the connector, as for every service client.
+    pub fn new(org_id: Uuid, connector: ApiConnector) -> Result<Self, Error> {
+        Self::builder(org_id, connector).build()
     }
 
     /// Starts building a client.
-    pub fn builder(connector: ApiConnector, org_id: Uuid) -> ComputeClientBuilder {
+    pub fn builder(org_id: Uuid, connector: ApiConnector) -> ComputeClientBuilder {
         ComputeClientBuilder {
             client: ComputeClient {
                 connector,

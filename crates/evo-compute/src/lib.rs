@@ -26,7 +26,7 @@
 //! use std::time::Duration;
 //! use evo_compute::tasks::{Ellipsoid, InverseDistance, SearchNeighborhood, Source, Target};
 //! use evo_compute::{ComputeClient, TaskResult};
-//! let compute = ComputeClient::new(connector, org)?;
+//! let compute = ComputeClient::new(org, connector)?;
 //! let idw = InverseDistance::new(
 //!     Source::point_set_attribute(&points, "grade"),
 //!     Target::new_attribute(&grid, "grade_idw"),

@@ -68,7 +68,7 @@ async fn start(step: Duration) -> Setup {
         .build()
         .unwrap();
     let objects = ObjectsClient::new(env.clone(), connector.clone()).unwrap();
-    let compute = ComputeClient::builder(connector, env.org_id)
+    let compute = ComputeClient::builder(env.org_id, connector)
         .poll_intervals(Duration::from_millis(10), Duration::from_millis(40))
         .build()
         .unwrap();

@@ -91,7 +91,7 @@ async fn setup() -> Setup {
         .build()
         .unwrap();
     let objects = ObjectsClient::new(env.clone(), connector.clone()).unwrap();
-    let compute = ComputeClient::new(connector, env.org_id).unwrap();
+    let compute = ComputeClient::new(env.org_id, connector).unwrap();
     let f = |v: &[f64]| Float64Array::from(v.to_vec());
     let positions =
         evo_objects::evo_tables::positions(f(&[0.0, 4.0, 8.0]), f(&[0.0, 0.0, 0.0]), f(&[0.0; 3]))

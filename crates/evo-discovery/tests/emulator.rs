@@ -84,7 +84,7 @@ async fn discover_then_use_the_hub() {
 
     // The hub connector keeps the transport and credentials: create and read a workspace.
     let hub_connector = hub.connector(&connector).unwrap();
-    let workspaces = evo_workspaces::WorkspacesClient::new(hub_connector, org.id);
+    let workspaces = evo_workspaces::WorkspacesClient::new(org.id, hub_connector);
     let created = workspaces
         .create_workspace(&evo_workspaces::CreateWorkspaceRequest::new(
             "From discovery",

@@ -156,7 +156,7 @@ impl Evo {
 
     /// The Workspaces API client of the organization in use.
     pub fn workspaces(&self) -> WorkspacesClient {
-        WorkspacesClient::new(self.hub_connector.clone(), self.org_id())
+        WorkspacesClient::new(self.org_id(), self.hub_connector.clone())
     }
 
     /// The environment (hub, organization, workspace) that workspace-scoped clients take.
@@ -209,7 +209,7 @@ impl Evo {
     #[cfg(feature = "compute")]
     #[cfg_attr(docsrs, doc(cfg(feature = "compute")))]
     pub fn compute(&self) -> Result<evo_compute::ComputeClient, evo_compute::Error> {
-        evo_compute::ComputeClient::new(self.hub_connector.clone(), self.org_id())
+        evo_compute::ComputeClient::new(self.org_id(), self.hub_connector.clone())
     }
 
     /// The Colormap API client of a workspace.

@@ -322,7 +322,7 @@ impl LiveWorkspaces {
         options: EvoPollOptions,
     ) -> Result<Self, Error> {
         let poller = Poller::new(
-            WorkspacesApi::new(WorkspacesClient::new(connector, org_id)),
+            WorkspacesApi::new(WorkspacesClient::new(org_id, connector)),
             options.poll_options(Self::STREAM),
         )?;
         Ok(Self {

@@ -348,7 +348,7 @@ proptest! {
         rt.block_on(async {
             let s = setup().await;
             let options = PollOptions { interval: Duration::from_millis(10), overlap: 1_000_000, reconcile_every: 0, stream: "workspaces".into() };
-            let mut poller = Poller::new(WorkspacesApi::new(WorkspacesClient::new(s.poll_connector.clone(), s.org)), options).expect("poller");
+            let mut poller = Poller::new(WorkspacesApi::new(WorkspacesClient::new(s.org, s.poll_connector.clone())), options).expect("poller");
             let (mut sink, replica) = replica::<Uuid, Workspace>(EngineOptions::default());
             poller.poll_once(&mut sink).await.expect("initial poll");
             let mut known: Vec<(Uuid, bool)> = Vec::new(); // (id, deleted)

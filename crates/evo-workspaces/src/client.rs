@@ -115,7 +115,7 @@ impl BoundingBox {
 /// # async fn demo(hub: evo_core::ApiConnector, org_id: evo_core::uuid::Uuid) -> Result<(), evo_core::Error> {
 /// use evo_workspaces::{CreateWorkspaceRequest, WorkspacesClient};
 ///
-/// let client = WorkspacesClient::new(hub, org_id);
+/// let client = WorkspacesClient::new(org_id, hub);
 /// let created = client.create_workspace(&CreateWorkspaceRequest::new("Drillholes 2026")).await?;
 /// let read = client.get_workspace(created.id).await?;
 /// assert_eq!(read.name, "Drillholes 2026");
@@ -128,8 +128,9 @@ pub struct WorkspacesClient {
 }
 
 impl WorkspacesClient {
-    /// A client for organization `org_id` on the hub `hub_connector` points at.
-    pub fn new(hub_connector: ApiConnector, org_id: Uuid) -> Self {
+    /// A client for organization `org_id` on the hub `hub_connector` points at. The scope
+    /// comes first, then the connector, as for every service client.
+    pub fn new(org_id: Uuid, hub_connector: ApiConnector) -> Self {
         WorkspacesClient {
             connector: hub_connector,
             org_id,

@@ -27,7 +27,7 @@
 //!     .transport(Arc::new(evo_hyper::HyperTransport::new()))
 //!     .authorizer(Arc::new(StaticTokenAuthorizer::new(token)))
 //!     .build()?;
-//! let workspaces = WorkspacesClient::new(connector, org_id);
+//! let workspaces = WorkspacesClient::new(org_id, connector);
 //!
 //! let created = workspaces
 //!     .create_workspace(&CreateWorkspaceRequest::new("Block model review").with_description("Q3"))

@@ -234,7 +234,7 @@ async fn roles_and_forbidden() {
 
     // Bob, a viewer, can read but not delete, nor manage roles: 403 with the roles named.
     let (transport, _) = recording();
-    let as_bob = WorkspacesClient::new(hub_connector(&emu, transport, Some(bob)), emu.org_id());
+    let as_bob = WorkspacesClient::new(emu.org_id(), hub_connector(&emu, transport, Some(bob)));
     assert_eq!(
         as_bob
             .get_workspace(created.id)
@@ -385,7 +385,7 @@ async fn error_paths() {
     assert!(err.is_conflict(), "{err}");
 
     // An unknown organization is a 404 as well.
-    let other = WorkspacesClient::new(ws.connector().clone(), Uuid::new_v4());
+    let other = WorkspacesClient::new(Uuid::new_v4(), ws.connector().clone());
     assert!(
         other
             .list_workspaces(&Default::default())

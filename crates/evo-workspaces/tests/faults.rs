@@ -21,7 +21,7 @@ fn client_with_retries(emu: &Emulator) -> WorkspacesClient {
         .retry_policy(RetryPolicy::default())
         .build()
         .unwrap();
-    WorkspacesClient::new(connector, emu.org_id())
+    WorkspacesClient::new(emu.org_id(), connector)
 }
 
 #[tokio::test]
@@ -59,6 +59,7 @@ async fn truncated_bodies_are_errors() {
         .unwrap();
     let (transport, _) = recording();
     let no_retry = WorkspacesClient::new(
+        emu.org_id(),
         ApiConnector::builder(emu.hub_url())
             .transport(transport)
             .authorizer(Arc::new(StaticTokenAuthorizer::new(
@@ -67,7 +68,6 @@ async fn truncated_bodies_are_errors() {
             .retry_policy(RetryPolicy::none())
             .build()
             .unwrap(),
-        emu.org_id(),
     );
     emu.set_faults(FaultPlan::seeded(1).with(RouteClass::Workspaces, Fault::TruncatedBody, 1.0));
     let err = no_retry.get_workspace(created.id).await.unwrap_err();

@@ -43,7 +43,7 @@ fn client(respond: fn(&str) -> (u16, String)) -> WorkspacesClient {
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
-    WorkspacesClient::new(connector, Uuid::nil())
+    WorkspacesClient::new(Uuid::nil(), connector)
 }
 
 async fn collect(ws: &WorkspacesClient) -> (Vec<String>, Option<Error>) {

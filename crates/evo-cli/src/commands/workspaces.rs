@@ -84,7 +84,7 @@ pub async fn run(session: &mut Session, command: WorkspacesCommand) -> CliResult
         }
         WorkspacesCommand::Members { workspace } => {
             let (chosen, ws) = session.workspace(workspace.as_deref()).await?;
-            let client = evo_workspaces::WorkspacesClient::new(chosen.hub_connector, chosen.org.id);
+            let client = evo_workspaces::WorkspacesClient::new(chosen.org.id, chosen.hub_connector);
             let members = client.list_user_roles(ws.id, None).await?;
             if session.json() {
                 return print_json(&members);

@@ -95,7 +95,7 @@ pub fn hub_connector(
 pub async fn client(emu: &Emulator) -> (WorkspacesClient, Log) {
     let (transport, log) = recording();
     (
-        WorkspacesClient::new(hub_connector(emu, transport, None), emu.org_id()),
+        WorkspacesClient::new(emu.org_id(), hub_connector(emu, transport, None)),
         log,
     )
 }
