@@ -447,7 +447,7 @@ async fn upload_one(
     journal.remove(&key)?;
     Ok(Copied {
         from: local.display().to_string(),
-        to: format!("{REMOTE_PREFIX}{}", metadata.path.trim_start_matches('/')),
+        to: format!("{REMOTE_PREFIX}{}", metadata.full_path()),
         size: metadata.size,
         file_id: metadata.file_id,
         version_id: metadata.version_id,

@@ -41,8 +41,11 @@ pub struct FileMetadata {
     pub file_id: Uuid,
     /// The file name.
     pub name: String,
-    /// The file's path in the workspace, as the service sends it.
-    pub path: String,
+    /// The folder holding the file, as the service sends it (`/A/`: leading and trailing `/`;
+    /// `/` at the workspace root). The service calls it `path`; in this SDK a path is always a
+    /// file's full path, given by `full_path()`.
+    #[serde(rename = "path")]
+    pub folder: String,
     /// The id of this version (a decimal integer, as text).
     pub version_id: String,
     /// The size of this version in bytes.
@@ -105,7 +108,7 @@ impl fmt::Debug for FileMetadata {
         f.debug_struct("FileMetadata")
             .field("file_id", &self.file_id)
             .field("name", &self.name)
-            .field("path", &self.path)
+            .field("folder", &self.folder)
             .field("version_id", &self.version_id)
             .field("size", &self.size)
             .field("etag", &self.etag)
@@ -126,8 +129,11 @@ pub struct FileVersion {
     pub file_id: Uuid,
     /// The file name of this version.
     pub name: String,
-    /// The path of this version.
-    pub path: String,
+    /// The folder holding this version of the file, as the service sends it (`/A/`: leading and trailing `/`;
+    /// `/` at the workspace root). The service calls it `path`; in this SDK a path is always a
+    /// file's full path, given by `full_path()`.
+    #[serde(rename = "path")]
+    pub folder: String,
     /// The version id (a decimal integer, as text).
     pub version_id: String,
     /// The size of this version in bytes.
@@ -201,8 +207,11 @@ pub struct FileSummary {
     pub file_id: Uuid,
     /// The file name.
     pub name: String,
-    /// The folder holding the file, as the service sends it (`/A/`: leading and trailing `/`).
-    pub path: String,
+    /// The folder holding the file, as the service sends it (`/A/`: leading and trailing `/`;
+    /// `/` at the workspace root). The service calls it `path`; in this SDK a path is always a
+    /// file's full path, given by `full_path()`.
+    #[serde(rename = "path")]
+    pub folder: String,
     /// The id of the latest version.
     pub version_id: String,
     /// The size of the latest version in bytes.
@@ -238,12 +247,31 @@ pub struct FileSummary {
 impl FileSummary {
     /// The full path of the file in the workspace (`A/x.csv`), joining the folder and the name.
     pub fn full_path(&self) -> String {
-        let folder = self.path.trim_matches('/');
-        if folder.is_empty() {
-            self.name.clone()
-        } else {
-            format!("{folder}/{}", self.name)
-        }
+        join_folder(&self.folder, &self.name)
+    }
+}
+
+impl FileMetadata {
+    /// The full path of the file in the workspace (`A/x.csv`), joining the folder and the name.
+    pub fn full_path(&self) -> String {
+        join_folder(&self.folder, &self.name)
+    }
+}
+
+impl FileVersion {
+    /// The full path of this version in the workspace (`A/x.csv`).
+    pub fn full_path(&self) -> String {
+        join_folder(&self.folder, &self.name)
+    }
+}
+
+/// `A/x.csv` from the folder `/A/` and the name `x.csv` (`x.csv` at the root).
+fn join_folder(folder: &str, name: &str) -> String {
+    let folder = folder.trim_matches('/');
+    if folder.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{folder}/{name}")
     }
 }
 

@@ -27,9 +27,21 @@ async fn unicode_and_spaces_round_trip() {
     assert_eq!(meta.name, "a b+c&d=e?#%20.csv");
     assert_eq!(meta.size, bytes.len() as u64);
 
-    let by_path = s.files.get_by_path(path, &GetOptions::new()).await.unwrap();
+    let by_path = s
+        .files
+        .get_by_path(path, &GetOptions::new().include_versions(true))
+        .await
+        .unwrap();
     assert_eq!(by_path.file_id, meta.file_id);
     assert_eq!(by_path.name, meta.name);
+    // `folder` is the service's `path` (the folder) in every model; `full_path()` the file's.
+    assert_eq!(by_path.folder, "/données/été 2024/");
+    assert_eq!(by_path.full_path(), path);
+    let version = &by_path.versions.as_ref().unwrap()[0];
+    assert_eq!(
+        (version.folder.as_str(), version.full_path()),
+        (by_path.folder.as_str(), path.to_owned())
+    );
     let by_leading_slash = s
         .files
         .get_by_path(format!("/{path}").as_str(), &GetOptions::new())

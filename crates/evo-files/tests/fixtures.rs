@@ -91,6 +91,11 @@ fn every_fixture_is_covered() {
 fn get_file() {
     let f: FileMetadata = round_trip("get_file.json");
     assert_eq!(f.name, "points.csv");
+    // The service's `path` is the folder: `/` for a file at the workspace root.
+    assert_eq!(
+        (f.folder.as_str(), f.full_path()),
+        ("/", "points.csv".to_owned())
+    );
     assert_eq!(f.size, 10);
     assert_eq!(f.version_id, "1");
     assert_eq!(f.file_id, uuid::Uuid::from_u128(6));

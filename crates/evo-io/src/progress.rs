@@ -122,14 +122,23 @@ impl<'a> Meter<'a> {
             return Body::empty();
         }
         let (done, moved, credit) = (self.done.clone(), self.moved.clone(), credit.clone());
-        let slices = (0..len).step_by(PROGRESS_STEP as usize).map(move |start| {
-            let end = (start + PROGRESS_STEP).min(len);
-            let slice = data.slice(start as usize..end as usize);
-            done.fetch_add(credit.raise(end), Ordering::Relaxed);
-            moved.notify_waiters();
-            Ok(slice)
+        // Each step splits its slice off the rest, so the transport's writes release the
+        // block buffer as they go and nothing is left holding it after the last slice: the
+        // upload's buffer pool can take it back as soon as the request is done.
+        let slices = futures_util::stream::unfold((data, 0u64), move |(mut rest, sent)| {
+            let (done, moved, credit) = (done.clone(), moved.clone(), credit.clone());
+            async move {
+                if rest.is_empty() {
+                    return None;
+                }
+                let slice = rest.split_to(rest.len().min(PROGRESS_STEP as usize));
+                let sent = sent + slice.len() as u64;
+                done.fetch_add(credit.raise(sent), Ordering::Relaxed);
+                moved.notify_waiters();
+                Some((Ok(slice), (rest, sent)))
+            }
         });
-        Body::from_stream(futures_util::stream::iter(slices), Some(len))
+        Body::from_stream(slices, Some(len))
     }
 }
 

@@ -171,9 +171,8 @@ fn corrupting(
 ) -> Recorder {
     Recorder::new(transport).rewrite(move |r| {
         if is_put_block(r) && which(r) {
-            let mut body = r.body().as_bytes().unwrap().to_vec();
-            body[7] ^= 0x20;
-            *r.body_mut() = Body::from_bytes(body);
+            let body = std::mem::replace(r.body_mut(), Body::empty());
+            *r.body_mut() = flip_byte(body, 7, 0x20);
         }
         None
     })

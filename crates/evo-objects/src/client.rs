@@ -52,7 +52,7 @@ pub(crate) struct Settings {
 /// use evo_objects::{GetOptions, ListObjectsQuery, ObjectsClient};
 /// let objects = ObjectsClient::new(environment, connector)?;
 /// let page = objects.list_page(&ListObjectsQuery::new().limit(10)).await?;
-/// for listed in &page.objects {
+/// for listed in &page.items {
 ///     let object = objects.get_by_id(listed.object_id, &GetOptions::new()).await?;
 ///     println!("{} {:?}", listed.full_path(), object.schema_id());
 /// }

@@ -129,7 +129,7 @@ pub async fn run(session: &mut Session, command: FilesCommand) -> CliResult<()> 
                 }
             })?;
             let restored_at = match &outcome {
-                RestoreOutcome::Moved { metadata, .. } => metadata.path.clone(),
+                RestoreOutcome::Moved { metadata, .. } => metadata.full_path(),
                 _ => old_path,
             };
             if session.json() {

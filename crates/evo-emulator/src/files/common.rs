@@ -143,7 +143,7 @@ pub(super) fn download_json(
                 json!({
                     "file_id": f.id,
                     "name": f.name(),
-                    "path": format!("/{}", f.path),
+                    "path": f.folder(),
                     "version_id": v.version_id.to_string(),
                     "size": v.size,
                     "created_at": format_file_time(v.created_at),
@@ -160,7 +160,7 @@ pub(super) fn download_json(
     json!({
         "file_id": f.id,
         "name": f.name(),
-        "path": format!("/{}", f.path),
+        "path": f.folder(),
         "version_id": v.version_id.to_string(),
         "size": v.size,
         "etag": v.etag,

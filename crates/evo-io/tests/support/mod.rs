@@ -493,3 +493,25 @@ pub async fn head(url: &Url) -> http::HeaderMap {
     assert_eq!(response.status(), 200, "HEAD {}", url.path());
     response.headers().clone()
 }
+
+/// `body` with byte `at` XOR `mask`, as a faulty link would change it on the way; the body
+/// stays a stream, read as the transport reads it.
+pub fn flip_byte(body: Body, at: usize, mask: u8) -> Body {
+    use futures_util::StreamExt as _;
+    let len = body.len_hint();
+    let mut seen = 0usize;
+    let stream = body.into_stream().map(move |chunk| {
+        chunk.map(|chunk| {
+            let start = seen;
+            seen += chunk.len();
+            if (start..seen).contains(&at) {
+                let mut changed = chunk.to_vec();
+                changed[at - start] ^= mask;
+                Bytes::from(changed)
+            } else {
+                chunk
+            }
+        })
+    });
+    Body::from_stream(stream, len)
+}
