@@ -83,12 +83,14 @@ pub fn test(args: &[String]) -> Result<(), String> {
     tests.and(packaging)
 }
 
-/// `cargo package --no-verify` for every publishable crate of the workspace (those without
-/// `publish = false`), in dependency order: it catches missing metadata, files left out of a
-/// package and dependencies without a version. It does not build the packages from their
-/// packaged sources (`cargo package` without `--no-verify`, which `cargo xtask package --verify`
-/// runs): that builds every dependency once more and does not fit CI's time budget.
-/// `--allow-dirty` lets it run on a work tree with uncommitted changes; CI's clone is clean.
+/// `cargo publish --dry-run --workspace --no-verify`: packages every publishable crate of the
+/// workspace (those without `publish = false`) in dependency order, each against the packages
+/// of the ones before it, as a real publish would. It catches missing metadata, files left out
+/// of a package, dependencies without a version, and names or versions crates.io already has
+/// (cargo only warns of those; this fails). It does not build the packages from their packaged
+/// sources (`cargo xtask package --verify` does): that builds every dependency once more and
+/// does not fit CI's time budget. `--allow-dirty` lets it run on a work tree with uncommitted
+/// changes; CI's clone is clean.
 pub fn package(root: &Path) -> Result<(), String> {
     package_with(root, false)
 }
@@ -102,45 +104,35 @@ pub fn package_command(args: &[String]) -> Result<(), String> {
     }
 }
 
-/// `cargo package` for every publishable crate; `verify` builds each from its packaged sources.
+/// `cargo publish --dry-run` of the workspace; `verify` builds each package from its sources.
 pub fn package_with(root: &Path, verify: bool) -> Result<(), String> {
     let mut command = cargo(root);
-    command.args(["package", "--allow-dirty"]);
+    command.args(["publish", "--dry-run", "--workspace", "--allow-dirty"]);
     if !verify {
         command.arg("--no-verify");
     }
-    for name in publishable(root)? {
-        command.args(["-p", &name]);
-    }
-    run(&mut command)
-}
-
-/// The workspace members that may be published (no `publish = false`), from `cargo metadata`.
-fn publishable(root: &Path) -> Result<Vec<String>, String> {
-    let output = cargo(root)
-        .args(["metadata", "--no-deps", "--format-version", "1"])
+    let output = command
         .output()
-        .map_err(|e| format!("could not start `cargo metadata`: {e}"))?;
+        .map_err(|e| format!("could not start `cargo publish --dry-run`: {e}"))?;
+    let log = String::from_utf8_lossy(&output.stderr);
+    eprint!("{log}");
     if !output.status.success() {
         return Err(format!(
-            "`cargo metadata` failed: {}",
-            String::from_utf8_lossy(&output.stderr)
+            "`cargo publish --dry-run` failed ({})",
+            output.status
         ));
     }
-    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)
-        .map_err(|e| format!("`cargo metadata` printed something other than JSON: {e}"))?;
-    let names: Vec<String> = metadata["packages"]
-        .as_array()
-        .ok_or("`cargo metadata` lists no packages")?
-        .iter()
-        // `publish` is null when publishing is allowed anywhere, `[]` for `publish = false`.
-        .filter(|p| p["publish"].is_null())
-        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+    let taken: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("already exists on crates.io index"))
         .collect();
-    if names.is_empty() {
-        return Err("no publishable package in the workspace".into());
+    if !taken.is_empty() {
+        return Err(format!(
+            "crates.io already has these crate versions (rename the crate or bump the version):\n{}",
+            taken.join("\n")
+        ));
     }
-    Ok(names)
+    Ok(())
 }
 
 /// Builds without incremental compilation caches and without debug info, unless the caller's

@@ -4,8 +4,8 @@
 //!   generated code freshness, docs with warnings denied.
 //! - `ci`: `lint`, then `test`.
 //! - `test`: installs the third-party test peers (scripts/install-peers.sh), then runs every test.
-//! - `package [--verify]`: `cargo package` for every publishable crate (`test` runs it without
-//!   `--verify`).
+//! - `package [--verify]`: `cargo publish --dry-run` of every publishable crate, failing on a
+//!   name or version crates.io already has (`test` runs it without `--verify`).
 //! - `codegen [--check]`: regenerates `crates/*/src/generated/` from `specs/`.
 //! - `bench [io] [files] [objects]`: benchmarks, reported as ratios against a peer measured in the same run
 //!   (`io`: evo-io beside bare hyper; `files`: evo-files beside the official Python SDK).

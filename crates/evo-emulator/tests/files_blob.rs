@@ -73,7 +73,8 @@ async fn upload_commit_then_file_appears_and_downloads_with_ranges() {
     .await;
     assert_eq!(status, 200, "{meta}");
     assert_eq!(meta["name"], "points.csv");
-    assert_eq!(meta["path"], "/dir a/points.csv");
+    // `path` is the folder, as in the service's answers and its listings.
+    assert_eq!(meta["path"], "/dir a/");
     assert_eq!(meta["size"], 2500);
     assert_eq!(meta["version_id"], reg["version_id"]);
     assert_eq!(meta["file_id"], reg["file_id"]);
@@ -707,7 +708,7 @@ async fn versions_resume_delete_restore_and_errors() {
             .ends_with(&file_id)
     );
     let (_, moved) = json(r).await;
-    assert_eq!(moved["path"], "/a/x (1).csv");
+    assert_eq!(moved["path"], "/a/");
     assert_eq!(moved["name"], "x (1).csv");
 
     // bad input
