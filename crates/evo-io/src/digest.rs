@@ -119,6 +119,53 @@ impl Hasher {
     }
 }
 
+/// A [`Hasher`] on a blocking thread of its own, fed in order: an in-order download hands it
+/// each block and goes on receiving the next ones while it hashes, instead of stalling every
+/// range in flight for the time one block takes to hash.
+pub(crate) struct HashingThread {
+    feed: Option<tokio::sync::mpsc::Sender<bytes::Bytes>>,
+    done: tokio::task::JoinHandle<Hasher>,
+}
+
+impl HashingThread {
+    /// Blocks waiting to be hashed at most: what the thread holds beyond the one it hashes.
+    const QUEUED: usize = 2;
+
+    pub(crate) fn start(mut hasher: Hasher) -> Self {
+        let (feed, mut queue) = tokio::sync::mpsc::channel::<bytes::Bytes>(Self::QUEUED);
+        let done = tokio::task::spawn_blocking(move || {
+            while let Some(data) = queue.blocking_recv() {
+                hasher.update(&data);
+            }
+            hasher
+        });
+        HashingThread {
+            feed: Some(feed),
+            done,
+        }
+    }
+
+    /// Hands over the next bytes (waits while the queue is full).
+    pub(crate) async fn update(&mut self, data: bytes::Bytes) {
+        if let Some(feed) = &self.feed
+            && feed.send(data).await.is_err()
+        {
+            // The thread is gone (it panicked): `finish` says so.
+            self.feed = None;
+        }
+    }
+
+    /// The digest of everything handed over.
+    pub(crate) async fn finish(mut self) -> Result<BlobDigest, Error> {
+        self.feed = None;
+        let hasher = self
+            .done
+            .await
+            .map_err(|e| crate::error::join_error(Step::Verify, e))?;
+        Ok(hasher.finish())
+    }
+}
+
 /// Checks `actual` against `expected`: a mismatch is terminal (never silently re-fetched).
 pub(crate) fn check(expected: &BlobDigest, actual: &BlobDigest) -> Result<(), Error> {
     if expected == actual {

@@ -17,7 +17,7 @@ use url::Url;
 use crate::blocks::{MAX_BLOB_SIZE, layout};
 use crate::client::{BlobClient, Destination, DestinationInner};
 use crate::crc64::{self, Pieces, Running};
-use crate::digest::{BlobDigest, Hasher, check, hash_file};
+use crate::digest::{BlobDigest, Hasher, HashingThread, check, hash_file};
 use crate::error::{BlockRef, Error, ErrorKind, Step, join_error};
 use crate::partial::{RemoveOnDrop, crc64_of_file, open_partial, publish, truncate, write_at};
 use crate::progress::BlockCredit;
@@ -694,7 +694,10 @@ impl Job {
         probe: Probe,
         sink: &mut Sink<'_>,
     ) -> Result<DownloadReport, Error> {
-        let mut hasher = self.expected.as_ref().map(Hasher::for_digest);
+        let mut hasher = self
+            .expected
+            .as_ref()
+            .map(|d| HashingThread::start(Hasher::for_digest(d)));
         let mut crc = self.crc64.map(|_| Running::new());
         let etag = probe.etag.clone();
         let (size, ranged) = match (probe.whole, probe.size) {
@@ -702,7 +705,7 @@ impl Job {
                 let mut body = WholeBody::new(response, size);
                 while let Some(chunk) = body.next(wire).await? {
                     if let Some(h) = hasher.as_mut() {
-                        h.update(&chunk);
+                        h.update(chunk.clone()).await;
                     }
                     if let Some(c) = crc.as_mut() {
                         c.update(&chunk);
@@ -729,7 +732,7 @@ impl Job {
                         }
                     };
                     if let Some(h) = hasher.as_mut() {
-                        h.update(&data);
+                        h.update(data.clone()).await;
                     }
                     if let (Some(c), Some(range_crc)) = (crc.as_mut(), range_crc) {
                         c.append(range_crc, data.len() as u64);
@@ -745,7 +748,7 @@ impl Job {
                     let mut body = WholeBody::new(response, Some(size)).skipping(written);
                     while let Some(chunk) = body.next(wire).await? {
                         if let Some(h) = hasher.as_mut() {
-                            h.update(&chunk);
+                            h.update(chunk.clone()).await;
                         }
                         if let Some(c) = crc.as_mut() {
                             c.update(&chunk);
@@ -759,7 +762,7 @@ impl Job {
         };
         sink.finish().await?;
         if let (Some(expected), Some(h)) = (&self.expected, hasher) {
-            check(expected, &h.finish())?;
+            check(expected, &h.finish().await?)?;
         }
         if let (Some(expected), Some(c)) = (self.crc64, crc) {
             crc64::check(expected, c.finish().0)?;
