@@ -28,6 +28,47 @@
 //!   ([`BlockModelsClient::run_report`]) whose [`ReportResult`]s are listed and read; and
 //!   comparisons of two results ([`BlockModelsClient::compare_reports`]).
 //!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use evo_blockmodels::evo_tables::arrow_array::{Float64Array, RecordBatch};
+//! use evo_blockmodels::{
+//!     BlockModelsClient, BlockSize, ColumnChanges, NewBlockModel, Query, Size3, SizeOptions,
+//! };
+//! use evo_core::{ApiConnector, Environment, StaticTokenAuthorizer};
+//! use futures_util::TryStreamExt as _;
+//!
+//! # let seed = evo_emulator::Seed::from_json(
+//! #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+//! # )?;
+//! # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+//! # let (hub_url, org_id) = (emulator.hub_url(), emulator.org_id());
+//! # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+//! # let token = emulator.issue_token(&["evo.blocksync"]);
+//! let connector = ApiConnector::builder(hub_url.clone())
+//!     .transport(Arc::new(evo_hyper::HyperTransport::new()))
+//!     .authorizer(Arc::new(StaticTokenAuthorizer::new(token)))
+//!     .build()?;
+//! let client = BlockModelsClient::new(Environment::new(hub_url, org_id, workspace_id), connector)?;
+//!
+//! // A 4 x 3 x 2 model of 10 m blocks, then a grade column for its 24 blocks.
+//! let size = SizeOptions::Regular {
+//!     n_blocks: Size3::new(4, 3, 2),
+//!     block_size: BlockSize::new(10.0, 10.0, 10.0),
+//! };
+//! let (model, _first) = client.create(&NewBlockModel::new("Pit", size)).await?;
+//! let grade = Float64Array::from_iter_values((0..24).map(|b| f64::from(b) * 0.5));
+//! let changes = ColumnChanges::new().add("grade", Arc::new(grade), Some("g/t".into()));
+//! client.update_columns(model.bm_uuid, &changes).await?;
+//!
+//! // The grades back, with each block's i, j, k.
+//! let result = client.query(model.bm_uuid, &Query::new(["grade"])).await?;
+//! let batches: Vec<RecordBatch> = result.batches().try_collect().await?;
+//! assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 24);
+//! # Ok(()) }
+//! ```
+//!
 //! Not yet: column values of sub-blocked models (their models can be created, read and
 //! changed in metadata).
 

@@ -15,6 +15,40 @@
 //!
 //! The wire models are in [`models`]; they follow `specs/files.yaml` in the repository.
 //!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use evo_core::{ApiConnector, Environment, StaticTokenAuthorizer};
+//! use evo_files::{FilesClient, ListFilesQuery};
+//!
+//! # let seed = evo_emulator::Seed::from_json(
+//! #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+//! # )?;
+//! # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+//! # let (hub_url, org_id) = (emulator.hub_url(), emulator.org_id());
+//! # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+//! # let token = emulator.issue_token(&["evo.file"]);
+//! // The hub, organization and workspace come from discovery and evo-workspaces, the token
+//! // from evo-auth; here they come from the embedded emulator.
+//! let connector = ApiConnector::builder(hub_url.clone())
+//!     .transport(Arc::new(evo_hyper::HyperTransport::new()))
+//!     .authorizer(Arc::new(StaticTokenAuthorizer::new(token)))
+//!     .build()?;
+//! let files = FilesClient::new(Environment::new(hub_url, org_id, workspace_id), connector)?;
+//!
+//! let csv = b"hole,x,y\nDH1,10.5,20.25\n".to_vec();
+//! let uploaded = files.upload_bytes("surveys/collars.csv", csv.clone()).await?;
+//! assert_eq!((uploaded.folder.as_str(), uploaded.full_path()), ("/surveys/", "surveys/collars.csv".into()));
+//!
+//! let page = files.list_page(&ListFilesQuery::new().limit(10)).await?;
+//! assert!(page.items.iter().any(|f| f.file_id == uploaded.file_id));
+//!
+//! let back = files.download_to_memory(uploaded.file_id, None).await?;
+//! assert_eq!(&back[..], &csv[..]);
+//! # Ok(()) }
+//! ```
+//!
 //! `cargo run --release -p evo-files --example files [-- PATH]` uploads a file (or a generated
 //! 256 MiB one) to the embedded emulator, lists it, downloads it back and compares digests.
 
