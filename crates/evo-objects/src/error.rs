@@ -69,6 +69,7 @@ pub enum Error {
     /// A table could not be written or read, or does not match its format or metadata
     /// (feature `arrow`).
     #[cfg(feature = "arrow")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "arrow")))]
     #[error(transparent)]
     Table(#[from] evo_tables::TableError),
     /// The service answered with something that contradicts the request (another object

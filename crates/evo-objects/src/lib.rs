@@ -73,6 +73,7 @@
 //! # fn main() {}
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 mod client;
 mod data;
 mod error;
@@ -106,11 +107,13 @@ pub use path::{MAX_PATH_BYTES, ObjectPath};
 pub use query::{ListObjectsQuery, MAX_PAGE_SIZE, OrderBy, SortField, TimeFilter, TimeOp};
 pub use reference::{ObjectLocator, ObjectReference};
 #[cfg(feature = "arrow")]
+#[cfg_attr(docsrs, doc(cfg(feature = "arrow")))]
 pub use spatial::{Attribute, Geometry, SpatialObject, schema_ids, table_info};
 
 /// Re-export of evo-tables (Arrow and Parquet tables; feature `arrow`), so callers build arrays
 /// with the same Arrow version.
 #[cfg(feature = "arrow")]
+#[cfg_attr(docsrs, doc(cfg(feature = "arrow")))]
 pub use evo_tables;
 
 /// Re-exports of the evo-io types used in this crate's API.

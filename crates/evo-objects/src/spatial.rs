@@ -370,6 +370,7 @@ fn set_description(object: &mut g::GeoscienceObject, text: String) {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "arrow")))]
 impl ObjectsClient {
     /// Creates `object` at `path` in one call: checks every table (format, width, length)
     /// before anything is sent, writes them as Parquet, uploads the files the server does not

@@ -25,6 +25,22 @@
 //! Controls (methods of [`UnicatEmulator`]) mutate data (each mutation is logged and pushed),
 //! push raw items, rotate tokens, run backup and restore jobs, disconnect every client, and
 //! restart the server on the same port with the same data.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use unicat_emulator::{DEMO_RECORD, UnicatEmulator};
+//!
+//! let mut server = UnicatEmulator::start().await?;
+//! println!("Unicat on {} with project {}", server.base_url(), server.project());
+//! // A change as another Unicat user makes it: stored, logged, pushed to Sync API clients.
+//! let fields = serde_json::json!({"en": {"name": "Renamed"}});
+//! server.update_record(DEMO_RECORD, fields).await;
+//! let record = server.entity("records", DEMO_RECORD).unwrap();
+//! assert_eq!(record["fields"]["en"]["name"], "Renamed");
+//! server.stop().await;
+//! # Ok(()) }
+//! ```
 
 mod rest;
 mod socket;

@@ -17,6 +17,26 @@
 //! * [`UnicatClient::start_sync`] keeps the stores current through the Sync API over Socket.IO
 //!   (`/sync/io`), with the how-to's apply rules; [`UnicatClient::catch_up`] does the same over
 //!   REST (`/sync/get` until no `warning`). Applications follow [`ChangeEvent`]s.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use unicat::UnicatClient;
+//!
+//! // A local Unicat server with a demo project; against unicat.app, its URL and your project.
+//! # let server = unicat_emulator::UnicatEmulator::start().await?;
+//! # let (base_url, project) = (server.base_url().parse()?, server.project());
+//! # let (api_key, record) = (unicat_emulator::DEMO_API_KEY, unicat_emulator::DEMO_RECORD);
+//! let client = UnicatClient::builder(base_url, project)
+//!     .transport(Arc::new(evo_hyper::HyperTransport::new()))
+//!     .build()?;
+//! client.connect(api_key).await?;
+//! client.call("/records/get", serde_json::json!({"record": record})).await?;
+//! // The answer's data went into the local stores.
+//! assert_eq!(client.record(record).unwrap()["fields"]["en"]["name"], "First article");
+//! # Ok(()) }
+//! ```
 
 mod auth;
 mod client;
