@@ -18,6 +18,45 @@
 //! Enable the `test-util` feature for `test_util::MockTransport` (a scriptable, recording
 //! transport for your own tests), `NeverTransport`, `FailingTransport`, and
 //! `test_util::conformance::run`, a conformance suite any custom [`Transport`] can run.
+//!
+//! A connector on a transport of your own, here one that answers every request itself:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), evo_core::Error> {
+//! use std::sync::Arc;
+//! use evo_core::http::{Method, Response};
+//! use evo_core::{ApiConnector, Body, StaticTokenAuthorizer, transport_fn};
+//!
+//! let transport = transport_fn(|request: evo_core::http::Request<Body>| async move {
+//!     // A real transport sends the request: evo-hyper's HyperTransport, or your own.
+//!     let authorized = request.headers().contains_key("authorization");
+//!     let body = format!(r#"{{"path": "{}", "authorized": {authorized}}}"#, request.uri().path());
+//!     Ok(Response::builder()
+//!         .status(200)
+//!         .header("content-type", "application/json")
+//!         .body(Body::from_bytes(body))
+//!         .unwrap())
+//! });
+//! let connector = ApiConnector::builder("https://evo.example/".parse().unwrap())
+//!     .transport(Arc::new(transport))
+//!     .authorizer(Arc::new(StaticTokenAuthorizer::new("a token")))
+//!     .build()?;
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Echo {
+//!     path: String,
+//!     authorized: bool,
+//! }
+//! let echo: Echo = connector
+//!     .request(Method::GET, "/workspace/orgs/{org_id}/workspaces")
+//!     .path_param("org_id", "8a4e")
+//!     .send_json()
+//!     .await?;
+//! assert_eq!(echo.path, "/workspace/orgs/8a4e/workspaces");
+//! assert!(echo.authorized);
+//! # Ok(()) }
+//! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
