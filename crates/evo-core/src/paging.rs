@@ -54,26 +54,6 @@ impl<T> Page<T> {
         self.items.is_empty()
             || (self.next.is_none() && self.total.is_none_or(|t| self.next_offset() >= t))
     }
-
-    /// The same page with each item changed by `f`.
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            offset: self.offset,
-            limit: self.limit,
-            total: self.total,
-            next: self.next,
-        }
-    }
-
-    /// The page as [`offset_pages`] reads it.
-    pub fn into_offset_page(self) -> OffsetPage<T> {
-        let more = !self.is_last();
-        OffsetPage {
-            items: self.items,
-            more,
-        }
-    }
 }
 
 /// A page read by [`offset_pages`]: its items, and whether the server says more follow (a
