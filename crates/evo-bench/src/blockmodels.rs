@@ -213,8 +213,18 @@ fn run(dir: &Path, python: &Path) -> Result<(), String> {
             let split = result
                 .number::<f64>("fetched_seconds")
                 .map(|f| {
+                    let alone = match (
+                        result.number::<f64>("job_seconds"),
+                        result.number::<f64>("download_seconds"),
+                    ) {
+                        (Some(j), Some(d)) => format!(
+                            "; alone: job {j:.2} s, download {d:.2} s of {} MiB",
+                            result.number::<u64>("result_bytes").unwrap_or(0) >> 20
+                        ),
+                        _ => String::new(),
+                    };
                     format!(
-                        "  (job and download {f:.2} s, decode {:.2} s)",
+                        "  (job and download {f:.2} s, decode {:.2} s{alone})",
                         measured.query_seconds - f
                     )
                 })
@@ -278,7 +288,16 @@ pub fn child(args: &[String]) -> Result<(), String> {
         (0..blocks()).map(|b| (b % 97) as f64 * 0.125),
     ));
     let rt = crate::io::runtime()?;
-    let (update_seconds, query_seconds, fetched_seconds, rows, checksum) = rt.block_on(async {
+    let (
+        update_seconds,
+        query_seconds,
+        fetched_seconds,
+        rows,
+        checksum,
+        job_seconds,
+        download_seconds,
+        result_bytes,
+    ) = rt.block_on(async {
         let started = Instant::now();
         client
             .update_columns(bm, &ColumnChanges::new().add("grade", grade, None))
@@ -308,17 +327,60 @@ pub fn child(args: &[String]) -> Result<(), String> {
             }
         }
         let query_seconds = started.elapsed().as_secs_f64();
+        let (job_seconds, download_seconds, result_bytes) = query_split(&client, bm).await?;
         Ok::<_, String>((
             update_seconds,
             query_seconds,
             fetched_seconds,
             rows,
             checksum,
+            job_seconds,
+            download_seconds,
+            result_bytes,
         ))
     })?;
     println!(
-        "result update_seconds={update_seconds:.4} query_seconds={query_seconds:.4} fetched_seconds={fetched_seconds:.4} peak_bytes={} rows={rows} checksum={checksum:.6e}",
+        "result update_seconds={update_seconds:.4} query_seconds={query_seconds:.4} fetched_seconds={fetched_seconds:.4} job_seconds={job_seconds:.4} download_seconds={download_seconds:.4} result_bytes={result_bytes} peak_bytes={} rows={rows} checksum={checksum:.6e}",
         peak_rss()
     );
     Ok(())
+}
+
+/// After the timed query (so outside its clock): the same query again, its job watched every
+/// 5 ms to see how long the server's work takes, then its result downloaded alone. Says how
+/// much of the timed query is the server's and how much the transfer's.
+async fn query_split(
+    client: &BlockModelsClient,
+    bm: uuid::Uuid,
+) -> Result<(f64, f64, u64), String> {
+    let started = Instant::now();
+    let (_, job) = client
+        .start_query(bm, &Query::new(["a", "b", "grade"]))
+        .await
+        .map_err(|e| format!("querying: {e}"))?;
+    let url = loop {
+        let state = job.status().await.map_err(|e| format!("polling: {e}"))?;
+        if let Some(url) = state
+            .payload
+            .as_ref()
+            .and_then(|p| p.get("download_url"))
+            .and_then(|u| u.as_str())
+        {
+            break url.parse::<url::Url>().map_err(|e| e.to_string())?;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    };
+    let job_seconds = started.elapsed().as_secs_f64();
+    let file = std::env::temp_dir().join(format!("evo-bench-split-{}.parquet", job.job_id()));
+    let started = Instant::now();
+    client
+        .blob_client()
+        .download(url, evo_io::Destination::file(&file))
+        .overwrite(true)
+        .await
+        .map_err(|e| format!("downloading: {e}"))?;
+    let download_seconds = started.elapsed().as_secs_f64();
+    let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    let _ = std::fs::remove_file(&file);
+    Ok((job_seconds, download_seconds, size))
 }

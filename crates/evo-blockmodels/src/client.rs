@@ -81,7 +81,9 @@ impl BlockModelsClientBuilder {
         self
     }
     /// The shortest and longest interval between two reads of a job's status (default
-    /// 100 ms and 5 s): the intervals grow exponentially with full jitter between them.
+    /// 25 ms and 1 s): the intervals grow exponentially with full jitter between them, so a
+    /// job of a fraction of a second is seen done soon after it ends, and a long job is read
+    /// about once a second (the pace of the official Python SDK's fixed one-second loop).
     pub fn job_poll_intervals(mut self, min: Duration, max: Duration) -> Self {
         self.poll_min = min;
         self.poll_max = max.max(min);
@@ -135,8 +137,8 @@ impl BlockModelsClient {
             blobs: None,
             preview: false,
             job_timeout: Some(DEFAULT_JOB_TIMEOUT),
-            poll_min: Duration::from_millis(100),
-            poll_max: Duration::from_secs(5),
+            poll_min: Duration::from_millis(25),
+            poll_max: Duration::from_secs(1),
             temp_dir: None,
         }
     }
