@@ -194,32 +194,17 @@ impl SyncEndpointBuilder {
     }
 }
 
-/// A rustls client configuration (ring provider) trusting the web PKI roots and `extra_pem`.
+/// A rustls client configuration trusting the web PKI roots and `extra_pem`: evo-hyper's, so
+/// the WebSocket trusts the same roots the same way as every other connection of evo-rs.
 fn tls_config(extra_pem: &[String]) -> Result<Arc<rustls::ClientConfig>, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    for pem in extra_pem {
-        let mut reader = pem.as_bytes();
-        let mut added = 0;
-        for cert in rustls_pemfile::certs(&mut reader) {
-            let cert = cert.map_err(|e| format!("bad PEM certificate: {e}"))?;
-            roots
-                .add(cert)
-                .map_err(|e| format!("unusable root certificate: {e}"))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err("a trusted-root PEM holds no certificate".to_owned());
-        }
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| format!("TLS configuration: {e}"))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(Arc::new(config))
+    extra_pem
+        .iter()
+        .fold(evo_hyper::RootStoreBuilder::new(), |roots, pem| {
+            roots.add_root_certificate(pem)
+        })
+        .client_config()
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
 }
 
 /// One connected session. Dropping it closes the connection.
