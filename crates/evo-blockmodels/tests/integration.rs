@@ -9,3 +9,5 @@ mod models;
 mod python_interop;
 mod query;
 mod reports;
+mod reports_fixture;
+mod reports_policies_and_failures;

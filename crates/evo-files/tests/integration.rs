@@ -4,6 +4,7 @@
 mod common;
 
 mod emulator;
+mod emulator_transfers;
 mod fixtures;
 mod lost_answers;
 mod python_interop;

@@ -9,5 +9,7 @@ mod evo_emulator;
 mod live_objects;
 mod poll_fake;
 mod socketio;
+mod socketio_connection;
+mod socketio_harness;
 mod socketio_props;
 mod wire_fuzz;

@@ -1,0 +1,293 @@
+//! Downloading into a file: a partial file beside the target, written at block offsets,
+//! resumed from its state file, checked, then renamed into place.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use evo_core::Body;
+use futures_util::{FutureExt as _, StreamExt, stream};
+use http::Response;
+use tokio::io::AsyncWriteExt;
+
+use super::fetch::{Fetched, Job};
+use super::probe::Probe;
+use super::report::DownloadReport;
+use super::whole::WholeBody;
+use crate::blocks::layout;
+use crate::crc64::{self, Pieces, Running};
+use crate::digest::{Hasher, check, hash_file};
+use crate::error::{BlockRef, Error, ErrorKind, Step, join_error};
+use crate::partial::{RemoveOnDrop, crc64_of_file, open_partial, publish, truncate, write_at};
+use crate::request::Wire;
+use crate::state::{StateWriter, TransferState, load, sibling};
+
+impl Job {
+    /// Downloads into `.<name>.evo-download` beside `target`, then renames it into place.
+    pub(super) async fn to_file(
+        &self,
+        wire: &Wire<'_>,
+        probe: Probe,
+        target: &Path,
+        resume: bool,
+    ) -> Result<DownloadReport, Error> {
+        let partial = sibling(target, ".evo-download");
+        let state_path = sibling(target, ".evo-download.json");
+        let etag = probe.etag.clone();
+        let Some(size) = probe.size.filter(|_| probe.whole.is_none()) else {
+            // Whole-body answer: write it in order; nothing to resume from.
+            let response = probe.whole.expect("no size implies a whole body");
+            let _ = std::fs::remove_file(&state_path);
+            let file = open_partial(&partial).await?;
+            truncate(&file, &partial, 0)?;
+            // A second handle on the same open file keeps the OS lock until the rename.
+            let _lock = file.try_clone().map_err(|e| {
+                Error::local(
+                    Step::WriteDestination,
+                    format!("opening {}", partial.display()),
+                    e,
+                )
+            })?;
+            let cleanup = RemoveOnDrop(Some(partial.clone()));
+            let mut hasher = self.expected.as_ref().map(Hasher::for_digest);
+            let mut crc = self.crc64.map(|_| Running::new());
+            let mut writer =
+                tokio::io::BufWriter::with_capacity(1 << 20, tokio::fs::File::from_std(file));
+            let mut body = WholeBody::new(response, probe.size);
+            while let Some(chunk) = body.next(wire).await? {
+                if let Some(h) = hasher.as_mut() {
+                    h.update(&chunk);
+                }
+                if let Some(c) = crc.as_mut() {
+                    c.update(&chunk);
+                }
+                writer.write_all(&chunk).await.map_err(|e| {
+                    Error::local(Step::WriteDestination, "writing the partial file", e)
+                })?;
+            }
+            let got = body.got;
+            writer
+                .flush()
+                .await
+                .map_err(|e| Error::local(Step::WriteDestination, "writing the partial file", e))?;
+            drop(writer);
+            if let (Some(expected), Some(h)) = (&self.expected, hasher) {
+                check(expected, &h.finish())?;
+            }
+            if let (Some(expected), Some(c)) = (self.crc64, crc) {
+                crc64::check(expected, c.finish().0)?;
+            }
+            publish(&partial, target).await?;
+            cleanup.disarm();
+            return Ok(DownloadReport {
+                size: got,
+                etag,
+                resumed_bytes: 0,
+                retries: wire.meter.retries(),
+                ranged: false,
+                path: Some(target.to_path_buf()),
+                bytes: None,
+            });
+        };
+
+        // Ranges have the configured size whatever the blob's: the 50,000-block limit is an
+        // upload rule, and a block is what this download holds in memory at once.
+        let block_size = self.block_size;
+        let fresh = TransferState {
+            version: TransferState::VERSION,
+            blob: wire.url.blob_key(),
+            etag: etag.clone(),
+            source_modified_ns: None,
+            source_fingerprint: None,
+            size,
+            block_size,
+            done: Vec::new(),
+            written: Vec::new(),
+            boot_id: None,
+            crc64: Default::default(),
+        };
+        // Held (with its OS lock) until the rename, so two processes never write one target.
+        let file = open_partial(&partial).await?;
+        // Resume only a partial file of the same blob version (same ETag); anything else starts over.
+        let can_resume = resume && etag.is_some();
+        let previous = if can_resume {
+            load(&state_path).filter(|old| {
+                let same = old.same_transfer_as(&fresh);
+                if !same {
+                    tracing::info!(target = %target.display(), "the partial download belongs to another blob version or layout; starting over");
+                }
+                same && std::fs::metadata(&partial).is_ok_and(|m| m.len() == size)
+            })
+        } else {
+            None
+        };
+        let done: BTreeSet<u64> = previous.as_ref().map(|p| p.done_set()).unwrap_or_default();
+        if previous.is_none() {
+            let _ = std::fs::remove_file(&state_path);
+        }
+        if previous.is_none() {
+            truncate(&file, &partial, 0)?;
+        }
+        truncate(&file, &partial, size)?;
+        let file = Arc::new(file);
+        let mut cleanup = RemoveOnDrop(Some(partial.clone()));
+        let writer = if can_resume {
+            // Keep the partial file for a resume, whatever happens.
+            cleanup.0 = None;
+            Some(StateWriter::new(
+                state_path.clone(),
+                previous.clone().unwrap_or(fresh),
+                Some(file.clone()),
+            ))
+        } else {
+            None
+        };
+        let resumed_bytes: u64 = done
+            .iter()
+            .map(|&index| block_size.min(size.saturating_sub(index * block_size)))
+            .sum();
+        if resumed_bytes > 0 {
+            tracing::debug!(resumed_bytes, "resuming a partial download");
+            wire.meter.add(resumed_bytes);
+        }
+        let todo = layout(size, block_size).filter(|b| !done.contains(&b.index));
+        let pieces = Pieces::default();
+        let blocks = stream::iter(todo)
+            .map(|block| {
+                let file = file.clone();
+                let etag = etag.as_deref();
+                let writer = writer.as_ref();
+                let pieces = &pieces;
+                async move {
+                    let data = match self.fetch(wire, block, size, etag).await? {
+                        Fetched::Range(data) => data,
+                        Fetched::Whole(response) => return Ok(Some(response)),
+                    };
+                    if let Some(crc) = write_at(file, data, block, self.crc64.is_some()).await? {
+                        pieces.insert(block.offset, block.len, crc);
+                    }
+                    // Counted in the progress as it arrived (`fetch`).
+                    if let Some(w) = writer {
+                        w.mark(block.index).await;
+                    }
+                    Ok::<_, Error>(None)
+                }
+                .boxed()
+            })
+            .buffer_unordered(self.concurrency);
+        let mut blocks = Box::pin(blocks);
+        let mut failure = None;
+        let mut whole = None;
+        while let Some(result) = blocks.next().await {
+            match result {
+                Ok(None) => {}
+                Ok(Some(response)) => {
+                    whole = Some(response);
+                    break;
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(blocks);
+        let ranged = whole.is_none();
+        let mut whole_crc = None;
+        if let Some(response) = whole {
+            // The server stopped honouring Range: one read of its whole body fills the file.
+            match write_whole(wire, response, size, &file, self.crc64.is_some()).await {
+                Ok(crc) => whole_crc = crc,
+                Err(e) => failure = Some(e),
+            }
+        }
+        if let Some(error) = failure {
+            if error.kind() == ErrorKind::Changed {
+                // Never mix versions: throw the partial data away.
+                let _ = std::fs::remove_file(&partial);
+                let _ = std::fs::remove_file(&state_path);
+                return Err(error);
+            }
+            if let Some(w) = &writer {
+                w.flush().await;
+            }
+            return Err(error.with_resumable(writer.is_some()));
+        }
+        // The last report inside blocks came at a whole MiB, or none came (an empty blob).
+        wire.meter.report();
+        if let Some(expected) = self.crc64 {
+            let resumed = layout(size, block_size).filter(|b| done.contains(&b.index));
+            let actual = match whole_crc {
+                Some(crc) => Ok(crc),
+                None => crc64_of_file(&pieces, file.clone(), resumed.collect(), size).await,
+            };
+            if let Err(e) = actual.and_then(|actual| crc64::check(expected, actual)) {
+                let _ = std::fs::remove_file(&partial);
+                let _ = std::fs::remove_file(&state_path);
+                return Err(e);
+            }
+        }
+        if let Some(expected) = &self.expected {
+            let (path, like) = (partial.clone(), expected.clone());
+            let actual = tokio::task::spawn_blocking(move || hash_file(&path, &like))
+                .await
+                .map_err(|e| join_error(Step::Verify, e))??;
+            if let Err(e) = check(expected, &actual) {
+                let _ = std::fs::remove_file(&partial);
+                let _ = std::fs::remove_file(&state_path);
+                return Err(e);
+            }
+        }
+        publish(&partial, target).await?;
+        drop(file);
+        cleanup.disarm();
+        let _ = std::fs::remove_file(&state_path);
+        Ok(DownloadReport {
+            size,
+            etag,
+            resumed_bytes,
+            retries: wire.meter.retries(),
+            ranged,
+            path: Some(target.to_path_buf()),
+            bytes: None,
+        })
+    }
+}
+
+/// Writes a whole-blob body into the partial file from its start, 1 MiB at a time; its
+/// CRC-64 when `crc`.
+async fn write_whole(
+    wire: &Wire<'_>,
+    response: Response<Body>,
+    size: u64,
+    file: &Arc<std::fs::File>,
+    crc: bool,
+) -> Result<Option<u64>, Error> {
+    let mut body = WholeBody::new(response, Some(size));
+    let mut pending = bytes::BytesMut::new();
+    let mut offset = 0u64;
+    let mut running = crc.then(Running::new);
+    loop {
+        let chunk = body.next(wire).await?;
+        let end = chunk.is_none();
+        if let Some(c) = chunk {
+            if let Some(r) = running.as_mut() {
+                r.update(&c);
+            }
+            pending.extend_from_slice(&c);
+        }
+        if pending.len() >= 1 << 20 || (end && !pending.is_empty()) {
+            let data = pending.split().freeze();
+            let block = BlockRef {
+                index: 0,
+                offset,
+                len: data.len() as u64,
+            };
+            offset += block.len;
+            write_at(file.clone(), data, block, false).await?;
+        }
+        if end {
+            return Ok(running.map(|r| r.finish().0));
+        }
+    }
+}
