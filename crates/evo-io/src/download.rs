@@ -4,8 +4,9 @@
 //! What lives where: `probe` finds the blob's size and version; `fetch` holds a download's
 //! settings and fetches one range; `sink` downloads in order into memory or a writer; `file`
 //! into a partial file that resumes and is renamed into place; `whole` reads the body of a
-//! server that ignored `Range`; `headers` reads answers' headers; `report` holds what a
-//! finished download did.
+//! server that ignored `Range`; `trailing_hash` hashes a file download's written prefix while
+//! its ranges still arrive; `headers` reads answers' headers; `report` holds what a finished
+//! download did.
 
 mod fetch;
 mod file;
@@ -13,6 +14,7 @@ mod headers;
 mod probe;
 mod report;
 mod sink;
+mod trailing_hash;
 mod whole;
 
 use std::collections::HashMap;
