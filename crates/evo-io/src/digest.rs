@@ -60,7 +60,7 @@ impl BlobDigest {
         STANDARD.encode(self.as_bytes())
     }
 
-    fn hasher(&self) -> Hasher {
+    pub(crate) fn hasher(&self) -> Hasher {
         match self {
             BlobDigest::Md5(_) => Hasher::Md5(Md5::new()),
             BlobDigest::Sha256(_) => Hasher::Sha256(Sha256::new()),

@@ -4,8 +4,9 @@
 //! What lives where: `probe` finds the blob's size and version; `fetch` holds a download's
 //! settings and fetches one range; `sink` downloads in order into memory or a writer; `file`
 //! into a partial file that resumes and is renamed into place; `whole` reads the body of a
-//! server that ignored `Range`; `headers` reads answers' headers; `report` holds what a
-//! finished download did.
+//! server that ignored `Range`; `trailing_hash` hashes a file download's written prefix while
+//! its ranges still arrive; `headers` reads answers' headers; `report` holds what a finished
+//! download did.
 
 mod fetch;
 mod file;
@@ -13,6 +14,7 @@ mod headers;
 mod probe;
 mod report;
 mod sink;
+mod trailing_hash;
 mod whole;
 
 use std::collections::HashMap;
@@ -114,9 +116,11 @@ impl<'a> Download<'a> {
     /// Checks the whole download against the MD5 the blob service stores for the blob
     /// (`Content-MD5`), when it gives one and no [`expect_digest`](Download::expect_digest)
     /// was set. By default it does so only for a blob without a CRC-64 to
-    /// [verify](Download::verify_crc64): the CRC-64 costs no second pass, while the MD5 of a
-    /// file destination is computed by reading the file again. A mismatch fails the download
-    /// with [`ErrorKind::Integrity`] and leaves no file under the target name.
+    /// [verify](Download::verify_crc64): the CRC-64 is combined from the ranges' values, while
+    /// the MD5 of a file destination is computed by reading each range back (from the page
+    /// cache) once the bytes before it are written, on a thread of its own while later ranges
+    /// still arrive. A mismatch fails the download with [`ErrorKind::Integrity`] and leaves no
+    /// file under the target name.
     pub fn verify_stored_md5(mut self, verify: bool) -> Self {
         self.verify_stored_md5 = Some(verify);
         self

@@ -13,6 +13,7 @@ use tokio::io::AsyncWriteExt;
 use super::fetch::{Fetched, Job};
 use super::probe::Probe;
 use super::report::DownloadReport;
+use super::trailing_hash::TrailingHasher;
 use super::whole::WholeBody;
 use crate::blocks::layout;
 use crate::crc64::{self, Pieces, Running};
@@ -152,12 +153,19 @@ impl Job {
         }
         let todo = layout(size, block_size).filter(|b| !done.contains(&b.index));
         let pieces = Pieces::default();
+        let trailing = self.expected.as_ref().map(|like| {
+            let present = layout(size, block_size)
+                .filter(|b| done.contains(&b.index))
+                .map(|b| (b.offset, b.len));
+            TrailingHasher::start(file.clone(), size, like, present)
+        });
         let blocks = stream::iter(todo)
             .map(|block| {
                 let file = file.clone();
                 let etag = etag.as_deref();
                 let writer = writer.as_ref();
                 let pieces = &pieces;
+                let trailing = trailing.as_ref();
                 async move {
                     let data = match self.fetch(wire, block, size, etag).await? {
                         Fetched::Range(data) => data,
@@ -165,6 +173,9 @@ impl Job {
                     };
                     if let Some(crc) = write_at(file, data, block, self.crc64.is_some()).await? {
                         pieces.insert(block.offset, block.len, crc);
+                    }
+                    if let Some(t) = trailing {
+                        t.landed(block.offset, block.len);
                     }
                     // Counted in the progress as it arrived (`fetch`).
                     if let Some(w) = writer {
@@ -228,10 +239,17 @@ impl Job {
             }
         }
         if let Some(expected) = &self.expected {
-            let (path, like) = (partial.clone(), expected.clone());
-            let actual = tokio::task::spawn_blocking(move || hash_file(&path, &like))
-                .await
-                .map_err(|e| join_error(Step::Verify, e))??;
+            let actual = match trailing {
+                // Every range landed: the digest is (nearly) done already.
+                Some(trailing) if ranged => trailing.finish().await?,
+                // The whole body rewrote the file: read it once more.
+                _ => {
+                    let (path, like) = (partial.clone(), expected.clone());
+                    tokio::task::spawn_blocking(move || hash_file(&path, &like))
+                        .await
+                        .map_err(|e| join_error(Step::Verify, e))??
+                }
+            };
             if let Err(e) = check(expected, &actual) {
                 let _ = std::fs::remove_file(&partial);
                 let _ = std::fs::remove_file(&state_path);
