@@ -18,6 +18,10 @@ use crate::client::BlockModelsClient;
 use crate::error::Error;
 use crate::models::{JobFailure, JobState, JobStatus};
 
+/// A job is read again after at most this share of the time waited so far: one that ends
+/// is seen done at most a quarter of its time later.
+const POLL_LAG_FRACTION: f64 = 0.25;
+
 /// The payload of a completed query job.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct QueryDownload {
@@ -84,6 +88,7 @@ impl<T: DeserializeOwned + Send + 'static> JobHandle<T> {
         Poller::new()
             .with_intervals(settings.poll_min, settings.poll_max)
             .with_min_interval(settings.poll_min)
+            .with_lag_fraction(POLL_LAG_FRACTION)
             .with_optional_timeout(self.timeout)
     }
 

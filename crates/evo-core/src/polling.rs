@@ -124,6 +124,8 @@ type CancelSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
 pub struct Poller {
     backoff: RetryPolicy,
     min_interval: Duration,
+    /// Caps an interval at this fraction of the time waited so far.
+    lag_fraction: Option<f64>,
     timeout: Option<Duration>,
     cancel: Option<CancelSignal>,
 }
@@ -133,6 +135,7 @@ impl std::fmt::Debug for Poller {
         f.debug_struct("Poller")
             .field("backoff", &self.backoff)
             .field("min_interval", &self.min_interval)
+            .field("lag_fraction", &self.lag_fraction)
             .field("timeout", &self.timeout)
             .field("cancel", &self.cancel.is_some())
             .finish()
@@ -146,6 +149,7 @@ impl Default for Poller {
                 .with_initial_backoff(Duration::from_millis(500))
                 .with_max_backoff(Duration::from_secs(10)),
             min_interval: Duration::from_millis(100),
+            lag_fraction: None,
             timeout: None,
             cancel: None,
         }
@@ -172,6 +176,16 @@ impl Poller {
         self.min_interval = min;
         self
     }
+    /// Caps each interval at `fraction` of the time waited so far (never below the floor of
+    /// [`with_min_interval`](Self::with_min_interval)). With full jitter and doubling bounds
+    /// alone, the poll after a short job's end can come as late again as the job took; with
+    /// a fraction of 0.25, a job is seen done at most a quarter of its time (or the floor)
+    /// after it ends, while a long job is still polled at the capped pace. A fraction that is
+    /// not a positive finite number leaves the intervals uncapped.
+    pub fn with_lag_fraction(mut self, fraction: f64) -> Self {
+        self.lag_fraction = (fraction.is_finite() && fraction > 0.0).then_some(fraction);
+        self
+    }
     /// Gives up with [`Outcome::TimedOut`] once this much time has passed since the wait began.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
@@ -193,9 +207,17 @@ impl Poller {
         self.timeout
     }
 
-    /// The interval before poll number `polls + 1`, `polls` polls having completed.
-    fn interval(&self, polls: u32) -> Duration {
-        self.backoff.backoff(polls).max(self.min_interval)
+    /// The interval before poll number `polls + 1`, `polls` polls having completed and
+    /// `waited` having passed since the first.
+    fn interval(&self, polls: u32, waited: Duration) -> Duration {
+        let backoff = match self.lag_fraction {
+            Some(fraction) => self
+                .backoff
+                .backoff(polls)
+                .min(waited.mul_f64(fraction.min(1e6))),
+            None => self.backoff.backoff(polls),
+        };
+        backoff.max(self.min_interval)
     }
 
     /// Polls until the end and returns how it ended; a poll error ends the wait with it.
@@ -299,7 +321,7 @@ impl<P> Watch<P> {
             }))
         };
         if self.polls > 0 {
-            let next = Instant::now() + self.poller.interval(self.polls);
+            let next = Instant::now() + self.poller.interval(self.polls, started.elapsed());
             let wake = deadline.map_or(next, |d| d.min(next));
             tokio::select! {
                 _ = tokio::time::sleep_until(wake) => {}
@@ -381,6 +403,56 @@ mod tests {
             Duration::ZERO,
             "the first poll is at once"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lag_fraction_caps_each_interval_at_that_share_of_the_wait_so_far() {
+        // Intervals up to 1 s × 2^n (capped at 60 s), floor 50 ms, a quarter of the wait.
+        let lagged = || {
+            Poller::new()
+                .with_intervals(Duration::from_secs(1), Duration::from_secs(60))
+                .with_min_interval(Duration::from_millis(50))
+                .with_lag_fraction(0.25)
+        };
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let script: Vec<Result<Obs, &str>> = (0..40)
+            .map(|_| Ok(Obs::Pending(0)))
+            .chain([Ok(Obs::Done("ok"))])
+            .collect();
+        let outcome = lagged()
+            .wait(scripted(script, Instant::now(), log.clone()))
+            .await;
+        assert_eq!(outcome, Ok(Outcome::Done("ok")));
+        let times = log.lock().unwrap().clone();
+        for pair in times.windows(2) {
+            let (before, after) = (pair[0], pair[1]);
+            let cap = before
+                .mul_f64(0.25)
+                .max(Duration::from_millis(50))
+                .max(Duration::from_millis(1));
+            assert!(
+                after - before <= cap + Duration::from_millis(1),
+                "{:?} after {before:?}: more than a quarter of the wait",
+                after - before
+            );
+        }
+        // Without the fraction the same script waits far longer (the bounds double).
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let script: Vec<Result<Obs, &str>> = (0..40)
+            .map(|_| Ok(Obs::Pending(0)))
+            .chain([Ok(Obs::Done("ok"))])
+            .collect();
+        let unlagged = Poller::new()
+            .with_intervals(Duration::from_secs(1), Duration::from_secs(60))
+            .with_min_interval(Duration::from_millis(50));
+        unlagged
+            .wait(scripted(script, Instant::now(), log.clone()))
+            .await
+            .unwrap();
+        assert!(log.lock().unwrap().last() > times.last());
+        // A fraction that is no positive finite number is ignored.
+        assert_eq!(lagged().with_lag_fraction(f64::NAN).lag_fraction, None);
+        assert_eq!(lagged().with_lag_fraction(-1.0).lag_fraction, None);
     }
 
     #[tokio::test(start_paused = true)]
