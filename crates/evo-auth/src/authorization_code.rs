@@ -38,6 +38,8 @@ pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(180);
 ///
 /// ```no_run
 /// # async fn demo(transport: evo_core::SharedTransport) -> Result<(), evo_auth::OAuthError> {
+/// // no_run: this opens the system browser for a person to log in to production IMS; the
+/// // examples on `login` and `login_if_needed` run the same flow against the emulator.
 /// use std::sync::Arc;
 /// use evo_auth::{AuthorizationCodeAuthorizer, FileTokenStore, OAuthConnector};
 /// let connector = OAuthConnector::builder(transport, "my-app-client-id").build()?;

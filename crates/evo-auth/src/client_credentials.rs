@@ -20,15 +20,18 @@ use crate::token_cache::{DEFAULT_REFRESH_MARGIN, Grant, TokenCache};
 /// minutes), renewed once after a 401, and shared by all concurrent requests: any number of
 /// callers cause one token request.
 ///
-/// ```no_run
-/// # async fn demo(transport: evo_core::SharedTransport) -> Result<(), evo_auth::OAuthError> {
+/// ```
+/// # fn main() -> Result<(), evo_auth::OAuthError> {
+/// # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
 /// use std::sync::Arc;
 /// use evo_auth::{ClientCredentialsAuthorizer, OAuthConnector, Scopes};
 /// let connector = OAuthConnector::builder(transport, "service-client")
 ///     .client_secret("…")
 ///     .build()?;
+/// // No request yet: the first token is asked for by the first API call.
 /// let authorizer = Arc::new(ClientCredentialsAuthorizer::new(connector, Scopes::all_evo())?);
-/// // evo_core::ApiConnector::builder(...).authorizer(authorizer)
+/// assert_eq!(authorizer.scopes(), &Scopes::all_evo());
+/// // evo_core::ApiConnector::builder(...).authorizer(authorizer); see `new` for a run.
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]

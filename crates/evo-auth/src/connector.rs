@@ -32,12 +32,14 @@ const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
 /// Where and as whom to ask for tokens: the issuer's endpoints, the client id and optional
 /// secret, and the transport. Cheap to clone; shared by the authorizers.
 ///
-/// ```no_run
-/// # fn demo(transport: evo_core::SharedTransport) -> Result<(), evo_auth::OAuthError> {
+/// ```
+/// # fn main() -> Result<(), evo_auth::OAuthError> {
+/// # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
 /// use evo_auth::OAuthConnector;
 /// let connector = OAuthConnector::builder(transport, "my-client-id")
 ///     .client_secret("my-client-secret")
 ///     .build()?; // https://ims.bentley.com/connect/{authorize,token}
+/// assert_eq!(connector.token_url().as_str(), "https://ims.bentley.com/connect/token");
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
