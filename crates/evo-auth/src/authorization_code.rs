@@ -38,6 +38,8 @@ pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(180);
 ///
 /// ```no_run
 /// # async fn demo(transport: evo_core::SharedTransport) -> Result<(), evo_auth::OAuthError> {
+/// // no_run: this opens the system browser for a person to log in to production IMS; the
+/// // examples on `login` and `login_if_needed` run the same flow against the emulator.
 /// use std::sync::Arc;
 /// use evo_auth::{AuthorizationCodeAuthorizer, FileTokenStore, OAuthConnector};
 /// let connector = OAuthConnector::builder(transport, "my-app-client-id").build()?;
@@ -184,18 +186,24 @@ impl AuthorizationCodeAuthorizer {
     }
 
     /// The current token, if logged in.
+    ///
+    /// See the example on [`login`](Self::login).
     pub fn token(&self) -> Option<Token> {
         self.cache.current().map(|t| (*t).clone())
     }
 
     /// Loads the stored token, if there is a store and it holds one for this issuer, client
     /// and scope set. Returns whether a token was loaded.
+    ///
+    /// See the example on [`login_if_needed`](Self::login_if_needed).
     pub async fn restore(&self) -> Result<bool, OAuthError> {
         self.cache.restore().await
     }
 
     /// Forgets the token, here and in the store. The issuer still honours its refresh token
     /// until it expires: [`sign_out`](Self::sign_out) also ends it there.
+    ///
+    /// See the example on [`login_if_needed`](Self::login_if_needed).
     pub async fn logout(&self) -> Result<(), OAuthError> {
         self.cache.forget().await
     }
@@ -209,6 +217,55 @@ impl AuthorizationCodeAuthorizer {
     /// The token is forgotten locally even when the revocation fails; the error then says
     /// the issuer may still honour the refresh token until it expires. Access tokens already
     /// handed out stay valid until they expire (they are self-contained).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
+    /// # let issuer = emulator.ims_url();
+    /// # let service = emulator.service_client();
+    /// # let api = |authorizer: std::sync::Arc<dyn evo_core::Authorizer>| evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(transport.clone()).authorizer(authorizer).build().unwrap();
+    /// # let org_id = emulator.org_id();
+    /// # let list_workspaces = |api: evo_core::ApiConnector| async move {
+    /// #     api.request(evo_core::http::Method::GET, "workspace/orgs/{org}/workspaces")
+    /// #         .path_param("org", org_id).send_json::<serde_json::Value>().await
+    /// # };
+    /// # let web = transport.clone();
+    /// # // A stand-in for the user's browser: the emulator approves the login at once, and the
+    /// # // browser follows the redirect back to the loopback listener.
+    /// # let browser = std::sync::Arc::new(evo_auth::browser_fn(move |url: &str| {
+    /// #     let (web, url) = (web.clone(), url.to_owned());
+    /// #     tokio::spawn(async move {
+    /// #         use evo_core::Transport as _;
+    /// #         let get = |url: &str| evo_core::http::Request::get(url).body(evo_core::Body::empty()).unwrap();
+    /// #         let Ok(answer) = web.send(get(&url)).await else { return };
+    /// #         if let Some(back) = answer.headers().get("location").and_then(|v| v.to_str().ok()) {
+    /// #             let _ = web.send(get(back)).await;
+    /// #         }
+    /// #     });
+    /// #     Ok(())
+    /// # }));
+    /// # let public = evo_auth::OAuthConnector::builder(transport.clone(), emulator.public_client_id())
+    /// #     .issuer(issuer.as_str()).build()?;
+    /// // `public`: the emulator's IMS with a public (desktop) client id; `browser` opens a URL.
+    /// use evo_auth::{AuthorizationCodeAuthorizer, EvoScope, Scopes};
+    ///
+    /// let authorizer = AuthorizationCodeAuthorizer::builder(public)
+    ///     .redirect_url("http://localhost:0/signin-callback")
+    ///     .scopes(Scopes::all_evo() | EvoScope::OfflineAccess)
+    ///     .browser(browser)
+    ///     .build()?;
+    /// authorizer.login().await?;
+    /// // Revokes the refresh token at the issuer and opens its end-session page.
+    /// let end_session = authorizer.sign_out(None).await?;
+    /// assert!(end_session.path().ends_with("/connect/endsession"));
+    /// assert!(authorizer.token().is_none());
+    /// # Ok(()) }
+    /// ```
     pub async fn sign_out(
         &self,
         post_logout_redirect_uri: Option<&Url>,
@@ -238,6 +295,67 @@ impl AuthorizationCodeAuthorizer {
     ///
     /// Concurrent calls share one login: a call that finds a login under way waits for it and
     /// uses its token instead of opening the browser again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
+    /// # let issuer = emulator.ims_url();
+    /// # let service = emulator.service_client();
+    /// # let api = |authorizer: std::sync::Arc<dyn evo_core::Authorizer>| evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(transport.clone()).authorizer(authorizer).build().unwrap();
+    /// # let org_id = emulator.org_id();
+    /// # let list_workspaces = |api: evo_core::ApiConnector| async move {
+    /// #     api.request(evo_core::http::Method::GET, "workspace/orgs/{org}/workspaces")
+    /// #         .path_param("org", org_id).send_json::<serde_json::Value>().await
+    /// # };
+    /// # let web = transport.clone();
+    /// # // A stand-in for the user's browser: the emulator approves the login at once, and the
+    /// # // browser follows the redirect back to the loopback listener.
+    /// # let browser = std::sync::Arc::new(evo_auth::browser_fn(move |url: &str| {
+    /// #     let (web, url) = (web.clone(), url.to_owned());
+    /// #     tokio::spawn(async move {
+    /// #         use evo_core::Transport as _;
+    /// #         let get = |url: &str| evo_core::http::Request::get(url).body(evo_core::Body::empty()).unwrap();
+    /// #         let Ok(answer) = web.send(get(&url)).await else { return };
+    /// #         if let Some(back) = answer.headers().get("location").and_then(|v| v.to_str().ok()) {
+    /// #             let _ = web.send(get(back)).await;
+    /// #         }
+    /// #     });
+    /// #     Ok(())
+    /// # }));
+    /// # let public = evo_auth::OAuthConnector::builder(transport.clone(), emulator.public_client_id())
+    /// #     .issuer(issuer.as_str()).build()?;
+    /// // `public`: the emulator's IMS with a public (desktop) client id; `browser` opens a URL.
+    /// use std::sync::Arc;
+    /// use evo_auth::{AuthorizationCodeAuthorizer, MemoryTokenStore};
+    ///
+    /// let store = Arc::new(MemoryTokenStore::new()); // a FileTokenStore keeps it between runs
+    /// let build = || {
+    ///     AuthorizationCodeAuthorizer::builder(public.clone())
+    ///         .redirect_url("http://localhost:0/signin-callback")
+    ///         .browser(browser.clone())
+    ///         .store(store.clone())
+    ///         .build()
+    /// };
+    /// let first = build()?;
+    /// assert!(!first.restore().await?); // nothing stored yet
+    /// first.login_if_needed().await?; // logs in through the browser
+    /// assert_eq!(emulator.token_requests(), 1);
+    ///
+    /// // The next run finds the stored token: no browser, no token request.
+    /// let next = build()?;
+    /// assert!(next.restore().await?);
+    /// next.login_if_needed().await?;
+    /// assert_eq!(emulator.token_requests(), 1);
+    ///
+    /// next.logout().await?; // forgotten here and in the store
+    /// assert!(next.token().is_none() && !build()?.restore().await?);
+    /// # Ok(()) }
+    /// ```
     pub async fn login_if_needed(&self) -> Result<(), OAuthError> {
         if self.session_is_usable().await? {
             return Ok(());
@@ -269,6 +387,56 @@ impl AuthorizationCodeAuthorizer {
     }
 
     /// Logs in through the browser: see the type's documentation. One login runs at a time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
+    /// # let issuer = emulator.ims_url();
+    /// # let service = emulator.service_client();
+    /// # let api = |authorizer: std::sync::Arc<dyn evo_core::Authorizer>| evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(transport.clone()).authorizer(authorizer).build().unwrap();
+    /// # let org_id = emulator.org_id();
+    /// # let list_workspaces = |api: evo_core::ApiConnector| async move {
+    /// #     api.request(evo_core::http::Method::GET, "workspace/orgs/{org}/workspaces")
+    /// #         .path_param("org", org_id).send_json::<serde_json::Value>().await
+    /// # };
+    /// # let web = transport.clone();
+    /// # // A stand-in for the user's browser: the emulator approves the login at once, and the
+    /// # // browser follows the redirect back to the loopback listener.
+    /// # let browser = std::sync::Arc::new(evo_auth::browser_fn(move |url: &str| {
+    /// #     let (web, url) = (web.clone(), url.to_owned());
+    /// #     tokio::spawn(async move {
+    /// #         use evo_core::Transport as _;
+    /// #         let get = |url: &str| evo_core::http::Request::get(url).body(evo_core::Body::empty()).unwrap();
+    /// #         let Ok(answer) = web.send(get(&url)).await else { return };
+    /// #         if let Some(back) = answer.headers().get("location").and_then(|v| v.to_str().ok()) {
+    /// #             let _ = web.send(get(back)).await;
+    /// #         }
+    /// #     });
+    /// #     Ok(())
+    /// # }));
+    /// # let public = evo_auth::OAuthConnector::builder(transport.clone(), emulator.public_client_id())
+    /// #     .issuer(issuer.as_str()).build()?;
+    /// // `public`: the emulator's IMS with a public (desktop) client id; `browser` opens a URL.
+    /// use std::sync::Arc;
+    /// use evo_auth::{AuthorizationCodeAuthorizer, EvoScope, Scopes};
+    ///
+    /// let authorizer = Arc::new(
+    ///     AuthorizationCodeAuthorizer::builder(public)
+    ///         .redirect_url("http://localhost:0/signin-callback") // any free loopback port
+    ///         .scopes(Scopes::all_evo() | EvoScope::OfflineAccess)
+    ///         .browser(browser)
+    ///         .build()?,
+    /// );
+    /// authorizer.login().await?; // opens the browser and waits for the redirect
+    /// assert!(authorizer.token().unwrap().refresh_token().is_some());
+    /// list_workspaces(api(authorizer)).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn login(&self) -> Result<(), OAuthError> {
         let _one_at_a_time = self.login_lock.lock().await;
         self.login_locked().await

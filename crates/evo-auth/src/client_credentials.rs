@@ -20,15 +20,18 @@ use crate::token_cache::{DEFAULT_REFRESH_MARGIN, Grant, TokenCache};
 /// minutes), renewed once after a 401, and shared by all concurrent requests: any number of
 /// callers cause one token request.
 ///
-/// ```no_run
-/// # async fn demo(transport: evo_core::SharedTransport) -> Result<(), evo_auth::OAuthError> {
+/// ```
+/// # fn main() -> Result<(), evo_auth::OAuthError> {
+/// # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
 /// use std::sync::Arc;
 /// use evo_auth::{ClientCredentialsAuthorizer, OAuthConnector, Scopes};
 /// let connector = OAuthConnector::builder(transport, "service-client")
 ///     .client_secret("…")
 ///     .build()?;
+/// // No request yet: the first token is asked for by the first API call.
 /// let authorizer = Arc::new(ClientCredentialsAuthorizer::new(connector, Scopes::all_evo())?);
-/// // evo_core::ApiConnector::builder(...).authorizer(authorizer)
+/// assert_eq!(authorizer.scopes(), &Scopes::all_evo());
+/// // evo_core::ApiConnector::builder(...).authorizer(authorizer); see `new` for a run.
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -59,6 +62,37 @@ pub struct ClientCredentialsAuthorizerBuilder {
 
 impl ClientCredentialsAuthorizer {
     /// An authorizer asking for `scopes`, with the default settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
+    /// # let issuer = emulator.ims_url();
+    /// # let service = emulator.service_client();
+    /// # let api = |authorizer: std::sync::Arc<dyn evo_core::Authorizer>| evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(transport.clone()).authorizer(authorizer).build().unwrap();
+    /// # let org_id = emulator.org_id();
+    /// # let list_workspaces = |api: evo_core::ApiConnector| async move {
+    /// #     api.request(evo_core::http::Method::GET, "workspace/orgs/{org}/workspaces")
+    /// #         .path_param("org", org_id).send_json::<serde_json::Value>().await
+    /// # };
+    /// # let connector = evo_auth::OAuthConnector::builder(transport.clone(), &service.client_id)
+    /// #     .issuer(issuer.as_str()).client_secret(service.client_secret.clone()).build()?;
+    /// // `connector`: the emulator's IMS with a service client's id and secret.
+    /// use std::sync::Arc;
+    /// use evo_auth::{ClientCredentialsAuthorizer, EvoScope, Scopes};
+    ///
+    /// let scopes = Scopes::from_evo([EvoScope::Workspace]);
+    /// let authorizer = Arc::new(ClientCredentialsAuthorizer::new(connector, scopes.clone())?);
+    /// list_workspaces(api(authorizer.clone())).await?;
+    /// list_workspaces(api(authorizer.clone())).await?;
+    /// assert_eq!(emulator.token_requests(), 1); // the token is kept until it is due for renewal
+    /// assert_eq!(authorizer.token().await?.scopes(), Some(&scopes));
+    /// # Ok(()) }
+    /// ```
     pub fn new(connector: OAuthConnector, scopes: Scopes) -> Result<Self, OAuthError> {
         Self::builder(connector).scopes(scopes).build()
     }
@@ -74,6 +108,8 @@ impl ClientCredentialsAuthorizer {
     }
 
     /// A valid token, requested when there is none or it is due for renewal.
+    ///
+    /// See the example on [`new`](Self::new).
     pub async fn token(&self) -> Result<Token, OAuthError> {
         Ok((*self.cache.token().await?).clone())
     }
@@ -132,6 +168,38 @@ impl ClientCredentialsAuthorizerBuilder {
         })
     }
     /// Builds the authorizer and loads the stored token, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
+    /// # let issuer = emulator.ims_url();
+    /// # let service = emulator.service_client();
+    /// # let api = |authorizer: std::sync::Arc<dyn evo_core::Authorizer>| evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(transport.clone()).authorizer(authorizer).build().unwrap();
+    /// # let org_id = emulator.org_id();
+    /// # let list_workspaces = |api: evo_core::ApiConnector| async move {
+    /// #     api.request(evo_core::http::Method::GET, "workspace/orgs/{org}/workspaces")
+    /// #         .path_param("org", org_id).send_json::<serde_json::Value>().await
+    /// # };
+    /// # let connector = evo_auth::OAuthConnector::builder(transport.clone(), &service.client_id)
+    /// #     .issuer(issuer.as_str()).client_secret(service.client_secret.clone()).build()?;
+    /// // `connector`: the emulator's IMS with a service client's id and secret.
+    /// use std::sync::Arc;
+    /// use evo_auth::{ClientCredentialsAuthorizer, MemoryTokenStore};
+    ///
+    /// // Two processes sharing a store (a FileTokenStore in practice) ask for one token.
+    /// let store = Arc::new(MemoryTokenStore::new());
+    /// let first = ClientCredentialsAuthorizer::builder(connector.clone()).store(store.clone()).build()?;
+    /// let token = first.token().await?;
+    /// let second = ClientCredentialsAuthorizer::builder(connector).store(store).build_restored().await?;
+    /// assert_eq!(second.token().await?.access_token().expose(), token.access_token().expose());
+    /// assert_eq!(emulator.token_requests(), 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn build_restored(self) -> Result<ClientCredentialsAuthorizer, OAuthError> {
         let authorizer = self.build()?;
         authorizer.cache.restore().await?;

@@ -32,12 +32,14 @@ const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
 /// Where and as whom to ask for tokens: the issuer's endpoints, the client id and optional
 /// secret, and the transport. Cheap to clone; shared by the authorizers.
 ///
-/// ```no_run
-/// # fn demo(transport: evo_core::SharedTransport) -> Result<(), evo_auth::OAuthError> {
+/// ```
+/// # fn main() -> Result<(), evo_auth::OAuthError> {
+/// # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
 /// use evo_auth::OAuthConnector;
 /// let connector = OAuthConnector::builder(transport, "my-client-id")
 ///     .client_secret("my-client-secret")
 ///     .build()?; // https://ims.bentley.com/connect/{authorize,token}
+/// assert_eq!(connector.token_url().as_str(), "https://ims.bentley.com/connect/token");
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -173,6 +175,32 @@ impl OAuthConnector {
     /// RP-initiated logout): the end-session endpoint with `client_id`, and
     /// `post_logout_redirect_uri` and `state` when given (the issuer redirects there after
     /// logging out, if the URI is registered for the client).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
+    /// # let issuer = emulator.ims_url();
+    /// # let service = emulator.service_client();
+    /// # let api = |authorizer: std::sync::Arc<dyn evo_core::Authorizer>| evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(transport.clone()).authorizer(authorizer).build().unwrap();
+    /// # let org_id = emulator.org_id();
+    /// # let list_workspaces = |api: evo_core::ApiConnector| async move {
+    /// #     api.request(evo_core::http::Method::GET, "workspace/orgs/{org}/workspaces")
+    /// #         .path_param("org", org_id).send_json::<serde_json::Value>().await
+    /// # };
+    /// # let connector = evo_auth::OAuthConnector::builder(transport.clone(), &service.client_id)
+    /// #     .issuer(issuer.as_str()).client_secret(service.client_secret.clone()).build()?;
+    /// // `connector`: the emulator's IMS with a service client's id and secret.
+    /// let back = evo_core::url::Url::parse("http://localhost:3000/signed-out")?;
+    /// let url = connector.end_session_request_url(Some(&back), Some("xyz"));
+    /// assert!(url.as_str().starts_with(issuer.join("connect/endsession")?.as_str()));
+    /// assert!(url.query_pairs().any(|(k, v)| k == "state" && v == "xyz"));
+    /// # Ok(()) }
+    /// ```
     pub fn end_session_request_url(
         &self,
         post_logout_redirect_uri: Option<&Url>,
@@ -196,6 +224,37 @@ impl OAuthConnector {
     /// The issuer answers success for tokens it does not know, so success means the token
     /// cannot be used any more, not that it was valid. 502/503/504 answers and transport
     /// failures are retried (revoking twice is harmless).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
+    /// # let issuer = emulator.ims_url();
+    /// # let service = emulator.service_client();
+    /// # let api = |authorizer: std::sync::Arc<dyn evo_core::Authorizer>| evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(transport.clone()).authorizer(authorizer).build().unwrap();
+    /// # let org_id = emulator.org_id();
+    /// # let list_workspaces = |api: evo_core::ApiConnector| async move {
+    /// #     api.request(evo_core::http::Method::GET, "workspace/orgs/{org}/workspaces")
+    /// #         .path_param("org", org_id).send_json::<serde_json::Value>().await
+    /// # };
+    /// # let connector = evo_auth::OAuthConnector::builder(transport.clone(), &service.client_id)
+    /// #     .issuer(issuer.as_str()).client_secret(service.client_secret.clone()).build()?;
+    /// // `connector`: the emulator's IMS with a service client's id and secret.
+    /// use std::sync::Arc;
+    /// use evo_auth::{ClientCredentialsAuthorizer, Scopes, TokenKind};
+    /// use evo_core::StaticTokenAuthorizer;
+    ///
+    /// let token = ClientCredentialsAuthorizer::new(connector.clone(), Scopes::all_evo())?.token().await?;
+    /// connector.revoke(token.access_token(), TokenKind::AccessToken).await?;
+    /// let revoked = Arc::new(StaticTokenAuthorizer::new(token.access_token().expose()));
+    /// let refused = list_workspaces(api(revoked)).await.unwrap_err();
+    /// assert_eq!(refused.status().map(|s| s.as_u16()), Some(401));
+    /// # Ok(()) }
+    /// ```
     pub async fn revoke(&self, token: &Secret, kind: TokenKind) -> Result<(), OAuthError> {
         let params = [("token", token.expose()), ("token_type_hint", kind.hint())];
         self.post_form("revocation", &self.inner.revocation_url, &params, true)

@@ -25,21 +25,41 @@
 //! Token endpoint errors are [`OAuthError`]s (RFC 6749 §5.2 codes); 502/503/504 answers are
 //! retried. Tokens and secrets never appear in `Debug`, `Display`, logs or errors.
 //!
-//! ```no_run
-//! # async fn demo(transport: evo_core::SharedTransport) -> Result<(), Box<dyn std::error::Error>> {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let emulator = evo_emulator::Emulator::builder().start().await?;
+//! # let (issuer, service) = (emulator.ims_url(), emulator.service_client());
+//! # let (client_id, client_secret) = (service.client_id, service.client_secret);
 //! use std::sync::Arc;
 //! use evo_auth::{ClientCredentialsAuthorizer, OAuthConnector, Scopes};
 //!
-//! let connector = OAuthConnector::builder(transport.clone(), "service-client-id")
-//!     .client_secret(std::env::var("EVO_CLIENT_SECRET")?)
+//! // The emulator's IMS stands in for Bentley IMS (the default issuer); the client id and
+//! // secret are a service application's, e.g. from `EVO_CLIENT_SECRET`.
+//! let transport: evo_core::SharedTransport = Arc::new(evo_hyper::HyperTransport::new());
+//! let connector = OAuthConnector::builder(transport.clone(), client_id)
+//!     .issuer(issuer.as_str())
+//!     .client_secret(client_secret)
 //!     .build()?;
 //! let authorizer = Arc::new(ClientCredentialsAuthorizer::new(connector, Scopes::all_evo())?);
-//! let api = evo_core::ApiConnector::builder("https://discover.api.seequent.com".parse()?)
+//! let api = evo_core::ApiConnector::builder(emulator.discovery_url())
 //!     .transport(transport)
-//!     .authorizer(authorizer)
+//!     .authorizer(authorizer.clone())
 //!     .build()?;
+//!
+//! // Every request carries a token, requested on first use and renewed before it expires.
+//! let discovery: serde_json::Value = api
+//!     .request(evo_core::http::Method::GET, "evo/identity/v2/discovery")
+//!     .send_json()
+//!     .await?;
+//! assert_eq!(discovery["discovery"]["organizations"][0]["id"], emulator.org_id().to_string());
+//! assert_eq!(authorizer.token().await?.scopes(), Some(&Scopes::all_evo()));
 //! # Ok(()) }
 //! ```
+//!
+//! A user's login through the browser ([`AuthorizationCodeAuthorizer::login`]), a token
+//! obtained elsewhere ([`AccessTokenAuthorizer`]) and token stores have runnable examples on
+//! their types' methods.
 
 mod access_token;
 mod authorization_code;

@@ -162,12 +162,78 @@ impl NewBlockModel {
 
 impl BlockModelsClient {
     /// One page of the workspace's block models.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// use evo_blockmodels::ListQuery;
+    ///
+    /// client.create(&regular("North")).await?;
+    /// client.create(&regular("South")).await?;
+    /// let page = client.list_page(&ListQuery::new().limit(1)).await?;
+    /// assert_eq!((page.items.len(), page.total), (1, Some(2)));
+    /// # Ok(()) }
+    /// ```
     pub async fn list_page(&self, query: &ListQuery) -> Result<Page<BlockModel>, Error> {
         let request = list_params(self.request(Method::GET, MODELS), query);
         self.send_page(request).await
     }
 
     /// Every block model of the workspace, page after page.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// use evo_blockmodels::ListQuery;
+    /// use futures_util::TryStreamExt as _;
+    ///
+    /// for name in ["A", "B", "C"] {
+    ///     client.create(&regular(name)).await?;
+    /// }
+    /// let all: Vec<_> = client.list_all(ListQuery::new().limit(2)).try_collect().await?;
+    /// assert_eq!(all.len(), 3);
+    /// # Ok(()) }
+    /// ```
     pub fn list_all(
         &self,
         query: ListQuery,
@@ -180,12 +246,48 @@ impl BlockModelsClient {
     }
 
     /// One page of the block models of every workspace of the organization.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// use evo_blockmodels::ListQuery;
+    /// use futures_util::TryStreamExt as _;
+    ///
+    /// let (model, _) = client.create(&regular("Org-wide")).await?;
+    /// let page = client.list_org_page(&ListQuery::new()).await?;
+    /// assert_eq!(page.items[0].bm_uuid, model.bm_uuid);
+    /// let all: Vec<_> = client.list_org_all(ListQuery::new()).try_collect().await?;
+    /// assert_eq!(all.len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn list_org_page(&self, query: &ListQuery) -> Result<Page<BlockModel>, Error> {
         let request = list_params(self.org_request(Method::GET, ORG_MODELS), query);
         self.send_page(request).await
     }
 
     /// Every block model of the organization, page after page.
+    ///
+    /// See the example on [`list_org_page`](Self::list_org_page).
     pub fn list_org_all(
         &self,
         query: ListQuery,
@@ -198,6 +300,35 @@ impl BlockModelsClient {
     }
 
     /// A block model (a deleted one is [`Error::is_not_found`]; see [`Self::get_deleted`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// let (model, _) = client.create(&regular("Pit")).await?;
+    /// let read = client.get(model.bm_uuid).await?;
+    /// assert_eq!((read.name.as_str(), read.workspace_id), ("Pit", workspace_id));
+    /// # Ok(()) }
+    /// ```
     pub async fn get(&self, bm_id: Uuid) -> Result<BlockModel, Error> {
         let request = self.model_request(Method::GET, bm_id, "");
         self.send_json(request, None::<&()>, &[StatusCode::OK])
@@ -205,6 +336,8 @@ impl BlockModelsClient {
     }
 
     /// A deleted block model.
+    ///
+    /// See the example on [`delete`](Self::delete).
     pub async fn get_deleted(&self, bm_id: Uuid) -> Result<BlockModel, Error> {
         let request = self
             .model_request(Method::GET, bm_id, "")
@@ -214,12 +347,79 @@ impl BlockModelsClient {
     }
 
     /// Creates a block model and waits for its first version.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// use evo_blockmodels::{BlockSize, NewBlockModel, Size3, SizeOptions};
+    ///
+    /// let size = SizeOptions::Regular {
+    ///     n_blocks: Size3::new(10, 8, 4),
+    ///     block_size: BlockSize::new(5.0, 5.0, 2.5),
+    /// };
+    /// let new = NewBlockModel::new("Open pit", size).description("grade control").comment("empty");
+    /// let (model, first) = client.create(&new).await?;
+    /// assert_eq!(model.description.as_deref(), Some("grade control"));
+    /// assert_eq!((first.bm_uuid, first.version_id, first.comment.as_str()), (model.bm_uuid, 1, "empty"));
+    /// # Ok(()) }
+    /// ```
     pub async fn create(&self, model: &NewBlockModel) -> Result<(BlockModel, Version), Error> {
         let (created, job) = self.start_create(model).await?;
         Ok((created, job.wait().await?))
     }
 
     /// Creates a block model; the job that makes its first version is returned to wait on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// let (model, job) = client.start_create(&regular("Later")).await?;
+    /// assert_eq!(job.bm_id(), model.bm_uuid);
+    /// // ... other work, then:
+    /// let first = job.wait().await?;
+    /// assert_eq!(first.version_id, 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn start_create(
         &self,
         model: &NewBlockModel,
@@ -236,6 +436,38 @@ impl BlockModelsClient {
 
     /// Changes a block model's name, description, coordinate reference system, size unit or
     /// `fill_subblocks` (the members set in `update`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// use evo_blockmodels::UpdateMetadata;
+    ///
+    /// let (model, _) = client.create(&regular("Draft")).await?;
+    /// let update = UpdateMetadata::new().name("Final").description("reviewed");
+    /// let updated = client.update_metadata(model.bm_uuid, &update).await?;
+    /// assert_eq!((updated.name.as_str(), updated.description.as_deref()), ("Final", Some("reviewed")));
+    /// # Ok(()) }
+    /// ```
     pub async fn update_metadata(
         &self,
         bm_id: Uuid,
@@ -252,6 +484,40 @@ impl BlockModelsClient {
     }
 
     /// Deletes a block model (it can be restored).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// let (model, _) = client.create(&regular("Old")).await?;
+    /// client.delete(model.bm_uuid).await?;
+    /// assert!(client.get(model.bm_uuid).await.unwrap_err().is_not_found());
+    /// assert_eq!(client.get_deleted(model.bm_uuid).await?.name, "Old");
+    ///
+    /// let restored = client.restore(model.bm_uuid).await?;
+    /// assert_eq!(restored.bm_uuid, model.bm_uuid);
+    /// assert!(client.get(model.bm_uuid).await.is_ok());
+    /// # Ok(()) }
+    /// ```
     pub async fn delete(&self, bm_id: Uuid) -> Result<(), Error> {
         self.model_request(Method::DELETE, bm_id, "")
             .expect_status(&[StatusCode::NO_CONTENT])
@@ -261,6 +527,8 @@ impl BlockModelsClient {
     }
 
     /// Restores a deleted block model.
+    ///
+    /// See the example on [`delete`](Self::delete).
     pub async fn restore(&self, bm_id: Uuid) -> Result<BlockModel, Error> {
         let request = self
             .model_request(Method::POST, bm_id, "")
@@ -274,6 +542,49 @@ impl BlockModelsClient {
     }
 
     /// One page of a block model's versions, newest first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// # let (model, _) = client.create(&regular("Pit")).await?;
+    /// # let grades = evo_blockmodels::ColumnChanges::new()
+    /// #     .add("Au", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![0.5, 1.0, 1.5, 2.0])), Some("g/t".into()))
+    /// #     .add("density", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![2.5; 4])), Some("t/m3".into()));
+    /// # let version = client.update_columns(model.bm_uuid, &grades).await?;
+    /// // `model` has 4 blocks with columns "Au" (g/t) and "density" (t/m3), made by `version`.
+    /// use evo_blockmodels::ListQuery;
+    /// use futures_util::TryStreamExt as _;
+    ///
+    /// let page = client.list_versions_page(model.bm_uuid, &ListQuery::new()).await?;
+    /// let ids: Vec<u64> = page.items.iter().map(|v| v.version_id).collect();
+    /// assert_eq!(ids, [2, 1]); // newest first
+    /// let all: Vec<_> = client.list_versions_all(model.bm_uuid).try_collect().await?;
+    /// assert_eq!(all.len(), 2);
+    ///
+    /// let read = client.get_version(model.bm_uuid, version.version_uuid).await?;
+    /// assert!(read.mapping.column("Au").is_some());
+    /// # Ok(()) }
+    /// ```
     pub async fn list_versions_page(
         &self,
         bm_id: Uuid,
@@ -298,6 +609,8 @@ impl BlockModelsClient {
     }
 
     /// Every version of a block model, newest first.
+    ///
+    /// See the example on [`list_versions_page`](Self::list_versions_page).
     pub fn list_versions_all(
         &self,
         bm_id: Uuid,
@@ -310,6 +623,8 @@ impl BlockModelsClient {
     }
 
     /// A version by its uuid, with what it changed.
+    ///
+    /// See the example on [`list_versions_page`](Self::list_versions_page).
     pub async fn get_version(&self, bm_id: Uuid, version_uuid: Uuid) -> Result<Version, Error> {
         let request = self
             .model_request(Method::GET, bm_id, "/versions/{version_id}")
@@ -329,6 +644,52 @@ impl BlockModelsClient {
 
     /// Which versions after `version_uuid` changed `request.columns` in `request.bbox`;
     /// `None` when none did (304).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// # let (model, _) = client.create(&regular("Pit")).await?;
+    /// # let grades = evo_blockmodels::ColumnChanges::new()
+    /// #     .add("Au", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![0.5, 1.0, 1.5, 2.0])), Some("g/t".into()))
+    /// #     .add("density", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![2.5; 4])), Some("t/m3".into()));
+    /// # let version = client.update_columns(model.bm_uuid, &grades).await?;
+    /// // `model` has 4 blocks with columns "Au" (g/t) and "density" (t/m3), made by `version`.
+    /// use evo_blockmodels::{BBox, DeltaRequest};
+    ///
+    /// let first = client.list_versions_page(model.bm_uuid, &Default::default()).await?.items[1].version_uuid;
+    /// let request = DeltaRequest {
+    ///     bbox: BBox::indices((0, 1), (0, 1), (0, 0)),
+    ///     columns: vec!["Au".into()],
+    ///     end_version_uuid: None,
+    ///     verbose: false,
+    /// };
+    /// // "Au" changed after the first version ...
+    /// let since_first = client.deltas(model.bm_uuid, first, &request).await?;
+    /// assert!(since_first.is_some());
+    /// // ... and not after the latest one (the service answers 304).
+    /// assert!(client.deltas(model.bm_uuid, version.version_uuid, &request).await?.is_none());
+    /// # Ok(()) }
+    /// ```
     pub async fn deltas(
         &self,
         bm_id: Uuid,
@@ -351,6 +712,34 @@ impl BlockModelsClient {
     }
 
     /// The units columns and sizes can have.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// let units = client.units().await?;
+    /// assert!(units.iter().any(|u| u.unit_id == "g/t"));
+    /// # Ok(()) }
+    /// ```
     pub async fn units(&self) -> Result<Vec<Unit>, Error> {
         let request = self.org_request(Method::GET, UNITS);
         self.send_json(request, None::<&()>, &[StatusCode::OK])
@@ -359,6 +748,38 @@ impl BlockModelsClient {
 
     /// A handle on a job of a block model (for example one started elsewhere), whose result
     /// is a `T`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// use evo_blockmodels::Version;
+    ///
+    /// let (model, started) = client.start_create(&regular("Elsewhere")).await?;
+    /// // A job known only by its ids (say, from another process):
+    /// let job = client.job::<Version>(model.bm_uuid, started.job_id());
+    /// assert_eq!(job.wait().await?.bm_uuid, model.bm_uuid);
+    /// # Ok(()) }
+    /// ```
     pub fn job<T: serde::de::DeserializeOwned + Send + 'static>(
         &self,
         bm_id: Uuid,

@@ -32,13 +32,31 @@ pub(crate) struct Settings {
 
 /// The Block Model API client for one workspace. Cheap to clone.
 ///
-/// ```no_run
-/// # async fn demo(environment: evo_core::Environment, connector: evo_core::ApiConnector) -> Result<(), evo_blockmodels::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let seed = evo_emulator::Seed::from_json(
+/// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+/// # )?;
+/// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+/// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+/// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+/// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+/// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+/// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+/// #         emulator.issue_token(&["evo.blocksync"]),
+/// #     )))
+/// #     .build()?;
 /// use evo_blockmodels::{BlockModelsClient, ListQuery};
 /// let client = BlockModelsClient::new(environment, connector)?;
-/// for model in client.list_page(&ListQuery::new()).await?.items {
+/// # client.create(&evo_blockmodels::NewBlockModel::new("Pit", evo_blockmodels::SizeOptions::Regular {
+/// #     n_blocks: evo_blockmodels::Size3::new(1, 1, 1), block_size: evo_blockmodels::BlockSize::new(1.0, 1.0, 1.0),
+/// # })).await?;
+/// let page = client.list_page(&ListQuery::new()).await?;
+/// for model in &page.items {
 ///     println!("{} {}", model.bm_uuid, model.name);
 /// }
+/// assert_eq!(page.items[0].name, "Pit");
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]

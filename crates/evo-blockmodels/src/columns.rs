@@ -382,6 +382,40 @@ struct MetadataValues<'a> {
 
 impl BlockModelsClient {
     /// The latest version of a block model.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// # let (model, _) = client.create(&regular("Pit")).await?;
+    /// # let grades = evo_blockmodels::ColumnChanges::new()
+    /// #     .add("Au", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![0.5, 1.0, 1.5, 2.0])), Some("g/t".into()))
+    /// #     .add("density", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![2.5; 4])), Some("t/m3".into()));
+    /// # let version = client.update_columns(model.bm_uuid, &grades).await?;
+    /// // `model` has 4 blocks with columns "Au" (g/t) and "density" (t/m3), made by `version`.
+    /// let latest = client.latest_version(model.bm_uuid).await?;
+    /// assert_eq!(latest.version_uuid, version.version_uuid);
+    /// # Ok(()) }
+    /// ```
     pub async fn latest_version(&self, bm_id: Uuid) -> Result<Version, Error> {
         let page = self
             .list_versions_page(bm_id, &crate::ListQuery::new().limit(1))
@@ -393,6 +427,49 @@ impl BlockModelsClient {
     }
 
     /// Makes `changes` in a new version of the block model and waits for it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// use std::sync::Arc;
+    /// use evo_blockmodels::evo_tables::arrow_array::Float64Array;
+    /// use evo_blockmodels::ColumnChanges;
+    ///
+    /// let (model, _) = client.create(&regular("Pit")).await?;
+    /// // One value per block (2 x 2 x 1 = 4), i fastest.
+    /// let grade = Arc::new(Float64Array::from(vec![0.5, 1.0, 1.5, 2.0]));
+    /// let added = client
+    ///     .update_columns(model.bm_uuid, &ColumnChanges::new().add("Au", grade, Some("g/t".into())))
+    ///     .await?;
+    /// assert_eq!(added.mapping.column("Au").unwrap().unit_id.as_deref(), Some("g/t"));
+    ///
+    /// let renamed = client
+    ///     .update_columns(model.bm_uuid, &ColumnChanges::new().rename("Au", "gold").comment("rename"))
+    ///     .await?;
+    /// assert!(renamed.mapping.column("gold").is_some());
+    /// assert_eq!(renamed.version_id, added.version_id + 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn update_columns(
         &self,
         bm_id: Uuid,
@@ -406,6 +483,45 @@ impl BlockModelsClient {
 
     /// Checks `changes` against the model, sends them, uploads the column file (reporting its
     /// bytes to `feedback`) and notifies the upload; returns the job that makes the version.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// # let (model, _) = client.create(&regular("Pit")).await?;
+    /// # let grades = evo_blockmodels::ColumnChanges::new()
+    /// #     .add("Au", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![0.5, 1.0, 1.5, 2.0])), Some("g/t".into()))
+    /// #     .add("density", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![2.5; 4])), Some("t/m3".into()));
+    /// # let version = client.update_columns(model.bm_uuid, &grades).await?;
+    /// // `model` has 4 blocks with columns "Au" (g/t) and "density" (t/m3), made by `version`.
+    /// use evo_blockmodels::ColumnChanges;
+    ///
+    /// let job = client
+    ///     .start_update_columns(model.bm_uuid, &ColumnChanges::new().delete("density"), None)
+    ///     .await?;
+    /// let next = job.wait().await?;
+    /// assert!(next.mapping.column("density").is_none());
+    /// # Ok(()) }
+    /// ```
     pub async fn start_update_columns(
         &self,
         bm_id: Uuid,

@@ -79,6 +79,37 @@ impl<T: DeserializeOwned + Send + 'static> JobHandle<T> {
     }
 
     /// Reads the job's state once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// use evo_blockmodels::JobStatus;
+    ///
+    /// let (_, job) = client.start_create(&regular("Pit")).await?;
+    /// let state = job.status().await?;
+    /// assert!(matches!(state.job_status, JobStatus::Queued | JobStatus::Processing | JobStatus::Complete));
+    /// # Ok(()) }
+    /// ```
     pub async fn status(&self) -> Result<JobState, Error> {
         job_state(&self.client, self.bm_id, self.job_id).await
     }
@@ -94,11 +125,76 @@ impl<T: DeserializeOwned + Send + 'static> JobHandle<T> {
 
     /// Waits until the job completes and returns its result; [`Error::JobFailed`] with the
     /// failure payload when it fails, [`Error::JobTimedOut`] when the timeout passes first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// use std::time::Duration;
+    ///
+    /// let (model, job) = client.start_create(&regular("Pit")).await?;
+    /// let first = job.timeout(Some(Duration::from_secs(60))).wait().await?;
+    /// assert_eq!(first.bm_uuid, model.bm_uuid);
+    /// # Ok(()) }
+    /// ```
     pub async fn wait(self) -> Result<T, Error> {
         self.wait_with(|_| {}).await
     }
 
     /// [`Self::wait`], calling `on_status` with every state seen before the end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// use std::time::Duration;
+    ///
+    /// emulator.set_blockmodel_job_delay(Duration::from_millis(300));
+    /// let (_, job) = client.start_create(&regular("Pit")).await?;
+    /// let mut seen = Vec::new();
+    /// let first = job.wait_with(|status| seen.push(status)).await?;
+    /// assert_eq!(first.version_id, 1);
+    /// assert!(!seen.is_empty()); // the states before the end
+    /// # Ok(()) }
+    /// ```
     pub async fn wait_with(self, mut on_status: impl FnMut(JobStatus) + Send) -> Result<T, Error> {
         let (client, bm_id, job_id) = (self.client.clone(), self.bm_id, self.job_id);
         let outcome = self
@@ -113,6 +209,39 @@ impl<T: DeserializeOwned + Send + 'static> JobHandle<T> {
 
     /// The job's progress as a stream: one [`JobEvent::Status`] per read of a state that is
     /// not final, then [`JobEvent::Complete`] with the result (or an error), then the end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// use evo_blockmodels::JobEvent;
+    /// use futures_util::TryStreamExt as _;
+    ///
+    /// let (_, job) = client.start_create(&regular("Pit")).await?;
+    /// let events: Vec<_> = job.watch().try_collect().await?;
+    /// let Some(JobEvent::Complete(first)) = events.last() else { panic!("the job completed") };
+    /// assert_eq!(first.version_id, 1);
+    /// # Ok(()) }
+    /// ```
     pub fn watch(self) -> impl Stream<Item = Result<JobEvent<T>, Error>> + Send + 'static {
         let (client, bm_id, job_id) = (self.client.clone(), self.bm_id, self.job_id);
         self.poller()

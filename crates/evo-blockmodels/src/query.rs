@@ -225,6 +225,45 @@ fn tokio_stream_from<T: Send + 'static>(
 
 impl BlockModelsClient {
     /// Starts a query; returns what the service said and the job that writes the result.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// # let (model, _) = client.create(&regular("Pit")).await?;
+    /// # let grades = evo_blockmodels::ColumnChanges::new()
+    /// #     .add("Au", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![0.5, 1.0, 1.5, 2.0])), Some("g/t".into()))
+    /// #     .add("density", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![2.5; 4])), Some("t/m3".into()));
+    /// # let version = client.update_columns(model.bm_uuid, &grades).await?;
+    /// // `model` has 4 blocks with columns "Au" (g/t) and "density" (t/m3), made by `version`.
+    /// use evo_blockmodels::Query;
+    ///
+    /// let (started, job) = client.start_query(model.bm_uuid, &Query::new(["Au"])).await?;
+    /// assert_eq!(started.version_uuid, version.version_uuid);
+    /// // The job's result is where to download the Parquet file from.
+    /// let download = job.wait().await?;
+    /// assert!(download.download_url.as_str().starts_with("http"));
+    /// # Ok(()) }
+    /// ```
     pub async fn start_query(
         &self,
         bm_id: Uuid,
@@ -249,6 +288,46 @@ impl BlockModelsClient {
 
     /// Runs a query and downloads its result to a temporary file, read back with
     /// [`QueryResult::batches`] or [`QueryResult::reader`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// # let (model, _) = client.create(&regular("Pit")).await?;
+    /// # let grades = evo_blockmodels::ColumnChanges::new()
+    /// #     .add("Au", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![0.5, 1.0, 1.5, 2.0])), Some("g/t".into()))
+    /// #     .add("density", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![2.5; 4])), Some("t/m3".into()));
+    /// # let version = client.update_columns(model.bm_uuid, &grades).await?;
+    /// // `model` has 4 blocks with columns "Au" (g/t) and "density" (t/m3), made by `version`.
+    /// use evo_blockmodels::Query;
+    /// use evo_blockmodels::evo_tables::arrow_array::{RecordBatch, cast::AsArray, types::Float64Type};
+    /// use futures_util::TryStreamExt as _;
+    ///
+    /// let result = client.query(model.bm_uuid, &Query::new(["Au"])).await?;
+    /// let batches: Vec<RecordBatch> = result.batches().try_collect().await?;
+    /// let au = batches[0].column_by_name("Au").unwrap().as_primitive::<Float64Type>();
+    /// assert_eq!(au.values().to_vec(), [0.5, 1.0, 1.5, 2.0]);
+    /// # Ok(()) }
+    /// ```
     pub async fn query(&self, bm_id: Uuid, query: &Query) -> Result<QueryResult, Error> {
         let temp = tempfile::Builder::new()
             .prefix(".evo-blockmodel-query-")
@@ -266,6 +345,45 @@ impl BlockModelsClient {
 
     /// Runs a query and downloads its result as the Parquet file `path` (complete or
     /// absent: it is written beside and renamed), reporting bytes to `feedback`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// # let (model, _) = client.create(&regular("Pit")).await?;
+    /// # let grades = evo_blockmodels::ColumnChanges::new()
+    /// #     .add("Au", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![0.5, 1.0, 1.5, 2.0])), Some("g/t".into()))
+    /// #     .add("density", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![2.5; 4])), Some("t/m3".into()));
+    /// # let version = client.update_columns(model.bm_uuid, &grades).await?;
+    /// // `model` has 4 blocks with columns "Au" (g/t) and "density" (t/m3), made by `version`.
+    /// use evo_blockmodels::Query;
+    ///
+    /// let path = std::env::temp_dir().join(format!("evo-bm-doc-{}.parquet", std::process::id()));
+    /// let result = client.query_to_file(model.bm_uuid, &Query::new(["Au", "density"]), &path, None).await?;
+    /// assert_eq!(result.path(), path.as_path());
+    /// assert!(std::fs::metadata(&path)?.len() > 0);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok(()) }
+    /// ```
     pub async fn query_to_file(
         &self,
         bm_id: Uuid,

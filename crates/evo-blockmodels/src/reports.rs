@@ -70,6 +70,61 @@ impl BlockModelsClient {
 
     /// Creates a report specification on block model `bm_id` (checked first, see
     /// [`NewReportSpecification`]); the service checks that its columns exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// # let (model, _) = client.create(&regular("Pit")).await?;
+    /// # let grades = evo_blockmodels::ColumnChanges::new()
+    /// #     .add("Au", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![0.5, 1.0, 1.5, 2.0])), Some("g/t".into()))
+    /// #     .add("density", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![2.5; 4])), Some("t/m3".into()));
+    /// # let version = client.update_columns(model.bm_uuid, &grades).await?;
+    /// // `model` has 4 blocks with columns "Au" (g/t) and "density" (t/m3), made by `version`.
+    /// use evo_blockmodels::{
+    ///     ListQuery, NewReportSpecification, ReportAggregation, ReportColumn, ReportSpecificationUpdate,
+    /// };
+    /// use futures_util::TryStreamExt as _;
+    ///
+    /// let au = version.mapping.column("Au").unwrap();
+    /// let density = version.mapping.column("density").unwrap();
+    /// let new = NewReportSpecification::new("Resource", "t")
+    ///     .column(ReportColumn::of(au, ReportAggregation::MassAverage, "g/t")?)
+    ///     .density_column(density.col_id.parse()?);
+    /// let spec = client.create_report_specification(model.bm_uuid, &new).await?;
+    /// let rs_id = spec.report_specification_uuid;
+    ///
+    /// let read = client.get_report_specification(model.bm_uuid, rs_id).await?;
+    /// assert_eq!(read.name, "Resource");
+    /// let page = client.list_report_specifications_page(model.bm_uuid, &ListQuery::new()).await?;
+    /// assert_eq!(page.page.items.len(), 1);
+    /// let all: Vec<_> = client.list_report_specifications_all(model.bm_uuid).try_collect().await?;
+    /// assert_eq!(all[0].report_specification_uuid, rs_id);
+    ///
+    /// let update = ReportSpecificationUpdate::from_current(&spec).name("Resource 2026");
+    /// let renamed = client.update_report_specification(model.bm_uuid, rs_id, &update).await?;
+    /// assert_eq!(renamed.name, "Resource 2026");
+    /// # Ok(()) }
+    /// ```
     pub async fn create_report_specification(
         &self,
         bm_id: Uuid,
@@ -80,6 +135,56 @@ impl BlockModelsClient {
 
     /// Creates a report specification and runs it at once on the latest version; returns the
     /// specification and the reporting job.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// # let (model, _) = client.create(&regular("Pit")).await?;
+    /// # let grades = evo_blockmodels::ColumnChanges::new()
+    /// #     .add("Au", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![0.5, 1.0, 1.5, 2.0])), Some("g/t".into()))
+    /// #     .add("density", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![2.5; 4])), Some("t/m3".into()));
+    /// # let version = client.update_columns(model.bm_uuid, &grades).await?;
+    /// // `model` has 4 blocks with columns "Au" (g/t) and "density" (t/m3), made by `version`.
+    /// # let column_id = |title: &str| version.mapping.column(title).unwrap().col_id.parse::<uuid::Uuid>().unwrap();
+    /// # let resource = evo_blockmodels::NewReportSpecification::new("Resource", "t")
+    /// #     .autorun(false)
+    /// #     .column(evo_blockmodels::ReportColumn::new(column_id("Au"), "Au", evo_blockmodels::ReportAggregation::MassAverage, "g/t"))
+    /// #     .density_column(column_id("density"));
+    /// // `resource`: a report specification of the mass-averaged Au grade, by the density column.
+    /// use evo_blockmodels::ReportSpecificationUpdate;
+    ///
+    /// let (spec, job) = client.create_report_specification_and_run(model.bm_uuid, &resource).await?;
+    /// let run = job.wait().await?;
+    /// assert_eq!(run.version_uuid, version.version_uuid);
+    ///
+    /// // Changed and run again in one call.
+    /// let update = ReportSpecificationUpdate::from_current(&spec).name("Resource (again)");
+    /// let (_, job) = client
+    ///     .update_report_specification_and_run(model.bm_uuid, spec.report_specification_uuid, &update)
+    ///     .await?;
+    /// assert_ne!(job.wait().await?.report_result_uuid, run.report_result_uuid);
+    /// # Ok(()) }
+    /// ```
     pub async fn create_report_specification_and_run(
         &self,
         bm_id: Uuid,
@@ -90,6 +195,8 @@ impl BlockModelsClient {
     }
 
     /// Changes report specification `rs_id` (see [`ReportSpecificationUpdate`]).
+    ///
+    /// See the example on [`create_report_specification`](Self::create_report_specification).
     pub async fn update_report_specification(
         &self,
         bm_id: Uuid,
@@ -103,6 +210,8 @@ impl BlockModelsClient {
     }
 
     /// Changes report specification `rs_id` and runs it at once on the latest version.
+    ///
+    /// See the example on [`create_report_specification_and_run`](Self::create_report_specification_and_run).
     pub async fn update_report_specification_and_run(
         &self,
         bm_id: Uuid,
@@ -149,6 +258,8 @@ impl BlockModelsClient {
     }
 
     /// One page of the report specifications of block model `bm_id`, by name.
+    ///
+    /// See the example on [`create_report_specification`](Self::create_report_specification).
     pub async fn list_report_specifications_page(
         &self,
         bm_id: Uuid,
@@ -169,6 +280,8 @@ impl BlockModelsClient {
     }
 
     /// Every report specification of block model `bm_id`, page after page.
+    ///
+    /// See the example on [`create_report_specification`](Self::create_report_specification).
     pub fn list_report_specifications_all(
         &self,
         bm_id: Uuid,
@@ -184,6 +297,8 @@ impl BlockModelsClient {
     }
 
     /// Report specification `rs_id` of block model `bm_id`, with when it last ran.
+    ///
+    /// See the example on [`create_report_specification`](Self::create_report_specification).
     pub async fn get_report_specification(
         &self,
         bm_id: Uuid,
@@ -196,6 +311,8 @@ impl BlockModelsClient {
 
     /// Starts a reporting job of specification `rs_id` on `version_uuid` (`None`: the latest
     /// version); the job's result names the [`ReportResult`] it made.
+    ///
+    /// See the example on [`run_report`](Self::run_report).
     pub async fn start_report(
         &self,
         bm_id: Uuid,
@@ -221,6 +338,64 @@ impl BlockModelsClient {
 
     /// Runs specification `rs_id` on `version_uuid` (`None`: the latest version), waits for the
     /// job and reads the result.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// # let (model, _) = client.create(&regular("Pit")).await?;
+    /// # let grades = evo_blockmodels::ColumnChanges::new()
+    /// #     .add("Au", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![0.5, 1.0, 1.5, 2.0])), Some("g/t".into()))
+    /// #     .add("density", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![2.5; 4])), Some("t/m3".into()));
+    /// # let version = client.update_columns(model.bm_uuid, &grades).await?;
+    /// // `model` has 4 blocks with columns "Au" (g/t) and "density" (t/m3), made by `version`.
+    /// # let column_id = |title: &str| version.mapping.column(title).unwrap().col_id.parse::<uuid::Uuid>().unwrap();
+    /// # let resource = evo_blockmodels::NewReportSpecification::new("Resource", "t")
+    /// #     .autorun(false)
+    /// #     .column(evo_blockmodels::ReportColumn::new(column_id("Au"), "Au", evo_blockmodels::ReportAggregation::MassAverage, "g/t"))
+    /// #     .density_column(column_id("density"));
+    /// // `resource`: a report specification of the mass-averaged Au grade, by the density column.
+    /// use evo_blockmodels::ListQuery;
+    /// use futures_util::TryStreamExt as _;
+    ///
+    /// let rs_id = client.create_report_specification(model.bm_uuid, &resource).await?.report_specification_uuid;
+    /// let result = client.run_report(model.bm_uuid, rs_id, None).await?;
+    /// // No categories or cut-offs: one row, the mass and the mass-averaged grade of all blocks.
+    /// let rows = &result.result_set(None).unwrap().rows;
+    /// assert_eq!(rows.len(), 1);
+    /// let grade = rows[0].values[1].value.unwrap();
+    /// assert!((grade - 1.25).abs() < 1e-9);
+    ///
+    /// let (_, job) = client.start_report(model.bm_uuid, rs_id, Some(version.version_uuid)).await?;
+    /// let run = job.wait().await?;
+    ///
+    /// let page = client.list_report_results_page(model.bm_uuid, rs_id, &ListQuery::new()).await?;
+    /// assert_eq!(page.items[0].report_result_uuid, run.report_result_uuid); // newest first
+    /// let all: Vec<_> = client.list_report_results_all(model.bm_uuid, rs_id).try_collect().await?;
+    /// assert_eq!(all.len(), 2);
+    /// let read = client.get_report_result(model.bm_uuid, rs_id, result.report_result_uuid).await?;
+    /// assert_eq!(read.report_specification_name, "Resource");
+    /// # Ok(()) }
+    /// ```
     pub async fn run_report(
         &self,
         bm_id: Uuid,
@@ -234,6 +409,8 @@ impl BlockModelsClient {
     }
 
     /// One page of the results of specification `rs_id`, newest first.
+    ///
+    /// See the example on [`run_report`](Self::run_report).
     pub async fn list_report_results_page(
         &self,
         bm_id: Uuid,
@@ -248,6 +425,8 @@ impl BlockModelsClient {
     }
 
     /// Every result of specification `rs_id`, newest first.
+    ///
+    /// See the example on [`run_report`](Self::run_report).
     pub fn list_report_results_all(
         &self,
         bm_id: Uuid,
@@ -261,6 +440,8 @@ impl BlockModelsClient {
     }
 
     /// Result `result_uuid` of specification `rs_id`.
+    ///
+    /// See the example on [`run_report`](Self::run_report).
     pub async fn get_report_result(
         &self,
         bm_id: Uuid,
@@ -285,6 +466,8 @@ impl BlockModelsClient {
     /// Asks for the results of specification `rs_id` on two versions (by default the latest
     /// and the one before it): [`ComparisonStarted::Ready`] when both exist for the current
     /// revision, else the job that makes them.
+    ///
+    /// See the example on [`compare_reports`](Self::compare_reports).
     pub async fn request_report_comparison(
         &self,
         bm_id: Uuid,
@@ -319,6 +502,8 @@ impl BlockModelsClient {
 
     /// The comparison of two results of specification `rs_id` (`to - from`, value by value),
     /// rounded to `decimal_places` (0 to 10) when given.
+    ///
+    /// See the example on [`compare_reports`](Self::compare_reports).
     pub async fn get_report_comparison(
         &self,
         bm_id: Uuid,
@@ -342,6 +527,72 @@ impl BlockModelsClient {
     }
 
     /// Requests a comparison, waits for the job if one was needed, and reads the comparison.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.blocksync"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let client = evo_blockmodels::BlockModelsClient::new(environment, connector)?;
+    /// # let regular = |name: &str| evo_blockmodels::NewBlockModel::new(name, evo_blockmodels::SizeOptions::Regular {
+    /// #     n_blocks: evo_blockmodels::Size3::new(2, 2, 1),
+    /// #     block_size: evo_blockmodels::BlockSize::new(10.0, 10.0, 5.0),
+    /// # });
+    /// // `regular(name)`: a new model of 2 x 2 x 1 blocks of 10 x 10 x 5 m.
+    /// # let (model, _) = client.create(&regular("Pit")).await?;
+    /// # let grades = evo_blockmodels::ColumnChanges::new()
+    /// #     .add("Au", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![0.5, 1.0, 1.5, 2.0])), Some("g/t".into()))
+    /// #     .add("density", std::sync::Arc::new(evo_blockmodels::evo_tables::arrow_array::Float64Array::from(vec![2.5; 4])), Some("t/m3".into()));
+    /// # let version = client.update_columns(model.bm_uuid, &grades).await?;
+    /// // `model` has 4 blocks with columns "Au" (g/t) and "density" (t/m3), made by `version`.
+    /// # let column_id = |title: &str| version.mapping.column(title).unwrap().col_id.parse::<uuid::Uuid>().unwrap();
+    /// # let resource = evo_blockmodels::NewReportSpecification::new("Resource", "t")
+    /// #     .autorun(false)
+    /// #     .column(evo_blockmodels::ReportColumn::new(column_id("Au"), "Au", evo_blockmodels::ReportAggregation::MassAverage, "g/t"))
+    /// #     .density_column(column_id("density"));
+    /// // `resource`: a report specification of the mass-averaged Au grade, by the density column.
+    /// use std::sync::Arc;
+    /// use evo_blockmodels::evo_tables::arrow_array::Float64Array;
+    /// use evo_blockmodels::{ColumnChanges, ComparisonStarted, ReportComparisonRequest};
+    ///
+    /// let rs_id = client.create_report_specification(model.bm_uuid, &resource).await?.report_specification_uuid;
+    /// let before = client.run_report(model.bm_uuid, rs_id, None).await?;
+    /// let higher = Arc::new(Float64Array::from(vec![1.5, 2.0, 2.5, 3.0]));
+    /// let after = client.update_columns(model.bm_uuid, &ColumnChanges::new().update("Au", higher)).await?;
+    /// let request = ReportComparisonRequest {
+    ///     from_version_uuid: Some(version.version_uuid),
+    ///     to_version_uuid: Some(after.version_uuid),
+    /// };
+    ///
+    /// // In one call: the missing result is made, then both are compared.
+    /// let comparison = client.compare_reports(model.bm_uuid, rs_id, &request, Some(2)).await?;
+    /// assert_eq!(comparison.report_specification_uuid, rs_id);
+    ///
+    /// // In steps: both results exist now, so no job is needed.
+    /// let ComparisonStarted::Ready { from_result_uuid, to_result_uuid } =
+    ///     client.request_report_comparison(model.bm_uuid, rs_id, &request).await?
+    /// else {
+    ///     panic!("both results exist");
+    /// };
+    /// assert_eq!(from_result_uuid, before.report_result_uuid);
+    /// let again = client
+    ///     .get_report_comparison(model.bm_uuid, rs_id, from_result_uuid, to_result_uuid, Some(2))
+    ///     .await?;
+    /// assert_eq!(again, comparison);
+    /// # Ok(()) }
+    /// ```
     pub async fn compare_reports(
         &self,
         bm_id: Uuid,

@@ -77,6 +77,41 @@ impl ColormapsClient {
     }
 
     /// Creates `colormap` under `name`, after checking it ([`Colormap::validate`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let colormaps = evo_colormaps::ColormapsClient::new(environment, connector)?;
+    /// # let heat = || evo_colormaps::Colormap::from(evo_colormaps::ContinuousColormap {
+    /// #     colors: vec![[0, 0, 255], [255, 0, 0]],
+    /// #     attribute_controls: vec![0.0, 10.0],
+    /// #     gradient_controls: vec![0.0, 1.0],
+    /// # });
+    /// // `heat()`: a continuous colormap from blue (0) to red (10).
+    /// use evo_colormaps::CategoryColormap;
+    ///
+    /// let stored = colormaps.create_colormap(&heat(), "grade heat").await?;
+    /// assert_eq!(stored.name, "grade heat");
+    ///
+    /// // Checked before sending: a category colormap needs a name per color.
+    /// let bad = CategoryColormap { colors: vec![[0, 0, 0]], map: vec![] };
+    /// assert!(colormaps.create_colormap(&bad.into(), "broken").await.is_err());
+    /// # Ok(()) }
+    /// ```
     pub async fn create_colormap(
         &self,
         colormap: &Colormap,
@@ -93,6 +128,36 @@ impl ColormapsClient {
     }
 
     /// The colormap `id`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let colormaps = evo_colormaps::ColormapsClient::new(environment, connector)?;
+    /// # let heat = || evo_colormaps::Colormap::from(evo_colormaps::ContinuousColormap {
+    /// #     colors: vec![[0, 0, 255], [255, 0, 0]],
+    /// #     attribute_controls: vec![0.0, 10.0],
+    /// #     gradient_controls: vec![0.0, 1.0],
+    /// # });
+    /// // `heat()`: a continuous colormap from blue (0) to red (10).
+    /// let stored = colormaps.create_colormap(&heat(), "heat").await?;
+    /// let read = colormaps.get_colormap(stored.id).await?;
+    /// assert_eq!((read.name.as_str(), &read.colormap), ("heat", &heat()));
+    /// # Ok(()) }
+    /// ```
     pub async fn get_colormap(&self, id: Uuid) -> Result<ColormapMetadata, Error> {
         Self::send(
             self.request(Method::GET, "/colormaps/{colormap_id}")
@@ -102,12 +167,81 @@ impl ColormapsClient {
     }
 
     /// Every colormap of the workspace.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let colormaps = evo_colormaps::ColormapsClient::new(environment, connector)?;
+    /// # let heat = || evo_colormaps::Colormap::from(evo_colormaps::ContinuousColormap {
+    /// #     colors: vec![[0, 0, 255], [255, 0, 0]],
+    /// #     attribute_controls: vec![0.0, 10.0],
+    /// #     gradient_controls: vec![0.0, 1.0],
+    /// # });
+    /// // `heat()`: a continuous colormap from blue (0) to red (10).
+    /// colormaps.create_colormap(&heat(), "one").await?;
+    /// colormaps.create_colormap(&heat(), "two").await?;
+    /// let all = colormaps.list_colormaps().await?;
+    /// assert_eq!(all.len(), 2);
+    /// # Ok(()) }
+    /// ```
     pub async fn list_colormaps(&self) -> Result<Vec<ColormapMetadata>, Error> {
         let list: ColormapList = Self::send(self.request(Method::GET, "/colormaps")).await?;
         Ok(list.colormaps)
     }
 
     /// Associates a colormap with an attribute of the object `object_id`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let colormaps = evo_colormaps::ColormapsClient::new(environment, connector)?;
+    /// # let heat = || evo_colormaps::Colormap::from(evo_colormaps::ContinuousColormap {
+    /// #     colors: vec![[0, 0, 255], [255, 0, 0]],
+    /// #     attribute_controls: vec![0.0, 10.0],
+    /// #     gradient_controls: vec![0.0, 1.0],
+    /// # });
+    /// // `heat()`: a continuous colormap from blue (0) to red (10).
+    /// use evo_colormaps::Association;
+    ///
+    /// let stored = colormaps.create_colormap(&heat(), "heat").await?;
+    /// let object_id = evo_core::uuid::Uuid::new_v4(); // a point set's id
+    /// let made = colormaps.create_association(object_id, &Association::new("grade", stored.id)).await?;
+    /// assert_eq!((made.attribute_id.as_str(), made.colormap_id), ("grade", stored.id));
+    ///
+    /// let read = colormaps.get_association(object_id, made.id).await?;
+    /// assert_eq!(read.id, made.id);
+    /// let all = colormaps.list_associations(object_id).await?;
+    /// assert_eq!(all.len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn create_association(
         &self,
         object_id: Uuid,
@@ -124,6 +258,41 @@ impl ColormapsClient {
     /// Associates many colormaps with attributes of the object `object_id`, in requests of
     /// at most [`ASSOCIATION_BATCH`]; the answers in the order given. Batches already sent
     /// stay when a later one fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let colormaps = evo_colormaps::ColormapsClient::new(environment, connector)?;
+    /// # let heat = || evo_colormaps::Colormap::from(evo_colormaps::ContinuousColormap {
+    /// #     colors: vec![[0, 0, 255], [255, 0, 0]],
+    /// #     attribute_controls: vec![0.0, 10.0],
+    /// #     gradient_controls: vec![0.0, 1.0],
+    /// # });
+    /// // `heat()`: a continuous colormap from blue (0) to red (10).
+    /// use evo_colormaps::Association;
+    ///
+    /// let stored = colormaps.create_colormap(&heat(), "heat").await?;
+    /// let object_id = evo_core::uuid::Uuid::new_v4();
+    /// let wanted = [Association::new("grade", stored.id), Association::new("depth", stored.id)];
+    /// let made = colormaps.create_associations(object_id, &wanted).await?;
+    /// let attributes: Vec<&str> = made.iter().map(|a| a.attribute_id.as_str()).collect();
+    /// assert_eq!(attributes, ["grade", "depth"]);
+    /// # Ok(()) }
+    /// ```
     pub async fn create_associations(
         &self,
         object_id: Uuid,
@@ -146,6 +315,8 @@ impl ColormapsClient {
     }
 
     /// The association `association_id` of the object `object_id`.
+    ///
+    /// See the example on [`create_association`](Self::create_association).
     pub async fn get_association(
         &self,
         object_id: Uuid,
@@ -163,6 +334,8 @@ impl ColormapsClient {
     }
 
     /// Every association of the object `object_id`.
+    ///
+    /// See the example on [`create_association`](Self::create_association).
     pub async fn list_associations(
         &self,
         object_id: Uuid,
@@ -176,6 +349,41 @@ impl ColormapsClient {
     }
 
     /// What the Colormap API holds for the objects of the workspace.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let colormaps = evo_colormaps::ColormapsClient::new(environment, connector)?;
+    /// # let heat = || evo_colormaps::Colormap::from(evo_colormaps::ContinuousColormap {
+    /// #     colors: vec![[0, 0, 255], [255, 0, 0]],
+    /// #     attribute_controls: vec![0.0, 10.0],
+    /// #     gradient_controls: vec![0.0, 1.0],
+    /// # });
+    /// // `heat()`: a continuous colormap from blue (0) to red (10).
+    /// use evo_colormaps::Association;
+    ///
+    /// let stored = colormaps.create_colormap(&heat(), "heat").await?;
+    /// let object_id = evo_core::uuid::Uuid::new_v4();
+    /// colormaps.create_association(object_id, &Association::new("grade", stored.id)).await?;
+    /// let metadata = colormaps.workspace_metadata().await?;
+    /// assert_eq!(metadata.workspace_id, workspace_id);
+    /// assert!(metadata.objects_metadata.contains_key(&object_id.to_string()));
+    /// # Ok(()) }
+    /// ```
     pub async fn workspace_metadata(&self) -> Result<WorkspaceMetadata, Error> {
         Self::send(self.request(Method::GET, "/metadata")).await
     }

@@ -14,9 +14,27 @@
 //!   object attribute, one or many at a time (batched by [`ASSOCIATION_BATCH`]); get and list
 //!   associations; the workspace metadata.
 //!
-//! ```no_run
-//! # async fn demo(environment: evo_core::Environment, connector: evo_core::ApiConnector) -> Result<(), evo_colormaps::Error> {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let seed = evo_emulator::Seed::from_json(
+//! #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+//! # )?;
+//! # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+//! # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+//! # let hub_url = emulator.hub_url();
+//! # let environment = evo_core::Environment::new(hub_url.clone(), emulator.org_id(), workspace_id);
+//! # let token = emulator.issue_token(&["evo.object"]);
+//! use std::sync::Arc;
 //! use evo_colormaps::{Association, ColormapsClient, ContinuousColormap};
+//! use evo_core::{ApiConnector, StaticTokenAuthorizer};
+//!
+//! // The workspace's environment comes from evo-workspaces, the token (scope `evo.object`)
+//! // from evo-auth; here both come from the embedded emulator.
+//! let connector = ApiConnector::builder(hub_url)
+//!     .transport(Arc::new(evo_hyper::HyperTransport::new()))
+//!     .authorizer(Arc::new(StaticTokenAuthorizer::new(token)))
+//!     .build()?;
 //! let colormaps = ColormapsClient::new(environment, connector)?;
 //! let heat = ContinuousColormap {
 //!     colors: vec![[0, 0, 255], [255, 255, 0], [255, 0, 0]],
@@ -24,10 +42,12 @@
 //!     gradient_controls: vec![0.0, 1.0],
 //! };
 //! let stored = colormaps.create_colormap(&heat.into(), "grade heat").await?;
-//! let object_id = evo_core::uuid::Uuid::nil(); // a point set's id
+//! let object_id = evo_core::uuid::Uuid::new_v4(); // a point set's id
 //! colormaps
 //!     .create_association(object_id, &Association::new("grade", stored.id))
 //!     .await?;
+//! let associations = colormaps.list_associations(object_id).await?;
+//! assert_eq!((associations[0].attribute_id.as_str(), associations[0].colormap_id), ("grade", stored.id));
 //! # Ok(()) }
 //! ```
 

@@ -22,15 +22,48 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 
 /// The Compute Tasks API client of one organization. Cheap to clone.
 ///
-/// ```no_run
-/// # async fn demo(connector: evo_core::ApiConnector, org: uuid::Uuid) -> Result<(), evo_compute::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+/// # let seed = evo_emulator::Seed::from_json(
+/// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+/// # )?;
+/// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+/// # emulator.set_compute_job_step(std::time::Duration::from_millis(20));
+/// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+/// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+/// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+/// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+/// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+/// #         emulator.issue_token(&["evo.object"]),
+/// #     )))
+/// #     .build()?;
+/// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+/// # let xyz = positions(Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![0.5; 3]))?;
+/// # let samples = evo_objects::SpatialObject::point_set("samples", xyz)
+/// #     .attribute("grade", std::sync::Arc::new(Float64Array::from(vec![1.0, 4.0, 2.0])));
+/// # let points = objects.create_spatial("samples.json", &samples).await?;
+/// # let points = evo_objects::ObjectReference::new(&environment, points.id().unwrap(), None);
+/// # let grid = evo_objects::SpatialObject::regular_grid("grid", [0.0; 3], [5, 5, 1], [2.0, 2.0, 1.0]);
+/// # let grid = objects.create_spatial("grid.json", &grid).await?;
+/// # let grid = evo_objects::ObjectReference::new(&environment, grid.id().unwrap(), None);
+/// # let idw = |name: &str| evo_compute::tasks::InverseDistance::new(
+/// #     evo_compute::tasks::Source::point_set_attribute(&points, "grade"),
+/// #     evo_compute::tasks::Target::new_attribute(&grid, name),
+/// #     evo_compute::tasks::SearchNeighborhood::new(evo_compute::tasks::Ellipsoid::sphere(100.0), 16),
+/// #     2.0,
+/// # );
+/// # let org = emulator.org_id();
 /// use std::time::Duration;
-/// use evo_compute::{ComputeClient, GenericTask};
+/// use evo_compute::{ComputeClient, GenericTask, Task as _};
 /// let compute = ComputeClient::new(org, connector)?;
-/// let task = GenericTask::new("geostatistics", "knn", serde_json::json!({"source": {}}));
+/// // Any task, its parameters as JSON (here those of a typed task).
+/// let task = GenericTask::new("geostatistics", "idw", idw("grade_idw").parameters()?);
 /// let job = compute.submit(&task).await?;
 /// let results = job.wait_for_results(Some(Duration::from_secs(600))).await?;
 /// println!("{results}");
+/// assert_eq!(results["target"]["attribute"]["name"], "grade_idw");
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
@@ -122,12 +155,107 @@ impl ComputeClient {
 
     /// Submits `task`: `POST compute/orgs/{org}/{topic}/{task}` with `{"parameters": …}`.
     /// The job is read from the `Location` answer header (its status URL).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # emulator.set_compute_job_step(std::time::Duration::from_millis(20));
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let xyz = positions(Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![0.5; 3]))?;
+    /// # let samples = evo_objects::SpatialObject::point_set("samples", xyz)
+    /// #     .attribute("grade", std::sync::Arc::new(Float64Array::from(vec![1.0, 4.0, 2.0])));
+    /// # let points = objects.create_spatial("samples.json", &samples).await?;
+    /// # let points = evo_objects::ObjectReference::new(&environment, points.id().unwrap(), None);
+    /// # let grid = evo_objects::SpatialObject::regular_grid("grid", [0.0; 3], [5, 5, 1], [2.0, 2.0, 1.0]);
+    /// # let grid = objects.create_spatial("grid.json", &grid).await?;
+    /// # let grid = evo_objects::ObjectReference::new(&environment, grid.id().unwrap(), None);
+    /// # let compute = evo_compute::ComputeClient::builder(emulator.org_id(), connector)
+    /// #     .poll_intervals(std::time::Duration::from_millis(10), std::time::Duration::from_millis(50))
+    /// #     .build()?;
+    /// # let idw = |name: &str| evo_compute::tasks::InverseDistance::new(
+    /// #     evo_compute::tasks::Source::point_set_attribute(&points, "grade"),
+    /// #     evo_compute::tasks::Target::new_attribute(&grid, name),
+    /// #     evo_compute::tasks::SearchNeighborhood::new(evo_compute::tasks::Ellipsoid::sphere(100.0), 16),
+    /// #     2.0,
+    /// # );
+    /// // `idw(name)`: inverse distance from the grades of a point set onto attribute `name` of a grid.
+    /// use evo_compute::TaskResult;
+    ///
+    /// let job = compute.submit(&idw("grade_idw")).await?;
+    /// assert_eq!(job.id().task, "idw");
+    /// let result: TaskResult = job.wait_for(None).await?;
+    /// assert_eq!((result.target.name.as_str(), result.target.attribute.name.as_str()), ("grid", "grade_idw"));
+    /// # Ok(()) }
+    /// ```
     pub async fn submit(&self, task: &(impl Task + ?Sized)) -> Result<Job, Error> {
         let parameters = task.parameters()?;
         self.submit_raw(task.topic(), task.task(), parameters).await
     }
 
     /// Submits `parameters` to `topic`/`task` as they are (any task, known to this SDK or not).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # emulator.set_compute_job_step(std::time::Duration::from_millis(20));
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let xyz = positions(Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![0.5; 3]))?;
+    /// # let samples = evo_objects::SpatialObject::point_set("samples", xyz)
+    /// #     .attribute("grade", std::sync::Arc::new(Float64Array::from(vec![1.0, 4.0, 2.0])));
+    /// # let points = objects.create_spatial("samples.json", &samples).await?;
+    /// # let points = evo_objects::ObjectReference::new(&environment, points.id().unwrap(), None);
+    /// # let grid = evo_objects::SpatialObject::regular_grid("grid", [0.0; 3], [5, 5, 1], [2.0, 2.0, 1.0]);
+    /// # let grid = objects.create_spatial("grid.json", &grid).await?;
+    /// # let grid = evo_objects::ObjectReference::new(&environment, grid.id().unwrap(), None);
+    /// # let compute = evo_compute::ComputeClient::builder(emulator.org_id(), connector)
+    /// #     .poll_intervals(std::time::Duration::from_millis(10), std::time::Duration::from_millis(50))
+    /// #     .build()?;
+    /// # let idw = |name: &str| evo_compute::tasks::InverseDistance::new(
+    /// #     evo_compute::tasks::Source::point_set_attribute(&points, "grade"),
+    /// #     evo_compute::tasks::Target::new_attribute(&grid, name),
+    /// #     evo_compute::tasks::SearchNeighborhood::new(evo_compute::tasks::Ellipsoid::sphere(100.0), 16),
+    /// #     2.0,
+    /// # );
+    /// // `idw(name)`: inverse distance from the grades of a point set onto attribute `name` of a grid.
+    /// use evo_compute::Task as _;
+    ///
+    /// // Any topic and task, with its parameters as JSON (here those of a typed task).
+    /// let parameters = idw("raw").parameters()?;
+    /// let job = compute.submit_raw("geostatistics", "idw", parameters).await?;
+    /// let results = job.wait_for_results(None).await?;
+    /// assert_eq!(results["target"]["attribute"]["name"], "raw");
+    /// # Ok(()) }
+    /// ```
     pub async fn submit_raw(
         &self,
         topic: &str,
@@ -171,6 +299,53 @@ impl ComputeClient {
 
     /// The job whose status URL is `url` (as returned in `Location`, or from
     /// [`Job::status_url`] of an earlier session). It must be under this client's hub URL.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # emulator.set_compute_job_step(std::time::Duration::from_millis(20));
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let xyz = positions(Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![0.5; 3]))?;
+    /// # let samples = evo_objects::SpatialObject::point_set("samples", xyz)
+    /// #     .attribute("grade", std::sync::Arc::new(Float64Array::from(vec![1.0, 4.0, 2.0])));
+    /// # let points = objects.create_spatial("samples.json", &samples).await?;
+    /// # let points = evo_objects::ObjectReference::new(&environment, points.id().unwrap(), None);
+    /// # let grid = evo_objects::SpatialObject::regular_grid("grid", [0.0; 3], [5, 5, 1], [2.0, 2.0, 1.0]);
+    /// # let grid = objects.create_spatial("grid.json", &grid).await?;
+    /// # let grid = evo_objects::ObjectReference::new(&environment, grid.id().unwrap(), None);
+    /// # let compute = evo_compute::ComputeClient::builder(emulator.org_id(), connector)
+    /// #     .poll_intervals(std::time::Duration::from_millis(10), std::time::Duration::from_millis(50))
+    /// #     .build()?;
+    /// # let idw = |name: &str| evo_compute::tasks::InverseDistance::new(
+    /// #     evo_compute::tasks::Source::point_set_attribute(&points, "grade"),
+    /// #     evo_compute::tasks::Target::new_attribute(&grid, name),
+    /// #     evo_compute::tasks::SearchNeighborhood::new(evo_compute::tasks::Ellipsoid::sphere(100.0), 16),
+    /// #     2.0,
+    /// # );
+    /// // `idw(name)`: inverse distance from the grades of a point set onto attribute `name` of a grid.
+    /// let job = compute.submit(&idw("later")).await?;
+    /// // Kept somewhere, and found again later.
+    /// let url = job.status_url();
+    /// let again = compute.job_from_url(&url)?;
+    /// assert_eq!(again.id(), job.id());
+    /// again.wait_for_results(None).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn job_from_url(&self, url: &str) -> Result<Job, Error> {
         let id = JobId::from_status_url(self.connector.base_url(), url).map_err(Error::Invalid)?;
         Ok(Job::new(self.clone(), id))
@@ -179,6 +354,51 @@ impl ComputeClient {
     /// Submits every task, at most `concurrency` jobs at a time, waits for each (at most
     /// `timeout` per job), and returns their results in the order of `tasks`: one outcome
     /// per task, so one failed job does not hide the others.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # emulator.set_compute_job_step(std::time::Duration::from_millis(20));
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let xyz = positions(Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![0.5; 3]))?;
+    /// # let samples = evo_objects::SpatialObject::point_set("samples", xyz)
+    /// #     .attribute("grade", std::sync::Arc::new(Float64Array::from(vec![1.0, 4.0, 2.0])));
+    /// # let points = objects.create_spatial("samples.json", &samples).await?;
+    /// # let points = evo_objects::ObjectReference::new(&environment, points.id().unwrap(), None);
+    /// # let grid = evo_objects::SpatialObject::regular_grid("grid", [0.0; 3], [5, 5, 1], [2.0, 2.0, 1.0]);
+    /// # let grid = objects.create_spatial("grid.json", &grid).await?;
+    /// # let grid = evo_objects::ObjectReference::new(&environment, grid.id().unwrap(), None);
+    /// # let compute = evo_compute::ComputeClient::builder(emulator.org_id(), connector)
+    /// #     .poll_intervals(std::time::Duration::from_millis(10), std::time::Duration::from_millis(50))
+    /// #     .build()?;
+    /// # let idw = |name: &str| evo_compute::tasks::InverseDistance::new(
+    /// #     evo_compute::tasks::Source::point_set_attribute(&points, "grade"),
+    /// #     evo_compute::tasks::Target::new_attribute(&grid, name),
+    /// #     evo_compute::tasks::SearchNeighborhood::new(evo_compute::tasks::Ellipsoid::sphere(100.0), 16),
+    /// #     2.0,
+    /// # );
+    /// // `idw(name)`: inverse distance from the grades of a point set onto attribute `name` of a grid.
+    /// let tasks = [idw("first"), idw("second")];
+    /// let results = compute.run_many(&tasks, 2, None).await;
+    /// assert_eq!(results.len(), 2);
+    /// assert_eq!(results[1].as_ref().unwrap()["target"]["attribute"]["name"], "second");
+    /// # Ok(()) }
+    /// ```
     pub async fn run_many<T: Task>(
         &self,
         tasks: &[T],

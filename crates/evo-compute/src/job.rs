@@ -109,6 +109,52 @@ impl Job {
     /// Cancels the job when this handle is dropped before the job finished (default: no).
     /// The cancel is sent from a task on the current tokio runtime; without one, nothing
     /// is sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # emulator.set_compute_job_step(std::time::Duration::from_millis(400));
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let xyz = positions(Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![0.5; 3]))?;
+    /// # let samples = evo_objects::SpatialObject::point_set("samples", xyz)
+    /// #     .attribute("grade", std::sync::Arc::new(Float64Array::from(vec![1.0, 4.0, 2.0])));
+    /// # let points = objects.create_spatial("samples.json", &samples).await?;
+    /// # let points = evo_objects::ObjectReference::new(&environment, points.id().unwrap(), None);
+    /// # let grid = evo_objects::SpatialObject::regular_grid("grid", [0.0; 3], [5, 5, 1], [2.0, 2.0, 1.0]);
+    /// # let grid = objects.create_spatial("grid.json", &grid).await?;
+    /// # let grid = evo_objects::ObjectReference::new(&environment, grid.id().unwrap(), None);
+    /// # let compute = evo_compute::ComputeClient::builder(emulator.org_id(), connector)
+    /// #     .poll_intervals(std::time::Duration::from_millis(10), std::time::Duration::from_millis(50))
+    /// #     .build()?;
+    /// # let idw = |name: &str| evo_compute::tasks::InverseDistance::new(
+    /// #     evo_compute::tasks::Source::point_set_attribute(&points, "grade"),
+    /// #     evo_compute::tasks::Target::new_attribute(&grid, name),
+    /// #     evo_compute::tasks::SearchNeighborhood::new(evo_compute::tasks::Ellipsoid::sphere(100.0), 16),
+    /// #     2.0,
+    /// # );
+    /// // `idw(name)`: inverse distance from the grades of a point set onto attribute `name` of a grid.
+    /// {
+    ///     let _job = compute.submit(&idw("abandoned")).await?.cancel_on_drop(true);
+    ///     // ... dropped before it finished: a cancel request is sent.
+    /// }
+    /// # tokio::task::yield_now().await;
+    /// # Ok(()) }
+    /// ```
     pub fn cancel_on_drop(mut self, cancel: bool) -> Self {
         self.cancel_on_drop = cancel;
         self
@@ -134,6 +180,52 @@ impl Job {
     }
 
     /// The job's status: `GET …/{job}/status`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # emulator.set_compute_job_step(std::time::Duration::from_millis(400));
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let xyz = positions(Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![0.5; 3]))?;
+    /// # let samples = evo_objects::SpatialObject::point_set("samples", xyz)
+    /// #     .attribute("grade", std::sync::Arc::new(Float64Array::from(vec![1.0, 4.0, 2.0])));
+    /// # let points = objects.create_spatial("samples.json", &samples).await?;
+    /// # let points = evo_objects::ObjectReference::new(&environment, points.id().unwrap(), None);
+    /// # let grid = evo_objects::SpatialObject::regular_grid("grid", [0.0; 3], [5, 5, 1], [2.0, 2.0, 1.0]);
+    /// # let grid = objects.create_spatial("grid.json", &grid).await?;
+    /// # let grid = evo_objects::ObjectReference::new(&environment, grid.id().unwrap(), None);
+    /// # let compute = evo_compute::ComputeClient::builder(emulator.org_id(), connector)
+    /// #     .poll_intervals(std::time::Duration::from_millis(10), std::time::Duration::from_millis(50))
+    /// #     .build()?;
+    /// # let idw = |name: &str| evo_compute::tasks::InverseDistance::new(
+    /// #     evo_compute::tasks::Source::point_set_attribute(&points, "grade"),
+    /// #     evo_compute::tasks::Target::new_attribute(&grid, name),
+    /// #     evo_compute::tasks::SearchNeighborhood::new(evo_compute::tasks::Ellipsoid::sphere(100.0), 16),
+    /// #     2.0,
+    /// # );
+    /// // `idw(name)`: inverse distance from the grades of a point set onto attribute `name` of a grid.
+    /// use evo_compute::JobStatus;
+    ///
+    /// let job = compute.submit(&idw("grade")).await?;
+    /// let progress = job.status().await?;
+    /// assert_eq!(progress.status, JobStatus::Requested);
+    /// # Ok(()) }
+    /// ```
     pub async fn status(&self) -> Result<JobProgress, Error> {
         let progress: JobProgress = self
             .request(Method::GET, "/status")
@@ -148,6 +240,54 @@ impl Job {
 
     /// The job's results: `GET …/{job}`. While the job runs the service answers 202, which is
     /// [`JobResults::Pending`], not an error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # emulator.set_compute_job_step(std::time::Duration::from_millis(400));
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let xyz = positions(Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![0.5; 3]))?;
+    /// # let samples = evo_objects::SpatialObject::point_set("samples", xyz)
+    /// #     .attribute("grade", std::sync::Arc::new(Float64Array::from(vec![1.0, 4.0, 2.0])));
+    /// # let points = objects.create_spatial("samples.json", &samples).await?;
+    /// # let points = evo_objects::ObjectReference::new(&environment, points.id().unwrap(), None);
+    /// # let grid = evo_objects::SpatialObject::regular_grid("grid", [0.0; 3], [5, 5, 1], [2.0, 2.0, 1.0]);
+    /// # let grid = objects.create_spatial("grid.json", &grid).await?;
+    /// # let grid = evo_objects::ObjectReference::new(&environment, grid.id().unwrap(), None);
+    /// # let compute = evo_compute::ComputeClient::builder(emulator.org_id(), connector)
+    /// #     .poll_intervals(std::time::Duration::from_millis(10), std::time::Duration::from_millis(50))
+    /// #     .build()?;
+    /// # let idw = |name: &str| evo_compute::tasks::InverseDistance::new(
+    /// #     evo_compute::tasks::Source::point_set_attribute(&points, "grade"),
+    /// #     evo_compute::tasks::Target::new_attribute(&grid, name),
+    /// #     evo_compute::tasks::SearchNeighborhood::new(evo_compute::tasks::Ellipsoid::sphere(100.0), 16),
+    /// #     2.0,
+    /// # );
+    /// // `idw(name)`: inverse distance from the grades of a point set onto attribute `name` of a grid.
+    /// use evo_compute::{JobResults, JobStatus};
+    ///
+    /// let job = compute.submit(&idw("grade")).await?;
+    /// // Still running: 202, not an error.
+    /// assert_eq!(job.results().await?, JobResults::Pending(JobStatus::Requested));
+    /// job.wait_for_results(None).await?;
+    /// assert!(matches!(job.results().await?, JobResults::Succeeded(_)));
+    /// # Ok(()) }
+    /// ```
     pub async fn results(&self) -> Result<JobResults, Error> {
         let request = self
             .request(Method::GET, "")
@@ -176,6 +316,53 @@ impl Job {
 
     /// Asks the service to cancel the job: `DELETE …/{job}`. The job then moves through
     /// `cancelling` to `cancelled` (unless it finished first).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # emulator.set_compute_job_step(std::time::Duration::from_millis(400));
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let xyz = positions(Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![0.5; 3]))?;
+    /// # let samples = evo_objects::SpatialObject::point_set("samples", xyz)
+    /// #     .attribute("grade", std::sync::Arc::new(Float64Array::from(vec![1.0, 4.0, 2.0])));
+    /// # let points = objects.create_spatial("samples.json", &samples).await?;
+    /// # let points = evo_objects::ObjectReference::new(&environment, points.id().unwrap(), None);
+    /// # let grid = evo_objects::SpatialObject::regular_grid("grid", [0.0; 3], [5, 5, 1], [2.0, 2.0, 1.0]);
+    /// # let grid = objects.create_spatial("grid.json", &grid).await?;
+    /// # let grid = evo_objects::ObjectReference::new(&environment, grid.id().unwrap(), None);
+    /// # let compute = evo_compute::ComputeClient::builder(emulator.org_id(), connector)
+    /// #     .poll_intervals(std::time::Duration::from_millis(10), std::time::Duration::from_millis(50))
+    /// #     .build()?;
+    /// # let idw = |name: &str| evo_compute::tasks::InverseDistance::new(
+    /// #     evo_compute::tasks::Source::point_set_attribute(&points, "grade"),
+    /// #     evo_compute::tasks::Target::new_attribute(&grid, name),
+    /// #     evo_compute::tasks::SearchNeighborhood::new(evo_compute::tasks::Ellipsoid::sphere(100.0), 16),
+    /// #     2.0,
+    /// # );
+    /// // `idw(name)`: inverse distance from the grades of a point set onto attribute `name` of a grid.
+    /// use evo_compute::{Error, JobStatus};
+    ///
+    /// let job = compute.submit(&idw("grade")).await?;
+    /// job.cancel().await?;
+    /// assert_eq!(job.status().await?.status, JobStatus::Cancelling);
+    /// assert!(matches!(job.wait_for_results(None).await, Err(Error::JobCancelled { .. })));
+    /// # Ok(()) }
+    /// ```
     pub async fn cancel(&self) -> Result<(), Error> {
         self.request(Method::DELETE, "").send_empty().await?;
         self.settled.store(true, Ordering::Relaxed);
@@ -201,11 +388,108 @@ impl Job {
     /// Polls the status with `poller` (see [`ComputeClient::poller`]) until the job
     /// succeeds (its results), fails (its error), is cancelled, or the poller's timeout or
     /// cancel signal ends the wait. Request errors end the wait as errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # emulator.set_compute_job_step(std::time::Duration::from_millis(20));
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let xyz = positions(Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![0.5; 3]))?;
+    /// # let samples = evo_objects::SpatialObject::point_set("samples", xyz)
+    /// #     .attribute("grade", std::sync::Arc::new(Float64Array::from(vec![1.0, 4.0, 2.0])));
+    /// # let points = objects.create_spatial("samples.json", &samples).await?;
+    /// # let points = evo_objects::ObjectReference::new(&environment, points.id().unwrap(), None);
+    /// # let grid = evo_objects::SpatialObject::regular_grid("grid", [0.0; 3], [5, 5, 1], [2.0, 2.0, 1.0]);
+    /// # let grid = objects.create_spatial("grid.json", &grid).await?;
+    /// # let grid = evo_objects::ObjectReference::new(&environment, grid.id().unwrap(), None);
+    /// # let compute = evo_compute::ComputeClient::builder(emulator.org_id(), connector)
+    /// #     .poll_intervals(std::time::Duration::from_millis(10), std::time::Duration::from_millis(50))
+    /// #     .build()?;
+    /// # let idw = |name: &str| evo_compute::tasks::InverseDistance::new(
+    /// #     evo_compute::tasks::Source::point_set_attribute(&points, "grade"),
+    /// #     evo_compute::tasks::Target::new_attribute(&grid, name),
+    /// #     evo_compute::tasks::SearchNeighborhood::new(evo_compute::tasks::Ellipsoid::sphere(100.0), 16),
+    /// #     2.0,
+    /// # );
+    /// // `idw(name)`: inverse distance from the grades of a point set onto attribute `name` of a grid.
+    /// use std::time::Duration;
+    /// use evo_compute::polling::Outcome;
+    ///
+    /// let job = compute.submit(&idw("grade")).await?;
+    /// match job.wait(compute.poller(Some(Duration::from_secs(60)))).await? {
+    ///     Outcome::Done(results) => assert_eq!(results["target"]["name"], "grid"),
+    ///     other => panic!("the job did not succeed: {other:?}"),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn wait(&self, poller: Poller) -> Result<Outcome<Value, JobError>, Error> {
         poller.wait(|| self.observe()).await
     }
 
     /// [`wait`](Self::wait), calling `on_progress` with each status seen while the job runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # emulator.set_compute_job_step(std::time::Duration::from_millis(20));
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let xyz = positions(Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![0.5; 3]))?;
+    /// # let samples = evo_objects::SpatialObject::point_set("samples", xyz)
+    /// #     .attribute("grade", std::sync::Arc::new(Float64Array::from(vec![1.0, 4.0, 2.0])));
+    /// # let points = objects.create_spatial("samples.json", &samples).await?;
+    /// # let points = evo_objects::ObjectReference::new(&environment, points.id().unwrap(), None);
+    /// # let grid = evo_objects::SpatialObject::regular_grid("grid", [0.0; 3], [5, 5, 1], [2.0, 2.0, 1.0]);
+    /// # let grid = objects.create_spatial("grid.json", &grid).await?;
+    /// # let grid = evo_objects::ObjectReference::new(&environment, grid.id().unwrap(), None);
+    /// # let compute = evo_compute::ComputeClient::builder(emulator.org_id(), connector)
+    /// #     .poll_intervals(std::time::Duration::from_millis(10), std::time::Duration::from_millis(50))
+    /// #     .build()?;
+    /// # let idw = |name: &str| evo_compute::tasks::InverseDistance::new(
+    /// #     evo_compute::tasks::Source::point_set_attribute(&points, "grade"),
+    /// #     evo_compute::tasks::Target::new_attribute(&grid, name),
+    /// #     evo_compute::tasks::SearchNeighborhood::new(evo_compute::tasks::Ellipsoid::sphere(100.0), 16),
+    /// #     2.0,
+    /// # );
+    /// // `idw(name)`: inverse distance from the grades of a point set onto attribute `name` of a grid.
+    /// use evo_compute::polling::Outcome;
+    ///
+    /// let job = compute.submit(&idw("grade")).await?;
+    /// let mut seen = Vec::new();
+    /// let outcome = job.wait_with(compute.poller(None), |p| seen.push(p.status.clone())).await?;
+    /// assert!(matches!(outcome, Outcome::Done(_)));
+    /// assert!(!seen.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub async fn wait_with(
         &self,
         poller: Poller,
@@ -215,6 +499,53 @@ impl Job {
     }
 
     /// The progress stream: each status seen while the job runs, then how it ended.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # emulator.set_compute_job_step(std::time::Duration::from_millis(20));
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let xyz = positions(Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![0.5; 3]))?;
+    /// # let samples = evo_objects::SpatialObject::point_set("samples", xyz)
+    /// #     .attribute("grade", std::sync::Arc::new(Float64Array::from(vec![1.0, 4.0, 2.0])));
+    /// # let points = objects.create_spatial("samples.json", &samples).await?;
+    /// # let points = evo_objects::ObjectReference::new(&environment, points.id().unwrap(), None);
+    /// # let grid = evo_objects::SpatialObject::regular_grid("grid", [0.0; 3], [5, 5, 1], [2.0, 2.0, 1.0]);
+    /// # let grid = objects.create_spatial("grid.json", &grid).await?;
+    /// # let grid = evo_objects::ObjectReference::new(&environment, grid.id().unwrap(), None);
+    /// # let compute = evo_compute::ComputeClient::builder(emulator.org_id(), connector)
+    /// #     .poll_intervals(std::time::Duration::from_millis(10), std::time::Duration::from_millis(50))
+    /// #     .build()?;
+    /// # let idw = |name: &str| evo_compute::tasks::InverseDistance::new(
+    /// #     evo_compute::tasks::Source::point_set_attribute(&points, "grade"),
+    /// #     evo_compute::tasks::Target::new_attribute(&grid, name),
+    /// #     evo_compute::tasks::SearchNeighborhood::new(evo_compute::tasks::Ellipsoid::sphere(100.0), 16),
+    /// #     2.0,
+    /// # );
+    /// // `idw(name)`: inverse distance from the grades of a point set onto attribute `name` of a grid.
+    /// use evo_compute::polling::{Event, Outcome};
+    /// use futures_util::StreamExt as _;
+    ///
+    /// let job = compute.submit(&idw("grade")).await?;
+    /// let events: Vec<_> = job.watch(compute.poller(None)).collect().await;
+    /// assert!(matches!(events.last(), Some(Ok(Event::Finished(Outcome::Done(_))))));
+    /// # Ok(()) }
+    /// ```
     pub fn watch(
         &self,
         poller: Poller,
@@ -225,6 +556,52 @@ impl Job {
     /// Waits (with the client's intervals, at most `timeout`) and returns the results; a
     /// failed, cancelled or timed-out job is an error ([`Error::JobFailed`],
     /// [`Error::JobCancelled`], [`Error::TimedOut`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # emulator.set_compute_job_step(std::time::Duration::from_millis(20));
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let xyz = positions(Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![0.5; 3]))?;
+    /// # let samples = evo_objects::SpatialObject::point_set("samples", xyz)
+    /// #     .attribute("grade", std::sync::Arc::new(Float64Array::from(vec![1.0, 4.0, 2.0])));
+    /// # let points = objects.create_spatial("samples.json", &samples).await?;
+    /// # let points = evo_objects::ObjectReference::new(&environment, points.id().unwrap(), None);
+    /// # let grid = evo_objects::SpatialObject::regular_grid("grid", [0.0; 3], [5, 5, 1], [2.0, 2.0, 1.0]);
+    /// # let grid = objects.create_spatial("grid.json", &grid).await?;
+    /// # let grid = evo_objects::ObjectReference::new(&environment, grid.id().unwrap(), None);
+    /// # let compute = evo_compute::ComputeClient::builder(emulator.org_id(), connector)
+    /// #     .poll_intervals(std::time::Duration::from_millis(10), std::time::Duration::from_millis(50))
+    /// #     .build()?;
+    /// # let idw = |name: &str| evo_compute::tasks::InverseDistance::new(
+    /// #     evo_compute::tasks::Source::point_set_attribute(&points, "grade"),
+    /// #     evo_compute::tasks::Target::new_attribute(&grid, name),
+    /// #     evo_compute::tasks::SearchNeighborhood::new(evo_compute::tasks::Ellipsoid::sphere(100.0), 16),
+    /// #     2.0,
+    /// # );
+    /// // `idw(name)`: inverse distance from the grades of a point set onto attribute `name` of a grid.
+    /// use std::time::Duration;
+    ///
+    /// let job = compute.submit(&idw("grade")).await?;
+    /// let results = job.wait_for_results(Some(Duration::from_secs(60))).await?;
+    /// assert_eq!(results["target"]["attribute"]["name"], "grade");
+    /// # Ok(()) }
+    /// ```
     pub async fn wait_for_results(&self, timeout: Option<Duration>) -> Result<Value, Error> {
         let job = self.status_url();
         match self.wait(self.client.poller(timeout)).await? {
@@ -240,6 +617,8 @@ impl Job {
 
     /// [`wait_for_results`](Self::wait_for_results), decoded as `T` (e.g.
     /// [`TaskResult`](crate::TaskResult)).
+    ///
+    /// See the example on [`ComputeClient::submit`](crate::ComputeClient::submit).
     pub async fn wait_for<T: DeserializeOwned>(
         &self,
         timeout: Option<Duration>,

@@ -20,12 +20,38 @@
 //! - `API-Preview: opt-in` is sent when asked ([`ComputeClientBuilder::preview`],
 //!   [`ComputeClient::with_preview`]), as the Python SDK does with `preview=True`.
 //!
-//! ```no_run
-//! # async fn demo(connector: evo_core::ApiConnector, org: uuid::Uuid,
-//! #   points: evo_objects::ObjectReference, grid: evo_objects::ObjectReference) -> Result<(), evo_compute::Error> {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+//! # let seed = evo_emulator::Seed::from_json(
+//! #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+//! # )?;
+//! # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+//! # emulator.set_compute_job_step(std::time::Duration::from_millis(20));
+//! # let (org, workspace_id) = (emulator.org_id(), emulator.organizations()[0].workspaces[0].0);
+//! # let environment = evo_core::Environment::new(emulator.hub_url(), org, workspace_id);
+//! # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+//! #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+//! #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+//! #         emulator.issue_token(&["evo.object"]),
+//! #     )))
+//! #     .build()?;
+//! # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+//! # let xyz = positions(Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![1.0, 9.0, 5.0]), Float64Array::from(vec![0.5; 3]))?;
+//! # let samples = evo_objects::SpatialObject::point_set("samples", xyz)
+//! #     .attribute("grade", std::sync::Arc::new(Float64Array::from(vec![1.0, 4.0, 2.0])));
+//! # let points = objects.create_spatial("samples.json", &samples).await?;
+//! # let points = evo_objects::ObjectReference::new(&environment, points.id().unwrap(), None);
+//! # let grid = evo_objects::SpatialObject::regular_grid("grid", [0.0; 3], [5, 5, 1], [2.0, 2.0, 1.0]);
+//! # let grid = objects.create_spatial("grid.json", &grid).await?;
+//! # let grid = evo_objects::ObjectReference::new(&environment, grid.id().unwrap(), None);
 //! use std::time::Duration;
 //! use evo_compute::tasks::{Ellipsoid, InverseDistance, SearchNeighborhood, Source, Target};
 //! use evo_compute::{ComputeClient, TaskResult};
+//!
+//! // `points` (a point set with a `grade` attribute) and `grid` (a regular grid) are
+//! // references to objects of the workspace (evo-objects); here on the embedded emulator.
 //! let compute = ComputeClient::new(org, connector)?;
 //! let idw = InverseDistance::new(
 //!     Source::point_set_attribute(&points, "grade"),
@@ -36,6 +62,11 @@
 //! let job = compute.submit(&idw).await?.cancel_on_drop(true);
 //! let result: TaskResult = job.wait_for(Some(Duration::from_secs(600))).await?;
 //! println!("{} on {}", result.target.attribute.name, result.target.name);
+//! assert_eq!((result.target.name.as_str(), result.target.attribute.name.as_str()), ("grid", "grade_idw"));
+//!
+//! // The grid has the estimates now: one per cell.
+//! let grid = objects.get_reference(&grid).await?;
+//! assert_eq!(objects.read_attribute(&grid, "grade_idw").await?.rows(), 25);
 //! # Ok(()) }
 //! ```
 

@@ -4,12 +4,21 @@
 //! serves each one, and the services available there. Discovery is the first call of every Evo
 //! program; the hub URL it returns is the base URL of every other API.
 //!
-//! ```no_run
-//! # async fn demo(connector: evo_core::ApiConnector) -> Result<(), evo_core::Error> {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let emulator = evo_emulator::Emulator::builder().start().await?;
+//! # let (discovery_url, token) = (emulator.discovery_url(), emulator.issue_token(&["evo.discovery"]));
+//! use std::sync::Arc;
+//! use evo_core::{ApiConnector, StaticTokenAuthorizer};
 //! use evo_discovery::DiscoveryClient;
 //!
-//! // `connector` points at the discovery host (DEFAULT_DISCOVERY_URL) with an authorizer
-//! // whose token has the `evo.discovery` scope.
+//! // The discovery host is DEFAULT_DISCOVERY_URL and the token (scope `evo.discovery`) comes
+//! // from evo-auth; here both come from the embedded emulator.
+//! let connector = ApiConnector::builder(discovery_url)
+//!     .transport(Arc::new(evo_hyper::HyperTransport::new()))
+//!     .authorizer(Arc::new(StaticTokenAuthorizer::new(token)))
+//!     .build()?;
 //! let organizations = DiscoveryClient::new(connector.clone()).list_organizations().await?;
 //! for org in &organizations {
 //!     for hub in &org.hubs {
@@ -18,6 +27,8 @@
 //! }
 //! let org = &organizations[0];
 //! let hub_connector = org.hubs[0].connector(&connector)?; // same transport and credentials
+//! assert_eq!(org.id, emulator.org_id());
+//! assert_eq!(hub_connector.base_url(), &emulator.hub_url());
 //! # Ok(()) }
 //! ```
 //!
@@ -63,12 +74,52 @@ impl DiscoveryClient {
 
     /// The organizations the caller can use for any Evo service (service code `evo`), sorted by
     /// name, each with the hubs it can use (sorted by name).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let connector = evo_core::ApiConnector::builder(emulator.discovery_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.discovery"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let discovery = evo_discovery::DiscoveryClient::new(connector.clone());
+    /// let organizations = discovery.list_organizations().await?;
+    /// assert_eq!(organizations[0].id, emulator.org_id());
+    /// let hub = &organizations[0].hubs[0];
+    /// assert!(hub.has_service("workspace") && hub.has_service("file"));
+    /// # Ok(()) }
+    /// ```
     pub async fn list_organizations(&self) -> Result<Vec<Organization>, Error> {
         self.list_organizations_for([DEFAULT_SERVICE]).await
     }
 
     /// As [`list_organizations`](Self::list_organizations), for specific service codes (sent as
     /// `?service=a&service=b`). An empty list means [`DEFAULT_SERVICE`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let connector = evo_core::ApiConnector::builder(emulator.discovery_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.discovery"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let discovery = evo_discovery::DiscoveryClient::new(connector.clone());
+    /// // The organizations that can use the Block Model API, and where.
+    /// let organizations = discovery.list_organizations_for(["blocksync"]).await?;
+    /// let hub = &organizations[0].hubs[0];
+    /// assert_eq!(hub.services, ["blocksync"]);
+    /// # Ok(()) }
+    /// ```
     pub async fn list_organizations_for<I, S>(
         &self,
         services: I,
@@ -83,6 +134,26 @@ impl DiscoveryClient {
 
     /// The raw discovery answer for these service codes (an empty list means
     /// [`DEFAULT_SERVICE`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let connector = evo_core::ApiConnector::builder(emulator.discovery_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.discovery"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let discovery = evo_discovery::DiscoveryClient::new(connector.clone());
+    /// let answer = discovery.discover(["file", "workspace"]).await?;
+    /// let codes: Vec<&str> = answer.discovery.services.iter().map(|s| s.code.as_str()).collect();
+    /// assert_eq!(codes.len(), 2);
+    /// assert!(codes.contains(&"file"));
+    /// # Ok(()) }
+    /// ```
     pub async fn discover<I, S>(&self, services: I) -> Result<models::DiscoveryResponse, Error>
     where
         I: IntoIterator<Item = S>,
@@ -161,6 +232,29 @@ impl Hub {
 
     /// A connector for this hub's APIs with the transport, credentials and settings of
     /// `template` (typically the discovery connector).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let connector = evo_core::ApiConnector::builder(emulator.discovery_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.discovery"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let discovery = evo_discovery::DiscoveryClient::new(connector.clone());
+    /// let organizations = discovery.list_organizations().await?;
+    /// let (org, hub) = (&organizations[0], &organizations[0].hubs[0]);
+    /// // The hub's APIs, with the discovery connector's transport and credentials.
+    /// let hub_connector = hub.connector(&connector)?;
+    /// assert_eq!(hub_connector.base_url(), &hub.base_url()?);
+    /// let environment = org.environment(hub, evo_core::uuid::Uuid::nil())?;
+    /// assert_eq!(environment.org_id, org.id);
+    /// # Ok(()) }
+    /// ```
     pub fn connector(&self, template: &ApiConnector) -> Result<ApiConnector, Error> {
         template.with_base_url(self.base_url()?)
     }

@@ -22,11 +22,12 @@
 //! Faults (latency, 5xx, 429, connection resets, truncated bodies, forced expiry) are injected
 //! from a seeded [`FaultPlan`], deterministically, and counted.
 //!
-//! ```no_run
+//! ```
 //! use evo_emulator::{BlobStorage, Emulator, Fault, FaultPlan, RouteClass};
 //! use std::time::Duration;
 //!
-//! # async fn demo() -> Result<(), evo_emulator::EmulatorError> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let emu = Emulator::builder()
 //!     .token_ttl(Duration::from_secs(3600))
 //!     .blob_url_ttl(Duration::from_secs(3600))
@@ -35,11 +36,20 @@
 //!     .start()
 //!     .await?;
 //! let token = emu.issue_token(&["evo.workspace", "evo.file"]);
-//! let list = emu.hub_url().join(&format!("workspace/orgs/{}/workspaces", emu.org_id())).unwrap();
-//! // GET `list` with `Authorization: Bearer {token}` ...
-//! # let _ = (token, list);
+//! let list = emu.hub_url().join(&format!("workspace/orgs/{}/workspaces", emu.org_id()))?;
+//! // Any HTTP client will do; the SDK's clients take `emu.hub_url()` as their hub.
+//! let http = reqwest::Client::new();
+//! let answer = http.get(list).bearer_auth(&token).send().await?;
+//! assert_eq!(answer.status(), 200);
+//!
 //! // Retries: the first 2 blob GET/HEAD requests fail, then they succeed.
 //! emu.set_faults(FaultPlan::none().with_first(RouteClass::BlobRead, Fault::Status(503), 2));
+//! let blob = emu.blob_url("container", "missing.bin", "r");
+//! let mut statuses = Vec::new();
+//! for _ in 0..3 {
+//!     statuses.push(http.get(blob.clone()).send().await?.status().as_u16());
+//! }
+//! assert_eq!(statuses, [503, 503, 404]); // the third reaches the blob service
 //! emu.shutdown().await;
 //! # Ok(()) }
 //! ```

@@ -80,13 +80,28 @@ pub(crate) struct Settings {
 
 /// The File API v2 client for one workspace. Cheap to clone.
 ///
-/// ```no_run
-/// # async fn demo(environment: evo_core::Environment, connector: evo_core::ApiConnector) -> Result<(), evo_files::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let seed = evo_emulator::Seed::from_json(
+/// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+/// # )?;
+/// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+/// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+/// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+/// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+/// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+/// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+/// #         emulator.issue_token(&["evo.file"]),
+/// #     )))
+/// #     .build()?;
 /// use evo_files::{FilesClient, ListFilesQuery};
 /// let files = FilesClient::new(environment, connector)?;
 /// let uploaded = files.upload_bytes("notes/hello world.txt", b"hello".to_vec()).await?;
 /// let page = files.list_page(&ListFilesQuery::new().file_name("hello")).await?;
+/// assert_eq!(page.items[0].file_id, uploaded.file_id);
 /// let bytes = files.download_to_memory(uploaded.file_id, None).await?;
+/// assert_eq!(&bytes[..], b"hello");
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
@@ -191,6 +206,34 @@ impl FilesClient {
     }
 
     /// One page of files matching `query`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.file"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let files = evo_files::FilesClient::new(environment, connector)?;
+    /// use evo_files::ListFilesQuery;
+    ///
+    /// files.upload_bytes("logs/a.csv", "a").await?;
+    /// files.upload_bytes("logs/b.txt", "b").await?;
+    /// let page = files.list_page(&ListFilesQuery::new().file_name(".csv").limit(10)).await?;
+    /// let names: Vec<&str> = page.items.iter().map(|f| f.name.as_str()).collect();
+    /// assert_eq!(names, ["a.csv"]);
+    /// # Ok(()) }
+    /// ```
     pub async fn list_page(&self, query: &ListFilesQuery) -> Result<Page<FileSummary>, Error> {
         query.validate()?;
         let mut request = self.request(Method::GET, FILES);
@@ -204,6 +247,36 @@ impl FilesClient {
     /// Every file matching `query`, page after page, starting at its offset. Stops after the
     /// page that has no `next` link, or an empty page; the offset advances by the files
     /// received, so a server repeating itself cannot make it loop forever.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.file"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let files = evo_files::FilesClient::new(environment, connector)?;
+    /// use evo_files::ListFilesQuery;
+    /// use futures_util::TryStreamExt as _;
+    ///
+    /// for name in ["1.csv", "2.csv", "3.csv"] {
+    ///     files.upload_bytes(name, "x").await?;
+    /// }
+    /// // Pages of two, followed to the end.
+    /// let all: Vec<_> = files.list_all(ListFilesQuery::new().limit(2)).try_collect().await?;
+    /// assert_eq!(all.len(), 3);
+    /// # Ok(()) }
+    /// ```
     pub fn list_all(
         &self,
         query: ListFilesQuery,
@@ -226,6 +299,39 @@ impl FilesClient {
     }
 
     /// A file's metadata (and download URL) by id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.file"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let files = evo_files::FilesClient::new(environment, connector)?;
+    /// use evo_files::GetOptions;
+    ///
+    /// let first = files.upload_bytes("grades.csv", "v1").await?;
+    /// let second = files.upload_bytes("grades.csv", "v2").await?;
+    /// assert_eq!(first.file_id, second.file_id);
+    ///
+    /// let latest = files.get_by_id(first.file_id, &GetOptions::new()).await?;
+    /// assert_eq!(latest.version_id, second.version_id);
+    /// let older = files.get_by_id(first.file_id, &GetOptions::new().version(&first.version_id)).await?;
+    /// assert_eq!(older.size, 2);
+    /// let with_history = files.get_by_id(first.file_id, &GetOptions::new().include_versions(true)).await?;
+    /// assert_eq!(with_history.versions_newest_first().len(), 2);
+    /// # Ok(()) }
+    /// ```
     pub async fn get_by_id(
         &self,
         file_id: Uuid,
@@ -245,6 +351,33 @@ impl FilesClient {
     }
 
     /// A file's metadata (and download URL) by path.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.file"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let files = evo_files::FilesClient::new(environment, connector)?;
+    /// use evo_files::GetOptions;
+    ///
+    /// let uploaded = files.upload_bytes("surveys/collars.csv", "hole,x,y\n").await?;
+    /// let found = files.get_by_path("surveys/collars.csv", &GetOptions::new()).await?;
+    /// assert_eq!((found.file_id, found.size), (uploaded.file_id, 9));
+    /// assert!(files.get_by_path("surveys/none.csv", &GetOptions::new()).await.unwrap_err().is_not_found());
+    /// # Ok(()) }
+    /// ```
     pub async fn get_by_path(
         &self,
         path: impl TryInto<FilePath, Error = Error>,
@@ -267,6 +400,8 @@ impl FilesClient {
     }
 
     /// Deletes a file and all its versions (soft: it can be restored), by id.
+    ///
+    /// See the example on [`restore`](Self::restore).
     pub async fn delete_by_id(&self, file_id: Uuid) -> Result<(), Error> {
         let env = &self.environment;
         endpoints::delete_file_by_id(&self.connector, env.org_id, env.workspace_id, file_id)
@@ -275,6 +410,32 @@ impl FilesClient {
     }
 
     /// Deletes a file and all its versions (soft: it can be restored), by path.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.file"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let files = evo_files::FilesClient::new(environment, connector)?;
+    /// use evo_files::GetOptions;
+    ///
+    /// files.upload_bytes("tmp/scratch.csv", "x").await?;
+    /// files.delete_by_path("tmp/scratch.csv").await?;
+    /// assert!(files.get_by_path("tmp/scratch.csv", &GetOptions::new()).await.is_err());
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_by_path(
         &self,
         path: impl TryInto<FilePath, Error = Error>,
@@ -292,6 +453,37 @@ impl FilesClient {
     }
 
     /// Restores a deleted file. 409 (`is_conflict`) when another file now has its path.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.file"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let files = evo_files::FilesClient::new(environment, connector)?;
+    /// use evo_files::{GetOptions, RestoreOutcome};
+    ///
+    /// let uploaded = files.upload_bytes("assays.csv", "x").await?;
+    /// files.delete_by_id(uploaded.file_id).await?;
+    /// let deleted = files.get_by_id(uploaded.file_id, &GetOptions::new().include_deleted(true)).await?;
+    /// assert!(deleted.deleted_at.is_some());
+    ///
+    /// let outcome = files.restore(uploaded.file_id).await?;
+    /// assert!(matches!(outcome, RestoreOutcome::Restored));
+    /// assert!(files.get_by_path("assays.csv", &GetOptions::new()).await.is_ok());
+    /// # Ok(()) }
+    /// ```
     pub async fn restore(&self, file_id: Uuid) -> Result<RestoreOutcome, Error> {
         let request = self
             .by_id(Method::PUT, file_id)
@@ -349,6 +541,34 @@ impl FilesClient {
     /// Registers a new file, or a new version of the file at `path`, and returns where to
     /// upload its bytes. With `version_id`, asks for a new URL for that unfinished version.
     /// The upload methods call this for you.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.file"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let files = evo_files::FilesClient::new(environment, connector)?;
+    /// // A new file: its id, its first version and a pre-signed blob URL to PUT the bytes to.
+    /// let target = files.register_upload_by_path("raw/log.bin", None).await?;
+    /// assert!(target.upload.starts_with("http"));
+    /// // A new version of that file, by id.
+    /// let next = files.register_upload_by_id(target.file_id, None).await?;
+    /// assert_eq!(next.file_id, target.file_id);
+    /// assert_ne!(next.version_id, target.version_id);
+    /// # Ok(()) }
+    /// ```
     pub async fn register_upload_by_path(
         &self,
         path: impl TryInto<FilePath, Error = Error>,
@@ -374,6 +594,8 @@ impl FilesClient {
 
     /// Registers a new version of an existing file and returns where to upload its bytes.
     /// With `version_id`, asks for a new URL for that unfinished version.
+    ///
+    /// See the example on [`register_upload_by_path`](Self::register_upload_by_path).
     pub async fn register_upload_by_id(
         &self,
         file_id: Uuid,

@@ -38,6 +38,34 @@ pub const CACHE_SCOPE: &str = "filev2";
 impl FilesClient {
     /// Uploads `source` to `path`: a new file, or a new version of the file at that path.
     /// Set options on the returned [`FileUpload`], then await it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.file"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let files = evo_files::FilesClient::new(environment, connector)?;
+    /// use evo_files::Source;
+    ///
+    /// let uploaded = files
+    ///     .upload("maps/site.geojson", Source::bytes(r#"{"type":"FeatureCollection"}"#))
+    ///     .content_type("application/geo+json")
+    ///     .await?;
+    /// assert_eq!(uploaded.name, "site.geojson");
+    /// # Ok(()) }
+    /// ```
     pub fn upload<'a>(
         &'a self,
         path: impl TryInto<FilePath, Error = Error>,
@@ -47,6 +75,33 @@ impl FilesClient {
     }
 
     /// Uploads `source` as a new version of the existing file `file_id`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.file"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let files = evo_files::FilesClient::new(environment, connector)?;
+    /// use evo_files::Source;
+    ///
+    /// let first = files.upload_bytes("model.csv", "v1").await?;
+    /// let second = files.upload_new_version(first.file_id, Source::bytes("version 2")).await?;
+    /// assert_eq!((second.file_id, second.size), (first.file_id, 9));
+    /// assert_ne!(second.version_id, first.version_id);
+    /// # Ok(()) }
+    /// ```
     pub fn upload_new_version<'a>(&'a self, file_id: Uuid, source: Source<'a>) -> FileUpload<'a> {
         self.file_upload(Ok(UploadTo::NewVersion(file_id)), source)
     }
@@ -54,6 +109,35 @@ impl FilesClient {
     /// Continues the interrupted upload of `version_id` of `file_id` (see
     /// [`Error::resume_point`]) with the same `source`: blocks the blob store already holds are
     /// not sent again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.file"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let files = evo_files::FilesClient::new(environment, connector)?;
+    /// use evo_files::Source;
+    ///
+    /// let bytes = "hole,x,y\nDH1,1,2\n";
+    /// // An upload registered but never finished (here: never started); a failed upload's
+    /// // `Error::resume_point` gives the same two ids.
+    /// let target = files.register_upload_by_path("collars.csv", None).await?;
+    /// let done = files.resume_upload(target.file_id, &target.version_id, Source::bytes(bytes)).await?;
+    /// assert_eq!((done.version_id, done.size), (target.version_id, bytes.len() as u64));
+    /// # Ok(()) }
+    /// ```
     pub fn resume_upload<'a>(
         &'a self,
         file_id: Uuid,
@@ -90,6 +174,32 @@ impl FilesClient {
     }
 
     /// Uploads a local file to `path` and returns the new version's metadata.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.file"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let files = evo_files::FilesClient::new(environment, connector)?;
+    /// let local = std::env::temp_dir().join(format!("evo-files-doc-{}.csv", std::process::id()));
+    /// std::fs::write(&local, "hole,depth\nDH1,120.5\n")?;
+    /// let uploaded = files.upload_file("drillholes/depths.csv", &local).await?;
+    /// assert_eq!((uploaded.folder.as_str(), uploaded.size), ("/drillholes/", 21));
+    /// # std::fs::remove_file(&local)?;
+    /// # Ok(()) }
+    /// ```
     pub async fn upload_file(
         &self,
         path: impl TryInto<FilePath, Error = Error>,
@@ -99,6 +209,29 @@ impl FilesClient {
     }
 
     /// Uploads bytes to `path` and returns the new version's metadata.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.file"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let files = evo_files::FilesClient::new(environment, connector)?;
+    /// let uploaded = files.upload_bytes("notes/readme.txt", "Pit survey, May").await?;
+    /// assert_eq!(uploaded.full_path(), "notes/readme.txt");
+    /// # Ok(()) }
+    /// ```
     pub async fn upload_bytes(
         &self,
         path: impl TryInto<FilePath, Error = Error>,
@@ -109,6 +242,30 @@ impl FilesClient {
 
     /// Uploads what `reader` yields (`len` bytes when known) to `path` and returns the new
     /// version's metadata.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.file"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let files = evo_files::FilesClient::new(environment, connector)?;
+    /// let data: &[u8] = b"streamed bytes";
+    /// let uploaded = files.upload_reader("stream.bin", data, Some(data.len() as u64)).await?;
+    /// assert_eq!(uploaded.size, 14);
+    /// # Ok(()) }
+    /// ```
     pub async fn upload_reader(
         &self,
         path: impl TryInto<FilePath, Error = Error>,
@@ -120,6 +277,33 @@ impl FilesClient {
 
     /// Downloads a file (the latest version, or `version_id`) into `destination`. Set options
     /// on the returned [`FileDownload`], then await it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.file"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let files = evo_files::FilesClient::new(environment, connector)?;
+    /// use evo_files::Destination;
+    ///
+    /// let uploaded = files.upload_bytes("a.csv", "x,y\n1,2\n").await?;
+    /// let done = files.download(uploaded.file_id, None, Destination::memory()).await?;
+    /// assert_eq!(done.metadata.version_id, uploaded.version_id);
+    /// assert_eq!(&done.report.into_bytes()[..], b"x,y\n1,2\n");
+    /// # Ok(()) }
+    /// ```
     pub fn download<'a>(
         &'a self,
         file_id: Uuid,
@@ -137,6 +321,33 @@ impl FilesClient {
 
     /// Downloads the version described by `metadata` (from a get call) into `destination`,
     /// without fetching the metadata again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.file"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let files = evo_files::FilesClient::new(environment, connector)?;
+    /// use evo_files::{Destination, GetOptions};
+    ///
+    /// files.upload_bytes("b.csv", "b").await?;
+    /// let metadata = files.get_by_path("b.csv", &GetOptions::new()).await?;
+    /// let done = files.download_metadata(&metadata, Destination::memory()).await?;
+    /// assert_eq!(&done.report.into_bytes()[..], b"b");
+    /// # Ok(()) }
+    /// ```
     pub fn download_metadata<'a>(
         &'a self,
         metadata: &FileMetadata,
@@ -165,6 +376,32 @@ impl FilesClient {
 
     /// Downloads a file (the latest version, or `version_id`) to `target`, replacing it when
     /// `overwrite`; returns the metadata of the version downloaded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.file"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let files = evo_files::FilesClient::new(environment, connector)?;
+    /// let uploaded = files.upload_bytes("c.csv", "c,d\n").await?;
+    /// let local = std::env::temp_dir().join(format!("evo-files-doc-c-{}.csv", std::process::id()));
+    /// files.download_to_path(uploaded.file_id, None, &local, true).await?;
+    /// assert_eq!(std::fs::read(&local)?, b"c,d\n");
+    /// # std::fs::remove_file(&local)?;
+    /// # Ok(()) }
+    /// ```
     pub async fn download_to_path(
         &self,
         file_id: Uuid,
@@ -180,6 +417,31 @@ impl FilesClient {
     }
 
     /// Downloads a file (the latest version, or `version_id`) into memory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.file"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let files = evo_files::FilesClient::new(environment, connector)?;
+    /// let v1 = files.upload_bytes("d.csv", "first").await?;
+    /// files.upload_bytes("d.csv", "second").await?;
+    /// assert_eq!(&files.download_to_memory(v1.file_id, None).await?[..], b"second");
+    /// assert_eq!(&files.download_to_memory(v1.file_id, Some(&v1.version_id)).await?[..], b"first");
+    /// # Ok(()) }
+    /// ```
     pub async fn download_to_memory(
         &self,
         file_id: Uuid,
@@ -196,6 +458,34 @@ impl FilesClient {
     /// 200 bytes is shortened, keeping its extension). The file is
     /// published only complete and checked; a cached copy whose size does not match the
     /// metadata is downloaded again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.file"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let files = evo_files::FilesClient::new(environment, connector)?;
+    /// let root = std::env::temp_dir().join(format!("evo-files-doc-cache-{}", std::process::id()));
+    /// let cache = evo_core::Cache::new(&root)?;
+    /// let uploaded = files.upload_bytes("e.csv", "cached").await?;
+    /// let path = files.download_to_cache(uploaded.file_id, None, &cache).await?;
+    /// assert!(path.starts_with(&root) && path.ends_with("e.csv"));
+    /// assert_eq!(std::fs::read(&path)?, b"cached");
+    /// # std::fs::remove_dir_all(&root)?;
+    /// # Ok(()) }
+    /// ```
     pub async fn download_to_cache(
         &self,
         file_id: Uuid,

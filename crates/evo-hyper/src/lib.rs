@@ -51,18 +51,31 @@
 //! It never follows redirects and never interprets status codes: that is the connector's job.
 //! Read and idle timeouts are applied by [`evo_core::ApiConnector`].
 //!
-//! ```no_run
+//! ```
 //! use std::sync::Arc;
-//! use evo_core::ApiConnector;
+//! use evo_core::{ApiConnector, StaticTokenAuthorizer};
 //! use evo_hyper::HyperTransport;
 //!
-//! # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // An Evo hub over HTTPS: the embedded emulator, whose certificate is signed by its own CA.
+//! let emulator = evo_emulator::Emulator::builder().tls(true).start().await?;
+//! let ca_pem = emulator.ca_cert_pem().expect("a TLS emulator has a CA");
+//!
 //! let transport = HyperTransport::builder()
 //!     .connect_timeout(Some(std::time::Duration::from_secs(5)))
+//!     .add_root_certificate(ca_pem) // besides the system's roots
 //!     .build()?;
-//! let connector = ApiConnector::builder("https://hub.example/".parse()?)
+//! let connector = ApiConnector::builder(emulator.hub_url())
 //!     .transport(Arc::new(transport))
+//!     .authorizer(Arc::new(StaticTokenAuthorizer::new(emulator.issue_token(&["evo.workspace"]))))
 //!     .build()?;
+//! let workspaces: serde_json::Value = connector
+//!     .request(evo_core::http::Method::GET, "workspace/orgs/{org}/workspaces")
+//!     .path_param("org", emulator.org_id())
+//!     .send_json()
+//!     .await?;
+//! assert!(emulator.hub_url().scheme() == "https" && workspaces["results"].is_array());
 //! # Ok(()) }
 //! ```
 

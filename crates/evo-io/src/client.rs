@@ -25,13 +25,22 @@ pub const DEFAULT_MAX_MEMORY_DOWNLOAD: u64 = 1 << 30;
 /// Blob requests go straight to the [`Transport`](evo_core::Transport): a pre-signed URL
 /// carries its own authorization, so no bearer token is sent. Cheap to clone.
 ///
-/// ```no_run
-/// # async fn demo(transport: evo_core::SharedTransport, url: url::Url) -> Result<(), evo_io::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let emulator = evo_emulator::Emulator::builder().start().await?;
+/// # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
+/// # let url = emulator.blob_url("demo", "model.bin", "rcw");
+/// # let dir = tempfile::tempdir()?;
+/// # let (model, copy) = (dir.path().join("model.bin"), dir.path().join("copy.bin"));
+/// # std::fs::write(&model, b"block model bytes")?;
 /// use evo_io::{BlobClient, Destination, Source};
 ///
+/// // `url`: a pre-signed blob URL with read and write permission (here from the emulator).
 /// let client = BlobClient::builder(transport).concurrency(8).build();
-/// client.upload(url.clone(), Source::file("model.bin")).await?;
-/// client.download(url, Destination::file("copy.bin")).overwrite(true).await?;
+/// client.upload(url.clone(), Source::file(&model)).await?;
+/// client.download(url, Destination::file(&copy)).overwrite(true).await?;
+/// assert_eq!(std::fs::read(&copy)?, b"block model bytes");
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -94,11 +103,52 @@ impl fmt::Debug for BlobClient {
 impl BlobClient {
     /// A client with the default settings: 8 MiB blocks (grown for blobs over 390 GiB),
     /// 8 blocks in flight (peak memory about 64 MiB per transfer), up to 8 attempts per block.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
+    /// # let url = emulator.blob_url("demo", "grades.csv", "rcw");
+    /// // `url`: a pre-signed blob URL with read and write permission (here from the emulator).
+    /// use evo_io::{BlobClient, Destination, Source};
+    ///
+    /// let client = BlobClient::new(transport);
+    /// assert_eq!(client.block_size(), 8 << 20);
+    /// client.upload(url.clone(), Source::bytes("hole,au\nDH1,1.5\n")).await?;
+    /// let back = client.download(url, Destination::memory()).await?.into_bytes();
+    /// assert_eq!(&back[..], b"hole,au\nDH1,1.5\n");
+    /// # Ok(()) }
+    /// ```
     pub fn new(transport: SharedTransport) -> Self {
         BlobClient::builder(transport).build()
     }
 
     /// A builder to change the settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
+    /// # let url = emulator.blob_url("demo", "grades.csv", "rcw");
+    /// // `url`: a pre-signed blob URL with read and write permission (here from the emulator).
+    /// use evo_io::{BlobClient, Integrity, Source};
+    ///
+    /// let client = BlobClient::builder(transport)
+    ///     .block_size(1 << 20)
+    ///     .concurrency(4)
+    ///     .integrity(Integrity::Md5)
+    ///     .build();
+    /// // 2.5 MiB in three blocks, each with its Content-MD5.
+    /// let report = client.upload(url, Source::bytes(vec![1u8; 5 << 19])).await?;
+    /// assert_eq!((report.size, client.concurrency()), (5 << 19, 4));
+    /// # Ok(()) }
+    /// ```
     pub fn builder(transport: SharedTransport) -> BlobClientBuilder {
         BlobClientBuilder {
             transport,
@@ -109,6 +159,24 @@ impl BlobClient {
 
     /// A builder on `connector`'s transport that sends the connector's `User-Agent`: the
     /// default blob client of the Files, Objects and Block Model clients.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
+    /// # let url = emulator.blob_url("demo", "grades.csv", "rcw");
+    /// // `url`: a pre-signed blob URL with read and write permission (here from the emulator).
+    /// use evo_io::BlobClient;
+    ///
+    /// let api = evo_core::ApiConnector::builder(emulator.hub_url()).transport(transport).build()?;
+    /// // The connector's transport and User-Agent; no bearer token (the URL carries its signature).
+    /// let client = BlobClient::for_connector(&api).concurrency(2).build();
+    /// assert_eq!(client.concurrency(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn for_connector(connector: &evo_core::ApiConnector) -> BlobClientBuilder {
         BlobClient::builder(connector.transport().clone())
             .user_agent(connector.user_agent().clone())
@@ -126,12 +194,50 @@ impl BlobClient {
 
     /// Uploads `source` to the block blob at `url` (a pre-signed URL with write permission).
     /// Await the returned [`Upload`] to run it; set options on it first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
+    /// # let url = emulator.blob_url("demo", "grades.csv", "rcw");
+    /// // `url`: a pre-signed blob URL with read and write permission (here from the emulator).
+    /// use evo_io::{BlobClient, Source};
+    ///
+    /// let client = BlobClient::new(transport);
+    /// let data: &[u8] = b"streamed";
+    /// let report = client.upload(url, Source::reader(data, Some(8))).content_type("text/plain").await?;
+    /// assert_eq!(report.size, 8);
+    /// # Ok(()) }
+    /// ```
     pub fn upload<'a>(&'a self, url: Url, source: Source<'a>) -> Upload<'a> {
         Upload::new(self, url, source)
     }
 
     /// Downloads the blob at `url` (a pre-signed URL with read permission) into `destination`.
     /// Await the returned [`Download`] to run it; set options on it first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
+    /// # let url = emulator.blob_url("demo", "grades.csv", "rcw");
+    /// // `url`: a pre-signed blob URL with read and write permission (here from the emulator).
+    /// use evo_io::{BlobClient, Destination, Source};
+    ///
+    /// let client = BlobClient::new(transport);
+    /// client.upload(url.clone(), Source::bytes("x,y\n1,2\n")).await?;
+    /// let dir = tempfile::tempdir()?;
+    /// let target = dir.path().join("grades.csv");
+    /// let report = client.download(url, Destination::file(&target)).await?;
+    /// assert_eq!((report.size, std::fs::read(&target)?), (8, b"x,y\n1,2\n".to_vec()));
+    /// # Ok(()) }
+    /// ```
     pub fn download<'a>(&'a self, url: Url, destination: Destination<'a>) -> Download<'a> {
         Download::new(self, url, destination)
     }

@@ -33,20 +33,36 @@
 //! - Byte-based progress through [`evo_core::Feedback`]; cancellation by dropping the future;
 //!   a download cache on [`evo_core::Cache`].
 //!
-//! ```no_run
-//! # async fn demo(transport: evo_core::SharedTransport, url: url::Url) -> Result<(), evo_io::Error> {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let emulator = evo_emulator::Emulator::builder().start().await?;
+//! # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
+//! # let dir = tempfile::tempdir()?;
+//! # let big = dir.path().join("big.bin");
+//! # std::fs::write(&big, vec![7u8; 3 << 20])?;
 //! use evo_io::{BlobClient, Destination, Source};
 //!
-//! let client = BlobClient::new(transport);
-//! let renew = || async { Ok::<url::Url, evo_core::Error>("https://fresh.example/c/b?sig=x".parse().unwrap()) };
+//! // Pre-signed URLs come from the File, Object or Block Model API; here the embedded
+//! // emulator signs them (`rcw`: read, create, write).
+//! let url = emulator.blob_url("demo", "big.bin", "rcw");
+//! let fresh = emulator.blob_url("demo", "big.bin", "rcw");
+//!
+//! let client = BlobClient::builder(transport).block_size(1 << 20).build();
+//! // Asked for a new URL when the service refuses this one (expired).
+//! let renew = move || {
+//!     let fresh = fresh.clone();
+//!     async move { Ok::<url::Url, evo_core::Error>(fresh) }
+//! };
 //! let report = client
-//!     .upload(url.clone(), Source::file("big.bin"))
+//!     .upload(url.clone(), Source::file(&big))
 //!     .renew_with(renew)
 //!     .await?;
 //! // The whole blob's CRC-64, stored in its metadata and checked by the download.
 //! println!("uploaded {} bytes, CRC-64 {:?}", report.size, report.crc64);
 //! let data = client.download(url, Destination::memory()).await?.into_bytes();
 //! assert_eq!(data.len() as u64, report.size);
+//! assert_eq!(&data[..], &std::fs::read(&big)?[..]);
 //! # Ok(()) }
 //! ```
 

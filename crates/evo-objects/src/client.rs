@@ -47,14 +47,43 @@ pub(crate) struct Settings {
 
 /// The Geoscience Object API client for one workspace. Cheap to clone.
 ///
-/// ```no_run
-/// # async fn demo(environment: evo_core::Environment, connector: evo_core::ApiConnector) -> Result<(), evo_objects::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let seed = evo_emulator::Seed::from_json(
+/// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+/// # )?;
+/// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+/// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+/// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+/// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+/// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+/// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+/// #         emulator.issue_token(&["evo.object"]),
+/// #     )))
+/// #     .build()?;
+/// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+/// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+/// # let point_set = |name: &str| serde_json::json!({
+/// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+/// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+/// #     "coordinate_reference_system": {"epsg_code": 32760},
+/// #     "locations": {
+/// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+/// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+/// #             "nan_description": {"values": []},
+/// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+/// # });
 /// use evo_objects::{GetOptions, ListObjectsQuery, ObjectsClient};
 /// let objects = ObjectsClient::new(environment, connector)?;
+/// # objects.upload_data(&data, None).await?;
+/// # objects.create("surveys/points.json", &point_set("Points")).await?;
 /// let page = objects.list_page(&ListObjectsQuery::new().limit(10)).await?;
+/// assert_eq!(page.items.len(), 1);
 /// for listed in &page.items {
 ///     let object = objects.get_by_id(listed.object_id, &GetOptions::new()).await?;
 ///     println!("{} {:?}", listed.full_path(), object.schema_id());
+///     assert_eq!(object.name(), Some("Points"));
 /// }
 /// # Ok(()) }
 /// ```

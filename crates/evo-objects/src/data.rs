@@ -292,6 +292,48 @@ fn download_url(object: &ObjectResponse, name: &str) -> Result<url::Url, Error> 
 impl ObjectsClient {
     /// Asks `PUT .../data` about `names` (in batches of [`DATA_BATCH`]): which the server
     /// already holds, and where to upload the others. Answers come in the order asked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// use evo_objects::DataFile;
+    ///
+    /// let held = data[0].name();
+    /// let new = DataFile::from_bytes(vec![9u8; 10]);
+    /// let targets = objects.put_data(&[held, new.name()]).await?;
+    /// assert!(targets[0].exists && targets[0].upload_url.is_none());
+    /// assert!(!targets[1].exists && targets[1].upload_url.is_some());
+    /// # Ok(()) }
+    /// ```
     pub async fn put_data(&self, names: &[&str]) -> Result<Vec<DataUploadTarget>, Error> {
         let mut all = Vec::with_capacity(names.len());
         for batch in names.chunks(DATA_BATCH) {
@@ -323,6 +365,49 @@ impl ObjectsClient {
     /// concurrency at a time), each through evo-io (blocks, retries, URL renewal by asking
     /// `PUT .../data` again). Files the server holds are not sent: saving an object whose
     /// data did not change sends no data bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// use evo_objects::DataFile;
+    ///
+    /// let table = DataFile::from_bytes(b"any bytes: Parquet in practice".to_vec());
+    /// let report = objects.upload_data(&[table.clone()], None).await?;
+    /// assert_eq!(report.uploaded, [table.name()]);
+    /// // The server holds it now: nothing is sent again.
+    /// let again = objects.upload_data(&[table.clone()], None).await?;
+    /// assert_eq!((again.skipped.len(), again.bytes_uploaded), (1, 0));
+    /// # Ok(()) }
+    /// ```
     pub async fn upload_data(
         &self,
         files: &[DataFile],
@@ -389,6 +474,46 @@ impl ObjectsClient {
     /// its bytes against the SHA-256 it is named by (a file destination that fails the check
     /// is not left behind). The URL comes from the answer's `links.data` and is renewed by
     /// reading the same version again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// use evo_objects::Destination;
+    ///
+    /// let object = objects.create("points.json", &point_set("Points")).await?;
+    /// let report = objects.download_data(&object, &xyz, Destination::memory(), None).await?;
+    /// assert_eq!(report.into_bytes().len(), 48);
+    /// # Ok(()) }
+    /// ```
     pub async fn download_data(
         &self,
         object: &ObjectResponse,
@@ -415,6 +540,44 @@ impl ObjectsClient {
     }
 
     /// Downloads data `name` of `object` into memory (checked against its SHA-256).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// let object = objects.create("points.json", &point_set("Points")).await?;
+    /// let bytes = objects.download_data_bytes(&object, &grade).await?;
+    /// assert_eq!(&bytes[..], &[2u8; 16][..]);
+    /// # Ok(()) }
+    /// ```
     pub async fn download_data_bytes(
         &self,
         object: &ObjectResponse,
@@ -430,6 +593,52 @@ impl ObjectsClient {
     /// (a cached copy is checked against its SHA-256 and fetched again when it does not
     /// match), and returns its path. However many tasks ask for the same file at once, it
     /// is downloaded once. Fails when the client has no cache.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// use evo_objects::ObjectsClient;
+    ///
+    /// let root = std::env::temp_dir().join(format!("evo-objects-doc-cache-{}", std::process::id()));
+    /// let cached = ObjectsClient::builder(environment, connector)
+    ///     .cache(evo_core::Cache::new(&root)?)
+    ///     .build()?;
+    /// let object = cached.create("points.json", &point_set("Points")).await?;
+    /// let path = cached.download_data_to_cache(&object, &grade).await?;
+    /// assert!(path.starts_with(&root));
+    /// assert_eq!(std::fs::read(&path)?, [2u8; 16]);
+    /// # std::fs::remove_dir_all(&root)?;
+    /// # Ok(()) }
+    /// ```
     pub async fn download_data_to_cache(
         &self,
         object: &ObjectResponse,

@@ -92,6 +92,49 @@ impl ObjectsClient {
     }
 
     /// One page of the workspace's objects matching `query`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// use evo_objects::ListObjectsQuery;
+    ///
+    /// objects.create("pits/north.json", &point_set("North")).await?;
+    /// objects.create("pits/south.json", &point_set("South")).await?;
+    /// // Objects whose file name starts with "north".
+    /// let page = objects.list_page(&ListObjectsQuery::new().object_name("north")).await?;
+    /// let paths: Vec<String> = page.items.iter().map(|o| o.full_path()).collect();
+    /// assert_eq!(paths, ["pits/north.json"]);
+    /// # Ok(()) }
+    /// ```
     pub async fn list_page(&self, query: &ListObjectsQuery) -> Result<Page<ListedObject>, Error> {
         query.validate()?;
         let mut request = self.request(Method::GET, OBJECTS);
@@ -103,6 +146,49 @@ impl ObjectsClient {
     }
 
     /// Every object of the workspace matching `query`, page after page from its offset.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// use evo_objects::ListObjectsQuery;
+    /// use futures_util::TryStreamExt as _;
+    ///
+    /// for name in ["a", "b", "c"] {
+    ///     objects.create(format!("{name}.json").as_str(), &point_set(name)).await?;
+    /// }
+    /// let all: Vec<_> = objects.list_all(ListObjectsQuery::new().limit(2)).try_collect().await?;
+    /// assert_eq!(all.len(), 3);
+    /// # Ok(()) }
+    /// ```
     pub fn list_all(
         &self,
         query: ListObjectsQuery,
@@ -115,6 +201,50 @@ impl ObjectsClient {
     }
 
     /// One page of the objects of every workspace of the organization matching `query`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// use evo_objects::ListObjectsQuery;
+    /// use futures_util::TryStreamExt as _;
+    ///
+    /// objects.create("org/one.json", &point_set("One")).await?;
+    /// let page = objects.list_org_page(&ListObjectsQuery::new()).await?;
+    /// assert_eq!((page.items[0].name.as_str(), page.items[0].workspace_id), ("one.json", workspace_id));
+    /// // Every page, as a stream:
+    /// let all: Vec<_> = objects.list_org_all(ListObjectsQuery::new().limit(1)).try_collect().await?;
+    /// assert_eq!(all.len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn list_org_page(
         &self,
         query: &ListObjectsQuery,
@@ -129,6 +259,8 @@ impl ObjectsClient {
     }
 
     /// Every object of the organization matching `query`, page after page.
+    ///
+    /// See the example on [`list_org_page`](Self::list_org_page).
     pub fn list_org_all(
         &self,
         query: ListObjectsQuery,
@@ -141,6 +273,54 @@ impl ObjectsClient {
     }
 
     /// An object (latest version, or the one in `options`) by id or path.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// use evo_objects::{GetOptions, ObjectPath};
+    ///
+    /// let first = objects.create("samples.json", &point_set("v1")).await?;
+    /// let id = first.id().unwrap();
+    /// let second = objects.update_by_id(id, &point_set("v2"), None).await?;
+    ///
+    /// // By id or by path, the latest version or a chosen one.
+    /// let latest = objects.get(id, &GetOptions::new()).await?;
+    /// assert_eq!(latest.version_id, second.version_id);
+    /// let by_path = objects.get(ObjectPath::new("samples.json")?, &GetOptions::new()).await?;
+    /// assert_eq!(by_path.name(), Some("v2"));
+    /// let old = objects.get(id, &GetOptions::new().version(&first.version_id)).await?;
+    /// assert_eq!(old.name(), Some("v1"));
+    /// # Ok(()) }
+    /// ```
     pub async fn get(
         &self,
         locator: impl Into<ObjectLocator>,
@@ -154,6 +334,46 @@ impl ObjectsClient {
     }
 
     /// An object by id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// use evo_objects::GetOptions;
+    ///
+    /// let created = objects.create("by-id.json", &point_set("Samples")).await?;
+    /// let read = objects.get_by_id(created.id().unwrap(), &GetOptions::new().include_versions(true)).await?;
+    /// assert_eq!(read.versions.map(|v| v.len()), Some(1));
+    /// # Ok(()) }
+    /// ```
     pub async fn get_by_id(
         &self,
         object_id: Uuid,
@@ -163,6 +383,46 @@ impl ObjectsClient {
     }
 
     /// An object by path.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// use evo_objects::GetOptions;
+    ///
+    /// objects.create("surveys/points.json", &point_set("Points")).await?;
+    /// let read = objects.get_by_path("surveys/points.json", &GetOptions::new()).await?;
+    /// assert_eq!(read.schema_id(), Some("/objects/pointset/1.3.0/pointset.schema.json"));
+    /// # Ok(()) }
+    /// ```
     pub async fn get_by_path(
         &self,
         path: impl TryInto<ObjectPath, Error = Error>,
@@ -173,6 +433,49 @@ impl ObjectsClient {
 
     /// The object a reference names (its version, when it names one). The reference must be
     /// of this client's hub; its organization and workspace are used.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// use evo_objects::ObjectReference;
+    ///
+    /// let created = objects.create("ref.json", &point_set("Referenced")).await?;
+    /// let reference = ObjectReference::new(&environment, created.id().unwrap(), Some(&created.version_id));
+    /// // References travel as URLs and parse back.
+    /// let parsed = ObjectReference::parse(reference.to_url().as_str())?;
+    /// let read = objects.get_reference(&parsed).await?;
+    /// assert_eq!((read.name(), read.version_id.as_str()), (Some("Referenced"), created.version_id.as_str()));
+    /// # Ok(()) }
+    /// ```
     pub async fn get_reference(
         &self,
         reference: &ObjectReference,
@@ -206,6 +509,52 @@ impl ObjectsClient {
 
     /// The latest version of an object unless it is still `known_version_id`
     /// (`If-None-Match`): [`Conditional::Unchanged`] costs one small answer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// use evo_objects::Conditional;
+    ///
+    /// let created = objects.create("watched.json", &point_set("v1")).await?;
+    /// let id = created.id().unwrap();
+    /// assert_eq!(objects.get_if_changed(id, &created.version_id).await?, Conditional::Unchanged);
+    ///
+    /// objects.update_by_id(id, &point_set("v2"), None).await?;
+    /// let Conditional::Changed(newer) = objects.get_if_changed(id, &created.version_id).await? else {
+    ///     panic!("the object changed");
+    /// };
+    /// assert_eq!(newer.name(), Some("v2"));
+    /// # Ok(()) }
+    /// ```
     pub async fn get_if_changed(
         &self,
         locator: impl Into<ObjectLocator>,
@@ -251,6 +600,47 @@ impl ObjectsClient {
     /// Creates a new object at `path` (its `uuid` must be absent or null: the service
     /// assigns one). Fails with [`Error::AlreadyExists`] (carrying the `existing_id`) when an
     /// object already exists there.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// let created = objects.create("new/points.json", &point_set("Fresh")).await?;
+    /// assert_eq!(created.object_path.as_deref(), Some("/new/points.json"));
+    ///
+    /// // A second object at the same path is refused, with the id of the one there.
+    /// let taken = objects.create("new/points.json", &point_set("Again")).await.unwrap_err();
+    /// assert_eq!(taken.existing_id(), created.id());
+    /// # Ok(()) }
+    /// ```
     pub async fn create(
         &self,
         path: impl TryInto<ObjectPath, Error = Error>,
@@ -272,6 +662,51 @@ impl ObjectsClient {
     /// that path, or (an object with the `uuid` of an object elsewhere) a move. With
     /// `if_match`, fails with [`Error::Modified`] unless the object's latest version is
     /// that one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// // No uuid: a new object.
+    /// let first = objects.save_by_path("saved.json", &point_set("v1"), None).await?;
+    /// // Its JSON (with its uuid), changed: a new version, only if nobody wrote one since `first`.
+    /// let mut object = first.object.clone();
+    /// object["name"] = "v2".into();
+    /// let second = objects.save_by_path("saved.json", &object, Some(&first.version_id)).await?;
+    /// assert_eq!((second.id(), second.name()), (first.id(), Some("v2")));
+    /// // `first` is stale now.
+    /// let stale = objects.save_by_path("saved.json", &object, Some(&first.version_id)).await;
+    /// assert!(stale.unwrap_err().is_modified());
+    /// # Ok(()) }
+    /// ```
     pub async fn save_by_path(
         &self,
         path: impl TryInto<ObjectPath, Error = Error>,
@@ -312,6 +747,45 @@ impl ObjectsClient {
     /// Writes a new version of the object `object_id` (the object's `uuid` is set to it; a
     /// different `uuid` is refused). With `if_match`, fails with [`Error::Modified`] unless
     /// the latest version is that one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// let created = objects.create("updated.json", &point_set("Before")).await?;
+    /// let id = created.id().unwrap();
+    /// let updated = objects.update_by_id(id, &point_set("After"), Some(&created.version_id)).await?;
+    /// assert_eq!((updated.id(), updated.name()), (Some(id), Some("After")));
+    /// # Ok(()) }
+    /// ```
     pub async fn update_by_id(
         &self,
         object_id: Uuid,
@@ -349,6 +823,47 @@ impl ObjectsClient {
     /// Moves (or renames) an object to `new_path`: its latest version is written there as a
     /// new version, guarded by `If-Match`, so a concurrent change fails with
     /// [`Error::Modified`] instead of being lost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// use evo_objects::GetOptions;
+    ///
+    /// let created = objects.create("drafts/grid.json", &point_set("Grid")).await?;
+    /// let moved = objects.move_to(created.id().unwrap(), "final/grid.json").await?;
+    /// assert_eq!(moved.object_path.as_deref(), Some("/final/grid.json"));
+    /// assert!(objects.get_by_path("drafts/grid.json", &GetOptions::new()).await.is_err());
+    /// # Ok(()) }
+    /// ```
     pub async fn move_to(
         &self,
         object_id: Uuid,
@@ -363,6 +878,51 @@ impl ObjectsClient {
     }
 
     /// Deletes an object (soft: it is listed with `deleted` and can be restored).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// use evo_objects::{GetOptions, RestoreOutcome};
+    ///
+    /// let created = objects.create("old.json", &point_set("Old")).await?;
+    /// let id = created.id().unwrap();
+    /// objects.delete(id).await?;
+    /// let deleted = objects.get(id, &GetOptions::new().include_deleted(true)).await?;
+    /// assert!(deleted.is_deleted());
+    ///
+    /// assert_eq!(objects.restore(id).await?, RestoreOutcome::Restored);
+    /// assert!(!objects.get(id, &GetOptions::new()).await?.is_deleted());
+    /// # Ok(()) }
+    /// ```
     pub async fn delete(&self, locator: impl Into<ObjectLocator>) -> Result<(), Error> {
         let request = self.locate(Method::DELETE, &locator.into());
         self.exchange(request, &[StatusCode::NO_CONTENT, StatusCode::OK])
@@ -372,6 +932,8 @@ impl ObjectsClient {
 
     /// Restores a deleted object. When its old path is taken, the service restores it under
     /// another one and answers with that version ([`RestoreOutcome::Moved`]).
+    ///
+    /// See the example on [`delete`](Self::delete).
     pub async fn restore(&self, object_id: Uuid) -> Result<RestoreOutcome, Error> {
         let request = self
             .locate(Method::POST, &ObjectLocator::Id(object_id))
@@ -405,6 +967,51 @@ impl ObjectsClient {
     }
 
     /// Every version of an object, newest first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// let first = objects.create("history.json", &point_set("v1")).await?;
+    /// let id = first.id().unwrap();
+    /// let second = objects.update_by_id(id, &point_set("v2"), None).await?;
+    ///
+    /// let versions = objects.list_versions(id).await?;
+    /// let ids: Vec<&str> = versions.iter().map(|v| v.version_id.as_str()).collect();
+    /// assert_eq!(ids, [second.version_id.as_str(), first.version_id.as_str()]);
+    ///
+    /// let chosen = objects.get_versions(id, &[&first.version_id]).await?;
+    /// assert_eq!(chosen[0].version_id, first.version_id);
+    /// # Ok(()) }
+    /// ```
     pub async fn list_versions(
         &self,
         locator: impl Into<ObjectLocator>,
@@ -421,6 +1028,8 @@ impl ObjectsClient {
 
     /// The chosen versions of an object (any number; asked for in batches of
     /// [`VERSIONS_BATCH`]), in the order asked. A version that does not exist fails with 404.
+    ///
+    /// See the example on [`list_versions`](Self::list_versions).
     pub async fn get_versions(
         &self,
         object_id: Uuid,
@@ -454,6 +1063,48 @@ impl ObjectsClient {
 
     /// The latest version of each object (`None`: deleted or missing), asked for in batches
     /// of [`LATEST_VERSIONS_BATCH`]: the cheapest way to see which of many objects changed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// let a = objects.create("a.json", &point_set("A")).await?;
+    /// let b = objects.create("b.json", &point_set("B")).await?;
+    /// objects.delete(b.id().unwrap()).await?;
+    ///
+    /// let latest = objects.latest_versions(&[a.id().unwrap(), b.id().unwrap()]).await?;
+    /// let a_latest = latest.iter().find(|l| Some(l.object_id) == a.id()).unwrap();
+    /// assert_eq!(a_latest.version_id.as_deref(), Some(a.version_id.as_str()));
+    /// # Ok(()) }
+    /// ```
     pub async fn latest_versions(&self, object_ids: &[Uuid]) -> Result<Vec<LatestVersion>, Error> {
         let mut all = Vec::with_capacity(object_ids.len());
         for batch in object_ids.chunks(LATEST_VERSIONS_BATCH) {
@@ -473,6 +1124,48 @@ impl ObjectsClient {
     }
 
     /// The stages objects of this organization can be set to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment.clone(), connector.clone())?;
+    /// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 48]), evo_objects::DataFile::from_bytes(vec![2u8; 16])];
+    /// # objects.upload_data(&data, None).await?;
+    /// # let (xyz, grade) = (data[0].name().to_owned(), data[1].name().to_owned());
+    /// # let point_set = |name: &str| serde_json::json!({
+    /// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": name,
+    /// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+    /// #     "coordinate_reference_system": {"epsg_code": 32760},
+    /// #     "locations": {
+    /// #         "coordinates": {"data": xyz, "length": 2, "width": 3, "data_type": "float64"},
+    /// #         "attributes": [{"name": "grade", "key": "grade", "attribute_type": "scalar",
+    /// #             "nan_description": {"values": []},
+    /// #             "values": {"data": grade, "length": 2, "width": 1, "data_type": "float64"}}]}
+    /// # });
+    /// // `point_set(name)` is the JSON of a point set whose data files are uploaded.
+    /// let stages = objects.list_stages().await?;
+    /// let created = objects.create("staged.json", &point_set("Staged")).await?;
+    /// let id = created.id().unwrap();
+    ///
+    /// objects.set_stage(id, None, Some(stages[0].stage_id)).await?;
+    /// let read = objects.get_by_id(id, &Default::default()).await?;
+    /// assert_eq!(read.stage.map(|s| s.stage_id), Some(stages[0].stage_id));
+    /// # Ok(()) }
+    /// ```
     pub async fn list_stages(&self) -> Result<Vec<Stage>, Error> {
         let request = self.org_request(Method::GET, STAGES);
         let answer: StagesAnswer = self.exchange_json(request, &[StatusCode::OK]).await?;
@@ -481,6 +1174,8 @@ impl ObjectsClient {
 
     /// Sets the stage of a version of an object (the latest when `version_id` is `None`);
     /// `None` as the stage removes it.
+    ///
+    /// See the example on [`list_stages`](Self::list_stages).
     pub async fn set_stage(
         &self,
         object_id: Uuid,

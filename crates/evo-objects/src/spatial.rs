@@ -375,6 +375,41 @@ impl ObjectsClient {
     /// Creates `object` at `path` in one call: checks every table (format, width, length)
     /// before anything is sent, writes them as Parquet, uploads the files the server does not
     /// hold, then posts the object JSON that references them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment, connector)?;
+    /// use std::sync::Arc;
+    /// use evo_objects::SpatialObject;
+    /// use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+    ///
+    /// let xyz = positions(
+    ///     Float64Array::from(vec![0.0, 10.0, 20.0]),
+    ///     Float64Array::from(vec![0.0, 5.0, 0.0]),
+    ///     Float64Array::from(vec![100.0, 98.5, 97.0]),
+    /// )?;
+    /// let points = SpatialObject::point_set("Samples", xyz)
+    ///     .attribute("grade", Arc::new(Float64Array::from(vec![1.5, 2.5, 0.5])));
+    /// let created = objects.create_spatial("samples/points.json", &points).await?;
+    /// assert_eq!(created.name(), Some("Samples"));
+    /// assert_eq!(objects.read_attribute(&created, "grade").await?.rows(), 3);
+    /// # Ok(()) }
+    /// ```
     pub async fn create_spatial(
         &self,
         path: impl TryInto<ObjectPath, Error = Error>,
@@ -389,6 +424,44 @@ impl ObjectsClient {
     /// Writes the tables of `object` to a temporary folder and returns its JSON and files
     /// (exposed for progress-reporting callers through [`ObjectsClient::upload_data`]).
     /// The JSON is [`Self::encode_spatial_typed`]'s object, serialized.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment, connector)?;
+    /// use std::sync::Arc;
+    /// use evo_objects::SpatialObject;
+    /// use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+    ///
+    /// let xyz = positions(
+    ///     Float64Array::from(vec![0.0, 10.0, 20.0]),
+    ///     Float64Array::from(vec![0.0, 5.0, 0.0]),
+    ///     Float64Array::from(vec![100.0, 98.5, 97.0]),
+    /// )?;
+    /// let points = SpatialObject::point_set("Samples", xyz)
+    ///     .attribute("grade", Arc::new(Float64Array::from(vec![1.5, 2.5, 0.5])));
+    /// // The JSON and the Parquet files, to upload with progress and post yourself.
+    /// let (json, files) = objects.encode_spatial(&points).await?;
+    /// assert_eq!(files.len(), 2); // positions and grades
+    /// objects.upload_data(&files, None).await?;
+    /// let created = objects.create("samples/points.json", &json).await?;
+    /// assert_eq!(objects.read_positions(&created).await?.rows(), 3);
+    /// # Ok(()) }
+    /// ```
     pub async fn encode_spatial(
         &self,
         object: &SpatialObject,
@@ -403,6 +476,43 @@ impl ObjectsClient {
     /// Like [`Self::encode_spatial`], with the object as its generated type
     /// ([`g::PointSet`], [`g::Regular3DGrid`], [`g::TriangleMesh`] or [`g::LineSegments`],
     /// in a [`g::GeoscienceObject`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment, connector)?;
+    /// use std::sync::Arc;
+    /// use evo_objects::SpatialObject;
+    /// use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+    ///
+    /// let xyz = positions(
+    ///     Float64Array::from(vec![0.0, 10.0, 20.0]),
+    ///     Float64Array::from(vec![0.0, 5.0, 0.0]),
+    ///     Float64Array::from(vec![100.0, 98.5, 97.0]),
+    /// )?;
+    /// let points = SpatialObject::point_set("Samples", xyz)
+    ///     .attribute("grade", Arc::new(Float64Array::from(vec![1.5, 2.5, 0.5])));
+    /// use evo_objects::generated::GeoscienceObject;
+    ///
+    /// let (typed, _files) = objects.encode_spatial_typed(&points).await?;
+    /// let GeoscienceObject::PointSet(point_set) = typed else { panic!("a point set") };
+    /// assert_eq!(point_set.name, "Samples");
+    /// # Ok(()) }
+    /// ```
     pub async fn encode_spatial_typed(
         &self,
         object: &SpatialObject,
@@ -528,6 +638,45 @@ impl ObjectsClient {
     /// as a stream of record batches, checked against the info (format, length) and, through
     /// the download, against its SHA-256. Through the cache when the client has one,
     /// otherwise through memory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment, connector)?;
+    /// use std::sync::Arc;
+    /// use evo_objects::SpatialObject;
+    /// use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+    ///
+    /// let xyz = positions(
+    ///     Float64Array::from(vec![0.0, 10.0, 20.0]),
+    ///     Float64Array::from(vec![0.0, 5.0, 0.0]),
+    ///     Float64Array::from(vec![100.0, 98.5, 97.0]),
+    /// )?;
+    /// let points = SpatialObject::point_set("Samples", xyz)
+    ///     .attribute("grade", Arc::new(Float64Array::from(vec![1.5, 2.5, 0.5])));
+    /// use evo_objects::evo_tables::TableInfo;
+    ///
+    /// let created = objects.create_spatial("samples/points.json", &points).await?;
+    /// // Any table the object JSON references.
+    /// let info: TableInfo = serde_json::from_value(created.object["locations"]["coordinates"].clone())?;
+    /// let reader = objects.read_table(&created, &info).await?;
+    /// assert_eq!((reader.rows(), reader.schema().fields().len()), (3, 3));
+    /// # Ok(()) }
+    /// ```
     pub async fn read_table(
         &self,
         object: &ObjectResponse,
@@ -546,6 +695,44 @@ impl ObjectsClient {
     }
 
     /// The positions (point set locations, mesh or segment vertices) of `object`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment, connector)?;
+    /// use std::sync::Arc;
+    /// use evo_objects::SpatialObject;
+    /// use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+    ///
+    /// let xyz = positions(
+    ///     Float64Array::from(vec![0.0, 10.0, 20.0]),
+    ///     Float64Array::from(vec![0.0, 5.0, 0.0]),
+    ///     Float64Array::from(vec![100.0, 98.5, 97.0]),
+    /// )?;
+    /// let points = SpatialObject::point_set("Samples", xyz)
+    ///     .attribute("grade", Arc::new(Float64Array::from(vec![1.5, 2.5, 0.5])));
+    /// use evo_objects::evo_tables::arrow_array::{RecordBatch, cast::AsArray, types::Float64Type};
+    ///
+    /// let created = objects.create_spatial("samples/points.json", &points).await?;
+    /// let batches: Vec<RecordBatch> = objects.read_positions(&created).await?.collect::<Result<_, _>>()?;
+    /// let x = batches[0].column(0).as_primitive::<Float64Type>();
+    /// assert_eq!(x.values().to_vec(), [0.0, 10.0, 20.0]);
+    /// # Ok(()) }
+    /// ```
     pub async fn read_positions(&self, object: &ObjectResponse) -> Result<TableReader, Error> {
         let info = positions_info(&object.object)?;
         self.read_table(object, &info).await
@@ -553,6 +740,42 @@ impl ObjectsClient {
 
     /// The values of the attribute `name` of `object` (for a category, its keys; see
     /// [`Self::read_attribute_lookup`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment, connector)?;
+    /// use std::sync::Arc;
+    /// use evo_objects::SpatialObject;
+    /// use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+    ///
+    /// let xyz = positions(
+    ///     Float64Array::from(vec![0.0, 10.0, 20.0]),
+    ///     Float64Array::from(vec![0.0, 5.0, 0.0]),
+    ///     Float64Array::from(vec![100.0, 98.5, 97.0]),
+    /// )?;
+    /// let points = SpatialObject::point_set("Samples", xyz)
+    ///     .attribute("grade", Arc::new(Float64Array::from(vec![1.5, 2.5, 0.5])));
+    /// let created = objects.create_spatial("samples/points.json", &points).await?;
+    /// let grades = objects.read_attribute(&created, "grade").await?;
+    /// assert_eq!(grades.rows(), 3);
+    /// assert!(objects.read_attribute(&created, "density").await.is_err());
+    /// # Ok(()) }
+    /// ```
     pub async fn read_attribute(
         &self,
         object: &ObjectResponse,
@@ -564,6 +787,44 @@ impl ObjectsClient {
     }
 
     /// The lookup table (keys and names) of the category attribute `name` of `object`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment, connector)?;
+    /// use std::sync::Arc;
+    /// use evo_objects::SpatialObject;
+    /// use evo_objects::evo_tables::arrow_array::{DictionaryArray, Float64Array, types::Int32Type};
+    /// use evo_objects::evo_tables::positions;
+    ///
+    /// let xyz = positions(
+    ///     Float64Array::from(vec![0.0, 1.0]),
+    ///     Float64Array::from(vec![0.0, 1.0]),
+    ///     Float64Array::from(vec![0.0, 1.0]),
+    /// )?;
+    /// // A category attribute: Arrow dictionary values become keys and a lookup table.
+    /// let rock: DictionaryArray<Int32Type> = vec!["granite", "basalt"].into_iter().collect();
+    /// let points = SpatialObject::point_set("Rocks", xyz).attribute("rock", Arc::new(rock));
+    /// let created = objects.create_spatial("rocks.json", &points).await?;
+    ///
+    /// let lookup = objects.read_attribute_lookup(&created, "rock").await?;
+    /// assert_eq!(lookup.rows(), 2);
+    /// # Ok(()) }
+    /// ```
     pub async fn read_attribute_lookup(
         &self,
         object: &ObjectResponse,
@@ -578,6 +839,43 @@ impl ObjectsClient {
     /// the attribute of that name, as a new version (guarded by `If-Match`: a concurrent
     /// change fails with [`Error::Modified`]). The values are checked against the number of
     /// elements before anything is uploaded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let seed = evo_emulator::Seed::from_json(
+    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+    /// # )?;
+    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
+    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.object"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let objects = evo_objects::ObjectsClient::new(environment, connector)?;
+    /// use std::sync::Arc;
+    /// use evo_objects::SpatialObject;
+    /// use evo_objects::evo_tables::{arrow_array::Float64Array, positions};
+    ///
+    /// let xyz = positions(
+    ///     Float64Array::from(vec![0.0, 10.0, 20.0]),
+    ///     Float64Array::from(vec![0.0, 5.0, 0.0]),
+    ///     Float64Array::from(vec![100.0, 98.5, 97.0]),
+    /// )?;
+    /// let points = SpatialObject::point_set("Samples", xyz)
+    ///     .attribute("grade", Arc::new(Float64Array::from(vec![1.5, 2.5, 0.5])));
+    /// let created = objects.create_spatial("samples/points.json", &points).await?;
+    /// let density = Arc::new(Float64Array::from(vec![2.6, 2.7, 2.8]));
+    /// let updated = objects.set_attribute(&created, "density", density).await?;
+    /// assert_ne!(updated.version_id, created.version_id);
+    /// assert_eq!(objects.read_attribute(&updated, "density").await?.rows(), 3);
+    /// # Ok(()) }
+    /// ```
     pub async fn set_attribute(
         &self,
         object: &ObjectResponse,

@@ -73,12 +73,20 @@ pub async fn load_from_env() -> Result<Evo, Error> {
 /// Cheap to clone; every client it hands out shares its transport (one connection pool)
 /// and credentials (one token, renewed before it expires).
 ///
-/// ```no_run
-/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// let evo = evo_sdk::load_from_env().await?;
+/// ```
+/// # #[cfg(feature = "emulator")]
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use evo_sdk::prelude::*;
+/// # let emulator = Emulator::builder().start().await?;
+/// // `evo_sdk::load_from_env().await?` in practice; here the embedded emulator.
+/// let evo = emulator.client().await?;
 /// let page = evo.workspaces().list_workspaces(&Default::default()).await?;
 /// println!("{} has {} workspaces", evo.organization().display_name, page.items.len());
+/// assert_eq!(evo.org_id(), emulator.org_id());
 /// # Ok(()) }
+/// # #[cfg(not(feature = "emulator"))]
+/// # fn main() {}
 /// ```
 #[derive(Clone)]
 pub struct Evo {
@@ -109,11 +117,31 @@ impl Evo {
     }
 
     /// The organizations discovered, sorted by name, each with its hubs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "emulator")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_sdk::prelude::*;
+    /// # let emulator = Emulator::builder().start().await?;
+    /// # let evo = emulator.client().await?;
+    /// // `evo`: a session on the embedded emulator (`evo_sdk::load_from_env().await?` in practice).
+    /// assert_eq!(evo.organizations().len(), 1);
+    /// assert_eq!(evo.organization().id, evo.org_id());
+    /// assert!(evo.hub().has_service("workspace"));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "emulator"))]
+    /// # fn main() {}
+    /// ```
     pub fn organizations(&self) -> &[Organization] {
         &self.organizations
     }
 
     /// The organization in use.
+    ///
+    /// See the example on [`organizations`](Self::organizations).
     pub fn organization(&self) -> &Organization {
         &self.organizations[self.organization]
     }
@@ -124,6 +152,8 @@ impl Evo {
     }
 
     /// The hub in use.
+    ///
+    /// See the example on [`organizations`](Self::organizations).
     pub fn hub(&self) -> &Hub {
         &self.organization().hubs[self.hub]
     }
@@ -150,16 +180,69 @@ impl Evo {
     }
 
     /// A Discovery API client (to list organizations again).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "emulator")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_sdk::prelude::*;
+    /// # let emulator = Emulator::builder().start().await?;
+    /// # let evo = emulator.client().await?;
+    /// // `evo`: a session on the embedded emulator (`evo_sdk::load_from_env().await?` in practice).
+    /// let organizations = evo.discovery().list_organizations().await?;
+    /// assert_eq!(organizations[0].id, emulator.org_id());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "emulator"))]
+    /// # fn main() {}
+    /// ```
     pub fn discovery(&self) -> DiscoveryClient {
         DiscoveryClient::new(self.discovery.clone())
     }
 
     /// The Workspaces API client of the organization in use.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "emulator")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_sdk::prelude::*;
+    /// # let emulator = Emulator::builder().start().await?;
+    /// # let evo = emulator.client().await?;
+    /// // `evo`: a session on the embedded emulator (`evo_sdk::load_from_env().await?` in practice).
+    /// let created = evo.workspaces().create_workspace(&CreateWorkspaceRequest::new("Drilling")).await?;
+    /// assert_eq!(evo.workspaces().get_workspace(created.id).await?.name, "Drilling");
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "emulator"))]
+    /// # fn main() {}
+    /// ```
     pub fn workspaces(&self) -> WorkspacesClient {
         WorkspacesClient::new(self.org_id(), self.hub_connector.clone())
     }
 
     /// The environment (hub, organization, workspace) that workspace-scoped clients take.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "emulator")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_sdk::prelude::*;
+    /// # let emulator = Emulator::builder().start().await?;
+    /// # let evo = emulator.client().await?;
+    /// // `evo`: a session on the embedded emulator (`evo_sdk::load_from_env().await?` in practice).
+    /// let workspace = evo.workspaces().create_workspace(&CreateWorkspaceRequest::new("Env")).await?;
+    /// let environment = evo.environment(workspace.id);
+    /// assert_eq!((environment.org_id, environment.workspace_id), (evo.org_id(), workspace.id));
+    /// assert_eq!(&environment.hub_url, evo.hub_connector().base_url());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "emulator"))]
+    /// # fn main() {}
+    /// ```
     pub fn environment(&self, workspace_id: Uuid) -> Environment {
         Environment::new(
             self.hub_connector.base_url().clone(),
@@ -171,11 +254,32 @@ impl Evo {
     /// A client for any service of a workspace, through the hub's connector: typed JSON
     /// requests with this session's retries and credentials (for services without a crate of
     /// their own).
+    ///
+    /// See the example on [`ServiceClient`](crate::ServiceClient).
     pub fn service_client(&self, workspace_id: Uuid) -> crate::ServiceClient {
         crate::ServiceClient::new(self.environment(workspace_id), self.hub_connector.clone())
     }
 
     /// The File API client of a workspace.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(all(feature = "emulator", feature = "files"))]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_sdk::prelude::*;
+    /// # let emulator = Emulator::builder().start().await?;
+    /// # let evo = emulator.client().await?;
+    /// // `evo`: a session on the embedded emulator (`evo_sdk::load_from_env().await?` in practice).
+    /// let workspace = evo.workspaces().create_workspace(&CreateWorkspaceRequest::new("Files")).await?;
+    /// let files = evo.files(workspace.id)?;
+    /// let uploaded = files.upload_bytes("notes/readme.txt", "hello").await?;
+    /// assert_eq!(&files.download_to_memory(uploaded.file_id, None).await?[..], b"hello");
+    /// # Ok(()) }
+    /// # #[cfg(not(all(feature = "emulator", feature = "files")))]
+    /// # fn main() {}
+    /// ```
     #[cfg(feature = "files")]
     #[cfg_attr(docsrs, doc(cfg(feature = "files")))]
     pub fn files(&self, workspace_id: Uuid) -> Result<evo_files::FilesClient, evo_files::Error> {
@@ -183,6 +287,25 @@ impl Evo {
     }
 
     /// The Geoscience Object API client of a workspace.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(all(feature = "emulator", feature = "objects"))]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_sdk::prelude::*;
+    /// # let emulator = Emulator::builder().start().await?;
+    /// # let evo = emulator.client().await?;
+    /// // `evo`: a session on the embedded emulator (`evo_sdk::load_from_env().await?` in practice).
+    /// let workspace = evo.workspaces().create_workspace(&CreateWorkspaceRequest::new("Objects")).await?;
+    /// let objects = evo.objects(workspace.id)?;
+    /// let page = objects.list_page(&ListObjectsQuery::new()).await?;
+    /// assert!(page.items.is_empty()); // a new workspace
+    /// # Ok(()) }
+    /// # #[cfg(not(all(feature = "emulator", feature = "objects")))]
+    /// # fn main() {}
+    /// ```
     #[cfg(feature = "objects")]
     #[cfg_attr(docsrs, doc(cfg(feature = "objects")))]
     pub fn objects(
@@ -193,6 +316,28 @@ impl Evo {
     }
 
     /// The Block Model API client of a workspace.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(all(feature = "emulator", feature = "blockmodels"))]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_sdk::prelude::*;
+    /// # let emulator = Emulator::builder().start().await?;
+    /// # let evo = emulator.client().await?;
+    /// // `evo`: a session on the embedded emulator (`evo_sdk::load_from_env().await?` in practice).
+    /// use evo_sdk::blockmodels::{BlockSize, NewBlockModel, Size3, SizeOptions};
+    ///
+    /// let workspace = evo.workspaces().create_workspace(&CreateWorkspaceRequest::new("Models")).await?;
+    /// let blockmodels = evo.blockmodels(workspace.id)?;
+    /// let size = SizeOptions::Regular { n_blocks: Size3::new(2, 2, 2), block_size: BlockSize::new(5.0, 5.0, 5.0) };
+    /// let (model, first) = blockmodels.create(&NewBlockModel::new("Pit", size)).await?;
+    /// assert_eq!((first.bm_uuid, first.version_id), (model.bm_uuid, 1));
+    /// # Ok(()) }
+    /// # #[cfg(not(all(feature = "emulator", feature = "blockmodels")))]
+    /// # fn main() {}
+    /// ```
     #[cfg(feature = "blockmodels")]
     #[cfg_attr(docsrs, doc(cfg(feature = "blockmodels")))]
     pub fn blockmodels(
@@ -206,6 +351,27 @@ impl Evo {
     }
 
     /// The Compute Tasks API client of the organization in use.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(all(feature = "emulator", feature = "compute"))]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_sdk::prelude::*;
+    /// # let emulator = Emulator::builder().start().await?;
+    /// # let evo = emulator.client().await?;
+    /// // `evo`: a session on the embedded emulator (`evo_sdk::load_from_env().await?` in practice).
+    /// use evo_sdk::compute::GenericTask;
+    ///
+    /// let compute = evo.compute()?;
+    /// // The emulator runs `idw` and `knn`; a task it does not know is refused.
+    /// let unknown = GenericTask::new("geostatistics", "no-such-task", serde_json::json!({}));
+    /// assert!(compute.submit(&unknown).await.unwrap_err().is_not_found());
+    /// # Ok(()) }
+    /// # #[cfg(not(all(feature = "emulator", feature = "compute")))]
+    /// # fn main() {}
+    /// ```
     #[cfg(feature = "compute")]
     #[cfg_attr(docsrs, doc(cfg(feature = "compute")))]
     pub fn compute(&self) -> Result<evo_compute::ComputeClient, evo_compute::Error> {
@@ -213,6 +379,32 @@ impl Evo {
     }
 
     /// The Colormap API client of a workspace.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(all(feature = "emulator", feature = "colormaps"))]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_sdk::prelude::*;
+    /// # let emulator = Emulator::builder().start().await?;
+    /// # let evo = emulator.client().await?;
+    /// // `evo`: a session on the embedded emulator (`evo_sdk::load_from_env().await?` in practice).
+    /// use evo_sdk::colormaps::{Colormap, ContinuousColormap};
+    ///
+    /// let workspace = evo.workspaces().create_workspace(&CreateWorkspaceRequest::new("Colours")).await?;
+    /// let colormaps = evo.colormaps(workspace.id)?;
+    /// let heat = Colormap::from(ContinuousColormap {
+    ///     colors: vec![[0, 0, 255], [255, 0, 0]],
+    ///     attribute_controls: vec![0.0, 1.0],
+    ///     gradient_controls: vec![0.0, 1.0],
+    /// });
+    /// let stored = colormaps.create_colormap(&heat, "heat").await?;
+    /// assert_eq!(colormaps.get_colormap(stored.id).await?.name, "heat");
+    /// # Ok(()) }
+    /// # #[cfg(not(all(feature = "emulator", feature = "colormaps")))]
+    /// # fn main() {}
+    /// ```
     #[cfg(feature = "colormaps")]
     #[cfg_attr(docsrs, doc(cfg(feature = "colormaps")))]
     pub fn colormaps(
@@ -227,6 +419,25 @@ impl Evo {
 
     /// The same session on another discovered organization (and hub: its first when `hub`
     /// is `None`), without discovering or logging in again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "emulator")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_sdk::prelude::*;
+    /// # let emulator = Emulator::builder().start().await?;
+    /// # let evo = emulator.client().await?;
+    /// // `evo`: a session on the embedded emulator (`evo_sdk::load_from_env().await?` in practice).
+    /// let other = evo.with_organization(evo.org_id(), Some(&evo.hub().code))?;
+    /// assert_eq!(other.org_id(), evo.org_id());
+    /// // An organization discovery did not list is refused.
+    /// assert!(evo.with_organization(Uuid::new_v4(), None).is_err());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "emulator"))]
+    /// # fn main() {}
+    /// ```
     pub fn with_organization(&self, org_id: Uuid, hub: Option<&str>) -> Result<Evo, Error> {
         let (organization, hub) = choose(&self.organizations, Some(org_id), hub)?;
         let hub_connector = hub_connector(&self.organizations, organization, hub, &self.discovery)?;
@@ -434,6 +645,31 @@ impl EvoBuilder {
     /// [`issuer`](Self::issuer) it is production IMS), [`Error::Api`] when discovery fails and
     /// [`Error::NotDiscovered`] when the organization or hub asked for is not among those
     /// discovered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "emulator")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_sdk::prelude::*;
+    /// # let emulator = Emulator::builder().start().await?;
+    /// # let evo = emulator.client().await?;
+    /// // `evo`: a session on the embedded emulator (`evo_sdk::load_from_env().await?` in practice).
+    /// // Any login: here a static token (client credentials and the browser work the same way).
+    /// let token = emulator.issue_token(&["evo.discovery", "evo.workspace"]);
+    /// let session = Evo::builder()
+    ///     .discovery_url(emulator.discovery_url().as_str())
+    ///     .access_token(token)
+    ///     .organization(emulator.org_id())
+    ///     .connect()
+    ///     .await?;
+    /// assert_eq!(session.org_id(), emulator.org_id());
+    /// session.workspaces().list_workspaces(&ListWorkspacesQuery::new()).await?;
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "emulator"))]
+    /// # fn main() {}
+    /// ```
     pub async fn connect(self) -> Result<Evo, Error> {
         let transport = match self.transport.clone() {
             Some(t) => t,

@@ -69,6 +69,8 @@ impl ServiceClient {
     }
 
     /// `GET`s a JSON value.
+    ///
+    /// See the example on [`post`](Self::post).
     pub async fn get<T: DeserializeOwned>(&self, path_template: &str) -> Result<T, Error> {
         self.request(Method::GET, path_template).send_json().await
     }
@@ -76,6 +78,35 @@ impl ServiceClient {
     /// `POST`s `body` as JSON and decodes the JSON answer. Not retried after the request was
     /// sent (a `POST` may not be idempotent); [`request`](Self::request) with
     /// `.idempotent(true)` says otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "emulator")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_sdk::prelude::*;
+    /// # let emulator = Emulator::builder().start().await?;
+    /// # let evo = emulator.client().await?;
+    /// // `evo`: a session on the embedded emulator (`evo_sdk::load_from_env().await?` in practice).
+    /// let workspace = evo.workspaces().create_workspace(&CreateWorkspaceRequest::new("Raw")).await?;
+    /// let service = evo.service_client(workspace.id);
+    /// // Any JSON endpoint; `{org_id}` and `{workspace_id}` are filled in.
+    /// let created: serde_json::Value = service
+    ///     .post("/workspace/orgs/{org_id}/workspaces", &serde_json::json!({"name": "Made raw"}))
+    ///     .await?;
+    /// assert_eq!(created["name"], "Made raw");
+    /// let renamed: serde_json::Value = service
+    ///     .patch("/workspace/orgs/{org_id}/workspaces/{workspace_id}", &serde_json::json!({"name": "Renamed"}))
+    ///     .await?;
+    /// assert_eq!(renamed["name"], "Renamed");
+    /// let read: serde_json::Value = service.get("/workspace/orgs/{org_id}/workspaces/{workspace_id}").await?;
+    /// assert_eq!(read["name"], "Renamed");
+    /// service.delete("/workspace/orgs/{org_id}/workspaces/{workspace_id}").await?;
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "emulator"))]
+    /// # fn main() {}
+    /// ```
     pub async fn post<B, T>(&self, path_template: &str, body: &B) -> Result<T, Error>
     where
         B: Serialize + ?Sized,
@@ -88,6 +119,28 @@ impl ServiceClient {
     }
 
     /// `PUT`s `body` as JSON and decodes the JSON answer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "emulator")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use evo_sdk::prelude::*;
+    /// # let emulator = Emulator::builder().start().await?;
+    /// # let evo = emulator.client().await?;
+    /// // `evo`: a session on the embedded emulator (`evo_sdk::load_from_env().await?` in practice).
+    /// let workspace = evo.workspaces().create_workspace(&CreateWorkspaceRequest::new("Put")).await?;
+    /// let service = evo.service_client(workspace.id);
+    /// // The File API registers an upload with a PUT and answers where to send the bytes.
+    /// let target: serde_json::Value = service
+    ///     .put("/file/v2/orgs/{org_id}/workspaces/{workspace_id}/files/path/notes.txt", &serde_json::json!({}))
+    ///     .await?;
+    /// assert!(target["upload"].as_str().unwrap().starts_with("http"));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "emulator"))]
+    /// # fn main() {}
+    /// ```
     pub async fn put<B, T>(&self, path_template: &str, body: &B) -> Result<T, Error>
     where
         B: Serialize + ?Sized,
@@ -100,6 +153,8 @@ impl ServiceClient {
     }
 
     /// `PATCH`es with `body` as JSON and decodes the JSON answer.
+    ///
+    /// See the example on [`post`](Self::post).
     pub async fn patch<B, T>(&self, path_template: &str, body: &B) -> Result<T, Error>
     where
         B: Serialize + ?Sized,
@@ -112,6 +167,8 @@ impl ServiceClient {
     }
 
     /// `DELETE`s, expecting no body back (any 2xx).
+    ///
+    /// See the example on [`post`](Self::post).
     pub async fn delete(&self, path_template: &str) -> Result<(), Error> {
         self.request(Method::DELETE, path_template)
             .send_empty()

@@ -290,19 +290,48 @@ impl PollApi<Uuid, evo_files::FileSummary> for FilesApi {
 
 /// The workspaces of an organization, kept up to date by polling.
 ///
-/// ```no_run
-/// # async fn demo(connector: evo_core::ApiConnector, org_id: evo_core::uuid::Uuid) -> Result<(), evo_sync::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let seed = evo_emulator::Seed::from_json(
+/// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+/// # )?;
+/// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+/// # let (org_id, workspace_id) = (emulator.org_id(), emulator.organizations()[0].workspaces[0].0);
+/// # let environment = evo_core::Environment::new(emulator.hub_url(), org_id, workspace_id);
+/// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+/// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+/// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+/// #         emulator.issue_token(&["evo.workspace", "evo.file", "evo.object"]),
+/// #     )))
+/// #     .build()?;
+/// use std::time::Duration;
 /// use evo_sync::Update;
 /// use evo_sync::evo::{EvoPollOptions, LiveWorkspaces};
+/// use evo_workspaces::{CreateWorkspaceRequest, WorkspacesClient};
 ///
-/// let live = LiveWorkspaces::start(connector, org_id, EvoPollOptions::default())?;
+/// let options = EvoPollOptions { interval: Duration::from_millis(50), ..EvoPollOptions::default() };
+/// let live = LiveWorkspaces::start(connector.clone(), org_id, options)?;
+/// live.wait_until_ready().await?;
 /// let (snapshot, mut updates) = live.subscribe_with_snapshot();
 /// println!("{} workspaces", snapshot.len());
-/// while let Some(update) = updates.recv().await {
-///     if let Update::Upserted { value, .. } = update {
-///         println!("changed: {}", value.name);
+///
+/// // Someone creates a workspace: the replica sees it at its next poll.
+/// let workspaces = WorkspacesClient::new(org_id, connector);
+/// let created = workspaces.create_workspace(&CreateWorkspaceRequest::new("Survey 2026")).await?;
+/// tokio::time::timeout(Duration::from_secs(30), async {
+///     while let Some(update) = updates.recv().await {
+///         if let Update::Upserted { value, .. } = update {
+///             println!("changed: {}", value.name);
+///             if value.id == created.id {
+///                 break;
+///             }
+///         }
 ///     }
-/// }
+/// })
+/// .await?;
+/// assert_eq!(live.snapshot().get(&created.id).map(|w| w.name.as_str()), Some("Survey 2026"));
+/// live.stop().await;
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -316,6 +345,8 @@ impl LiveWorkspaces {
 
     /// Starts polling the workspaces of `org_id` (the connector must be based at the hub URL
     /// and carry the `evo.workspace` scope) on the current tokio runtime.
+    ///
+    /// See the example on [`LiveWorkspaces`].
     pub fn start(
         connector: ApiConnector,
         org_id: Uuid,
@@ -331,6 +362,8 @@ impl LiveWorkspaces {
     }
 
     /// Stops polling.
+    ///
+    /// See the example on [`LiveWorkspaces`].
     pub async fn stop(self) {
         self.live.stop().await;
     }
@@ -345,6 +378,42 @@ impl Deref for LiveWorkspaces {
 }
 
 /// The files of a workspace, kept up to date by polling.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let seed = evo_emulator::Seed::from_json(
+/// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+/// # )?;
+/// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+/// # let (org_id, workspace_id) = (emulator.org_id(), emulator.organizations()[0].workspaces[0].0);
+/// # let environment = evo_core::Environment::new(emulator.hub_url(), org_id, workspace_id);
+/// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+/// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+/// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+/// #         emulator.issue_token(&["evo.workspace", "evo.file", "evo.object"]),
+/// #     )))
+/// #     .build()?;
+/// use std::time::Duration;
+/// use evo_sync::evo::{EvoPollOptions, LiveFiles};
+///
+/// let files = evo_files::FilesClient::new(environment, connector)?;
+/// let options = EvoPollOptions { interval: Duration::from_millis(50), ..EvoPollOptions::default() };
+/// let live = LiveFiles::start(files.clone(), options)?;
+/// live.wait_until_ready().await?;
+/// let mut updates = live.subscribe();
+///
+/// let uploaded = files.upload_bytes("logs/today.csv", "a,b\n").await?;
+/// tokio::time::timeout(Duration::from_secs(30), async {
+///     while live.snapshot().get(&uploaded.file_id).is_none() {
+///         updates.recv().await;
+///     }
+/// })
+/// .await?;
+/// assert_eq!(live.snapshot().get(&uploaded.file_id).unwrap().name, "today.csv");
+/// live.stop().await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct LiveFiles {
     live: Live<Uuid, evo_files::FileSummary>,
@@ -355,6 +424,8 @@ impl LiveFiles {
     pub const STREAM: &'static str = "files";
 
     /// Starts polling the workspace `files` is bound to, on the current tokio runtime.
+    ///
+    /// See the example on [`LiveFiles`].
     pub fn start(files: evo_files::FilesClient, options: EvoPollOptions) -> Result<Self, Error> {
         let poller = Poller::new(FilesApi::new(files), options.poll_options(Self::STREAM))?;
         Ok(Self {
@@ -363,6 +434,8 @@ impl LiveFiles {
     }
 
     /// Stops polling.
+    ///
+    /// See the example on [`LiveFiles`].
     pub async fn stop(self) {
         self.live.stop().await;
     }

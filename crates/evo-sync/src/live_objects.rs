@@ -142,19 +142,54 @@ impl PollApi<Uuid, ListedObject> for ObjectsApi {
 /// The geoscience objects of a workspace (their latest versions' metadata), kept up to date
 /// by polling.
 ///
-/// ```no_run
-/// # async fn demo(objects: evo_objects::ObjectsClient) -> Result<(), evo_sync::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let seed = evo_emulator::Seed::from_json(
+/// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
+/// # )?;
+/// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
+/// # let (org_id, workspace_id) = (emulator.org_id(), emulator.organizations()[0].workspaces[0].0);
+/// # let environment = evo_core::Environment::new(emulator.hub_url(), org_id, workspace_id);
+/// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+/// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+/// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+/// #         emulator.issue_token(&["evo.workspace", "evo.file", "evo.object"]),
+/// #     )))
+/// #     .build()?;
+/// # let objects = evo_objects::ObjectsClient::new(environment, connector)?;
+/// # let data = [evo_objects::DataFile::from_bytes(vec![1u8; 24])];
+/// # objects.upload_data(&data, None).await?;
+/// # let point_set = serde_json::json!({
+/// #     "schema": "/objects/pointset/1.3.0/pointset.schema.json", "name": "Samples",
+/// #     "bounding_box": {"min_x": 0.0, "max_x": 1.0, "min_y": 0.0, "max_y": 1.0, "min_z": 0.0, "max_z": 1.0},
+/// #     "coordinate_reference_system": {"epsg_code": 32760},
+/// #     "locations": {"coordinates": {"data": data[0].name(), "length": 1, "width": 3, "data_type": "float64"}}
+/// # });
+/// use std::time::Duration;
 /// use evo_sync::Update;
 /// use evo_sync::evo::{EvoPollOptions, LiveObjects};
 ///
-/// let live = LiveObjects::start(objects, EvoPollOptions::default())?;
+/// let options = EvoPollOptions { interval: Duration::from_millis(50), ..EvoPollOptions::default() };
+/// let live = LiveObjects::start(objects.clone(), options)?;
+/// live.wait_until_ready().await?; // the first full listing
 /// let (snapshot, mut updates) = live.subscribe_with_snapshot();
 /// println!("{} objects", snapshot.len());
-/// while let Some(update) = updates.recv().await {
-///     if let Update::Upserted { value, .. } = update {
-///         println!("changed: {} (version {})", value.full_path(), value.version_id);
+///
+/// // `point_set`: the JSON of a point set whose data is uploaded.
+/// let created = objects.create("samples/points.json", &point_set).await?;
+/// tokio::time::timeout(Duration::from_secs(30), async {
+///     while let Some(update) = updates.recv().await {
+///         if let Update::Upserted { value, .. } = update {
+///             println!("changed: {} (version {})", value.full_path(), value.version_id);
+///             if value.version_id == created.version_id {
+///                 break;
+///             }
+///         }
 ///     }
-/// }
+/// })
+/// .await?;
+/// live.stop().await;
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -167,6 +202,8 @@ impl LiveObjects {
     pub const STREAM: &'static str = "objects";
 
     /// Starts polling the workspace `objects` is bound to, on the current tokio runtime.
+    ///
+    /// See the example on [`LiveObjects`].
     pub fn start(objects: ObjectsClient, options: EvoPollOptions) -> Result<Self, Error> {
         let poll = PollOptions {
             interval: options.interval,
@@ -181,6 +218,8 @@ impl LiveObjects {
     }
 
     /// Stops polling.
+    ///
+    /// See the example on [`LiveObjects`].
     pub async fn stop(self) {
         self.live.stop().await;
     }

@@ -111,8 +111,17 @@ impl BoundingBox {
 
 /// The Workspaces API of one organization on one hub.
 ///
-/// ```no_run
-/// # async fn demo(hub: evo_core::ApiConnector, org_id: evo_core::uuid::Uuid) -> Result<(), evo_core::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let emulator = evo_emulator::Emulator::builder().start().await?;
+/// # let hub = evo_core::ApiConnector::builder(emulator.hub_url())
+/// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+/// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+/// #         emulator.issue_token(&["evo.workspace"]),
+/// #     )))
+/// #     .build()?;
+/// # let org_id = emulator.org_id();
 /// use evo_workspaces::{CreateWorkspaceRequest, WorkspacesClient};
 ///
 /// let client = WorkspacesClient::new(org_id, hub);
@@ -156,6 +165,26 @@ impl WorkspacesClient {
 
     /// Checks the health of the Workspaces service. A 503 answer is a report too (with
     /// [`HealthReport::is_healthy`] false), not an error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.workspace"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let workspaces = evo_workspaces::WorkspacesClient::new(emulator.org_id(), connector);
+    /// use evo_workspaces::HealthCheckType;
+    ///
+    /// let report = workspaces.health_check(HealthCheckType::Full).await?;
+    /// assert!(report.is_healthy());
+    /// # Ok(()) }
+    /// ```
     pub async fn health_check(&self, kind: HealthCheckType) -> Result<HealthReport, Error> {
         let params = ep::HealthCheckParams {
             full: Some(true),
@@ -172,6 +201,29 @@ impl WorkspacesClient {
     // ------------------------------------------------------------ workspaces
 
     /// One page of the workspaces the caller has a role in.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.workspace"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let workspaces = evo_workspaces::WorkspacesClient::new(emulator.org_id(), connector);
+    /// use evo_workspaces::{CreateWorkspaceRequest, ListWorkspacesQuery};
+    ///
+    /// workspaces.create_workspace(&CreateWorkspaceRequest::new("Pit A")).await?;
+    /// workspaces.create_workspace(&CreateWorkspaceRequest::new("Pit B")).await?;
+    /// let page = workspaces.list_workspaces(&ListWorkspacesQuery::new().name("Pit A")).await?;
+    /// let names: Vec<&str> = page.items.iter().map(|w| w.name.as_str()).collect();
+    /// assert_eq!(names, ["Pit A"]);
+    /// # Ok(()) }
+    /// ```
     pub async fn list_workspaces(
         &self,
         query: &ListWorkspacesQuery,
@@ -188,6 +240,34 @@ impl WorkspacesClient {
     /// Every workspace matching `query` (its `offset` is the starting point, its `limit` the
     /// page size, [`DEFAULT_PAGE_SIZE`] when unset), fetched page by page by following the
     /// `next` links as the stream is polled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.workspace"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let workspaces = evo_workspaces::WorkspacesClient::new(emulator.org_id(), connector);
+    /// use evo_workspaces::{CreateWorkspaceRequest, ListWorkspacesQuery};
+    /// use futures_util::TryStreamExt as _;
+    ///
+    /// for name in ["North", "South", "East"] {
+    ///     workspaces.create_workspace(&CreateWorkspaceRequest::new(name)).await?;
+    /// }
+    /// // Pages of two, followed to the end.
+    /// let all: Vec<_> = workspaces
+    ///     .list_all_workspaces(ListWorkspacesQuery::new().limit(2))
+    ///     .try_collect()
+    ///     .await?;
+    /// assert_eq!(all.len(), 3);
+    /// # Ok(()) }
+    /// ```
     pub fn list_all_workspaces(
         &self,
         query: ListWorkspacesQuery,
@@ -208,6 +288,27 @@ impl WorkspacesClient {
     }
 
     /// One page of the ids and names of the workspaces the caller has a role in.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.workspace"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let workspaces = evo_workspaces::WorkspacesClient::new(emulator.org_id(), connector);
+    /// use evo_workspaces::{CreateWorkspaceRequest, ListWorkspacesQuery};
+    ///
+    /// let created = workspaces.create_workspace(&CreateWorkspaceRequest::new("Survey")).await?;
+    /// let page = workspaces.list_workspaces_summary(&ListWorkspacesQuery::new()).await?;
+    /// assert!(page.items.iter().any(|s| s.id == created.id && s.name == "Survey"));
+    /// # Ok(()) }
+    /// ```
     pub async fn list_workspaces_summary(
         &self,
         query: &ListWorkspacesQuery,
@@ -223,6 +324,32 @@ impl WorkspacesClient {
     }
 
     /// Every workspace summary matching `query`, following the `next` links.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.workspace"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let workspaces = evo_workspaces::WorkspacesClient::new(emulator.org_id(), connector);
+    /// use evo_workspaces::{CreateWorkspaceRequest, ListWorkspacesQuery};
+    /// use futures_util::TryStreamExt as _;
+    ///
+    /// workspaces.create_workspace(&CreateWorkspaceRequest::new("One")).await?;
+    /// workspaces.create_workspace(&CreateWorkspaceRequest::new("Two")).await?;
+    /// let all: Vec<_> = workspaces
+    ///     .list_all_workspaces_summary(ListWorkspacesQuery::new().limit(1))
+    ///     .try_collect()
+    ///     .await?;
+    /// assert_eq!(all.len(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn list_all_workspaces_summary(
         &self,
         query: ListWorkspacesQuery,
@@ -244,12 +371,35 @@ impl WorkspacesClient {
 
     /// Reads a workspace (not a deleted one: that is a 410 error; see
     /// [`get_deleted_workspace`](Self::get_deleted_workspace)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.workspace"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let workspaces = evo_workspaces::WorkspacesClient::new(emulator.org_id(), connector);
+    /// use evo_workspaces::CreateWorkspaceRequest;
+    ///
+    /// let created = workspaces.create_workspace(&CreateWorkspaceRequest::new("Assays")).await?;
+    /// let read = workspaces.get_workspace(created.id).await?;
+    /// assert_eq!(read.name, "Assays");
+    /// # Ok(()) }
+    /// ```
     pub async fn get_workspace(&self, workspace_id: Uuid) -> Result<Workspace, Error> {
         let params = ep::GetWorkspaceParams { deleted: None };
         ep::get_workspace(&self.connector, self.org_id, workspace_id, &params).await
     }
 
     /// Reads a workspace whether or not it is soft-deleted (`?deleted=true`).
+    ///
+    /// See the example on [`delete_workspace`](Self::delete_workspace).
     pub async fn get_deleted_workspace(&self, workspace_id: Uuid) -> Result<Workspace, Error> {
         let params = ep::GetWorkspaceParams {
             deleted: Some(true),
@@ -260,6 +410,31 @@ impl WorkspacesClient {
     /// Creates a workspace; the caller becomes its owner. A duplicate name is a 409 error; a
     /// name over [`MAX_WORKSPACE_NAME_CHARS`](crate::MAX_WORKSPACE_NAME_CHARS) characters (or
     /// empty) is refused before sending, as `Error::InvalidRequest`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.workspace"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let workspaces = evo_workspaces::WorkspacesClient::new(emulator.org_id(), connector);
+    /// use evo_workspaces::{CreateWorkspaceRequest, WorkspaceRole};
+    ///
+    /// let request = CreateWorkspaceRequest::new("Drillholes 2026").with_description("Phase 2");
+    /// let created = workspaces.create_workspace(&request).await?;
+    /// assert_eq!(created.description, "Phase 2");
+    /// assert_eq!(created.current_user_role, WorkspaceRole::Owner);
+    /// // The same name again is a conflict.
+    /// let again = workspaces.create_workspace(&request).await.unwrap_err();
+    /// assert!(again.is_conflict());
+    /// # Ok(()) }
+    /// ```
     pub async fn create_workspace(
         &self,
         request: &CreateWorkspaceRequest,
@@ -270,6 +445,28 @@ impl WorkspacesClient {
 
     /// Changes the fields of `update` that are set (`Some`); the others are not sent. A new
     /// name is checked as [`create_workspace`](Self::create_workspace) checks it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.workspace"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let workspaces = evo_workspaces::WorkspacesClient::new(emulator.org_id(), connector);
+    /// use evo_workspaces::{CreateWorkspaceRequest, UpdateWorkspaceRequest};
+    ///
+    /// let created = workspaces.create_workspace(&CreateWorkspaceRequest::new("Draft")).await?;
+    /// let update = UpdateWorkspaceRequest::new().with_name("Final");
+    /// let updated = workspaces.update_workspace(created.id, &update).await?;
+    /// assert_eq!(updated.name, "Final");
+    /// # Ok(()) }
+    /// ```
     pub async fn update_workspace(
         &self,
         workspace_id: Uuid,
@@ -280,6 +477,33 @@ impl WorkspacesClient {
     }
 
     /// Soft-deletes a workspace (owners only).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.workspace"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let workspaces = evo_workspaces::WorkspacesClient::new(emulator.org_id(), connector);
+    /// use evo_workspaces::{CreateWorkspaceRequest, RestoreWorkspaceResponse};
+    ///
+    /// let created = workspaces.create_workspace(&CreateWorkspaceRequest::new("Old")).await?;
+    /// workspaces.delete_workspace(created.id).await?;
+    /// assert!(workspaces.get_workspace(created.id).await.is_err()); // 410 Gone
+    /// let deleted = workspaces.get_deleted_workspace(created.id).await?;
+    /// assert_eq!(deleted.name, "Old");
+    ///
+    /// let restored = workspaces.restore_workspace(created.id).await?;
+    /// assert_eq!(restored, RestoreWorkspaceResponse::NoContent);
+    /// assert_eq!(workspaces.get_workspace(created.id).await?.name, "Old");
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_workspace(&self, workspace_id: Uuid) -> Result<(), Error> {
         ep::delete_workspace(&self.connector, self.org_id, workspace_id).await
     }
@@ -287,6 +511,8 @@ impl WorkspacesClient {
     /// Restores a soft-deleted workspace (owners only). The answer is
     /// [`RestoreWorkspaceResponse::NoContent`](ep::RestoreWorkspaceResponse::NoContent) when it
     /// is restored in place.
+    ///
+    /// See the example on [`delete_workspace`](Self::delete_workspace).
     pub async fn restore_workspace(
         &self,
         workspace_id: Uuid,
@@ -298,11 +524,34 @@ impl WorkspacesClient {
     // ------------------------------------------------------------ roles
 
     /// The caller's role in a workspace.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.workspace"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let workspaces = evo_workspaces::WorkspacesClient::new(emulator.org_id(), connector);
+    /// use evo_workspaces::{CreateWorkspaceRequest, WorkspaceRole};
+    ///
+    /// let created = workspaces.create_workspace(&CreateWorkspaceRequest::new("Mine")).await?;
+    /// let role = workspaces.get_current_user_role(created.id).await?;
+    /// assert_eq!((role.user_id, role.role), (emulator.test_user_id(), WorkspaceRole::Owner));
+    /// # Ok(()) }
+    /// ```
     pub async fn get_current_user_role(&self, workspace_id: Uuid) -> Result<UserRole, Error> {
         ep::get_current_user_role(&self.connector, self.org_id, workspace_id).await
     }
 
     /// The users with a role in a workspace, optionally only `user_id`.
+    ///
+    /// See the example on [`assign_user_role`](Self::assign_user_role).
     pub async fn list_user_roles(
         &self,
         workspace_id: Uuid,
@@ -317,6 +566,36 @@ impl WorkspacesClient {
     }
 
     /// Gives user `user_id` a role in a workspace, replacing any role they had (owners only).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.workspace"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let workspaces = evo_workspaces::WorkspacesClient::new(emulator.org_id(), connector);
+    /// use evo_workspaces::{CreateWorkspaceRequest, WorkspaceRole};
+    ///
+    /// let created = workspaces.create_workspace(&CreateWorkspaceRequest::new("Shared")).await?;
+    /// let geologist = emulator.add_user("Ada", "ada@example.com");
+    /// let analyst = emulator.add_user("Ben", "ben@example.com");
+    ///
+    /// workspaces.assign_user_role(created.id, geologist, WorkspaceRole::Editor).await?;
+    /// workspaces.assign_user_role_by_email(created.id, "ben@example.com", WorkspaceRole::Viewer).await?;
+    /// let roles = workspaces.list_user_roles(created.id, Some(analyst)).await?;
+    /// assert_eq!(roles[0].role, WorkspaceRole::Viewer);
+    ///
+    /// workspaces.remove_user_role(created.id, geologist).await?;
+    /// let everyone = workspaces.list_user_roles(created.id, None).await?;
+    /// assert_eq!(everyone.len(), 2); // the owner and the viewer
+    /// # Ok(()) }
+    /// ```
     pub async fn assign_user_role(
         &self,
         workspace_id: Uuid,
@@ -332,6 +611,8 @@ impl WorkspacesClient {
     }
 
     /// Gives the user with this email address a role in a workspace (owners only).
+    ///
+    /// See the example on [`assign_user_role`](Self::assign_user_role).
     pub async fn assign_user_role_by_email(
         &self,
         workspace_id: Uuid,
@@ -347,6 +628,8 @@ impl WorkspacesClient {
     }
 
     /// Removes a user's role in a workspace (owners only).
+    ///
+    /// See the example on [`assign_user_role`](Self::assign_user_role).
     pub async fn remove_user_role(&self, workspace_id: Uuid, user_id: Uuid) -> Result<(), Error> {
         ep::delete_user_role(&self.connector, self.org_id, workspace_id, user_id).await
     }
@@ -354,6 +637,8 @@ impl WorkspacesClient {
     // ------------------------------------------------------------ thumbnails
 
     /// Downloads a workspace's thumbnail (a 404 error when it has none).
+    ///
+    /// See the example on [`put_thumbnail`](Self::put_thumbnail).
     pub async fn get_thumbnail(&self, workspace_id: Uuid) -> Result<Thumbnail, Error> {
         let body = ep::get_thumbnail(&self.connector, self.org_id, workspace_id).await?;
         Ok(Thumbnail {
@@ -366,6 +651,34 @@ impl WorkspacesClient {
     /// Sets a workspace's thumbnail. The image must be a PNG or JPEG of at most
     /// [`MAX_THUMBNAIL_BYTES`](crate::MAX_THUMBNAIL_BYTES); both are checked before anything is
     /// sent, and the `Content-Type` is taken from the image bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.workspace"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let workspaces = evo_workspaces::WorkspacesClient::new(emulator.org_id(), connector);
+    /// use evo_workspaces::{CreateWorkspaceRequest, ImageFormat};
+    ///
+    /// let created = workspaces.create_workspace(&CreateWorkspaceRequest::new("Pictures")).await?;
+    /// // The first bytes of a PNG file (a real image in practice).
+    /// let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    /// workspaces.put_thumbnail(created.id, png.clone()).await?;
+    ///
+    /// let thumbnail = workspaces.get_thumbnail(created.id).await?;
+    /// assert_eq!((thumbnail.format, &thumbnail.data[..]), (Some(ImageFormat::Png), &png[..]));
+    ///
+    /// workspaces.delete_thumbnail(created.id).await?;
+    /// assert!(workspaces.get_thumbnail(created.id).await.unwrap_err().is_not_found());
+    /// # Ok(()) }
+    /// ```
     pub async fn put_thumbnail(
         &self,
         workspace_id: Uuid,
@@ -384,6 +697,8 @@ impl WorkspacesClient {
     }
 
     /// Removes a workspace's thumbnail.
+    ///
+    /// See the example on [`put_thumbnail`](Self::put_thumbnail).
     pub async fn delete_thumbnail(&self, workspace_id: Uuid) -> Result<(), Error> {
         ep::delete_thumbnail(&self.connector, self.org_id, workspace_id).await
     }
@@ -391,6 +706,8 @@ impl WorkspacesClient {
     // ------------------------------------------------------------ organization members
 
     /// One page of the organization's members (`limit` default: the server's).
+    ///
+    /// See the example on [`add_instance_users`](Self::add_instance_users).
     pub async fn list_instance_users(
         &self,
         limit: Option<u64>,
@@ -411,6 +728,26 @@ impl WorkspacesClient {
     }
 
     /// Every member of the organization, `page_size` at a time (default [`DEFAULT_PAGE_SIZE`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.workspace"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let workspaces = evo_workspaces::WorkspacesClient::new(emulator.org_id(), connector);
+    /// use futures_util::TryStreamExt as _;
+    ///
+    /// let members: Vec<_> = workspaces.list_all_instance_users(Some(10)).try_collect().await?;
+    /// assert!(members.iter().any(|m| m.id == emulator.test_user_id()));
+    /// # Ok(()) }
+    /// ```
     pub fn list_all_instance_users(
         &self,
         page_size: Option<u64>,
@@ -433,6 +770,47 @@ impl WorkspacesClient {
     }
 
     /// Adds users to the organization with instance roles; unknown addresses are invited.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.workspace"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let workspaces = evo_workspaces::WorkspacesClient::new(emulator.org_id(), connector);
+    /// use evo_workspaces::NewInstanceUser;
+    ///
+    /// let roles = workspaces.list_instance_roles().await?;
+    /// let user_role = roles.iter().find(|r| r.name == "Evo User").unwrap().id;
+    /// let admin_role = roles.iter().find(|r| r.name == "Evo Admin").unwrap().id;
+    /// let ada = emulator.add_user("Ada", "ada@example.com");
+    ///
+    /// // A known address becomes a member, an unknown one is invited.
+    /// let added = workspaces
+    ///     .add_instance_users(vec![
+    ///         NewInstanceUser { email: "ada@example.com".into(), roles: vec![user_role] },
+    ///         NewInstanceUser { email: "new@example.com".into(), roles: vec![user_role] },
+    ///     ])
+    ///     .await?;
+    /// assert_eq!((added.members.len(), added.invitations.len()), (1, 1));
+    ///
+    /// let changed = workspaces.update_instance_user_roles(ada, vec![admin_role]).await?;
+    /// assert_eq!(changed.roles[0].id, admin_role);
+    /// let members = workspaces.list_instance_users(Some(100), None).await?;
+    /// assert!(members.items.iter().any(|m| m.id == ada));
+    /// workspaces.remove_instance_user(ada).await?;
+    ///
+    /// let invitations = workspaces.list_instance_user_invitations(None, None).await?;
+    /// assert_eq!(invitations.items[0].email, "new@example.com");
+    /// workspaces.delete_instance_user_invitation(invitations.items[0].id).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn add_instance_users(
         &self,
         users: Vec<NewInstanceUser>,
@@ -442,6 +820,8 @@ impl WorkspacesClient {
     }
 
     /// Replaces a member's instance roles.
+    ///
+    /// See the example on [`add_instance_users`](Self::add_instance_users).
     pub async fn update_instance_user_roles(
         &self,
         user_id: Uuid,
@@ -452,11 +832,15 @@ impl WorkspacesClient {
     }
 
     /// Removes a member from the organization.
+    ///
+    /// See the example on [`add_instance_users`](Self::add_instance_users).
     pub async fn remove_instance_user(&self, user_id: Uuid) -> Result<(), Error> {
         ep::remove_instance_user(&self.connector, self.org_id, user_id).await
     }
 
     /// One page of the organization's invitations.
+    ///
+    /// See the example on [`add_instance_users`](Self::add_instance_users).
     pub async fn list_instance_user_invitations(
         &self,
         limit: Option<u64>,
@@ -477,6 +861,30 @@ impl WorkspacesClient {
     }
 
     /// Every invitation of the organization, `page_size` at a time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
+    /// #         emulator.issue_token(&["evo.workspace"]),
+    /// #     )))
+    /// #     .build()?;
+    /// # let workspaces = evo_workspaces::WorkspacesClient::new(emulator.org_id(), connector);
+    /// use evo_workspaces::NewInstanceUser;
+    /// use futures_util::TryStreamExt as _;
+    ///
+    /// let role = workspaces.list_instance_roles().await?[0].id;
+    /// let invite = |email: &str| NewInstanceUser { email: email.into(), roles: vec![role] };
+    /// workspaces.add_instance_users(vec![invite("a@example.com"), invite("b@example.com")]).await?;
+    /// let all: Vec<_> = workspaces.list_all_instance_user_invitations(Some(1)).try_collect().await?;
+    /// assert_eq!(all.len(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn list_all_instance_user_invitations(
         &self,
         page_size: Option<u64>,
@@ -499,11 +907,15 @@ impl WorkspacesClient {
     }
 
     /// Withdraws an invitation.
+    ///
+    /// See the example on [`add_instance_users`](Self::add_instance_users).
     pub async fn delete_instance_user_invitation(&self, invitation_id: Uuid) -> Result<(), Error> {
         ep::delete_instance_user_invitation(&self.connector, self.org_id, invitation_id).await
     }
 
     /// The roles members of the organization can hold.
+    ///
+    /// See the example on [`add_instance_users`](Self::add_instance_users).
     pub async fn list_instance_roles(&self) -> Result<Vec<InstanceRole>, Error> {
         Ok(ep::list_instance_roles(&self.connector, self.org_id)
             .await?

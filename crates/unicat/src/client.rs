@@ -59,14 +59,22 @@ pub(crate) struct Inner {
 /// ([`JwtAuthorizer`]). [`UnicatClient::start_sync`](crate::UnicatClient::start_sync) keeps the
 /// stores current. Cheap to clone (clones share everything).
 ///
-/// ```no_run
-/// # async fn demo(transport: std::sync::Arc<dyn evo_core::Transport>) -> Result<(), unicat::Error> {
-/// let client = unicat::UnicatClient::builder("https://unicat.app".parse().unwrap(), "<project gid>")
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = unicat_emulator::UnicatEmulator::start().await?;
+/// # let transport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
+/// # let (base_url, project) = (server.base_url(), server.project());
+/// # let (api_key, record_gid) = (unicat_emulator::DEMO_API_KEY, unicat_emulator::DEMO_RECORD);
+/// // "https://unicat.app", "<project gid>", "<secret api key>" and "<record gid>" in practice;
+/// // here a local Unicat server's demo project.
+/// let client = unicat::UnicatClient::builder(base_url.parse()?, project)
 ///     .transport(transport)
 ///     .build()?;
-/// client.connect("<secret api key>").await?;
-/// let result = client.call("/records/get", serde_json::json!({"record": "<record gid>"})).await?;
+/// client.connect(api_key).await?;
+/// let result = client.call("/records/get", serde_json::json!({"record": record_gid})).await?;
 /// let record = client.record(result["record"].as_str().unwrap_or_default());
+/// assert_eq!(record.unwrap()["gid"], record_gid);
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -213,6 +221,31 @@ impl UnicatClient {
     /// Authenticates with the project's secret API key (`POST /api/p/<project>/auth`): the JWT
     /// comes in the `Authorization` response header; the stores are replaced by the answer's
     /// data and the cursors by its cursors. Returns the result.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = unicat_emulator::UnicatEmulator::start().await?;
+    /// # let (base_url, project) = (server.base_url().parse()?, server.project());
+    /// # let (api_key, record) = (unicat_emulator::DEMO_API_KEY, unicat_emulator::DEMO_RECORD);
+    /// # let assets = tempfile::tempdir()?;
+    /// # let client = unicat::UnicatClient::builder(base_url, project)
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .asset_folder(assets.path())
+    /// #     .build()?;
+    /// // `client`: a client of a local Unicat server's demo project; `api_key`, `record`: its
+    /// // secret API key and a record's gid.
+    /// use unicat::DataType;
+    ///
+    /// let result = client.connect(api_key).await?;
+    /// assert!(result["user"].is_string());
+    /// assert!(client.authorizer().has_token());
+    /// // The stores hold the project's initial data (definitions, assets, members, ...).
+    /// assert!(client.with_stores(|s| s.get(DataType::Definitions, "d-article").is_some()));
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(&self, api_key: &str) -> Result<Value, Error> {
         let result = self
             .post_envelope_once(
@@ -238,6 +271,28 @@ impl UnicatClient {
     }
 
     /// Reloads the initial data (`POST /init`), replacing the stores and cursors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = unicat_emulator::UnicatEmulator::start().await?;
+    /// # let (base_url, project) = (server.base_url().parse()?, server.project());
+    /// # let (api_key, record) = (unicat_emulator::DEMO_API_KEY, unicat_emulator::DEMO_RECORD);
+    /// # let assets = tempfile::tempdir()?;
+    /// # let client = unicat::UnicatClient::builder(base_url, project)
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .asset_folder(assets.path())
+    /// #     .build()?;
+    /// // `client`: a client of a local Unicat server's demo project; `api_key`, `record`: its
+    /// // secret API key and a record's gid.
+    /// # client.connect(api_key).await?;
+    /// let result = client.init().await?;
+    /// assert!(result.is_object());
+    /// assert!(client.with_stores(|s| s.asset_by_pathname("/brand/logo.png").is_some()));
+    /// # Ok(()) }
+    /// ```
     pub async fn init(&self) -> Result<Value, Error> {
         self.post_envelope(self.api_path("/init")?, &json!({}), true, Snapshot::Replace)
             .await
@@ -245,6 +300,29 @@ impl UnicatClient {
 
     /// Authenticates again with the API key given to [`connect`](Self::connect), keeping the
     /// stores (used when the JWT was cleared).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = unicat_emulator::UnicatEmulator::start().await?;
+    /// # let (base_url, project) = (server.base_url().parse()?, server.project());
+    /// # let (api_key, record) = (unicat_emulator::DEMO_API_KEY, unicat_emulator::DEMO_RECORD);
+    /// # let assets = tempfile::tempdir()?;
+    /// # let client = unicat::UnicatClient::builder(base_url, project)
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .asset_folder(assets.path())
+    /// #     .build()?;
+    /// // `client`: a client of a local Unicat server's demo project; `api_key`, `record`: its
+    /// // secret API key and a record's gid.
+    /// # client.connect(api_key).await?;
+    /// // With the API key given to `connect`, keeping the stores.
+    /// client.reauthenticate().await?;
+    /// assert!(client.authorizer().has_token());
+    /// client.call("/records/get", serde_json::json!({"record": record})).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn reauthenticate(&self) -> Result<(), Error> {
         let key = self
             .inner
@@ -314,6 +392,33 @@ impl UnicatClient {
     /// or the global API when it starts with `//` (`//users/get` → `/api/users/get`). Returns
     /// the envelope's `result`; its `data` is merged into the stores. An unsuccessful envelope
     /// is [`Error::Unicat`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = unicat_emulator::UnicatEmulator::start().await?;
+    /// # let (base_url, project) = (server.base_url().parse()?, server.project());
+    /// # let (api_key, record) = (unicat_emulator::DEMO_API_KEY, unicat_emulator::DEMO_RECORD);
+    /// # let assets = tempfile::tempdir()?;
+    /// # let client = unicat::UnicatClient::builder(base_url, project)
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .asset_folder(assets.path())
+    /// #     .build()?;
+    /// // `client`: a client of a local Unicat server's demo project; `api_key`, `record`: its
+    /// // secret API key and a record's gid.
+    /// # client.connect(api_key).await?;
+    /// use unicat::Error;
+    ///
+    /// let result = client.call("/records/get", serde_json::json!({"record": record})).await?;
+    /// assert_eq!(result["record"], record);
+    /// assert_eq!(client.record(record).unwrap()["fields"]["en"]["name"], "First article");
+    /// // An unsuccessful envelope is an error with Unicat's code.
+    /// let missing = client.call("/records/get", serde_json::json!({"record": "no-such"})).await;
+    /// assert!(matches!(missing, Err(Error::Unicat { .. })));
+    /// # Ok(()) }
+    /// ```
     pub async fn call(&self, endpoint: &str, params: Value) -> Result<Value, Error> {
         let path = self.api_path(endpoint)?;
         let read = is_read_endpoint(endpoint);
@@ -477,6 +582,8 @@ impl UnicatClient {
     }
 
     /// A stream of change events from now on.
+    ///
+    /// See the example on [`start_sync`](Self::start_sync).
     pub fn subscribe(&self) -> Subscription {
         Subscription {
             rx: self.inner.events.subscribe(),

@@ -404,6 +404,28 @@ fn asset_file(asset: &Value) -> Result<AssetFile<'_>, Error> {
 
 impl UnicatClient {
     /// Publishes an asset's file; returns the DAM result (with `public_url`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = unicat_emulator::UnicatEmulator::start().await?;
+    /// # let (base_url, project) = (server.base_url().parse()?, server.project());
+    /// # let (api_key, record) = (unicat_emulator::DEMO_API_KEY, unicat_emulator::DEMO_RECORD);
+    /// # let assets = tempfile::tempdir()?;
+    /// # let client = unicat::UnicatClient::builder(base_url, project)
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .asset_folder(assets.path())
+    /// #     .build()?;
+    /// // `client`: a client of a local Unicat server's demo project; `api_key`, `record`: its
+    /// // secret API key and a record's gid.
+    /// # client.connect(api_key).await?;
+    /// let logo = client.with_stores(|s| s.asset_by_pathname("/brand/logo.png").cloned()).unwrap();
+    /// let published = client.publish(&logo).await?;
+    /// assert!(published["public_url"].as_str().unwrap().ends_with("/logo.png"));
+    /// # Ok(()) }
+    /// ```
     pub async fn publish(&self, asset: &Value) -> Result<Value, Error> {
         let file = asset_file(asset)?;
         self.dam("publish", &file, &[]).await
@@ -411,6 +433,31 @@ impl UnicatClient {
 
     /// Transforms an asset's image with validated options; returns the DAM result (with
     /// `public_url`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = unicat_emulator::UnicatEmulator::start().await?;
+    /// # let (base_url, project) = (server.base_url().parse()?, server.project());
+    /// # let (api_key, record) = (unicat_emulator::DEMO_API_KEY, unicat_emulator::DEMO_RECORD);
+    /// # let assets = tempfile::tempdir()?;
+    /// # let client = unicat::UnicatClient::builder(base_url, project)
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .asset_folder(assets.path())
+    /// #     .build()?;
+    /// // `client`: a client of a local Unicat server's demo project; `api_key`, `record`: its
+    /// // secret API key and a record's gid.
+    /// # client.connect(api_key).await?;
+    /// use unicat::Transform;
+    ///
+    /// let logo = client.with_stores(|s| s.asset_by_pathname("/brand/logo.png").cloned()).unwrap();
+    /// let thumbnail = Transform::new().resize_named("fit").width(200.0).height(100.0).image_type("png");
+    /// let result = client.transform(&logo, &thumbnail).await?;
+    /// assert!(result["public_url"].is_string());
+    /// # Ok(()) }
+    /// ```
     pub async fn transform(&self, asset: &Value, transform: &Transform) -> Result<Value, Error> {
         let file = asset_file(asset)?;
         self.dam("transform", &file, &transform.options()).await
@@ -449,6 +496,36 @@ impl UnicatClient {
     /// exists and is not older than the asset's `updated_on`. Written to a temporary file and
     /// renamed, so an interrupted download never counts as present; a server pathname that
     /// would leave the asset folder is rejected. Returns the path of the local file.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = unicat_emulator::UnicatEmulator::start().await?;
+    /// # let (base_url, project) = (server.base_url().parse()?, server.project());
+    /// # let (api_key, record) = (unicat_emulator::DEMO_API_KEY, unicat_emulator::DEMO_RECORD);
+    /// # let assets = tempfile::tempdir()?;
+    /// # let client = unicat::UnicatClient::builder(base_url, project)
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .asset_folder(assets.path())
+    /// #     .build()?;
+    /// // `client`: a client of a local Unicat server's demo project; `api_key`, `record`: its
+    /// // secret API key and a record's gid.
+    /// # client.connect(api_key).await?;
+    /// use unicat::Transform;
+    ///
+    /// let logo = client.with_stores(|s| s.asset_by_pathname("/brand/logo.png").cloned()).unwrap();
+    /// // Into the client's asset folder, at the asset's own folder.
+    /// let path = client.download(&logo, None).await?;
+    /// assert_eq!(path, assets.path().join("brand/logo.png"));
+    /// assert!(std::fs::read(&path)?.starts_with(b"\x89PNG"));
+    ///
+    /// let small = Transform::new().resize_named("fit").width(64.0).height(64.0).image_type("png");
+    /// let thumbnail = client.download(&logo, Some(&small)).await?;
+    /// assert!(thumbnail.starts_with(assets.path().join("brand")));
+    /// # Ok(()) }
+    /// ```
     pub async fn download(
         &self,
         asset: &Value,

@@ -18,6 +18,32 @@ impl UnicatClient {
     /// field `upload_file`, with `params` (an object) as form fields. A file over
     /// [`MAX_UPLOAD_BYTES`] fails with [`Error::PayloadTooLarge`] before anything is sent; a
     /// server 413 maps to the same error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = unicat_emulator::UnicatEmulator::start().await?;
+    /// # let (base_url, project) = (server.base_url().parse()?, server.project());
+    /// # let (api_key, record) = (unicat_emulator::DEMO_API_KEY, unicat_emulator::DEMO_RECORD);
+    /// # let assets = tempfile::tempdir()?;
+    /// # let client = unicat::UnicatClient::builder(base_url, project)
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .asset_folder(assets.path())
+    /// #     .build()?;
+    /// // `client`: a client of a local Unicat server's demo project; `api_key`, `record`: its
+    /// // secret API key and a record's gid.
+    /// # client.connect(api_key).await?;
+    /// let local = assets.path().join("spec-sheet.pdf");
+    /// std::fs::write(&local, b"%PDF-1.7")?;
+    /// let result = client
+    ///     .upload_file("/assets/upload", &serde_json::json!({"folder": "docs"}), &local)
+    ///     .await?;
+    /// let gid = result["asset"].as_str().unwrap();
+    /// assert_eq!(client.with_stores(|s| s.asset(gid).unwrap()["size"].clone()), 8);
+    /// # Ok(()) }
+    /// ```
     pub async fn upload_file(
         &self,
         endpoint: &str,
@@ -42,6 +68,30 @@ impl UnicatClient {
     }
 
     /// As [`upload_file`](Self::upload_file), with the content in memory under `filename`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = unicat_emulator::UnicatEmulator::start().await?;
+    /// # let (base_url, project) = (server.base_url().parse()?, server.project());
+    /// # let (api_key, record) = (unicat_emulator::DEMO_API_KEY, unicat_emulator::DEMO_RECORD);
+    /// # let assets = tempfile::tempdir()?;
+    /// # let client = unicat::UnicatClient::builder(base_url, project)
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .asset_folder(assets.path())
+    /// #     .build()?;
+    /// // `client`: a client of a local Unicat server's demo project; `api_key`, `record`: its
+    /// // secret API key and a record's gid.
+    /// # client.connect(api_key).await?;
+    /// let result = client
+    ///     .upload_bytes("/assets/upload", &serde_json::json!({"folder": "docs"}), "notes.txt", "hello".into())
+    ///     .await?;
+    /// let gid = result["asset"].as_str().unwrap().to_owned();
+    /// assert!(client.with_stores(|s| s.asset_by_pathname("/docs/notes.txt").is_some_and(|a| a["gid"] == gid.as_str())));
+    /// # Ok(()) }
+    /// ```
     pub async fn upload_bytes(
         &self,
         endpoint: &str,

@@ -283,6 +283,32 @@ impl UnicatClient {
     /// Catches up over REST, as the official package's `sync()`: `POST /sync/get` with the
     /// cursors, apply the items by the same rules, again until the answer has no `warning`.
     /// For networks that block WebSockets, and as the Socket.IO connector's resync path.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = unicat_emulator::UnicatEmulator::start().await?;
+    /// # let (base_url, project) = (server.base_url().parse()?, server.project());
+    /// # let (api_key, record) = (unicat_emulator::DEMO_API_KEY, unicat_emulator::DEMO_RECORD);
+    /// # let assets = tempfile::tempdir()?;
+    /// # let client = unicat::UnicatClient::builder(base_url, project)
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .asset_folder(assets.path())
+    /// #     .build()?;
+    /// // `client`: a client of a local Unicat server's demo project; `api_key`, `record`: its
+    /// // secret API key and a record's gid.
+    /// # client.connect(api_key).await?;
+    /// client.call("/records/get", serde_json::json!({"record": record})).await?;
+    /// // Changes made while nothing was listening ...
+    /// let renamed = serde_json::json!({"gid": record, "fields": {"en": {"name": "Changed offline"}}});
+    /// server.put_silently("records", record, renamed);
+    /// // ... are read from /sync/get, as the Sync API would have pushed them.
+    /// client.catch_up().await?;
+    /// assert_eq!(client.record(record).unwrap()["fields"]["en"]["name"], "Changed offline");
+    /// # Ok(()) }
+    /// ```
     pub async fn catch_up(&self) -> Result<(), Error> {
         for _ in 0..MAX_CATCH_UP_PAGES {
             let before = self.cursors();

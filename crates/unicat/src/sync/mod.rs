@@ -76,6 +76,8 @@ impl SyncHandle {
 
     /// Waits until the task is connected and caught up (or `limit` passes); returns whether it
     /// is.
+    ///
+    /// See the example on [`UnicatClient::start_sync`](crate::UnicatClient::start_sync).
     pub async fn wait_connected(&self, limit: Duration) -> bool {
         let mut rx = self.status.clone();
         tokio::time::timeout(limit, rx.wait_for(|s| *s == SyncStatus::Connected))
@@ -84,6 +86,8 @@ impl SyncHandle {
     }
 
     /// Stops the task and waits until it has ended.
+    ///
+    /// See the example on [`UnicatClient::start_sync`](crate::UnicatClient::start_sync).
     pub async fn stop(mut self) {
         self.task.abort();
         let _ = (&mut self.task).await;
@@ -103,6 +107,45 @@ impl UnicatClient {
     /// events; `authorization` events rotate the JWT for REST and sync alike. After a failed
     /// connection it catches up over REST (`/sync/get`) and reconnects with backoff; a missing
     /// or rejected JWT is renewed with the API key given to `connect`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = unicat_emulator::UnicatEmulator::start().await?;
+    /// # let (base_url, project) = (server.base_url().parse()?, server.project());
+    /// # let (api_key, record) = (unicat_emulator::DEMO_API_KEY, unicat_emulator::DEMO_RECORD);
+    /// # let assets = tempfile::tempdir()?;
+    /// # let client = unicat::UnicatClient::builder(base_url, project)
+    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
+    /// #     .asset_folder(assets.path())
+    /// #     .build()?;
+    /// // `client`: a client of a local Unicat server's demo project; `api_key`, `record`: its
+    /// // secret API key and a record's gid.
+    /// # client.connect(api_key).await?;
+    /// use std::time::Duration;
+    /// use unicat::{ChangeEvent, SyncOptions};
+    ///
+    /// client.call("/records/get", serde_json::json!({"record": record})).await?;
+    /// let mut events = client.subscribe();
+    /// let sync = client.start_sync(SyncOptions::default())?;
+    /// assert!(sync.wait_connected(Duration::from_secs(20)).await);
+    ///
+    /// // Someone renames the record on the server: it is pushed, fetched again and announced.
+    /// server.update_record(record, serde_json::json!({"en": {"name": "Renamed"}})).await;
+    /// let renamed = tokio::time::timeout(Duration::from_secs(20), async {
+    ///     loop {
+    ///         if let Some(ChangeEvent::RecordChanged { record: changed, .. }) = events.recv().await {
+    ///             break changed;
+    ///         }
+    ///     }
+    /// })
+    /// .await?;
+    /// assert_eq!(renamed["fields"]["en"]["name"], "Renamed");
+    /// sync.stop().await;
+    /// # Ok(()) }
+    /// ```
     pub fn start_sync(&self, options: SyncOptions) -> Result<SyncHandle, Error> {
         let (status_tx, status) = watch::channel(SyncStatus::Connecting);
         let client = self.clone();
