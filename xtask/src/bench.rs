@@ -1,4 +1,4 @@
-//! `cargo xtask bench [io] [files] [objects] [api] [blockmodels]`: builds the benchmark programs (crates/evo-bench) in release
+//! `cargo xtask bench [io] [files] [objects] [api] [blockmodels] [azurite]`: builds the benchmark programs (crates/evo-bench) in release
 //! mode and runs them. Benchmarks report ratios against a baseline or peer measured in the same
 //! run, so the numbers compare like with like on whatever machine runs them. Never part of the
 //! tests.
@@ -10,6 +10,12 @@
 /// beside the official Python `evo-blockmodels` with pyarrow, adding a float column to a
 /// 4-million-block regular model and querying three columns back; best of 3) prints last
 /// `blockmodels-bench: update X.XXx python, query Y.YYx python, peak rust Z MiB, python W MiB`.
+/// `azurite` (evo-io beside the official Python `evo.common.io`, uploading a file of
+/// `EVO_BENCH_AZURITE_MIB` MiB, default 256, to a fresh SAS URL of Azurite, the real Azure
+/// Storage emulator, over HTTPS on a loopback port 443, and downloading it back; best of 3,
+/// order alternated) prints last `azurite-bench: upload X.XXx python, download Y.YYx python,
+/// cpu Z.ZZx python, peak rust A MiB, python B MiB` (cpu: evo-rs client CPU per GiB over
+/// Python's, lower is better).
 pub fn run(args: &[String]) -> Result<(), String> {
     let which: Vec<&str> = if args.is_empty() {
         vec!["io", "files"]
@@ -23,9 +29,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "objects" => run_bench("objects")?,
             "api" => api()?,
             "blockmodels" => run_bench("blockmodels")?,
+            "azurite" => run_bench("azurite")?,
             other => {
                 return Err(format!(
-                    "unknown benchmark {other:?} (known: io, files, objects, api, blockmodels)"
+                    "unknown benchmark {other:?} (known: io, files, objects, api, blockmodels, azurite)"
                 ));
             }
         }

@@ -40,7 +40,7 @@ fn main() -> ExitCode {
         "fuzz" => fuzz::run(rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | lint | test | package [--verify] | codegen [--check] | bench [io] [files] [objects] [blockmodels] | soak [--quick] [--no-kill] | fuzz [--seconds N] [--stable] [TARGET...]>"
+                "usage: cargo xtask <ci | lint | test | package [--verify] | codegen [--check] | bench [io] [files] [objects] [api] [blockmodels] [azurite] | soak [--quick] [--no-kill] | fuzz [--seconds N] [--stable] [TARGET...]>"
             );
             return ExitCode::from(2);
         }

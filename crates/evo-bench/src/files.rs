@@ -38,31 +38,31 @@ const PROFILES: [&str; 2] = ["lan", "wan"];
 
 /// One child's round: an upload and a download of the whole file.
 #[derive(Debug, Clone, Copy)]
-struct Round {
-    upload_seconds: f64,
-    download_seconds: f64,
+pub(crate) struct Round {
+    pub(crate) upload_seconds: f64,
+    pub(crate) download_seconds: f64,
     /// CPU seconds of the child inside the upload and download clocks.
-    upload_cpu: f64,
-    download_cpu: f64,
+    pub(crate) upload_cpu: f64,
+    pub(crate) download_cpu: f64,
     /// CPU seconds of the whole child process (start-up included), measured by the parent.
-    process_cpu: f64,
-    peak_bytes: u64,
+    pub(crate) process_cpu: f64,
+    pub(crate) peak_bytes: u64,
 }
 
 /// The best of each side's rounds at one size and profile.
 #[derive(Debug, Clone, Copy)]
-struct Best {
-    upload_seconds: f64,
-    download_seconds: f64,
+pub(crate) struct Best {
+    pub(crate) upload_seconds: f64,
+    pub(crate) download_seconds: f64,
     /// Lowest CPU seconds per GiB moved (upload and download together) inside the clocks.
-    cpu_per_gib: f64,
+    pub(crate) cpu_per_gib: f64,
     /// Lowest whole-process CPU seconds per GiB moved.
-    process_cpu_per_gib: f64,
-    peak_bytes: u64,
+    pub(crate) process_cpu_per_gib: f64,
+    pub(crate) peak_bytes: u64,
 }
 
 impl Best {
-    fn new(round: &Round, size: u64) -> Self {
+    pub(crate) fn new(round: &Round, size: u64) -> Self {
         let gib = 2.0 * size as f64 / f64::from(1u32 << 30);
         Best {
             upload_seconds: round.upload_seconds,
@@ -73,7 +73,7 @@ impl Best {
         }
     }
 
-    fn merge(&mut self, other: Best) {
+    pub(crate) fn merge(&mut self, other: Best) {
         self.upload_seconds = self.upload_seconds.min(other.upload_seconds);
         self.download_seconds = self.download_seconds.min(other.download_seconds);
         self.cpu_per_gib = self.cpu_per_gib.min(other.cpu_per_gib);
@@ -367,7 +367,7 @@ fn run_round(
 }
 
 /// The installed version of a Python distribution, or `?`.
-fn python_version(python: &Path, distribution: &str) -> String {
+pub(crate) fn python_version(python: &Path, distribution: &str) -> String {
     Command::new(python)
         .args([
             "-c",
@@ -381,8 +381,9 @@ fn python_version(python: &Path, distribution: &str) -> String {
         .unwrap_or_else(|| "?".to_owned())
 }
 
-/// Runs one side's child and reads its `result ...` line.
-fn run_child(side: &str, mut command: Command) -> Result<Round, String> {
+/// Runs one side's child and reads its `result ...` line (the azurite benchmark's children
+/// print the same fields).
+pub(crate) fn run_child(side: &str, mut command: Command) -> Result<Round, String> {
     let result = child_result(side, &mut command)?;
     match (
         result.number::<f64>("upload_seconds"),

@@ -18,6 +18,12 @@
 //! with evo-rs, the official Python SDK and bare hyper, and reports calls per second and client
 //! CPU per call (see `api.rs`).
 //!
+//! `evo-bench azurite` uploads a 256 MiB file to a SAS URL of Azurite (Microsoft's Azure Storage
+//! emulator, a server nobody here wrote) and downloads it back, with evo-io
+//! (`evo_io::BlobClient` on `evo_hyper::HyperTransport`) and with the official Python SDK's
+//! `evo.common.io` (`StorageDestination.upload_file`, `HTTPSource.download_file`), both over
+//! Azurite's HTTPS listener; best of 3 rounds (see `azurite.rs`).
+//!
 //! Every measured side runs in its own child process and takes its own CPU time (`getrusage`)
 //! around what it times; the files benchmark also takes each child's whole CPU time.
 //!
@@ -30,6 +36,7 @@
 //! (`evo.blockmodels` with pyarrow), blobs over the emulator's TLS listener; best of 3 rounds.
 
 mod api;
+mod azurite;
 mod baseline;
 mod blockmodels;
 mod files;
@@ -52,8 +59,10 @@ fn main() -> ExitCode {
         Some("objects-child") => objects::child(&args[1..]),
         Some("blockmodels") => blockmodels::orchestrate(),
         Some("blockmodels-child") => blockmodels::child(&args[1..]),
+        Some("azurite") => azurite::orchestrate(),
+        Some("azurite-child") => azurite::child(&args[1..]),
         _ => Err(
-            "usage: evo-bench io | files | objects | api | blockmodels | io-child ... | files-child ... | objects-child ... | api-child ... | blockmodels-child ..."
+            "usage: evo-bench io | files | objects | api | blockmodels | azurite | io-child ... | files-child ... | objects-child ... | api-child ... | blockmodels-child ... | azurite-child ..."
                 .to_owned(),
         ),
     };

@@ -119,27 +119,63 @@ pub const AZURITE_ACCOUNT: &str = "devstoreaccount1";
 pub const AZURITE_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-/// A running Azurite blob service on 127.0.0.1 with its data in a temporary folder.
+/// A running Azurite blob service on a loopback address with its data in a temporary folder.
 #[derive(Debug)]
 pub struct Azurite {
     /// The process.
     pub process: ChildGuard,
-    /// `http://127.0.0.1:PORT/devstoreaccount1`.
+    /// `http://127.0.0.1:PORT/devstoreaccount1`, or `https://127.x.y.z/devstoreaccount1` when
+    /// started by [`Azurite::start_https_on_random_loopback_443`].
     pub account_url: String,
     /// The port.
     pub port: u16,
     /// The data folder (removed by the caller's temp-dir guard).
     pub location: PathBuf,
+    /// The PEM file of the CA that signed Azurite's certificate, for clients to trust (e.g.
+    /// `SSL_CERT_FILE`); `None` over plain HTTP.
+    pub ca_pem: Option<PathBuf>,
 }
 
 impl Azurite {
     /// Starts `azurite-blob` on a free port, storing data under `location`.
     pub async fn start(location: &Path) -> Azurite {
-        let port = free_port();
+        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        Azurite::spawn(location, addr, None).await
+    }
+
+    /// Starts `azurite-blob` over HTTPS (HTTP/1.1, as Azure) on port 443 of a random
+    /// `127.x.y.z` address, storing data under `location`: the official Python SDK only accepts
+    /// `https` blob URLs on the default port. Its certificate is signed by a CA made here, whose
+    /// PEM is written to `location/tls/ca.pem` ([`Azurite::ca_pem`]). Needs the right to bind
+    /// port 443 (root, or `CAP_NET_BIND_SERVICE`); panics saying so otherwise.
+    pub async fn start_https_on_random_loopback_443(location: &Path) -> Azurite {
+        let ip = random_loopback_with_free_443();
+        let tls = location.join("tls");
+        std::fs::create_dir_all(&tls).unwrap_or_else(|e| panic!("creating {}: {e}", tls.display()));
+        let (ca, cert, key) = (
+            tls.join("ca.pem"),
+            tls.join("cert.pem"),
+            tls.join("key.pem"),
+        );
+        let material = make_certificates(ip);
+        for (path, pem) in [
+            (&ca, &material.0),
+            (&cert, &material.1),
+            (&key, &material.2),
+        ] {
+            std::fs::write(path, pem).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        }
+        let mut azurite = Azurite::spawn(location, (ip, 443).into(), Some((&cert, &key))).await;
+        azurite.ca_pem = Some(ca);
+        azurite
+    }
+
+    async fn spawn(location: &Path, addr: SocketAddr, tls: Option<(&Path, &Path)>) -> Azurite {
         let mut cmd = Command::new(node_bin("azurite-blob"));
         cmd.args(["--location"])
             .arg(location)
-            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
+            .args(["--blobHost", &addr.ip().to_string()])
+            .args(["--blobPort", &addr.port().to_string()])
             .args([
                 "--skipApiVersionCheck",
                 "--loose",
@@ -147,16 +183,200 @@ impl Azurite {
                 "--silent",
             ])
             .stdout(Stdio::null());
+        if let Some((cert, key)) = tls {
+            cmd.arg("--cert").arg(cert).arg("--key").arg(key);
+        }
         let mut process = ChildGuard::spawn(cmd);
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         process.addr = Some(addr);
         wait_for_port(addr, Duration::from_secs(30)).await;
+        let account_url = match (tls, addr.port()) {
+            (Some(_), 443) => format!("https://{}/{AZURITE_ACCOUNT}", addr.ip()),
+            (Some(_), port) => format!("https://{}:{port}/{AZURITE_ACCOUNT}", addr.ip()),
+            (None, port) => format!("http://{}:{port}/{AZURITE_ACCOUNT}", addr.ip()),
+        };
         Azurite {
             process,
-            account_url: format!("http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"),
-            port,
+            account_url,
+            port: addr.port(),
             location: location.to_path_buf(),
+            ca_pem: None,
         }
+    }
+
+    /// A signer for SAS URLs of blobs in `container` (and for creating it).
+    pub fn signer(&self, container: &str) -> AzuriteSigner {
+        AzuriteSigner::new(&self.account_url, container)
+    }
+}
+
+/// A `127.x.y.z` address (never 127.0.0.1) whose port 443 could be bound a moment ago.
+fn random_loopback_with_free_443() -> std::net::IpAddr {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut last = None;
+    for _ in 0..32 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        let [a, b, c, ..] = hasher.finish().to_le_bytes();
+        let ip = std::net::Ipv4Addr::new(127, a, b, c.clamp(2, 254));
+        match TcpListener::bind((ip, 443)) {
+            Ok(_) => return ip.into(),
+            Err(e) => last = Some(e),
+        }
+    }
+    panic!(
+        "binding port 443 of a random 127.x.y.z address (needs root or CAP_NET_BIND_SERVICE): {}",
+        last.map_or_else(String::new, |e| e.to_string())
+    )
+}
+
+/// A CA's certificate, and a server certificate for `ip` (followed by the CA's) and its key,
+/// all PEM.
+fn make_certificates(ip: std::net::IpAddr) -> (String, String, String) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().expect("a CA key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "evo-testkit Azurite CA");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_cert = ca_params.self_signed(&ca_key).expect("the CA certificate");
+    let leaf_key = KeyPair::generate().expect("a server key");
+    let mut leaf_params = CertificateParams::new(vec![ip.to_string(), "localhost".to_owned()])
+        .expect("server certificate parameters");
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "azurite");
+    let leaf = leaf_params
+        .signed_by(&leaf_key, &Issuer::new(ca_params, ca_key))
+        .expect("the server certificate");
+    let ca_pem = ca_cert.pem();
+    (
+        ca_pem.clone(),
+        format!("{}{ca_pem}", leaf.pem()),
+        leaf_key.serialize_pem(),
+    )
+}
+
+/// HMAC-SHA256 of `string_to_sign` with Azurite's well-known key, base64.
+fn azurite_signature(string_to_sign: &str) -> String {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use hmac::Mac as _;
+    let key = STANDARD.decode(AZURITE_KEY).expect("AZURITE_KEY is base64");
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).expect("HMAC takes keys of any length");
+    mac.update(string_to_sign.as_bytes());
+    STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// `YYYY-MM-DDThh:mm:ssZ`, the form of SAS times.
+fn sas_time(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a time after 1970")
+        .as_secs() as i64;
+    let dt = time::OffsetDateTime::from_unix_timestamp(secs).expect("a representable time");
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        dt.year(),
+        dt.month() as u8,
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    )
+}
+
+/// Signs service SAS URLs for blobs of one container of Azurite's well-known account, and the
+/// Shared Key request creating that container (cheap to clone into callbacks).
+#[derive(Debug, Clone)]
+pub struct AzuriteSigner {
+    account_url: String,
+    container: String,
+}
+
+impl AzuriteSigner {
+    /// A signer for `container` under `account_url` (e.g. [`Azurite::account_url`]).
+    pub fn new(account_url: &str, container: &str) -> AzuriteSigner {
+        AzuriteSigner {
+            account_url: account_url.trim_end_matches('/').to_owned(),
+            container: container.to_owned(),
+        }
+    }
+
+    /// The container's name.
+    pub fn container(&self) -> &str {
+        &self.container
+    }
+
+    /// Create Container (`PUT ?restype=container`, Shared Key auth): the URL and the headers to
+    /// send with an empty body, by any HTTP client.
+    pub fn create_container_request(&self) -> (String, Vec<(&'static str, String)>) {
+        let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+        let version = "2021-08-06";
+        let account = AZURITE_ACCOUNT;
+        let string_to_sign = format!(
+            "PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:{date}\nx-ms-version:{version}\n/{account}/{account}/{}\nrestype:container",
+            self.container
+        );
+        let url = format!("{}/{}?restype=container", self.account_url, self.container);
+        let headers = vec![
+            ("x-ms-date", date),
+            ("x-ms-version", version.to_owned()),
+            (
+                "authorization",
+                format!("SharedKey {account}:{}", azurite_signature(&string_to_sign)),
+            ),
+            ("content-length", "0".to_owned()),
+        ];
+        (url, headers)
+    }
+
+    /// A service SAS URL for one blob: permissions `perms`, valid until `expiry`.
+    pub fn blob_url_until(
+        &self,
+        blob: &str,
+        perms: &str,
+        expiry: std::time::SystemTime,
+    ) -> url::Url {
+        let account = AZURITE_ACCOUNT;
+        let version = "2025-01-05";
+        let se = sas_time(expiry);
+        let resource = format!("/blob/{account}/{}/{blob}", self.container);
+        let fields = [
+            perms, "", &se, &resource, "", "", "", version, "b", "", "", "", "", "", "", "",
+        ];
+        let sig = azurite_signature(&fields.join("\n"));
+        let mut url: url::Url = format!("{}/{}/{blob}", self.account_url, self.container)
+            .parse()
+            .expect("a blob URL");
+        url.query_pairs_mut()
+            .append_pair("sv", version)
+            .append_pair("se", &se)
+            .append_pair("sr", "b")
+            .append_pair("sp", perms)
+            .append_pair("sig", &sig);
+        url
+    }
+
+    /// A read/create/write SAS URL valid for an hour.
+    pub fn blob_url(&self, blob: &str) -> url::Url {
+        self.blob_url_until(
+            blob,
+            "rcw",
+            std::time::SystemTime::now() + Duration::from_secs(3600),
+        )
     }
 }
 

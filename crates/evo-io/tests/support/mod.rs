@@ -15,7 +15,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use evo_core::{Body, SharedTransport, Transport, TransportError};
-use hmac::{Hmac, Mac};
 use http::{Request, Response};
 use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -43,32 +42,7 @@ pub struct AzuriteBlobs {
 }
 
 /// Signs SAS URLs for blobs of the test container (cheap to clone into callbacks).
-#[derive(Debug, Clone)]
-pub struct Signer {
-    account_url: String,
-    container: String,
-}
-
-fn hmac_b64(string_to_sign: &str) -> String {
-    let key = STANDARD.decode(evo_testkit::AZURITE_KEY).unwrap();
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
-    mac.update(string_to_sign.as_bytes());
-    STANDARD.encode(mac.finalize().into_bytes())
-}
-
-fn sas_time(t: SystemTime) -> String {
-    let secs = t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let dt = time::OffsetDateTime::from_unix_timestamp(secs).unwrap();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        dt.year(),
-        dt.month() as u8,
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second()
-    )
-}
+pub type Signer = evo_testkit::AzuriteSigner;
 
 impl AzuriteBlobs {
     pub async fn start() -> AzuriteBlobs {
@@ -85,27 +59,12 @@ impl AzuriteBlobs {
 
     /// `PUT ?restype=container` with Shared Key auth.
     async fn create_container(&self) {
-        let date = httpdate::fmt_http_date(SystemTime::now());
-        let version = "2021-08-06";
-        let account = evo_testkit::AZURITE_ACCOUNT;
-        let string_to_sign = format!(
-            "PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:{date}\nx-ms-version:{version}\n/{account}/{account}/{}\nrestype:container",
-            self.container
-        );
-        let url = format!(
-            "{}/{}?restype=container",
-            self.azurite.account_url, self.container
-        );
-        let request = Request::put(url)
-            .header("x-ms-date", &date)
-            .header("x-ms-version", version)
-            .header(
-                "authorization",
-                format!("SharedKey {account}:{}", hmac_b64(&string_to_sign)),
-            )
-            .header("content-length", "0")
-            .body(Body::empty())
-            .unwrap();
+        let (url, headers) = self.signer().create_container_request();
+        let mut request = Request::put(url);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let request = request.body(Body::empty()).unwrap();
         let response = HyperTransport::shared().send(request).await.unwrap();
         let status = response.status();
         let body = response.into_body().collect(1 << 20).await.unwrap();
@@ -117,10 +76,7 @@ impl AzuriteBlobs {
     }
 
     pub fn signer(&self) -> Signer {
-        Signer {
-            account_url: self.azurite.account_url.clone(),
-            container: self.container.clone(),
-        }
+        self.azurite.signer(&self.container)
     }
 
     pub fn blob_url_until(&self, blob: &str, perms: &str, expiry: SystemTime) -> Url {
@@ -130,35 +86,6 @@ impl AzuriteBlobs {
     /// A read/create/write SAS URL valid for an hour.
     pub fn blob_url(&self, blob: &str) -> Url {
         self.signer().blob_url(blob)
-    }
-}
-
-impl Signer {
-    /// A service SAS URL for one blob: permissions `perms`, valid until `expiry`.
-    pub fn blob_url_until(&self, blob: &str, perms: &str, expiry: SystemTime) -> Url {
-        let account = evo_testkit::AZURITE_ACCOUNT;
-        let version = "2025-01-05";
-        let se = sas_time(expiry);
-        let resource = format!("/blob/{account}/{}/{blob}", self.container);
-        let fields = [
-            perms, "", &se, &resource, "", "", "", version, "b", "", "", "", "", "", "", "",
-        ];
-        let sig = hmac_b64(&fields.join("\n"));
-        let mut url: Url = format!("{}/{}/{blob}", self.account_url, self.container)
-            .parse()
-            .unwrap();
-        url.query_pairs_mut()
-            .append_pair("sv", version)
-            .append_pair("se", &se)
-            .append_pair("sr", "b")
-            .append_pair("sp", perms)
-            .append_pair("sig", &sig);
-        url
-    }
-
-    /// A read/create/write SAS URL valid for an hour.
-    pub fn blob_url(&self, blob: &str) -> Url {
-        self.blob_url_until(blob, "rcw", SystemTime::now() + Duration::from_secs(3600))
     }
 }
 
