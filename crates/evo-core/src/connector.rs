@@ -74,19 +74,32 @@ struct Inner {
 /// Sends requests to one Evo API host: builds URLs, adds credentials and identification
 /// headers, retries, applies timeouts and decodes responses. Cheap to clone.
 ///
-/// ```no_run
-/// # async fn demo(transport: std::sync::Arc<dyn evo_core::Transport>) -> Result<(), evo_core::Error> {
-/// use evo_core::{ApiConnector, StaticTokenAuthorizer};
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), evo_core::Error> {
+/// use evo_core::http::{Request, Response};
+/// use evo_core::{ApiConnector, Body, StaticTokenAuthorizer, transport_fn};
 /// use std::sync::Arc;
 ///
+/// // A transport that answers with the credentials it was sent (any `Transport` will do:
+/// // evo-hyper's `HyperTransport` for real servers).
+/// let transport = transport_fn(|request: Request<Body>| async move {
+///     let auth = request.headers()["authorization"].to_str().unwrap().to_owned();
+///     let body = serde_json::json!({ "auth": auth }).to_string();
+///     Ok(Response::builder()
+///         .header("content-type", "application/json")
+///         .body(Body::from_bytes(body))
+///         .unwrap())
+/// });
 /// let connector = ApiConnector::builder("https://hub.example/".parse().unwrap())
-///     .transport(transport)
+///     .transport(Arc::new(transport))
 ///     .authorizer(Arc::new(StaticTokenAuthorizer::new("token")))
 ///     .build()?;
-/// let health: serde_json::Value = connector
+/// let answer: serde_json::Value = connector
 ///     .request(http::Method::GET, "/workspace/health_check")
 ///     .send_json()
 ///     .await?;
+/// assert_eq!(answer["auth"], "Bearer token");
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]

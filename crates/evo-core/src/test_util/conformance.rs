@@ -11,6 +11,8 @@
 //! `request_sent() == false`.
 //!
 //! ```no_run
+//! // Not run here: evo-core has no transport of its own to check. evo-hyper's tests run
+//! // the suite on `HyperTransport`, and examples/custom_transport.rs on a middleware.
 //! # async fn demo(transport: std::sync::Arc<dyn evo_core::Transport>) {
 //! let report = evo_core::test_util::conformance::run(transport).await;
 //! report.assert_passed();
