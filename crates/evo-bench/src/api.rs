@@ -9,7 +9,6 @@
 //! the ceiling for calls per second; client CPU per call is the figure each side controls.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,7 +20,7 @@ use evo_workspaces::{ListWorkspacesQuery, WorkspacesClient};
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, Empty};
 
-use crate::io::child_result;
+use crate::io::{PythonBench, child_result};
 use crate::rusage::own_cpu_seconds;
 
 /// The Python side, written next to the benchmark's files at run time.
@@ -51,19 +50,11 @@ pub fn orchestrate() -> Result<(), String> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3)
         .max(1);
-    let python = std::panic::catch_unwind(evo_testkit::python)
-        .map_err(|_| "the Python venv with the official Evo SDK is missing: run `bash scripts/install-peers.sh`".to_owned())?;
-    let dir = std::env::temp_dir().join(format!("evo-bench-api-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let result = run(&dir, &python, calls, rounds);
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    crate::io::beside_python("api", PYTHON_SCRIPT, |bench| run(bench, calls, rounds))
 }
 
-fn run(dir: &Path, python: &Path, calls: usize, rounds: usize) -> Result<(), String> {
-    let script = dir.join("api_bench.py");
-    std::fs::write(&script, PYTHON_SCRIPT)
-        .map_err(|e| format!("writing {}: {e}", script.display()))?;
+fn run(bench: &PythonBench<'_>, calls: usize, rounds: usize) -> Result<(), String> {
+    let (python, script) = (bench.python, bench.script);
     let workspaces: Vec<String> = (0..WORKSPACES)
         .map(|i| format!(r#"{{"name": "Bench {i:02}"}}"#))
         .collect();
@@ -101,7 +92,7 @@ fn run(dir: &Path, python: &Path, calls: usize, rounds: usize) -> Result<(), Str
             for side in sides {
                 let mut command = if side == "python" {
                     let mut c = Command::new(python);
-                    c.arg(&script);
+                    c.arg(script);
                     c
                 } else {
                     let mut c = Command::new(&exe);

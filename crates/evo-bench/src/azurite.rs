@@ -36,7 +36,7 @@ use evo_io::{BlobClient, Destination, Source};
 use sha2::Digest as _;
 
 use crate::files::{Best, python_version, run_child};
-use crate::io::{mib_per_s, peak_rss, write_source};
+use crate::io::{PythonBench, mib_per_s, peak_rss, write_source};
 use crate::rusage::{children_cpu_seconds, own_cpu_seconds};
 
 /// The Python side, written next to the benchmark's files at run time.
@@ -73,19 +73,11 @@ impl Settings {
 /// Runs the whole benchmark and prints the report; the last line is the summary.
 pub fn orchestrate() -> Result<(), String> {
     let settings = Settings::from_env()?;
-    let python = std::panic::catch_unwind(evo_testkit::python)
-        .map_err(|_| "the Python venv with the official Evo SDK is missing: run `bash scripts/install-peers.sh`".to_owned())?;
-    let dir = std::env::temp_dir().join(format!("evo-bench-azurite-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let result = run(&dir, &settings, &python);
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    crate::io::beside_python("azurite", PYTHON_SCRIPT, |bench| run(bench, &settings))
 }
 
-fn run(dir: &Path, settings: &Settings, python: &Path) -> Result<(), String> {
-    let script = dir.join("azurite_bench.py");
-    std::fs::write(&script, PYTHON_SCRIPT)
-        .map_err(|e| format!("writing {}: {e}", script.display()))?;
+fn run(bench: &PythonBench<'_>, settings: &Settings) -> Result<(), String> {
+    let (dir, python, script) = (bench.dir, bench.python, bench.script);
     let size = settings.size_mib << 20;
     let source = dir.join("source.bin");
     write_source(&source, size)?;
@@ -144,7 +136,7 @@ fn run(dir: &Path, settings: &Settings, python: &Path) -> Result<(), String> {
                 c
             } else {
                 let mut c = Command::new(python);
-                c.arg(&script).env("SSL_CERT_FILE", &ca);
+                c.arg(script).env("SSL_CERT_FILE", &ca);
                 c
             };
             command

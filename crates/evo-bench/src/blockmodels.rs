@@ -13,7 +13,6 @@
 //! runs in its own child process per round (its own peak resident memory); best of 3 rounds.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,7 +26,7 @@ use evo_emulator::{Emulator, Seed};
 use evo_hyper::HyperTransport;
 use futures_util::StreamExt as _;
 
-use crate::io::{child_result, peak_rss};
+use crate::io::{PythonBench, child_result, peak_rss};
 
 const ROUNDS: usize = 3;
 const PYTHON_SCRIPT: &str = include_str!("../python/blockmodels_bench.py");
@@ -68,21 +67,11 @@ fn blocks() -> usize {
 
 /// Runs the whole benchmark and prints the report; the last line is the summary.
 pub fn orchestrate() -> Result<(), String> {
-    let python = std::panic::catch_unwind(evo_testkit::python).map_err(|_| {
-        "the Python venv with the official Evo SDK is missing: run `bash scripts/install-peers.sh`"
-            .to_owned()
-    })?;
-    let dir = std::env::temp_dir().join(format!("evo-bench-blockmodels-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let result = run(&dir, &python);
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    crate::io::beside_python("blockmodels", PYTHON_SCRIPT, run)
 }
 
-fn run(dir: &Path, python: &Path) -> Result<(), String> {
-    let script = dir.join("blockmodels_bench.py");
-    std::fs::write(&script, PYTHON_SCRIPT)
-        .map_err(|e| format!("writing {}: {e}", script.display()))?;
+fn run(bench: &PythonBench<'_>) -> Result<(), String> {
+    let (dir, python, script) = (bench.dir, bench.python, bench.script);
     let ca = dir.join("emulator-ca.pem");
     let rt = crate::io::runtime()?;
     let seed = Seed::from_json(
@@ -176,7 +165,7 @@ fn run(dir: &Path, python: &Path) -> Result<(), String> {
                 c
             } else {
                 let mut c = Command::new(python);
-                c.arg(&script).env("SSL_CERT_FILE", &ca);
+                c.arg(script).env("SSL_CERT_FILE", &ca);
                 c
             };
             command

@@ -26,7 +26,7 @@ use evo_emulator::{BlobStorage, Emulator, Seed, WanProfile};
 use evo_files::FilesClient;
 use evo_hyper::HyperTransport;
 
-use crate::io::{check_download, child_result, mib_per_s, peak_rss, write_source};
+use crate::io::{PythonBench, check_download, child_result, mib_per_s, peak_rss, write_source};
 use crate::rusage::{children_cpu_seconds, own_cpu_seconds};
 
 /// The Python side, written next to the benchmark's files at run time.
@@ -133,19 +133,11 @@ impl Settings {
 /// Runs the whole benchmark and prints the report; the last line is the summary.
 pub fn orchestrate() -> Result<(), String> {
     let settings = Settings::from_env()?;
-    let python = std::panic::catch_unwind(evo_testkit::python)
-        .map_err(|_| "the Python venv with the official Evo SDK is missing: run `bash scripts/install-peers.sh`".to_owned())?;
-    let dir = std::env::temp_dir().join(format!("evo-bench-files-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let result = run(&dir, &settings, &python);
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    crate::io::beside_python("files", PYTHON_SCRIPT, |bench| run(bench, &settings))
 }
 
-fn run(dir: &Path, settings: &Settings, python: &Path) -> Result<(), String> {
-    let script = dir.join("files_bench.py");
-    std::fs::write(&script, PYTHON_SCRIPT)
-        .map_err(|e| format!("writing {}: {e}", script.display()))?;
+fn run(bench: &PythonBench<'_>, settings: &Settings) -> Result<(), String> {
+    let (dir, python, script) = (bench.dir, bench.python, bench.script);
     println!(
         "files-bench: sizes {:?} MiB, {} rounds, lan (loopback) and wan ({:?} per request, {} Mbit/s per connection each way)",
         settings.sizes_mib,
@@ -187,7 +179,7 @@ fn run(dir: &Path, settings: &Settings, python: &Path) -> Result<(), String> {
                 // Alternate who goes first, so neither side always meets a warm or a cold machine.
                 sides.rotate_left(round % SIDES.len());
                 for side in sides {
-                    let measured = run_round(dir, python, &script, &target, &source, side, round)?;
+                    let measured = run_round(dir, python, script, &target, &source, side, round)?;
                     println!(
                         "  {profile} {size_mib:5} MiB round {} {side:6} upload {:7.1} MiB/s  download {:7.1} MiB/s  cpu {:5.2} + {:5.2} s (process {:5.2} s)  peak {:4} MiB",
                         round + 1,

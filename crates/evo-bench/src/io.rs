@@ -27,6 +27,41 @@ struct Measurement {
     peak_bytes: u64,
 }
 
+/// Where a benchmark beside the official Python SDK runs: its temporary folder, the peers'
+/// Python and the Python side's script, written out in that folder.
+pub(crate) struct PythonBench<'a> {
+    pub(crate) dir: &'a Path,
+    pub(crate) python: &'a Path,
+    pub(crate) script: &'a Path,
+}
+
+/// Finds the peers' Python, makes the folder `evo-bench-{name}-{pid}` in the system's
+/// temporary folder, writes `script` there as `{name}_bench.py`, runs `run`, then removes the
+/// folder whatever `run` returned.
+pub(crate) fn beside_python(
+    name: &str,
+    script: &str,
+    run: impl FnOnce(&PythonBench<'_>) -> Result<(), String>,
+) -> Result<(), String> {
+    let python = std::panic::catch_unwind(evo_testkit::python).map_err(|_| {
+        "the Python venv with the official Evo SDK is missing: run `bash scripts/install-peers.sh`"
+            .to_owned()
+    })?;
+    let dir = std::env::temp_dir().join(format!("evo-bench-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let result = (|| {
+        let path = dir.join(format!("{name}_bench.py"));
+        std::fs::write(&path, script).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        run(&PythonBench {
+            dir: &dir,
+            python: &python,
+            script: &path,
+        })
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

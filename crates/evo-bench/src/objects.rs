@@ -9,7 +9,6 @@
 //! child process per round (its own peak resident memory); best of 3 rounds.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,7 +19,7 @@ use evo_hyper::HyperTransport;
 use evo_objects::evo_tables::arrow_array::{Array, Float64Array, RecordBatch};
 use evo_objects::{GetOptions, ObjectsClient, SpatialObject};
 
-use crate::io::{child_result, peak_rss};
+use crate::io::{PythonBench, child_result, peak_rss};
 
 const ROUNDS: usize = 3;
 const PYTHON_SCRIPT: &str = include_str!("../python/objects_bench.py");
@@ -40,21 +39,11 @@ pub fn orchestrate() -> Result<(), String> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_POINTS);
-    let python = std::panic::catch_unwind(evo_testkit::python).map_err(|_| {
-        "the Python venv with the official Evo SDK is missing: run `bash scripts/install-peers.sh`"
-            .to_owned()
-    })?;
-    let dir = std::env::temp_dir().join(format!("evo-bench-objects-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let result = run(&dir, points, &python);
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    crate::io::beside_python("objects", PYTHON_SCRIPT, |bench| run(bench, points))
 }
 
-fn run(dir: &Path, points: usize, python: &Path) -> Result<(), String> {
-    let script = dir.join("objects_bench.py");
-    std::fs::write(&script, PYTHON_SCRIPT)
-        .map_err(|e| format!("writing {}: {e}", script.display()))?;
+fn run(bench: &PythonBench<'_>, points: usize) -> Result<(), String> {
+    let (dir, python, script) = (bench.dir, bench.python, bench.script);
     let ca = dir.join("emulator-ca.pem");
     let rt = crate::io::runtime()?;
     let seed = Seed::from_json(
@@ -107,7 +96,7 @@ fn run(dir: &Path, points: usize, python: &Path) -> Result<(), String> {
                 c
             } else {
                 let mut c = Command::new(python);
-                c.arg(&script).env("SSL_CERT_FILE", &ca);
+                c.arg(script).env("SSL_CERT_FILE", &ca);
                 c
             };
             command
