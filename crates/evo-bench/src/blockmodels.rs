@@ -347,18 +347,26 @@ async fn query_split(
         .start_query(bm, &Query::new(["a", "b", "grade"]))
         .await
         .map_err(|e| format!("querying: {e}"))?;
-    let url = loop {
+    let state = loop {
         let state = job.status().await.map_err(|e| format!("polling: {e}"))?;
-        if let Some(url) = state
-            .payload
-            .as_ref()
-            .and_then(|p| p.get("download_url"))
-            .and_then(|u| u.as_str())
-        {
-            break url.parse::<url::Url>().map_err(|e| e.to_string())?;
+        if state.job_status.is_terminal() {
+            break state;
         }
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     };
+    let url = state
+        .payload
+        .as_ref()
+        .and_then(|p| p.get("download_url"))
+        .and_then(|u| u.as_str())
+        .ok_or_else(|| {
+            format!(
+                "the query job ended {:?} without a download URL: {:?}",
+                state.job_status, state.payload
+            )
+        })?
+        .parse::<url::Url>()
+        .map_err(|e| e.to_string())?;
     let job_seconds = started.elapsed().as_secs_f64();
     let file = std::env::temp_dir().join(format!("evo-bench-split-{}.parquet", job.job_id()));
     let started = Instant::now();
