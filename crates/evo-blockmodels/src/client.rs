@@ -100,7 +100,7 @@ impl BlockModelsClientBuilder {
     }
     /// The shortest and longest interval between two reads of a job's status (default
     /// 25 ms and 1 s): the intervals grow exponentially with full jitter between them, and
-    /// none is longer than a quarter of the time waited so far, so a job of a fraction of a
+    /// none is longer than a tenth of the time waited so far, so a job of a fraction of a
     /// second is seen done soon after it ends, and a long job is read about once a second
     /// (the pace of the official Python SDK's fixed one-second loop).
     pub fn job_poll_intervals(mut self, min: Duration, max: Duration) -> Self {

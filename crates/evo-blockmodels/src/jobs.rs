@@ -19,8 +19,9 @@ use crate::error::Error;
 use crate::models::{JobFailure, JobState, JobStatus};
 
 /// A job is read again after at most this share of the time waited so far: one that ends
-/// is seen done at most a quarter of its time later.
-const POLL_LAG_FRACTION: f64 = 0.25;
+/// is seen done at most a tenth of its time later (a poll is one small GET; the intervals
+/// stay within the client's minimum and maximum).
+const POLL_LAG_FRACTION: f64 = 0.1;
 
 /// The payload of a completed query job.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -144,21 +144,18 @@ async fn work(shared: &Arc<Shared>, job: Uuid) -> Result<Value, Value> {
         }
         JobKind::Query { blob, .. } => {
             let shared2 = shared.clone();
-            let bytes = tokio::task::spawn_blocking(move || super::query::run(&shared2, &rec))
-                .await
-                .unwrap_or_else(|e| Err(failure(500, "Error in Query", e.to_string())))?;
+            let (segments, md5) =
+                tokio::task::spawn_blocking(move || super::query::run(&shared2, &rec))
+                    .await
+                    .unwrap_or_else(|e| Err(failure(500, "Error in Query", e.to_string())))?;
             let key = format!("{CONTAINER}/{blob}");
-            let length = bytes.len() as u64;
-            let body = futures_util::stream::once(async move { Ok::<_, String>(bytes) }).boxed();
             shared
                 .blobs
-                .put_blob(
+                .put_service_blob(
                     &key,
-                    body,
-                    length,
-                    crate::storage::checksum::Expected::default(),
+                    segments,
+                    md5,
                     Some("application/octet-stream".to_owned()),
-                    Vec::new(),
                 )
                 .await
                 .map_err(|e| failure(500, "Error in Query", e.message))?;

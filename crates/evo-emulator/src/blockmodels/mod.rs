@@ -7,8 +7,9 @@
 //!   versions, units;
 //! * [`jobs`]: job states with a configurable delay, `GET .../jobs/{job}`, `uploaded`;
 //! * [`update`]: column changes applied from uploaded Parquet files (a bad file fails the job);
-//! * [`query`]: queries that filter blocks by version, box and columns and write Parquet;
-//!   deltas between versions;
+//! * [`query`]: queries that filter blocks by version, box and columns; deltas between
+//!   versions;
+//! * [`result_file`]: a query's result written as Parquet, hashed as it is written;
 //! * [`reports`]: report specifications checked against the model's columns, reporting jobs
 //!   that compute results from a version's block values, results, comparisons.
 //!
@@ -22,6 +23,7 @@ mod jobs;
 mod models;
 mod query;
 mod reports;
+mod result_file;
 mod state;
 mod update;
 

@@ -1,22 +1,17 @@
 //! Queries and deltas. `POST .../blocks` checks the query (version, columns) and opens a job;
 //! [`run`] selects the blocks of the version within the bounding box (indices, or centroids
 //! in world coordinates), leaves out rows whose queried values are all null when asked, and
-//! writes the geometry and value columns as Parquet. `POST .../versions/{v}/delta` lists the
+//! writes the geometry and value columns as Parquet ([`super::result_file`]). `POST .../versions/{v}/delta` lists the
 //! versions after `v` that touched the columns within a box.
 
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, Float64Array, UInt32Array};
+use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, Field, Schema};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_writer::compute_leaves;
-use parquet::basic::Encoding;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::schema::types::ColumnPath;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -25,16 +20,11 @@ use super::common::{
 };
 use super::jobs::{failure, job_url, new_job, spawn_job};
 use super::models::object;
+use super::result_file::{ROW_GROUP_ROWS, Source, write_result};
 use super::state::{BlockModelsState, Geometry, JobKind, JobRec, ModelRec, VersionRec};
 use super::update::arrow_type;
 use crate::http_util::{ApiError, parse_uuid};
 use crate::state::{Role, Shared};
-
-/// Rows per row group of a result file.
-const ROW_GROUP_ROWS: usize = 1024 * 1024;
-
-/// The largest dictionary of a result column chunk (8,192 float64 values).
-const DICTIONARY_BYTES: usize = 64 * 1024;
 
 /// A checked query.
 #[derive(Debug, Clone)]
@@ -258,8 +248,9 @@ pub(super) fn select(m: &ModelRec, area: Option<Area>) -> Vec<u32> {
     out
 }
 
-/// Answers query job `rec`: the result as Parquet bytes, or a failure payload.
-pub(super) fn run(shared: &Shared, rec: &JobRec) -> Result<bytes::Bytes, Value> {
+/// Answers query job `rec`: the result as Parquet bytes (in segments) and their MD5, or a
+/// failure payload.
+pub(super) fn run(shared: &Shared, rec: &JobRec) -> Result<(Vec<Bytes>, [u8; 16]), Value> {
     let fail = |d: String| failure(400, "Error in Query", d);
     let JobKind::Query { request, .. } = &rec.kind else {
         return Err(fail("not a query job".into()));
@@ -342,115 +333,6 @@ pub(super) fn run(shared: &Shared, rec: &JobRec) -> Result<bytes::Bytes, Value> 
         ROW_GROUP_ROWS,
     )
     .map_err(|e| fail(e.to_string()))
-}
-
-/// Where the values of a result column come from, for the blocks of a row group.
-enum Source {
-    /// The block's index along an axis (0: i, 1: j, 2: k).
-    Index(usize),
-    /// The block's centroid's world coordinate along an axis (0: x, 1: y, 2: z).
-    Centroid(usize),
-    /// A stored column of the version, one value per block.
-    Values(ArrayRef),
-}
-
-impl Source {
-    fn array(&self, m: &ModelRec, rot: &[[f64; 3]; 3], blocks: &[u32]) -> Result<ArrayRef, String> {
-        let (n, _) = m.geometry.parents();
-        let ijk = |b: u32| [b % n[0], (b / n[0]) % n[1], b / (n[0] * n[1])];
-        Ok(match self {
-            Source::Index(axis) => Arc::new(UInt32Array::from_iter_values(
-                blocks.iter().map(|b| ijk(*b)[*axis]),
-            )),
-            Source::Centroid(axis) => Arc::new(Float64Array::from_iter_values(
-                blocks.iter().map(|b| m.centroid(rot, ijk(*b))[*axis]),
-            )),
-            Source::Values(values) => match contiguous(blocks) {
-                // A run of consecutive blocks (a whole model, a slab): a view, no copy.
-                Some(first) => values.slice(first, blocks.len()),
-                None => {
-                    let take = UInt32Array::from(blocks.to_vec());
-                    arrow_select::take::take(values.as_ref(), &take, None)
-                        .map_err(|e| e.to_string())?
-                }
-            },
-        })
-    }
-}
-
-/// The first block of `blocks` when they are consecutive (they are sorted and distinct).
-fn contiguous(blocks: &[u32]) -> Option<usize> {
-    let (first, last) = (*blocks.first()?, *blocks.last()?);
-    ((last - first) as usize == blocks.len() - 1).then_some(first as usize)
-}
-
-/// Writes the result file: `schema`'s columns taken from `sources` for `blocks`, in row groups
-/// of `group_rows`, each column of a row group built and encoded on a thread of its own
-/// (a query job is the whole of a query's wait, so it uses every core). Block indices are
-/// delta-encoded (they grow by one along a row); dictionaries are kept small, so a column of
-/// few distinct values (domains, coordinates) is dictionary-encoded and one of many (a
-/// continuous grade) gives up on its dictionary early; statistics are kept per column chunk.
-fn write_result(
-    m: &ModelRec,
-    schema: Arc<Schema>,
-    sources: &[Source],
-    blocks: &[u32],
-    group_rows: usize,
-) -> Result<bytes::Bytes, String> {
-    let mut props = WriterProperties::builder()
-        .set_statistics_enabled(EnabledStatistics::Chunk)
-        .set_dictionary_page_size_limit(DICTIONARY_BYTES);
-    for index in ["i", "j", "k"] {
-        if schema.field_with_name(index).is_ok() {
-            props = props
-                .set_column_dictionary_enabled(ColumnPath::from(index), false)
-                .set_column_encoding(ColumnPath::from(index), Encoding::DELTA_BINARY_PACKED);
-        }
-    }
-    let writer = ArrowWriter::try_new(Vec::new(), schema.clone(), Some(props.build()))
-        .map_err(|e| e.to_string())?;
-    let (mut file, factory) = writer.into_serialized_writer().map_err(|e| e.to_string())?;
-    let rot = m.rotation_matrix();
-    for (group, rows) in blocks.chunks(group_rows).enumerate() {
-        let writers = factory
-            .create_column_writers(group)
-            .map_err(|e| e.to_string())?;
-        let chunks = std::thread::scope(|scope| {
-            let encoders: Vec<_> = writers
-                .into_iter()
-                .zip(sources)
-                .zip(schema.fields().iter())
-                .map(|((mut writer, source), field)| {
-                    let rot = &rot;
-                    scope.spawn(move || -> Result<_, String> {
-                        let array = source.array(m, rot, rows)?;
-                        for leaf in compute_leaves(field, &array).map_err(|e| e.to_string())? {
-                            writer.write(&leaf).map_err(|e| e.to_string())?;
-                        }
-                        writer.close().map_err(|e| e.to_string())
-                    })
-                })
-                .collect();
-            encoders
-                .into_iter()
-                .map(|encoder| {
-                    encoder
-                        .join()
-                        .unwrap_or_else(|_| Err("a column encoder panicked".to_owned()))
-                })
-                .collect::<Result<Vec<_>, String>>()
-        })?;
-        let mut row_group = file.next_row_group().map_err(|e| e.to_string())?;
-        for chunk in chunks {
-            chunk
-                .append_to_row_group(&mut row_group)
-                .map_err(|e| e.to_string())?;
-        }
-        row_group.close().map_err(|e| e.to_string())?;
-    }
-    Ok(bytes::Bytes::from(
-        file.into_inner().map_err(|e| e.to_string())?,
-    ))
 }
 
 /// `POST .../versions/{version}/delta`: the versions after `version` (up to
@@ -549,98 +431,4 @@ pub(super) async fn delta(
         }
         Ok(axum::Json(json!({"new_deltas": new, "update_deltas": updated, "delete_deltas": deleted, "version_data": data})).into_response())
     })())
-}
-
-#[cfg(test)]
-mod tests {
-    use arrow_array::RecordBatch;
-    use arrow_array::cast::AsArray as _;
-    use arrow_array::types::{Float64Type, UInt32Type};
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-
-    use super::*;
-
-    fn model(n: [u32; 3]) -> ModelRec {
-        let now = time::OffsetDateTime::UNIX_EPOCH;
-        ModelRec {
-            id: Uuid::nil(),
-            org: Uuid::nil(),
-            ws: Uuid::nil(),
-            name: "m".into(),
-            description: None,
-            crs: None,
-            size_unit_id: None,
-            fill_subblocks: false,
-            origin: [100.0, 200.0, 300.0],
-            rotation: Vec::new(),
-            size_options: Value::Null,
-            geometry: Geometry::Regular {
-                n,
-                size: [2.0, 4.0, 8.0],
-            },
-            created_at: now,
-            created_by: Uuid::nil(),
-            updated_at: now,
-            updated_by: Uuid::nil(),
-            deleted: false,
-            versions: Vec::new(),
-        }
-    }
-
-    /// Row groups of 7 rows, a gap in the blocks (a box), a whole model (a slice): every
-    /// row comes back in order with its indices, centroid and value, whatever the group.
-    #[test]
-    fn results_in_many_row_groups_keep_every_row_in_order() {
-        let m = model([4, 3, 5]);
-        let values: ArrayRef = Arc::new(Float64Array::from_iter_values(
-            (0..60).map(|b| f64::from(b) * 1.5),
-        ));
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("i", DataType::UInt32, false),
-            Field::new("j", DataType::UInt32, false),
-            Field::new("k", DataType::UInt32, false),
-            Field::new("x", DataType::Float64, false),
-            Field::new("grade", DataType::Float64, true),
-        ]));
-        let sources = [
-            Source::Index(0),
-            Source::Index(1),
-            Source::Index(2),
-            Source::Centroid(0),
-            Source::Values(values),
-        ];
-        let boxed = select(&m, Some(Area::Indices([[1, 2], [0, 2], [1, 3]])));
-        assert!(contiguous(&boxed).is_none());
-        let whole = select(&m, None);
-        assert_eq!(contiguous(&whole), Some(0));
-        for blocks in [boxed, whole] {
-            let bytes = write_result(&m, schema.clone(), &sources, &blocks, 7).unwrap();
-            let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap();
-            assert_eq!(reader.metadata().num_row_groups(), blocks.len().div_ceil(7));
-            let batches: Vec<RecordBatch> = reader.build().unwrap().map(Result::unwrap).collect();
-            let rows: Vec<(u32, u32, u32, f64, f64)> = batches
-                .iter()
-                .flat_map(|b| {
-                    let u = |c: usize| b.column(c).as_primitive::<UInt32Type>().values().to_vec();
-                    let f = |c: usize| b.column(c).as_primitive::<Float64Type>().values().to_vec();
-                    let (i, j, k, x, g) = (u(0), u(1), u(2), f(3), f(4));
-                    (0..b.num_rows()).map(move |r| (i[r], j[r], k[r], x[r], g[r]))
-                })
-                .collect();
-            let expected: Vec<(u32, u32, u32, f64, f64)> = blocks
-                .iter()
-                .map(|&b| {
-                    let (i, j, k) = (b % 4, (b / 4) % 3, b / 12);
-                    (
-                        i,
-                        j,
-                        k,
-                        100.0 + (f64::from(i) + 0.5) * 2.0,
-                        f64::from(b) * 1.5,
-                    )
-                })
-                .collect();
-            assert_eq!(rows, expected);
-        }
-    }
 }

@@ -1,0 +1,315 @@
+//! A query's result file: the selected blocks' geometry and value columns as Parquet, each
+//! column of a row group encoded on a thread of its own, the file hashed as it is written.
+
+use std::sync::Arc;
+
+use arrow_array::{Array as _, ArrayRef, Float64Array, UInt32Array};
+use arrow_schema::Schema;
+use bytes::Bytes;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::compute_leaves;
+use parquet::basic::Encoding;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
+use super::state::ModelRec;
+
+/// Rows per row group of a result file.
+pub(super) const ROW_GROUP_ROWS: usize = 1024 * 1024;
+
+/// The largest dictionary of a result column chunk (8,192 float64 values).
+const DICTIONARY_BYTES: usize = 64 * 1024;
+
+/// Where the values of a result column come from, for the blocks of a row group.
+pub(super) enum Source {
+    /// The block's index along an axis (0: i, 1: j, 2: k).
+    Index(usize),
+    /// The block's centroid's world coordinate along an axis (0: x, 1: y, 2: z).
+    Centroid(usize),
+    /// A stored column of the version, one value per block.
+    Values(ArrayRef),
+}
+
+impl Source {
+    fn array(&self, m: &ModelRec, rot: &[[f64; 3]; 3], blocks: &[u32]) -> Result<ArrayRef, String> {
+        let (n, _) = m.geometry.parents();
+        let ijk = |b: u32| [b % n[0], (b / n[0]) % n[1], b / (n[0] * n[1])];
+        Ok(match self {
+            Source::Index(axis) => Arc::new(UInt32Array::from_iter_values(
+                blocks.iter().map(|b| ijk(*b)[*axis]),
+            )),
+            Source::Centroid(axis) => Arc::new(Float64Array::from_iter_values(
+                blocks.iter().map(|b| m.centroid(rot, ijk(*b))[*axis]),
+            )),
+            Source::Values(values) => match contiguous(blocks) {
+                // A run of consecutive blocks (a whole model, a slab): a view, no copy.
+                Some(first) => values.slice(first, blocks.len()),
+                None => {
+                    let take = UInt32Array::from(blocks.to_vec());
+                    arrow_select::take::take(values.as_ref(), &take, None)
+                        .map_err(|e| e.to_string())?
+                }
+            },
+        })
+    }
+}
+
+/// The first block of `blocks` when they are consecutive (they are sorted and distinct).
+fn contiguous(blocks: &[u32]) -> Option<usize> {
+    let (first, last) = (*blocks.first()?, *blocks.last()?);
+    ((last - first) as usize == blocks.len() - 1).then_some(first as usize)
+}
+
+/// Writes the result file: `schema`'s columns taken from `sources` for `blocks`, in row groups
+/// of `group_rows`, each column of a row group built and encoded on a thread of its own
+/// (a query job is the whole of a query's wait, so it uses every core). Block indices are
+/// delta-encoded (they grow by one along a row); dictionaries are kept small, so a column of
+/// few distinct values (domains, coordinates) is dictionary-encoded and one of many (a
+/// continuous grade) gives up on its dictionary early; statistics are kept per column chunk.
+pub(super) fn write_result(
+    m: &ModelRec,
+    schema: Arc<Schema>,
+    sources: &[Source],
+    blocks: &[u32],
+    group_rows: usize,
+) -> Result<(Vec<Bytes>, [u8; 16]), String> {
+    let mut props = WriterProperties::builder()
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_dictionary_page_size_limit(DICTIONARY_BYTES);
+    for index in ["i", "j", "k"] {
+        if schema.field_with_name(index).is_ok() {
+            props = props
+                .set_column_dictionary_enabled(ColumnPath::from(index), false)
+                .set_column_encoding(ColumnPath::from(index), Encoding::DELTA_BINARY_PACKED);
+        }
+    }
+    // Room for a row group of plain values, so the buffer is not copied as it grows.
+    let group_bytes = blocks.len().min(group_rows) * sources.len() * 8;
+    let sink = HashedSegments::new(group_bytes);
+    let writer = ArrowWriter::try_new(sink, schema.clone(), Some(props.build()))
+        .map_err(|e| e.to_string())?;
+    let (mut file, factory) = writer.into_serialized_writer().map_err(|e| e.to_string())?;
+    let rot = m.rotation_matrix();
+    for (group, rows) in blocks.chunks(group_rows).enumerate() {
+        let writers = factory
+            .create_column_writers(group)
+            .map_err(|e| e.to_string())?;
+        let chunks = std::thread::scope(|scope| {
+            let encoders: Vec<_> = writers
+                .into_iter()
+                .zip(sources)
+                .zip(schema.fields().iter())
+                .map(|((mut writer, source), field)| {
+                    let rot = &rot;
+                    scope.spawn(move || -> Result<_, String> {
+                        let array = source.array(m, rot, rows)?;
+                        for leaf in compute_leaves(field, &array).map_err(|e| e.to_string())? {
+                            writer.write(&leaf).map_err(|e| e.to_string())?;
+                        }
+                        writer.close().map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            encoders
+                .into_iter()
+                .map(|encoder| {
+                    encoder
+                        .join()
+                        .unwrap_or_else(|_| Err("a column encoder panicked".to_owned()))
+                })
+                .collect::<Result<Vec<_>, String>>()
+        })?;
+        let mut row_group = file.next_row_group().map_err(|e| e.to_string())?;
+        for chunk in chunks {
+            chunk
+                .append_to_row_group(&mut row_group)
+                .map_err(|e| e.to_string())?;
+        }
+        row_group.close().map_err(|e| e.to_string())?;
+        file.flush().map_err(|e| e.to_string())?;
+        file.inner_mut().cut();
+    }
+    let sink = file.into_inner().map_err(|e| e.to_string())?;
+    Ok(sink.finish())
+}
+
+/// The bytes of a result file as they are written, cut into segments at row-group ends. Each
+/// cut segment is hashed (MD5) on a thread of its own while the next row group is encoded, so
+/// the file's `Content-MD5` is ready with its last byte, and the segments are stored as they
+/// are, never copied into one buffer.
+struct HashedSegments {
+    open: Vec<u8>,
+    capacity: usize,
+    cut: Vec<Bytes>,
+    hashing: Option<(
+        std::sync::mpsc::Sender<Bytes>,
+        std::thread::JoinHandle<[u8; 16]>,
+    )>,
+}
+
+impl HashedSegments {
+    fn new(capacity: usize) -> Self {
+        let (send, receive) = std::sync::mpsc::channel::<Bytes>();
+        let hasher = std::thread::spawn(move || {
+            use md5::Digest as _;
+            let mut md5 = md5::Md5::new();
+            for segment in receive {
+                md5.update(&segment);
+            }
+            md5.finalize().into()
+        });
+        Self {
+            open: Vec::with_capacity(capacity),
+            capacity,
+            cut: Vec::new(),
+            hashing: Some((send, hasher)),
+        }
+    }
+
+    /// Ends the open segment (at a row group's end) and sends it to be hashed.
+    fn cut(&mut self) {
+        if self.open.is_empty() {
+            return;
+        }
+        let segment = Bytes::from(std::mem::replace(
+            &mut self.open,
+            Vec::with_capacity(self.capacity),
+        ));
+        if let Some((send, _)) = &self.hashing {
+            // The hasher only stops when it is dropped; a send cannot fail before.
+            let _ = send.send(segment.clone());
+        }
+        self.cut.push(segment);
+    }
+
+    /// The file's segments, in order, and its MD5.
+    fn finish(mut self) -> (Vec<Bytes>, [u8; 16]) {
+        self.cut();
+        let md5 = match self.hashing.take() {
+            Some((send, hasher)) => {
+                drop(send);
+                hasher.join().unwrap_or_default()
+            }
+            None => [0; 16],
+        };
+        (std::mem::take(&mut self.cut), md5)
+    }
+}
+
+impl std::io::Write for HashedSegments {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.open.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::RecordBatch;
+    use arrow_array::cast::AsArray as _;
+    use arrow_array::types::{Float64Type, UInt32Type};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    use arrow_schema::{DataType, Field};
+    use serde_json::Value;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::blockmodels::query::{Area, select};
+    use crate::blockmodels::state::Geometry;
+
+    fn model(n: [u32; 3]) -> ModelRec {
+        let now = time::OffsetDateTime::UNIX_EPOCH;
+        ModelRec {
+            id: Uuid::nil(),
+            org: Uuid::nil(),
+            ws: Uuid::nil(),
+            name: "m".into(),
+            description: None,
+            crs: None,
+            size_unit_id: None,
+            fill_subblocks: false,
+            origin: [100.0, 200.0, 300.0],
+            rotation: Vec::new(),
+            size_options: Value::Null,
+            geometry: Geometry::Regular {
+                n,
+                size: [2.0, 4.0, 8.0],
+            },
+            created_at: now,
+            created_by: Uuid::nil(),
+            updated_at: now,
+            updated_by: Uuid::nil(),
+            deleted: false,
+            versions: Vec::new(),
+        }
+    }
+
+    /// Row groups of 7 rows, a gap in the blocks (a box), a whole model (a slice): every
+    /// row comes back in order with its indices, centroid and value, whatever the group.
+    #[test]
+    fn results_in_many_row_groups_keep_every_row_in_order() {
+        let m = model([4, 3, 5]);
+        let values: ArrayRef = Arc::new(Float64Array::from_iter_values(
+            (0..60).map(|b| f64::from(b) * 1.5),
+        ));
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("i", DataType::UInt32, false),
+            Field::new("j", DataType::UInt32, false),
+            Field::new("k", DataType::UInt32, false),
+            Field::new("x", DataType::Float64, false),
+            Field::new("grade", DataType::Float64, true),
+        ]));
+        let sources = [
+            Source::Index(0),
+            Source::Index(1),
+            Source::Index(2),
+            Source::Centroid(0),
+            Source::Values(values),
+        ];
+        let boxed = select(&m, Some(Area::Indices([[1, 2], [0, 2], [1, 3]])));
+        assert!(contiguous(&boxed).is_none());
+        let whole = select(&m, None);
+        assert_eq!(contiguous(&whole), Some(0));
+        for blocks in [boxed, whole] {
+            let (segments, md5) = write_result(&m, schema.clone(), &sources, &blocks, 7).unwrap();
+            let bytes = Bytes::from(segments.concat());
+            use md5::Digest as _;
+            assert_eq!(
+                md5,
+                <[u8; 16]>::from(md5::Md5::digest(&bytes)),
+                "the MD5 of the file"
+            );
+            let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap();
+            assert_eq!(reader.metadata().num_row_groups(), blocks.len().div_ceil(7));
+            let batches: Vec<RecordBatch> = reader.build().unwrap().map(Result::unwrap).collect();
+            let rows: Vec<(u32, u32, u32, f64, f64)> = batches
+                .iter()
+                .flat_map(|b| {
+                    let u = |c: usize| b.column(c).as_primitive::<UInt32Type>().values().to_vec();
+                    let f = |c: usize| b.column(c).as_primitive::<Float64Type>().values().to_vec();
+                    let (i, j, k, x, g) = (u(0), u(1), u(2), f(3), f(4));
+                    (0..b.num_rows()).map(move |r| (i[r], j[r], k[r], x[r], g[r]))
+                })
+                .collect();
+            let expected: Vec<(u32, u32, u32, f64, f64)> = blocks
+                .iter()
+                .map(|&b| {
+                    let (i, j, k) = (b % 4, (b / 4) % 3, b / 12);
+                    (
+                        i,
+                        j,
+                        k,
+                        100.0 + (f64::from(i) + 0.5) * 2.0,
+                        f64::from(b) * 1.5,
+                    )
+                })
+                .collect();
+            assert_eq!(rows, expected);
+        }
+    }
+}
