@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::SyncServer;
-use evo_sync::socketio::{RotatingToken, SocketIoSource, Token, TokenProvider};
+use evo_core::{Authorizer, RotatingTokenAuthorizer, Secret};
+use evo_sync::socketio::SocketIoSource;
 use evo_sync::{Live, Notice, Status, Update};
 use serde_json::{Value, json};
 
@@ -71,7 +72,7 @@ async fn a_rejected_token_is_retried_with_whatever_the_provider_returns_next() {
     )
     .await;
     assert!(!h.live.snapshot().is_ready());
-    h.tokens.rotate(Token::new("token-1"));
+    h.tokens.rotate_token(Secret::new("token-1"));
     converge(&h).await;
     let stats = h.server.get("/control/stats").await;
     assert!(stats["rejected"].as_u64() >= Some(1));
@@ -194,7 +195,7 @@ async fn syncs_over_tls_only_with_a_trusted_certificate() {
 
     // Without trusting the certificate, the connection is refused by the client.
     let untrusted = SocketIoSource::builder(&https, "p1")
-        .token_provider(Arc::new(RotatingToken::new(Token::new("token-1"))))
+        .authorizer(Arc::new(RotatingTokenAuthorizer::new("token-1")))
         .build()
         .expect("source");
     let untrusted = Live::start(untrusted, fast_backoff());

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use evo_core::Authorizer;
 use serde_json::Value;
 
 use super::item::{
     AckOutcome, SnapshotLoader, SyncItem, SyncKey, default_data_types, interpret_ack,
 };
 use super::session::{SyncEndpoint, SyncSession};
-use super::token::TokenProvider;
 use crate::change::{Batch, Change, Cursors};
 use crate::error::Error;
 use crate::replica::{ChangeSink, Notice, ResetReason, Status};
@@ -35,7 +35,7 @@ pub struct SocketIoSourceBuilder {
     path: String,
     namespace: String,
     auth_field: String,
-    tokens: Option<Arc<dyn TokenProvider>>,
+    authorizer: Option<Arc<dyn Authorizer>>,
     loader: Option<Arc<dyn SnapshotLoader>>,
     data_types: BTreeSet<String>,
     connect_timeout: Duration,
@@ -77,10 +77,14 @@ impl SocketIoSourceBuilder {
         self
     }
 
-    /// Where tokens come from (asked on every connection attempt; told about rotations).
+    /// Where the token comes from: the authorizer's
+    /// [`bearer_token`](Authorizer::bearer_token), asked on every connection attempt. Tokens
+    /// the server rotates (`authorization` events) go to its
+    /// [`rotate_token`](Authorizer::rotate_token). Share it with an
+    /// [`ApiConnector`](evo_core::ApiConnector) and HTTP requests use the rotated token too.
     #[must_use]
-    pub fn token_provider(mut self, tokens: Arc<dyn TokenProvider>) -> Self {
-        self.tokens = Some(tokens);
+    pub fn authorizer(mut self, authorizer: Arc<dyn Authorizer>) -> Self {
+        self.authorizer = Some(authorizer);
         self
     }
 
@@ -154,13 +158,13 @@ impl SocketIoSourceBuilder {
             endpoint = endpoint.user_agent(user_agent);
         }
         let endpoint = endpoint.build()?;
-        let tokens = self.tokens.ok_or_else(|| Error::InvalidConfig {
-            message: "a token provider is required".to_owned(),
+        let authorizer = self.authorizer.ok_or_else(|| Error::InvalidConfig {
+            message: "an authorizer is required".to_owned(),
         })?;
         Ok(SocketIoSource {
             endpoint,
             project: self.project,
-            tokens,
+            authorizer,
             loader: self.loader,
             data_types: self.data_types,
             server_version: None,
@@ -179,7 +183,7 @@ impl SocketIoSourceBuilder {
 pub struct SocketIoSource {
     endpoint: SyncEndpoint,
     project: String,
-    tokens: Arc<dyn TokenProvider>,
+    authorizer: Arc<dyn Authorizer>,
     loader: Option<Arc<dyn SnapshotLoader>>,
     data_types: BTreeSet<String>,
     server_version: Option<String>,
@@ -215,7 +219,7 @@ impl SocketIoSource {
             path: "/sync/io".to_owned(),
             namespace: "/".to_owned(),
             auth_field: "JWT".to_owned(),
-            tokens: None,
+            authorizer: None,
             loader: None,
             data_types: default_data_types(),
             connect_timeout: Duration::from_secs(10),
@@ -430,7 +434,7 @@ impl SocketIoSource {
 
     /// Runs one connection until it fails.
     async fn run_connection(&mut self, sink: &mut ChangeSink<SyncKey, Value>) -> Result<(), Error> {
-        let mut session = SyncSession::connect(&self.endpoint, self.tokens.clone()).await?;
+        let mut session = SyncSession::connect(&self.endpoint, self.authorizer.clone()).await?;
         sink.set_status(Status::Connected);
         let first_load = self.loader.is_some()
             && (sink.cursors().get(CC_STREAM).is_none()
@@ -498,22 +502,20 @@ impl ChangeSource<SyncKey, Value> for SocketIoSource {
 
 #[cfg(test)]
 mod tests {
-    use super::super::token::Token;
     use super::*;
 
     #[test]
     fn builder_rejects_bad_configuration() {
-        let tokens: Arc<dyn TokenProvider> =
-            Arc::new(super::super::RotatingToken::new(Token::new("t")));
+        let tokens: Arc<dyn Authorizer> = Arc::new(evo_core::RotatingTokenAuthorizer::new("t"));
         assert!(
             SocketIoSource::builder("ftp://x", "p")
-                .token_provider(tokens.clone())
+                .authorizer(tokens.clone())
                 .build()
                 .is_err()
         );
         assert!(
             SocketIoSource::builder("not a url", "p")
-                .token_provider(tokens.clone())
+                .authorizer(tokens.clone())
                 .build()
                 .is_err()
         );
@@ -524,24 +526,24 @@ mod tests {
         );
         assert!(
             SocketIoSource::builder("http://127.0.0.1:1", "p")
-                .token_provider(tokens.clone())
+                .authorizer(tokens.clone())
                 .path("/")
                 .build()
                 .is_err()
         );
         let source = SocketIoSource::builder("http://127.0.0.1:1/ignored?x=1", "p")
-            .token_provider(tokens.clone())
+            .authorizer(tokens.clone())
             .build()
             .expect("valid");
         assert!(
             SocketIoSource::builder("https://127.0.0.1:1", "p")
-                .token_provider(tokens.clone())
+                .authorizer(tokens.clone())
                 .trust_root_certificates_pem("not a certificate")
                 .build()
                 .is_err()
         );
         let tls = SocketIoSource::builder("https://127.0.0.1:1", "p")
-            .token_provider(tokens.clone())
+            .authorizer(tokens.clone())
             .build()
             .expect("wss with the web PKI roots");
         assert!(tls.endpoint.url().as_str().starts_with("wss://"));

@@ -11,12 +11,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use evo_core::{Authorizer, Secret};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::connection::Connection;
 use super::packet::{Packet, PacketType};
-use super::token::{Token, TokenProvider};
 use crate::error::Error;
 
 /// How many `sync` events may wait for the `initsync` acknowledgement before the session is
@@ -210,7 +210,7 @@ fn tls_config(extra_pem: &[String]) -> Result<Arc<rustls::ClientConfig>, String>
 /// One connected session. Dropping it closes the connection.
 pub struct SyncSession {
     conn: Connection,
-    tokens: Arc<dyn TokenProvider>,
+    authorizer: Arc<dyn Authorizer>,
     auth_field: String,
     ack_timeout: Duration,
     next_ack_id: u64,
@@ -232,13 +232,15 @@ impl fmt::Debug for SyncSession {
 
 impl SyncSession {
     /// Opens the WebSocket, completes the Engine.IO handshake and connects the namespace with
-    /// `{<auth field>: <the provider's current token>}`. A `CONNECT_ERROR` is
-    /// [`Error::Rejected`].
+    /// `{<auth field>: <the authorizer's bearer token>}` (asked now:
+    /// [`Authorizer::bearer_token`]). A `CONNECT_ERROR` is [`Error::Rejected`]; an authorizer
+    /// that fails or holds no token is [`Error::Token`]. `authorization` events go to
+    /// [`Authorizer::rotate_token`].
     pub async fn connect(
         endpoint: &SyncEndpoint,
-        tokens: Arc<dyn TokenProvider>,
+        authorizer: Arc<dyn Authorizer>,
     ) -> Result<Self, Error> {
-        let token = tokens.token().await?;
+        let token = connect_token(authorizer.as_ref()).await?;
         let mut conn = Connection::open(
             &endpoint.url,
             &endpoint.namespace,
@@ -275,7 +277,7 @@ impl SyncSession {
         }
         Ok(Self {
             conn,
-            tokens,
+            authorizer,
             auth_field: endpoint.auth_field.clone(),
             ack_timeout: endpoint.ack_timeout,
             next_ack_id: 0,
@@ -428,10 +430,23 @@ impl SyncSession {
         match authorization_token(arg, &self.auth_field) {
             Some(token) => {
                 tracing::debug!("the server rotated the token");
-                self.tokens.rotate(Token::new(token));
+                self.authorizer.rotate_token(Secret::new(token));
             }
             None => tracing::warn!("ignoring an authorization event without a token"),
         }
+    }
+}
+
+/// The token for a `CONNECT` packet: the authorizer's bearer token.
+async fn connect_token(authorizer: &dyn Authorizer) -> Result<Secret, Error> {
+    match authorizer.bearer_token().await {
+        Ok(Some(token)) => Ok(token),
+        Ok(None) => Err(Error::Token {
+            message: "the authorizer holds no bearer token".to_owned(),
+        }),
+        Err(e) => Err(Error::Token {
+            message: e.to_string(),
+        }),
     }
 }
 
