@@ -3,16 +3,16 @@
 use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use evo_core::Authorizer;
 use serde_json::Value;
 
+use super::endpoint::{SyncEndpoint, SyncEndpointBuilder, endpoint_setters};
 use super::item::{
     AckOutcome, SnapshotLoader, SyncItem, SyncKey, default_data_types, interpret_ack,
 };
-use super::session::{SyncEndpoint, SyncSession};
+use super::session::SyncSession;
 use crate::change::{Batch, Change, Cursors};
 use crate::error::Error;
 use crate::replica::{ChangeSink, Notice, ResetReason, Status};
@@ -28,55 +28,30 @@ const SEEN_JOBS: usize = 1024;
 /// A server that expires a freshly loaded snapshot's cursors this many times in a row is broken.
 const MAX_RESYNCS_PER_CONNECTION: u32 = 3;
 
-/// Builds a [`SocketIoSource`].
+/// Builds a [`SocketIoSource`]. Where and how it connects is set as on a
+/// [`SyncEndpointBuilder`] (`path`, `namespace`, `auth_field`, the timeouts,
+/// `max_held_back_bytes`, `trust_root_certificates_pem`, `user_agent`: the same setters).
 pub struct SocketIoSourceBuilder {
-    base_url: String,
+    endpoint: SyncEndpointBuilder,
     project: String,
-    path: String,
-    namespace: String,
-    auth_field: String,
     authorizer: Option<Arc<dyn Authorizer>>,
     loader: Option<Arc<dyn SnapshotLoader>>,
     data_types: BTreeSet<String>,
-    connect_timeout: Duration,
-    ack_timeout: Duration,
-    max_held_back_bytes: usize,
-    extra_roots_pem: Vec<String>,
-    user_agent: Option<String>,
 }
 
 impl fmt::Debug for SocketIoSourceBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SocketIoSourceBuilder")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.endpoint.base_url)
             .field("project", &self.project)
-            .field("path", &self.path)
+            .field("path", &self.endpoint.settings.path)
             .finish_non_exhaustive()
     }
 }
 
+endpoint_setters!(SocketIoSourceBuilder, endpoint.settings);
+
 impl SocketIoSourceBuilder {
-    /// The Socket.IO path (default `/sync/io`, Unicat's; plain Socket.IO servers use `/socket.io`).
-    #[must_use]
-    pub fn path(mut self, path: impl Into<String>) -> Self {
-        self.path = path.into();
-        self
-    }
-
-    /// The Socket.IO namespace (default `/`).
-    #[must_use]
-    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
-        self.namespace = namespace.into();
-        self
-    }
-
-    /// The field of the `CONNECT` auth object that carries the token (default `JWT`).
-    #[must_use]
-    pub fn auth_field(mut self, field: impl Into<String>) -> Self {
-        self.auth_field = field.into();
-        self
-    }
-
     /// Where the token comes from: the authorizer's
     /// [`bearer_token`](Authorizer::bearer_token), asked on every connection attempt. Tokens
     /// the server rotates (`authorization` events) go to its
@@ -104,60 +79,9 @@ impl SocketIoSourceBuilder {
         self
     }
 
-    /// How long opening the connection and the handshakes may take (default 10 s).
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// How long to wait for the `initsync` acknowledgement (default 30 s).
-    #[must_use]
-    pub fn ack_timeout(mut self, timeout: Duration) -> Self {
-        self.ack_timeout = timeout;
-        self
-    }
-
-    /// How many bytes of live `sync` events may wait while a catch-up or a snapshot load is
-    /// pending (default [`DEFAULT_MAX_HELD_BACK_BYTES`](super::DEFAULT_MAX_HELD_BACK_BYTES)).
-    #[must_use]
-    pub fn max_held_back_bytes(mut self, bytes: usize) -> Self {
-        self.max_held_back_bytes = bytes;
-        self
-    }
-
-    /// Also trusts the CA certificates in `pem` for `https`/`wss` URLs (besides the public
-    /// web PKI roots), e.g. a private CA or a test certificate.
-    #[must_use]
-    pub fn trust_root_certificates_pem(mut self, pem: impl Into<String>) -> Self {
-        self.extra_roots_pem.push(pem.into());
-        self
-    }
-
-    /// The `User-Agent` of the WebSocket upgrade request (default
-    /// [`evo_core::DEFAULT_USER_AGENT`]).
-    #[must_use]
-    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = Some(user_agent.into());
-        self
-    }
-
     /// Checks the configuration and builds the source.
     pub fn build(self) -> Result<SocketIoSource, Error> {
-        let mut endpoint = SyncEndpoint::builder(self.base_url)
-            .path(self.path)
-            .namespace(self.namespace)
-            .auth_field(self.auth_field)
-            .connect_timeout(self.connect_timeout)
-            .ack_timeout(self.ack_timeout)
-            .max_held_back_bytes(self.max_held_back_bytes);
-        for pem in self.extra_roots_pem {
-            endpoint = endpoint.trust_root_certificates_pem(pem);
-        }
-        if let Some(user_agent) = self.user_agent {
-            endpoint = endpoint.user_agent(user_agent);
-        }
-        let endpoint = endpoint.build()?;
+        let endpoint = self.endpoint.build()?;
         let authorizer = self.authorizer.ok_or_else(|| Error::InvalidConfig {
             message: "an authorizer is required".to_owned(),
         })?;
@@ -214,19 +138,11 @@ impl SocketIoSource {
         project: impl Into<String>,
     ) -> SocketIoSourceBuilder {
         SocketIoSourceBuilder {
-            base_url: base_url.into(),
+            endpoint: SyncEndpoint::builder(base_url),
             project: project.into(),
-            path: "/sync/io".to_owned(),
-            namespace: "/".to_owned(),
-            auth_field: "JWT".to_owned(),
             authorizer: None,
             loader: None,
             data_types: default_data_types(),
-            connect_timeout: Duration::from_secs(10),
-            ack_timeout: Duration::from_secs(30),
-            max_held_back_bytes: super::DEFAULT_MAX_HELD_BACK_BYTES,
-            extra_roots_pem: Vec::new(),
-            user_agent: None,
         }
     }
 

@@ -25,8 +25,9 @@
 
 //!
 //! Where things live: `connection.rs` the WebSocket and Engine.IO, `packet.rs` the wire
-//! formats, `session.rs` one Sync API session, `item.rs` what the server says (items,
-//! snapshots, acknowledgements), `client.rs` the change source.
+//! formats, `endpoint.rs` where and how sessions are opened, `session.rs` one Sync API
+//! session, `item.rs` what the server says (items, snapshots, acknowledgements), `client.rs`
+//! the change source.
 //!
 //! Tokens come from an [`evo_core::Authorizer`], the one that HTTP requests use too:
 //! [`Authorizer::bearer_token`](evo_core::Authorizer::bearer_token) on every connection attempt,
@@ -36,10 +37,12 @@
 
 mod client;
 mod connection;
+mod endpoint;
 mod item;
 pub(crate) mod packet;
 mod session;
 
 pub use client::{CC_STREAM, PROJECT_STREAM, SocketIoSource, SocketIoSourceBuilder};
+pub use endpoint::{SyncEndpoint, SyncEndpointBuilder};
 pub use item::{SnapshotItem, SnapshotLoader, SyncKey, SyncSnapshot, default_data_types};
-pub use session::{DEFAULT_MAX_HELD_BACK_BYTES, SyncEndpoint, SyncEndpointBuilder, SyncSession};
+pub use session::{DEFAULT_MAX_HELD_BACK_BYTES, SyncSession};
