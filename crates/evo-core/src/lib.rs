@@ -79,7 +79,7 @@ mod transport;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
 
-pub use auth::{Authorizer, NoAuth, StaticTokenAuthorizer, bearer_header};
+pub use auth::{Authorizer, NoAuth, RotatingTokenAuthorizer, StaticTokenAuthorizer, bearer_header};
 pub use body::{Body, BodyStream, StreamFactory};
 pub use cache::Cache;
 pub use connector::{

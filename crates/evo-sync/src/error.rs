@@ -55,10 +55,10 @@ pub enum Error {
     /// configured to rebuild the replica.
     #[error("the server expired the local cursor and no snapshot loader is configured")]
     CursorExpired,
-    /// A token provider failed to supply a token.
-    #[error("token provider failed: {message}")]
+    /// The authorizer supplied no token for a connection (it failed or holds none).
+    #[error("no token to connect with: {message}")]
     Token {
-        /// What the provider reported (never the token itself).
+        /// What the authorizer reported (never the token itself).
         message: String,
     },
     /// Loading a full snapshot for a resync failed.

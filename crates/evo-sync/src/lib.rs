@@ -43,7 +43,8 @@
 //! * [`ChangeSource`] is what feeds a replica; [`Live::start`] runs one in a background task and
 //!   reconnects with capped, jittered [`Backoff`].
 //! * [`socketio`]: a Socket.IO v5 / Engine.IO v4 (WebSocket) client for a Unicat-style Sync API
-//!   (`initsync` with cursors, `sync` and `authorization` events).
+//!   (`initsync` with cursors, `sync` and `authorization` events), authenticated by the same
+//!   [`evo_core::Authorizer`] as HTTP requests: a token rotated on either side is used by both.
 //! * [`poll`]: a poller over any API that can list items changed since a time and list all ids.
 
 mod backoff;

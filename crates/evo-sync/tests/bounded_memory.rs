@@ -5,9 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use evo_sync::socketio::{
-    RotatingToken, SocketIoSource, SyncEndpoint, SyncKey, SyncSession, Token, TokenProvider,
-};
+use evo_core::{Authorizer, RotatingTokenAuthorizer};
+use evo_sync::socketio::{SocketIoSource, SyncEndpoint, SyncKey, SyncSession};
 use evo_sync::{ChangeSource, Cursors, EngineOptions, Error, replica};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -87,8 +86,8 @@ fn sync_event(items: Vec<Value>) -> String {
     format!("42{}", json!(["sync", items]))
 }
 
-fn tokens() -> Arc<dyn TokenProvider> {
-    Arc::new(RotatingToken::new(Token::new("jwt")))
+fn tokens() -> Arc<dyn Authorizer> {
+    Arc::new(RotatingTokenAuthorizer::new("jwt"))
 }
 
 /// `n` live events of about `size` bytes each, arriving before the acknowledgement.
@@ -187,7 +186,7 @@ async fn tombstones_are_pruned_once_every_reader_is_past_them() {
         Duration::from_millis(500),
     ));
     let mut source = SocketIoSource::builder(format!("http://127.0.0.1:{port}"), "p1")
-        .token_provider(tokens())
+        .authorizer(tokens())
         .build()
         .expect("source");
     let (mut sink, replica) = replica::<SyncKey, Value>(EngineOptions::default());

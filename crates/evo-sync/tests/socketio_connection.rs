@@ -1,5 +1,6 @@
 //! The Socket.IO source's connection against a real Socket.IO server: rotated and rejected
-//! tokens, a server version change, a half-open connection, and TLS.
+//! tokens (shared with HTTP requests), a server version change, a half-open connection, and
+//! TLS.
 
 use crate::common;
 
@@ -7,14 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::SyncServer;
-use evo_sync::socketio::{RotatingToken, SocketIoSource, Token, TokenProvider};
+use evo_core::{ApiConnector, Authorizer, RotatingTokenAuthorizer, Secret};
+use evo_sync::socketio::SocketIoSource;
 use evo_sync::{Live, Notice, Status, Update};
 use serde_json::{Value, json};
 
 use crate::socketio_harness::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_token_rotated_by_an_authorization_event_is_used_on_the_next_reconnect() {
+async fn a_token_rotated_by_an_authorization_event_is_used_on_the_next_reconnect_and_request() {
     let h = start(&[]).await;
     converge(&h).await;
     h.server
@@ -28,6 +30,23 @@ async fn a_token_rotated_by_an_authorization_event_is_used_on_the_next_reconnect
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // One token abstraction: an HTTP request through a connector sharing the authorizer
+    // sends the token the Socket.IO server rotated.
+    let connector = ApiConnector::builder(
+        format!("http://127.0.0.1:{}", h.server.control_port)
+            .parse()
+            .expect("url"),
+    )
+    .transport(Arc::new(evo_hyper::HyperTransport::new()))
+    .authorizer(Arc::new(h.tokens.clone()))
+    .build()
+    .expect("connector");
+    let seen: Value = connector
+        .request(http::Method::GET, "/control/whoami")
+        .send_json()
+        .await
+        .expect("whoami");
+    assert_eq!(seen["authorization"], "Bearer token-2");
     // The old token is no longer accepted; the reconnect must present the new one.
     h.server.post("/control/disconnect_all", json!({})).await;
     h.server
@@ -71,7 +90,7 @@ async fn a_rejected_token_is_retried_with_whatever_the_provider_returns_next() {
     )
     .await;
     assert!(!h.live.snapshot().is_ready());
-    h.tokens.rotate(Token::new("token-1"));
+    h.tokens.rotate_token(Secret::new("token-1"));
     converge(&h).await;
     let stats = h.server.get("/control/stats").await;
     assert!(stats["rejected"].as_u64() >= Some(1));
@@ -194,7 +213,7 @@ async fn syncs_over_tls_only_with_a_trusted_certificate() {
 
     // Without trusting the certificate, the connection is refused by the client.
     let untrusted = SocketIoSource::builder(&https, "p1")
-        .token_provider(Arc::new(RotatingToken::new(Token::new("token-1"))))
+        .authorizer(Arc::new(RotatingTokenAuthorizer::new("token-1")))
         .build()
         .expect("source");
     let untrusted = Live::start(untrusted, fast_backoff());

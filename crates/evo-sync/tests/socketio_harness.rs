@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use common::SyncServer;
+use evo_core::RotatingTokenAuthorizer;
 use evo_sync::socketio::{
-    RotatingToken, SnapshotItem, SnapshotLoader, SocketIoSource, SocketIoSourceBuilder, SyncKey,
-    SyncSnapshot, Token,
+    SnapshotItem, SnapshotLoader, SocketIoSource, SocketIoSourceBuilder, SyncKey, SyncSnapshot,
 };
 use evo_sync::{
     BackoffPolicy, Cursors, Error, Live, LiveOptions, Snapshot, Status, Subscription, Update,
@@ -57,7 +57,7 @@ impl SnapshotLoader for HttpLoader {
 pub struct Harness {
     pub server: SyncServer,
     pub live: SyncLive,
-    pub tokens: RotatingToken,
+    pub tokens: RotatingTokenAuthorizer,
     pub loads: Arc<AtomicUsize>,
 }
 
@@ -83,14 +83,14 @@ pub async fn start_configured(
     base_url: &str,
     configure: impl FnOnce(SocketIoSourceBuilder) -> SocketIoSourceBuilder,
 ) -> Harness {
-    let tokens = RotatingToken::new(Token::new(token));
+    let tokens = RotatingTokenAuthorizer::new(token);
     let loads = Arc::new(AtomicUsize::new(0));
     let loader = HttpLoader {
         port: Arc::new(std::sync::Mutex::new(server.control_port)),
         loads: loads.clone(),
     };
     let builder = SocketIoSource::builder(base_url, "p1")
-        .token_provider(Arc::new(tokens.clone()))
+        .authorizer(Arc::new(tokens.clone()))
         .snapshot_loader(Arc::new(loader))
         .ack_timeout(Duration::from_secs(10));
     let source = configure(builder).build().expect("source");

@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use common::SyncServer;
-use evo_sync::socketio::{
-    RotatingToken, SnapshotItem, SnapshotLoader, SocketIoSource, SyncKey, SyncSnapshot, Token,
-};
+use evo_core::RotatingTokenAuthorizer;
+use evo_sync::socketio::{SnapshotItem, SnapshotLoader, SocketIoSource, SyncKey, SyncSnapshot};
 use evo_sync::{BackoffPolicy, Cursors, Error, Live, LiveOptions};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -108,7 +107,7 @@ proptest! {
             let state = dir.join(format!("{}.json", fastrand_name()));
             let mut server = SyncServer::start(Some(state.clone()), &[]).await;
             let source = SocketIoSource::builder(server.base_url(), "p1")
-                .token_provider(Arc::new(RotatingToken::new(Token::new("token-1"))))
+                .authorizer(Arc::new(RotatingTokenAuthorizer::new("token-1")))
                 .snapshot_loader(Arc::new(Loader(server.control_port)))
                 .build()
                 .expect("source");

@@ -151,6 +151,11 @@ async def rotate(request):
     return web.json_response({})
 
 
+async def whoami(request):
+    """Echoes the Authorization header that an HTTP client sent."""
+    return web.json_response({"authorization": request.headers.get("Authorization")})
+
+
 async def backup(request):
     state["backup"] = json.loads(json.dumps(state["store"]))
     persist()
@@ -191,6 +196,7 @@ app.router.add_post("/control/rotate", rotate)
 app.router.add_post("/control/backup", backup)
 app.router.add_post("/control/restore", restore)
 app.router.add_get("/control/stats", get_stats)
+app.router.add_get("/control/whoami", whoami)
 app.router.add_get("/sync/snapshot", snapshot)
 
 

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use evo_sync::socketio::{RotatingToken, SocketIoSource, SyncKey, Token};
+use evo_core::RotatingTokenAuthorizer;
+use evo_sync::socketio::{SocketIoSource, SyncKey};
 use evo_sync::{ChangeSource, Cursors, EngineOptions, Error, replica};
 use futures_util::{SinkExt, StreamExt};
 use proptest::prelude::*;
@@ -144,7 +145,7 @@ proptest! {
             let port = listener.local_addr().expect("addr").port();
             let server = tokio::spawn(serve(listener, texts));
             let mut source = SocketIoSource::builder(format!("http://127.0.0.1:{port}"), "p1")
-                .token_provider(Arc::new(RotatingToken::new(Token::new(TOKEN))))
+                .authorizer(Arc::new(RotatingTokenAuthorizer::new(TOKEN)))
                 .connect_timeout(Duration::from_secs(10))
                 .ack_timeout(Duration::from_secs(10))
                 .build()

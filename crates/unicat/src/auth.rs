@@ -1,12 +1,11 @@
-//! The rotating JWT: an evo-core [`Authorizer`] that learns tokens from response headers, and
-//! the same token cell as the Sync API's [`TokenProvider`].
+//! The rotating JWT: an evo-core [`Authorizer`] that learns tokens from response headers and
+//! from the Sync API's `authorization` events, for REST calls and Sync API connections alike.
 
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 use evo_core::{Authorizer, Secret, bearer_header};
-use evo_sync::socketio::{Token, TokenProvider};
 use http::HeaderMap;
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use tokio::sync::watch;
@@ -15,8 +14,9 @@ use tokio::sync::watch;
 ///
 /// * Every response is seen through [`Authorizer::observe_response`]: an `Authorization` header
 ///   carries a new JWT (adopted), a `WWW-Authenticate` header clears it.
-/// * `authorization` events of the Sync API rotate it through [`TokenProvider::rotate`].
-/// * Every request and every (re)connect reads the token current at that moment.
+/// * `authorization` events of the Sync API rotate it through [`Authorizer::rotate_token`].
+/// * Every request and every (re)connect ([`Authorizer::bearer_token`]) reads the token current
+///   at that moment.
 ///
 /// There is no refresh: Unicat has no refresh token, a new JWT needs the API key
 /// ([`UnicatClient::connect`](crate::UnicatClient::connect)).
@@ -114,6 +114,18 @@ impl Authorizer for JwtAuthorizer {
     fn observe_response_to(&self, sent: &HeaderMap, headers: &HeaderMap) {
         self.observe(Some(sent_token(sent)), headers);
     }
+
+    /// The current JWT, for the Sync API's `CONNECT` (`None` before
+    /// [`UnicatClient::connect`](crate::UnicatClient::connect)).
+    async fn bearer_token(&self) -> Result<Option<Secret>, evo_core::Error> {
+        Ok(JwtAuthorizer::token(self))
+    }
+
+    /// An `authorization` event of the Sync API: the JWT it carries is used from now on.
+    fn rotate_token(&self, token: Secret) {
+        tracing::debug!("the Sync API rotated the JWT");
+        self.set(Some(token.expose()));
+    }
 }
 
 impl JwtAuthorizer {
@@ -199,23 +211,6 @@ fn issued_at(jwt: &str) -> Option<u64> {
         .as_u64()
 }
 
-#[async_trait]
-impl TokenProvider for JwtAuthorizer {
-    async fn token(&self) -> Result<Token, evo_sync::Error> {
-        match JwtAuthorizer::token(self) {
-            Some(secret) => Ok(Token::new(secret.expose())),
-            None => Err(evo_sync::Error::Token {
-                message: "no JWT: connect(api_key) first".to_owned(),
-            }),
-        }
-    }
-
-    fn rotate(&self, token: Token) {
-        tracing::debug!("the Sync API rotated the JWT");
-        self.set(Some(token.expose()));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,7 +229,7 @@ mod tests {
         assert!(!format!("{auth:?}").contains("jwt-1"));
         auth.observe_response(&HeaderMap::new());
         assert_eq!(auth.token().unwrap().expose(), "jwt-1");
-        TokenProvider::rotate(&auth, Token::new("jwt-2"));
+        auth.rotate_token(Secret::new("jwt-2"));
         assert_eq!(auth.headers().await.unwrap()[AUTHORIZATION], "Bearer jwt-2");
         let mut unauthorized = HeaderMap::new();
         unauthorized.insert(
@@ -243,7 +238,7 @@ mod tests {
         );
         auth.observe_response(&unauthorized);
         assert!(!auth.has_token());
-        assert!(TokenProvider::token(&auth).await.is_err());
+        assert!(auth.bearer_token().await.unwrap().is_none());
         assert_eq!(auth.generation(), 3);
     }
 
@@ -272,7 +267,7 @@ mod tests {
         auth.set(Some(&t1));
         let sent_t1 = headers(AUTHORIZATION, &format!("Bearer {t1}"));
         // An authorization event rotates to t2 while a request sent with t1 is in flight.
-        TokenProvider::rotate(&auth, Token::new(t2.clone()));
+        auth.rotate_token(Secret::new(t2.clone()));
         // Its slow 401 does not clear t2 ...
         auth.observe_response_to(&sent_t1, &headers(WWW_AUTHENTICATE, "Bearer"));
         assert_eq!(auth.token().unwrap().expose(), t2);

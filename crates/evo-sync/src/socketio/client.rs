@@ -3,16 +3,16 @@
 use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
+use evo_core::Authorizer;
 use serde_json::Value;
 
+use super::endpoint::{SyncEndpoint, SyncEndpointBuilder, endpoint_setters};
 use super::item::{
     AckOutcome, SnapshotLoader, SyncItem, SyncKey, default_data_types, interpret_ack,
 };
-use super::session::{SyncEndpoint, SyncSession};
-use super::token::TokenProvider;
+use super::session::SyncSession;
 use crate::change::{Batch, Change, Cursors};
 use crate::error::Error;
 use crate::replica::{ChangeSink, Notice, ResetReason, Status};
@@ -28,59 +28,38 @@ const SEEN_JOBS: usize = 1024;
 /// A server that expires a freshly loaded snapshot's cursors this many times in a row is broken.
 const MAX_RESYNCS_PER_CONNECTION: u32 = 3;
 
-/// Builds a [`SocketIoSource`].
+/// Builds a [`SocketIoSource`]. Where and how it connects is set as on a
+/// [`SyncEndpointBuilder`] (`path`, `namespace`, `auth_field`, the timeouts,
+/// `max_held_back_bytes`, `trust_root_certificates_pem`, `user_agent`: the same setters).
 pub struct SocketIoSourceBuilder {
-    base_url: String,
+    endpoint: SyncEndpointBuilder,
     project: String,
-    path: String,
-    namespace: String,
-    auth_field: String,
-    tokens: Option<Arc<dyn TokenProvider>>,
+    authorizer: Option<Arc<dyn Authorizer>>,
     loader: Option<Arc<dyn SnapshotLoader>>,
     data_types: BTreeSet<String>,
-    connect_timeout: Duration,
-    ack_timeout: Duration,
-    max_held_back_bytes: usize,
-    extra_roots_pem: Vec<String>,
-    user_agent: Option<String>,
 }
 
 impl fmt::Debug for SocketIoSourceBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SocketIoSourceBuilder")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.endpoint.base_url)
             .field("project", &self.project)
-            .field("path", &self.path)
+            .field("path", &self.endpoint.settings.path)
             .finish_non_exhaustive()
     }
 }
 
+endpoint_setters!(SocketIoSourceBuilder, endpoint.settings);
+
 impl SocketIoSourceBuilder {
-    /// The Socket.IO path (default `/sync/io`, Unicat's; plain Socket.IO servers use `/socket.io`).
+    /// Where the token comes from: the authorizer's
+    /// [`bearer_token`](Authorizer::bearer_token), asked on every connection attempt. Tokens
+    /// the server rotates (`authorization` events) go to its
+    /// [`rotate_token`](Authorizer::rotate_token). Share it with an
+    /// [`ApiConnector`](evo_core::ApiConnector) and HTTP requests use the rotated token too.
     #[must_use]
-    pub fn path(mut self, path: impl Into<String>) -> Self {
-        self.path = path.into();
-        self
-    }
-
-    /// The Socket.IO namespace (default `/`).
-    #[must_use]
-    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
-        self.namespace = namespace.into();
-        self
-    }
-
-    /// The field of the `CONNECT` auth object that carries the token (default `JWT`).
-    #[must_use]
-    pub fn auth_field(mut self, field: impl Into<String>) -> Self {
-        self.auth_field = field.into();
-        self
-    }
-
-    /// Where tokens come from (asked on every connection attempt; told about rotations).
-    #[must_use]
-    pub fn token_provider(mut self, tokens: Arc<dyn TokenProvider>) -> Self {
-        self.tokens = Some(tokens);
+    pub fn authorizer(mut self, authorizer: Arc<dyn Authorizer>) -> Self {
+        self.authorizer = Some(authorizer);
         self
     }
 
@@ -100,67 +79,16 @@ impl SocketIoSourceBuilder {
         self
     }
 
-    /// How long opening the connection and the handshakes may take (default 10 s).
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// How long to wait for the `initsync` acknowledgement (default 30 s).
-    #[must_use]
-    pub fn ack_timeout(mut self, timeout: Duration) -> Self {
-        self.ack_timeout = timeout;
-        self
-    }
-
-    /// How many bytes of live `sync` events may wait while a catch-up or a snapshot load is
-    /// pending (default [`DEFAULT_MAX_HELD_BACK_BYTES`](super::DEFAULT_MAX_HELD_BACK_BYTES)).
-    #[must_use]
-    pub fn max_held_back_bytes(mut self, bytes: usize) -> Self {
-        self.max_held_back_bytes = bytes;
-        self
-    }
-
-    /// Also trusts the CA certificates in `pem` for `https`/`wss` URLs (besides the public
-    /// web PKI roots), e.g. a private CA or a test certificate.
-    #[must_use]
-    pub fn trust_root_certificates_pem(mut self, pem: impl Into<String>) -> Self {
-        self.extra_roots_pem.push(pem.into());
-        self
-    }
-
-    /// The `User-Agent` of the WebSocket upgrade request (default
-    /// [`evo_core::DEFAULT_USER_AGENT`]).
-    #[must_use]
-    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = Some(user_agent.into());
-        self
-    }
-
     /// Checks the configuration and builds the source.
     pub fn build(self) -> Result<SocketIoSource, Error> {
-        let mut endpoint = SyncEndpoint::builder(self.base_url)
-            .path(self.path)
-            .namespace(self.namespace)
-            .auth_field(self.auth_field)
-            .connect_timeout(self.connect_timeout)
-            .ack_timeout(self.ack_timeout)
-            .max_held_back_bytes(self.max_held_back_bytes);
-        for pem in self.extra_roots_pem {
-            endpoint = endpoint.trust_root_certificates_pem(pem);
-        }
-        if let Some(user_agent) = self.user_agent {
-            endpoint = endpoint.user_agent(user_agent);
-        }
-        let endpoint = endpoint.build()?;
-        let tokens = self.tokens.ok_or_else(|| Error::InvalidConfig {
-            message: "a token provider is required".to_owned(),
+        let endpoint = self.endpoint.build()?;
+        let authorizer = self.authorizer.ok_or_else(|| Error::InvalidConfig {
+            message: "an authorizer is required".to_owned(),
         })?;
         Ok(SocketIoSource {
             endpoint,
             project: self.project,
-            tokens,
+            authorizer,
             loader: self.loader,
             data_types: self.data_types,
             server_version: None,
@@ -179,7 +107,7 @@ impl SocketIoSourceBuilder {
 pub struct SocketIoSource {
     endpoint: SyncEndpoint,
     project: String,
-    tokens: Arc<dyn TokenProvider>,
+    authorizer: Arc<dyn Authorizer>,
     loader: Option<Arc<dyn SnapshotLoader>>,
     data_types: BTreeSet<String>,
     server_version: Option<String>,
@@ -210,19 +138,11 @@ impl SocketIoSource {
         project: impl Into<String>,
     ) -> SocketIoSourceBuilder {
         SocketIoSourceBuilder {
-            base_url: base_url.into(),
+            endpoint: SyncEndpoint::builder(base_url),
             project: project.into(),
-            path: "/sync/io".to_owned(),
-            namespace: "/".to_owned(),
-            auth_field: "JWT".to_owned(),
-            tokens: None,
+            authorizer: None,
             loader: None,
             data_types: default_data_types(),
-            connect_timeout: Duration::from_secs(10),
-            ack_timeout: Duration::from_secs(30),
-            max_held_back_bytes: super::DEFAULT_MAX_HELD_BACK_BYTES,
-            extra_roots_pem: Vec::new(),
-            user_agent: None,
         }
     }
 
@@ -430,7 +350,7 @@ impl SocketIoSource {
 
     /// Runs one connection until it fails.
     async fn run_connection(&mut self, sink: &mut ChangeSink<SyncKey, Value>) -> Result<(), Error> {
-        let mut session = SyncSession::connect(&self.endpoint, self.tokens.clone()).await?;
+        let mut session = SyncSession::connect(&self.endpoint, self.authorizer.clone()).await?;
         sink.set_status(Status::Connected);
         let first_load = self.loader.is_some()
             && (sink.cursors().get(CC_STREAM).is_none()
@@ -498,22 +418,20 @@ impl ChangeSource<SyncKey, Value> for SocketIoSource {
 
 #[cfg(test)]
 mod tests {
-    use super::super::token::Token;
     use super::*;
 
     #[test]
     fn builder_rejects_bad_configuration() {
-        let tokens: Arc<dyn TokenProvider> =
-            Arc::new(super::super::RotatingToken::new(Token::new("t")));
+        let tokens: Arc<dyn Authorizer> = Arc::new(evo_core::RotatingTokenAuthorizer::new("t"));
         assert!(
             SocketIoSource::builder("ftp://x", "p")
-                .token_provider(tokens.clone())
+                .authorizer(tokens.clone())
                 .build()
                 .is_err()
         );
         assert!(
             SocketIoSource::builder("not a url", "p")
-                .token_provider(tokens.clone())
+                .authorizer(tokens.clone())
                 .build()
                 .is_err()
         );
@@ -524,24 +442,24 @@ mod tests {
         );
         assert!(
             SocketIoSource::builder("http://127.0.0.1:1", "p")
-                .token_provider(tokens.clone())
+                .authorizer(tokens.clone())
                 .path("/")
                 .build()
                 .is_err()
         );
         let source = SocketIoSource::builder("http://127.0.0.1:1/ignored?x=1", "p")
-            .token_provider(tokens.clone())
+            .authorizer(tokens.clone())
             .build()
             .expect("valid");
         assert!(
             SocketIoSource::builder("https://127.0.0.1:1", "p")
-                .token_provider(tokens.clone())
+                .authorizer(tokens.clone())
                 .trust_root_certificates_pem("not a certificate")
                 .build()
                 .is_err()
         );
         let tls = SocketIoSource::builder("https://127.0.0.1:1", "p")
-            .token_provider(tokens.clone())
+            .authorizer(tokens.clone())
             .build()
             .expect("wss with the web PKI roots");
         assert!(tls.endpoint.url().as_str().starts_with("wss://"));

@@ -11,12 +11,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use evo_core::{Authorizer, Secret};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::connection::Connection;
+use super::endpoint::SyncEndpoint;
 use super::packet::{Packet, PacketType};
-use super::token::{Token, TokenProvider};
 use crate::error::Error;
 
 /// How many `sync` events may wait for the `initsync` acknowledgement before the session is
@@ -26,191 +27,10 @@ const MAX_HELD_BACK: usize = 10_000;
 /// must not grow memory without bound either.
 pub const DEFAULT_MAX_HELD_BACK_BYTES: usize = 32 << 20;
 
-/// Where and how to open sessions: the WebSocket URL, namespace, auth field, timeouts, TLS.
-#[derive(Clone)]
-pub struct SyncEndpoint {
-    url: url::Url,
-    namespace: String,
-    auth_field: String,
-    connect_timeout: Duration,
-    ack_timeout: Duration,
-    max_held_back_bytes: usize,
-    tls: Option<Arc<rustls::ClientConfig>>,
-    user_agent: http::HeaderValue,
-}
-
-impl fmt::Debug for SyncEndpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SyncEndpoint")
-            .field("url", &self.url.as_str())
-            .field("namespace", &self.namespace)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Builds a [`SyncEndpoint`].
-#[derive(Debug, Clone)]
-pub struct SyncEndpointBuilder {
-    base_url: String,
-    path: String,
-    namespace: String,
-    auth_field: String,
-    connect_timeout: Duration,
-    ack_timeout: Duration,
-    max_held_back_bytes: usize,
-    extra_roots_pem: Vec<String>,
-    user_agent: String,
-}
-
-impl SyncEndpoint {
-    /// Starts building an endpoint for the server at `base_url` (`http(s)://host:port`; any
-    /// path or query is replaced).
-    pub fn builder(base_url: impl Into<String>) -> SyncEndpointBuilder {
-        SyncEndpointBuilder {
-            base_url: base_url.into(),
-            path: "/sync/io".to_owned(),
-            namespace: "/".to_owned(),
-            auth_field: "JWT".to_owned(),
-            connect_timeout: Duration::from_secs(10),
-            ack_timeout: Duration::from_secs(30),
-            max_held_back_bytes: DEFAULT_MAX_HELD_BACK_BYTES,
-            extra_roots_pem: Vec::new(),
-            user_agent: evo_core::DEFAULT_USER_AGENT.to_owned(),
-        }
-    }
-
-    /// The WebSocket URL dialled (it never carries credentials).
-    pub fn url(&self) -> &url::Url {
-        &self.url
-    }
-}
-
-impl SyncEndpointBuilder {
-    /// The Socket.IO path (default `/sync/io`, Unicat's; plain Socket.IO servers use `/socket.io`).
-    #[must_use]
-    pub fn path(mut self, path: impl Into<String>) -> Self {
-        self.path = path.into();
-        self
-    }
-
-    /// The Socket.IO namespace (default `/`).
-    #[must_use]
-    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
-        self.namespace = namespace.into();
-        self
-    }
-
-    /// The field of the `CONNECT` auth object (and of `authorization` events) that carries the
-    /// token (default `JWT`).
-    #[must_use]
-    pub fn auth_field(mut self, field: impl Into<String>) -> Self {
-        self.auth_field = field.into();
-        self
-    }
-
-    /// How long opening the connection and the handshakes may take (default 10 s).
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// How long to wait for the `initsync` acknowledgement (default 30 s).
-    #[must_use]
-    pub fn ack_timeout(mut self, timeout: Duration) -> Self {
-        self.ack_timeout = timeout;
-        self
-    }
-
-    /// How many bytes of `sync` events (their JSON text) may be held back while the catch-up
-    /// or a snapshot load is pending (default [`DEFAULT_MAX_HELD_BACK_BYTES`]); beyond that
-    /// the session fails and the next one resumes from the applied cursors. At most 10,000
-    /// events are held back, whatever their size.
-    #[must_use]
-    pub fn max_held_back_bytes(mut self, bytes: usize) -> Self {
-        self.max_held_back_bytes = bytes;
-        self
-    }
-
-    /// Also trusts the CA certificates in `pem` for `https`/`wss` URLs.
-    #[must_use]
-    pub fn trust_root_certificates_pem(mut self, pem: impl Into<String>) -> Self {
-        self.extra_roots_pem.push(pem.into());
-        self
-    }
-
-    /// The `User-Agent` of the WebSocket upgrade request (default
-    /// [`evo_core::DEFAULT_USER_AGENT`], `evo-rs/<version>`).
-    #[must_use]
-    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = user_agent.into();
-        self
-    }
-
-    /// Checks the configuration and builds the endpoint.
-    pub fn build(self) -> Result<SyncEndpoint, Error> {
-        let invalid = |message: String| Error::InvalidConfig { message };
-        let user_agent = http::HeaderValue::from_str(&self.user_agent)
-            .map_err(|_| invalid(format!("invalid User-Agent {:?}", self.user_agent)))?;
-        let mut url = url::Url::parse(&self.base_url)
-            .map_err(|e| invalid(format!("base URL {:?}: {e}", self.base_url)))?;
-        let scheme = match url.scheme() {
-            "http" | "ws" => "ws",
-            "https" | "wss" => "wss",
-            other => return Err(invalid(format!("unsupported URL scheme {other:?}"))),
-        };
-        let tls = if scheme == "wss" {
-            Some(tls_config(&self.extra_roots_pem).map_err(invalid)?)
-        } else {
-            None
-        };
-        url.set_scheme(scheme)
-            .map_err(|()| invalid("cannot use a WebSocket scheme for this URL".to_owned()))?;
-        let path = self.path.trim_matches('/');
-        if path.is_empty() {
-            return Err(invalid("the Socket.IO path is empty".to_owned()));
-        }
-        url.set_path(&format!("/{path}/"));
-        url.set_query(Some("EIO=4&transport=websocket"));
-        url.set_fragment(None);
-        let _ = url.set_username("");
-        let _ = url.set_password(None);
-        if !self.namespace.starts_with('/') {
-            return Err(invalid(format!(
-                "namespace {:?} must start with '/'",
-                self.namespace
-            )));
-        }
-        Ok(SyncEndpoint {
-            url,
-            namespace: self.namespace,
-            auth_field: self.auth_field,
-            connect_timeout: self.connect_timeout,
-            ack_timeout: self.ack_timeout,
-            max_held_back_bytes: self.max_held_back_bytes,
-            tls,
-            user_agent,
-        })
-    }
-}
-
-/// A rustls client configuration trusting the web PKI roots and `extra_pem`: evo-hyper's, so
-/// the WebSocket trusts the same roots the same way as every other connection of evo-rs.
-fn tls_config(extra_pem: &[String]) -> Result<Arc<rustls::ClientConfig>, String> {
-    extra_pem
-        .iter()
-        .fold(evo_hyper::RootStoreBuilder::new(), |roots, pem| {
-            roots.add_root_certificate(pem)
-        })
-        .client_config()
-        .map(Arc::new)
-        .map_err(|e| e.to_string())
-}
-
 /// One connected session. Dropping it closes the connection.
 pub struct SyncSession {
     conn: Connection,
-    tokens: Arc<dyn TokenProvider>,
+    authorizer: Arc<dyn Authorizer>,
     auth_field: String,
     ack_timeout: Duration,
     next_ack_id: u64,
@@ -232,13 +52,15 @@ impl fmt::Debug for SyncSession {
 
 impl SyncSession {
     /// Opens the WebSocket, completes the Engine.IO handshake and connects the namespace with
-    /// `{<auth field>: <the provider's current token>}`. A `CONNECT_ERROR` is
-    /// [`Error::Rejected`].
+    /// `{<auth field>: <the authorizer's bearer token>}` (asked now:
+    /// [`Authorizer::bearer_token`]). A `CONNECT_ERROR` is [`Error::Rejected`]; an authorizer
+    /// that fails or holds no token is [`Error::Token`]. `authorization` events go to
+    /// [`Authorizer::rotate_token`].
     pub async fn connect(
         endpoint: &SyncEndpoint,
-        tokens: Arc<dyn TokenProvider>,
+        authorizer: Arc<dyn Authorizer>,
     ) -> Result<Self, Error> {
-        let token = tokens.token().await?;
+        let token = connect_token(authorizer.as_ref()).await?;
         let mut conn = Connection::open(
             &endpoint.url,
             &endpoint.namespace,
@@ -275,7 +97,7 @@ impl SyncSession {
         }
         Ok(Self {
             conn,
-            tokens,
+            authorizer,
             auth_field: endpoint.auth_field.clone(),
             ack_timeout: endpoint.ack_timeout,
             next_ack_id: 0,
@@ -428,10 +250,23 @@ impl SyncSession {
         match authorization_token(arg, &self.auth_field) {
             Some(token) => {
                 tracing::debug!("the server rotated the token");
-                self.tokens.rotate(Token::new(token));
+                self.authorizer.rotate_token(Secret::new(token));
             }
             None => tracing::warn!("ignoring an authorization event without a token"),
         }
+    }
+}
+
+/// The token for a `CONNECT` packet: the authorizer's bearer token.
+async fn connect_token(authorizer: &dyn Authorizer) -> Result<Secret, Error> {
+    match authorizer.bearer_token().await {
+        Ok(Some(token)) => Ok(token),
+        Ok(None) => Err(Error::Token {
+            message: "the authorizer holds no bearer token".to_owned(),
+        }),
+        Err(e) => Err(Error::Token {
+            message: e.to_string(),
+        }),
     }
 }
 
@@ -514,28 +349,5 @@ mod tests {
         ] {
             assert_eq!(json_size(&value), value.to_string().len(), "{value}");
         }
-    }
-
-    #[test]
-    fn endpoint_urls() {
-        let e = SyncEndpoint::builder("http://u:p@127.0.0.1:1/ignored?x=1")
-            .build()
-            .unwrap();
-        assert_eq!(
-            e.url().as_str(),
-            "ws://127.0.0.1:1/sync/io/?EIO=4&transport=websocket"
-        );
-        assert!(SyncEndpoint::builder("ftp://x").build().is_err());
-        assert!(SyncEndpoint::builder("http://x").path("/").build().is_err());
-        assert!(
-            SyncEndpoint::builder("http://x")
-                .namespace("n")
-                .build()
-                .is_err()
-        );
-        let tls = SyncEndpoint::builder("https://127.0.0.1:1")
-            .build()
-            .unwrap();
-        assert!(tls.url().as_str().starts_with("wss://"));
     }
 }

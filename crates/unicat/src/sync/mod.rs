@@ -5,7 +5,8 @@ mod apply;
 use std::sync::Arc;
 use std::time::Duration;
 
-use evo_sync::socketio::{SyncEndpoint, SyncSession, TokenProvider};
+use evo_core::Authorizer;
+use evo_sync::socketio::{SyncEndpoint, SyncSession};
 use evo_sync::{Backoff, BackoffPolicy};
 use tokio::sync::watch;
 
@@ -259,8 +260,8 @@ async fn run_session(
     connected: &mut bool,
     connected_before: &mut bool,
 ) -> Result<(), Error> {
-    let tokens: Arc<dyn TokenProvider> = client.authorizer().clone();
-    let mut session = match SyncSession::connect(endpoint, tokens).await {
+    let authorizer: Arc<dyn Authorizer> = client.authorizer().clone();
+    let mut session = match SyncSession::connect(endpoint, authorizer).await {
         Ok(session) => session,
         Err(e @ evo_sync::Error::Rejected { .. }) => {
             // The server refused the JWT: renew it with the API key before the next attempt.
