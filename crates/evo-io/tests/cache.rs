@@ -35,12 +35,7 @@ async fn cache_keys_in_folders_and_checks_by_size_and_version() {
         .etag
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let cache = evo_core::Cache::new(dir.path()).unwrap();
-    let env = evo_core::Environment::new(
-        "http://hub.invalid/".parse().unwrap(),
-        evo_core::uuid::Uuid::new_v4(),
-        evo_core::uuid::Uuid::new_v4(),
-    );
+    let (cache, env) = cache_in(dir.path());
     let keyed = |name: &str| {
         c.download_to_cache(&cache, &env, "files", name, url.clone())
             .in_folder("file-1")
