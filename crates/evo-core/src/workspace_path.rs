@@ -6,7 +6,7 @@
 //! `evo_objects::ObjectPath`) and turn a refusal into their error type.
 
 /// The longest path accepted, in UTF-8 bytes (the blob-name limit of Azure storage, which
-/// backs the File and Geoscience Object APIs).
+/// backs the File API; object paths are held to the same).
 pub const MAX_PATH_BYTES: usize = 1024;
 
 /// What a kind of path names, and what it refuses beyond the rules every workspace path
