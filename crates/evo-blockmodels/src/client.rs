@@ -117,12 +117,7 @@ impl BlockModelsClientBuilder {
     /// Builds the client. The connector is re-targeted at the environment's hub URL when its
     /// base URL differs.
     pub fn build(self) -> Result<BlockModelsClient, Error> {
-        let connector = if self.connector.base_url() == &self.environment.hub_url {
-            self.connector
-        } else {
-            self.connector
-                .with_base_url(self.environment.hub_url.clone())?
-        };
+        let connector = self.connector.for_environment(&self.environment)?;
         let blobs = self
             .blobs
             .unwrap_or_else(|| evo_io::BlobClient::for_connector(&connector).build());

@@ -115,18 +115,9 @@ impl BBox {
     }
 }
 
-/// A user as the service shows creators and updaters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserInfo {
-    /// The user's id.
-    pub id: Uuid,
-    /// Full name.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Email address.
-    #[serde(default)]
-    pub email: Option<String>,
-}
+/// A user as the service shows creators and updaters (`UserInfo`): the one user type of the
+/// evo-rs service crates.
+pub use evo_core::ServiceUser as UserInfo;
 
 /// A block model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

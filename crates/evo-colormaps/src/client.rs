@@ -33,12 +33,7 @@ impl ColormapsClientBuilder {
     /// Builds the client. The connector is re-targeted at the environment's hub URL when its
     /// base URL differs.
     pub fn build(self) -> Result<ColormapsClient, Error> {
-        let connector = if self.connector.base_url() == &self.environment.hub_url {
-            self.connector
-        } else {
-            self.connector
-                .with_base_url(self.environment.hub_url.clone())?
-        };
+        let connector = self.connector.for_environment(&self.environment)?;
         Ok(ColormapsClient {
             connector,
             environment: self.environment,

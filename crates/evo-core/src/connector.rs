@@ -19,6 +19,7 @@ use http::HeaderMap;
 use http::header::HeaderValue;
 
 use crate::auth::Authorizer;
+use crate::environment::Environment;
 use crate::error::Error;
 use crate::retry::RetryPolicy;
 use crate::transport::Transport;
@@ -149,6 +150,36 @@ impl ApiConnector {
     /// The default connect timeout.
     pub fn connect_timeout(&self) -> Option<Duration> {
         self.inner.settings.connect_timeout
+    }
+
+    /// This connector aimed at the hub of `environment`: itself when its base URL is already
+    /// the hub URL, else the same connector for the hub URL ([`with_base_url`](Self::with_base_url)).
+    /// What every service client's builder does with the connector it is given.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), evo_core::Error> {
+    /// use std::sync::Arc;
+    /// use evo_core::{ApiConnector, Body, Environment, transport_fn, uuid::Uuid};
+    ///
+    /// // A transport that is never asked anything here.
+    /// let transport = transport_fn(|_: evo_core::http::Request<Body>| async {
+    ///     Ok(evo_core::http::Response::new(Body::empty()))
+    /// });
+    /// let connector = ApiConnector::builder("https://discovery.example/".parse().unwrap())
+    ///     .transport(Arc::new(transport))
+    ///     .build()?;
+    /// let hub = "https://hub.example/".parse().unwrap();
+    /// let environment = Environment::new(hub, Uuid::nil(), Uuid::nil());
+    /// let connector = connector.for_environment(&environment)?;
+    /// assert_eq!(connector.base_url(), &environment.hub_url);
+    /// # Ok(()) }
+    /// ```
+    pub fn for_environment(self, environment: &Environment) -> Result<ApiConnector, Error> {
+        if self.base_url() == &environment.hub_url {
+            Ok(self)
+        } else {
+            self.with_base_url(environment.hub_url.clone())
+        }
     }
 
     /// The same connector (transport, authorizer, headers, settings) for another base URL,

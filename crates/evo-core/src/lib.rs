@@ -14,6 +14,11 @@
 //!   for the connector and the blob transfers.
 //! - [`Error`]: one error type; API errors keep status, headers, request id and body.
 //! - [`Environment`], [`Feedback`]/[`Progress`], [`Cache`].
+//! - What the service clients (evo-files, evo-objects, evo-blockmodels) share:
+//!   [`paging`] (listings as streams of [`Page`]s), [`listing`] (ordering keys, page-size and
+//!   time-filter checks, query pairs; [`TimeFilter`]), [`workspace_path`] (the rules of file
+//!   and object paths) and [`models`] (the [`ServiceUser`] of `created_by` and the like,
+//!   unknown members, the services' timestamps).
 //!
 //! Enable the `test-util` feature for `test_util::MockTransport` (a scriptable, recording
 //! transport for your own tests), `NeverTransport`, `FailingTransport`, and
@@ -66,6 +71,8 @@ mod connector;
 mod environment;
 mod error;
 mod feedback;
+pub mod listing;
+pub mod models;
 pub mod paging;
 mod plain_http;
 pub mod polling;
@@ -74,6 +81,7 @@ mod redact;
 pub mod retry;
 mod time_filter;
 mod transport;
+pub mod workspace_path;
 
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
@@ -93,11 +101,13 @@ pub use error::{
     TransportError, TransportErrorKind,
 };
 pub use feedback::{Feedback, NoFeedback, Progress};
+pub use models::ServiceUser;
 pub use paging::Page;
 pub use plain_http::{check_plain_http, is_loopback_url};
 pub use read_timeout::{send_with_read_timeout, with_idle_timeout};
 pub use redact::{
-    Secret, redact_json_secrets, redact_text_secrets, redact_uri, redact_url, redacted_snippet,
+    Secret, redact_json_secrets, redact_text_secrets, redact_uri, redact_url, redact_url_text,
+    redacted_snippet,
 };
 pub use retry::{RequestRetries, RetryBudget, RetryPolicy, is_retryable_status, parse_retry_after};
 pub use time_filter::{TimeFilter, TimeOp};

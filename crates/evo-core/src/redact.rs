@@ -60,6 +60,23 @@ pub fn redact_url(url: &url::Url) -> String {
     url.to_string()
 }
 
+/// [`redact_url`] for a URL given as text (a pre-signed URL in a service's answer, say): text
+/// that is not a URL is shown as `<not a URL>`, never as it is.
+///
+/// ```
+/// assert_eq!(
+///     evo_core::redact_url_text("https://blob.example/c/b?sv=1&sig=s3cr3t"),
+///     "https://blob.example/c/b?sv=1&sig=REDACTED"
+/// );
+/// assert_eq!(evo_core::redact_url_text("sig=s3cr3t"), "<not a URL>");
+/// ```
+pub fn redact_url_text(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => redact_url(&u),
+        Err(_) => "<not a URL>".to_owned(),
+    }
+}
+
 /// [`redact_url`] for an [`http::Uri`] (what a [`Transport`](crate::Transport) sees): user
 /// info removed and secret query values (`sig`, `code`, `token`, ...) replaced by `REDACTED`,
 /// for logging requests in a custom transport or middleware. A URI without a scheme (origin

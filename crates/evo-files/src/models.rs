@@ -12,25 +12,14 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// Unknown JSON members of a model, kept as they came.
-pub type Extra = serde_json::Map<String, serde_json::Value>;
+use evo_core::models::{timestamp, version_order};
+use evo_core::redact_url_text;
+use evo_core::workspace_path::join_folder;
 
-/// A user as the File API names them (`UserInfo`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct UserInfo {
-    /// The user's id.
-    pub id: Uuid,
-    /// The display name, when the service knows it.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// The e-mail address, when the service knows it.
-    #[serde(default)]
-    pub email: Option<String>,
-    /// Members this version of the SDK does not know.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
+/// A user as the File API names them (`UserInfo`): the one user type of the evo-rs service
+/// crates.
+pub use evo_core::ServiceUser as UserInfo;
+pub use evo_core::models::Extra;
 
 /// A file's metadata with a pre-signed download URL (`DownloadFileResponse`), as returned by the
 /// get calls and by a restore that moved the file.
@@ -115,7 +104,7 @@ impl fmt::Debug for FileMetadata {
             .field("created_at", &self.created_at)
             .field("modified_at", &self.modified_at)
             .field("deleted_at", &self.deleted_at)
-            .field("download", &redacted(&self.download))
+            .field("download", &redact_url_text(&self.download))
             .field("versions", &self.versions.as_ref().map(Vec::len))
             .finish_non_exhaustive()
     }
@@ -170,7 +159,7 @@ impl fmt::Debug for UploadTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UploadTarget")
             .field("file_id", &self.file_id)
-            .field("upload", &redacted(&self.upload))
+            .field("upload", &redact_url_text(&self.upload))
             .field("version_id", &self.version_id)
             .finish_non_exhaustive()
     }
@@ -265,16 +254,6 @@ impl FileVersion {
     }
 }
 
-/// `A/x.csv` from the folder `/A/` and the name `x.csv` (`x.csv` at the root).
-fn join_folder(folder: &str, name: &str) -> String {
-    let folder = folder.trim_matches('/');
-    if folder.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{folder}/{name}")
-    }
-}
-
 /// The paging links of a listing (`ListFilesResponseLinks`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -324,81 +303,6 @@ impl From<FilesPage> for evo_core::Page<FileSummary> {
             Some(page.total),
             page.links.next,
         )
-    }
-}
-
-/// Compares two version ids numerically when both are integers, else as text.
-pub(crate) fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
-    match (a.parse::<i128>(), b.parse::<i128>()) {
-        (Ok(x), Ok(y)) => x.cmp(&y),
-        _ => a.cmp(b),
-    }
-}
-
-fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(u) => evo_core::redact_url(&u),
-        Err(_) => "<not a URL>".to_owned(),
-    }
-}
-
-/// Timestamps in RFC 3339, also accepting a space instead of `T` (as the service sends them)
-/// and a missing offset (UTC). Written as RFC 3339.
-pub(crate) mod timestamp {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
-    use time::OffsetDateTime;
-    use time::format_description::well_known::Rfc3339;
-
-    /// Parses a File API timestamp.
-    pub(crate) fn parse(text: &str) -> Option<OffsetDateTime> {
-        let mut s = text.trim().to_owned();
-        if s.len() > 10 && s.as_bytes()[10] == b' ' {
-            s.replace_range(10..11, "T");
-        }
-        if let Ok(t) = OffsetDateTime::parse(&s, &Rfc3339) {
-            return Some(t);
-        }
-        // No offset: the service documents UTC.
-        OffsetDateTime::parse(&format!("{s}Z"), &Rfc3339).ok()
-    }
-
-    /// Formats a timestamp as RFC 3339.
-    pub(crate) fn format(t: &OffsetDateTime) -> String {
-        t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
-    }
-
-    pub(crate) fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format(t))
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
-        let text = String::deserialize(d)?;
-        parse(&text).ok_or_else(|| D::Error::custom(format!("invalid timestamp {text:?}")))
-    }
-
-    pub(crate) mod option {
-        use super::*;
-
-        pub(crate) fn serialize<S: Serializer>(
-            t: &Option<OffsetDateTime>,
-            s: S,
-        ) -> Result<S::Ok, S::Error> {
-            match t {
-                Some(t) => s.serialize_str(&super::format(t)),
-                None => s.serialize_none(),
-            }
-        }
-
-        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-            d: D,
-        ) -> Result<Option<OffsetDateTime>, D::Error> {
-            match Option::<String>::deserialize(d)? {
-                None => Ok(None),
-                Some(text) => super::parse(&text)
-                    .map(Some)
-                    .ok_or_else(|| D::Error::custom(format!("invalid timestamp {text:?}"))),
-            }
-        }
     }
 }
 

@@ -2,11 +2,17 @@
 
 use std::fmt;
 
+use evo_core::workspace_path::{self, PathRules};
+
 use crate::error::Error;
 
-/// The longest path accepted, in UTF-8 bytes (the blob-name limit of Azure storage, which
-/// backs the File API).
-pub const MAX_PATH_BYTES: usize = 1024;
+pub use evo_core::workspace_path::MAX_PATH_BYTES;
+
+/// The rules of a file path (those of every workspace path).
+const RULES: PathRules = PathRules {
+    leaf: "file",
+    forbidden: &[],
+};
 
 /// A validated path of a file in a workspace, such as `reports/2024/drill holes.csv`.
 ///
@@ -23,46 +29,13 @@ impl FilePath {
     /// Validates `path`.
     pub fn new(path: impl AsRef<str>) -> Result<Self, Error> {
         let original = path.as_ref();
-        let invalid = |reason: &str| Error::InvalidPath {
-            path: original.to_owned(),
-            reason: reason.to_owned(),
-        };
-        if let Some(c) = original.chars().find(|c| c.is_control()) {
-            return Err(invalid(&format!(
-                "contains the control character U+{:04X}",
-                c as u32
-            )));
+        match RULES.check(original) {
+            Ok(path) => Ok(FilePath(path.to_owned())),
+            Err(reason) => Err(Error::InvalidPath {
+                path: original.to_owned(),
+                reason,
+            }),
         }
-        let path = original.trim_start_matches('/');
-        if path.is_empty() {
-            return Err(invalid("the path is empty"));
-        }
-        if path.len() > MAX_PATH_BYTES {
-            return Err(invalid(&format!(
-                "the path is {} bytes long; at most {MAX_PATH_BYTES} are allowed",
-                path.len()
-            )));
-        }
-        if path.ends_with('/') {
-            return Err(invalid("ends with '/', which names a folder, not a file"));
-        }
-        for segment in path.split('/') {
-            match segment {
-                "" => return Err(invalid("contains an empty folder name ('//')")),
-                "." | ".." => {
-                    return Err(invalid(&format!(
-                        "contains a {segment:?} segment; paths must not be relative"
-                    )));
-                }
-                _ if segment.trim().is_empty() => {
-                    return Err(invalid(
-                        "contains a folder or file name made only of spaces",
-                    ));
-                }
-                _ => {}
-            }
-        }
-        Ok(FilePath(path.to_owned()))
     }
 
     /// The path, without a leading `/`.
@@ -72,15 +45,12 @@ impl FilePath {
 
     /// The file name: the last segment.
     pub fn file_name(&self) -> &str {
-        self.0.rsplit('/').next().unwrap_or(&self.0)
+        workspace_path::name_of(&self.0)
     }
 
     /// The folder holding the file, without leading or trailing `/` (empty at the root).
     pub fn folder(&self) -> &str {
-        match self.0.rfind('/') {
-            Some(i) => &self.0[..i],
-            None => "",
-        }
+        workspace_path::folder_of(&self.0)
     }
 }
 

@@ -4,6 +4,8 @@ use std::fmt;
 
 use uuid::Uuid;
 
+use evo_core::listing::{QueryPairs, check_page_size, check_time_filters};
+
 use crate::error::Error;
 pub use evo_core::{TimeFilter, TimeOp};
 
@@ -19,43 +21,18 @@ pub enum SortField {
     DeletedAt,
 }
 
-/// One ordering key of a listing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct OrderBy {
-    /// The field.
-    pub field: SortField,
-    /// Newest first when true.
-    pub descending: bool,
-}
-
-impl OrderBy {
-    /// Ascending by `field`.
-    pub fn asc(field: SortField) -> Self {
-        OrderBy {
-            field,
-            descending: false,
-        }
-    }
-    /// Descending by `field`.
-    pub fn desc(field: SortField) -> Self {
-        OrderBy {
-            field,
-            descending: true,
-        }
-    }
-}
-
-impl fmt::Display for OrderBy {
+impl fmt::Display for SortField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let field = match self.field {
+        f.write_str(match self {
             SortField::CreatedAt => "created_at",
             SortField::ModifiedAt => "modified_at",
             SortField::DeletedAt => "deleted_at",
-        };
-        let dir = if self.descending { "desc" } else { "asc" };
-        write!(f, "{dir}:{field}")
+        })
     }
 }
+
+/// One ordering key of a listing (`asc:modified_at`), newest first when `descending`.
+pub type OrderBy = evo_core::listing::OrderBy<SortField>;
 
 /// The largest page the File API serves.
 pub const MAX_PAGE_SIZE: u32 = 5000;
@@ -148,13 +125,7 @@ impl ListFilesQuery {
     /// Checks the query against the API's documented limits, before any request is sent.
     pub(crate) fn validate(&self) -> Result<(), Error> {
         let invalid = |message: String| Error::Service(evo_core::Error::invalid_request(message));
-        if let Some(limit) = self.limit
-            && !(1..=MAX_PAGE_SIZE).contains(&limit)
-        {
-            return Err(invalid(format!(
-                "page size {limit} is outside 1..={MAX_PAGE_SIZE}"
-            )));
-        }
+        check_page_size(self.limit, MAX_PAGE_SIZE)?;
         if let Some(name) = &self.file_name {
             if name.is_empty() {
                 return Err(invalid("the file name filter is empty".into()));
@@ -170,60 +141,27 @@ impl ListFilesQuery {
                 )));
             }
         }
-        for (field, filters) in [
-            ("created_at", &self.created_at),
-            ("modified_at", &self.modified_at),
-            ("deleted_at", &self.deleted_at),
-        ] {
-            if filters.len() > 2 {
-                return Err(invalid(format!(
-                    "{} {field} filters given; at most 2 are allowed",
-                    filters.len()
-                )));
-            }
-            if filters.len() == 2 && filters.iter().any(|f| f.op == TimeOp::Equal) {
-                return Err(invalid(format!(
-                    "an exact {field} filter cannot be combined with another"
-                )));
-            }
-        }
+        check_time_filters("created_at", &self.created_at)?;
+        check_time_filters("modified_at", &self.modified_at)?;
+        check_time_filters("deleted_at", &self.deleted_at)?;
         Ok(())
     }
 
     /// The query parameters, in a stable order.
     pub(crate) fn to_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut pairs = Vec::new();
-        if let Some(limit) = self.limit {
-            pairs.push(("limit", limit.to_string()));
-        }
-        pairs.push(("offset", self.offset.to_string()));
-        pairs.push(("deleted", self.deleted.to_string()));
-        if let Some(name) = &self.file_name {
-            pairs.push(("file_name", name.clone()));
-        }
-        for a in &self.authors {
-            pairs.push(("author", a.to_string()));
-        }
-        for (key, list) in [
-            ("created_at", &self.created_at),
-            ("modified_at", &self.modified_at),
-            ("deleted_at", &self.deleted_at),
-        ] {
-            for f in list {
-                pairs.push((key, f.to_string()));
-            }
-        }
-        for u in &self.modified_by {
-            pairs.push(("modified_by", u.to_string()));
-        }
-        for u in &self.deleted_by {
-            pairs.push(("deleted_by", u.to_string()));
-        }
-        if !self.order_by.is_empty() {
-            let keys: Vec<String> = self.order_by.iter().map(ToString::to_string).collect();
-            pairs.push(("order_by", keys.join(",")));
-        }
-        pairs
+        let mut pairs = QueryPairs::new();
+        pairs.push_opt("limit", self.limit);
+        pairs.push("offset", self.offset);
+        pairs.push("deleted", self.deleted);
+        pairs.push_opt("file_name", self.file_name.as_ref());
+        pairs.push_each("author", &self.authors);
+        pairs.push_each("created_at", &self.created_at);
+        pairs.push_each("modified_at", &self.modified_at);
+        pairs.push_each("deleted_at", &self.deleted_at);
+        pairs.push_each("modified_by", &self.modified_by);
+        pairs.push_each("deleted_by", &self.deleted_by);
+        pairs.push_order_by(&self.order_by);
+        pairs.into_vec()
     }
 }
 

@@ -3,37 +3,36 @@
 //!
 //! What lives where: this file holds [`FilesClient`]'s transfer methods; `upload` and
 //! `download` hold the transfers they return, `renew` renews a refused URL through the File
-//! API, and `cache_name` names the files of the download cache.
+//! API, `cache` downloads into the cache (through evo-io's) and `cache_name` names the files
+//! there.
 
+mod cache;
 mod cache_name;
 mod download;
 mod renew;
 mod upload;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::io::AsyncRead;
 use uuid::Uuid;
 
-use evo_core::{Cache, Feedback};
+use evo_core::Feedback;
 use evo_io::{BlobDigest, Destination, DownloadReport, Source, UploadReport};
 
 use crate::client::{FilesClient, GetOptions};
 use crate::error::Error;
 use crate::models::{FileMetadata, UploadTarget};
 use crate::path::FilePath;
-use cache_name::{cache_file_name, safe_segment};
 use download::DownloadOf;
 pub use download::{Downloaded, FileDownload};
 use renew::{RenewDownload, RenewUpload, parse_url};
 pub use upload::FileUpload;
 use upload::UploadTo;
 
-/// The cache scope of downloaded files (the Python SDK's name, so layouts are recognisable):
-/// `<cache root>/<org>/<workspace>/filev2/<file id>/<version id>/<file name>`.
-pub const CACHE_SCOPE: &str = "filev2";
+pub use cache::CACHE_SCOPE;
 
 impl FilesClient {
     /// Uploads `source` to `path`: a new file, or a new version of the file at that path.
@@ -453,81 +452,6 @@ impl FilesClient {
         Ok(done.report.into_bytes())
     }
 
-    /// Downloads a file version into `cache` (unless it is already there) and returns its
-    /// path: `<root>/<org>/<workspace>/filev2/<file id>/<version id>/<file name>` (a name over
-    /// 200 bytes is shortened, keeping its extension). The file is
-    /// published only complete and checked; a cached copy whose size does not match the
-    /// metadata is downloaded again.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let seed = evo_emulator::Seed::from_json(
-    /// #     r#"{"organizations": [{"display_name": "Org", "workspaces": [{"name": "Demo"}]}]}"#,
-    /// # )?;
-    /// # let emulator = evo_emulator::Emulator::builder().seed(seed).start().await?;
-    /// # let workspace_id = emulator.organizations()[0].workspaces[0].0;
-    /// # let environment = evo_core::Environment::new(emulator.hub_url(), emulator.org_id(), workspace_id);
-    /// # let connector = evo_core::ApiConnector::builder(emulator.hub_url())
-    /// #     .transport(std::sync::Arc::new(evo_hyper::HyperTransport::new()))
-    /// #     .authorizer(std::sync::Arc::new(evo_core::StaticTokenAuthorizer::new(
-    /// #         emulator.issue_token(&["evo.file"]),
-    /// #     )))
-    /// #     .build()?;
-    /// # let files = evo_files::FilesClient::new(environment, connector)?;
-    /// let root = std::env::temp_dir().join(format!("evo-files-doc-cache-{}", std::process::id()));
-    /// let cache = evo_core::Cache::new(&root)?;
-    /// let uploaded = files.upload_bytes("e.csv", "cached").await?;
-    /// let path = files.download_to_cache(uploaded.file_id, None, &cache).await?;
-    /// assert!(path.starts_with(&root) && path.ends_with("e.csv"));
-    /// assert_eq!(std::fs::read(&path)?, b"cached");
-    /// # std::fs::remove_dir_all(&root)?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn download_to_cache(
-        &self,
-        file_id: Uuid,
-        version_id: Option<&str>,
-        cache: &Cache,
-    ) -> Result<PathBuf, Error> {
-        let mut options = GetOptions::new();
-        if let Some(v) = version_id {
-            options = options.version(v);
-        }
-        let metadata = self.get_by_id(file_id, &options).await?;
-        let folder = cache
-            .location(&self.environment, CACHE_SCOPE)?
-            .join(metadata.file_id.to_string())
-            .join(safe_segment(&metadata.version_id)?);
-        tokio::fs::create_dir_all(&folder)
-            .await
-            .map_err(|e| evo_core::Error::io(format!("creating {}", folder.display()), e))?;
-        let target = evo_core::cache::safe_join(&folder, &cache_file_name(&metadata.name))?;
-        if let Ok(existing) = tokio::fs::metadata(&target).await
-            && existing.is_file()
-            && existing.len() == metadata.size
-        {
-            return Ok(target);
-        }
-        // A cached copy of the wrong size is replaced. Otherwise overwrite stays off: evo-io
-        // holds a per-path lock while downloading, so a concurrent request for the same file
-        // waits, then finds it complete and refuses to replace it, which we take as success.
-        let replace = target.exists();
-        match self
-            .download_metadata(&metadata, Destination::file(&target))
-            .overwrite(replace)
-            .await
-        {
-            Ok(_) => Ok(target),
-            Err(e) => match tokio::fs::metadata(&target).await {
-                Ok(m) if !replace && m.is_file() && m.len() == metadata.size => Ok(target),
-                _ => Err(e),
-            },
-        }
-    }
-
     async fn transfer_up(
         &self,
         target: &UploadTarget,
@@ -566,32 +490,31 @@ impl FilesClient {
         overwrite: bool,
         digest: Option<BlobDigest>,
     ) -> Result<DownloadReport, Error> {
-        let context = format!(
-            "downloading file {} version {}",
-            metadata.file_id, metadata.version_id
-        );
         let url = parse_url(&metadata.download)?;
         let mut download = self
             .settings
             .blobs
             .download(url, destination)
             .overwrite(overwrite)
-            .renew_with(RenewDownload {
-                client: self.clone(),
-                file_id: metadata.file_id,
-                version_id: metadata.version_id.clone(),
-            });
+            .renew_with(self.download_renewer(metadata));
         if let Some(fb) = feedback {
             download = download.feedback(fb);
         }
         if let Some(d) = digest {
             download = download.expect_digest(d);
         }
-        download.await.map_err(|source| Error::Transfer {
-            context,
-            resume: None,
-            source: Box::new(source),
-        })
+        download
+            .await
+            .map_err(|source| download_error(metadata, source))
+    }
+
+    /// Renews the download URL of the version `metadata` describes.
+    fn download_renewer(&self, metadata: &FileMetadata) -> RenewDownload {
+        RenewDownload {
+            client: self.clone(),
+            file_id: metadata.file_id,
+            version_id: metadata.version_id.clone(),
+        }
     }
 
     /// Polls `GET /files/{id}?version_id=` until the version shows (404 means "not yet").
@@ -621,5 +544,17 @@ impl FilesClient {
             tokio::time::sleep(delay.min(timeout - waited)).await;
             delay = (delay * 2).min(Duration::from_secs(1));
         }
+    }
+}
+
+/// A failed blob download of the version `metadata` describes.
+fn download_error(metadata: &FileMetadata, source: evo_io::Error) -> Error {
+    Error::Transfer {
+        context: format!(
+            "downloading file {} version {}",
+            metadata.file_id, metadata.version_id
+        ),
+        resume: None,
+        source: Box::new(source),
     }
 }

@@ -5,9 +5,10 @@
 //! settings and fetches one range; `sink` downloads in order into memory or a writer; `file`
 //! into a partial file that resumes and is renamed into place; `whole` reads the body of a
 //! server that ignored `Range`; `trailing_hash` hashes a file download's written prefix while
-//! its ranges still arrive; `headers` reads answers' headers; `report` holds what a finished
-//! download did.
+//! its ranges still arrive; `expect` checks the size and version the caller expects; `headers`
+//! reads answers' headers; `report` holds what a finished download did.
 
+mod expect;
 mod fetch;
 mod file;
 mod headers;
@@ -50,6 +51,8 @@ pub struct Download<'a> {
     resume: bool,
     overwrite: bool,
     expected: Option<BlobDigest>,
+    expected_size: Option<u64>,
+    expected_etag: Option<String>,
     verify_stored_md5: Option<bool>,
     verify_crc64: bool,
     target_locked: bool,
@@ -66,6 +69,8 @@ impl<'a> Download<'a> {
             resume: true,
             overwrite: false,
             expected: None,
+            expected_size: None,
+            expected_etag: None,
             verify_stored_md5: None,
             verify_crc64: true,
             target_locked: false,
@@ -113,6 +118,24 @@ impl<'a> Download<'a> {
         self
     }
 
+    /// Checks the blob's size against `size` (e.g. the size a service's metadata gives): a
+    /// size the server claims is checked before any range is fetched, the bytes that arrived
+    /// before anything is published. A mismatch fails the download with
+    /// [`ErrorKind::Integrity`] and leaves no file under the target name.
+    pub fn expect_size(mut self, size: u64) -> Self {
+        self.expected_size = Some(size);
+        self
+    }
+
+    /// Checks the blob's ETag (quotes aside) against `etag` (e.g. the version a service's
+    /// metadata describes) before any range is fetched: another version fails the download
+    /// with [`ErrorKind::Changed`]. An empty `etag`, or a server that sends none, checks
+    /// nothing.
+    pub fn expect_etag(mut self, etag: impl Into<String>) -> Self {
+        self.expected_etag = Some(etag.into());
+        self
+    }
+
     /// Checks the whole download against the MD5 the blob service stores for the blob
     /// (`Content-MD5`), when it gives one and no [`expect_digest`](Download::expect_digest)
     /// was set. By default it does so only for a blob without a CRC-64 to
@@ -156,9 +179,12 @@ impl<'a> Download<'a> {
             concurrency: config.concurrency,
             expected: self.expected,
             crc64: None,
+            expected_size: self.expected_size,
+            expected_etag: self.expected_etag,
         };
         let verify = (self.verify_stored_md5, self.verify_crc64);
         let wire_ref = &wire;
+        let job_ref = &job;
         let probe = |limit: Option<u64>| async move {
             let probe = probe(wire_ref).await?;
             if let Some(limit) = limit
@@ -168,7 +194,9 @@ impl<'a> Download<'a> {
                     "the blob holds {size} bytes, more than the memory download limit of {limit} bytes"
                 )));
             }
-            pinned_or_whole(wire_ref, probe).await
+            let probe = pinned_or_whole(wire_ref, probe).await?;
+            job_ref.check_claims(&probe)?;
+            Ok(probe)
         };
         match self.destination.inner {
             DestinationInner::File(target) => {

@@ -22,7 +22,8 @@ pub enum ErrorKind {
     Protocol,
     /// The data does not match the expected digest or size.
     Integrity,
-    /// The blob changed while it was being downloaded (its ETag changed; `412`).
+    /// The blob changed while it was being downloaded (its ETag changed; `412`), or is not
+    /// the version the caller expected ([`Download::expect_etag`](crate::Download::expect_etag)).
     Changed,
     /// Reading the source or writing the destination on this machine failed.
     Local,

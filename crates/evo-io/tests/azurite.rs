@@ -461,12 +461,7 @@ async fn a_wrong_content_range_or_digest_publishes_nothing() {
 async fn the_cache_downloads_once_verifies_and_keeps_names_inside() {
     let az = AzuriteBlobs::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let cache = evo_core::Cache::new(dir.path()).unwrap();
-    let env = evo_core::Environment::new(
-        "http://hub.invalid/".parse().unwrap(),
-        evo_core::uuid::Uuid::new_v4(),
-        evo_core::uuid::Uuid::new_v4(),
-    );
+    let (cache, env) = cache_in(dir.path());
     let url = az.blob_url("cached");
     let bytes = data(6 * BS as usize, 6);
     client(HyperTransport::shared())

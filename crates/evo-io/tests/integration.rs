@@ -4,6 +4,7 @@
 mod support;
 
 mod azurite;
+mod cache;
 mod crc64;
 mod emulator;
 mod hostile_server;

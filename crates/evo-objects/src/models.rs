@@ -11,25 +11,14 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// Unknown JSON members of a model, kept as they came.
-pub type Extra = serde_json::Map<String, serde_json::Value>;
+use evo_core::models::{timestamp, version_order};
+use evo_core::redact_url_text;
+use evo_core::workspace_path::join_folder;
 
-/// A user as the API names them (`User`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct UserInfo {
-    /// The user's id.
-    pub id: Uuid,
-    /// The display name, when the service knows it.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// The e-mail address, when the service knows it.
-    #[serde(default)]
-    pub email: Option<String>,
-    /// Members this version of the SDK does not know.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
+/// A user as the Geoscience Object API names them (`User`): the one user type of the evo-rs
+/// service crates.
+pub use evo_core::ServiceUser as UserInfo;
+pub use evo_core::models::Extra;
 
 /// A publication stage an object version can be in (`StageResponse`, `StageListItem`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,7 +55,10 @@ impl fmt::Debug for DataLink {
         f.debug_struct("DataLink")
             .field("id", &self.id)
             .field("name", &self.name)
-            .field("download_url", &self.download_url.as_deref().map(redacted))
+            .field(
+                "download_url",
+                &self.download_url.as_deref().map(redact_url_text),
+            )
             .finish()
     }
 }
@@ -314,12 +306,7 @@ impl ListedObject {
     /// The object's full path in the workspace (`A/m.json`): folder and name, without a
     /// leading `/`.
     pub fn full_path(&self) -> String {
-        let folder = self.path.trim_matches('/');
-        if folder.is_empty() {
-            self.name.clone()
-        } else {
-            format!("{folder}/{}", self.name)
-        }
+        join_folder(&self.path, &self.name)
     }
 }
 
@@ -480,83 +467,11 @@ impl fmt::Debug for DataUploadTarget {
             .field("name", &self.name)
             .field("id", &self.id)
             .field("exists", &self.exists)
-            .field("upload_url", &self.upload_url.as_deref().map(redacted))
+            .field(
+                "upload_url",
+                &self.upload_url.as_deref().map(redact_url_text),
+            )
             .finish()
-    }
-}
-
-/// Orders version ids numerically when both are numbers, otherwise as text.
-pub(crate) fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
-    match (a.parse::<i128>(), b.parse::<i128>()) {
-        (Ok(x), Ok(y)) => x.cmp(&y),
-        _ => a.cmp(b),
-    }
-}
-
-pub(crate) fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(u) => evo_core::redact_url(&u),
-        Err(_) => "<not a URL>".to_owned(),
-    }
-}
-
-/// Timestamps in RFC 3339, also accepting a space instead of `T` (as the service sends them)
-/// and a missing offset (UTC). Written as RFC 3339.
-pub(crate) mod timestamp {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
-    use time::OffsetDateTime;
-    use time::format_description::well_known::Rfc3339;
-
-    /// Parses a service timestamp.
-    pub(crate) fn parse(text: &str) -> Option<OffsetDateTime> {
-        let mut s = text.trim().to_owned();
-        if s.len() > 10 && s.is_char_boundary(10) && s.as_bytes()[10] == b' ' {
-            s.replace_range(10..11, "T");
-        }
-        if let Ok(t) = OffsetDateTime::parse(&s, &Rfc3339) {
-            return Some(t);
-        }
-        // No offset: the service documents UTC.
-        OffsetDateTime::parse(&format!("{s}Z"), &Rfc3339).ok()
-    }
-
-    /// Formats a timestamp as RFC 3339.
-    pub(crate) fn format(t: &OffsetDateTime) -> String {
-        t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
-    }
-
-    pub(crate) fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format(t))
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
-        let text = String::deserialize(d)?;
-        parse(&text).ok_or_else(|| D::Error::custom(format!("invalid timestamp {text:?}")))
-    }
-
-    pub(crate) mod option {
-        use super::*;
-
-        pub(crate) fn serialize<S: Serializer>(
-            t: &Option<OffsetDateTime>,
-            s: S,
-        ) -> Result<S::Ok, S::Error> {
-            match t {
-                Some(t) => s.serialize_str(&super::format(t)),
-                None => s.serialize_none(),
-            }
-        }
-
-        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-            d: D,
-        ) -> Result<Option<OffsetDateTime>, D::Error> {
-            match Option::<String>::deserialize(d)? {
-                None => Ok(None),
-                Some(text) => super::parse(&text)
-                    .map(Some)
-                    .ok_or_else(|| D::Error::custom(format!("invalid timestamp {text:?}"))),
-            }
-        }
     }
 }
 

@@ -2,10 +2,18 @@
 
 use std::fmt;
 
+use evo_core::workspace_path::{self, PathRules};
+
 use crate::error::Error;
 
-/// The longest path accepted, in UTF-8 bytes.
-pub const MAX_PATH_BYTES: usize = 1024;
+pub use evo_core::workspace_path::MAX_PATH_BYTES;
+
+/// The rules of an object path: those of every workspace path, and no `?` or `#` (which
+/// would end the path of an object reference URL) nor `\`.
+const RULES: PathRules = PathRules {
+    leaf: "object",
+    forbidden: &['?', '#', '\\'],
+};
 
 /// A validated path of a geoscience object in a workspace, such as `surveys/2024/points.json`.
 ///
@@ -22,51 +30,13 @@ impl ObjectPath {
     /// Validates `path`.
     pub fn new(path: impl AsRef<str>) -> Result<Self, Error> {
         let original = path.as_ref();
-        let invalid = |reason: &str| Error::InvalidPath {
-            path: original.to_owned(),
-            reason: reason.to_owned(),
-        };
-        if let Some(c) = original.chars().find(|c| c.is_control()) {
-            return Err(invalid(&format!(
-                "contains the control character U+{:04X}",
-                c as u32
-            )));
+        match RULES.check(original) {
+            Ok(path) => Ok(ObjectPath(path.to_owned())),
+            Err(reason) => Err(Error::InvalidPath {
+                path: original.to_owned(),
+                reason,
+            }),
         }
-        if let Some(c) = original.chars().find(|c| matches!(c, '?' | '#' | '\\')) {
-            return Err(invalid(&format!("contains {c:?}")));
-        }
-        let path = original.trim_start_matches('/');
-        if path.is_empty() {
-            return Err(invalid("the path is empty"));
-        }
-        if path.len() > MAX_PATH_BYTES {
-            return Err(invalid(&format!(
-                "the path is {} bytes long; at most {MAX_PATH_BYTES} are allowed",
-                path.len()
-            )));
-        }
-        if path.ends_with('/') {
-            return Err(invalid(
-                "ends with '/', which names a folder, not an object",
-            ));
-        }
-        for segment in path.split('/') {
-            match segment {
-                "" => return Err(invalid("contains an empty folder name ('//')")),
-                "." | ".." => {
-                    return Err(invalid(&format!(
-                        "contains a {segment:?} segment; paths must not be relative"
-                    )));
-                }
-                _ if segment.trim().is_empty() => {
-                    return Err(invalid(
-                        "contains a folder or object name made only of spaces",
-                    ));
-                }
-                _ => {}
-            }
-        }
-        Ok(ObjectPath(path.to_owned()))
     }
 
     /// The path, without a leading `/`.
@@ -76,15 +46,12 @@ impl ObjectPath {
 
     /// The object's file name: the last segment.
     pub fn name(&self) -> &str {
-        self.0.rsplit('/').next().unwrap_or(&self.0)
+        workspace_path::name_of(&self.0)
     }
 
     /// The folder holding the object, without leading or trailing `/` (empty at the root).
     pub fn folder(&self) -> &str {
-        match self.0.rfind('/') {
-            Some(i) => &self.0[..i],
-            None => "",
-        }
+        workspace_path::folder_of(&self.0)
     }
 }
 

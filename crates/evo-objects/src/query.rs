@@ -4,6 +4,8 @@ use std::fmt;
 
 use uuid::Uuid;
 
+use evo_core::listing::{QueryPairs, check_page_size, check_time_filters};
+
 use crate::error::Error;
 pub use evo_core::{TimeFilter, TimeOp};
 
@@ -45,37 +47,7 @@ impl fmt::Display for SortField {
 }
 
 /// One ordering key: a field and a direction (`asc:created_at`, `desc:object_name`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct OrderBy {
-    /// The field.
-    pub field: SortField,
-    /// True for newest/largest first.
-    pub descending: bool,
-}
-
-impl OrderBy {
-    /// Ascending by `field`.
-    pub fn asc(field: SortField) -> Self {
-        OrderBy {
-            field,
-            descending: false,
-        }
-    }
-    /// Descending by `field`.
-    pub fn desc(field: SortField) -> Self {
-        OrderBy {
-            field,
-            descending: true,
-        }
-    }
-}
-
-impl fmt::Display for OrderBy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let dir = if self.descending { "desc" } else { "asc" };
-        write!(f, "{dir}:{}", self.field)
-    }
-}
+pub type OrderBy = evo_core::listing::OrderBy<SortField>;
 
 /// The largest page the client asks for (the Python SDK's default page size).
 pub const MAX_PAGE_SIZE: u32 = 5000;
@@ -195,30 +167,10 @@ impl ListObjectsQuery {
 
     pub(crate) fn validate(&self) -> Result<(), Error> {
         let invalid = |message: String| Error::Service(evo_core::Error::invalid_request(message));
-        if let Some(limit) = self.limit
-            && !(1..=MAX_PAGE_SIZE).contains(&limit)
-        {
-            return Err(invalid(format!(
-                "page size {limit} is outside 1..={MAX_PAGE_SIZE}"
-            )));
-        }
-        for (field, filters) in [
-            ("created_at", &self.created_at),
-            ("modified_at", &self.modified_at),
-            ("deleted_at", &self.deleted_at),
-        ] {
-            if filters.len() > 2 {
-                return Err(invalid(format!(
-                    "{} {field} filters given; at most 2 are allowed",
-                    filters.len()
-                )));
-            }
-            if filters.len() == 2 && filters.iter().any(|f| f.op == TimeOp::Equal) {
-                return Err(invalid(format!(
-                    "an exact {field} filter cannot be combined with another"
-                )));
-            }
-        }
+        check_page_size(self.limit, MAX_PAGE_SIZE)?;
+        check_time_filters("created_at", &self.created_at)?;
+        check_time_filters("modified_at", &self.modified_at)?;
+        check_time_filters("deleted_at", &self.deleted_at)?;
         for text in self
             .object_name
             .iter()
@@ -245,54 +197,27 @@ impl ListObjectsQuery {
 
     /// The query pairs for a workspace listing (`org = false`) or an organization listing.
     pub(crate) fn to_pairs(&self, org: bool) -> Vec<(&'static str, String)> {
-        let mut pairs = Vec::new();
-        if let Some(limit) = self.limit {
-            pairs.push(("limit", limit.to_string()));
+        let mut pairs = QueryPairs::new();
+        pairs.push_opt("limit", self.limit);
+        pairs.push("offset", self.offset);
+        pairs.push_opt("deleted", self.deleted);
+        if org {
+            pairs.push_opt("permitted_workspaces_only", self.permitted_workspaces_only);
         }
-        pairs.push(("offset", self.offset.to_string()));
-        if let Some(deleted) = self.deleted {
-            pairs.push(("deleted", deleted.to_string()));
-        }
-        if org && let Some(only) = self.permitted_workspaces_only {
-            pairs.push(("permitted_workspaces_only", only.to_string()));
-        }
-        if !self.order_by.is_empty() {
-            let keys: Vec<String> = self.order_by.iter().map(ToString::to_string).collect();
-            pairs.push(("order_by", keys.join(",")));
-        }
+        pairs.push_order_by(&self.order_by);
         if !org {
-            for a in &self.authors {
-                pairs.push(("author", a.to_string()));
-            }
+            pairs.push_each("author", &self.authors);
         }
-        for (key, users) in [
-            ("created_by", &self.created_by),
-            ("modified_by", &self.modified_by),
-            ("deleted_by", &self.deleted_by),
-        ] {
-            for u in users {
-                pairs.push((key, u.to_string()));
-            }
-        }
-        for (key, list) in [
-            ("created_at", &self.created_at),
-            ("modified_at", &self.modified_at),
-            ("deleted_at", &self.deleted_at),
-        ] {
-            for f in list {
-                pairs.push((key, f.to_string()));
-            }
-        }
-        for (key, list) in [
-            ("object_name", &self.object_name),
-            ("schema_id", &self.schema_id),
-            ("geojson_bounding_box", &self.geojson_bounding_box),
-        ] {
-            for v in list {
-                pairs.push((key, v.clone()));
-            }
-        }
-        pairs
+        pairs.push_each("created_by", &self.created_by);
+        pairs.push_each("modified_by", &self.modified_by);
+        pairs.push_each("deleted_by", &self.deleted_by);
+        pairs.push_each("created_at", &self.created_at);
+        pairs.push_each("modified_at", &self.modified_at);
+        pairs.push_each("deleted_at", &self.deleted_at);
+        pairs.push_each("object_name", &self.object_name);
+        pairs.push_each("schema_id", &self.schema_id);
+        pairs.push_each("geojson_bounding_box", &self.geojson_bounding_box);
+        pairs.into_vec()
     }
 }
 

@@ -21,6 +21,10 @@ pub(super) struct Job {
     pub(super) expected: Option<BlobDigest>,
     /// The CRC-64 to check the bytes against.
     pub(super) crc64: Option<u64>,
+    /// The size the caller expects the blob to have.
+    pub(super) expected_size: Option<u64>,
+    /// The ETag the caller expects the blob to have (quotes aside).
+    pub(super) expected_etag: Option<String>,
 }
 
 /// One range, or the whole blob from a server that ignored `Range`.

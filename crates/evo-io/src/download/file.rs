@@ -78,6 +78,7 @@ impl Job {
             if let (Some(expected), Some(c)) = (self.crc64, crc) {
                 crc64::check(expected, c.finish().0)?;
             }
+            self.check_size(got)?;
             publish(&partial, target).await?;
             cleanup.disarm();
             return Ok(DownloadReport {

@@ -133,6 +133,7 @@ impl Job {
             (None, None) => unreachable!("a probe without a body always has a size"),
         };
         sink.finish().await?;
+        self.check_size(size)?;
         if let (Some(expected), Some(h)) = (&self.expected, hasher) {
             check(expected, &h.finish().await?)?;
         }

@@ -89,6 +89,17 @@ impl AzuriteBlobs {
     }
 }
 
+/// A cache in `dir`, and a workspace of a made-up hub to file downloads under.
+pub fn cache_in(dir: &std::path::Path) -> (evo_core::Cache, evo_core::Environment) {
+    let cache = evo_core::Cache::new(dir).unwrap();
+    let env = evo_core::Environment::new(
+        "http://hub.invalid/".parse().unwrap(),
+        evo_core::uuid::Uuid::new_v4(),
+        evo_core::uuid::Uuid::new_v4(),
+    );
+    (cache, env)
+}
+
 /// Deterministic pseudo-random bytes (xorshift), the same for the same seed.
 pub fn data(len: usize, seed: u64) -> Vec<u8> {
     let mut out = vec![0u8; len];
