@@ -1,11 +1,13 @@
-//! Shared HTTP helpers: problem-details errors, query parsing, bearer-token checks.
+//! Shared HTTP helpers: problem-details errors, query parsing, bearer-token checks, the
+//! workspace role check and the pieces of the hub APIs' answers every service shapes alike
+//! (users, item paths, `303 See Other`).
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::state::Shared;
+use crate::state::{Model, Role, Shared, Workspace};
 
 /// Which API an error belongs to; decides the `type` URI prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +129,14 @@ impl ApiError {
     }
 }
 
+/// A handler's answer: the response, or a problem-details error.
+pub(crate) type ApiResult = Result<Response, ApiError>;
+
+/// The response of a handler's answer, error or not.
+pub(crate) fn respond(r: ApiResult) -> Response {
+    r.unwrap_or_else(IntoResponse::into_response)
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut resp = (self.status, axum::Json(self.body)).into_response();
@@ -195,6 +205,11 @@ impl Query {
                 _ => Err(format!("{name}: '{v}' is not a boolean")),
             },
         }
+    }
+
+    /// A boolean flag: [`Query::bool`], false when absent.
+    pub(crate) fn flag(&self, name: &str) -> Result<bool, String> {
+        Ok(self.bool(name)?.unwrap_or(false))
     }
 
     pub(crate) fn u64(&self, name: &str) -> Result<Option<u64>, String> {
@@ -305,6 +320,81 @@ pub(crate) fn parse_uuid(service: Service, name: &str, raw: &str) -> Result<Uuid
             vec![(name.to_owned(), format!("'{raw}' is not a UUID"))],
         )
     })
+}
+
+/// The live (not deleted) workspace `ws` of `org` with the caller's role in it checked to be
+/// at least `min` (403 `auth/insufficient-role` of `service` otherwise); `missing` is the
+/// service's answer when there is no such workspace.
+pub(crate) fn live_workspace(
+    model: &Model,
+    service: Service,
+    org: Uuid,
+    ws: Uuid,
+    user: Uuid,
+    min: Role,
+    missing: impl FnOnce() -> ApiError,
+) -> Result<&Workspace, ApiError> {
+    let w = model
+        .org(org)
+        .and_then(|o| o.workspaces.iter().find(|w| w.id == ws && !w.deleted))
+        .ok_or_else(missing)?;
+    require_role(service, w.role_of(user), min)?;
+    Ok(w)
+}
+
+/// Checks that `role` (none: the caller has no role) is at least `min`; 403
+/// `auth/insufficient-role` of `service` with the caller's role and the permitted ones otherwise.
+pub(crate) fn require_role(
+    service: Service,
+    role: Option<Role>,
+    min: Role,
+) -> Result<(), ApiError> {
+    if role.is_none_or(|r| r < min) {
+        let permitted: Vec<&str> = [Role::Viewer, Role::Editor, Role::Owner]
+            .into_iter()
+            .filter(|r| *r >= min)
+            .map(Role::as_str)
+            .collect();
+        return Err(ApiError::insufficient_role(
+            service,
+            role.map(Role::as_str),
+            &permitted,
+        ));
+    }
+    Ok(())
+}
+
+/// A user as the hub APIs describe one (`{id, name, email}`; unknown users with null name and
+/// email), or null for no user.
+pub(crate) fn user_json(model: &Model, id: impl Into<Option<Uuid>>) -> Value {
+    match id.into() {
+        None => Value::Null,
+        Some(id) => match model.user(id) {
+            Some(u) => json!({"id": u.id, "name": u.name, "email": u.email}),
+            None => json!({"id": id, "name": null, "email": null}),
+        },
+    }
+}
+
+/// A file or object path as sent (`/a/b.txt` or `a/b.txt`) without its leading slash, when it
+/// is a valid path of the File and Object APIs: not empty, at most 1024 bytes, no empty, `.` or
+/// `..` segment, no control character.
+pub(crate) fn item_path(raw: &str) -> Option<&str> {
+    let p = raw.strip_prefix('/').unwrap_or(raw);
+    let bad = p.is_empty()
+        || p.len() > 1024
+        || p.split('/').any(|s| s.is_empty() || s == "." || s == "..")
+        || p.chars().any(char::is_control);
+    (!bad).then_some(p)
+}
+
+/// A `303 See Other` to `location` with `body`.
+pub(crate) fn see_other(location: &str, body: Value) -> Response {
+    let mut resp = (StatusCode::SEE_OTHER, axum::Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
 }
 
 /// An empty 204 answer.

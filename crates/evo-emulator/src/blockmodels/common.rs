@@ -2,21 +2,16 @@
 //! problem details, and the JSON shapes of models, versions and columns.
 
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::state::{BlockModelsState, ColumnRec, Geometry, ModelRec, VersionRec};
 use crate::clock::format_workspace_time;
-use crate::http_util::{ApiError, Service, authenticate, parse_uuid};
+use crate::http_util::{ApiError, Service, authenticate, live_workspace, parse_uuid, user_json};
+pub(super) use crate::http_util::{ApiResult as R, respond};
 use crate::state::{Model, Role, Shared};
 
 pub(super) const S: Service = Service::BlockModels;
-pub(super) type R = Result<Response, ApiError>;
-
-pub(super) fn respond(r: R) -> Response {
-    r.unwrap_or_else(IntoResponse::into_response)
-}
 
 /// 404 for a block model that is not there (or deleted).
 pub(super) fn model_not_found(id: Uuid) -> ApiError {
@@ -79,23 +74,9 @@ pub(super) fn ctx(
 /// Checks that the workspace of `c` exists and the caller has at least `min` role in it.
 pub(super) fn check_role(model: &Model, c: &Ctx, min: Role) -> Result<(), ApiError> {
     let ws = c.ws.ok_or_else(|| bad_request("a workspace is required"))?;
-    let w = model
-        .org(c.org)
-        .and_then(|o| o.workspaces.iter().find(|w| w.id == ws && !w.deleted))
-        .ok_or_else(|| not_found("Workspace", ws))?;
-    let role = w.role_of(c.user);
-    if role.is_none_or(|r| r < min) {
-        let permitted: Vec<&str> = [Role::Viewer, Role::Editor, Role::Owner]
-            .into_iter()
-            .filter(|r| *r >= min)
-            .map(Role::as_str)
-            .collect();
-        return Err(ApiError::insufficient_role(
-            S,
-            role.map(Role::as_str),
-            &permitted,
-        ));
-    }
+    live_workspace(model, S, c.org, ws, c.user, min, || {
+        not_found("Workspace", ws)
+    })?;
     Ok(())
 }
 
@@ -128,13 +109,6 @@ pub(super) fn model_rec<'a>(
         .get_mut(&bm)
         .filter(|m| m.org == c.org && Some(m.ws) == c.ws && m.deleted == deleted)
         .ok_or_else(|| model_not_found(bm))
-}
-
-pub(super) fn user_json(model: &Model, id: Uuid) -> Value {
-    match model.user(id) {
-        Some(u) => json!({"id": u.id, "name": u.name, "email": u.email}),
-        None => json!({"id": id, "name": null, "email": null}),
-    }
 }
 
 /// A `BlockModel`.

@@ -52,10 +52,7 @@ pub(super) async fn list(
         let c = ctx(&shared, &headers, &org, Some(&ws))?;
         let q = Query::parse(raw.as_deref());
         let (offset, limit) = page(&q)?;
-        let deleted = q
-            .bool("deleted")
-            .map_err(|e| invalid("deleted", e))?
-            .unwrap_or(false);
+        let deleted = q.flag("deleted").map_err(|e| invalid("deleted", e))?;
         let model = shared.model();
         check_role(&model, &c, Role::Viewer)?;
         let in_ws = |m: &ModelRec| Some(m.ws) == c.ws;
@@ -74,10 +71,7 @@ pub(super) async fn list_org(
         let c = ctx(&shared, &headers, &org, None)?;
         let q = Query::parse(raw.as_deref());
         let (offset, limit) = page(&q)?;
-        let deleted = q
-            .bool("deleted")
-            .map_err(|e| invalid("deleted", e))?
-            .unwrap_or(false);
+        let deleted = q.flag("deleted").map_err(|e| invalid("deleted", e))?;
         let model = shared.model();
         let readable = readable_workspaces(&model, &c);
         Ok(listing(&model, &c, deleted, offset, limit, |m| {
@@ -126,10 +120,7 @@ pub(super) async fn get(
         let c = ctx(&shared, &headers, &org, Some(&ws))?;
         let bm = parse_uuid(S, "bm_id", &bm)?;
         let q = Query::parse(raw.as_deref());
-        let deleted = q
-            .bool("deleted")
-            .map_err(|e| invalid("deleted", e))?
-            .unwrap_or(false);
+        let deleted = q.flag("deleted").map_err(|e| invalid("deleted", e))?;
         let mut model = shared.model();
         let m = model_rec(&mut model, &c, bm, Role::Viewer, deleted)?.clone();
         Ok(axum::Json(model_json(&model, &m)).into_response())

@@ -24,14 +24,12 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::common::{
-    Ctx, R, S, bad_request, ctx, invalid, model_rec, not_found, respond, units, user_json,
-};
+use super::common::{Ctx, R, S, bad_request, ctx, invalid, model_rec, not_found, respond, units};
 use super::jobs::{failure, job_url, new_job, spawn_job};
 use super::models::{page, page_json};
 use super::state::{BlockModelsState, JobKind, JobRec, ModelRec, Status, VersionRec};
 use crate::clock::format_workspace_time;
-use crate::http_util::{ApiError, Query, parse_uuid};
+use crate::http_util::{ApiError, Query, parse_uuid, user_json};
 use crate::state::{Model, Role, Shared};
 use spec::{SpecRec, parse_spec, spec_json, uuid_of};
 
@@ -121,9 +119,8 @@ async fn save(
 ) -> Response {
     let saved = (|| -> Result<(Value, Option<Uuid>), ApiError> {
         let run_now = Query::parse(raw.as_deref())
-            .bool("run_now")
-            .map_err(|e| invalid("run_now", e))?
-            .unwrap_or(false);
+            .flag("run_now")
+            .map_err(|e| invalid("run_now", e))?;
         let who = caller(&shared, &headers, path)?;
         let mut model = shared.model();
         let (c, m) = open(&mut model, who, Role::Editor)?;

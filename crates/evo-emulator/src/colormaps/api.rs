@@ -11,11 +11,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::state::{ColormapsState, StoredAssociation, StoredColormap, WorkspaceColormaps};
-use crate::http_util::{ApiError, Service, authenticate, parse_uuid};
+use crate::http_util::{ApiError, Service, authenticate, live_workspace, parse_uuid, respond};
 use crate::state::{Model, Role, Shared};
 
 const S: Service = Service::Colormaps;
-type R = Result<Response, ApiError>;
 
 /// The most colors of a continuous or discrete colormap.
 const MAX_COLORS: usize = 1024;
@@ -23,10 +22,6 @@ const MAX_COLORS: usize = 1024;
 const MAX_CATEGORY_COLORS: usize = 16_384;
 /// The most associations in one batch.
 const MAX_BATCH: usize = 128;
-
-fn respond(r: R) -> Response {
-    r.unwrap_or_else(IntoResponse::into_response)
-}
 
 /// The caller, organization and workspace of a request.
 #[derive(Debug, Clone, Copy)]
@@ -56,23 +51,9 @@ fn workspace<'a>(
     c: &Ctx,
     min: Role,
 ) -> Result<&'a mut WorkspaceColormaps, ApiError> {
-    let role = model
-        .org(c.org)
-        .and_then(|o| o.workspaces.iter().find(|w| w.id == c.ws && !w.deleted))
-        .ok_or_else(|| not_found("workspace", format!("Workspace {} not found.", c.ws)))?
-        .role_of(c.user);
-    if role.is_none_or(|r| r < min) {
-        let permitted: Vec<&str> = [Role::Viewer, Role::Editor, Role::Owner]
-            .into_iter()
-            .filter(|r| *r >= min)
-            .map(Role::as_str)
-            .collect();
-        return Err(ApiError::insufficient_role(
-            S,
-            role.map(Role::as_str),
-            &permitted,
-        ));
-    }
+    live_workspace(model, S, c.org, c.ws, c.user, min, || {
+        not_found("workspace", format!("Workspace {} not found.", c.ws))
+    })?;
     Ok(model
         .services
         .get_mut::<ColormapsState>()

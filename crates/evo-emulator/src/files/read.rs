@@ -58,10 +58,7 @@ pub(super) async fn list_files(
             .u64("offset")
             .map_err(|e| invalid("offset", e))?
             .unwrap_or(0);
-        let deleted = q
-            .bool("deleted")
-            .map_err(|e| invalid("deleted", e))?
-            .unwrap_or(false);
+        let deleted = q.flag("deleted").map_err(|e| invalid("deleted", e))?;
         let authors = q.uuids("author").map_err(|e| invalid("author", e))?;
         let modified_by = q
             .uuids("modified_by")
@@ -175,9 +172,8 @@ pub(super) async fn list_files(
 
 pub(super) fn get_common(shared: &Shared, model: &Model, c: &Ctx, f: &FileRec, q: &Query) -> R {
     let include = q
-        .bool("include_versions")
-        .map_err(|e| invalid("include_versions", e))?
-        .unwrap_or(false);
+        .flag("include_versions")
+        .map_err(|e| invalid("include_versions", e))?;
     let version =
         match q.get("version_id") {
             None => f.latest(),
@@ -205,10 +201,7 @@ pub(super) async fn get_by_id(
         let c = ctx(&shared, &headers, &org, &ws)?;
         let id = parse_uuid(S, "file_id", &file)?;
         let q = Query::parse(raw.as_deref());
-        let allow_deleted = q
-            .bool("deleted")
-            .map_err(|e| invalid("deleted", e))?
-            .unwrap_or(false);
+        let allow_deleted = q.flag("deleted").map_err(|e| invalid("deleted", e))?;
         let mut model = shared.model();
         let w = workspace(&mut model, &c, Role::Viewer)?;
         let f = w

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use uuid::Uuid;
@@ -14,7 +14,7 @@ use super::common::{
 };
 use super::read::live_at;
 use super::state::{FILES_CONTAINER, FileRec, FilesState, UploadBinding, WorkspaceFiles};
-use crate::http_util::{ApiError, Query, link, no_content, parse_uuid};
+use crate::http_util::{ApiError, Query, link, no_content, parse_uuid, see_other};
 use crate::state::{Model, RestoreConflict, Role, Shared};
 use crate::storage::sas::presign;
 
@@ -230,12 +230,8 @@ pub(super) fn restore_file(shared: &Shared, model: &mut Model, c: &Ctx, id: Uuid
         .cloned()
         .ok_or_else(|| not_found("File does not exist."))?;
     let body = download_json(shared, model, c, &f, &v, false);
-    let mut resp = (StatusCode::SEE_OTHER, axum::Json(body)).into_response();
-    let loc = link(shared.hub(), &format!("{}/{}", files_base(c), f.id), &[]);
-    if let Ok(v) = HeaderValue::from_str(&loc) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(resp)
+    let location = link(shared.hub(), &format!("{}/{}", files_base(c), f.id), &[]);
+    Ok(see_other(&location, body))
 }
 
 // ---------- delete ----------

@@ -2,7 +2,6 @@
 //! API's problem details, and the JSON shapes of objects, versions and data links.
 
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -10,19 +9,17 @@ use super::state::{
     DATA_CONTAINER, ObjectRec, ObjectVersion, ObjectsState, Stage, WorkspaceObjects,
 };
 use crate::clock::format_workspace_time;
-use crate::http_util::{ApiError, Service, authenticate, link, parse_uuid};
+use crate::http_util::{
+    ApiError, Service, authenticate, item_path, link, live_workspace, parse_uuid, user_json,
+};
+pub(super) use crate::http_util::{ApiResult as R, respond};
 use crate::state::{Model, Role, Shared, Workspace};
 use crate::storage::sas::presign;
 
 pub(super) const S: Service = Service::Objects;
-pub(super) type R = Result<Response, ApiError>;
 
 /// The largest object JSON accepted (after decompression).
 pub(super) const MAX_OBJECT_BYTES: usize = 512 * 1024 * 1024;
-
-pub(super) fn respond(r: R) -> Response {
-    r.unwrap_or_else(IntoResponse::into_response)
-}
 
 /// 404 for an object id (or path) that is not there.
 pub(super) fn object_not_found(id: Option<Uuid>, detail: &str) -> ApiError {
@@ -85,24 +82,7 @@ pub(super) fn check_role<'a>(
     c: &Ctx,
     min: Role,
 ) -> Result<&'a Workspace, ApiError> {
-    let w = model
-        .org(c.org)
-        .and_then(|o| o.workspaces.iter().find(|w| w.id == c.ws && !w.deleted))
-        .ok_or_else(workspace_not_found)?;
-    let role = w.role_of(c.user);
-    if role.is_none_or(|r| r < min) {
-        let permitted: Vec<&str> = [Role::Viewer, Role::Editor, Role::Owner]
-            .into_iter()
-            .filter(|r| *r >= min)
-            .map(Role::as_str)
-            .collect();
-        return Err(ApiError::insufficient_role(
-            S,
-            role.map(Role::as_str),
-            &permitted,
-        ));
-    }
-    Ok(w)
+    live_workspace(model, S, c.org, c.ws, c.user, min, workspace_not_found)
 }
 
 /// The objects of the workspace of `c`, if it exists and the caller has at least `min` role.
@@ -120,20 +100,15 @@ pub(super) fn workspace<'a>(
 /// Normalizes an object path (`/a/b.json` → `a/b.json`): no empty, `.` or `..` segments, no
 /// control characters, a `.json` file name.
 pub(super) fn normalize_path(raw: &str) -> Result<String, ApiError> {
-    let p = raw.strip_prefix('/').unwrap_or(raw);
-    let bad = p.is_empty()
-        || p.len() > 1024
-        || p.split('/').any(|s| s.is_empty() || s == "." || s == "..")
-        || p.chars().any(char::is_control);
-    if bad {
-        return Err(ApiError::new(
+    let p = item_path(raw).ok_or_else(|| {
+        ApiError::new(
             S,
             400,
             "invalid-path",
             "Invalid Path.",
             format!("'{raw}' is not a valid object path."),
-        ));
-    }
+        )
+    })?;
     if !p.ends_with(".json") || p.rsplit('/').next() == Some(".json") {
         return Err(ApiError::new(
             S,
@@ -144,16 +119,6 @@ pub(super) fn normalize_path(raw: &str) -> Result<String, ApiError> {
         ));
     }
     Ok(p.to_owned())
-}
-
-pub(super) fn user_json(model: &Model, id: Option<Uuid>) -> Value {
-    match id {
-        None => Value::Null,
-        Some(id) => match model.user(id) {
-            Some(u) => json!({"id": u.id, "name": u.name, "email": u.email}),
-            None => json!({"id": id, "name": null, "email": null}),
-        },
-    }
 }
 
 /// `/geoscience-object/orgs/{org}/workspaces/{ws}`.

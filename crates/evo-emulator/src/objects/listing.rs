@@ -10,13 +10,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::common::{
-    Ctx, S, caller, ctx, geojson_bbox, listed_json, respond, stage_json, user_json, view,
-};
+use super::common::{Ctx, S, caller, ctx, geojson_bbox, listed_json, respond, stage_json, view};
 use super::read::org_not_found;
 use super::state::{ObjectRec, ObjectsState};
 use crate::clock::{TimeFilter, TimeOp, format_workspace_time};
-use crate::http_util::{ApiError, Query, link, parse_uuid};
+use crate::http_util::{ApiError, Query, link, parse_uuid, user_json};
 use crate::state::{Role, Shared};
 
 const MAX_LIMIT: u64 = 5000;
@@ -287,10 +285,7 @@ impl Listing {
         Ok(Self {
             limit,
             offset: int("offset", 0)?,
-            deleted: q
-                .bool("deleted")
-                .map_err(|e| filter_error("deleted", e))?
-                .unwrap_or(false),
+            deleted: q.flag("deleted").map_err(|e| filter_error("deleted", e))?,
             created_by: users(q, &["created_by", "author"])?,
             modified_by: users(q, &["modified_by"])?,
             deleted_by: users(q, &["deleted_by"])?,
@@ -461,9 +456,8 @@ pub(super) async fn list_org_objects(
         let q = Query::parse(raw.as_deref());
         let listing = Listing::parse(&q)?;
         let permitted_only = q
-            .bool("permitted_workspaces_only")
-            .map_err(|e| filter_error("permitted_workspaces_only", e))?
-            .unwrap_or(false);
+            .flag("permitted_workspaces_only")
+            .map_err(|e| filter_error("permitted_workspaces_only", e))?;
         let mut model = shared.model();
         model.services.get_mut::<ObjectsState>().ensure_stages(org);
         let o = model.org(org).ok_or_else(org_not_found)?;

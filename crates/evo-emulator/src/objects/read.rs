@@ -32,9 +32,8 @@ pub(super) fn header_version(headers: &HeaderMap, name: header::HeaderName) -> O
 
 fn get_common(shared: &Shared, c: &Ctx, o: &ObjectRec, q: &Query, headers: &HeaderMap) -> R {
     let include = q
-        .bool("include_versions")
-        .map_err(|e| invalid("include_versions", e))?
-        .unwrap_or(false);
+        .flag("include_versions")
+        .map_err(|e| invalid("include_versions", e))?;
     if header_version(headers, header::IF_NONE_MATCH)
         .is_some_and(|known| known == o.latest().version_id)
     {
@@ -64,10 +63,7 @@ pub(super) async fn get_by_id(
         let id = parse_uuid(S, "object_id", &id)?;
         let q = Query::parse(raw.as_deref());
         // `deleted=true` asks for a deleted object; otherwise only live objects are found.
-        let deleted = q
-            .bool("deleted")
-            .map_err(|e| invalid("deleted", e))?
-            .unwrap_or(false);
+        let deleted = q.flag("deleted").map_err(|e| invalid("deleted", e))?;
         let o = {
             let mut model = shared.model();
             let w = workspace(&mut model, &c, Role::Viewer)?;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -19,7 +19,7 @@ use super::data::{data_refs, invalid_keys};
 use super::read::header_version;
 use super::schema::{self, SchemaError};
 use super::state::{ObjectRec, ObjectVersion, ObjectsState, WorkspaceObjects};
-use crate::http_util::{ApiError, Query, link, no_content, parse_uuid};
+use crate::http_util::{ApiError, Query, link, no_content, parse_uuid, see_other};
 use crate::state::{Model, Role, Shared};
 
 /// Where a POST writes.
@@ -340,11 +340,7 @@ fn restore(shared: &Shared, c: &Ctx, id: Uuid) -> R {
         &format!("{}/objects/{id}", super::common::workspace_base(c)),
         &[],
     );
-    let mut resp = (StatusCode::SEE_OTHER, axum::Json(body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(resp)
+    Ok(see_other(&location, body))
 }
 
 fn delete(

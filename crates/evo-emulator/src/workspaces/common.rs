@@ -1,26 +1,14 @@
 //! Shared pieces of the Workspaces API handlers: ids, lookups with their errors, JSON shapes.
 
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::clock::format_workspace_time;
-use crate::http_util::{ApiError, Service, link, parse_uuid};
+pub(super) use crate::http_util::respond;
+use crate::http_util::{ApiError, Service, link, parse_uuid, require_role, user_json};
 use crate::state::{Model, Org, Role, Shared, Workspace};
 
 pub(super) const S: Service = Service::Workspace;
-pub(super) type R = Result<Response, ApiError>;
-
-pub(super) fn respond(r: R) -> Response {
-    r.unwrap_or_else(IntoResponse::into_response)
-}
-
-pub(super) fn user_json(model: &Model, id: Uuid) -> Value {
-    match model.user(id) {
-        Some(u) => json!({"id": u.id, "name": u.name, "email": u.email}),
-        None => json!({"id": id, "name": null, "email": null}),
-    }
-}
 
 pub(super) fn org_not_found(org: Uuid) -> ApiError {
     ApiError::new(
@@ -112,18 +100,6 @@ pub(super) fn ws_mut(
     if w.deleted && !allow_deleted {
         return Err(ws_gone(ws));
     }
-    let role = w.role_of(user);
-    if role.is_none_or(|r| r < min_role) {
-        let permitted: Vec<&str> = [Role::Viewer, Role::Editor, Role::Owner]
-            .into_iter()
-            .filter(|r| *r >= min_role)
-            .map(Role::as_str)
-            .collect();
-        return Err(ApiError::insufficient_role(
-            S,
-            role.map(Role::as_str),
-            &permitted,
-        ));
-    }
+    require_role(S, w.role_of(user), min_role)?;
     Ok(w)
 }

@@ -80,10 +80,7 @@ pub(super) fn select_workspaces(
 ) -> Result<Vec<Workspace>, ApiError> {
     let o = model.org(org).ok_or_else(|| org_not_found(org))?;
     let inval = |n: &str, e: String| ApiError::validation(S, vec![(n.to_owned(), e)]);
-    let deleted = q
-        .bool("deleted")
-        .map_err(|e| inval("deleted", e))?
-        .unwrap_or(false);
+    let deleted = q.flag("deleted").map_err(|e| inval("deleted", e))?;
     let created_by = q.uuids("created_by").map_err(|e| inval("created_by", e))?;
     let user_ids = q.uuids("user_id").map_err(|e| inval("user_id", e))?;
     let created_at = time_filters(q, "created_at")?;
