@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::state::{Model, Role, Shared, Workspace};
+use crate::state::{Model, Role, Shared, Stamps, Workspace};
 
 /// Which API an error belongs to; decides the `type` URI prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -374,6 +374,24 @@ pub(crate) fn user_json(model: &Model, id: impl Into<Option<Uuid>>) -> Value {
             None => json!({"id": id, "name": null, "email": null}),
         },
     }
+}
+
+/// `body` (a JSON object) with the `stamps` of a file or an object as the File and Object APIs
+/// answer them (`created_at`, `created_by`, `modified_at`, `modified_by`, `deleted_at`,
+/// `deleted_by`), each time written by `time`.
+pub(crate) fn with_stamps(
+    mut body: Value,
+    model: &Model,
+    stamps: &Stamps,
+    time: fn(time::OffsetDateTime) -> String,
+) -> Value {
+    body["created_at"] = json!(time(stamps.created_at));
+    body["created_by"] = user_json(model, stamps.created_by);
+    body["modified_at"] = json!(time(stamps.modified_at));
+    body["modified_by"] = user_json(model, stamps.modified_by);
+    body["deleted_at"] = json!(stamps.deleted_at.map(time));
+    body["deleted_by"] = user_json(model, stamps.deleted_by);
+    body
 }
 
 /// A file or object path as sent (`/a/b.txt` or `a/b.txt`) without its leading slash, when it

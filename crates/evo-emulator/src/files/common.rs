@@ -9,6 +9,7 @@ use super::state::{FILES_CONTAINER, FileRec, FileVersion, FilesState, WorkspaceF
 use crate::clock::format_file_time;
 use crate::http_util::{
     ApiError, Service, authenticate, item_path, link, live_workspace, parse_uuid, user_json,
+    with_stamps,
 };
 pub(super) use crate::http_util::{ApiResult as R, respond};
 use crate::state::{Model, Role, Shared};
@@ -125,40 +126,30 @@ pub(super) fn download_json(
             })
             .collect::<Vec<_>>()
     });
-    json!({
+    let body = json!({
         "file_id": f.id,
         "name": f.name(),
         "path": f.folder(),
         "version_id": v.version_id.to_string(),
         "size": v.size,
         "etag": v.etag,
-        "created_at": format_file_time(f.created_at),
-        "created_by": user_json(model, Some(f.created_by)),
-        "modified_at": format_file_time(f.modified_at),
-        "modified_by": user_json(model, Some(f.modified_by)),
-        "deleted_at": f.deleted_at.map(format_file_time),
-        "deleted_by": user_json(model, f.deleted_by),
         "download": presign(shared, FILES_CONTAINER, &v.blob_name, "r"),
         "self": self_url,
         "versions": versions,
-    })
+    });
+    with_stamps(body, model, &f.stamps, format_file_time)
 }
 
 pub(super) fn list_json(shared: &Shared, model: &Model, c: &Ctx, f: &FileRec) -> Value {
     let v = f.latest();
-    json!({
+    let body = json!({
         "file_id": f.id,
         "name": f.name(),
         "path": f.folder(),
         "version_id": v.map(|v| v.version_id.to_string()),
         "size": v.map_or(0, |v| v.size),
         "etag": v.map_or(String::new(), |v| v.etag.clone()),
-        "created_at": format_file_time(f.created_at),
-        "created_by": user_json(model, Some(f.created_by)),
-        "modified_at": format_file_time(f.modified_at),
-        "modified_by": user_json(model, Some(f.modified_by)),
-        "deleted_at": f.deleted_at.map(format_file_time),
-        "deleted_by": user_json(model, f.deleted_by),
         "links": {"self": link(shared.hub(), &format!("{}/{}", files_base(c), f.id), &[])},
-    })
+    });
+    with_stamps(body, model, &f.stamps, format_file_time)
 }

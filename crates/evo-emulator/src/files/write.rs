@@ -15,7 +15,7 @@ use super::common::{
 use super::read::live_at;
 use super::state::{FILES_CONTAINER, FileRec, FilesState, UploadBinding, WorkspaceFiles};
 use crate::http_util::{ApiError, Query, link, no_content, parse_uuid, see_other};
-use crate::state::{Model, RestoreConflict, Role, Shared};
+use crate::state::{Model, RestoreConflict, Role, Shared, Stamps};
 use crate::storage::sas::presign;
 
 // ---------- upload registration ----------
@@ -115,12 +115,7 @@ pub(super) async fn put_by_path(
                     FileRec {
                         id,
                         path,
-                        created_at: now,
-                        created_by: c.user,
-                        modified_at: now,
-                        modified_by: c.user,
-                        deleted_at: None,
-                        deleted_by: None,
+                        stamps: Stamps::new(now, c.user),
                         versions: Vec::new(),
                         pending: Default::default(),
                     },
@@ -152,7 +147,7 @@ pub(super) async fn put_by_id(
             .files
             .get(&id)
             .ok_or_else(|| not_found("File does not exist."))?;
-        if f.deleted_at.is_some() {
+        if f.stamps.deleted_at.is_some() {
             return Err(gone());
         }
         register(&shared, &mut model, &c, id, q.get("version_id"))
@@ -173,7 +168,7 @@ pub(super) fn free_name(w: &WorkspaceFiles, path: &str, except: Uuid) -> Option<
         .find(|p| {
             !w.files
                 .values()
-                .any(|f| f.id != except && f.deleted_at.is_none() && f.path == *p)
+                .any(|f| f.id != except && f.stamps.deleted_at.is_none() && f.path == *p)
         })
 }
 
@@ -186,14 +181,14 @@ pub(super) fn restore_file(shared: &Shared, model: &mut Model, c: &Ctx, id: Uuid
         .get(&id)
         .filter(|f| f.visible())
         .ok_or_else(|| not_found("File does not exist."))?;
-    if f.deleted_at.is_none() {
+    if f.stamps.deleted_at.is_none() {
         return Ok(no_content());
     }
     let path = f.path.clone();
     let taken = w
         .files
         .values()
-        .any(|o| o.id != id && o.deleted_at.is_none() && o.path == path);
+        .any(|o| o.id != id && o.stamps.deleted_at.is_none() && o.path == path);
     let new_path = if taken {
         match policy {
             RestoreConflict::Reject => None,
@@ -216,10 +211,7 @@ pub(super) fn restore_file(shared: &Shared, model: &mut Model, c: &Ctx, id: Uuid
         .files
         .get_mut(&id)
         .ok_or_else(|| not_found("File does not exist."))?;
-    f.deleted_at = None;
-    f.deleted_by = None;
-    f.modified_at = now;
-    f.modified_by = c.user;
+    f.stamps.restore(now, c.user);
     let Some(p) = new_path else {
         return Ok(no_content());
     };
@@ -244,13 +236,10 @@ pub(super) fn delete_file(shared: &Shared, model: &mut Model, c: &Ctx, id: Uuid)
         .get_mut(&id)
         .filter(|f| f.visible())
         .ok_or_else(|| not_found("File not found."))?;
-    if f.deleted_at.is_some() {
+    if f.stamps.deleted_at.is_some() {
         return Err(gone());
     }
-    f.deleted_at = Some(now);
-    f.deleted_by = Some(c.user);
-    f.modified_at = now;
-    f.modified_by = c.user;
+    f.stamps.delete(now, c.user);
     Ok(no_content())
 }
 

@@ -11,6 +11,7 @@ use super::state::{
 use crate::clock::format_workspace_time;
 use crate::http_util::{
     ApiError, Service, authenticate, item_path, link, live_workspace, parse_uuid, user_json,
+    with_stamps,
 };
 pub(super) use crate::http_util::{ApiResult as R, respond};
 use crate::state::{Model, Role, Shared, Workspace};
@@ -239,18 +240,12 @@ pub(super) fn object_json(
     include_versions: bool,
 ) -> Value {
     let (stages, w) = view(model, c);
-    let mut body = json!({
+    let body = json!({
         "object_path": format!("/{}", o.path),
         "object_id": o.id,
         "object": &*v.object,
         "version_id": v.version_id,
         "etag": v.etag,
-        "created_at": format_workspace_time(o.created_at),
-        "created_by": user_json(model, Some(o.created_by)),
-        "modified_at": format_workspace_time(v.created_at),
-        "modified_by": user_json(model, Some(v.created_by)),
-        "deleted_at": o.deleted_at.map(format_workspace_time),
-        "deleted_by": user_json(model, o.deleted_by),
         "stage": stage_json(stages, v.stage),
         "geojson_bounding_box": geojson_bbox(&v.object),
         "links": {
@@ -258,6 +253,10 @@ pub(super) fn object_json(
             "data": data_links(shared, c, w, v),
         },
     });
+    let mut body = with_stamps(body, model, &o.stamps, format_workspace_time);
+    // An object at a version was last changed when that version was made.
+    body["modified_at"] = json!(format_workspace_time(v.created_at));
+    body["modified_by"] = user_json(model, v.created_by);
     if include_versions {
         body["versions"] = Value::Array(
             o.versions
@@ -274,21 +273,16 @@ pub(super) fn object_json(
 pub(super) fn listed_json(shared: &Shared, model: &Model, c: &Ctx, o: &ObjectRec) -> Value {
     let (stages, _) = view(model, c);
     let v = o.latest();
-    json!({
+    let body = json!({
         "name": o.name(),
         "path": o.folder(),
         "object_id": o.id,
         "schema": v.schema(),
         "version_id": v.version_id,
         "etag": v.etag,
-        "created_at": format_workspace_time(o.created_at),
-        "created_by": user_json(model, Some(o.created_by)),
-        "modified_at": format_workspace_time(o.modified_at),
-        "modified_by": user_json(model, Some(o.modified_by)),
-        "deleted_at": o.deleted_at.map(format_workspace_time),
-        "deleted_by": user_json(model, o.deleted_by),
         "stage": stage_json(stages, v.stage),
         "geojson_bounding_box": geojson_bbox(&v.object),
         "links": {"download": object_url(shared, c, &o.path, None)},
-    })
+    });
+    with_stamps(body, model, &o.stamps, format_workspace_time)
 }

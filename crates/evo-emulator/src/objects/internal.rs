@@ -38,7 +38,7 @@ pub(crate) fn object(
         .get(&ws)?
         .objects
         .get(&id)
-        .filter(|o| o.deleted_at.is_none())?;
+        .filter(|o| o.stamps.deleted_at.is_none())?;
     let v = match version {
         Some(v) => o.version(v)?,
         None => o.latest(),
@@ -123,10 +123,9 @@ pub(crate) fn write_version(
     let o = w
         .objects
         .get_mut(&id)
-        .filter(|o| o.deleted_at.is_none())
+        .filter(|o| o.stamps.deleted_at.is_none())
         .ok_or_else(|| format!("the object {id} is gone"))?;
-    o.modified_at = now;
-    o.modified_by = user;
+    o.stamps.modify(now, user);
     o.versions.push(ObjectVersion {
         version_id: version_id.clone(),
         object: Arc::new(object),

@@ -69,7 +69,7 @@ pub(super) async fn get_by_id(
             let w = workspace(&mut model, &c, Role::Viewer)?;
             w.objects
                 .get(&id)
-                .filter(|o| o.deleted_at.is_some() == deleted)
+                .filter(|o| o.stamps.deleted_at.is_some() == deleted)
                 .cloned()
                 .ok_or_else(|| object_not_found(Some(id), "Object not found."))?
         };
@@ -132,7 +132,7 @@ pub(super) async fn list_versions(
         let o = w
             .objects
             .get(&id)
-            .filter(|o| o.deleted_at.is_none())
+            .filter(|o| o.stamps.deleted_at.is_none())
             .cloned()
             .ok_or_else(|| object_not_found(Some(id), "Object not found."))?;
         let versions: Vec<Value> = ids
@@ -177,7 +177,7 @@ pub(super) async fn latest_versions(
                 let version = w
                     .objects
                     .get(id)
-                    .filter(|o| o.deleted_at.is_none())
+                    .filter(|o| o.stamps.deleted_at.is_none())
                     .map(|o| o.latest().version_id.clone());
                 json!({"object_id": id, "version_id": version})
             })

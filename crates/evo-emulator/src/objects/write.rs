@@ -20,7 +20,7 @@ use super::read::header_version;
 use super::schema::{self, SchemaError};
 use super::state::{ObjectRec, ObjectVersion, ObjectsState, WorkspaceObjects};
 use crate::http_util::{ApiError, Query, link, no_content, parse_uuid, see_other};
-use crate::state::{Model, Role, Shared};
+use crate::state::{Model, Role, Shared, Stamps};
 
 /// Where a POST writes.
 enum Target {
@@ -172,7 +172,7 @@ fn resolve(
                 let o = w
                     .objects
                     .get(&id)
-                    .filter(|o| o.deleted_at.is_none())
+                    .filter(|o| o.stamps.deleted_at.is_none())
                     .ok_or_else(|| object_not_found(Some(id), "Object not found."))?;
                 if let Some(other) = w.live_at(path).filter(|other| other.id != id) {
                     return Err(already_exists(other.id, path));
@@ -190,7 +190,7 @@ fn resolve(
             let o = w
                 .objects
                 .get(id)
-                .filter(|o| o.deleted_at.is_none())
+                .filter(|o| o.stamps.deleted_at.is_none())
                 .ok_or_else(|| object_not_found(Some(*id), "Object not found."))?;
             check_update(o, if_match, schema_id)?;
             Ok((*id, o.path.clone()))
@@ -249,17 +249,11 @@ fn post(shared: &Shared, c: &Ctx, target: Target, headers: &HeaderMap, body: &[u
     let o = w.objects.entry(id).or_insert_with(|| ObjectRec {
         id,
         path: path.clone(),
-        created_at: now,
-        created_by: c.user,
-        modified_at: now,
-        modified_by: c.user,
-        deleted_at: None,
-        deleted_by: None,
+        stamps: Stamps::new(now, c.user),
         versions: Vec::new(),
     });
     o.path = path;
-    o.modified_at = now;
-    o.modified_by = c.user;
+    o.stamps.modify(now, c.user);
     o.versions.push(version);
     let o = o.clone();
     let body = object_json(shared, &model, c, &o, o.latest(), false);
@@ -315,7 +309,7 @@ fn restore(shared: &Shared, c: &Ctx, id: Uuid) -> R {
         .objects
         .get(&id)
         .ok_or_else(|| object_not_found(Some(id), "Object not found."))?;
-    if o.deleted_at.is_none() {
+    if o.stamps.deleted_at.is_none() {
         return Ok(no_content());
     }
     let renamed = match w.live_at(&o.path) {
@@ -325,10 +319,7 @@ fn restore(shared: &Shared, c: &Ctx, id: Uuid) -> R {
     let Some(o) = w.objects.get_mut(&id) else {
         return Err(object_not_found(Some(id), "Object not found."));
     };
-    o.deleted_at = None;
-    o.deleted_by = None;
-    o.modified_at = now;
-    o.modified_by = c.user;
+    o.stamps.restore(now, c.user);
     let Some(path) = renamed else {
         return Ok(no_content());
     };
@@ -351,13 +342,14 @@ fn delete(
 ) -> R {
     let w = workspace(model, c, Role::Editor)?;
     let id = find(w).ok_or_else(|| object_not_found(None, "Object not found."))?;
-    let Some(o) = w.objects.get_mut(&id).filter(|o| o.deleted_at.is_none()) else {
+    let Some(o) = w
+        .objects
+        .get_mut(&id)
+        .filter(|o| o.stamps.deleted_at.is_none())
+    else {
         return Err(object_not_found(Some(id), "Object not found."));
     };
-    o.deleted_at = Some(now);
-    o.deleted_by = Some(c.user);
-    o.modified_at = now;
-    o.modified_by = c.user;
+    o.stamps.delete(now, c.user);
     Ok(no_content())
 }
 
@@ -422,7 +414,7 @@ pub(super) async fn update_metadata(
             .workspace(c.ws)
             .objects
             .get_mut(&id)
-            .filter(|o| o.deleted_at.is_none())
+            .filter(|o| o.stamps.deleted_at.is_none())
             .ok_or_else(|| object_not_found(Some(id), "Object not found."))?;
         let v = match q.get("version_id") {
             None => o.versions.last_mut(),
