@@ -100,6 +100,12 @@ impl Workspace {
     pub(crate) fn role_of(&self, user: Uuid) -> Option<Role> {
         self.roles.iter().find(|(u, _)| *u == user).map(|(_, r)| *r)
     }
+
+    /// Changed by `user` at `now`.
+    pub(crate) fn touch(&mut self, now: OffsetDateTime, user: Uuid) {
+        self.updated_at = now;
+        self.updated_by = user;
+    }
 }
 
 /// Who made an item of a workspace (a file, a geoscience object), who changed it last and who

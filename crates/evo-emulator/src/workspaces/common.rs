@@ -1,33 +1,35 @@
-//! Shared pieces of the Workspaces API handlers: ids, lookups with their errors, JSON shapes.
+//! Shared pieces of the Workspaces API handlers: the request context, lookups with their
+//! errors, JSON shapes.
 
+use axum::http::HeaderMap;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::clock::format_workspace_time;
 pub(super) use crate::http_util::respond;
-use crate::http_util::{ApiError, Service, link, parse_uuid, require_role, user_json};
+use crate::http_util::{
+    ApiError, Service, authenticate, link, parse_uuid, require_role, user_json,
+};
 use crate::state::{Model, Org, Role, Shared, Workspace};
 
 pub(super) const S: Service = Service::Workspace;
 
+/// 404 `not-found` saying what `detail` says.
+pub(super) fn not_found(detail: impl Into<String>) -> ApiError {
+    ApiError::new(S, 404, "not-found", "Not Found.", detail)
+}
+
+/// 400 `validation` for one query or body parameter.
+pub(super) fn invalid(name: &str, reason: impl Into<String>) -> ApiError {
+    ApiError::validation(S, vec![(name.to_owned(), reason.into())])
+}
+
 pub(super) fn org_not_found(org: Uuid) -> ApiError {
-    ApiError::new(
-        S,
-        404,
-        "not-found",
-        "Not Found.",
-        format!("Organization {org} was not found."),
-    )
+    not_found(format!("Organization {org} was not found."))
 }
 
 pub(super) fn ws_not_found(ws: Uuid) -> ApiError {
-    ApiError::new(
-        S,
-        404,
-        "not-found",
-        "Not Found.",
-        format!("Workspace {ws} was not found."),
-    )
+    not_found(format!("Workspace {ws} was not found."))
 }
 
 pub(super) fn ws_gone(ws: Uuid) -> ApiError {
@@ -72,34 +74,73 @@ pub(super) fn ws_json(
     })
 }
 
-pub(super) fn parse_ids(org: &str, ws: Option<&str>) -> Result<(Uuid, Option<Uuid>), ApiError> {
+/// The caller (scope `evo.workspace`) of a request on organization `org`, and the
+/// organization's id.
+pub(super) fn org_caller(
+    shared: &Shared,
+    headers: &HeaderMap,
+    org: &str,
+) -> Result<(Uuid, Uuid), ApiError> {
+    let user = authenticate(shared, headers, S, "evo.workspace")?;
     let org = parse_uuid(S, "org_id", org)?;
-    let ws = ws.map(|w| parse_uuid(S, "workspace_id", w)).transpose()?;
-    Ok((org, ws))
+    Ok((user, org))
+}
+
+/// The caller, organization and workspace of a request on one workspace.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Ctx {
+    pub(super) user: Uuid,
+    pub(super) org: Uuid,
+    pub(super) ws: Uuid,
+}
+
+/// The context of a request on workspace `ws` of organization `org` ([`org_caller`]).
+pub(super) fn ctx(
+    shared: &Shared,
+    headers: &HeaderMap,
+    org: &str,
+    ws: &str,
+) -> Result<Ctx, ApiError> {
+    let (user, org) = org_caller(shared, headers, org)?;
+    let ws = parse_uuid(S, "workspace_id", ws)?;
+    Ok(Ctx { user, org, ws })
 }
 
 pub(super) fn org_mut(model: &mut Model, org: Uuid) -> Result<&mut Org, ApiError> {
     model.org_mut(org).ok_or_else(|| org_not_found(org))
 }
 
-/// The workspace, checked for existence, deletion and the caller's role.
-pub(super) fn ws_mut(
-    model: &mut Model,
-    org: Uuid,
-    ws: Uuid,
-    user: Uuid,
+/// The workspace of `c`, checked for existence, deletion (unless `allow_deleted`) and the
+/// caller's role.
+pub(super) fn ws_mut<'a>(
+    model: &'a mut Model,
+    c: &Ctx,
     min_role: Role,
     allow_deleted: bool,
-) -> Result<&mut Workspace, ApiError> {
-    let o = org_mut(model, org)?;
+) -> Result<&'a mut Workspace, ApiError> {
+    let o = org_mut(model, c.org)?;
     let w = o
         .workspaces
         .iter_mut()
-        .find(|w| w.id == ws)
-        .ok_or_else(|| ws_not_found(ws))?;
+        .find(|w| w.id == c.ws)
+        .ok_or_else(|| ws_not_found(c.ws))?;
     if w.deleted && !allow_deleted {
-        return Err(ws_gone(ws));
+        return Err(ws_gone(c.ws));
     }
-    require_role(S, w.role_of(user), min_role)?;
+    require_role(S, w.role_of(c.user), min_role)?;
     Ok(w)
+}
+
+/// Removes the entries of `list` that `gone` picks; `missing` when it picks none.
+pub(super) fn remove_where<T>(
+    list: &mut Vec<T>,
+    gone: impl Fn(&T) -> bool,
+    missing: impl FnOnce() -> ApiError,
+) -> Result<(), ApiError> {
+    let before = list.len();
+    list.retain(|x| !gone(x));
+    if list.len() == before {
+        return Err(missing());
+    }
+    Ok(())
 }
