@@ -71,6 +71,17 @@ pub(super) fn ctx(
     Ok(Ctx { user, org, ws })
 }
 
+/// The caller of a request on a block model and the model it names (read before the model is
+/// locked: authentication reads the model too).
+pub(super) fn model_ctx(
+    shared: &Shared,
+    headers: &HeaderMap,
+    (org, ws, bm): (&str, &str, &str),
+) -> Result<(Ctx, Uuid), ApiError> {
+    let c = ctx(shared, headers, org, Some(ws))?;
+    Ok((c, parse_uuid(S, "bm_id", bm)?))
+}
+
 /// Checks that the workspace of `c` exists and the caller has at least `min` role in it.
 pub(super) fn check_role(model: &Model, c: &Ctx, min: Role) -> Result<(), ApiError> {
     let ws = c.ws.ok_or_else(|| bad_request("a workspace is required"))?;
