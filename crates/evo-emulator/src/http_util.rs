@@ -312,6 +312,54 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     (!token.is_empty()).then_some(token)
 }
 
+/// The caller, organization and workspace of a request on one workspace of a hub service.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ctx {
+    pub(crate) user: Uuid,
+    pub(crate) org: Uuid,
+    pub(crate) ws: Uuid,
+}
+
+/// How a hub service reads the context of a request on one of its workspaces: the kind of its
+/// problem details, the token scope it requires and the name its errors give the organization
+/// id.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WorkspaceApi {
+    pub(crate) service: Service,
+    pub(crate) scope: &'static str,
+    pub(crate) org_param: &'static str,
+}
+
+impl WorkspaceApi {
+    /// The context of a request on workspace `ws` of `org`: the caller is authenticated first,
+    /// then the ids are parsed.
+    pub(crate) fn ctx(
+        &self,
+        shared: &Shared,
+        headers: &HeaderMap,
+        org: &str,
+        ws: &str,
+    ) -> Result<Ctx, ApiError> {
+        let user = authenticate(shared, headers, self.service, self.scope)?;
+        let org = parse_uuid(self.service, self.org_param, org)?;
+        let ws = parse_uuid(self.service, "workspace_id", ws)?;
+        Ok(Ctx { user, org, ws })
+    }
+
+    /// [`Self::ctx`] of a request on an item of the workspace (a file, an object), and the
+    /// item's id (named `id_param` in errors).
+    pub(crate) fn item(
+        &self,
+        shared: &Shared,
+        headers: &HeaderMap,
+        (org, ws, id): (&str, &str, &str),
+        id_param: &str,
+    ) -> Result<(Ctx, Uuid), ApiError> {
+        let c = self.ctx(shared, headers, org, ws)?;
+        Ok((c, parse_uuid(self.service, id_param, id)?))
+    }
+}
+
 /// Parses a UUID path segment or answers 400 in the File/Workspace style.
 pub(crate) fn parse_uuid(service: Service, name: &str, raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| {

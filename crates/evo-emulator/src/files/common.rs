@@ -1,17 +1,15 @@
 //! What every File API handler shares: the request context (caller, organization, workspace),
 //! the role check, path rules, the File API's problem details and the JSON shapes of a file.
 
-use axum::http::HeaderMap;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::state::{FILES_CONTAINER, FileRec, FileVersion, FilesState, WorkspaceFiles};
 use crate::clock::format_file_time;
 use crate::http_util::{
-    ApiError, Service, authenticate, item_path, link, live_workspace, parse_uuid, user_json,
-    with_stamps,
+    ApiError, Service, WorkspaceApi, item_path, link, live_workspace, user_json, with_stamps,
 };
-pub(super) use crate::http_util::{ApiResult as R, respond};
+pub(super) use crate::http_util::{ApiResult as R, Ctx, respond};
 use crate::state::{Model, Role, Shared};
 use crate::storage::sas::presign;
 
@@ -56,23 +54,12 @@ pub(super) fn normalize_path(raw: &str) -> Result<String, ApiError> {
     Ok(p.to_owned())
 }
 
-pub(super) struct Ctx {
-    pub(super) user: Uuid,
-    pub(super) org: Uuid,
-    pub(super) ws: Uuid,
-}
-
-pub(super) fn ctx(
-    shared: &Shared,
-    headers: &HeaderMap,
-    org: &str,
-    ws: &str,
-) -> Result<Ctx, ApiError> {
-    let user = authenticate(shared, headers, S, "evo.file")?;
-    let org = parse_uuid(S, "organisation_id", org)?;
-    let ws = parse_uuid(S, "workspace_id", ws)?;
-    Ok(Ctx { user, org, ws })
-}
+/// How the File API reads the context of a request.
+pub(super) const API: WorkspaceApi = WorkspaceApi {
+    service: S,
+    scope: "evo.file",
+    org_param: "organisation_id",
+};
 
 /// The files of the workspace, if it exists, is not deleted and the caller has at least `min`
 /// role.

@@ -8,12 +8,12 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::common::{
-    Ctx, R, S, ctx, download_json, files_base, gone, invalid, list_json, normalize_path, not_found,
+    API, Ctx, R, download_json, files_base, gone, invalid, list_json, normalize_path, not_found,
     respond, workspace,
 };
 use super::state::{FileRec, WorkspaceFiles};
 use crate::clock::TimeFilter;
-use crate::http_util::{ApiError, Query, link, parse_uuid};
+use crate::http_util::{ApiError, Query, link};
 use crate::state::{Model, Role, Shared};
 
 // ---------- list ----------
@@ -45,7 +45,7 @@ pub(super) async fn list_files(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let q = Query::parse(raw.as_deref());
         let limit = q
             .u64("limit")
@@ -202,8 +202,7 @@ pub(super) async fn get_by_id(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let id = parse_uuid(S, "file_id", &file)?;
+        let (c, id) = API.item(&shared, &headers, (&org, &ws, &file), "file_id")?;
         let q = Query::parse(raw.as_deref());
         let allow_deleted = q.flag("deleted").map_err(|e| invalid("deleted", e))?;
         let mut model = shared.model();
@@ -235,7 +234,7 @@ pub(super) async fn get_by_path(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let path = normalize_path(&path)?;
         let q = Query::parse(raw.as_deref());
         let mut model = shared.model();

@@ -9,12 +9,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::common::{
-    Ctx, R, S, blob_name, ctx, download_json, files_base, gone, invalid, normalize_path, not_found,
+    API, Ctx, R, S, blob_name, download_json, files_base, gone, invalid, normalize_path, not_found,
     respond, workspace,
 };
 use super::read::live_at;
 use super::state::{FILES_CONTAINER, FileRec, FilesState, UploadBinding, WorkspaceFiles};
-use crate::http_util::{ApiError, Query, link, no_content, parse_uuid, see_other};
+use crate::http_util::{ApiError, Query, link, no_content, see_other};
 use crate::state::{Model, RestoreConflict, Role, Shared, Stamps};
 use crate::storage::sas::presign;
 
@@ -93,7 +93,7 @@ pub(super) async fn put_by_path(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let path = normalize_path(&path)?;
         let q = Query::parse(raw.as_deref());
         let now = shared.clock.now();
@@ -134,8 +134,7 @@ pub(super) async fn put_by_id(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let id = parse_uuid(S, "file_id", &file)?;
+        let (c, id) = API.item(&shared, &headers, (&org, &ws, &file), "file_id")?;
         let q = Query::parse(raw.as_deref());
         let restore = q.bool("deleted").map_err(|e| invalid("deleted", e))?;
         let mut model = shared.model();
@@ -249,8 +248,7 @@ pub(super) async fn delete_by_id(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let id = parse_uuid(S, "file_id", &file)?;
+        let (c, id) = API.item(&shared, &headers, (&org, &ws, &file), "file_id")?;
         let mut model = shared.model();
         delete_file(&shared, &mut model, &c, id)
     })())
@@ -262,7 +260,7 @@ pub(super) async fn delete_by_path(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let path = normalize_path(&path)?;
         let mut model = shared.model();
         let w = workspace(&mut model, &c, Role::Editor)?;

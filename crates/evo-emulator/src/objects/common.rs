@@ -10,10 +10,10 @@ use super::state::{
 };
 use crate::clock::format_workspace_time;
 use crate::http_util::{
-    ApiError, Service, authenticate, item_path, link, live_workspace, parse_uuid, user_json,
+    ApiError, Service, WorkspaceApi, authenticate, item_path, link, live_workspace, user_json,
     with_stamps,
 };
-pub(super) use crate::http_util::{ApiResult as R, respond};
+pub(super) use crate::http_util::{ApiResult as R, Ctx, respond};
 use crate::state::{Model, Role, Shared, Workspace};
 use crate::storage::sas::presign;
 
@@ -52,29 +52,16 @@ pub(super) fn bad_request(detail: impl Into<String>) -> ApiError {
     ApiError::new(S, 400, "bad-request", "Bad Request.", detail)
 }
 
-/// The caller, organization and workspace of a request.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Ctx {
-    pub(super) user: Uuid,
-    pub(super) org: Uuid,
-    pub(super) ws: Uuid,
-}
+/// How the Object API reads the context of a request.
+pub(super) const API: WorkspaceApi = WorkspaceApi {
+    service: S,
+    scope: "evo.object",
+    org_param: "org_id",
+};
 
 /// The caller (scope `evo.object`) of a request on an organization.
 pub(super) fn caller(shared: &Shared, headers: &HeaderMap) -> Result<Uuid, ApiError> {
     authenticate(shared, headers, S, "evo.object")
-}
-
-pub(super) fn ctx(
-    shared: &Shared,
-    headers: &HeaderMap,
-    org: &str,
-    ws: &str,
-) -> Result<Ctx, ApiError> {
-    let user = caller(shared, headers)?;
-    let org = parse_uuid(S, "org_id", org)?;
-    let ws = parse_uuid(S, "workspace_id", ws)?;
-    Ok(Ctx { user, org, ws })
 }
 
 /// The live workspace of `c`, checked for the caller's role.

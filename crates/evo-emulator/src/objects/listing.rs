@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::common::{Ctx, S, caller, ctx, geojson_bbox, listed_json, respond, stage_json, view};
+use super::common::{API, Ctx, S, caller, geojson_bbox, listed_json, respond, stage_json, view};
 use super::read::org_not_found;
 use super::state::{ObjectRec, ObjectsState};
 use crate::clock::{TimeFilter, TimeOp, format_workspace_time};
@@ -435,7 +435,7 @@ pub(super) async fn list_objects(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let q = Query::parse(raw.as_deref());
         let listing = Listing::parse(&q)?;
         let mut model = shared.model();

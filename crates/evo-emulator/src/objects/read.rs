@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::common::{
-    Ctx, R, S, caller, ctx, invalid, normalize_path, object_json, object_not_found, respond,
+    API, Ctx, R, S, caller, invalid, normalize_path, object_json, object_not_found, respond,
     version_json, workspace,
 };
 use super::state::{ObjectRec, ObjectsState};
@@ -59,8 +59,7 @@ pub(super) async fn get_by_id(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let id = parse_uuid(S, "object_id", &id)?;
+        let (c, id) = API.item(&shared, &headers, (&org, &ws, &id), "object_id")?;
         let q = Query::parse(raw.as_deref());
         // `deleted=true` asks for a deleted object; otherwise only live objects are found.
         let deleted = q.flag("deleted").map_err(|e| invalid("deleted", e))?;
@@ -84,7 +83,7 @@ pub(super) async fn get_by_path(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let path = normalize_path(&path)?;
         let q = Query::parse(raw.as_deref());
         let o = {
@@ -107,8 +106,7 @@ pub(super) async fn list_versions(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let id = parse_uuid(S, "object_id", &id)?;
+        let (c, id) = API.item(&shared, &headers, (&org, &ws, &id), "object_id")?;
         let body: Value =
             serde_json::from_slice(&body).map_err(|e| invalid("body", format!("not JSON: {e}")))?;
         let ids: Vec<&str> = body
@@ -153,7 +151,7 @@ pub(super) async fn latest_versions(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let body: Value =
             serde_json::from_slice(&body).map_err(|e| invalid("body", format!("not JSON: {e}")))?;
         let ids: Vec<Uuid> = body

@@ -12,14 +12,14 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::common::{
-    Ctx, R, S, bad_request, ctx, data_held, invalid, normalize_path, object_json, object_not_found,
+    API, Ctx, R, S, bad_request, data_held, invalid, normalize_path, object_json, object_not_found,
     respond, workspace,
 };
 use super::data::{data_refs, invalid_keys};
 use super::read::header_version;
 use super::schema::{self, SchemaError};
 use super::state::{ObjectRec, ObjectVersion, ObjectsState, WorkspaceObjects};
-use crate::http_util::{ApiError, Query, link, no_content, parse_uuid, see_other};
+use crate::http_util::{ApiError, Query, link, no_content, see_other};
 use crate::state::{Model, Role, Shared, Stamps};
 
 /// Where a POST writes.
@@ -267,7 +267,7 @@ pub(super) async fn post_by_path(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let path = normalize_path(&path)?;
         post(&shared, &c, Target::Path(path), &headers, &body)
     })())
@@ -281,8 +281,7 @@ pub(super) async fn post_by_id(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let id = parse_uuid(S, "object_id", &id)?;
+        let (c, id) = API.item(&shared, &headers, (&org, &ws, &id), "object_id")?;
         let q = Query::parse(raw.as_deref());
         if q.bool("deleted").map_err(|e| invalid("deleted", e))? == Some(false) {
             return restore(&shared, &c, id);
@@ -359,8 +358,7 @@ pub(super) async fn delete_by_id(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let id = parse_uuid(S, "object_id", &id)?;
+        let (c, id) = API.item(&shared, &headers, (&org, &ws, &id), "object_id")?;
         let now = shared.clock.now();
         delete(&mut shared.model(), &c, now, |_| Some(id))
     })())
@@ -372,7 +370,7 @@ pub(super) async fn delete_by_path(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let path = normalize_path(&path)?;
         let now = shared.clock.now();
         delete(&mut shared.model(), &c, now, |w| {
@@ -391,8 +389,7 @@ pub(super) async fn update_metadata(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let id = parse_uuid(S, "object_id", &id)?;
+        let (c, id) = API.item(&shared, &headers, (&org, &ws, &id), "object_id")?;
         let q = Query::parse(raw.as_deref());
         let body: Value =
             serde_json::from_slice(&body).map_err(|e| invalid("body", format!("not JSON: {e}")))?;

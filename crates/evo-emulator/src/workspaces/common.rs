@@ -6,10 +6,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::clock::format_workspace_time;
-pub(super) use crate::http_util::respond;
 use crate::http_util::{
-    ApiError, Service, authenticate, link, parse_uuid, require_role, user_json,
+    ApiError, Service, WorkspaceApi, authenticate, link, parse_uuid, require_role, user_json,
 };
+pub(super) use crate::http_util::{Ctx, respond};
 use crate::state::{Model, Org, Role, Shared, Workspace};
 
 pub(super) const S: Service = Service::Workspace;
@@ -86,25 +86,12 @@ pub(super) fn org_caller(
     Ok((user, org))
 }
 
-/// The caller, organization and workspace of a request on one workspace.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Ctx {
-    pub(super) user: Uuid,
-    pub(super) org: Uuid,
-    pub(super) ws: Uuid,
-}
-
-/// The context of a request on workspace `ws` of organization `org` ([`org_caller`]).
-pub(super) fn ctx(
-    shared: &Shared,
-    headers: &HeaderMap,
-    org: &str,
-    ws: &str,
-) -> Result<Ctx, ApiError> {
-    let (user, org) = org_caller(shared, headers, org)?;
-    let ws = parse_uuid(S, "workspace_id", ws)?;
-    Ok(Ctx { user, org, ws })
-}
+/// How the Workspaces API reads the context of a request on one workspace.
+pub(super) const API: WorkspaceApi = WorkspaceApi {
+    service: S,
+    scope: "evo.workspace",
+    org_param: "org_id",
+};
 
 pub(super) fn org_mut(model: &mut Model, org: Uuid) -> Result<&mut Org, ApiError> {
     model.org_mut(org).ok_or_else(|| org_not_found(org))

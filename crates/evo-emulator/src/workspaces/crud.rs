@@ -13,7 +13,7 @@ use crate::http_util::{ApiError, Query, no_content};
 use crate::state::{Role, Shared, Workspace};
 
 use super::common::S;
-use super::common::{ctx, invalid, org_caller, org_mut, respond, ws_json, ws_mut};
+use super::common::{API, invalid, org_caller, org_mut, respond, ws_json, ws_mut};
 use super::validation::{
     conflict, name_taken, parse_body, validate_bbox, validate_labels, validate_name,
     validate_string,
@@ -90,7 +90,7 @@ pub(super) async fn get_workspace(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let q = Query::parse(raw.as_deref());
         let deleted = q.flag("deleted").map_err(|e| invalid("deleted", e))?;
         let mut model = shared.model();
@@ -106,7 +106,7 @@ pub(super) async fn update_workspace(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let body = parse_body(&body)?;
         let mut errs = Vec::new();
         let name = body.get("name").map(|v| validate_name(v, &mut errs));
@@ -159,7 +159,7 @@ pub(super) async fn delete_workspace(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let now = shared.clock.now();
         let mut model = shared.model();
         let w = ws_mut(&mut model, &c, Role::Owner, false)?;
@@ -176,7 +176,7 @@ pub(super) async fn restore_workspace(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let q = Query::parse(raw.as_deref());
         match q.bool("deleted") {
             Ok(Some(false)) => {}

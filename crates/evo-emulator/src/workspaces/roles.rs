@@ -9,11 +9,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::http_util::{Query, link, no_content, parse_uuid};
+use crate::http_util::{Query, link, no_content};
 use crate::state::{Role, Shared, User};
 
-use super::common::S;
-use super::common::{ctx, invalid, not_found, remove_where, respond, ws_mut};
+use super::common::{API, invalid, not_found, remove_where, respond, ws_mut};
 use super::validation::parse_body;
 
 pub(super) async fn current_user_role(
@@ -22,7 +21,7 @@ pub(super) async fn current_user_role(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let mut model = shared.model();
         let role = ws_mut(&mut model, &c, Role::Viewer, false)?.role_of(c.user);
         Ok(axum::Json(json!({"user_id": c.user, "role": role.map(Role::as_str)})).into_response())
@@ -36,7 +35,7 @@ pub(super) async fn list_user_roles(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let q = Query::parse(raw.as_deref());
         let filter = q.uuids("user_id").map_err(|e| invalid("user_id", e))?;
         let mut model = shared.model();
@@ -70,7 +69,7 @@ pub(super) async fn assign_user_role(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let body = parse_body(&body)?;
         let role = body
             .get("role")
@@ -137,8 +136,7 @@ pub(super) async fn delete_user_role(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let target = parse_uuid(S, "user_id", &target)?;
+        let (c, target) = API.item(&shared, &headers, (&org, &ws, &target), "user_id")?;
         let now = shared.clock.now();
         let mut model = shared.model();
         let w = ws_mut(&mut model, &c, Role::Owner, false)?;

@@ -11,7 +11,7 @@ use crate::http_util::{ApiError, no_content};
 use crate::state::{Role, Shared};
 
 use super::common::S;
-use super::common::{ctx, not_found, respond, ws_mut};
+use super::common::{API, not_found, respond, ws_mut};
 
 pub(super) const THUMBNAIL_LIMIT: usize = 10 * 1024 * 1024;
 
@@ -21,7 +21,7 @@ pub(super) async fn get_thumbnail(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let mut model = shared.model();
         let w = ws_mut(&mut model, &c, Role::Viewer, false)?;
         let Some((bytes, ctype)) = w.thumbnail.clone() else {
@@ -42,7 +42,7 @@ pub(super) async fn put_thumbnail(
 ) -> Response {
     let bytes = axum::body::to_bytes(body, THUMBNAIL_LIMIT + 1).await;
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let bytes = match bytes {
             Ok(b) if b.len() <= THUMBNAIL_LIMIT => b,
             _ => {
@@ -83,7 +83,7 @@ pub(super) async fn delete_thumbnail(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let now = shared.clock.now();
         let mut model = shared.model();
         let w = ws_mut(&mut model, &c, Role::Editor, false)?;
