@@ -45,6 +45,11 @@ pub(super) fn invalid(name: &str, reason: impl Into<String>) -> ApiError {
     ApiError::validation(S, vec![(name.to_owned(), reason.into())])
 }
 
+/// A request body parsed as JSON (422 on `body` when it is not JSON).
+pub(super) fn json_body(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| invalid("body", format!("not JSON: {e}")))
+}
+
 /// 409.
 pub(super) fn conflict(detail: impl Into<String>) -> ApiError {
     ApiError::new(S, 409, "conflict", "Conflict", detail)

@@ -165,19 +165,9 @@ async fn work(shared: &Arc<Shared>, job: Uuid) -> Result<Value, Value> {
             let bytes = tokio::task::spawn_blocking(move || super::query::run(&shared2, &rec))
                 .await
                 .unwrap_or_else(|e| Err(failure(500, "Error in Query", e.to_string())))?;
-            let key = format!("{CONTAINER}/{blob}");
-            let length = bytes.len() as u64;
-            let body = futures_util::stream::once(async move { Ok::<_, String>(bytes) }).boxed();
             shared
                 .blobs
-                .put_blob(
-                    &key,
-                    body,
-                    length,
-                    crate::storage::checksum::Expected::default(),
-                    Some("application/octet-stream".to_owned()),
-                    Vec::new(),
-                )
+                .put_bytes(&format!("{CONTAINER}/{blob}"), bytes)
                 .await
                 .map_err(|e| failure(500, "Error in Query", e.message))?;
             Ok(json!({}))

@@ -25,7 +25,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::common::{
-    Ctx, R, S, bad_request, invalid, model_ctx, model_rec, not_found, respond, units,
+    Ctx, R, S, bad_request, invalid, json_body, model_ctx, model_rec, not_found, respond, units,
 };
 use super::jobs::{answer_with_job, failure, job_url, new_job, spawn_job};
 use super::models::{page, page_json};
@@ -233,7 +233,7 @@ fn optional_json(body: &Bytes) -> Result<Value, ApiError> {
     if body.is_empty() {
         return Ok(json!({}));
     }
-    serde_json::from_slice(body).map_err(|e| invalid("body", format!("not JSON: {e}")))
+    json_body(body)
 }
 
 /// `POST .../report-specifications/{rs}/jobs`: `{version_uuid?}`.

@@ -47,6 +47,11 @@ pub(super) fn invalid(name: &str, reason: impl Into<String>) -> ApiError {
     ApiError::validation(S, vec![(name.to_owned(), reason.into())])
 }
 
+/// A request body parsed as JSON (422 on `body` when it is not JSON).
+pub(super) fn json_body(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| invalid("body", format!("not JSON: {e}")))
+}
+
 /// 400 with the API's `bad-request` type.
 pub(super) fn bad_request(detail: impl Into<String>) -> ApiError {
     ApiError::new(S, 400, "bad-request", "Bad Request.", detail)

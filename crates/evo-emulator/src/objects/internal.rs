@@ -15,7 +15,6 @@ use super::data::data_refs;
 use super::schema;
 use super::state::{DATA_CONTAINER, DataFile, ObjectVersion, ObjectsState};
 use crate::state::Shared;
-use crate::storage::checksum::Expected;
 
 /// An object version as another service sees it.
 #[derive(Debug, Clone)]
@@ -66,20 +65,9 @@ pub(crate) async fn write_data(
 ) -> Result<String, String> {
     let name = hex::encode(Sha256::digest(&bytes));
     let key = format!("{DATA_CONTAINER}/{}", data_blob(org, ws, &name));
-    let length = bytes.len() as u64;
-    let body = Box::pin(futures_util::stream::once(async move {
-        Ok::<_, String>(Bytes::from(bytes))
-    }));
     shared
         .blobs
-        .put_blob(
-            &key,
-            body,
-            length,
-            Expected::default(),
-            Some("application/octet-stream".into()),
-            Vec::new(),
-        )
+        .put_bytes(&key, Bytes::from(bytes))
         .await
         .map_err(|e| format!("storing the data file failed: {e:?}"))?;
     Ok(name)

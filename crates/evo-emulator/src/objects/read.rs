@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::common::{
-    API, Ctx, R, S, caller, invalid, normalize_path, object_json, object_not_found, respond,
-    version_json, workspace,
+    API, Ctx, R, S, caller, invalid, json_body, normalize_path, object_json, object_not_found,
+    respond, version_json, workspace,
 };
 use super::state::{ObjectRec, ObjectsState};
 use crate::http_util::{ApiError, Query, parse_uuid};
@@ -107,8 +107,7 @@ pub(super) async fn list_versions(
 ) -> Response {
     respond((|| {
         let (c, id) = API.item(&shared, &headers, (&org, &ws, &id), "object_id")?;
-        let body: Value =
-            serde_json::from_slice(&body).map_err(|e| invalid("body", format!("not JSON: {e}")))?;
+        let body = json_body(&body)?;
         let ids: Vec<&str> = body
             .get("version_ids")
             .and_then(Value::as_array)
@@ -152,8 +151,7 @@ pub(super) async fn latest_versions(
 ) -> Response {
     respond((|| {
         let c = API.ctx(&shared, &headers, &org, &ws)?;
-        let body: Value =
-            serde_json::from_slice(&body).map_err(|e| invalid("body", format!("not JSON: {e}")))?;
+        let body = json_body(&body)?;
         let ids: Vec<Uuid> = body
             .as_array()
             .ok_or_else(|| invalid("body", "a list of object ids is required"))?

@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::common::{
-    API, Ctx, R, S, bad_request, data_held, invalid, normalize_path, object_json, object_not_found,
-    respond, workspace,
+    API, Ctx, R, S, bad_request, data_held, invalid, json_body, normalize_path, object_json,
+    object_not_found, respond, workspace,
 };
 use super::data::{data_refs, invalid_keys};
 use super::read::header_version;
@@ -39,8 +39,7 @@ struct Posted {
 }
 
 fn parse_object(body: &[u8]) -> Result<Posted, ApiError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| invalid("body", format!("not JSON: {e}")))?;
+    let value = json_body(body)?;
     let Value::Object(mut object) = value else {
         return Err(invalid("body", "the object must be a JSON object"));
     };
@@ -391,8 +390,7 @@ pub(super) async fn update_metadata(
     respond((|| {
         let (c, id) = API.item(&shared, &headers, (&org, &ws, &id), "object_id")?;
         let q = Query::parse(raw.as_deref());
-        let body: Value =
-            serde_json::from_slice(&body).map_err(|e| invalid("body", format!("not JSON: {e}")))?;
+        let body = json_body(&body)?;
         let stage = match body.get("stage_id") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(

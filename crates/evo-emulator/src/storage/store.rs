@@ -392,6 +392,20 @@ impl BlobStore {
         Ok(props)
     }
 
+    /// Stores `bytes` whole as the blob `key` (`application/octet-stream`, no metadata, no
+    /// checksum claimed): a blob a service writes itself (a query's result, a data file).
+    pub(crate) async fn put_bytes(
+        &self,
+        key: &str,
+        bytes: Bytes,
+    ) -> Result<(Props, Computed), StoreError> {
+        let length = bytes.len() as u64;
+        let body = futures_util::stream::once(async move { Ok::<_, String>(bytes) }).boxed();
+        let ctype = Some("application/octet-stream".to_owned());
+        self.put_blob(key, body, length, Expected::default(), ctype, Vec::new())
+            .await
+    }
+
     /// Put Blob: replaces the blob with one body.
     pub(crate) async fn put_blob(
         &self,
