@@ -1,5 +1,9 @@
 //! The io benchmark: orchestration (emulator, source file, child processes, report) and the
-//! evo-io side of each measurement.
+//! evo-io side of each measurement; and what the benchmarks beside the Python SDK share: its
+//! folder and script ([`beside_python`]), each side's child ([`PythonBench::side_command`],
+//! [`child_result`]), the emulator with its TLS blob listener ([`tls_emulator`]), the evo-rs
+//! child's hub connection ([`child_hub_connection`]), settings from the environment
+//! ([`env_number`]) and the best of the rounds ([`BestOf`]).
 
 use std::collections::HashMap;
 use std::io::Write as _;
