@@ -20,7 +20,7 @@ use evo_workspaces::{ListWorkspacesQuery, WorkspacesClient};
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, Empty};
 
-use crate::io::{PythonBench, child_result};
+use crate::io::{ChildTarget, PythonBench, child_result};
 use crate::rusage::own_cpu_seconds;
 
 /// The Python side, written next to the benchmark's files at run time.
@@ -165,12 +165,12 @@ pub fn child(args: &[String]) -> Result<(), String> {
             "usage: evo-bench api-child <rust|hyper> HUB ORG WORKSPACE CALLS CONCURRENCY".into(),
         );
     };
-    let token = std::env::var("EVO_TOKEN").map_err(|_| "EVO_TOKEN is not set".to_owned())?;
-    let hub: url::Url = hub.parse().map_err(|e| format!("bad hub URL: {e}"))?;
-    let org: uuid::Uuid = org.parse().map_err(|e| format!("bad org id: {e}"))?;
-    let workspace: uuid::Uuid = workspace
-        .parse()
-        .map_err(|e| format!("bad workspace id: {e}"))?;
+    let ChildTarget {
+        hub,
+        org,
+        workspace,
+        token,
+    } = ChildTarget::parse(hub, org, workspace)?;
     let calls: usize = calls.parse().map_err(|_| "bad call count".to_owned())?;
     let concurrency: usize = concurrency
         .parse()

@@ -36,8 +36,8 @@ use evo_io::{BlobClient, Destination, Source};
 use sha2::Digest as _;
 
 use crate::files::{Best, python_version, run_child};
-use crate::io::{PythonBench, mib_per_s, peak_rss, write_source};
-use crate::rusage::{children_cpu_seconds, own_cpu_seconds};
+use crate::io::{PythonBench, env_number, mib_per_s, peak_rss, write_source};
+use crate::rusage::own_cpu_seconds;
 
 /// The Python side, written next to the benchmark's files at run time.
 const PYTHON_SCRIPT: &str = include_str!("../python/azurite_bench.py");
@@ -54,15 +54,7 @@ struct Settings {
 
 impl Settings {
     fn from_env() -> Result<Self, String> {
-        let number = |name: &str, default: u64| -> Result<u64, String> {
-            match std::env::var(name) {
-                Ok(v) => v
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("{name}={v:?} is not a whole number")),
-                Err(_) => Ok(default),
-            }
-        };
+        let number = |name: &str, default: u64| env_number(name, default, "a whole number");
         Ok(Settings {
             size_mib: number("EVO_BENCH_AZURITE_MIB", 256)?.max(1),
             rounds: number("EVO_BENCH_ROUNDS", 3)?.max(1) as usize,
@@ -77,7 +69,7 @@ pub fn orchestrate() -> Result<(), String> {
 }
 
 fn run(bench: &PythonBench<'_>, settings: &Settings) -> Result<(), String> {
-    let (dir, python, script) = (bench.dir, bench.python, bench.script);
+    let (dir, python) = (bench.dir, bench.python);
     let size = settings.size_mib << 20;
     let source = dir.join("source.bin");
     write_source(&source, size)?;
@@ -130,44 +122,18 @@ fn run(bench: &PythonBench<'_>, settings: &Settings) -> Result<(), String> {
             );
             let downloaded = dir.join(format!("{side}-down.bin"));
             let _ = std::fs::remove_file(&downloaded);
-            let mut command = if side == "rust" {
-                let mut c = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
-                c.arg("azurite-child");
-                c
-            } else {
-                let mut c = Command::new(python);
-                c.arg(script).env("SSL_CERT_FILE", &ca);
-                c
-            };
-            command
-                .arg(url.as_str())
-                .arg(&source)
-                .arg(&downloaded)
-                .arg(&source_sha256);
-            if side == "rust" {
-                command.arg(&ca);
-            }
+            let command = bench.side_command(side, "azurite-child", &ca, |c| {
+                c.arg(url.as_str())
+                    .arg(&source)
+                    .arg(&downloaded)
+                    .arg(&source_sha256);
+            })?;
             // Earlier rounds leave dirty pages; write them back before the clocks start.
             let _ = Command::new("sync").status();
-            let before = children_cpu_seconds();
-            let mut measured = run_child(side, command)?;
-            measured.process_cpu = children_cpu_seconds() - before;
+            let measured = run_child(side, command)?;
             let _ = std::fs::remove_file(&downloaded);
-            println!(
-                "  round {} {side:6} upload {:7.1} MiB/s  download {:7.1} MiB/s  cpu {:5.2} + {:5.2} s (process {:5.2} s)  peak {:4} MiB",
-                round + 1,
-                mib_per_s(size, measured.upload_seconds),
-                mib_per_s(size, measured.download_seconds),
-                measured.upload_cpu,
-                measured.download_cpu,
-                measured.process_cpu,
-                measured.peak_bytes >> 20
-            );
-            let best = Best::new(&measured, size);
-            results
-                .entry(side)
-                .and_modify(|b| b.merge(best))
-                .or_insert(best);
+            println!("  {}", measured.line(round, side, size));
+            Best::keep(&mut results, side, &measured, size);
         }
     }
     drop(azurite);

@@ -12,7 +12,6 @@
 //! one pyarrow Table, as its API gives; evo-rs batch by batch, as its API streams). Each side
 //! runs in its own child process per round (its own peak resident memory); best of 3 rounds.
 
-use std::collections::HashMap;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,42 +20,23 @@ use evo_blockmodels::evo_tables::arrow_array::{ArrayRef, Float64Array};
 use evo_blockmodels::{
     BlockModelsClient, BlockSize, ColumnChanges, NewBlockModel, Query, Size3, SizeOptions,
 };
-use evo_core::{ApiConnector, Environment, StaticTokenAuthorizer};
-use evo_emulator::{Emulator, Seed};
-use evo_hyper::HyperTransport;
+use evo_core::{ApiConnector, Environment};
 use futures_util::StreamExt as _;
 
-use crate::io::{PythonBench, child_result, peak_rss};
+use crate::io::{
+    BestOf, PythonBench, child_hub_connection, child_result, hub_connection, peak_rss, tls_emulator,
+};
 
 const ROUNDS: usize = 3;
 const PYTHON_SCRIPT: &str = include_str!("../python/blockmodels_bench.py");
 const SIDES: [&str; 2] = ["rust", "python"];
 const N: (u32, u32, u32) = (200, 200, 100);
 
-#[derive(Debug, Clone, Copy)]
-struct Round {
-    update_seconds: f64,
-    query_seconds: f64,
-    peak_bytes: u64,
-}
-
+/// The block models client of a hub connection ([`hub_connection`], [`child_hub_connection`]).
 fn client(
-    hub: url::Url,
-    org: uuid::Uuid,
-    ws: uuid::Uuid,
-    token: String,
-    ca: &[u8],
+    (environment, connector): (Environment, ApiConnector),
 ) -> Result<BlockModelsClient, String> {
-    let transport = HyperTransport::builder()
-        .add_root_certificate(ca)
-        .build()
-        .map_err(|e| format!("building the transport: {e}"))?;
-    let connector = ApiConnector::builder(hub.clone())
-        .transport(Arc::new(transport))
-        .authorizer(Arc::new(StaticTokenAuthorizer::new(token)))
-        .build()
-        .map_err(|e| format!("building the connector: {e}"))?;
-    BlockModelsClient::new(Environment::new(hub, org, ws), connector)
+    BlockModelsClient::new(environment, connector)
         .map_err(|e| format!("building the block models client: {e}"))
 }
 
@@ -71,41 +51,18 @@ pub fn orchestrate() -> Result<(), String> {
 }
 
 fn run(bench: &PythonBench<'_>) -> Result<(), String> {
-    let (dir, python, script) = (bench.dir, bench.python, bench.script);
-    let ca = dir.join("emulator-ca.pem");
+    let ca = bench.dir.join("emulator-ca.pem");
     let rt = crate::io::runtime()?;
-    let seed = Seed::from_json(
-        r#"{"organizations": [{"display_name": "Bench", "workspaces": [{"name": "Bench"}]}]}"#,
-    )
-    .map_err(|e| format!("the seed: {e}"))?;
-    let emulator = rt.block_on(async {
-        Emulator::builder()
-            .seed(seed)
-            .blob_listener_on_random_loopback_443()
-            .ca_cert_path(&ca)
-            .start()
-            .await
-            .map_err(|e| {
-                format!(
-                    "starting the emulator with a TLS blob listener on a loopback port 443: {e}"
-                )
-            })
-    })?;
-    let workspace = emulator
-        .organizations()
-        .first()
-        .and_then(|org| org.workspaces.first())
-        .map(|w| w.0)
-        .ok_or("the seeded workspace is missing")?;
+    let (emulator, workspace) = tls_emulator(&rt, &ca, |builder| builder)?;
     let token = emulator.issue_token(&["evo.blocksync"]);
     let ca_pem = std::fs::read(&ca).map_err(|e| format!("reading the CA: {e}"))?;
-    let setup = client(
+    let setup = client(hub_connection(
         emulator.hub_url(),
         emulator.org_id(),
         workspace,
         token.clone(),
         &ca_pem,
-    )?;
+    )?)?;
     let (hub, org, ws) = (
         emulator.hub_url().to_string(),
         emulator.org_id().to_string(),
@@ -120,9 +77,7 @@ fn run(bench: &PythonBench<'_>) -> Result<(), String> {
         emulator.hub_url(),
         emulator.blob_base_url()
     );
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut best: HashMap<(&str, &str), f64> = HashMap::new();
-    let mut peaks: HashMap<&str, u64> = HashMap::new();
+    let mut best = BestOf::new(["update", "query"]);
     for round in 0..ROUNDS {
         let mut sides = SIDES;
         sides.rotate_left(round % SIDES.len());
@@ -157,103 +112,46 @@ fn run(bench: &PythonBench<'_>) -> Result<(), String> {
                     .map_err(|e| format!("filling the model: {e}"))?;
                 Ok::<_, String>(model.bm_uuid)
             })?;
-            let cache = dir.join(format!("{side}-cache-{round}"));
+            let cache = bench.dir.join(format!("{side}-cache-{round}"));
             let _ = Command::new("sync").status();
-            let mut command = if side == "rust" {
-                let mut c = Command::new(&exe);
-                c.arg("blockmodels-child");
-                c
-            } else {
-                let mut c = Command::new(python);
-                c.arg(script).env("SSL_CERT_FILE", &ca);
-                c
-            };
-            command
-                .args([&hub, &org, &ws, &bm.to_string()])
-                .args([N.0, N.1, N.2].map(|n| n.to_string()))
-                .arg(&cache)
-                .env("EVO_TOKEN", &token);
-            if side == "rust" {
-                command.arg(&ca);
-            }
+            let mut command = bench.side_command(side, "blockmodels-child", &ca, |c| {
+                c.args([&hub, &org, &ws, &bm.to_string()])
+                    .args([N.0, N.1, N.2].map(|n| n.to_string()))
+                    .arg(&cache)
+                    .env("EVO_TOKEN", &token);
+            })?;
             let result = child_result(side, &mut command)?;
-            let measured = match (
-                result.number::<f64>("update_seconds"),
-                result.number::<f64>("query_seconds"),
-                result.number::<u64>("peak_bytes"),
-                result.number::<usize>("rows"),
-            ) {
-                (Some(u), Some(q), Some(p), Some(rows))
-                    if u > 0.0 && q > 0.0 && rows == blocks() =>
-                {
-                    Round {
-                        update_seconds: u,
-                        query_seconds: q,
-                        peak_bytes: p,
-                    }
-                }
-                _ => return Err(format!("malformed {side} child result {:?}", result.line)),
-            };
             let _ = std::fs::remove_dir_all(&cache);
             rt.block_on(setup.delete(bm))
                 .map_err(|e| format!("deleting the model: {e}"))?;
             // evo-rs also says where its query time went (the job and download, then the
             // decoding), to show what a faster client can still win.
-            let split = result
-                .number::<f64>("fetched_seconds")
-                .map(|f| {
-                    let alone = match (
-                        result.number::<f64>("job_seconds"),
-                        result.number::<f64>("download_seconds"),
-                    ) {
-                        (Some(j), Some(d)) => format!(
-                            "; alone: job {j:.2} s, download {d:.2} s of {} MiB",
-                            result.number::<u64>("result_bytes").unwrap_or(0) >> 20
-                        ),
-                        _ => String::new(),
-                    };
-                    format!(
-                        "  (job and download {f:.2} s, decode {:.2} s{alone})",
-                        measured.query_seconds - f
-                    )
-                })
-                .unwrap_or_default();
-            println!(
-                "  round {} {side:6} update {:7.2} s  query {:7.2} s  peak {:5} MiB{split}",
-                round + 1,
-                measured.update_seconds,
-                measured.query_seconds,
-                measured.peak_bytes >> 20
-            );
-            for (op, seconds) in [
-                ("update", measured.update_seconds),
-                ("query", measured.query_seconds),
-            ] {
-                let slot = best.entry((op, side)).or_insert(seconds);
-                *slot = slot.min(seconds);
-            }
-            let peak = peaks.entry(side).or_default();
-            *peak = (*peak).max(measured.peak_bytes);
+            let split = |[_, query_seconds]: [f64; 2]| {
+                result
+                    .number::<f64>("fetched_seconds")
+                    .map(|f| {
+                        let alone = match (
+                            result.number::<f64>("job_seconds"),
+                            result.number::<f64>("download_seconds"),
+                        ) {
+                            (Some(j), Some(d)) => format!(
+                                "; alone: job {j:.2} s, download {d:.2} s of {} MiB",
+                                result.number::<u64>("result_bytes").unwrap_or(0) >> 20
+                            ),
+                            _ => String::new(),
+                        };
+                        format!(
+                            "  (job and download {f:.2} s, decode {:.2} s{alone})",
+                            query_seconds - f
+                        )
+                    })
+                    .unwrap_or_default()
+            };
+            best.round(round, side, &result, blocks(), split)?;
         }
     }
     rt.block_on(emulator.shutdown());
-    let speedup = |op: &str| best[&(op, "python")] / best[&(op, "rust")];
-    for op in ["update", "query"] {
-        println!(
-            "{op:8}: evo-rs {:.2} s, python {:.2} s, evo-rs/python {:.2}x (best of {ROUNDS})",
-            best[&(op, "rust")],
-            best[&(op, "python")],
-            speedup(op)
-        );
-    }
-    let peak = |side: &str| peaks.get(side).copied().unwrap_or(0) >> 20;
-    println!(
-        "blockmodels-bench: update {:.2}x python, query {:.2}x python, peak rust {} MiB, python {} MiB",
-        speedup("update"),
-        speedup("query"),
-        peak("rust"),
-        peak("python")
-    );
+    best.report("blockmodels", ROUNDS);
     Ok(())
 }
 
@@ -263,15 +161,8 @@ pub fn child(args: &[String]) -> Result<(), String> {
     let [hub, org, workspace, bm, _nx, _ny, _nz, _cache, ca] = args else {
         return Err("usage: evo-bench blockmodels-child HUB ORG WORKSPACE BM NX NY NZ CACHE CA (token in EVO_TOKEN)".into());
     };
-    let token = std::env::var("EVO_TOKEN").map_err(|_| "EVO_TOKEN is not set".to_owned())?;
-    let hub: url::Url = hub.parse().map_err(|e| format!("bad hub URL: {e}"))?;
-    let org: uuid::Uuid = org.parse().map_err(|e| format!("bad org id: {e}"))?;
-    let workspace: uuid::Uuid = workspace
-        .parse()
-        .map_err(|e| format!("bad workspace id: {e}"))?;
     let bm: uuid::Uuid = bm.parse().map_err(|e| format!("bad model id: {e}"))?;
-    let ca_pem = std::fs::read(ca).map_err(|e| format!("reading {ca}: {e}"))?;
-    let client = client(hub, org, workspace, token, &ca_pem)?;
+    let client = client(child_hub_connection(hub, org, workspace, ca)?)?;
     // The same values as the Python side, before the clock.
     let grade: ArrayRef = Arc::new(Float64Array::from_iter_values(
         (0..blocks()).map(|b| (b % 97) as f64 * 0.125),

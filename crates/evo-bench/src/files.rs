@@ -18,15 +18,15 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use evo_core::{ApiConnector, Environment, StaticTokenAuthorizer};
-use evo_emulator::{BlobStorage, Emulator, Seed, WanProfile};
+use evo_emulator::{BlobStorage, Emulator, WanProfile};
 use evo_files::FilesClient;
-use evo_hyper::HyperTransport;
 
-use crate::io::{PythonBench, check_download, child_result, mib_per_s, peak_rss, write_source};
+use crate::io::{
+    PythonBench, check_download, child_hub_connection, child_result, env_number, mib_per_s,
+    peak_rss, tls_emulator, write_source,
+};
 use crate::rusage::{children_cpu_seconds, own_cpu_seconds};
 
 /// The Python side, written next to the benchmark's files at run time.
@@ -80,6 +80,36 @@ impl Best {
         self.process_cpu_per_gib = self.process_cpu_per_gib.min(other.process_cpu_per_gib);
         self.peak_bytes = self.peak_bytes.max(other.peak_bytes);
     }
+
+    /// Merges `round` (of a file of `size` bytes) into the best of `key` in `results`.
+    pub(crate) fn keep<K: std::hash::Hash + Eq>(
+        results: &mut HashMap<K, Best>,
+        key: K,
+        round: &Round,
+        size: u64,
+    ) {
+        let best = Best::new(round, size);
+        results
+            .entry(key)
+            .and_modify(|b| b.merge(best))
+            .or_insert(best);
+    }
+}
+
+impl Round {
+    /// The report line of round `round` of `side` with a file of `size` bytes.
+    pub(crate) fn line(&self, round: usize, side: &str, size: u64) -> String {
+        format!(
+            "round {} {side:6} upload {:7.1} MiB/s  download {:7.1} MiB/s  cpu {:5.2} + {:5.2} s (process {:5.2} s)  peak {:4} MiB",
+            round + 1,
+            mib_per_s(size, self.upload_seconds),
+            mib_per_s(size, self.download_seconds),
+            self.upload_cpu,
+            self.download_cpu,
+            self.process_cpu,
+            self.peak_bytes >> 20
+        )
+    }
 }
 
 /// Where and as whom both sides reach the emulator.
@@ -100,15 +130,7 @@ struct Settings {
 
 impl Settings {
     fn from_env() -> Result<Self, String> {
-        let number = |name: &str, default: f64| -> Result<f64, String> {
-            match std::env::var(name) {
-                Ok(v) => v
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("{name}={v:?} is not a number")),
-                Err(_) => Ok(default),
-            }
-        };
+        let number = |name: &str, default: f64| env_number(name, default, "a number");
         let sizes_mib = match std::env::var("EVO_BENCH_FILES_MIB") {
             Ok(v) => v
                 .split(',')
@@ -137,7 +159,7 @@ pub fn orchestrate() -> Result<(), String> {
 }
 
 fn run(bench: &PythonBench<'_>, settings: &Settings) -> Result<(), String> {
-    let (dir, python, script) = (bench.dir, bench.python, bench.script);
+    let (dir, python) = (bench.dir, bench.python);
     println!(
         "files-bench: sizes {:?} MiB, {} rounds, lan (loopback) and wan ({:?} per request, {} Mbit/s per connection each way)",
         settings.sizes_mib,
@@ -179,22 +201,12 @@ fn run(bench: &PythonBench<'_>, settings: &Settings) -> Result<(), String> {
                 // Alternate who goes first, so neither side always meets a warm or a cold machine.
                 sides.rotate_left(round % SIDES.len());
                 for side in sides {
-                    let measured = run_round(dir, python, script, &target, &source, side, round)?;
+                    let measured = run_round(bench, &target, &source, side, round)?;
                     println!(
-                        "  {profile} {size_mib:5} MiB round {} {side:6} upload {:7.1} MiB/s  download {:7.1} MiB/s  cpu {:5.2} + {:5.2} s (process {:5.2} s)  peak {:4} MiB",
-                        round + 1,
-                        mib_per_s(size, measured.upload_seconds),
-                        mib_per_s(size, measured.download_seconds),
-                        measured.upload_cpu,
-                        measured.download_cpu,
-                        measured.process_cpu,
-                        measured.peak_bytes >> 20
+                        "  {profile} {size_mib:5} MiB {}",
+                        measured.line(round, side, size)
                     );
-                    let best = Best::new(&measured, size);
-                    results
-                        .entry((profile, size_mib, side))
-                        .and_modify(|b| b.merge(best))
-                        .or_insert(best);
+                    Best::keep(&mut results, (profile, size_mib, side), &measured, size);
                 }
             }
             rt.block_on(emulator.shutdown());
@@ -283,30 +295,12 @@ type Started = (tokio::runtime::Runtime, Emulator, Target);
 fn start_emulator(dir: &Path, store: &Path, wan: WanProfile) -> Result<Started, String> {
     let ca = dir.join("emulator-ca.pem");
     let rt = crate::io::runtime()?;
-    let seed = Seed::from_json(
-        r#"{"organizations": [{"display_name": "Bench", "workspaces": [{"name": "Bench"}]}]}"#,
-    )
-    .map_err(|e| format!("the seed: {e}"))?;
-    let emulator = rt.block_on(async {
-        Emulator::builder()
-            .seed(seed)
+    let (emulator, workspace) = tls_emulator(&rt, &ca, |builder| {
+        builder
             .blob_storage(BlobStorage::Folder(store.to_owned()))
             .blob_url_ttl(Duration::from_secs(4 * 3600))
-            .blob_listener_on_random_loopback_443()
-            .ca_cert_path(&ca)
             .wan_profile(wan)
-            .start()
-            .await
-            .map_err(|e| {
-                format!("starting the emulator with a TLS blob listener on a loopback port 443 (needs root or CAP_NET_BIND_SERVICE): {e}")
-            })
     })?;
-    let workspace = emulator
-        .organizations()
-        .first()
-        .and_then(|org| org.workspaces.first())
-        .map(|w| w.0)
-        .ok_or("the seeded workspace is missing")?;
     let target = Target {
         hub: emulator.hub_url().to_string(),
         org: emulator.org_id().to_string(),
@@ -319,40 +313,25 @@ fn start_emulator(dir: &Path, store: &Path, wan: WanProfile) -> Result<Started, 
 
 /// One side's round in its own child process; the download is checked afterwards.
 fn run_round(
-    dir: &Path,
-    python: &Path,
-    script: &Path,
+    bench: &PythonBench<'_>,
     target: &Target,
     source: &Path,
     side: &str,
     round: usize,
 ) -> Result<Round, String> {
     let remote = format!("bench/{side}-round-{}.bin", round + 1);
-    let downloaded = dir.join(format!("{side}-down.bin"));
+    let downloaded = bench.dir.join(format!("{side}-down.bin"));
     let _ = std::fs::remove_file(&downloaded);
     // Earlier downloads leave dirty pages; write them back before the clocks start.
     let _ = Command::new("sync").status();
-    let mut command = if side == "rust" {
-        let mut c = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
-        c.arg("files-child");
-        c
-    } else {
-        let mut c = Command::new(python);
-        c.arg(script).env("SSL_CERT_FILE", &target.ca);
-        c
-    };
-    command
-        .args([&target.hub, &target.org, &target.workspace])
-        .arg(source)
-        .arg(&remote)
-        .arg(&downloaded)
-        .env("EVO_TOKEN", &target.token);
-    if side == "rust" {
-        command.arg(&target.ca);
-    }
-    let before = children_cpu_seconds();
-    let mut measured = run_child(side, command)?;
-    measured.process_cpu = children_cpu_seconds() - before;
+    let command = bench.side_command(side, "files-child", &target.ca, |c| {
+        c.args([&target.hub, &target.org, &target.workspace])
+            .arg(source)
+            .arg(&remote)
+            .arg(&downloaded)
+            .env("EVO_TOKEN", &target.token);
+    })?;
+    let measured = run_child(side, command)?;
     check_download(source, &downloaded)?;
     let _ = std::fs::remove_file(&downloaded);
     Ok(measured)
@@ -374,9 +353,11 @@ pub(crate) fn python_version(python: &Path, distribution: &str) -> String {
 }
 
 /// Runs one side's child and reads its `result ...` line (the azurite benchmark's children
-/// print the same fields).
+/// print the same fields); the child's whole CPU time is taken around it.
 pub(crate) fn run_child(side: &str, mut command: Command) -> Result<Round, String> {
+    let before = children_cpu_seconds();
     let result = child_result(side, &mut command)?;
+    let process_cpu = children_cpu_seconds() - before;
     match (
         result.number::<f64>("upload_seconds"),
         result.number::<f64>("download_seconds"),
@@ -395,7 +376,7 @@ pub(crate) fn run_child(side: &str, mut command: Command) -> Result<Round, Strin
             download_seconds,
             upload_cpu,
             download_cpu,
-            process_cpu: 0.0,
+            process_cpu,
             peak_bytes,
         }),
         _ => Err(format!("malformed {side} child result {:?}", result.line)),
@@ -411,23 +392,8 @@ pub fn child(args: &[String]) -> Result<(), String> {
                 .into(),
         );
     };
-    let token = std::env::var("EVO_TOKEN").map_err(|_| "EVO_TOKEN is not set".to_owned())?;
-    let hub: url::Url = hub.parse().map_err(|e| format!("bad hub URL: {e}"))?;
-    let org: uuid::Uuid = org.parse().map_err(|e| format!("bad org id: {e}"))?;
-    let workspace: uuid::Uuid = workspace
-        .parse()
-        .map_err(|e| format!("bad workspace id: {e}"))?;
-    let ca_pem = std::fs::read(ca).map_err(|e| format!("reading {ca}: {e}"))?;
-    let transport = HyperTransport::builder()
-        .add_root_certificate(ca_pem)
-        .build()
-        .map_err(|e| format!("building the transport: {e}"))?;
-    let connector = ApiConnector::builder(hub.clone())
-        .transport(Arc::new(transport))
-        .authorizer(Arc::new(StaticTokenAuthorizer::new(token)))
-        .build()
-        .map_err(|e| format!("building the connector: {e}"))?;
-    let files = FilesClient::new(Environment::new(hub, org, workspace), connector)
+    let (environment, connector) = child_hub_connection(hub, org, workspace, ca)?;
+    let files = FilesClient::new(environment, connector)
         .map_err(|e| format!("building the files client: {e}"))?;
     let source_len = std::fs::metadata(source)
         .map_err(|e| format!("reading {source}: {e}"))?

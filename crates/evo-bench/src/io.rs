@@ -1,5 +1,9 @@
 //! The io benchmark: orchestration (emulator, source file, child processes, report) and the
-//! evo-io side of each measurement.
+//! evo-io side of each measurement; and what the benchmarks beside the Python SDK share: its
+//! folder and script ([`beside_python`]), each side's child ([`PythonBench::side_command`],
+//! [`child_result`]), the emulator with its TLS blob listener ([`tls_emulator`]), the evo-rs
+//! child's hub connection ([`child_hub_connection`]), settings from the environment
+//! ([`env_number`]) and the best of the rounds ([`BestOf`]).
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -8,7 +12,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use evo_emulator::{BlobStorage, Emulator};
+use evo_core::{ApiConnector, Environment, StaticTokenAuthorizer};
+use evo_emulator::{BlobStorage, Emulator, EmulatorBuilder, Seed};
+use evo_hyper::HyperTransport;
 use evo_io::{BlobClient, Destination, Source};
 
 /// Block size of both sides.
@@ -60,6 +66,230 @@ pub(crate) fn beside_python(
     })();
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+impl PythonBench<'_> {
+    /// The command of `side`'s child in a round: `rust` runs this program's subcommand `child`,
+    /// the other side the Python script with `SSL_CERT_FILE` = `ca`; `args` adds what both
+    /// take, and the Rust child gets the path of `ca` last.
+    pub(crate) fn side_command(
+        &self,
+        side: &str,
+        child: &str,
+        ca: &Path,
+        args: impl FnOnce(&mut Command),
+    ) -> Result<Command, String> {
+        let mut command = if side == "rust" {
+            let mut c = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
+            c.arg(child);
+            c
+        } else {
+            let mut c = Command::new(self.python);
+            c.arg(self.script).env("SSL_CERT_FILE", ca);
+            c
+        };
+        args(&mut command);
+        if side == "rust" {
+            command.arg(ca);
+        }
+        Ok(command)
+    }
+}
+
+/// The emulator of a benchmark beside the Python SDK: one seeded organization with one
+/// workspace (whose id comes back too), blobs over a TLS listener on a random loopback port
+/// 443 whose CA is written to `ca`, and whatever `configure` adds.
+pub(crate) fn tls_emulator(
+    rt: &tokio::runtime::Runtime,
+    ca: &Path,
+    configure: impl FnOnce(EmulatorBuilder) -> EmulatorBuilder,
+) -> Result<(Emulator, uuid::Uuid), String> {
+    let seed = Seed::from_json(
+        r#"{"organizations": [{"display_name": "Bench", "workspaces": [{"name": "Bench"}]}]}"#,
+    )
+    .map_err(|e| format!("the seed: {e}"))?;
+    let emulator = rt.block_on(async {
+        configure(Emulator::builder().seed(seed))
+            .blob_listener_on_random_loopback_443()
+            .ca_cert_path(ca)
+            .start()
+            .await
+            .map_err(|e| {
+                format!("starting the emulator with a TLS blob listener on a loopback port 443 (needs root or CAP_NET_BIND_SERVICE): {e}")
+            })
+    })?;
+    let workspace = emulator
+        .organizations()
+        .first()
+        .and_then(|org| org.workspaces.first())
+        .map(|w| w.0)
+        .ok_or("the seeded workspace is missing")?;
+    Ok((emulator, workspace))
+}
+
+/// The environment (`hub`, `org`, `workspace`) and the connector of an evo-rs client: evo-hyper
+/// trusting the CA in `ca_pem`, sending `token`.
+pub(crate) fn hub_connection(
+    hub: url::Url,
+    org: uuid::Uuid,
+    workspace: uuid::Uuid,
+    token: String,
+    ca_pem: &[u8],
+) -> Result<(Environment, ApiConnector), String> {
+    let transport = HyperTransport::builder()
+        .add_root_certificate(ca_pem)
+        .build()
+        .map_err(|e| format!("building the transport: {e}"))?;
+    let connector = ApiConnector::builder(hub.clone())
+        .transport(Arc::new(transport))
+        .authorizer(Arc::new(StaticTokenAuthorizer::new(token)))
+        .build()
+        .map_err(|e| format!("building the connector: {e}"))?;
+    Ok((Environment::new(hub, org, workspace), connector))
+}
+
+/// What an evo-rs child is to reach: its `HUB ORG WORKSPACE` arguments, parsed, and the token
+/// in `EVO_TOKEN`.
+pub(crate) struct ChildTarget {
+    pub(crate) hub: url::Url,
+    pub(crate) org: uuid::Uuid,
+    pub(crate) workspace: uuid::Uuid,
+    pub(crate) token: String,
+}
+
+impl ChildTarget {
+    /// Reads the token and parses the arguments.
+    pub(crate) fn parse(hub: &str, org: &str, workspace: &str) -> Result<Self, String> {
+        let token = std::env::var("EVO_TOKEN").map_err(|_| "EVO_TOKEN is not set".to_owned())?;
+        let hub: url::Url = hub.parse().map_err(|e| format!("bad hub URL: {e}"))?;
+        let org: uuid::Uuid = org.parse().map_err(|e| format!("bad org id: {e}"))?;
+        let workspace: uuid::Uuid = workspace
+            .parse()
+            .map_err(|e| format!("bad workspace id: {e}"))?;
+        Ok(ChildTarget {
+            hub,
+            org,
+            workspace,
+            token,
+        })
+    }
+}
+
+/// [`hub_connection`] from an evo-rs child's `HUB ORG WORKSPACE` arguments, the token in
+/// `EVO_TOKEN` ([`ChildTarget`]) and the CA's PEM file `ca`.
+pub(crate) fn child_hub_connection(
+    hub: &str,
+    org: &str,
+    workspace: &str,
+    ca: &str,
+) -> Result<(Environment, ApiConnector), String> {
+    let target = ChildTarget::parse(hub, org, workspace)?;
+    let ca_pem = std::fs::read(ca).map_err(|e| format!("reading {ca}: {e}"))?;
+    hub_connection(
+        target.hub,
+        target.org,
+        target.workspace,
+        target.token,
+        &ca_pem,
+    )
+}
+
+/// The number in the environment variable `name` (`what` says what kind, for the error), or
+/// `default` when it is not set.
+pub(crate) fn env_number<T: std::str::FromStr>(
+    name: &str,
+    default: T,
+    what: &str,
+) -> Result<T, String> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name}={v:?} is not {what}")),
+        Err(_) => Ok(default),
+    }
+}
+
+/// The best time of each of two operations of each side over the rounds, and each side's peak
+/// resident memory, of a benchmark of evo-rs (`rust`) against the Python SDK (`python`).
+#[derive(Debug)]
+pub(crate) struct BestOf {
+    ops: [&'static str; 2],
+    seconds: HashMap<(&'static str, &'static str), f64>,
+    peaks: HashMap<&'static str, u64>,
+}
+
+impl BestOf {
+    /// No rounds yet of the operations `ops`.
+    pub(crate) fn new(ops: [&'static str; 2]) -> Self {
+        BestOf {
+            ops,
+            seconds: HashMap::new(),
+            peaks: HashMap::new(),
+        }
+    }
+
+    /// Takes round `round` of `side` from its child's `result` (`{op}_seconds` of each operation,
+    /// above 0, `peak_bytes`, and `rows`, which must be `rows`), prints it followed by `note` of
+    /// its seconds, and keeps the best.
+    pub(crate) fn round(
+        &mut self,
+        round: usize,
+        side: &'static str,
+        result: &ChildResult,
+        rows: usize,
+        note: impl FnOnce([f64; 2]) -> String,
+    ) -> Result<(), String> {
+        let [a, b] = self.ops;
+        let (seconds, peak_bytes) = match (
+            result.number::<f64>(&format!("{a}_seconds")),
+            result.number::<f64>(&format!("{b}_seconds")),
+            result.number::<u64>("peak_bytes"),
+            result.number::<usize>("rows"),
+        ) {
+            (Some(x), Some(y), Some(p), Some(r)) if x > 0.0 && y > 0.0 && r == rows => ([x, y], p),
+            _ => return Err(format!("malformed {side} child result {:?}", result.line)),
+        };
+        println!(
+            "  round {} {side:6} {a} {:7.2} s  {b} {:7.2} s  peak {:5} MiB{}",
+            round + 1,
+            seconds[0],
+            seconds[1],
+            peak_bytes >> 20,
+            note(seconds)
+        );
+        for (op, seconds) in self.ops.into_iter().zip(seconds) {
+            let slot = self.seconds.entry((op, side)).or_insert(seconds);
+            *slot = slot.min(seconds);
+        }
+        let peak = self.peaks.entry(side).or_default();
+        *peak = (*peak).max(peak_bytes);
+        Ok(())
+    }
+
+    /// Prints each operation's best times and ratio (of `rounds` rounds), then the summary line
+    /// `{bench}-bench: ...`.
+    pub(crate) fn report(&self, bench: &str, rounds: usize) {
+        let best = |op: &str, side: &str| self.seconds[&(op, side)];
+        let speedup = |op: &str| best(op, "python") / best(op, "rust");
+        for op in self.ops {
+            println!(
+                "{op:8}: evo-rs {:.2} s, python {:.2} s, evo-rs/python {:.2}x (best of {rounds})",
+                best(op, "rust"),
+                best(op, "python"),
+                speedup(op)
+            );
+        }
+        let peak = |side: &str| self.peaks.get(side).copied().unwrap_or(0) >> 20;
+        let [a, b] = self.ops;
+        println!(
+            "{bench}-bench: {a} {:.2}x python, {b} {:.2}x python, peak rust {} MiB, python {} MiB",
+            speedup(a),
+            speedup(b),
+            peak("rust"),
+            peak("python")
+        );
+    }
 }
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
@@ -376,7 +606,7 @@ pub fn child(args: &[String]) -> Result<(), String> {
 }
 
 fn sdk_client() -> Result<BlobClient, String> {
-    let transport = evo_hyper::HyperTransport::builder()
+    let transport = HyperTransport::builder()
         .no_proxy()
         .build()
         .map_err(|e| e.to_string())?;

@@ -8,30 +8,19 @@
 //! the object and downloading and decoding both tables into Arrow. Each side runs in its own
 //! child process per round (its own peak resident memory); best of 3 rounds.
 
-use std::collections::HashMap;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-use evo_core::{ApiConnector, Environment, StaticTokenAuthorizer};
-use evo_emulator::{Emulator, Seed};
-use evo_hyper::HyperTransport;
 use evo_objects::evo_tables::arrow_array::{Array, Float64Array, RecordBatch};
 use evo_objects::{GetOptions, ObjectsClient, SpatialObject};
 
-use crate::io::{PythonBench, child_result, peak_rss};
+use crate::io::{BestOf, PythonBench, child_hub_connection, child_result, peak_rss, tls_emulator};
 
 const ROUNDS: usize = 3;
 const PYTHON_SCRIPT: &str = include_str!("../python/objects_bench.py");
 const SIDES: [&str; 2] = ["rust", "python"];
 const DEFAULT_POINTS: usize = 10_000_000;
-
-#[derive(Debug, Clone, Copy)]
-struct Round {
-    upload_seconds: f64,
-    download_seconds: f64,
-    peak_bytes: u64,
-}
 
 /// Runs the whole benchmark and prints the report; the last line is the summary.
 pub fn orchestrate() -> Result<(), String> {
@@ -43,32 +32,9 @@ pub fn orchestrate() -> Result<(), String> {
 }
 
 fn run(bench: &PythonBench<'_>, points: usize) -> Result<(), String> {
-    let (dir, python, script) = (bench.dir, bench.python, bench.script);
-    let ca = dir.join("emulator-ca.pem");
+    let ca = bench.dir.join("emulator-ca.pem");
     let rt = crate::io::runtime()?;
-    let seed = Seed::from_json(
-        r#"{"organizations": [{"display_name": "Bench", "workspaces": [{"name": "Bench"}]}]}"#,
-    )
-    .map_err(|e| format!("the seed: {e}"))?;
-    let emulator = rt.block_on(async {
-        Emulator::builder()
-            .seed(seed)
-            .blob_listener_on_random_loopback_443()
-            .ca_cert_path(&ca)
-            .start()
-            .await
-            .map_err(|e| {
-                format!(
-                    "starting the emulator with a TLS blob listener on a loopback port 443: {e}"
-                )
-            })
-    })?;
-    let workspace = emulator
-        .organizations()
-        .first()
-        .and_then(|org| org.workspaces.first())
-        .map(|w| w.0)
-        .ok_or("the seeded workspace is missing")?;
+    let (emulator, workspace) = tls_emulator(&rt, &ca, |builder| builder)?;
     let (hub, org, ws) = (
         emulator.hub_url().to_string(),
         emulator.org_id().to_string(),
@@ -80,85 +46,26 @@ fn run(bench: &PythonBench<'_>, points: usize) -> Result<(), String> {
         emulator.hub_url(),
         emulator.blob_base_url()
     );
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut best: HashMap<(&str, &str), f64> = HashMap::new();
-    let mut peaks: HashMap<&str, u64> = HashMap::new();
+    let mut best = BestOf::new(["upload", "download"]);
     for round in 0..ROUNDS {
         let mut sides = SIDES;
         sides.rotate_left(round % SIDES.len());
         for side in sides {
             let path = format!("bench/{side}-round-{}.json", round + 1);
-            let cache = dir.join(format!("{side}-cache-{round}"));
+            let cache = bench.dir.join(format!("{side}-cache-{round}"));
             let _ = Command::new("sync").status();
-            let mut command = if side == "rust" {
-                let mut c = Command::new(&exe);
-                c.arg("objects-child");
-                c
-            } else {
-                let mut c = Command::new(python);
-                c.arg(script).env("SSL_CERT_FILE", &ca);
-                c
-            };
-            command
-                .args([&hub, &org, &ws, &path, &points.to_string()])
-                .arg(&cache)
-                .env("EVO_TOKEN", &token);
-            if side == "rust" {
-                command.arg(&ca);
-            }
+            let mut command = bench.side_command(side, "objects-child", &ca, |c| {
+                c.args([&hub, &org, &ws, &path, &points.to_string()])
+                    .arg(&cache)
+                    .env("EVO_TOKEN", &token);
+            })?;
             let result = child_result(side, &mut command)?;
-            let measured = match (
-                result.number::<f64>("upload_seconds"),
-                result.number::<f64>("download_seconds"),
-                result.number::<u64>("peak_bytes"),
-                result.number::<usize>("rows"),
-            ) {
-                (Some(u), Some(d), Some(p), Some(rows)) if u > 0.0 && d > 0.0 && rows == points => {
-                    Round {
-                        upload_seconds: u,
-                        download_seconds: d,
-                        peak_bytes: p,
-                    }
-                }
-                _ => return Err(format!("malformed {side} child result {:?}", result.line)),
-            };
             let _ = std::fs::remove_dir_all(&cache);
-            println!(
-                "  round {} {side:6} upload {:7.2} s  download {:7.2} s  peak {:5} MiB",
-                round + 1,
-                measured.upload_seconds,
-                measured.download_seconds,
-                measured.peak_bytes >> 20
-            );
-            for (op, seconds) in [
-                ("upload", measured.upload_seconds),
-                ("download", measured.download_seconds),
-            ] {
-                let slot = best.entry((op, side)).or_insert(seconds);
-                *slot = slot.min(seconds);
-            }
-            let peak = peaks.entry(side).or_default();
-            *peak = (*peak).max(measured.peak_bytes);
+            best.round(round, side, &result, points, |_| String::new())?;
         }
     }
     rt.block_on(emulator.shutdown());
-    let speedup = |op: &str| best[&(op, "python")] / best[&(op, "rust")];
-    for op in ["upload", "download"] {
-        println!(
-            "{op:8}: evo-rs {:.2} s, python {:.2} s, evo-rs/python {:.2}x (best of {ROUNDS})",
-            best[&(op, "rust")],
-            best[&(op, "python")],
-            speedup(op)
-        );
-    }
-    let peak = |side: &str| peaks.get(side).copied().unwrap_or(0) >> 20;
-    println!(
-        "objects-bench: upload {:.2}x python, download {:.2}x python, peak rust {} MiB, python {} MiB",
-        speedup("upload"),
-        speedup("download"),
-        peak("rust"),
-        peak("python")
-    );
+    best.report("objects", ROUNDS);
     Ok(())
 }
 
@@ -174,23 +81,8 @@ pub fn child(args: &[String]) -> Result<(), String> {
     let points: usize = points
         .parse()
         .map_err(|e| format!("bad point count: {e}"))?;
-    let token = std::env::var("EVO_TOKEN").map_err(|_| "EVO_TOKEN is not set".to_owned())?;
-    let hub: url::Url = hub.parse().map_err(|e| format!("bad hub URL: {e}"))?;
-    let org: uuid::Uuid = org.parse().map_err(|e| format!("bad org id: {e}"))?;
-    let workspace: uuid::Uuid = workspace
-        .parse()
-        .map_err(|e| format!("bad workspace id: {e}"))?;
-    let ca_pem = std::fs::read(ca).map_err(|e| format!("reading {ca}: {e}"))?;
-    let transport = HyperTransport::builder()
-        .add_root_certificate(ca_pem)
-        .build()
-        .map_err(|e| format!("building the transport: {e}"))?;
-    let connector = ApiConnector::builder(hub.clone())
-        .transport(Arc::new(transport))
-        .authorizer(Arc::new(StaticTokenAuthorizer::new(token)))
-        .build()
-        .map_err(|e| format!("building the connector: {e}"))?;
-    let objects = ObjectsClient::new(Environment::new(hub, org, workspace), connector)
+    let (environment, connector) = child_hub_connection(hub, org, workspace, ca)?;
+    let objects = ObjectsClient::new(environment, connector)
         .map_err(|e| format!("building the objects client: {e}"))?;
 
     // The same columns as the Python side, before the clock.

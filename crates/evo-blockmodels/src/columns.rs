@@ -18,7 +18,9 @@ use evo_tables::{ParquetWriter, WriteOptions};
 use crate::client::BlockModelsClient;
 use crate::error::Error;
 use crate::jobs::JobHandle;
-use crate::models::{BlockModel, DataType, SizeOptions, UpdateAnswer, UpdateType, Version};
+use crate::models::{
+    BlockModel, DataType, JobState, SizeOptions, UpdateAnswer, UpdateType, Version,
+};
 
 /// The names of the system (geometry) columns; user columns may not use them.
 pub const GEOMETRY_COLUMNS: &[&str] = &[
@@ -575,32 +577,14 @@ impl BlockModelsClient {
         path: &std::path::Path,
         feedback: Option<&dyn Feedback>,
     ) -> Result<(), Error> {
-        let client = self.clone();
         // An expired URL is renewed from the job, which gives a fresh one while it waits for
         // the upload.
-        let renew = move || {
-            let client = client.clone();
-            async move {
-                let state = crate::jobs::job_state(&client, bm_id, job_id)
-                    .await
-                    .map_err(|e| match e {
-                        Error::Service(e) => e,
-                        other => evo_core::Error::invalid_request(other.to_string()),
-                    })?;
-                state
-                    .payload
-                    .as_ref()
-                    .and_then(|p| p.get("upload_url"))
-                    .and_then(|u| u.as_str())
-                    .and_then(|u| u.parse().ok())
-                    .ok_or_else(|| {
-                        evo_core::Error::invalid_request(format!(
-                            "job {job_id} is {:?} and offers no upload URL",
-                            state.job_status
-                        ))
-                    })
-            }
-        };
+        let renew = renew_from_job(self, bm_id, job_id, "upload_url", |job_id, state| {
+            format!(
+                "job {job_id} is {:?} and offers no upload URL",
+                state.job_status
+            )
+        });
         let upload = self
             .settings
             .blobs
@@ -625,5 +609,36 @@ impl BlockModelsClient {
             .send_bytes()
             .await?;
         Ok(())
+    }
+}
+
+/// A renewal of the blob URL of job `job_id` of model `bm_id` (the column file's upload, a
+/// query's result): the job is read again and the URL taken from member `key` of its payload;
+/// `missing` words the error when the job offers none.
+pub(crate) fn renew_from_job(
+    client: &BlockModelsClient,
+    bm_id: Uuid,
+    job_id: Uuid,
+    key: &'static str,
+    missing: fn(Uuid, &JobState) -> String,
+) -> impl evo_io::RenewUrl + 'static {
+    let client = client.clone();
+    move || {
+        let client = client.clone();
+        async move {
+            let state = crate::jobs::job_state(&client, bm_id, job_id)
+                .await
+                .map_err(|e| match e {
+                    Error::Service(e) => e,
+                    other => evo_core::Error::invalid_request(other.to_string()),
+                })?;
+            state
+                .payload
+                .as_ref()
+                .and_then(|p| p.get(key))
+                .and_then(|u| u.as_str())
+                .and_then(|u| u.parse::<url::Url>().ok())
+                .ok_or_else(|| evo_core::Error::invalid_request(missing(job_id, &state)))
+        }
     }
 }

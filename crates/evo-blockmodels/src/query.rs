@@ -15,6 +15,7 @@ use evo_core::Feedback;
 use evo_tables::{ReadOptions, TableReader};
 
 use crate::client::{BlockModelsClient, job_id_of};
+use crate::columns::renew_from_job;
 use crate::error::Error;
 use crate::jobs::{JobHandle, QueryDownload};
 use crate::models::{BBox, Mapping};
@@ -410,30 +411,10 @@ impl BlockModelsClient {
         let (started, job) = self.start_query(bm_id, query).await?;
         let job_id = job.job_id();
         let done = job.wait().await?;
-        let client = self.clone();
         // An expired URL is renewed by reading the completed job again.
-        let renew = move || {
-            let client = client.clone();
-            async move {
-                let state = crate::jobs::job_state(&client, bm_id, job_id)
-                    .await
-                    .map_err(|e| match e {
-                        Error::Service(e) => e,
-                        other => evo_core::Error::invalid_request(other.to_string()),
-                    })?;
-                state
-                    .payload
-                    .as_ref()
-                    .and_then(|p| p.get("download_url"))
-                    .and_then(|u| u.as_str())
-                    .and_then(|u| u.parse().ok())
-                    .ok_or_else(|| {
-                        evo_core::Error::invalid_request(format!(
-                            "query job {job_id} offers no download URL"
-                        ))
-                    })
-            }
-        };
+        let renew = renew_from_job(self, bm_id, job_id, "download_url", |job_id, _| {
+            format!("query job {job_id} offers no download URL")
+        });
         let download = self
             .settings
             .blobs

@@ -41,24 +41,24 @@ impl Clock {
 
 /// `2020-01-01T00:00:00.000000+00:00`, the format of the Workspaces API fixtures.
 pub(crate) fn format_workspace_time(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+00:00",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.microsecond()
-    )
+    format_utc(t, "+00:00")
 }
 
 /// `2020-01-01T00:00:00.000000Z`, the format pydantic gives File API datetimes.
 pub(crate) fn format_file_time(t: OffsetDateTime) -> String {
+    format_utc(t, "Z")
+}
+
+/// `2020-01-01T00:00:00.000000`: naive UTC, as the Colormap API sends its timestamps.
+pub(crate) fn format_naive_time(t: OffsetDateTime) -> String {
+    format_utc(t, "")
+}
+
+/// `t` in UTC to the microsecond, followed by `zone` (how the service writes UTC).
+fn format_utc(t: OffsetDateTime, zone: &str) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}{zone}",
         t.year(),
         u8::from(t.month()),
         t.day(),

@@ -1,11 +1,13 @@
-//! Shared HTTP helpers: problem-details errors, query parsing, bearer-token checks.
+//! Shared HTTP helpers: problem-details errors, query parsing, bearer-token checks, the
+//! workspace role check and the pieces of the hub APIs' answers every service shapes alike
+//! (users, item paths, `303 See Other`).
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::state::Shared;
+use crate::state::{Model, Role, Shared, Stamps, Workspace};
 
 /// Which API an error belongs to; decides the `type` URI prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +129,14 @@ impl ApiError {
     }
 }
 
+/// A handler's answer: the response, or a problem-details error.
+pub(crate) type ApiResult = Result<Response, ApiError>;
+
+/// The response of a handler's answer, error or not.
+pub(crate) fn respond(r: ApiResult) -> Response {
+    r.unwrap_or_else(IntoResponse::into_response)
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut resp = (self.status, axum::Json(self.body)).into_response();
@@ -195,6 +205,11 @@ impl Query {
                 _ => Err(format!("{name}: '{v}' is not a boolean")),
             },
         }
+    }
+
+    /// A boolean flag: [`Query::bool`], false when absent.
+    pub(crate) fn flag(&self, name: &str) -> Result<bool, String> {
+        Ok(self.bool(name)?.unwrap_or(false))
     }
 
     pub(crate) fn u64(&self, name: &str) -> Result<Option<u64>, String> {
@@ -297,6 +312,54 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     (!token.is_empty()).then_some(token)
 }
 
+/// The caller, organization and workspace of a request on one workspace of a hub service.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ctx {
+    pub(crate) user: Uuid,
+    pub(crate) org: Uuid,
+    pub(crate) ws: Uuid,
+}
+
+/// How a hub service reads the context of a request on one of its workspaces: the kind of its
+/// problem details, the token scope it requires and the name its errors give the organization
+/// id.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WorkspaceApi {
+    pub(crate) service: Service,
+    pub(crate) scope: &'static str,
+    pub(crate) org_param: &'static str,
+}
+
+impl WorkspaceApi {
+    /// The context of a request on workspace `ws` of `org`: the caller is authenticated first,
+    /// then the ids are parsed.
+    pub(crate) fn ctx(
+        &self,
+        shared: &Shared,
+        headers: &HeaderMap,
+        org: &str,
+        ws: &str,
+    ) -> Result<Ctx, ApiError> {
+        let user = authenticate(shared, headers, self.service, self.scope)?;
+        let org = parse_uuid(self.service, self.org_param, org)?;
+        let ws = parse_uuid(self.service, "workspace_id", ws)?;
+        Ok(Ctx { user, org, ws })
+    }
+
+    /// [`Self::ctx`] of a request on an item of the workspace (a file, an object), and the
+    /// item's id (named `id_param` in errors).
+    pub(crate) fn item(
+        &self,
+        shared: &Shared,
+        headers: &HeaderMap,
+        (org, ws, id): (&str, &str, &str),
+        id_param: &str,
+    ) -> Result<(Ctx, Uuid), ApiError> {
+        let c = self.ctx(shared, headers, org, ws)?;
+        Ok((c, parse_uuid(self.service, id_param, id)?))
+    }
+}
+
 /// Parses a UUID path segment or answers 400 in the File/Workspace style.
 pub(crate) fn parse_uuid(service: Service, name: &str, raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| {
@@ -305,6 +368,99 @@ pub(crate) fn parse_uuid(service: Service, name: &str, raw: &str) -> Result<Uuid
             vec![(name.to_owned(), format!("'{raw}' is not a UUID"))],
         )
     })
+}
+
+/// The live (not deleted) workspace `ws` of `org` with the caller's role in it checked to be
+/// at least `min` (403 `auth/insufficient-role` of `service` otherwise); `missing` is the
+/// service's answer when there is no such workspace.
+pub(crate) fn live_workspace(
+    model: &Model,
+    service: Service,
+    org: Uuid,
+    ws: Uuid,
+    user: Uuid,
+    min: Role,
+    missing: impl FnOnce() -> ApiError,
+) -> Result<&Workspace, ApiError> {
+    let w = model
+        .org(org)
+        .and_then(|o| o.workspaces.iter().find(|w| w.id == ws && !w.deleted))
+        .ok_or_else(missing)?;
+    require_role(service, w.role_of(user), min)?;
+    Ok(w)
+}
+
+/// Checks that `role` (none: the caller has no role) is at least `min`; 403
+/// `auth/insufficient-role` of `service` with the caller's role and the permitted ones otherwise.
+pub(crate) fn require_role(
+    service: Service,
+    role: Option<Role>,
+    min: Role,
+) -> Result<(), ApiError> {
+    if role.is_none_or(|r| r < min) {
+        let permitted: Vec<&str> = [Role::Viewer, Role::Editor, Role::Owner]
+            .into_iter()
+            .filter(|r| *r >= min)
+            .map(Role::as_str)
+            .collect();
+        return Err(ApiError::insufficient_role(
+            service,
+            role.map(Role::as_str),
+            &permitted,
+        ));
+    }
+    Ok(())
+}
+
+/// A user as the hub APIs describe one (`{id, name, email}`; unknown users with null name and
+/// email), or null for no user.
+pub(crate) fn user_json(model: &Model, id: impl Into<Option<Uuid>>) -> Value {
+    match id.into() {
+        None => Value::Null,
+        Some(id) => match model.user(id) {
+            Some(u) => json!({"id": u.id, "name": u.name, "email": u.email}),
+            None => json!({"id": id, "name": null, "email": null}),
+        },
+    }
+}
+
+/// `body` (a JSON object) with the `stamps` of a file or an object as the File and Object APIs
+/// answer them (`created_at`, `created_by`, `modified_at`, `modified_by`, `deleted_at`,
+/// `deleted_by`), each time written by `time`.
+pub(crate) fn with_stamps(
+    mut body: Value,
+    model: &Model,
+    stamps: &Stamps,
+    time: fn(time::OffsetDateTime) -> String,
+) -> Value {
+    body["created_at"] = json!(time(stamps.created_at));
+    body["created_by"] = user_json(model, stamps.created_by);
+    body["modified_at"] = json!(time(stamps.modified_at));
+    body["modified_by"] = user_json(model, stamps.modified_by);
+    body["deleted_at"] = json!(stamps.deleted_at.map(time));
+    body["deleted_by"] = user_json(model, stamps.deleted_by);
+    body
+}
+
+/// A file or object path as sent (`/a/b.txt` or `a/b.txt`) without its leading slash, when it
+/// is a valid path of the File and Object APIs: not empty, at most 1024 bytes, no empty, `.` or
+/// `..` segment, no control character.
+pub(crate) fn item_path(raw: &str) -> Option<&str> {
+    let p = raw.strip_prefix('/').unwrap_or(raw);
+    let bad = p.is_empty()
+        || p.len() > 1024
+        || p.split('/').any(|s| s.is_empty() || s == "." || s == "..")
+        || p.chars().any(char::is_control);
+    (!bad).then_some(p)
+}
+
+/// A `303 See Other` to `location` with `body`.
+pub(crate) fn see_other(location: &str, body: Value) -> Response {
+    let mut resp = (StatusCode::SEE_OTHER, axum::Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
 }
 
 /// An empty 204 answer.

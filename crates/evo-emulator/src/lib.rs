@@ -145,10 +145,12 @@
 //!   `files/state.rs`), `objects/` (the Geoscience Object API: state, schema validation, data,
 //!   read, write, listing), `blob/` (the Azure block-blob protocol).
 //! * Shared machinery: `state.rs` (the model every service checks: users, organizations,
-//!   workspaces and roles, clients, tokens; each service's own data as a typed part of it),
-//!   `storage/` (blob bytes and pre-signed URLs, neutral so the blob service and the services
-//!   handing out blob URLs never import each other), `http_util.rs` (problem details, queries,
-//!   bearer tokens, health check), `server.rs` (listeners, connections, the fault layer),
+//!   workspaces and roles, clients, tokens, the stamps of files and objects; each service's
+//!   own data as a typed part of it), `storage/` (blob bytes and pre-signed URLs, neutral so
+//!   the blob service and the services handing out blob URLs never import each other),
+//!   `http_util.rs` (problem details, queries, bearer tokens, the request context of the
+//!   workspace services and their role check, the JSON of users and stamps, item paths,
+//!   health check), `server.rs` (listeners, connections, the fault layer),
 //!   `faults.rs` (fault plans), `clock.rs` (the advanceable clock and time formats), `wan.rs`
 //!   (the [`WanProfile`]: added latency per request, bandwidth cap per connection).
 //! * `build.rs` embeds the object JSON Schemas from `schemas/` (the copy of the repository's `specs/evo-schemas/` that `cargo xtask codegen` keeps in sync)

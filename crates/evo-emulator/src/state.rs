@@ -100,6 +100,73 @@ impl Workspace {
     pub(crate) fn role_of(&self, user: Uuid) -> Option<Role> {
         self.roles.iter().find(|(u, _)| *u == user).map(|(_, r)| *r)
     }
+
+    /// Changed by `user` at `now`.
+    pub(crate) fn touch(&mut self, now: OffsetDateTime, user: Uuid) {
+        self.updated_at = now;
+        self.updated_by = user;
+    }
+}
+
+/// Who made an item of a workspace (a file, a geoscience object), who changed it last and who
+/// deleted it, and when: the stamps the File and Object APIs keep alike.
+#[derive(Debug, Clone)]
+pub(crate) struct Stamps {
+    pub(crate) created_at: OffsetDateTime,
+    pub(crate) created_by: Uuid,
+    pub(crate) modified_at: OffsetDateTime,
+    pub(crate) modified_by: Uuid,
+    pub(crate) deleted_at: Option<OffsetDateTime>,
+    pub(crate) deleted_by: Option<Uuid>,
+}
+
+impl Stamps {
+    /// Made (and so last changed) by `user` at `now`.
+    pub(crate) fn new(now: OffsetDateTime, user: Uuid) -> Self {
+        Self {
+            created_at: now,
+            created_by: user,
+            modified_at: now,
+            modified_by: user,
+            deleted_at: None,
+            deleted_by: None,
+        }
+    }
+
+    /// Changed by `user` at `now`.
+    pub(crate) fn modify(&mut self, now: OffsetDateTime, user: Uuid) {
+        self.modified_at = now;
+        self.modified_by = user;
+    }
+
+    /// Deleted by `user` at `now` (a change too).
+    pub(crate) fn delete(&mut self, now: OffsetDateTime, user: Uuid) {
+        self.deleted_at = Some(now);
+        self.deleted_by = Some(user);
+        self.modify(now, user);
+    }
+
+    /// Restored by `user` at `now` (a change too).
+    pub(crate) fn restore(&mut self, now: OffsetDateTime, user: Uuid) {
+        self.deleted_at = None;
+        self.deleted_by = None;
+        self.modify(now, user);
+    }
+}
+
+/// The name of the item at `path` (a file's or an object's path without a leading slash):
+/// `x.csv` of `a/b/x.csv`.
+pub(crate) fn item_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// The folder of the item at `path`, as the File and Object APIs give it: `/a/b/` for
+/// `a/b/x.csv`, `/` for `x.csv`.
+pub(crate) fn item_folder(path: &str) -> String {
+    match path.rsplit_once('/') {
+        Some((dir, _)) => format!("/{dir}/"),
+        None => "/".to_owned(),
+    }
 }
 
 /// An instance role (`Evo User`, `Evo Admin`, `Evo Owner`).

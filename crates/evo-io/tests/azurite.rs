@@ -158,6 +158,7 @@ async fn killed_upload_resumes_from_the_blocks_the_server_holds() {
             "comp=block&",
             201,
             4,
+            Some(&state_file),
         )
         .await;
         assert!(
@@ -219,6 +220,7 @@ async fn killed_download_resumes_and_never_mixes_versions() {
         "",
         206,
         5,
+        Some(&download_state(&target)),
     )
     .await;
     assert!(
@@ -260,6 +262,7 @@ async fn killed_download_resumes_and_never_mixes_versions() {
         "",
         206,
         5,
+        Some(&download_state(&target2)),
     )
     .await;
     let v2 = data(12 * BS as usize, 2);

@@ -338,6 +338,7 @@ async fn a_resumed_download_checks_the_ranges_an_earlier_run_kept() {
                 "",
                 206,
                 n as usize,
+                Some(&download_state(&target)),
             )
             .await;
         }

@@ -293,6 +293,7 @@ async fn killed_transfers_resume_on_the_emulator() {
         "",
         201,
         5,
+        Some(&upload_state(&source)),
     )
     .await;
     let second = Arc::new(Recorder::new(HyperTransport::shared()));
@@ -322,6 +323,7 @@ async fn killed_transfers_resume_on_the_emulator() {
         "",
         206,
         6,
+        Some(&download_state(&target)),
     )
     .await;
     assert!(!target.exists());

@@ -5,6 +5,7 @@
 use crate::support;
 
 use std::future::IntoFuture;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,8 +36,9 @@ async fn emulator() -> Emulator {
         .unwrap()
 }
 
-/// Uploads `source` and drops the upload after 5 blocks were staged.
-async fn killed_after_five_blocks(url: &url::Url, source: Source<'_>) {
+/// Uploads `source` and drops the upload after 5 blocks were staged (and, for a file source,
+/// recorded in its state file `state`).
+async fn killed_after_five_blocks(url: &url::Url, source: Source<'_>, state: Option<&Path>) {
     let first = Arc::new(Recorder::new(HyperTransport::shared()).gate(hold_after(5, is_put_block)));
     kill_after(
         client(first.clone())
@@ -47,6 +49,7 @@ async fn killed_after_five_blocks(url: &url::Url, source: Source<'_>) {
         "comp=block&",
         201,
         5,
+        state,
     )
     .await;
 }
@@ -85,7 +88,7 @@ async fn a_source_changed_since_the_kill_is_sent_whole() {
         std::fs::write(&source, &old).unwrap();
         let name = format!("changed-{keep_mtime}");
         let url = emu.blob_url(CONTAINER, &name, "rcw");
-        killed_after_five_blocks(&url, Source::file(&source)).await;
+        killed_after_five_blocks(&url, Source::file(&source), Some(&upload_state(&source))).await;
         let mtime = std::fs::metadata(&source).unwrap().modified().unwrap();
         let mut new = old.clone();
         new[..100].copy_from_slice(&[0xAB; 100]);
@@ -120,7 +123,7 @@ async fn blocks_someone_else_staged_under_our_ids_are_never_committed() {
     let url = emu.blob_url(CONTAINER, "foreign", "rcw");
     // Another upload of other content of the same size to the same blob, killed mid-way.
     let theirs = data(12 * BS as usize + 1, 3);
-    killed_after_five_blocks(&url, Source::bytes(theirs.clone())).await;
+    killed_after_five_blocks(&url, Source::bytes(theirs.clone()), None).await;
     let report = client(HyperTransport::shared())
         .upload(url.clone(), Source::file(&source))
         .await
@@ -131,14 +134,14 @@ async fn blocks_someone_else_staged_under_our_ids_are_never_committed() {
 
     // Bytes (and readers) resume only when asked to.
     let url = emu.blob_url(CONTAINER, "bytes", "rcw");
-    killed_after_five_blocks(&url, Source::bytes(theirs.clone())).await;
+    killed_after_five_blocks(&url, Source::bytes(theirs.clone()), None).await;
     let report = client(HyperTransport::shared())
         .upload(url.clone(), Source::bytes(mine.clone()))
         .await
         .unwrap();
     assert_eq!(report.reused_blocks, 0);
     assert!(blob(&emu, "bytes").await == mine, "blob differs");
-    killed_after_five_blocks(&url, Source::bytes(theirs.clone())).await;
+    killed_after_five_blocks(&url, Source::bytes(theirs.clone()), None).await;
     let report = client(HyperTransport::shared())
         .upload(url.clone(), Source::bytes(theirs.clone()))
         .resume(true)
@@ -156,7 +159,7 @@ async fn blocks_expired_before_the_commit_are_staged_again_once() {
     let bytes = data(12 * BS as usize + 1, 4);
     std::fs::write(&source, &bytes).unwrap();
     let url = emu.blob_url(CONTAINER, "expired", "rcw");
-    killed_after_five_blocks(&url, Source::file(&source)).await;
+    killed_after_five_blocks(&url, Source::file(&source), Some(&upload_state(&source))).await;
     // The server drops uncommitted blocks after an hour; this URL may not list blocks, so only
     // the state file speaks for the 5 staged blocks, and the commit finds them gone.
     emu.advance_clock(Duration::from_secs(2 * 3600));
@@ -207,7 +210,7 @@ async fn a_staged_block_changed_where_the_fingerprint_does_not_look_is_sent_agai
     let len = old.len() as u64;
     std::fs::write(&source, &old).unwrap();
     let url = emu.blob_url(CONTAINER, "changed-in-place", "rcw");
-    killed_after_five_blocks(&url, Source::file(&source)).await;
+    killed_after_five_blocks(&url, Source::file(&source), Some(&upload_state(&source))).await;
     // A byte of a staged block that the fingerprint does not sample, changed with the size and
     // the modification time kept: only the block's recorded CRC-64 tells.
     let state: serde_json::Value =

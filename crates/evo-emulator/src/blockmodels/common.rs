@@ -2,21 +2,16 @@
 //! problem details, and the JSON shapes of models, versions and columns.
 
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::state::{BlockModelsState, ColumnRec, Geometry, ModelRec, VersionRec};
 use crate::clock::format_workspace_time;
-use crate::http_util::{ApiError, Service, authenticate, parse_uuid};
+use crate::http_util::{ApiError, Service, authenticate, live_workspace, parse_uuid, user_json};
+pub(super) use crate::http_util::{ApiResult as R, respond};
 use crate::state::{Model, Role, Shared};
 
 pub(super) const S: Service = Service::BlockModels;
-pub(super) type R = Result<Response, ApiError>;
-
-pub(super) fn respond(r: R) -> Response {
-    r.unwrap_or_else(IntoResponse::into_response)
-}
 
 /// 404 for a block model that is not there (or deleted).
 pub(super) fn model_not_found(id: Uuid) -> ApiError {
@@ -50,6 +45,11 @@ pub(super) fn invalid(name: &str, reason: impl Into<String>) -> ApiError {
     ApiError::validation(S, vec![(name.to_owned(), reason.into())])
 }
 
+/// A request body parsed as JSON (422 on `body` when it is not JSON).
+pub(super) fn json_body(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| invalid("body", format!("not JSON: {e}")))
+}
+
 /// 409.
 pub(super) fn conflict(detail: impl Into<String>) -> ApiError {
     ApiError::new(S, 409, "conflict", "Conflict", detail)
@@ -76,26 +76,23 @@ pub(super) fn ctx(
     Ok(Ctx { user, org, ws })
 }
 
+/// The caller of a request on a block model and the model it names (read before the model is
+/// locked: authentication reads the model too).
+pub(super) fn model_ctx(
+    shared: &Shared,
+    headers: &HeaderMap,
+    (org, ws, bm): (&str, &str, &str),
+) -> Result<(Ctx, Uuid), ApiError> {
+    let c = ctx(shared, headers, org, Some(ws))?;
+    Ok((c, parse_uuid(S, "bm_id", bm)?))
+}
+
 /// Checks that the workspace of `c` exists and the caller has at least `min` role in it.
 pub(super) fn check_role(model: &Model, c: &Ctx, min: Role) -> Result<(), ApiError> {
     let ws = c.ws.ok_or_else(|| bad_request("a workspace is required"))?;
-    let w = model
-        .org(c.org)
-        .and_then(|o| o.workspaces.iter().find(|w| w.id == ws && !w.deleted))
-        .ok_or_else(|| not_found("Workspace", ws))?;
-    let role = w.role_of(c.user);
-    if role.is_none_or(|r| r < min) {
-        let permitted: Vec<&str> = [Role::Viewer, Role::Editor, Role::Owner]
-            .into_iter()
-            .filter(|r| *r >= min)
-            .map(Role::as_str)
-            .collect();
-        return Err(ApiError::insufficient_role(
-            S,
-            role.map(Role::as_str),
-            &permitted,
-        ));
-    }
+    live_workspace(model, S, c.org, ws, c.user, min, || {
+        not_found("Workspace", ws)
+    })?;
     Ok(())
 }
 
@@ -128,13 +125,6 @@ pub(super) fn model_rec<'a>(
         .get_mut(&bm)
         .filter(|m| m.org == c.org && Some(m.ws) == c.ws && m.deleted == deleted)
         .ok_or_else(|| model_not_found(bm))
-}
-
-pub(super) fn user_json(model: &Model, id: Uuid) -> Value {
-    match model.user(id) {
-        Some(u) => json!({"id": u.id, "name": u.name, "email": u.email}),
-        None => json!({"id": id, "name": null, "email": null}),
-    }
 }
 
 /// A `BlockModel`.

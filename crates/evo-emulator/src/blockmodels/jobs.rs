@@ -15,7 +15,7 @@ use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::common::{S, ctx, model_rec, not_found, respond, version_json};
+use super::common::{S, model_ctx, model_rec, not_found, respond, version_json};
 use super::state::{BlockModelsState, CONTAINER, JobKind, JobRec, Status, Touched, VersionRec};
 use crate::http_util::{ApiError, link, parse_uuid};
 use crate::state::{Model, Role, Shared};
@@ -95,6 +95,24 @@ fn set_status(shared: &Shared, job: Uuid, status: Status, payload: Option<Value>
 
 /// Runs job `job` in a task of its own: half the delay `QUEUED`, then `PROCESSING` for the
 /// other half and the work, then `COMPLETE` or `FAILED`.
+/// The answer of a request that may have opened a job: `status` and the JSON answer, after
+/// starting the job (if any; only when the request succeeded, and only now, once the request
+/// let go of the model).
+pub(super) fn answer_with_job(
+    shared: &Arc<Shared>,
+    answered: Result<(StatusCode, Value, Option<Uuid>), ApiError>,
+) -> Response {
+    match answered {
+        Ok((status, answer, job)) => {
+            if let Some(job) = job {
+                spawn_job(shared.clone(), job);
+            }
+            (status, axum::Json(answer)).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
 pub(super) fn spawn_job(shared: Arc<Shared>, job: Uuid) {
     tokio::spawn(async move {
         let delay = {
@@ -226,8 +244,7 @@ pub(super) async fn get_job(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, Some(&ws))?;
-        let bm = parse_uuid(S, "bm_id", &bm)?;
+        let (c, bm) = model_ctx(&shared, &headers, (&org, &ws, &bm))?;
         let job = parse_uuid(S, "job_id", &job)?;
         let mut model = shared.model();
         model_rec(&mut model, &c, bm, Role::Viewer, false)?;
@@ -269,9 +286,8 @@ pub(super) async fn uploaded(
     Path((org, ws, bm, job)): Path<(String, String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let run = (|| -> Result<(Value, bool, Uuid), ApiError> {
-        let c = ctx(&shared, &headers, &org, Some(&ws))?;
-        let bm = parse_uuid(S, "bm_id", &bm)?;
+    let run = (|| {
+        let (c, bm) = model_ctx(&shared, &headers, (&org, &ws, &bm))?;
         let job = parse_uuid(S, "job_id", &job)?;
         let mut model = shared.model();
         model_rec(&mut model, &c, bm, Role::Editor, false)?;
@@ -286,15 +302,7 @@ pub(super) async fn uploaded(
             .filter(|j| j.status == Status::PendingUpload)
             .map(|j| j.status = Status::Queued)
             .is_some();
-        Ok((answer, start, job))
+        Ok((StatusCode::CREATED, answer, start.then_some(job)))
     })();
-    match run {
-        Ok((answer, start, job)) => {
-            if start {
-                spawn_job(shared.clone(), job);
-            }
-            (StatusCode::CREATED, axum::Json(answer)).into_response()
-        }
-        Err(e) => e.into_response(),
-    }
+    answer_with_job(&shared, run)
 }

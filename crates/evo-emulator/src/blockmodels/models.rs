@@ -11,10 +11,10 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::common::{
-    R, S, bad_request, check_role, conflict, ctx, invalid, known_unit, model_json, model_rec,
-    readable_workspaces, respond, units, version_json,
+    R, S, bad_request, check_role, conflict, ctx, invalid, known_unit, model_ctx, model_json,
+    model_rec, readable_workspaces, respond, units, version_json,
 };
-use super::jobs::{job_url, spawn_job};
+use super::jobs::{answer_with_job, job_url};
 use super::state::{BlockModelsState, Geometry, JobKind, ModelRec};
 use crate::http_util::{ApiError, Query, no_content, parse_uuid};
 use crate::state::{Model, Role, Shared};
@@ -52,10 +52,7 @@ pub(super) async fn list(
         let c = ctx(&shared, &headers, &org, Some(&ws))?;
         let q = Query::parse(raw.as_deref());
         let (offset, limit) = page(&q)?;
-        let deleted = q
-            .bool("deleted")
-            .map_err(|e| invalid("deleted", e))?
-            .unwrap_or(false);
+        let deleted = q.flag("deleted").map_err(|e| invalid("deleted", e))?;
         let model = shared.model();
         check_role(&model, &c, Role::Viewer)?;
         let in_ws = |m: &ModelRec| Some(m.ws) == c.ws;
@@ -74,10 +71,7 @@ pub(super) async fn list_org(
         let c = ctx(&shared, &headers, &org, None)?;
         let q = Query::parse(raw.as_deref());
         let (offset, limit) = page(&q)?;
-        let deleted = q
-            .bool("deleted")
-            .map_err(|e| invalid("deleted", e))?
-            .unwrap_or(false);
+        let deleted = q.flag("deleted").map_err(|e| invalid("deleted", e))?;
         let model = shared.model();
         let readable = readable_workspaces(&model, &c);
         Ok(listing(&model, &c, deleted, offset, limit, |m| {
@@ -123,13 +117,9 @@ pub(super) async fn get(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, Some(&ws))?;
-        let bm = parse_uuid(S, "bm_id", &bm)?;
+        let (c, bm) = model_ctx(&shared, &headers, (&org, &ws, &bm))?;
         let q = Query::parse(raw.as_deref());
-        let deleted = q
-            .bool("deleted")
-            .map_err(|e| invalid("deleted", e))?
-            .unwrap_or(false);
+        let deleted = q.flag("deleted").map_err(|e| invalid("deleted", e))?;
         let mut model = shared.model();
         let m = model_rec(&mut model, &c, bm, Role::Viewer, deleted)?.clone();
         Ok(axum::Json(model_json(&model, &m)).into_response())
@@ -338,15 +328,9 @@ pub(super) async fn create(
             .insert(bm, m);
         let job = super::jobs::new_job(&mut model, bm, c.user, JobKind::Create { comment }, false);
         answer["job_url"] = json!(job_url(&shared, c.org, ws, bm, job));
-        Ok((answer, job))
+        Ok((StatusCode::CREATED, answer, Some(job)))
     })();
-    match created {
-        Ok((answer, job)) => {
-            spawn_job(shared.clone(), job);
-            (StatusCode::CREATED, axum::Json(answer)).into_response()
-        }
-        Err(e) => e.into_response(),
-    }
+    answer_with_job(&shared, created)
 }
 
 /// `PATCH .../block-models/{bm}`: name, description, CRS, size unit, `fill_subblocks`.
@@ -357,8 +341,7 @@ pub(super) async fn update(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, Some(&ws))?;
-        let bm = parse_uuid(S, "bm_id", &bm)?;
+        let (c, bm) = model_ctx(&shared, &headers, (&org, &ws, &bm))?;
         let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&body) else {
             return Err(invalid("body", "a JSON object is required"));
         };
@@ -397,8 +380,7 @@ pub(super) async fn update(
         if let Some(fill) = body.get("fill_subblocks").and_then(Value::as_bool) {
             m.fill_subblocks = fill;
         }
-        m.updated_at = now;
-        m.updated_by = c.user;
+        m.touch(now, c.user);
         let m = m.clone();
         Ok(axum::Json(model_json(&model, &m)).into_response())
     })())
@@ -411,14 +393,12 @@ pub(super) async fn delete(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, Some(&ws))?;
-        let bm = parse_uuid(S, "bm_id", &bm)?;
+        let (c, bm) = model_ctx(&shared, &headers, (&org, &ws, &bm))?;
         let now = shared.clock.now();
         let mut model = shared.model();
         let m = model_rec(&mut model, &c, bm, Role::Editor, false)?;
         m.deleted = true;
-        m.updated_at = now;
-        m.updated_by = c.user;
+        m.touch(now, c.user);
         Ok(no_content())
     })())
 }
@@ -431,8 +411,7 @@ pub(super) async fn restore(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, Some(&ws))?;
-        let bm = parse_uuid(S, "bm_id", &bm)?;
+        let (c, bm) = model_ctx(&shared, &headers, (&org, &ws, &bm))?;
         let q = Query::parse(raw.as_deref());
         if q.bool("deleted").map_err(|e| invalid("deleted", e))? != Some(false) {
             return Err(invalid(
@@ -462,8 +441,7 @@ pub(super) async fn restore(
         }
         let m = model_rec(&mut model, &c, bm, Role::Editor, true)?;
         m.deleted = false;
-        m.updated_at = now;
-        m.updated_by = c.user;
+        m.touch(now, c.user);
         let m = m.clone();
         Ok((StatusCode::ACCEPTED, axum::Json(model_json(&model, &m))).into_response())
     })())
@@ -477,8 +455,7 @@ pub(super) async fn versions(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, Some(&ws))?;
-        let bm = parse_uuid(S, "bm_id", &bm)?;
+        let (c, bm) = model_ctx(&shared, &headers, (&org, &ws, &bm))?;
         let (offset, limit) = page(&Query::parse(raw.as_deref()))?;
         let mut model = shared.model();
         let m = model_rec(&mut model, &c, bm, Role::Viewer, false)?.clone();
@@ -517,8 +494,7 @@ pub(super) async fn version(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, Some(&ws))?;
-        let bm = parse_uuid(S, "bm_id", &bm)?;
+        let (c, bm) = model_ctx(&shared, &headers, (&org, &ws, &bm))?;
         let version = parse_uuid(S, "version_id", &version)?;
         let q = Query::parse(raw.as_deref());
         let changes = q

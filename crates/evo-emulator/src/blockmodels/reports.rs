@@ -25,13 +25,13 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::common::{
-    Ctx, R, S, bad_request, ctx, invalid, model_rec, not_found, respond, units, user_json,
+    Ctx, R, S, bad_request, invalid, json_body, model_ctx, model_rec, not_found, respond, units,
 };
-use super::jobs::{failure, job_url, new_job, spawn_job};
+use super::jobs::{answer_with_job, failure, job_url, new_job, spawn_job};
 use super::models::{page, page_json};
 use super::state::{BlockModelsState, JobKind, JobRec, ModelRec, Status, VersionRec};
 use crate::clock::format_workspace_time;
-use crate::http_util::{ApiError, Query, parse_uuid};
+use crate::http_util::{ApiError, Query, parse_uuid, user_json};
 use crate::state::{Model, Role, Shared};
 use spec::{SpecRec, parse_spec, spec_json, uuid_of};
 
@@ -64,17 +64,6 @@ fn store_mut(model: &mut Model) -> &mut ReportStore {
 
 type P3 = Path<(String, String, String)>;
 type P4 = Path<(String, String, String, String)>;
-
-/// The caller of a request and the block model it names (read before the model is locked:
-/// authentication reads the model too).
-fn caller(
-    shared: &Shared,
-    headers: &HeaderMap,
-    (org, ws, bm): (&str, &str, &str),
-) -> Result<(Ctx, Uuid), ApiError> {
-    let c = ctx(shared, headers, org, Some(ws))?;
-    Ok((c, parse_uuid(S, "bm_id", bm)?))
-}
 
 /// The model (live, with at least the role `min`) of a request's caller.
 fn open(
@@ -119,12 +108,11 @@ async fn save(
     raw: Option<String>,
     body: Bytes,
 ) -> Response {
-    let saved = (|| -> Result<(Value, Option<Uuid>), ApiError> {
+    let saved = (|| {
         let run_now = Query::parse(raw.as_deref())
-            .bool("run_now")
-            .map_err(|e| invalid("run_now", e))?
-            .unwrap_or(false);
-        let who = caller(&shared, &headers, path)?;
+            .flag("run_now")
+            .map_err(|e| invalid("run_now", e))?;
+        let who = model_ctx(&shared, &headers, path)?;
         let mut model = shared.model();
         let (c, m) = open(&mut model, who, Role::Editor)?;
         let (m, latest) = (m.clone(), latest_of(m)?);
@@ -154,22 +142,14 @@ async fn save(
         let job = run_now.then(|| report_job(&mut model, m.id, c.user, spec.id, latest.uuid));
         let ws = c.ws.unwrap_or_default();
         answer["job_url"] = json!(job.map(|j| job_url(&shared, c.org, ws, m.id, j)));
-        Ok((answer, job))
+        let status = if rs.is_some() {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        };
+        Ok((status, answer, job))
     })();
-    match saved {
-        Ok((answer, job)) => {
-            if let Some(job) = job {
-                spawn_job(shared.clone(), job);
-            }
-            let status = if rs.is_some() {
-                StatusCode::OK
-            } else {
-                StatusCode::CREATED
-            };
-            (status, axum::Json(answer)).into_response()
-        }
-        Err(e) => e.into_response(),
-    }
+    answer_with_job(&shared, saved)
 }
 
 async fn create(
@@ -201,7 +181,7 @@ async fn list(
 ) -> Response {
     respond((|| -> R {
         let (offset, limit) = page(&Query::parse(raw.as_deref()))?;
-        let who = caller(&shared, &headers, (&org, &ws, &bm))?;
+        let who = model_ctx(&shared, &headers, (&org, &ws, &bm))?;
         let mut model = shared.model();
         let bm = open(&mut model, who, Role::Viewer)?.1.id;
         let store = store(&model);
@@ -240,12 +220,20 @@ async fn get_one(
     headers: HeaderMap,
 ) -> Response {
     respond((|| -> R {
-        let who = caller(&shared, &headers, (&org, &ws, &bm))?;
+        let who = model_ctx(&shared, &headers, (&org, &ws, &bm))?;
         let mut model = shared.model();
         let bm = open(&mut model, who, Role::Viewer)?.1.id;
         let spec = spec_of(&model, bm, &rs)?;
         Ok(axum::Json(spec_json(&spec, store(&model))).into_response())
     })())
+}
+
+/// A JSON body that may be left out (as `{}`).
+fn optional_json(body: &Bytes) -> Result<Value, ApiError> {
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
+    json_body(body)
 }
 
 /// `POST .../report-specifications/{rs}/jobs`: `{version_uuid?}`.
@@ -255,14 +243,10 @@ async fn run(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let started = (|| -> Result<(Value, Uuid), ApiError> {
-        let body: Value = if body.is_empty() {
-            json!({})
-        } else {
-            serde_json::from_slice(&body).map_err(|e| invalid("body", format!("not JSON: {e}")))?
-        };
+    let started = (|| {
+        let body = optional_json(&body)?;
         let version = uuid_of(body.get("version_uuid"), "version_uuid")?;
-        let who = caller(&shared, &headers, (&org, &ws, &bm))?;
+        let who = model_ctx(&shared, &headers, (&org, &ws, &bm))?;
         let mut model = shared.model();
         let (c, m) = open(&mut model, who, Role::Editor)?;
         let v = match version {
@@ -283,15 +267,9 @@ async fn run(
             "version_id": v.version_id,
             "version_uuid": v.uuid,
         });
-        Ok((answer, job))
+        Ok((StatusCode::CREATED, answer, Some(job)))
     })();
-    match started {
-        Ok((answer, job)) => {
-            spawn_job(shared.clone(), job);
-            (StatusCode::CREATED, axum::Json(answer)).into_response()
-        }
-        Err(e) => e.into_response(),
-    }
+    answer_with_job(&shared, started)
 }
 
 /// `GET .../report-specifications/{rs}/results[?offset&limit]`, newest first.
@@ -303,7 +281,7 @@ async fn results(
 ) -> Response {
     respond((|| -> R {
         let (offset, limit) = page(&Query::parse(raw.as_deref()))?;
-        let who = caller(&shared, &headers, (&org, &ws, &bm))?;
+        let who = model_ctx(&shared, &headers, (&org, &ws, &bm))?;
         let mut model = shared.model();
         let bm = open(&mut model, who, Role::Viewer)?.1.id;
         let spec = spec_of(&model, bm, &rs)?;
@@ -336,7 +314,7 @@ async fn result(
     headers: HeaderMap,
 ) -> Response {
     respond((|| -> R {
-        let who = caller(&shared, &headers, (&org, &ws, &bm))?;
+        let who = model_ctx(&shared, &headers, (&org, &ws, &bm))?;
         let mut model = shared.model();
         let bm = open(&mut model, who, Role::Viewer)?.1.id;
         let spec = spec_of(&model, bm, &rs)?;
@@ -372,15 +350,11 @@ async fn request_comparison(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let asked = (|| -> Result<(Value, Option<Uuid>), ApiError> {
-        let body: Value = if body.is_empty() {
-            json!({})
-        } else {
-            serde_json::from_slice(&body).map_err(|e| invalid("body", format!("not JSON: {e}")))?
-        };
+    let asked = (|| {
+        let body = optional_json(&body)?;
         let from = uuid_of(body.get("from_version_uuid"), "from_version_uuid")?;
         let to = uuid_of(body.get("to_version_uuid"), "to_version_uuid")?;
-        let who = caller(&shared, &headers, (&org, &ws, &bm))?;
+        let who = model_ctx(&shared, &headers, (&org, &ws, &bm))?;
         let mut model = shared.model();
         let (c, m) = open(&mut model, who, Role::Editor)?;
         let find = |id: Uuid| {
@@ -412,7 +386,7 @@ async fn request_comparison(
         );
         if f.is_some() && t.is_some() {
             let answer = json!({"from_result_uuid": f, "to_result_uuid": t, "job_url": null});
-            return Ok((answer, None));
+            return Ok((StatusCode::OK, answer, None));
         }
         let kind = JobKind::Comparison {
             spec: spec.id,
@@ -422,16 +396,9 @@ async fn request_comparison(
         let job = new_job(&mut model, bm, c.user, kind, false);
         let url = job_url(&shared, c.org, c.ws.unwrap_or_default(), bm, job);
         let answer = json!({"from_result_uuid": f, "to_result_uuid": t, "job_url": url});
-        Ok((answer, Some(job)))
+        Ok((StatusCode::CREATED, answer, Some(job)))
     })();
-    match asked {
-        Ok((answer, None)) => axum::Json(answer).into_response(),
-        Ok((answer, Some(job))) => {
-            spawn_job(shared.clone(), job);
-            (StatusCode::CREATED, axum::Json(answer)).into_response()
-        }
-        Err(e) => e.into_response(),
-    }
+    answer_with_job(&shared, asked)
 }
 
 /// `GET .../report-specifications/{rs}/comparisons?from&to[&decimal_places]`.
@@ -455,7 +422,7 @@ async fn comparison(
         if places.is_some_and(|p| p > 10) {
             return Err(invalid("decimal_places", "between 0 and 10"));
         }
-        let who = caller(&shared, &headers, (&org, &ws, &bm))?;
+        let who = model_ctx(&shared, &headers, (&org, &ws, &bm))?;
         let mut model = shared.model();
         let bm = open(&mut model, who, Role::Viewer)?.1.id;
         let spec = spec_of(&model, bm, &rs)?;

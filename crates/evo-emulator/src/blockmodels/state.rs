@@ -75,6 +75,12 @@ pub(super) struct ModelRec {
 }
 
 impl ModelRec {
+    /// Changed by `user` at `now`.
+    pub(super) fn touch(&mut self, now: OffsetDateTime, user: Uuid) {
+        self.updated_at = now;
+        self.updated_by = user;
+    }
+
     pub(super) fn latest(&self) -> Option<&VersionRec> {
         self.versions.last()
     }

@@ -19,10 +19,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::common::{S, bad_request, ctx, model_rec};
+use super::common::{bad_request, model_ctx, model_rec};
 use super::jobs::{job_url, new_job};
 use super::state::{BlockModelsState, CONTAINER, Geometry, JobKind};
-use crate::http_util::parse_uuid;
 use crate::state::{Role, Shared};
 use crate::storage::sas::presign;
 pub(super) use apply::apply;
@@ -38,8 +37,7 @@ pub(super) async fn patch_blocks(
     body: Bytes,
 ) -> Response {
     let answer = (|| {
-        let c = ctx(&shared, &headers, &org, Some(&ws))?;
-        let bm = parse_uuid(S, "bm_id", &bm)?;
+        let (c, bm) = model_ctx(&shared, &headers, (&org, &ws, &bm))?;
         let mut model = shared.model();
         let m = model_rec(&mut model, &c, bm, Role::Editor, false)?;
         let latest = m

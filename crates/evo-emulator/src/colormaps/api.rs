@@ -11,11 +11,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::state::{ColormapsState, StoredAssociation, StoredColormap, WorkspaceColormaps};
-use crate::http_util::{ApiError, Service, authenticate, parse_uuid};
+use crate::clock::format_naive_time;
+use crate::http_util::{ApiError, Ctx, Service, WorkspaceApi, live_workspace, parse_uuid, respond};
 use crate::state::{Model, Role, Shared};
 
 const S: Service = Service::Colormaps;
-type R = Result<Response, ApiError>;
 
 /// The most colors of a continuous or discrete colormap.
 const MAX_COLORS: usize = 1024;
@@ -24,26 +24,12 @@ const MAX_CATEGORY_COLORS: usize = 16_384;
 /// The most associations in one batch.
 const MAX_BATCH: usize = 128;
 
-fn respond(r: R) -> Response {
-    r.unwrap_or_else(IntoResponse::into_response)
-}
-
-/// The caller, organization and workspace of a request.
-#[derive(Debug, Clone, Copy)]
-struct Ctx {
-    user: Uuid,
-    org: Uuid,
-    ws: Uuid,
-}
-
-fn ctx(shared: &Shared, headers: &HeaderMap, org: &str, ws: &str) -> Result<Ctx, ApiError> {
-    let user = authenticate(shared, headers, S, "evo.object")?;
-    Ok(Ctx {
-        user,
-        org: parse_uuid(S, "org_id", org)?,
-        ws: parse_uuid(S, "workspace_id", ws)?,
-    })
-}
+/// How the Colormap API reads the context of a request.
+const API: WorkspaceApi = WorkspaceApi {
+    service: S,
+    scope: "evo.object",
+    org_param: "org_id",
+};
 
 fn not_found(what: &str, detail: String) -> ApiError {
     ApiError::new(S, 404, &format!("{what}/not-found"), "Not Found.", detail)
@@ -56,44 +42,15 @@ fn workspace<'a>(
     c: &Ctx,
     min: Role,
 ) -> Result<&'a mut WorkspaceColormaps, ApiError> {
-    let role = model
-        .org(c.org)
-        .and_then(|o| o.workspaces.iter().find(|w| w.id == c.ws && !w.deleted))
-        .ok_or_else(|| not_found("workspace", format!("Workspace {} not found.", c.ws)))?
-        .role_of(c.user);
-    if role.is_none_or(|r| r < min) {
-        let permitted: Vec<&str> = [Role::Viewer, Role::Editor, Role::Owner]
-            .into_iter()
-            .filter(|r| *r >= min)
-            .map(Role::as_str)
-            .collect();
-        return Err(ApiError::insufficient_role(
-            S,
-            role.map(Role::as_str),
-            &permitted,
-        ));
-    }
+    live_workspace(model, S, c.org, c.ws, c.user, min, || {
+        not_found("workspace", format!("Workspace {} not found.", c.ws))
+    })?;
     Ok(model
         .services
         .get_mut::<ColormapsState>()
         .workspaces
         .entry(c.ws)
         .or_default())
-}
-
-/// Naive UTC, as the service sends its timestamps.
-fn time(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.microsecond()
-    )
 }
 
 fn base(shared: &Shared, c: &Ctx) -> String {
@@ -110,9 +67,9 @@ fn colormap_json(shared: &Shared, c: &Ctx, m: &StoredColormap) -> Value {
     v["id"] = json!(m.id);
     v["name"] = json!(m.name);
     v["schema"] = json!(m.kind);
-    v["created_at"] = json!(time(m.created_at));
+    v["created_at"] = json!(format_naive_time(m.created_at));
     v["created_by"] = json!(m.created_by);
-    v["modified_at"] = json!(time(m.created_at));
+    v["modified_at"] = json!(format_naive_time(m.created_at));
     v["modified_by"] = json!(m.created_by);
     v["self_link"] = json!(format!("{}/colormaps/{}", base(shared, c), m.id));
     v
@@ -126,9 +83,9 @@ fn association_json(shared: &Shared, c: &Ctx, object: Uuid, a: &StoredAssociatio
         "colormap_id": a.colormap_id,
         "colormap_uri": format!("{base}/colormaps/{}", a.colormap_id),
         "workspace_id": c.ws,
-        "created_at": time(a.created_at),
+        "created_at": format_naive_time(a.created_at),
         "created_by": a.created_by,
-        "modified_at": time(a.modified_at),
+        "modified_at": format_naive_time(a.modified_at),
         "modified_by": a.modified_by,
         "self_link": format!("{base}/objects/{object}/associations/{}", a.id),
     })
@@ -290,7 +247,7 @@ pub(super) async fn create_colormap(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let (kind, name, fields) = check_colormap(&json_body(&body)?)?;
         let now = shared.clock.now();
         let mut model = shared.model();
@@ -315,7 +272,7 @@ pub(super) async fn list_colormaps(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let mut model = shared.model();
         let w = workspace(&mut model, &c, Role::Viewer)?;
         let list: Vec<Value> = w
@@ -333,8 +290,7 @@ pub(super) async fn get_colormap(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let id = parse_uuid(S, "colormap_id", &id)?;
+        let (c, id) = API.item(&shared, &headers, (&org, &ws, &id), "colormap_id")?;
         let mut model = shared.model();
         let w = workspace(&mut model, &c, Role::Viewer)?;
         let m = w
@@ -409,8 +365,7 @@ pub(super) async fn create_association(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let object = parse_uuid(S, "object_id", &object)?;
+        let (c, object) = API.item(&shared, &headers, (&org, &ws, &object), "object_id")?;
         let request = Value::Object(json_body(&body)?);
         let now = shared.clock.now();
         let mut model = shared.model();
@@ -428,8 +383,7 @@ pub(super) async fn create_associations(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let object = parse_uuid(S, "object_id", &object)?;
+        let (c, object) = API.item(&shared, &headers, (&org, &ws, &object), "object_id")?;
         let request = json_body(&body)?;
         let list = match request.get("associations").and_then(Value::as_array) {
             Some(list) if !list.is_empty() && list.len() <= MAX_BATCH => list.clone(),
@@ -468,8 +422,7 @@ pub(super) async fn list_associations(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let object = parse_uuid(S, "object_id", &object)?;
+        let (c, object) = API.item(&shared, &headers, (&org, &ws, &object), "object_id")?;
         let mut model = shared.model();
         let w = workspace(&mut model, &c, Role::Viewer)?;
         let list: Vec<Value> = w
@@ -491,8 +444,7 @@ pub(super) async fn get_association(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let object = parse_uuid(S, "object_id", &object)?;
+        let (c, object) = API.item(&shared, &headers, (&org, &ws, &object), "object_id")?;
         let id = parse_uuid(S, "association_id", &id)?;
         let mut model = shared.model();
         let w = workspace(&mut model, &c, Role::Viewer)?;
@@ -516,7 +468,7 @@ pub(super) async fn workspace_metadata(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let mut model = shared.model();
         let w = workspace(&mut model, &c, Role::Viewer)?;
         let objects: Map<String, Value> = w

@@ -13,11 +13,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::tasks::{self, Failure, KNOWN, RUN};
-use crate::http_util::{ApiError, Service, authenticate, no_content, parse_uuid};
+use crate::http_util::{ApiError, Service, authenticate, no_content, parse_uuid, respond};
 use crate::state::Shared;
 
 const S: Service = Service::Compute;
-type R = Result<Response, ApiError>;
 
 /// How long a job stays in each state by default.
 const DEFAULT_STEP: Duration = Duration::from_millis(100);
@@ -77,10 +76,6 @@ fn step(shared: &Shared) -> Duration {
         .get::<ComputeState>()
         .and_then(|s| s.step)
         .unwrap_or(DEFAULT_STEP)
-}
-
-fn respond(r: R) -> Response {
-    r.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// Moves job `id` from `from` to `to` (and sets its outcome); false when it is not in `from`

@@ -1,23 +1,19 @@
 //! What every File API handler shares: the request context (caller, organization, workspace),
 //! the role check, path rules, the File API's problem details and the JSON shapes of a file.
 
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::state::{FILES_CONTAINER, FileRec, FileVersion, FilesState, WorkspaceFiles};
 use crate::clock::format_file_time;
-use crate::http_util::{ApiError, Service, authenticate, link, parse_uuid};
+use crate::http_util::{
+    ApiError, Service, WorkspaceApi, item_path, link, live_workspace, user_json, with_stamps,
+};
+pub(super) use crate::http_util::{ApiResult as R, Ctx, respond};
 use crate::state::{Model, Role, Shared};
 use crate::storage::sas::presign;
 
 pub(super) const S: Service = Service::File;
-pub(super) type R = Result<Response, ApiError>;
-
-pub(super) fn respond(r: R) -> Response {
-    r.unwrap_or_else(IntoResponse::into_response)
-}
 
 pub(super) fn not_found(detail: &str) -> ApiError {
     ApiError::new(S, 404, "files/not-found", "File Not Found.", detail)
@@ -46,40 +42,24 @@ pub(super) fn invalid(name: &str, e: String) -> ApiError {
 
 /// Normalizes a file path (`/a/b.txt` → `a/b.txt`), refusing empty, `.`/`..` and empty segments.
 pub(super) fn normalize_path(raw: &str) -> Result<String, ApiError> {
-    let p = raw.strip_prefix('/').unwrap_or(raw);
-    let bad = p.is_empty()
-        || p.len() > 1024
-        || p.split('/').any(|s| s.is_empty() || s == "." || s == "..")
-        || p.chars().any(char::is_control);
-    if bad {
-        return Err(ApiError::new(
+    let p = item_path(raw).ok_or_else(|| {
+        ApiError::new(
             S,
             400,
             "files/invalid-path",
             "Invalid Path.",
             format!("'{raw}' is not a valid file path."),
-        ));
-    }
+        )
+    })?;
     Ok(p.to_owned())
 }
 
-pub(super) struct Ctx {
-    pub(super) user: Uuid,
-    pub(super) org: Uuid,
-    pub(super) ws: Uuid,
-}
-
-pub(super) fn ctx(
-    shared: &Shared,
-    headers: &HeaderMap,
-    org: &str,
-    ws: &str,
-) -> Result<Ctx, ApiError> {
-    let user = authenticate(shared, headers, S, "evo.file")?;
-    let org = parse_uuid(S, "organisation_id", org)?;
-    let ws = parse_uuid(S, "workspace_id", ws)?;
-    Ok(Ctx { user, org, ws })
-}
+/// How the File API reads the context of a request.
+pub(super) const API: WorkspaceApi = WorkspaceApi {
+    service: S,
+    scope: "evo.file",
+    org_param: "organisation_id",
+};
 
 /// The files of the workspace, if it exists, is not deleted and the caller has at least `min`
 /// role.
@@ -88,34 +68,10 @@ pub(super) fn workspace<'a>(
     c: &Ctx,
     min: Role,
 ) -> Result<&'a mut WorkspaceFiles, ApiError> {
-    let w = model
-        .org(c.org)
-        .and_then(|o| o.workspaces.iter().find(|w| w.id == c.ws && !w.deleted))
-        .ok_or_else(|| not_found("Workspace not found."))?;
-    let role = w.role_of(c.user);
-    if role.is_none_or(|r| r < min) {
-        let permitted: Vec<&str> = [Role::Viewer, Role::Editor, Role::Owner]
-            .into_iter()
-            .filter(|r| *r >= min)
-            .map(Role::as_str)
-            .collect();
-        return Err(ApiError::insufficient_role(
-            S,
-            role.map(Role::as_str),
-            &permitted,
-        ));
-    }
+    live_workspace(model, S, c.org, c.ws, c.user, min, || {
+        not_found("Workspace not found.")
+    })?;
     Ok(model.services.get_mut::<FilesState>().workspace(c.ws))
-}
-
-pub(super) fn user_info(model: &Model, id: Option<Uuid>) -> Value {
-    match id {
-        None => Value::Null,
-        Some(id) => match model.user(id) {
-            Some(u) => json!({"id": u.id, "name": u.name, "email": u.email}),
-            None => json!({"id": id, "name": null, "email": null}),
-        },
-    }
 }
 
 pub(super) fn files_base(c: &Ctx) -> String {
@@ -147,7 +103,7 @@ pub(super) fn download_json(
                     "version_id": v.version_id.to_string(),
                     "size": v.size,
                     "created_at": format_file_time(v.created_at),
-                    "created_by": user_info(model, Some(v.created_by)),
+                    "created_by": user_json(model, Some(v.created_by)),
                     "link": link(
                         shared.hub(),
                         &format!("{}/{}", files_base(c), f.id),
@@ -157,40 +113,30 @@ pub(super) fn download_json(
             })
             .collect::<Vec<_>>()
     });
-    json!({
+    let body = json!({
         "file_id": f.id,
         "name": f.name(),
         "path": f.folder(),
         "version_id": v.version_id.to_string(),
         "size": v.size,
         "etag": v.etag,
-        "created_at": format_file_time(f.created_at),
-        "created_by": user_info(model, Some(f.created_by)),
-        "modified_at": format_file_time(f.modified_at),
-        "modified_by": user_info(model, Some(f.modified_by)),
-        "deleted_at": f.deleted_at.map(format_file_time),
-        "deleted_by": user_info(model, f.deleted_by),
         "download": presign(shared, FILES_CONTAINER, &v.blob_name, "r"),
         "self": self_url,
         "versions": versions,
-    })
+    });
+    with_stamps(body, model, &f.stamps, format_file_time)
 }
 
 pub(super) fn list_json(shared: &Shared, model: &Model, c: &Ctx, f: &FileRec) -> Value {
     let v = f.latest();
-    json!({
+    let body = json!({
         "file_id": f.id,
         "name": f.name(),
         "path": f.folder(),
         "version_id": v.map(|v| v.version_id.to_string()),
         "size": v.map_or(0, |v| v.size),
         "etag": v.map_or(String::new(), |v| v.etag.clone()),
-        "created_at": format_file_time(f.created_at),
-        "created_by": user_info(model, Some(f.created_by)),
-        "modified_at": format_file_time(f.modified_at),
-        "modified_by": user_info(model, Some(f.modified_by)),
-        "deleted_at": f.deleted_at.map(format_file_time),
-        "deleted_by": user_info(model, f.deleted_by),
         "links": {"self": link(shared.hub(), &format!("{}/{}", files_base(c), f.id), &[])},
-    })
+    });
+    with_stamps(body, model, &f.stamps, format_file_time)
 }

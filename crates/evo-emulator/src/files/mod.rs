@@ -81,8 +81,8 @@ fn on_blob_committed(shared: &Shared, key: &str, props: &Props) {
                 .to_owned()
         });
         if f.versions.is_empty() {
-            f.created_at = now;
-            f.created_by = b.user;
+            f.stamps.created_at = now;
+            f.stamps.created_by = b.user;
         }
         f.versions.push(FileVersion {
             version_id: b.version_id,
@@ -93,6 +93,5 @@ fn on_blob_committed(shared: &Shared, key: &str, props: &Props) {
             blob_name,
         });
     }
-    f.modified_at = now;
-    f.modified_by = b.user;
+    f.stamps.modify(now, b.user);
 }

@@ -8,12 +8,12 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::common::{
-    Ctx, R, S, ctx, download_json, files_base, gone, invalid, list_json, normalize_path, not_found,
+    API, Ctx, R, download_json, files_base, gone, invalid, list_json, normalize_path, not_found,
     respond, workspace,
 };
 use super::state::{FileRec, WorkspaceFiles};
 use crate::clock::TimeFilter;
-use crate::http_util::{ApiError, Query, link, parse_uuid};
+use crate::http_util::{ApiError, Query, link};
 use crate::state::{Model, Role, Shared};
 
 // ---------- list ----------
@@ -45,7 +45,7 @@ pub(super) async fn list_files(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let q = Query::parse(raw.as_deref());
         let limit = q
             .u64("limit")
@@ -58,10 +58,7 @@ pub(super) async fn list_files(
             .u64("offset")
             .map_err(|e| invalid("offset", e))?
             .unwrap_or(0);
-        let deleted = q
-            .bool("deleted")
-            .map_err(|e| invalid("deleted", e))?
-            .unwrap_or(false);
+        let deleted = q.flag("deleted").map_err(|e| invalid("deleted", e))?;
         let authors = q.uuids("author").map_err(|e| invalid("author", e))?;
         let modified_by = q
             .uuids("modified_by")
@@ -101,38 +98,42 @@ pub(super) async fn list_files(
             .files
             .values()
             .filter(|f| f.visible())
-            .filter(|f| f.deleted_at.is_some() == deleted)
-            .filter(|f| authors.is_empty() || authors.contains(&f.created_by))
-            .filter(|f| modified_by.is_empty() || modified_by.contains(&f.modified_by))
+            .filter(|f| f.stamps.deleted_at.is_some() == deleted)
+            .filter(|f| authors.is_empty() || authors.contains(&f.stamps.created_by))
+            .filter(|f| modified_by.is_empty() || modified_by.contains(&f.stamps.modified_by))
             .filter(|f| {
-                deleted_by.is_empty() || f.deleted_by.is_some_and(|d| deleted_by.contains(&d))
+                deleted_by.is_empty()
+                    || f.stamps.deleted_by.is_some_and(|d| deleted_by.contains(&d))
             })
             .filter(|f| {
                 name.as_deref()
                     .is_none_or(|n| f.name().to_lowercase().contains(n))
             })
-            .filter(|f| created_at.iter().all(|t| t.matches(f.created_at)))
-            .filter(|f| modified_at.iter().all(|t| t.matches(f.modified_at)))
+            .filter(|f| created_at.iter().all(|t| t.matches(f.stamps.created_at)))
+            .filter(|f| modified_at.iter().all(|t| t.matches(f.stamps.modified_at)))
             .filter(|f| {
                 deleted_at
                     .iter()
-                    .all(|t| f.deleted_at.is_some_and(|d| t.matches(d)))
+                    .all(|t| f.stamps.deleted_at.is_some_and(|d| t.matches(d)))
             })
             .cloned()
             .collect();
         files.sort_by(|a, b| {
             for (field, desc) in &keys {
                 let ord = match field.as_str() {
-                    "created_at" => a.created_at.cmp(&b.created_at),
-                    "modified_at" => a.modified_at.cmp(&b.modified_at),
-                    _ => a.deleted_at.cmp(&b.deleted_at),
+                    "created_at" => a.stamps.created_at.cmp(&b.stamps.created_at),
+                    "modified_at" => a.stamps.modified_at.cmp(&b.stamps.modified_at),
+                    _ => a.stamps.deleted_at.cmp(&b.stamps.deleted_at),
                 };
                 let ord = if *desc { ord.reverse() } else { ord };
                 if ord.is_ne() {
                     return ord;
                 }
             }
-            a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id))
+            a.stamps
+                .created_at
+                .cmp(&b.stamps.created_at)
+                .then(a.id.cmp(&b.id))
         });
         let total = files.len() as u64;
         let page: Vec<Value> = files
@@ -175,9 +176,8 @@ pub(super) async fn list_files(
 
 pub(super) fn get_common(shared: &Shared, model: &Model, c: &Ctx, f: &FileRec, q: &Query) -> R {
     let include = q
-        .bool("include_versions")
-        .map_err(|e| invalid("include_versions", e))?
-        .unwrap_or(false);
+        .flag("include_versions")
+        .map_err(|e| invalid("include_versions", e))?;
     let version =
         match q.get("version_id") {
             None => f.latest(),
@@ -202,13 +202,9 @@ pub(super) async fn get_by_id(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let id = parse_uuid(S, "file_id", &file)?;
+        let (c, id) = API.item(&shared, &headers, (&org, &ws, &file), "file_id")?;
         let q = Query::parse(raw.as_deref());
-        let allow_deleted = q
-            .bool("deleted")
-            .map_err(|e| invalid("deleted", e))?
-            .unwrap_or(false);
+        let allow_deleted = q.flag("deleted").map_err(|e| invalid("deleted", e))?;
         let mut model = shared.model();
         let w = workspace(&mut model, &c, Role::Viewer)?;
         let f = w
@@ -217,7 +213,7 @@ pub(super) async fn get_by_id(
             .filter(|f| f.visible())
             .cloned()
             .ok_or_else(|| not_found("File not found."))?;
-        if f.deleted_at.is_some() && !allow_deleted {
+        if f.stamps.deleted_at.is_some() && !allow_deleted {
             return Err(gone());
         }
         get_common(&shared, &model, &c, &f, &q)
@@ -228,7 +224,7 @@ pub(super) async fn get_by_id(
 pub(super) fn live_at<'a>(w: &'a WorkspaceFiles, path: &str) -> Option<&'a FileRec> {
     w.files
         .values()
-        .find(|f| f.deleted_at.is_none() && f.path == path)
+        .find(|f| f.stamps.deleted_at.is_none() && f.path == path)
 }
 
 pub(super) async fn get_by_path(
@@ -238,7 +234,7 @@ pub(super) async fn get_by_path(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let path = normalize_path(&path)?;
         let q = Query::parse(raw.as_deref());
         let mut model = shared.model();
@@ -248,7 +244,7 @@ pub(super) async fn get_by_path(
             None if w
                 .files
                 .values()
-                .any(|f| f.path == path && f.visible() && f.deleted_at.is_some()) =>
+                .any(|f| f.path == path && f.visible() && f.stamps.deleted_at.is_some()) =>
             {
                 return Err(gone());
             }

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::state::{Stamps, item_folder, item_name};
+
 /// The container that File API uploads live in.
 pub(super) const FILES_CONTAINER: &str = "files";
 
@@ -54,12 +56,8 @@ pub(super) struct FileRec {
     pub(super) id: Uuid,
     /// Full path without a leading slash, e.g. `a/b/x.csv`.
     pub(super) path: String,
-    pub(super) created_at: OffsetDateTime,
-    pub(super) created_by: Uuid,
-    pub(super) modified_at: OffsetDateTime,
-    pub(super) modified_by: Uuid,
-    pub(super) deleted_at: Option<OffsetDateTime>,
-    pub(super) deleted_by: Option<Uuid>,
+    /// Who made, last changed and deleted it, and when.
+    pub(super) stamps: Stamps,
     /// Committed versions, oldest first.
     pub(super) versions: Vec<FileVersion>,
     /// Registered uploads not committed yet: version id -> blob name.
@@ -68,15 +66,12 @@ pub(super) struct FileRec {
 
 impl FileRec {
     pub(super) fn name(&self) -> &str {
-        self.path.rsplit('/').next().unwrap_or(&self.path)
+        item_name(&self.path)
     }
 
     /// `/a/b/` for `a/b/x.csv`, `/` for `x.csv`.
     pub(super) fn folder(&self) -> String {
-        match self.path.rsplit_once('/') {
-            Some((dir, _)) => format!("/{dir}/"),
-            None => "/".to_owned(),
-        }
+        item_folder(&self.path)
     }
 
     pub(super) fn latest(&self) -> Option<&FileVersion> {

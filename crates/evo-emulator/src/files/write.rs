@@ -3,19 +3,19 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::common::{
-    Ctx, R, S, blob_name, ctx, download_json, files_base, gone, invalid, normalize_path, not_found,
+    API, Ctx, R, S, blob_name, download_json, files_base, gone, invalid, normalize_path, not_found,
     respond, workspace,
 };
 use super::read::live_at;
 use super::state::{FILES_CONTAINER, FileRec, FilesState, UploadBinding, WorkspaceFiles};
-use crate::http_util::{ApiError, Query, link, no_content, parse_uuid};
-use crate::state::{Model, RestoreConflict, Role, Shared};
+use crate::http_util::{ApiError, Query, link, no_content, see_other};
+use crate::state::{Model, RestoreConflict, Role, Shared, Stamps};
 use crate::storage::sas::presign;
 
 // ---------- upload registration ----------
@@ -93,7 +93,7 @@ pub(super) async fn put_by_path(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let path = normalize_path(&path)?;
         let q = Query::parse(raw.as_deref());
         let now = shared.clock.now();
@@ -115,12 +115,7 @@ pub(super) async fn put_by_path(
                     FileRec {
                         id,
                         path,
-                        created_at: now,
-                        created_by: c.user,
-                        modified_at: now,
-                        modified_by: c.user,
-                        deleted_at: None,
-                        deleted_by: None,
+                        stamps: Stamps::new(now, c.user),
                         versions: Vec::new(),
                         pending: Default::default(),
                     },
@@ -139,8 +134,7 @@ pub(super) async fn put_by_id(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let id = parse_uuid(S, "file_id", &file)?;
+        let (c, id) = API.item(&shared, &headers, (&org, &ws, &file), "file_id")?;
         let q = Query::parse(raw.as_deref());
         let restore = q.bool("deleted").map_err(|e| invalid("deleted", e))?;
         let mut model = shared.model();
@@ -152,7 +146,7 @@ pub(super) async fn put_by_id(
             .files
             .get(&id)
             .ok_or_else(|| not_found("File does not exist."))?;
-        if f.deleted_at.is_some() {
+        if f.stamps.deleted_at.is_some() {
             return Err(gone());
         }
         register(&shared, &mut model, &c, id, q.get("version_id"))
@@ -173,7 +167,7 @@ pub(super) fn free_name(w: &WorkspaceFiles, path: &str, except: Uuid) -> Option<
         .find(|p| {
             !w.files
                 .values()
-                .any(|f| f.id != except && f.deleted_at.is_none() && f.path == *p)
+                .any(|f| f.id != except && f.stamps.deleted_at.is_none() && f.path == *p)
         })
 }
 
@@ -186,14 +180,14 @@ pub(super) fn restore_file(shared: &Shared, model: &mut Model, c: &Ctx, id: Uuid
         .get(&id)
         .filter(|f| f.visible())
         .ok_or_else(|| not_found("File does not exist."))?;
-    if f.deleted_at.is_none() {
+    if f.stamps.deleted_at.is_none() {
         return Ok(no_content());
     }
     let path = f.path.clone();
     let taken = w
         .files
         .values()
-        .any(|o| o.id != id && o.deleted_at.is_none() && o.path == path);
+        .any(|o| o.id != id && o.stamps.deleted_at.is_none() && o.path == path);
     let new_path = if taken {
         match policy {
             RestoreConflict::Reject => None,
@@ -216,10 +210,7 @@ pub(super) fn restore_file(shared: &Shared, model: &mut Model, c: &Ctx, id: Uuid
         .files
         .get_mut(&id)
         .ok_or_else(|| not_found("File does not exist."))?;
-    f.deleted_at = None;
-    f.deleted_by = None;
-    f.modified_at = now;
-    f.modified_by = c.user;
+    f.stamps.restore(now, c.user);
     let Some(p) = new_path else {
         return Ok(no_content());
     };
@@ -230,12 +221,8 @@ pub(super) fn restore_file(shared: &Shared, model: &mut Model, c: &Ctx, id: Uuid
         .cloned()
         .ok_or_else(|| not_found("File does not exist."))?;
     let body = download_json(shared, model, c, &f, &v, false);
-    let mut resp = (StatusCode::SEE_OTHER, axum::Json(body)).into_response();
-    let loc = link(shared.hub(), &format!("{}/{}", files_base(c), f.id), &[]);
-    if let Ok(v) = HeaderValue::from_str(&loc) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(resp)
+    let location = link(shared.hub(), &format!("{}/{}", files_base(c), f.id), &[]);
+    Ok(see_other(&location, body))
 }
 
 // ---------- delete ----------
@@ -248,13 +235,10 @@ pub(super) fn delete_file(shared: &Shared, model: &mut Model, c: &Ctx, id: Uuid)
         .get_mut(&id)
         .filter(|f| f.visible())
         .ok_or_else(|| not_found("File not found."))?;
-    if f.deleted_at.is_some() {
+    if f.stamps.deleted_at.is_some() {
         return Err(gone());
     }
-    f.deleted_at = Some(now);
-    f.deleted_by = Some(c.user);
-    f.modified_at = now;
-    f.modified_by = c.user;
+    f.stamps.delete(now, c.user);
     Ok(no_content())
 }
 
@@ -264,8 +248,7 @@ pub(super) async fn delete_by_id(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let id = parse_uuid(S, "file_id", &file)?;
+        let (c, id) = API.item(&shared, &headers, (&org, &ws, &file), "file_id")?;
         let mut model = shared.model();
         delete_file(&shared, &mut model, &c, id)
     })())
@@ -277,7 +260,7 @@ pub(super) async fn delete_by_path(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let path = normalize_path(&path)?;
         let mut model = shared.model();
         let w = workspace(&mut model, &c, Role::Editor)?;

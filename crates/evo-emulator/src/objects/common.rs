@@ -2,7 +2,6 @@
 //! API's problem details, and the JSON shapes of objects, versions and data links.
 
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -10,19 +9,18 @@ use super::state::{
     DATA_CONTAINER, ObjectRec, ObjectVersion, ObjectsState, Stage, WorkspaceObjects,
 };
 use crate::clock::format_workspace_time;
-use crate::http_util::{ApiError, Service, authenticate, link, parse_uuid};
+use crate::http_util::{
+    ApiError, Service, WorkspaceApi, authenticate, item_path, link, live_workspace, user_json,
+    with_stamps,
+};
+pub(super) use crate::http_util::{ApiResult as R, Ctx, respond};
 use crate::state::{Model, Role, Shared, Workspace};
 use crate::storage::sas::presign;
 
 pub(super) const S: Service = Service::Objects;
-pub(super) type R = Result<Response, ApiError>;
 
 /// The largest object JSON accepted (after decompression).
 pub(super) const MAX_OBJECT_BYTES: usize = 512 * 1024 * 1024;
-
-pub(super) fn respond(r: R) -> Response {
-    r.unwrap_or_else(IntoResponse::into_response)
-}
 
 /// 404 for an object id (or path) that is not there.
 pub(super) fn object_not_found(id: Option<Uuid>, detail: &str) -> ApiError {
@@ -49,34 +47,26 @@ pub(super) fn invalid(name: &str, reason: impl Into<String>) -> ApiError {
     ApiError::validation(S, vec![(name.to_owned(), reason.into())])
 }
 
+/// A request body parsed as JSON (422 on `body` when it is not JSON).
+pub(super) fn json_body(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| invalid("body", format!("not JSON: {e}")))
+}
+
 /// 400 with the API's `bad-request` type.
 pub(super) fn bad_request(detail: impl Into<String>) -> ApiError {
     ApiError::new(S, 400, "bad-request", "Bad Request.", detail)
 }
 
-/// The caller, organization and workspace of a request.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Ctx {
-    pub(super) user: Uuid,
-    pub(super) org: Uuid,
-    pub(super) ws: Uuid,
-}
+/// How the Object API reads the context of a request.
+pub(super) const API: WorkspaceApi = WorkspaceApi {
+    service: S,
+    scope: "evo.object",
+    org_param: "org_id",
+};
 
 /// The caller (scope `evo.object`) of a request on an organization.
 pub(super) fn caller(shared: &Shared, headers: &HeaderMap) -> Result<Uuid, ApiError> {
     authenticate(shared, headers, S, "evo.object")
-}
-
-pub(super) fn ctx(
-    shared: &Shared,
-    headers: &HeaderMap,
-    org: &str,
-    ws: &str,
-) -> Result<Ctx, ApiError> {
-    let user = caller(shared, headers)?;
-    let org = parse_uuid(S, "org_id", org)?;
-    let ws = parse_uuid(S, "workspace_id", ws)?;
-    Ok(Ctx { user, org, ws })
 }
 
 /// The live workspace of `c`, checked for the caller's role.
@@ -85,24 +75,7 @@ pub(super) fn check_role<'a>(
     c: &Ctx,
     min: Role,
 ) -> Result<&'a Workspace, ApiError> {
-    let w = model
-        .org(c.org)
-        .and_then(|o| o.workspaces.iter().find(|w| w.id == c.ws && !w.deleted))
-        .ok_or_else(workspace_not_found)?;
-    let role = w.role_of(c.user);
-    if role.is_none_or(|r| r < min) {
-        let permitted: Vec<&str> = [Role::Viewer, Role::Editor, Role::Owner]
-            .into_iter()
-            .filter(|r| *r >= min)
-            .map(Role::as_str)
-            .collect();
-        return Err(ApiError::insufficient_role(
-            S,
-            role.map(Role::as_str),
-            &permitted,
-        ));
-    }
-    Ok(w)
+    live_workspace(model, S, c.org, c.ws, c.user, min, workspace_not_found)
 }
 
 /// The objects of the workspace of `c`, if it exists and the caller has at least `min` role.
@@ -120,20 +93,15 @@ pub(super) fn workspace<'a>(
 /// Normalizes an object path (`/a/b.json` → `a/b.json`): no empty, `.` or `..` segments, no
 /// control characters, a `.json` file name.
 pub(super) fn normalize_path(raw: &str) -> Result<String, ApiError> {
-    let p = raw.strip_prefix('/').unwrap_or(raw);
-    let bad = p.is_empty()
-        || p.len() > 1024
-        || p.split('/').any(|s| s.is_empty() || s == "." || s == "..")
-        || p.chars().any(char::is_control);
-    if bad {
-        return Err(ApiError::new(
+    let p = item_path(raw).ok_or_else(|| {
+        ApiError::new(
             S,
             400,
             "invalid-path",
             "Invalid Path.",
             format!("'{raw}' is not a valid object path."),
-        ));
-    }
+        )
+    })?;
     if !p.ends_with(".json") || p.rsplit('/').next() == Some(".json") {
         return Err(ApiError::new(
             S,
@@ -144,16 +112,6 @@ pub(super) fn normalize_path(raw: &str) -> Result<String, ApiError> {
         ));
     }
     Ok(p.to_owned())
-}
-
-pub(super) fn user_json(model: &Model, id: Option<Uuid>) -> Value {
-    match id {
-        None => Value::Null,
-        Some(id) => match model.user(id) {
-            Some(u) => json!({"id": u.id, "name": u.name, "email": u.email}),
-            None => json!({"id": id, "name": null, "email": null}),
-        },
-    }
 }
 
 /// `/geoscience-object/orgs/{org}/workspaces/{ws}`.
@@ -274,18 +232,12 @@ pub(super) fn object_json(
     include_versions: bool,
 ) -> Value {
     let (stages, w) = view(model, c);
-    let mut body = json!({
+    let body = json!({
         "object_path": format!("/{}", o.path),
         "object_id": o.id,
         "object": &*v.object,
         "version_id": v.version_id,
         "etag": v.etag,
-        "created_at": format_workspace_time(o.created_at),
-        "created_by": user_json(model, Some(o.created_by)),
-        "modified_at": format_workspace_time(v.created_at),
-        "modified_by": user_json(model, Some(v.created_by)),
-        "deleted_at": o.deleted_at.map(format_workspace_time),
-        "deleted_by": user_json(model, o.deleted_by),
         "stage": stage_json(stages, v.stage),
         "geojson_bounding_box": geojson_bbox(&v.object),
         "links": {
@@ -293,6 +245,10 @@ pub(super) fn object_json(
             "data": data_links(shared, c, w, v),
         },
     });
+    let mut body = with_stamps(body, model, &o.stamps, format_workspace_time);
+    // An object at a version was last changed when that version was made.
+    body["modified_at"] = json!(format_workspace_time(v.created_at));
+    body["modified_by"] = user_json(model, v.created_by);
     if include_versions {
         body["versions"] = Value::Array(
             o.versions
@@ -309,21 +265,16 @@ pub(super) fn object_json(
 pub(super) fn listed_json(shared: &Shared, model: &Model, c: &Ctx, o: &ObjectRec) -> Value {
     let (stages, _) = view(model, c);
     let v = o.latest();
-    json!({
+    let body = json!({
         "name": o.name(),
         "path": o.folder(),
         "object_id": o.id,
         "schema": v.schema(),
         "version_id": v.version_id,
         "etag": v.etag,
-        "created_at": format_workspace_time(o.created_at),
-        "created_by": user_json(model, Some(o.created_by)),
-        "modified_at": format_workspace_time(o.modified_at),
-        "modified_by": user_json(model, Some(o.modified_by)),
-        "deleted_at": o.deleted_at.map(format_workspace_time),
-        "deleted_by": user_json(model, o.deleted_by),
         "stage": stage_json(stages, v.stage),
         "geojson_bounding_box": geojson_bbox(&v.object),
         "links": {"download": object_url(shared, c, &o.path, None)},
-    })
+    });
+    with_stamps(body, model, &o.stamps, format_workspace_time)
 }

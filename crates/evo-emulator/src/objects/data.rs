@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::common::{S, ctx, data_blob, data_held, invalid, respond, workspace};
+use super::common::{API, S, data_blob, data_held, invalid, json_body, respond, workspace};
 use super::state::{DATA_CONTAINER, DataFile};
 use crate::http_util::ApiError;
 use crate::state::{Role, Shared};
@@ -66,9 +66,8 @@ pub(super) async fn put_data(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let body: Value =
-            serde_json::from_slice(&body).map_err(|e| invalid("body", format!("not JSON: {e}")))?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
+        let body = json_body(&body)?;
         let names: Vec<String> = body
             .as_array()
             .ok_or_else(|| invalid("body", "a list of {name} objects is required"))?

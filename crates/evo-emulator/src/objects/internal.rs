@@ -15,7 +15,6 @@ use super::data::data_refs;
 use super::schema;
 use super::state::{DATA_CONTAINER, DataFile, ObjectVersion, ObjectsState};
 use crate::state::Shared;
-use crate::storage::checksum::Expected;
 
 /// An object version as another service sees it.
 #[derive(Debug, Clone)]
@@ -38,7 +37,7 @@ pub(crate) fn object(
         .get(&ws)?
         .objects
         .get(&id)
-        .filter(|o| o.deleted_at.is_none())?;
+        .filter(|o| o.stamps.deleted_at.is_none())?;
     let v = match version {
         Some(v) => o.version(v)?,
         None => o.latest(),
@@ -66,20 +65,9 @@ pub(crate) async fn write_data(
 ) -> Result<String, String> {
     let name = hex::encode(Sha256::digest(&bytes));
     let key = format!("{DATA_CONTAINER}/{}", data_blob(org, ws, &name));
-    let length = bytes.len() as u64;
-    let body = Box::pin(futures_util::stream::once(async move {
-        Ok::<_, String>(Bytes::from(bytes))
-    }));
     shared
         .blobs
-        .put_blob(
-            &key,
-            body,
-            length,
-            Expected::default(),
-            Some("application/octet-stream".into()),
-            Vec::new(),
-        )
+        .put_bytes(&key, Bytes::from(bytes))
         .await
         .map_err(|e| format!("storing the data file failed: {e:?}"))?;
     Ok(name)
@@ -123,10 +111,9 @@ pub(crate) fn write_version(
     let o = w
         .objects
         .get_mut(&id)
-        .filter(|o| o.deleted_at.is_none())
+        .filter(|o| o.stamps.deleted_at.is_none())
         .ok_or_else(|| format!("the object {id} is gone"))?;
-    o.modified_at = now;
-    o.modified_by = user;
+    o.stamps.modify(now, user);
     o.versions.push(ObjectVersion {
         version_id: version_id.clone(),
         object: Arc::new(object),

@@ -10,13 +10,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::common::{
-    Ctx, S, caller, ctx, geojson_bbox, listed_json, respond, stage_json, user_json, view,
-};
+use super::common::{API, Ctx, S, caller, geojson_bbox, listed_json, respond, stage_json, view};
 use super::read::org_not_found;
 use super::state::{ObjectRec, ObjectsState};
 use crate::clock::{TimeFilter, TimeOp, format_workspace_time};
-use crate::http_util::{ApiError, Query, link, parse_uuid};
+use crate::http_util::{ApiError, Query, link, parse_uuid, with_stamps};
 use crate::state::{Role, Shared};
 
 const MAX_LIMIT: u64 = 5000;
@@ -287,10 +285,7 @@ impl Listing {
         Ok(Self {
             limit,
             offset: int("offset", 0)?,
-            deleted: q
-                .bool("deleted")
-                .map_err(|e| filter_error("deleted", e))?
-                .unwrap_or(false),
+            deleted: q.flag("deleted").map_err(|e| filter_error("deleted", e))?,
             created_by: users(q, &["created_by", "author"])?,
             modified_by: users(q, &["modified_by"])?,
             deleted_by: users(q, &["deleted_by"])?,
@@ -325,16 +320,22 @@ impl Listing {
                 })
         };
         let path = format!("/{}", o.path);
-        o.deleted_at.is_some() == self.deleted
-            && one_of(&self.created_by, Some(o.created_by))
-            && one_of(&self.modified_by, Some(o.modified_by))
-            && one_of(&self.deleted_by, o.deleted_by)
-            && self.created_at.iter().all(|f| f.matches(o.created_at))
-            && self.modified_at.iter().all(|f| f.matches(o.modified_at))
+        o.stamps.deleted_at.is_some() == self.deleted
+            && one_of(&self.created_by, Some(o.stamps.created_by))
+            && one_of(&self.modified_by, Some(o.stamps.modified_by))
+            && one_of(&self.deleted_by, o.stamps.deleted_by)
+            && self
+                .created_at
+                .iter()
+                .all(|f| f.matches(o.stamps.created_at))
+            && self
+                .modified_at
+                .iter()
+                .all(|f| f.matches(o.stamps.modified_at))
             && self
                 .deleted_at
                 .iter()
-                .all(|f| o.deleted_at.is_some_and(|d| f.matches(d)))
+                .all(|f| o.stamps.deleted_at.is_some_and(|d| f.matches(d)))
             && text(&self.names, o.name(), &path)
             && text(&self.schemas, o.schema(), o.schema())
             && self.spatial.iter().all(|s| s.matches(&o.latest().object))
@@ -343,12 +344,12 @@ impl Listing {
     fn compare(&self, a: &ObjectRec, b: &ObjectRec) -> Ordering {
         for (key, desc) in &self.order {
             let ord = match key {
-                SortKey::CreatedAt => a.created_at.cmp(&b.created_at),
-                SortKey::CreatedBy => a.created_by.cmp(&b.created_by),
-                SortKey::ModifiedAt => a.modified_at.cmp(&b.modified_at),
-                SortKey::ModifiedBy => a.modified_by.cmp(&b.modified_by),
+                SortKey::CreatedAt => a.stamps.created_at.cmp(&b.stamps.created_at),
+                SortKey::CreatedBy => a.stamps.created_by.cmp(&b.stamps.created_by),
+                SortKey::ModifiedAt => a.stamps.modified_at.cmp(&b.stamps.modified_at),
+                SortKey::ModifiedBy => a.stamps.modified_by.cmp(&b.stamps.modified_by),
                 SortKey::ObjectName => a.name().cmp(b.name()),
-                SortKey::DeletedAt => a.deleted_at.cmp(&b.deleted_at),
+                SortKey::DeletedAt => a.stamps.deleted_at.cmp(&b.stamps.deleted_at),
                 SortKey::Field(pointer) => compare_values(
                     a.latest().object.pointer(pointer),
                     b.latest().object.pointer(pointer),
@@ -359,7 +360,10 @@ impl Listing {
                 return ord;
             }
         }
-        a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id))
+        a.stamps
+            .created_at
+            .cmp(&b.stamps.created_at)
+            .then(a.id.cmp(&b.id))
     }
 
     /// Filters, sorts and pages `objects`; returns the page and the total before paging.
@@ -431,7 +435,7 @@ pub(super) async fn list_objects(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let q = Query::parse(raw.as_deref());
         let listing = Listing::parse(&q)?;
         let mut model = shared.model();
@@ -461,9 +465,8 @@ pub(super) async fn list_org_objects(
         let q = Query::parse(raw.as_deref());
         let listing = Listing::parse(&q)?;
         let permitted_only = q
-            .bool("permitted_workspaces_only")
-            .map_err(|e| filter_error("permitted_workspaces_only", e))?
-            .unwrap_or(false);
+            .flag("permitted_workspaces_only")
+            .map_err(|e| filter_error("permitted_workspaces_only", e))?;
         let mut model = shared.model();
         model.services.get_mut::<ObjectsState>().ensure_stages(org);
         let o = model.org(org).ok_or_else(org_not_found)?;
@@ -496,23 +499,18 @@ pub(super) async fn list_org_objects(
                 let c = Ctx { user, org, ws };
                 let (stages, _) = view(&model, &c);
                 let v = o.latest();
-                json!({
+                let body = json!({
                     "name": o.name(),
                     "object_id": o.id,
                     "schema": v.schema(),
                     "version_id": v.version_id,
-                    "created_at": format_workspace_time(o.created_at),
-                    "created_by": user_json(&model, Some(o.created_by)),
-                    "modified_at": format_workspace_time(o.modified_at),
-                    "modified_by": user_json(&model, Some(o.modified_by)),
-                    "deleted_at": o.deleted_at.map(format_workspace_time),
-                    "deleted_by": user_json(&model, o.deleted_by),
                     "geojson_bounding_box": geojson_bbox(&v.object),
                     "stage": stage_json(stages, v.stage),
                     "workspace_id": ws,
                     "workspace_name": name,
                     "workspace_access": role.map(Role::as_str),
-                })
+                });
+                with_stamps(body, &model, &o.stamps, format_workspace_time)
             })
             .collect();
         let path = format!("/geoscience-object/orgs/{org}/objects");

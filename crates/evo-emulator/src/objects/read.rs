@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::common::{
-    Ctx, R, S, caller, ctx, invalid, normalize_path, object_json, object_not_found, respond,
-    version_json, workspace,
+    API, Ctx, R, S, caller, invalid, json_body, normalize_path, object_json, object_not_found,
+    respond, version_json, workspace,
 };
 use super::state::{ObjectRec, ObjectsState};
 use crate::http_util::{ApiError, Query, parse_uuid};
@@ -32,9 +32,8 @@ pub(super) fn header_version(headers: &HeaderMap, name: header::HeaderName) -> O
 
 fn get_common(shared: &Shared, c: &Ctx, o: &ObjectRec, q: &Query, headers: &HeaderMap) -> R {
     let include = q
-        .bool("include_versions")
-        .map_err(|e| invalid("include_versions", e))?
-        .unwrap_or(false);
+        .flag("include_versions")
+        .map_err(|e| invalid("include_versions", e))?;
     if header_version(headers, header::IF_NONE_MATCH)
         .is_some_and(|known| known == o.latest().version_id)
     {
@@ -60,20 +59,16 @@ pub(super) async fn get_by_id(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let id = parse_uuid(S, "object_id", &id)?;
+        let (c, id) = API.item(&shared, &headers, (&org, &ws, &id), "object_id")?;
         let q = Query::parse(raw.as_deref());
         // `deleted=true` asks for a deleted object; otherwise only live objects are found.
-        let deleted = q
-            .bool("deleted")
-            .map_err(|e| invalid("deleted", e))?
-            .unwrap_or(false);
+        let deleted = q.flag("deleted").map_err(|e| invalid("deleted", e))?;
         let o = {
             let mut model = shared.model();
             let w = workspace(&mut model, &c, Role::Viewer)?;
             w.objects
                 .get(&id)
-                .filter(|o| o.deleted_at.is_some() == deleted)
+                .filter(|o| o.stamps.deleted_at.is_some() == deleted)
                 .cloned()
                 .ok_or_else(|| object_not_found(Some(id), "Object not found."))?
         };
@@ -88,7 +83,7 @@ pub(super) async fn get_by_path(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let path = normalize_path(&path)?;
         let q = Query::parse(raw.as_deref());
         let o = {
@@ -111,10 +106,8 @@ pub(super) async fn list_versions(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let id = parse_uuid(S, "object_id", &id)?;
-        let body: Value =
-            serde_json::from_slice(&body).map_err(|e| invalid("body", format!("not JSON: {e}")))?;
+        let (c, id) = API.item(&shared, &headers, (&org, &ws, &id), "object_id")?;
+        let body = json_body(&body)?;
         let ids: Vec<&str> = body
             .get("version_ids")
             .and_then(Value::as_array)
@@ -136,7 +129,7 @@ pub(super) async fn list_versions(
         let o = w
             .objects
             .get(&id)
-            .filter(|o| o.deleted_at.is_none())
+            .filter(|o| o.stamps.deleted_at.is_none())
             .cloned()
             .ok_or_else(|| object_not_found(Some(id), "Object not found."))?;
         let versions: Vec<Value> = ids
@@ -157,9 +150,8 @@ pub(super) async fn latest_versions(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let body: Value =
-            serde_json::from_slice(&body).map_err(|e| invalid("body", format!("not JSON: {e}")))?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
+        let body = json_body(&body)?;
         let ids: Vec<Uuid> = body
             .as_array()
             .ok_or_else(|| invalid("body", "a list of object ids is required"))?
@@ -181,7 +173,7 @@ pub(super) async fn latest_versions(
                 let version = w
                     .objects
                     .get(id)
-                    .filter(|o| o.deleted_at.is_none())
+                    .filter(|o| o.stamps.deleted_at.is_none())
                     .map(|o| o.latest().version_id.clone());
                 json!({"object_id": id, "version_id": version})
             })

@@ -8,6 +8,8 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::state::{Stamps, item_folder, item_name};
+
 /// The blob container object data lives in (`{org}/{ws}/{name}` inside it).
 pub(crate) const DATA_CONTAINER: &str = "geoscience-data";
 
@@ -82,7 +84,7 @@ impl WorkspaceObjects {
     pub(super) fn live_at(&self, path: &str) -> Option<&ObjectRec> {
         self.objects
             .values()
-            .find(|o| o.deleted_at.is_none() && o.path == path)
+            .find(|o| o.stamps.deleted_at.is_none() && o.path == path)
     }
 }
 
@@ -99,12 +101,8 @@ pub(super) struct ObjectRec {
     pub(super) id: Uuid,
     /// Full path without a leading slash, e.g. `a/b/x.json`.
     pub(super) path: String,
-    pub(super) created_at: OffsetDateTime,
-    pub(super) created_by: Uuid,
-    pub(super) modified_at: OffsetDateTime,
-    pub(super) modified_by: Uuid,
-    pub(super) deleted_at: Option<OffsetDateTime>,
-    pub(super) deleted_by: Option<Uuid>,
+    /// Who made, last changed and deleted it, and when.
+    pub(super) stamps: Stamps,
     /// Every version, oldest first (never empty).
     pub(super) versions: Vec<ObjectVersion>,
 }
@@ -123,15 +121,12 @@ impl ObjectRec {
 
     /// The file name: `x.json` of `a/b/x.json`.
     pub(super) fn name(&self) -> &str {
-        self.path.rsplit('/').next().unwrap_or(&self.path)
+        item_name(&self.path)
     }
 
     /// `/a/b/` for `a/b/x.json`, `/` for `x.json`.
     pub(super) fn folder(&self) -> String {
-        match self.path.rsplit_once('/') {
-            Some((dir, _)) => format!("/{dir}/"),
-            None => "/".to_owned(),
-        }
+        item_folder(&self.path)
     }
 
     /// The schema id of the newest version.

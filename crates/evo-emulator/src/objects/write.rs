@@ -5,22 +5,22 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::common::{
-    Ctx, R, S, bad_request, ctx, data_held, invalid, normalize_path, object_json, object_not_found,
-    respond, workspace,
+    API, Ctx, R, S, bad_request, data_held, invalid, json_body, normalize_path, object_json,
+    object_not_found, respond, workspace,
 };
 use super::data::{data_refs, invalid_keys};
 use super::read::header_version;
 use super::schema::{self, SchemaError};
 use super::state::{ObjectRec, ObjectVersion, ObjectsState, WorkspaceObjects};
-use crate::http_util::{ApiError, Query, link, no_content, parse_uuid};
-use crate::state::{Model, Role, Shared};
+use crate::http_util::{ApiError, Query, link, no_content, see_other};
+use crate::state::{Model, Role, Shared, Stamps};
 
 /// Where a POST writes.
 enum Target {
@@ -39,8 +39,7 @@ struct Posted {
 }
 
 fn parse_object(body: &[u8]) -> Result<Posted, ApiError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| invalid("body", format!("not JSON: {e}")))?;
+    let value = json_body(body)?;
     let Value::Object(mut object) = value else {
         return Err(invalid("body", "the object must be a JSON object"));
     };
@@ -172,7 +171,7 @@ fn resolve(
                 let o = w
                     .objects
                     .get(&id)
-                    .filter(|o| o.deleted_at.is_none())
+                    .filter(|o| o.stamps.deleted_at.is_none())
                     .ok_or_else(|| object_not_found(Some(id), "Object not found."))?;
                 if let Some(other) = w.live_at(path).filter(|other| other.id != id) {
                     return Err(already_exists(other.id, path));
@@ -190,7 +189,7 @@ fn resolve(
             let o = w
                 .objects
                 .get(id)
-                .filter(|o| o.deleted_at.is_none())
+                .filter(|o| o.stamps.deleted_at.is_none())
                 .ok_or_else(|| object_not_found(Some(*id), "Object not found."))?;
             check_update(o, if_match, schema_id)?;
             Ok((*id, o.path.clone()))
@@ -249,17 +248,11 @@ fn post(shared: &Shared, c: &Ctx, target: Target, headers: &HeaderMap, body: &[u
     let o = w.objects.entry(id).or_insert_with(|| ObjectRec {
         id,
         path: path.clone(),
-        created_at: now,
-        created_by: c.user,
-        modified_at: now,
-        modified_by: c.user,
-        deleted_at: None,
-        deleted_by: None,
+        stamps: Stamps::new(now, c.user),
         versions: Vec::new(),
     });
     o.path = path;
-    o.modified_at = now;
-    o.modified_by = c.user;
+    o.stamps.modify(now, c.user);
     o.versions.push(version);
     let o = o.clone();
     let body = object_json(shared, &model, c, &o, o.latest(), false);
@@ -273,7 +266,7 @@ pub(super) async fn post_by_path(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let path = normalize_path(&path)?;
         post(&shared, &c, Target::Path(path), &headers, &body)
     })())
@@ -287,8 +280,7 @@ pub(super) async fn post_by_id(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let id = parse_uuid(S, "object_id", &id)?;
+        let (c, id) = API.item(&shared, &headers, (&org, &ws, &id), "object_id")?;
         let q = Query::parse(raw.as_deref());
         if q.bool("deleted").map_err(|e| invalid("deleted", e))? == Some(false) {
             return restore(&shared, &c, id);
@@ -315,7 +307,7 @@ fn restore(shared: &Shared, c: &Ctx, id: Uuid) -> R {
         .objects
         .get(&id)
         .ok_or_else(|| object_not_found(Some(id), "Object not found."))?;
-    if o.deleted_at.is_none() {
+    if o.stamps.deleted_at.is_none() {
         return Ok(no_content());
     }
     let renamed = match w.live_at(&o.path) {
@@ -325,10 +317,7 @@ fn restore(shared: &Shared, c: &Ctx, id: Uuid) -> R {
     let Some(o) = w.objects.get_mut(&id) else {
         return Err(object_not_found(Some(id), "Object not found."));
     };
-    o.deleted_at = None;
-    o.deleted_by = None;
-    o.modified_at = now;
-    o.modified_by = c.user;
+    o.stamps.restore(now, c.user);
     let Some(path) = renamed else {
         return Ok(no_content());
     };
@@ -340,11 +329,7 @@ fn restore(shared: &Shared, c: &Ctx, id: Uuid) -> R {
         &format!("{}/objects/{id}", super::common::workspace_base(c)),
         &[],
     );
-    let mut resp = (StatusCode::SEE_OTHER, axum::Json(body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(resp)
+    Ok(see_other(&location, body))
 }
 
 fn delete(
@@ -355,13 +340,14 @@ fn delete(
 ) -> R {
     let w = workspace(model, c, Role::Editor)?;
     let id = find(w).ok_or_else(|| object_not_found(None, "Object not found."))?;
-    let Some(o) = w.objects.get_mut(&id).filter(|o| o.deleted_at.is_none()) else {
+    let Some(o) = w
+        .objects
+        .get_mut(&id)
+        .filter(|o| o.stamps.deleted_at.is_none())
+    else {
         return Err(object_not_found(Some(id), "Object not found."));
     };
-    o.deleted_at = Some(now);
-    o.deleted_by = Some(c.user);
-    o.modified_at = now;
-    o.modified_by = c.user;
+    o.stamps.delete(now, c.user);
     Ok(no_content())
 }
 
@@ -371,8 +357,7 @@ pub(super) async fn delete_by_id(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let id = parse_uuid(S, "object_id", &id)?;
+        let (c, id) = API.item(&shared, &headers, (&org, &ws, &id), "object_id")?;
         let now = shared.clock.now();
         delete(&mut shared.model(), &c, now, |_| Some(id))
     })())
@@ -384,7 +369,7 @@ pub(super) async fn delete_by_path(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let path = normalize_path(&path)?;
         let now = shared.clock.now();
         delete(&mut shared.model(), &c, now, |w| {
@@ -403,11 +388,9 @@ pub(super) async fn update_metadata(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, &ws)?;
-        let id = parse_uuid(S, "object_id", &id)?;
+        let (c, id) = API.item(&shared, &headers, (&org, &ws, &id), "object_id")?;
         let q = Query::parse(raw.as_deref());
-        let body: Value =
-            serde_json::from_slice(&body).map_err(|e| invalid("body", format!("not JSON: {e}")))?;
+        let body = json_body(&body)?;
         let stage = match body.get("stage_id") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(
@@ -426,7 +409,7 @@ pub(super) async fn update_metadata(
             .workspace(c.ws)
             .objects
             .get_mut(&id)
-            .filter(|o| o.deleted_at.is_none())
+            .filter(|o| o.stamps.deleted_at.is_none())
             .ok_or_else(|| object_not_found(Some(id), "Object not found."))?;
         let v = match q.get("version_id") {
             None => o.versions.last_mut(),

@@ -397,6 +397,15 @@ impl BlobStore {
         Ok(props)
     }
 
+    /// Stores `bytes` whole as the blob `key` (`application/octet-stream`, no metadata): a
+    /// blob a service writes itself (a data file a compute job wrote), its MD5 computed here.
+    pub(crate) async fn put_bytes(&self, key: &str, bytes: Bytes) -> Result<Props, StoreError> {
+        use md5::Digest as _;
+        let md5 = md5::Md5::digest(&bytes).into();
+        let ctype = Some("application/octet-stream".to_owned());
+        self.put_service_blob(key, vec![bytes], md5, ctype).await
+    }
+
     /// Put Blob: replaces the blob with one body.
     pub(crate) async fn put_blob(
         &self,
@@ -461,30 +470,27 @@ impl BlobStore {
     ) -> Result<Props, StoreError> {
         use base64::Engine;
         let size: u64 = segments.iter().map(|s| s.len() as u64).sum();
+        let block = |data, size| {
+            (
+                Vec::new(),
+                Block {
+                    name: String::new(),
+                    size,
+                    data,
+                },
+            )
+        };
         let blocks = if self.folder.is_some() {
-            let body =
-                futures_util::stream::iter(segments.into_iter().map(Ok::<_, String>)).boxed();
-            let (data, size, _) = self
-                .write_block(key, body, size, Hasher::new(false, false), false)
-                .await?;
-            vec![(data, size)]
+            let body = futures_util::stream::iter(segments.into_iter().map(Ok)).boxed();
+            let hasher = Hasher::new(false, false);
+            let (data, size, _) = self.write_block(key, body, size, hasher, false).await?;
+            vec![block(data, size)]
         } else {
-            segments
-                .into_iter()
-                .map(|s| {
-                    let size = s.len() as u64;
-                    (Arc::new(BlockData::Memory(s)), size)
-                })
-                .collect()
+            let kept = |s: Bytes| block(Arc::new(BlockData::Memory(s.clone())), s.len() as u64);
+            segments.into_iter().map(kept).collect()
         };
         let committed = Committed {
-            blocks: blocks
-                .into_iter()
-                .map(|(data, size)| {
-                    let name = String::new();
-                    (Vec::new(), Block { name, size, data })
-                })
-                .collect(),
+            blocks,
             from_put_blob: true,
             size,
             etag: self.new_etag(),
@@ -663,37 +669,5 @@ fn read_stream(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A blob the service writes in segments reads back whole, in memory and in files, with
-    /// the MD5 it was given, and counts as nothing received from a client.
-    #[tokio::test]
-    async fn a_service_blob_reads_back_whole_with_its_md5() {
-        let folder = tempfile::tempdir().expect("temporary folder");
-        for storage in [
-            BlobStorage::Memory,
-            BlobStorage::Folder(folder.path().to_owned()),
-        ] {
-            let store =
-                BlobStore::new(&storage, std::time::Duration::from_secs(60)).expect("store");
-            let segments = vec![Bytes::from_static(b"abc"), Bytes::from_static(b"defgh")];
-            let props = store
-                .put_service_blob("c/result", segments, [7; 16], None)
-                .await
-                .expect("stored");
-            assert_eq!(props.size, 8);
-            use base64::Engine as _;
-            let md5 = base64::engine::general_purpose::STANDARD.encode([7u8; 16]);
-            assert_eq!(props.content_md5.as_deref(), Some(md5.as_str()));
-            let read: Vec<Bytes> = store
-                .read("c/result", &props.etag, 2, 7)
-                .expect("readable")
-                .map(|chunk| chunk.expect("chunk"))
-                .collect()
-                .await;
-            assert_eq!(read.concat(), b"cdefg", "{storage:?}");
-            assert_eq!(store.bytes_received(""), 0, "{storage:?}");
-        }
-    }
-}
+#[path = "store_tests.rs"]
+mod tests;

@@ -1,45 +1,35 @@
-//! Shared pieces of the Workspaces API handlers: ids, lookups with their errors, JSON shapes.
+//! Shared pieces of the Workspaces API handlers: the request context, lookups with their
+//! errors, JSON shapes.
 
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::clock::format_workspace_time;
-use crate::http_util::{ApiError, Service, link, parse_uuid};
+use crate::http_util::{
+    ApiError, Service, WorkspaceApi, authenticate, link, parse_uuid, require_role, user_json,
+};
+pub(super) use crate::http_util::{Ctx, respond};
 use crate::state::{Model, Org, Role, Shared, Workspace};
 
 pub(super) const S: Service = Service::Workspace;
-pub(super) type R = Result<Response, ApiError>;
 
-pub(super) fn respond(r: R) -> Response {
-    r.unwrap_or_else(IntoResponse::into_response)
+/// 404 `not-found` saying what `detail` says.
+pub(super) fn not_found(detail: impl Into<String>) -> ApiError {
+    ApiError::new(S, 404, "not-found", "Not Found.", detail)
 }
 
-pub(super) fn user_json(model: &Model, id: Uuid) -> Value {
-    match model.user(id) {
-        Some(u) => json!({"id": u.id, "name": u.name, "email": u.email}),
-        None => json!({"id": id, "name": null, "email": null}),
-    }
+/// 400 `validation` for one query or body parameter.
+pub(super) fn invalid(name: &str, reason: impl Into<String>) -> ApiError {
+    ApiError::validation(S, vec![(name.to_owned(), reason.into())])
 }
 
 pub(super) fn org_not_found(org: Uuid) -> ApiError {
-    ApiError::new(
-        S,
-        404,
-        "not-found",
-        "Not Found.",
-        format!("Organization {org} was not found."),
-    )
+    not_found(format!("Organization {org} was not found."))
 }
 
 pub(super) fn ws_not_found(ws: Uuid) -> ApiError {
-    ApiError::new(
-        S,
-        404,
-        "not-found",
-        "Not Found.",
-        format!("Workspace {ws} was not found."),
-    )
+    not_found(format!("Workspace {ws} was not found."))
 }
 
 pub(super) fn ws_gone(ws: Uuid) -> ApiError {
@@ -84,46 +74,60 @@ pub(super) fn ws_json(
     })
 }
 
-pub(super) fn parse_ids(org: &str, ws: Option<&str>) -> Result<(Uuid, Option<Uuid>), ApiError> {
+/// The caller (scope `evo.workspace`) of a request on organization `org`, and the
+/// organization's id.
+pub(super) fn org_caller(
+    shared: &Shared,
+    headers: &HeaderMap,
+    org: &str,
+) -> Result<(Uuid, Uuid), ApiError> {
+    let user = authenticate(shared, headers, S, "evo.workspace")?;
     let org = parse_uuid(S, "org_id", org)?;
-    let ws = ws.map(|w| parse_uuid(S, "workspace_id", w)).transpose()?;
-    Ok((org, ws))
+    Ok((user, org))
 }
+
+/// How the Workspaces API reads the context of a request on one workspace.
+pub(super) const API: WorkspaceApi = WorkspaceApi {
+    service: S,
+    scope: "evo.workspace",
+    org_param: "org_id",
+};
 
 pub(super) fn org_mut(model: &mut Model, org: Uuid) -> Result<&mut Org, ApiError> {
     model.org_mut(org).ok_or_else(|| org_not_found(org))
 }
 
-/// The workspace, checked for existence, deletion and the caller's role.
-pub(super) fn ws_mut(
-    model: &mut Model,
-    org: Uuid,
-    ws: Uuid,
-    user: Uuid,
+/// The workspace of `c`, checked for existence, deletion (unless `allow_deleted`) and the
+/// caller's role.
+pub(super) fn ws_mut<'a>(
+    model: &'a mut Model,
+    c: &Ctx,
     min_role: Role,
     allow_deleted: bool,
-) -> Result<&mut Workspace, ApiError> {
-    let o = org_mut(model, org)?;
+) -> Result<&'a mut Workspace, ApiError> {
+    let o = org_mut(model, c.org)?;
     let w = o
         .workspaces
         .iter_mut()
-        .find(|w| w.id == ws)
-        .ok_or_else(|| ws_not_found(ws))?;
+        .find(|w| w.id == c.ws)
+        .ok_or_else(|| ws_not_found(c.ws))?;
     if w.deleted && !allow_deleted {
-        return Err(ws_gone(ws));
+        return Err(ws_gone(c.ws));
     }
-    let role = w.role_of(user);
-    if role.is_none_or(|r| r < min_role) {
-        let permitted: Vec<&str> = [Role::Viewer, Role::Editor, Role::Owner]
-            .into_iter()
-            .filter(|r| *r >= min_role)
-            .map(Role::as_str)
-            .collect();
-        return Err(ApiError::insufficient_role(
-            S,
-            role.map(Role::as_str),
-            &permitted,
-        ));
-    }
+    require_role(S, w.role_of(c.user), min_role)?;
     Ok(w)
+}
+
+/// Removes the entries of `list` that `gone` picks; `missing` when it picks none.
+pub(super) fn remove_where<T>(
+    list: &mut Vec<T>,
+    gone: impl Fn(&T) -> bool,
+    missing: impl FnOnce() -> ApiError,
+) -> Result<(), ApiError> {
+    let before = list.len();
+    list.retain(|x| !gone(x));
+    if list.len() == before {
+        return Err(missing());
+    }
+    Ok(())
 }

@@ -9,11 +9,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::http_util::{ApiError, Query, authenticate, no_content};
+use crate::http_util::{ApiError, Query, no_content};
 use crate::state::{Role, Shared, Workspace};
 
 use super::common::S;
-use super::common::{org_mut, parse_ids, respond, ws_json, ws_mut};
+use super::common::{API, invalid, org_caller, org_mut, respond, ws_json, ws_mut};
 use super::validation::{
     conflict, name_taken, parse_body, validate_bbox, validate_labels, validate_name,
     validate_string,
@@ -26,8 +26,7 @@ pub(super) async fn create_workspace(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let user = authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, _) = parse_ids(&org, None)?;
+        let (user, org) = org_caller(&shared, &headers, &org)?;
         let body = parse_body(&body)?;
         let mut errs = Vec::new();
         let name = match body.get("name") {
@@ -91,24 +90,12 @@ pub(super) async fn get_workspace(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let user = authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, ws) = parse_ids(&org, Some(&ws))?;
-        let ws = ws.unwrap_or_default();
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let q = Query::parse(raw.as_deref());
-        let deleted = q
-            .bool("deleted")
-            .map_err(|e| ApiError::validation(S, vec![("deleted".into(), e)]))?;
+        let deleted = q.flag("deleted").map_err(|e| invalid("deleted", e))?;
         let mut model = shared.model();
-        let w = ws_mut(
-            &mut model,
-            org,
-            ws,
-            user,
-            Role::Viewer,
-            deleted == Some(true),
-        )?
-        .clone();
-        Ok(axum::Json(ws_json(&shared, &model, org, &w, user)).into_response())
+        let w = ws_mut(&mut model, &c, Role::Viewer, deleted)?.clone();
+        Ok(axum::Json(ws_json(&shared, &model, c.org, &w, c.user)).into_response())
     })())
 }
 
@@ -119,9 +106,7 @@ pub(super) async fn update_workspace(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let user = authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, ws) = parse_ids(&org, Some(&ws))?;
-        let ws = ws.unwrap_or_default();
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let body = parse_body(&body)?;
         let mut errs = Vec::new();
         let name = body.get("name").map(|v| validate_name(v, &mut errs));
@@ -141,12 +126,12 @@ pub(super) async fn update_workspace(
         let now = shared.clock.now();
         let mut model = shared.model();
         if let Some(Some(n)) = &name {
-            let o = org_mut(&mut model, org)?;
-            if name_taken(o, n, Some(ws)) {
+            let o = org_mut(&mut model, c.org)?;
+            if name_taken(o, n, Some(c.ws)) {
                 return Err(conflict(n));
             }
         }
-        let w = ws_mut(&mut model, org, ws, user, Role::Editor, false)?;
+        let w = ws_mut(&mut model, &c, Role::Editor, false)?;
         if let Some(Some(n)) = name {
             w.name = n;
         }
@@ -162,10 +147,9 @@ pub(super) async fn update_workspace(
         if let Some(Some(l)) = labels {
             w.labels = l;
         }
-        w.updated_at = now;
-        w.updated_by = user;
+        w.touch(now, c.user);
         let w = w.clone();
-        Ok(axum::Json(ws_json(&shared, &model, org, &w, user)).into_response())
+        Ok(axum::Json(ws_json(&shared, &model, c.org, &w, c.user)).into_response())
     })())
 }
 
@@ -175,21 +159,12 @@ pub(super) async fn delete_workspace(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let user = authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, ws) = parse_ids(&org, Some(&ws))?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let now = shared.clock.now();
         let mut model = shared.model();
-        let w = ws_mut(
-            &mut model,
-            org,
-            ws.unwrap_or_default(),
-            user,
-            Role::Owner,
-            false,
-        )?;
+        let w = ws_mut(&mut model, &c, Role::Owner, false)?;
         w.deleted = true;
-        w.updated_at = now;
-        w.updated_by = user;
+        w.touch(now, c.user);
         Ok(no_content())
     })())
 }
@@ -201,9 +176,7 @@ pub(super) async fn restore_workspace(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let user = authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, ws) = parse_ids(&org, Some(&ws))?;
-        let ws = ws.unwrap_or_default();
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let q = Query::parse(raw.as_deref());
         match q.bool("deleted") {
             Ok(Some(false)) => {}
@@ -213,21 +186,18 @@ pub(super) async fn restore_workspace(
                     "Only ?deleted=false (restore) is supported on POST.",
                 ));
             }
-            Err(e) => return Err(ApiError::validation(S, vec![("deleted".into(), e)])),
+            Err(e) => return Err(invalid("deleted", e)),
         }
         let now = shared.clock.now();
         let mut model = shared.model();
-        let name = ws_mut(&mut model, org, ws, user, Role::Owner, true)?
-            .name
-            .clone();
-        if name_taken(org_mut(&mut model, org)?, &name, Some(ws)) {
+        let name = ws_mut(&mut model, &c, Role::Owner, true)?.name.clone();
+        if name_taken(org_mut(&mut model, c.org)?, &name, Some(c.ws)) {
             return Err(conflict(&name));
         }
-        let w = ws_mut(&mut model, org, ws, user, Role::Owner, true)?;
+        let w = ws_mut(&mut model, &c, Role::Owner, true)?;
         if w.deleted {
             w.deleted = false;
-            w.updated_at = now;
-            w.updated_by = user;
+            w.touch(now, c.user);
         }
         Ok(no_content())
     })())

@@ -9,11 +9,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::clock::TimeFilter;
-use crate::http_util::{ApiError, Query, authenticate, link};
+use crate::http_util::{ApiError, Query, link};
 use crate::state::{Model, Shared, Workspace};
 
-use super::common::S;
-use super::common::{org_not_found, parse_ids, respond, ws_json};
+use super::common::{invalid, org_caller, org_not_found, respond, ws_json};
 
 /// Parses `order_by` (`asc:name,desc:updated_at`) and `sort` (`name,-created_at`).
 pub(super) fn sort_keys(q: &Query) -> Result<Vec<(String, bool)>, ApiError> {
@@ -24,18 +23,12 @@ pub(super) fn sort_keys(q: &Query) -> Result<Vec<(String, bool)>, ApiError> {
             Some(("asc", f)) => (false, f),
             Some(("desc", f)) => (true, f),
             Some(_) => {
-                return Err(ApiError::validation(
-                    S,
-                    vec![("order_by".into(), format!("bad item '{item}'"))],
-                ));
+                return Err(invalid("order_by", format!("bad item '{item}'")));
             }
             None => (false, item),
         };
         if !fields.contains(&field) {
-            return Err(ApiError::validation(
-                S,
-                vec![("order_by".into(), format!("unknown field '{field}'"))],
-            ));
+            return Err(invalid("order_by", format!("unknown field '{field}'")));
         }
         keys.push((field.to_owned(), desc));
     }
@@ -45,10 +38,7 @@ pub(super) fn sort_keys(q: &Query) -> Result<Vec<(String, bool)>, ApiError> {
             None => (false, item),
         };
         if !fields.contains(&field) {
-            return Err(ApiError::validation(
-                S,
-                vec![("sort".into(), format!("unknown field '{field}'"))],
-            ));
+            return Err(invalid("sort", format!("unknown field '{field}'")));
         }
         keys.push((field.to_owned(), desc));
     }
@@ -61,12 +51,8 @@ pub(super) fn time_filters(q: &Query, name: &str) -> Result<Vec<TimeFilter>, Api
         .flat_map(|v| v.split(',').map(str::to_owned).collect::<Vec<_>>())
         .filter(|v| !v.trim().is_empty())
         .map(|v| {
-            TimeFilter::parse(&v).ok_or_else(|| {
-                ApiError::validation(
-                    S,
-                    vec![(name.to_owned(), format!("'{v}' is not [op:]ISO-8601"))],
-                )
-            })
+            TimeFilter::parse(&v)
+                .ok_or_else(|| invalid(name, format!("'{v}' is not [op:]ISO-8601")))
         })
         .collect()
 }
@@ -79,13 +65,11 @@ pub(super) fn select_workspaces(
     q: &Query,
 ) -> Result<Vec<Workspace>, ApiError> {
     let o = model.org(org).ok_or_else(|| org_not_found(org))?;
-    let inval = |n: &str, e: String| ApiError::validation(S, vec![(n.to_owned(), e)]);
-    let deleted = q
-        .bool("deleted")
-        .map_err(|e| inval("deleted", e))?
-        .unwrap_or(false);
-    let created_by = q.uuids("created_by").map_err(|e| inval("created_by", e))?;
-    let user_ids = q.uuids("user_id").map_err(|e| inval("user_id", e))?;
+    let deleted = q.flag("deleted").map_err(|e| invalid("deleted", e))?;
+    let created_by = q
+        .uuids("created_by")
+        .map_err(|e| invalid("created_by", e))?;
+    let user_ids = q.uuids("user_id").map_err(|e| invalid("user_id", e))?;
     let created_at = time_filters(q, "created_at")?;
     let updated_at = time_filters(q, "updated_at")?;
     let name = q.get("name");
@@ -141,14 +125,13 @@ pub(super) fn paging(
     total: usize,
     with_total: bool,
 ) -> Result<(usize, usize, LinkMaker), ApiError> {
-    let inval = |n: &str, e: String| ApiError::validation(S, vec![(n.to_owned(), e)]);
-    let limit_param = q.u64("limit").map_err(|e| inval("limit", e))?;
+    let limit_param = q.u64("limit").map_err(|e| invalid("limit", e))?;
     let offset = q
         .u64("offset")
-        .map_err(|e| inval("offset", e))?
+        .map_err(|e| invalid("offset", e))?
         .unwrap_or(0) as usize;
     if limit_param == Some(0) {
-        return Err(inval("limit", "must be at least 1".into()));
+        return Err(invalid("limit", "must be at least 1"));
     }
     let limit = limit_param.map(|l| l as usize);
     let rest = q.without(&["limit", "offset"]);
@@ -253,8 +236,7 @@ pub(super) fn list_page(
     item: impl Fn(&Shared, &Model, Uuid, &Workspace, Uuid) -> Value,
 ) -> Response {
     respond((|| {
-        let user = authenticate(shared, headers, S, "evo.workspace")?;
-        let (org, _) = parse_ids(org, None)?;
+        let (user, org) = org_caller(shared, headers, org)?;
         let q = Query::parse(raw_query);
         let model = shared.model();
         let all = select_workspaces(&model, org, user, &q)?;

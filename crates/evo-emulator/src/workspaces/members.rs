@@ -10,11 +10,13 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::clock::format_workspace_time;
-use crate::http_util::{ApiError, Query, authenticate, no_content, parse_uuid};
+use crate::http_util::{ApiError, ApiResult, Query, no_content, parse_uuid};
 use crate::state::{Invitation, Model, Org, Shared};
 
 use super::common::S;
-use super::common::{org_mut, org_not_found, parse_ids, respond};
+use super::common::{
+    invalid, not_found, org_caller, org_mut, org_not_found, remove_where, respond,
+};
 use super::listing::paged_json;
 use super::validation::parse_body;
 
@@ -47,36 +49,44 @@ pub(super) fn invitation_json(o: &Org, i: &Invitation) -> Value {
     })
 }
 
+/// A read of organization `org` (any caller with scope `evo.workspace`): `read` answers from
+/// the model, the organization and the query.
+fn read_org(
+    shared: &Shared,
+    headers: &HeaderMap,
+    org: &str,
+    raw_query: Option<&str>,
+    read: impl FnOnce(&Model, &Org, &Query) -> ApiResult,
+) -> Response {
+    respond((|| {
+        let (_, org) = org_caller(shared, headers, org)?;
+        let q = Query::parse(raw_query);
+        let model = shared.model();
+        let o = model.org(org).ok_or_else(|| org_not_found(org))?;
+        read(&model, o, &q)
+    })())
+}
+
 pub(super) async fn list_members(
     State(shared): State<Arc<Shared>>,
     Path(org): Path<String>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    respond((|| {
-        authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, _) = parse_ids(&org, None)?;
-        let q = Query::parse(raw.as_deref());
-        let model = shared.model();
-        let o = model.org(org).ok_or_else(|| org_not_found(org))?;
+    read_org(&shared, &headers, &org, raw.as_deref(), |model, o, q| {
         paged_json(
             &shared,
-            &format!("/workspace/orgs/{org}/members/users"),
-            &q,
+            &format!("/workspace/orgs/{}/members/users", o.id),
+            q,
             o.members.iter(),
             false,
-            |(id, roles)| member_json(&model, o, *id, roles),
+            |(id, roles)| member_json(model, o, *id, roles),
         )
-    })())
+    })
 }
 
 pub(super) fn role_ids(o: &Org, v: Option<&Value>) -> Result<Vec<Uuid>, ApiError> {
-    let bad = || {
-        ApiError::validation(
-            S,
-            vec![("roles".into(), "must be a list of instance role ids".into())],
-        )
-    };
+    let bad = || invalid("roles", "must be a list of instance role ids");
     let arr = v.and_then(Value::as_array).ok_or_else(bad)?;
     arr.iter()
         .map(|r| {
@@ -95,14 +105,10 @@ pub(super) async fn add_members(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let caller = authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, _) = parse_ids(&org, None)?;
+        let (caller, org) = org_caller(&shared, &headers, &org)?;
         let body = parse_body(&body)?;
         let Some(users) = body.get("users").and_then(Value::as_array) else {
-            return Err(ApiError::validation(
-                S,
-                vec![("users".into(), "field required".into())],
-            ));
+            return Err(invalid("users", "field required"));
         };
         let now = shared.clock.now();
         let mut model = shared.model();
@@ -114,10 +120,7 @@ pub(super) async fn add_members(
         let mut invitations = Vec::new();
         for entry in users {
             let Some(email) = entry.get("email").and_then(Value::as_str) else {
-                return Err(ApiError::validation(
-                    S,
-                    vec![("users.email".into(), "field required".into())],
-                ));
+                return Err(invalid("users.email", "field required"));
             };
             let roles = role_ids(
                 model.org(org).ok_or_else(|| org_not_found(org))?,
@@ -166,21 +169,14 @@ pub(super) async fn update_member(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, _) = parse_ids(&org, None)?;
+        let (_, org) = org_caller(&shared, &headers, &org)?;
         let user = parse_uuid(S, "user_id", &user)?;
         let body = parse_body(&body)?;
         let mut model = shared.model();
         let o = org_mut(&mut model, org)?;
         let roles = role_ids(o, body.get("roles"))?;
         let Some(m) = o.members.iter_mut().find(|(m, _)| *m == user) else {
-            return Err(ApiError::new(
-                S,
-                404,
-                "not-found",
-                "Not Found.",
-                format!("User {user} is not a member."),
-            ));
+            return Err(not_member(user));
         };
         m.1 = roles.clone();
         let o = model.org(org).ok_or_else(|| org_not_found(org))?;
@@ -195,22 +191,11 @@ pub(super) async fn remove_member(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, _) = parse_ids(&org, None)?;
+        let (_, org) = org_caller(&shared, &headers, &org)?;
         let user = parse_uuid(S, "user_id", &user)?;
         let mut model = shared.model();
         let o = org_mut(&mut model, org)?;
-        let before = o.members.len();
-        o.members.retain(|(m, _)| *m != user);
-        if o.members.len() == before {
-            return Err(ApiError::new(
-                S,
-                404,
-                "not-found",
-                "Not Found.",
-                format!("User {user} is not a member."),
-            ));
-        }
+        remove_where(&mut o.members, |(m, _)| *m == user, || not_member(user))?;
         Ok(no_content())
     })())
 }
@@ -221,21 +206,16 @@ pub(super) async fn list_invitations(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    respond((|| {
-        authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, _) = parse_ids(&org, None)?;
-        let q = Query::parse(raw.as_deref());
-        let model = shared.model();
-        let o = model.org(org).ok_or_else(|| org_not_found(org))?;
+    read_org(&shared, &headers, &org, raw.as_deref(), |_, o, q| {
         paged_json(
             &shared,
-            &format!("/workspace/orgs/{org}/members/invitations"),
-            &q,
+            &format!("/workspace/orgs/{}/members/invitations", o.id),
+            q,
             o.invitations.iter(),
             false,
             |i| invitation_json(o, i),
         )
-    })())
+    })
 }
 
 pub(super) async fn delete_invitation(
@@ -244,22 +224,15 @@ pub(super) async fn delete_invitation(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, _) = parse_ids(&org, None)?;
+        let (_, org) = org_caller(&shared, &headers, &org)?;
         let inv = parse_uuid(S, "invitation_id", &inv)?;
         let mut model = shared.model();
         let o = org_mut(&mut model, org)?;
-        let before = o.invitations.len();
-        o.invitations.retain(|i| i.id != inv);
-        if o.invitations.len() == before {
-            return Err(ApiError::new(
-                S,
-                404,
-                "not-found",
-                "Not Found.",
-                format!("Invitation {inv} was not found."),
-            ));
-        }
+        remove_where(
+            &mut o.invitations,
+            |i| i.id == inv,
+            || not_found(format!("Invitation {inv} was not found.")),
+        )?;
         Ok(no_content())
     })())
 }
@@ -269,16 +242,17 @@ pub(super) async fn list_instance_roles(
     Path(org): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    respond((|| {
-        authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, _) = parse_ids(&org, None)?;
-        let model = shared.model();
-        let o = model.org(org).ok_or_else(|| org_not_found(org))?;
+    read_org(&shared, &headers, &org, None, |_, o, _| {
         let roles: Vec<Value> = o
             .instance_roles
             .iter()
             .map(|r| json!({"id": r.id, "name": r.name, "description": r.description, "permissions": [format!("{} permission", r.description)]}))
             .collect();
         Ok(axum::Json(json!({"roles": roles})).into_response())
-    })())
+    })
+}
+
+/// 404 for a user who is not a member of the organization.
+fn not_member(user: Uuid) -> ApiError {
+    not_found(format!("User {user} is not a member."))
 }

@@ -9,11 +9,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::http_util::{ApiError, Query, authenticate, link, no_content, parse_uuid};
+use crate::http_util::{Query, link, no_content};
 use crate::state::{Role, Shared, User};
 
-use super::common::S;
-use super::common::{parse_ids, respond, ws_mut};
+use super::common::{API, invalid, not_found, remove_where, respond, ws_mut};
 use super::validation::parse_body;
 
 pub(super) async fn current_user_role(
@@ -22,19 +21,10 @@ pub(super) async fn current_user_role(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let user = authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, ws) = parse_ids(&org, Some(&ws))?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let mut model = shared.model();
-        let w = ws_mut(
-            &mut model,
-            org,
-            ws.unwrap_or_default(),
-            user,
-            Role::Viewer,
-            false,
-        )?;
-        let role = w.role_of(user).map(Role::as_str);
-        Ok(axum::Json(json!({"user_id": user, "role": role})).into_response())
+        let role = ws_mut(&mut model, &c, Role::Viewer, false)?.role_of(c.user);
+        Ok(axum::Json(json!({"user_id": c.user, "role": role.map(Role::as_str)})).into_response())
     })())
 }
 
@@ -45,17 +35,11 @@ pub(super) async fn list_user_roles(
     RawQuery(raw): RawQuery,
 ) -> Response {
     respond((|| {
-        let user = authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, ws) = parse_ids(&org, Some(&ws))?;
-        let ws = ws.unwrap_or_default();
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let q = Query::parse(raw.as_deref());
-        let filter = q
-            .uuids("user_id")
-            .map_err(|e| ApiError::validation(S, vec![("user_id".into(), e)]))?;
+        let filter = q.uuids("user_id").map_err(|e| invalid("user_id", e))?;
         let mut model = shared.model();
-        let roles = ws_mut(&mut model, org, ws, user, Role::Viewer, false)?
-            .roles
-            .clone();
+        let roles = ws_mut(&mut model, &c, Role::Viewer, false)?.roles.clone();
         let results: Vec<Value> = roles
             .iter()
             .filter(|(u, _)| filter.is_empty() || filter.contains(u))
@@ -71,7 +55,7 @@ pub(super) async fn list_user_roles(
             .collect();
         let self_url = link(
             shared.hub(),
-            &format!("/workspace/orgs/{org}/workspaces/{ws}/users"),
+            &format!("/workspace/orgs/{}/workspaces/{}/users", c.org, c.ws),
             &[],
         );
         Ok(axum::Json(json!({"links": {"self": self_url}, "results": results})).into_response())
@@ -85,30 +69,23 @@ pub(super) async fn assign_user_role(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let user = authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, ws) = parse_ids(&org, Some(&ws))?;
-        let ws = ws.unwrap_or_default();
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let body = parse_body(&body)?;
         let role = body
             .get("role")
             .and_then(Value::as_str)
             .and_then(Role::parse);
         let Some(role) = role else {
-            return Err(ApiError::validation(
-                S,
-                vec![("role".into(), "must be one of owner, editor, viewer".into())],
-            ));
+            return Err(invalid("role", "must be one of owner, editor, viewer"));
         };
         let now = shared.clock.now();
         let mut model = shared.model();
-        ws_mut(&mut model, org, ws, user, Role::Owner, false)?;
+        ws_mut(&mut model, &c, Role::Owner, false)?;
         let (target, by_email) = if let Some(id) = body.get("user_id") {
             let id = id
                 .as_str()
                 .and_then(|s| Uuid::parse_str(s).ok())
-                .ok_or_else(|| {
-                    ApiError::validation(S, vec![("user_id".into(), "must be a UUID".into())])
-                })?;
+                .ok_or_else(|| invalid("user_id", "must be a UUID"))?;
             if model.user(id).is_none() {
                 model.users.push(User {
                     id,
@@ -137,18 +114,14 @@ pub(super) async fn assign_user_role(
             };
             (id, Some(email.to_owned()))
         } else {
-            return Err(ApiError::validation(
-                S,
-                vec![("user_id".into(), "user_id or email is required".into())],
-            ));
+            return Err(invalid("user_id", "user_id or email is required"));
         };
-        let w = ws_mut(&mut model, org, ws, user, Role::Owner, false)?;
+        let w = ws_mut(&mut model, &c, Role::Owner, false)?;
         match w.roles.iter_mut().find(|(u, _)| *u == target) {
             Some(entry) => entry.1 = role,
             None => w.roles.push((target, role)),
         }
-        w.updated_at = now;
-        w.updated_by = user;
+        w.touch(now, c.user);
         let body = match by_email {
             Some(email) => json!({"email": email, "role": role.as_str()}),
             None => json!({"user_id": target, "role": role.as_str()}),
@@ -163,32 +136,16 @@ pub(super) async fn delete_user_role(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let user = authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, ws) = parse_ids(&org, Some(&ws))?;
-        let target = parse_uuid(S, "user_id", &target)?;
+        let (c, target) = API.item(&shared, &headers, (&org, &ws, &target), "user_id")?;
         let now = shared.clock.now();
         let mut model = shared.model();
-        let w = ws_mut(
-            &mut model,
-            org,
-            ws.unwrap_or_default(),
-            user,
-            Role::Owner,
-            false,
+        let w = ws_mut(&mut model, &c, Role::Owner, false)?;
+        remove_where(
+            &mut w.roles,
+            |(u, _)| *u == target,
+            || not_found(format!("User {target} has no role here.")),
         )?;
-        let before = w.roles.len();
-        w.roles.retain(|(u, _)| *u != target);
-        if w.roles.len() == before {
-            return Err(ApiError::new(
-                S,
-                404,
-                "not-found",
-                "Not Found.",
-                format!("User {target} has no role here."),
-            ));
-        }
-        w.updated_at = now;
-        w.updated_by = user;
+        w.touch(now, c.user);
         Ok(no_content())
     })())
 }

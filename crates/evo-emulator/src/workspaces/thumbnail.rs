@@ -7,11 +7,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 
-use crate::http_util::{ApiError, authenticate, no_content};
+use crate::http_util::{ApiError, no_content};
 use crate::state::{Role, Shared};
 
 use super::common::S;
-use super::common::{parse_ids, respond, ws_mut};
+use super::common::{API, not_found, respond, ws_mut};
 
 pub(super) const THUMBNAIL_LIMIT: usize = 10 * 1024 * 1024;
 
@@ -21,25 +21,11 @@ pub(super) async fn get_thumbnail(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let user = authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, ws) = parse_ids(&org, Some(&ws))?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let mut model = shared.model();
-        let w = ws_mut(
-            &mut model,
-            org,
-            ws.unwrap_or_default(),
-            user,
-            Role::Viewer,
-            false,
-        )?;
+        let w = ws_mut(&mut model, &c, Role::Viewer, false)?;
         let Some((bytes, ctype)) = w.thumbnail.clone() else {
-            return Err(ApiError::new(
-                S,
-                404,
-                "not-found",
-                "Not Found.",
-                "This workspace has no thumbnail.",
-            ));
+            return Err(not_found("This workspace has no thumbnail."));
         };
         let mut resp = Response::new(Body::from(bytes));
         resp.headers_mut()
@@ -56,8 +42,7 @@ pub(super) async fn put_thumbnail(
 ) -> Response {
     let bytes = axum::body::to_bytes(body, THUMBNAIL_LIMIT + 1).await;
     respond((|| {
-        let user = authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, ws) = parse_ids(&org, Some(&ws))?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let bytes = match bytes {
             Ok(b) if b.len() <= THUMBNAIL_LIMIT => b,
             _ => {
@@ -85,17 +70,9 @@ pub(super) async fn put_thumbnail(
         };
         let now = shared.clock.now();
         let mut model = shared.model();
-        let w = ws_mut(
-            &mut model,
-            org,
-            ws.unwrap_or_default(),
-            user,
-            Role::Editor,
-            false,
-        )?;
+        let w = ws_mut(&mut model, &c, Role::Editor, false)?;
         w.thumbnail = Some((bytes.to_vec(), ctype));
-        w.updated_at = now;
-        w.updated_by = user;
+        w.touch(now, c.user);
         Ok(no_content())
     })())
 }
@@ -106,21 +83,12 @@ pub(super) async fn delete_thumbnail(
     headers: HeaderMap,
 ) -> Response {
     respond((|| {
-        let user = authenticate(&shared, &headers, S, "evo.workspace")?;
-        let (org, ws) = parse_ids(&org, Some(&ws))?;
+        let c = API.ctx(&shared, &headers, &org, &ws)?;
         let now = shared.clock.now();
         let mut model = shared.model();
-        let w = ws_mut(
-            &mut model,
-            org,
-            ws.unwrap_or_default(),
-            user,
-            Role::Editor,
-            false,
-        )?;
+        let w = ws_mut(&mut model, &c, Role::Editor, false)?;
         if w.thumbnail.take().is_some() {
-            w.updated_at = now;
-            w.updated_by = user;
+            w.touch(now, c.user);
         }
         Ok(no_content())
     })())

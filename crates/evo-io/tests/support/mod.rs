@@ -353,9 +353,49 @@ pub fn hold_after(
     }
 }
 
+/// How long [`kill_after`] waits for the answers and for the state file before it gives up:
+/// far more than a loaded machine needs, so only a transfer that is really stuck fails.
+const KILL_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The state file evo-io keeps beside an upload's `source` file (`.<name>.evo-upload`).
+pub fn upload_state(source: &std::path::Path) -> std::path::PathBuf {
+    beside(source, ".evo-upload")
+}
+
+/// The state file evo-io keeps beside a download's `target` file (`.<name>.evo-download.json`).
+pub fn download_state(target: &std::path::Path) -> std::path::PathBuf {
+    beside(target, ".evo-download.json")
+}
+
+fn beside(path: &std::path::Path, suffix: &str) -> std::path::PathBuf {
+    let name = path.file_name().unwrap().to_string_lossy();
+    path.with_file_name(format!(".{name}{suffix}"))
+}
+
+/// The blocks a state file names as finished (`done` and `written` ranges), or none while it is
+/// missing or unreadable.
+pub fn blocks_in_state(path: &std::path::Path) -> std::collections::BTreeSet<u64> {
+    let Some(state) = std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    else {
+        return Default::default();
+    };
+    ["done", "written"]
+        .iter()
+        .filter_map(|key| state[key].as_array())
+        .flatten()
+        .filter_map(|r| Some(r[0].as_u64()?..r[1].as_u64()?))
+        .flatten()
+        .collect()
+}
+
 /// Polls `work` until `n` answers with `status` to requests whose query contains `part` (`""`:
-/// any) were
-/// seen (and a little longer, so their completion is recorded), then drops it: a killed transfer.
+/// any) were seen and, when `state` names the transfer's state file ([`upload_state`],
+/// [`download_state`]), until that file records at least `n` finished blocks; then drops it: a
+/// killed transfer that left the server and its state file with `n` blocks. An upload from
+/// bytes or a reader keeps no state file (`None`): the server's answers are all it leaves.
+/// Panics after [`KILL_DEADLINE`].
 pub async fn kill_after<F: std::future::Future>(
     work: F,
     recorder: &Recorder,
@@ -363,24 +403,31 @@ pub async fn kill_after<F: std::future::Future>(
     part: &str,
     status: u16,
     n: usize,
+    state: Option<&std::path::Path>,
 ) where
     F::Output: std::fmt::Debug,
 {
-    let seen_enough = async {
-        while recorder
+    let answered = || {
+        recorder
             .seen()
             .iter()
             .filter(|s| s.method == method && s.query.contains(part) && s.status == Some(status))
             .count()
-            < n
-        {
+    };
+    let recorded = || state.map_or(n, |path| blocks_in_state(path).len());
+    let settled = async {
+        while answered() < n || recorded() < n {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        tokio::time::sleep(Duration::from_millis(300)).await;
     };
     tokio::select! {
         r = work => panic!("the transfer finished although requests were held: {r:?}"),
-        _ = seen_enough => {}
+        settled = tokio::time::timeout(KILL_DEADLINE, settled) => assert!(
+            settled.is_ok(),
+            "after {KILL_DEADLINE:?}: {} of {n} {method} answers {status}, {} of {n} blocks in the state file {state:?}",
+            answered(),
+            recorded()
+        ),
     }
 }
 

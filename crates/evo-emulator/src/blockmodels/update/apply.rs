@@ -220,8 +220,7 @@ pub(in crate::blockmodels) fn apply(
         touched,
     };
     live.versions.push(version);
-    live.updated_at = now;
-    live.updated_by = rec.user;
+    live.touch(now, rec.user);
     let live = live.clone();
     let v = live.latest().ok_or_else(|| fail("no version"))?;
     Ok(version_json(&model, &live, v, false))

@@ -4,7 +4,7 @@
 use arrow_schema::DataType;
 use serde_json::Value;
 
-use crate::blockmodels::common::{bad_request, invalid, known_unit};
+use crate::blockmodels::common::{bad_request, invalid, json_body, known_unit};
 use crate::blockmodels::models::object;
 use crate::blockmodels::state::VersionRec;
 use crate::http_util::ApiError;
@@ -66,10 +66,7 @@ fn strings(v: Option<&Value>, what: &str) -> Result<Vec<String>, ApiError> {
 }
 
 pub(super) fn parse_request(body: &[u8], latest: &VersionRec) -> Result<UpdateRequest, ApiError> {
-    let body = object(
-        serde_json::from_slice(body).map_err(|e| invalid("body", format!("not JSON: {e}")))?,
-        "the body",
-    )?;
+    let body = object(json_body(body)?, "the body")?;
     let columns = body.get("columns").cloned().unwrap_or(Value::Null);
     let exists = |t: &str| latest.column(t).is_some();
     let mut new = Vec::new();
