@@ -35,8 +35,8 @@ use evo_hyper::HyperTransport;
 use evo_io::{BlobClient, Destination, Source};
 use sha2::Digest as _;
 
-use crate::files::{Best, python_version, run_child};
-use crate::io::{PythonBench, env_number, mib_per_s, peak_rss, write_source};
+use crate::files::{Best, print_result, python_version, run_child};
+use crate::io::{PythonBench, env_number, mib_per_s, write_source};
 use crate::rusage::own_cpu_seconds;
 
 /// The Python side, written next to the benchmark's files at run time.
@@ -298,13 +298,6 @@ pub fn child(args: &[String]) -> Result<(), String> {
             "the download's SHA-256 is {sha256}, the source's {expected_sha256}"
         ));
     }
-    println!(
-        "result upload_seconds={:.4} download_seconds={:.4} upload_cpu={:.4} download_cpu={:.4} peak_bytes={} size={size} sha256={sha256}",
-        upload.0,
-        download.0,
-        upload.1,
-        download.1,
-        peak_rss()
-    );
+    print_result(upload, download, &format!("size={size} sha256={sha256}"));
     Ok(())
 }

@@ -420,13 +420,19 @@ pub fn child(args: &[String]) -> Result<(), String> {
             "the File API reports {size} bytes, the source has {source_len}"
         ));
     }
+    print_result(upload, download, &format!("file_id={file_id} size={size}"));
+    Ok(())
+}
+
+/// Prints the `result ...` line of an evo-rs child that [`run_child`] reads: the seconds and
+/// CPU seconds of the upload and of the download (each a pair), the peak, then `extra`.
+pub(crate) fn print_result(upload: (f64, f64), download: (f64, f64), extra: &str) {
     println!(
-        "result upload_seconds={:.4} download_seconds={:.4} upload_cpu={:.4} download_cpu={:.4} peak_bytes={} file_id={file_id} size={size}",
+        "result upload_seconds={:.4} download_seconds={:.4} upload_cpu={:.4} download_cpu={:.4} peak_bytes={} {extra}",
         upload.0,
         download.0,
         upload.1,
         download.1,
         peak_rss()
     );
-    Ok(())
 }
