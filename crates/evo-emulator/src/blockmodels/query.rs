@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::common::{
-    S, bad_request, column_json, ctx, invalid, model_rec, not_found, respond, system_columns,
+    S, bad_request, column_json, invalid, json_body, model_ctx, model_rec, not_found, respond,
+    system_columns,
 };
 use super::jobs::{failure, job_url, new_job, spawn_job};
 use super::models::object;
@@ -103,12 +104,8 @@ pub(super) async fn post_blocks(
     body: Bytes,
 ) -> Response {
     let started = (|| {
-        let c = ctx(&shared, &headers, &org, Some(&ws))?;
-        let bm = parse_uuid(S, "bm_id", &bm)?;
-        let body = object(
-            serde_json::from_slice(&body).map_err(|e| invalid("body", format!("not JSON: {e}")))?,
-            "the body",
-        )?;
+        let (c, bm) = model_ctx(&shared, &headers, (&org, &ws, &bm))?;
+        let body = object(json_body(&body)?, "the body")?;
         let names: Vec<String> = body
             .get("columns")
             .and_then(Value::as_array)
@@ -344,13 +341,9 @@ pub(super) async fn delta(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let c = ctx(&shared, &headers, &org, Some(&ws))?;
-        let bm = parse_uuid(S, "bm_id", &bm)?;
+        let (c, bm) = model_ctx(&shared, &headers, (&org, &ws, &bm))?;
         let start = parse_uuid(S, "version_id", &version)?;
-        let body = object(
-            serde_json::from_slice(&body).map_err(|e| invalid("body", format!("not JSON: {e}")))?,
-            "the body",
-        )?;
+        let body = object(json_body(&body)?, "the body")?;
         let area = parse_area(body.get("bbox").unwrap_or(&Value::Null))?
             .ok_or_else(|| invalid("bbox", "required"))?;
         let names: Vec<String> = body
