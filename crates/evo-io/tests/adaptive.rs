@@ -116,7 +116,7 @@ async fn a_cap_per_connection_raises_the_blocks_in_flight_up_to_max_concurrency(
     let url = emu.blob_url("evo-io", "adaptive", "rcw");
     let bytes = data(LEN, 31);
     let transport = InFlight::new();
-    // The default budget (96 MiB) holds far more than 8 blocks of 128 KiB: max_concurrency
+    // The default budget (80 MiB) holds far more than 8 blocks of 128 KiB: max_concurrency
     // is the ceiling.
     let c = client(transport.clone()).build();
     let up = c

@@ -24,7 +24,7 @@ async fn gibibytes_stream_through_with_flat_memory() {
         .unwrap();
     let url = emu.blob_url("evo-io", "large", "rcw");
     // Adaptive concurrency within the block buffers of the former fixed 4 blocks of 8 MiB
-    // (the default budget is 96 MiB, and the in-process emulator holds as many blocks again).
+    // (the default budget is 80 MiB, and the in-process emulator holds as many blocks again).
     let client = BlobClient::builder(HyperTransport::shared())
         .concurrency(4)
         .memory_budget(32 << 20)
