@@ -99,9 +99,11 @@ fn run(bench: &PythonBench<'_>, settings: &Settings) -> Result<(), String> {
         azurite.account_url
     );
     println!(
-        "  rust  : evo_io::BlobClient defaults on evo_hyper::HyperTransport defaults + Azurite's CA ({} MiB blocks, {} in flight, CRC-64 per block)",
+        "  rust  : evo_io::BlobClient defaults on evo_hyper::HyperTransport defaults + Azurite's CA (blocks of at most {} MiB, {} in flight at first, adaptive up to {} within {} MiB, CRC-64 per block)",
         evo_io::DEFAULT_BLOCK_SIZE >> 20,
-        BlobClient::builder(transport).build().concurrency()
+        BlobClient::builder(transport).build().concurrency(),
+        evo_io::DEFAULT_MAX_CONCURRENCY,
+        evo_io::DEFAULT_MEMORY_BUDGET >> 20
     );
     println!(
         "  python: evo-sdk-common {} evo.common.io StorageDestination.upload_file / HTTPSource.download_file defaults, AioTransport defaults, SSL_CERT_FILE = Azurite's CA (4 MiB chunks, min(32, cpus + 4) = {} workers)",

@@ -171,8 +171,10 @@ fn run(bench: &PythonBench<'_>, settings: &Settings) -> Result<(), String> {
             .map_or(0, |b| b * 8 / 1_000_000)
     );
     println!(
-        "  rust  : evo_files::FilesClient defaults on evo_hyper::HyperTransport defaults + the emulator's CA (evo-io: {} MiB blocks, 8 in flight)",
-        evo_io::DEFAULT_BLOCK_SIZE >> 20
+        "  rust  : evo_files::FilesClient defaults on evo_hyper::HyperTransport defaults + the emulator's CA (evo-io: blocks of at most {} MiB, 8 in flight at first, adaptive up to {} within {} MiB)",
+        evo_io::DEFAULT_BLOCK_SIZE >> 20,
+        evo_io::DEFAULT_MAX_CONCURRENCY,
+        evo_io::DEFAULT_MEMORY_BUDGET >> 20
     );
     println!(
         "  python: evo-files {} / evo-sdk-common {} defaults, AioTransport defaults, SSL_CERT_FILE = the emulator's CA (4 MiB chunks, min(32, cpus + 4) = {} workers)",

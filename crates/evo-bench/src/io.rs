@@ -610,8 +610,10 @@ fn sdk_client() -> Result<BlobClient, String> {
         .no_proxy()
         .build()
         .map_err(|e| e.to_string())?;
+    // Fixed, like the baseline it is compared with: the same blocks, as many in flight.
     Ok(BlobClient::builder(Arc::new(transport))
         .block_size(BLOCK_SIZE)
         .concurrency(CONCURRENCY)
+        .adaptive(false)
         .build())
 }

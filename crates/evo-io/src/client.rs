@@ -13,6 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use url::Url;
 
 use crate::blocks::{DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE};
+use crate::concurrency::{DEFAULT_MAX_CONCURRENCY, DEFAULT_MEMORY_BUDGET, Tuning};
 use crate::download::Download;
 use crate::integrity::Integrity;
 use crate::upload::Upload;
@@ -59,6 +60,9 @@ pub(crate) struct Config {
     pub(crate) block_size: u64,
     pub(crate) single_put_max: u64,
     pub(crate) concurrency: usize,
+    pub(crate) max_concurrency: usize,
+    pub(crate) adaptive: bool,
+    pub(crate) memory_budget: Option<u64>,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_renewals: u32,
     pub(crate) renew_debounce: Duration,
@@ -75,6 +79,9 @@ impl Default for Config {
             block_size: DEFAULT_BLOCK_SIZE,
             single_put_max: DEFAULT_BLOCK_SIZE,
             concurrency: 8,
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            adaptive: true,
+            memory_budget: None,
             retry: RetryPolicy::default()
                 .with_max_attempts(8)
                 .with_initial_backoff(Duration::from_millis(100))
@@ -91,6 +98,18 @@ impl Default for Config {
     }
 }
 
+impl Config {
+    /// How a transfer may set its concurrency.
+    pub(crate) fn tuning(&self) -> Tuning {
+        Tuning {
+            concurrency: self.concurrency,
+            max_concurrency: self.max_concurrency,
+            adaptive: self.adaptive,
+            memory_budget: self.memory_budget,
+        }
+    }
+}
+
 impl fmt::Debug for BlobClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BlobClient")
@@ -101,8 +120,10 @@ impl fmt::Debug for BlobClient {
 }
 
 impl BlobClient {
-    /// A client with the default settings: 8 MiB blocks (grown for blobs over 390 GiB),
-    /// 8 blocks in flight (peak memory about 64 MiB per transfer), up to 8 attempts per block.
+    /// A client with the default settings: blocks of at most 8 MiB (smaller for transfers that
+    /// adapt, grown for blobs over 390 GiB), 8 blocks in flight at first and up to 32 as the
+    /// measured throughput rewards more (block buffers within 80 MiB per transfer), up to 8
+    /// attempts per block. See [`BlobClientBuilder::adaptive`].
     ///
     /// # Examples
     ///
@@ -153,7 +174,6 @@ impl BlobClient {
         BlobClientBuilder {
             transport,
             config: Config::default(),
-            memory_budget: None,
         }
     }
 
@@ -182,14 +202,49 @@ impl BlobClient {
             .user_agent(connector.user_agent().clone())
     }
 
-    /// The preferred block size in bytes.
+    /// The preferred block size in bytes: the block size of transfers that do not adapt, the
+    /// largest one of those that do (see [`BlobClientBuilder::adaptive`]).
     pub fn block_size(&self) -> u64 {
         self.inner.config.block_size
     }
 
-    /// How many blocks are transferred at once.
+    /// How many blocks a transfer has in flight when it starts (all the time when it does not
+    /// adapt).
     pub fn concurrency(&self) -> usize {
         self.inner.config.concurrency
+    }
+
+    /// The most blocks in flight an adaptive transfer may reach (within the
+    /// [memory budget](Self::memory_budget)).
+    pub fn max_concurrency(&self) -> usize {
+        self.inner.config.max_concurrency
+    }
+
+    /// Whether transfers adapt their concurrency (and block size) to the throughput they
+    /// measure (default true).
+    pub fn adaptive(&self) -> bool {
+        self.inner.config.adaptive
+    }
+
+    /// The memory budget of one transfer's block buffers: the one set with
+    /// [`BlobClientBuilder::memory_budget`], or [`DEFAULT_MEMORY_BUDGET`] (which bounds only
+    /// the adaptive growth).
+    ///
+    /// ```
+    /// # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
+    /// use evo_io::{BlobClient, DEFAULT_MEMORY_BUDGET};
+    ///
+    /// let client = BlobClient::new(transport.clone());
+    /// assert_eq!(client.memory_budget(), DEFAULT_MEMORY_BUDGET);
+    /// assert_eq!((client.concurrency(), client.max_concurrency(), client.adaptive()), (8, 32, true));
+    /// let fixed = BlobClient::builder(transport).concurrency(6).adaptive(false).build();
+    /// assert_eq!((fixed.concurrency(), fixed.adaptive()), (6, false));
+    /// ```
+    pub fn memory_budget(&self) -> u64 {
+        self.inner
+            .config
+            .memory_budget
+            .unwrap_or(DEFAULT_MEMORY_BUDGET)
     }
 
     /// Uploads `source` to the block blob at `url` (a pre-signed URL with write permission).
@@ -248,12 +303,14 @@ impl BlobClient {
 pub struct BlobClientBuilder {
     transport: SharedTransport,
     config: Config,
-    memory_budget: Option<u64>,
 }
 
 impl BlobClientBuilder {
     /// The preferred block size (default 8 MiB, at most 4000 MiB). It grows for a blob that
-    /// would otherwise need more than 50,000 blocks.
+    /// would otherwise need more than 50,000 blocks. Transfers that [adapt](Self::adaptive) and
+    /// know their size may use smaller blocks (never below 1 MiB; a size of 1 MiB or less is
+    /// kept), so that more blocks fit the memory budget and a small blob still feeds every
+    /// connection; a transfer that resumes keeps the block size it started with.
     pub fn block_size(mut self, bytes: u64) -> Self {
         self.config.block_size = bytes.clamp(1, MAX_BLOCK_SIZE);
         self
@@ -267,16 +324,73 @@ impl BlobClientBuilder {
         self
     }
 
-    /// How many blocks are in flight at once (default 8, at least 1).
+    /// How many blocks are in flight when a transfer starts (default 8, at least 1): all the
+    /// time with [`adaptive(false)`](Self::adaptive); the starting level of adaptive
+    /// concurrency otherwise (at most [`max_concurrency`](Self::max_concurrency)).
     pub fn concurrency(mut self, blocks: usize) -> Self {
         self.config.concurrency = blocks.max(1);
         self
     }
 
-    /// Caps the block buffers of one transfer: concurrency is lowered so that
-    /// `concurrency × block size` stays within `bytes` (at least one block in flight).
+    /// The most blocks in flight adaptive concurrency may reach (default
+    /// [`DEFAULT_MAX_CONCURRENCY`], 32; at least 1). The memory budget may hold fewer of a
+    /// transfer's blocks: then that is its ceiling.
+    pub fn max_concurrency(mut self, blocks: usize) -> Self {
+        self.config.max_concurrency = blocks.max(1);
+        self
+    }
+
+    /// Whether a transfer adapts its concurrency to the throughput it measures (default
+    /// true).
+    ///
+    /// An adaptive transfer starts at [`concurrency`](Self::concurrency) blocks in flight and
+    /// doubles that while each doubling raises the bytes per second by at least 10%, up to
+    /// [`max_concurrency`](Self::max_concurrency) within the
+    /// [`memory_budget`](Self::memory_budget); when a doubling brings less, or a request
+    /// has to be tried again (a throttling `503`, a reset connection), it goes back to the
+    /// best level measured and holds it, probing a doubling again now and then. Far from the
+    /// service, where each connection has a share of the path, this finds the connections the
+    /// path rewards; near it, where more connections move no more bytes, it stays where it
+    /// started. It never goes below `concurrency`. The level a transfer reached is in its
+    /// report ([`UploadReport::concurrency`](crate::UploadReport::concurrency),
+    /// [`DownloadReport::concurrency`](crate::DownloadReport::concurrency)).
+    ///
+    /// An adaptive transfer of known size may also choose smaller blocks than
+    /// [`block_size`](Self::block_size). `false`: `concurrency` blocks in flight all the time
+    /// and blocks of `block_size`, as in earlier versions.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = evo_emulator::Emulator::builder().start().await?;
+    /// # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
+    /// # let url = emulator.blob_url("demo", "grid.bin", "rcw");
+    /// use evo_io::{BlobClient, Source};
+    ///
+    /// let client = BlobClient::builder(transport)
+    ///     .concurrency(4)
+    ///     .max_concurrency(16)
+    ///     .memory_budget(32 << 20)
+    ///     .build();
+    /// let report = client.upload(url, Source::bytes(vec![3u8; 12 << 20])).await?;
+    /// let c = &report.concurrency;
+    /// // 12 MiB in blocks of 1 MiB; at most 16 in flight, and never more than 32 MiB of them.
+    /// assert_eq!((report.block_size, c.start, c.ceiling), (1 << 20, 4, 16));
+    /// assert!(c.peak_in_flight <= 16);
+    /// # Ok(()) }
+    /// ```
+    pub fn adaptive(mut self, adaptive: bool) -> Self {
+        self.config.adaptive = adaptive;
+        self
+    }
+
+    /// Caps the block buffers of one transfer to `bytes`: each transfer lowers its concurrency
+    /// so that `blocks in flight × its block size` stays within it (at least one block in
+    /// flight), from the start and as it adapts. Without it, a transfer starts at
+    /// [`concurrency`](Self::concurrency) whatever its block size, and adaptive concurrency
+    /// grows only within [`DEFAULT_MEMORY_BUDGET`] (80 MiB).
     pub fn memory_budget(mut self, bytes: u64) -> Self {
-        self.memory_budget = Some(bytes);
+        self.config.memory_budget = Some(bytes);
         self
     }
 
@@ -337,11 +451,7 @@ impl BlobClientBuilder {
     }
 
     /// The client.
-    pub fn build(mut self) -> BlobClient {
-        if let Some(budget) = self.memory_budget {
-            let fits = (budget / self.config.block_size.max(1)).max(1);
-            self.config.concurrency = self.config.concurrency.min(fits as usize);
-        }
+    pub fn build(self) -> BlobClient {
         BlobClient {
             inner: Arc::new(ClientInner {
                 transport: self.transport,
@@ -444,7 +554,7 @@ impl<'a> Destination<'a> {
     }
 
     /// An async writer, written in order (ranges are fetched in parallel and reordered, at
-    /// most `concurrency` blocks held at once). It is flushed but not shut down at the end.
+    /// most as many ranges held at once as the transfer has in flight). It is flushed but not shut down at the end.
     pub fn writer(writer: impl AsyncWrite + Send + 'a) -> Self {
         Destination {
             inner: DestinationInner::Writer(Box::pin(writer)),

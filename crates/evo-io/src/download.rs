@@ -3,7 +3,8 @@
 //!
 //! What lives where: `probe` finds the blob's size and version; `fetch` holds a download's
 //! settings and fetches one range; `sink` downloads in order into memory or a writer; `file`
-//! into a partial file that resumes and is renamed into place; `whole` reads the body of a
+//! into a partial file that resumes and is renamed into place (both with as many ranges in
+//! flight as adaptive concurrency allows, [`crate::concurrency`]); `whole` reads the body of a
 //! server that ignored `Range`; `trailing_hash` hashes a file download's written prefix while
 //! its ranges still arrive; `expect` checks the size and version the caller expects; `headers`
 //! reads answers' headers; `report` holds what a finished download did.
@@ -176,7 +177,7 @@ impl<'a> Download<'a> {
         let mut wire = Wire::new(&self.client.inner, url, self.feedback);
         let mut job = Job {
             block_size: config.block_size,
-            concurrency: config.concurrency,
+            tuning: config.tuning(),
             expected: self.expected,
             crc64: None,
             expected_size: self.expected_size,

@@ -29,7 +29,14 @@
 //!   CRC-64 its state file recorded still matches the source); downloads continue from their
 //!   partial file, never mixing two versions of a blob, and read the ranges they kept once to
 //!   checksum them.
-//! - **Bounded memory**: about `concurrency × block size` per transfer, whatever the size.
+//! - **Adaptive concurrency**: a transfer starts at
+//!   [`concurrency`](BlobClientBuilder::concurrency) blocks in flight (8) and doubles that while
+//!   each doubling raises the measured throughput by at least 10%, up to
+//!   [`max_concurrency`](BlobClientBuilder::max_concurrency) (32); it goes back to the best
+//!   level when a doubling brings less or requests must be retried
+//!   ([`BlobClientBuilder::adaptive`]; `false` keeps `concurrency` fixed).
+//! - **Bounded memory**: `blocks in flight × block size` per transfer stays within the
+//!   [`memory_budget`](BlobClientBuilder::memory_budget) (80 MiB unless set), whatever the size.
 //! - Byte-based progress through [`evo_core::Feedback`]; cancellation by dropping the future;
 //!   a download cache on [`evo_core::Cache`].
 //!
@@ -65,10 +72,38 @@
 //! assert_eq!(&data[..], &std::fs::read(&big)?[..]);
 //! # Ok(()) }
 //! ```
+//!
+//! ## What lives where
+//!
+//! - `client`: [`BlobClient`], its builder and settings, [`Source`] and [`Destination`].
+//! - `upload`: uploads ([`Upload`], [`UploadReport`]): `Put Blob`, or blocks staged in
+//!   parallel and committed; resume from the server's list or a state file.
+//! - `download`: downloads ([`Download`], [`DownloadReport`]): probe, ranged `GET`s into a
+//!   file, memory or a writer; resume from a partial file.
+//! - `concurrency`: adaptive concurrency, one rule for every transfer. A controller (a pure
+//!   state machine) takes one observation per completed block (time, bytes moved on the wire,
+//!   retries so far) and measures the throughput over a window of a round of blocks, after half
+//!   a round to settle: while doubling the limit raises it by at least 10% it doubles again
+//!   (up to the ceiling: `max_concurrency`, or fewer when the memory budget holds fewer of the
+//!   transfer's blocks); a doubling that brings less, or a retried request, sends it back to the
+//!   best level measured, which holds and is probed again after a while ([`ConcurrencyReport`]
+//!   says how it went). A gate enforces the limit on every scheduler (an upload's reads and
+//!   `Put Block`s, a download's ranges) with a semaphore whose permits are added and forgotten,
+//!   each block holding one while it holds memory. It also chooses the block size of a transfer
+//!   of known size: at most the configured one; small enough that `max_concurrency` blocks fit
+//!   the budget, but not below 4 MiB for that; small enough that every connection gets two
+//!   blocks of a small blob, but not below 1 MiB. A resumed transfer keeps the block size of
+//!   its saved state.
+//! - `blocks`: block layout and ids, the block-list documents; `state`: resume state files;
+//!   `feed`: reading an upload's source; `partial`: a download's partial file; `request`:
+//!   one request and its retries; `progress`: byte-based progress; `crc64`, `digest`,
+//!   `dual_md5`, `integrity`: checksums; `url`: signed URLs and their renewal; `cache`: the
+//!   download cache; `error`: [`Error`].
 
 mod blocks;
 mod cache;
 mod client;
+mod concurrency;
 mod crc64;
 mod digest;
 mod download;
@@ -92,6 +127,7 @@ pub use blocks::{
 };
 pub use cache::CachedDownload;
 pub use client::{BlobClient, BlobClientBuilder, DEFAULT_MAX_MEMORY_DOWNLOAD, Destination, Source};
+pub use concurrency::{ConcurrencyReport, DEFAULT_MAX_CONCURRENCY, DEFAULT_MEMORY_BUDGET};
 pub use digest::BlobDigest;
 pub use download::{Download, DownloadReport};
 pub use error::{BlockRef, Committed, Error, ErrorKind, Step};

@@ -28,7 +28,12 @@ impl BlockCredit {
 pub(crate) struct Meter<'a> {
     feedback: Option<&'a dyn Feedback>,
     done: Arc<AtomicU64>,
+    /// Bytes that moved on the wire (not those reused or resumed): what adaptive concurrency
+    /// measures.
+    wire: Arc<AtomicU64>,
     retries: AtomicU64,
+    /// Attempts that failed transiently (not URL renewals).
+    troubles: AtomicU64,
     total: Option<u64>,
     /// The last whole [`PROGRESS_STEP`] reported from inside a block.
     reported_step: AtomicU64,
@@ -41,7 +46,9 @@ impl<'a> Meter<'a> {
         Meter {
             feedback,
             done: Arc::new(AtomicU64::new(0)),
+            wire: Arc::new(AtomicU64::new(0)),
             retries: AtomicU64::new(0),
+            troubles: AtomicU64::new(0),
             total: None,
             reported_step: AtomicU64::new(0),
             moved: Arc::new(Notify::new()),
@@ -64,6 +71,7 @@ impl<'a> Meter<'a> {
         let added = credit.raise(reached);
         if added > 0 {
             self.done.fetch_add(added, Ordering::Relaxed);
+            self.wire.fetch_add(added, Ordering::Relaxed);
             self.report_step();
         }
     }
@@ -77,7 +85,9 @@ impl<'a> Meter<'a> {
 
     /// Counts the rest of a finished block of `len` bytes and reports.
     pub(crate) fn finish(&self, credit: &BlockCredit, len: u64) {
-        self.done.fetch_add(credit.raise(len), Ordering::Relaxed);
+        let added = credit.raise(len);
+        self.done.fetch_add(added, Ordering::Relaxed);
+        self.wire.fetch_add(added, Ordering::Relaxed);
         self.report();
     }
 
@@ -88,6 +98,22 @@ impl<'a> Meter<'a> {
 
     pub(crate) fn retries(&self) -> u64 {
         self.retries.load(Ordering::Relaxed)
+    }
+
+    /// Counts an attempt that failed transiently (it will be tried again, or the step fails).
+    pub(crate) fn troubled(&self) {
+        self.troubles.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Attempts that failed transiently so far.
+    pub(crate) fn troubles(&self) -> u64 {
+        self.troubles.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of blocks that moved on the wire so far (each counted once, however often its
+    /// block was tried).
+    pub(crate) fn wire_bytes(&self) -> u64 {
+        self.wire.load(Ordering::Relaxed)
     }
 
     pub(crate) fn report(&self) {
@@ -121,19 +147,23 @@ impl<'a> Meter<'a> {
         if len == 0 {
             return Body::empty();
         }
-        let (done, moved, credit) = (self.done.clone(), self.moved.clone(), credit.clone());
+        let (done, wire) = (self.done.clone(), self.wire.clone());
+        let (moved, credit) = (self.moved.clone(), credit.clone());
         // Each step splits its slice off the rest, so the transport's writes release the
         // block buffer as they go and nothing is left holding it after the last slice: the
         // upload's buffer pool can take it back as soon as the request is done.
         let slices = futures_util::stream::unfold((data, 0u64), move |(mut rest, sent)| {
-            let (done, moved, credit) = (done.clone(), moved.clone(), credit.clone());
+            let (done, wire) = (done.clone(), wire.clone());
+            let (moved, credit) = (moved.clone(), credit.clone());
             async move {
                 if rest.is_empty() {
                     return None;
                 }
                 let slice = rest.split_to(rest.len().min(PROGRESS_STEP as usize));
                 let sent = sent + slice.len() as u64;
-                done.fetch_add(credit.raise(sent), Ordering::Relaxed);
+                let added = credit.raise(sent);
+                done.fetch_add(added, Ordering::Relaxed);
+                wire.fetch_add(added, Ordering::Relaxed);
                 moved.notify_waiters();
                 Some((Ok(slice), (rest, sent)))
             }
@@ -156,6 +186,10 @@ mod tests {
         meter.advance(&credit, 4 * PROGRESS_STEP);
         meter.finish(&credit, 5 * PROGRESS_STEP);
         assert_eq!(meter.done.load(Ordering::Relaxed), 5 * PROGRESS_STEP);
+        // Bytes reused from an earlier transfer count in the progress, not on the wire.
+        meter.add(PROGRESS_STEP);
+        assert_eq!(meter.done.load(Ordering::Relaxed), 6 * PROGRESS_STEP);
+        assert_eq!(meter.wire_bytes(), 5 * PROGRESS_STEP);
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use evo_core::{
     ApiError, Body, Feedback, RetryPolicy, SharedTransport, Timeouts, TransportError,
     TransportErrorKind,
 };
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryFutureExt as _};
 use http::header::{HeaderValue, USER_AGENT};
 use http::{Method, Request, Response};
 use url::Url;
@@ -275,10 +275,16 @@ impl Wire<'_> {
                     self.meter.retried();
                 }
                 let (url, generation) = self.url.get();
+                // A transient failure tells adaptive concurrency to back off.
                 attempt(AttemptUrl {
                     url,
                     generation,
                     renewals: renewals.clone(),
+                })
+                .inspect_err(|failure| {
+                    if failure.is_transient() {
+                        self.meter.troubled();
+                    }
                 })
             })
             .await;

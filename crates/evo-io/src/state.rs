@@ -64,13 +64,18 @@ impl TransferState {
 
     /// The same transfer (blob, version, size, layout)?
     pub(crate) fn same_transfer_as(&self, other: &TransferState) -> bool {
+        self.same_transfer_but_layout(other) && self.block_size == other.block_size
+    }
+
+    /// The same transfer (blob, version, size), whatever its block size? A resume takes the
+    /// block size of such a state.
+    pub(crate) fn same_transfer_but_layout(&self, other: &TransferState) -> bool {
         self.version == other.version
             && self.blob == other.blob
             && self.etag == other.etag
             && self.source_modified_ns == other.source_modified_ns
             && self.source_fingerprint == other.source_fingerprint
             && self.size == other.size
-            && self.block_size == other.block_size
     }
 
     /// The completed block indices: the `done` ones, and the `written` ones when this machine

@@ -3,9 +3,16 @@
 //!
 //! What lives where: `put_blob` sends a small source in one request; `stager` is the
 //! per-block worker of a staged upload, which `positional` (a file or bytes) and `streamed`
-//! (a reader) feed; `block_list` lists and commits the blocks; `resume` holds what an
-//! interrupted upload left; `requests` sends one request and reads its answer; `report` holds
-//! what a finished upload did.
+//! (a reader) feed, as many blocks at once as adaptive concurrency allows
+//! ([`crate::concurrency`]); `block_list` lists and commits the blocks; `resume` holds what an
+//! interrupted upload left, and the block size a resume keeps; `requests` sends one request and
+//! reads its answer; `report` holds what a finished upload did.
+//!
+//! The block size of a source of known size comes from the settings and the size
+//! (`Tuning::block_size` in [`crate::concurrency`], then [`block_size_for`]), except when
+//! resuming from what an interrupted upload saved: a file's state file, or for bytes and
+//! readers the block the server holds at offset 0 (`Get Block List`): then that upload's block
+//! size is kept.
 
 mod block_list;
 mod positional;
@@ -29,11 +36,12 @@ use crate::error::{BlockRef, Error, ErrorKind, Step};
 use crate::feed::{Feed, open_source, read_full};
 use crate::integrity::Integrity;
 use crate::request::Wire;
-use crate::state::sibling;
+use crate::state::{load, sibling};
 use crate::url::{RenewUrl, SignedUrl};
+use block_list::listed_blocks;
 use put_blob::put_blob;
 pub use report::UploadReport;
-use resume::StateSpec;
+use resume::{StateSpec, listed_block_size};
 use stager::Stager;
 use streamed::check_reader_len;
 
@@ -109,10 +117,13 @@ impl<'a> Upload<'a> {
 
     async fn run(self) -> Result<UploadReport, Error> {
         let config = &self.client.inner.config;
+        let tuning = config.tuning();
         let url = SignedUrl::new(self.url, self.renewer, config.renew_debounce)?;
         let mut wire = Wire::new(&self.client.inner, url, self.feedback);
         let content_type = self.content_type;
         let integrity = self.integrity.unwrap_or(config.integrity);
+        // The block size of `len` bytes when nothing saved says otherwise.
+        let planned = |len: u64| block_size_for(len, tuning.block_size(len, config.block_size));
         match self.source.inner {
             SourceInner::File(path) => {
                 let resume = self.resume.unwrap_or(true);
@@ -128,22 +139,28 @@ impl<'a> Upload<'a> {
                     return put_blob(&wire, data, content_type.as_deref(), integrity).await;
                 }
                 let state = match resume {
-                    true => Some(StateSpec {
-                        path: sibling(&path, ".evo-upload"),
-                        modified_ns,
-                        fingerprint: feed.fingerprint(len).await?,
-                    }),
+                    true => {
+                        let path = sibling(&path, ".evo-upload");
+                        Some(StateSpec {
+                            saved: load(&path),
+                            path,
+                            modified_ns,
+                            fingerprint: feed.fingerprint(len).await?,
+                        })
+                    }
                     false => None,
                 };
-                let block_size = block_size_for(len, config.block_size);
-                let stager = Stager::new(
-                    &wire,
-                    block_size,
-                    content_type,
-                    config.concurrency,
-                    integrity,
-                );
-                stager.positional(feed, len, resume, state).await
+                let listed = match resume {
+                    true => listed_blocks(&wire).await,
+                    false => None,
+                };
+                let planned = planned(len);
+                let block_size = state
+                    .as_ref()
+                    .and_then(|s| s.saved_block_size(wire.url.blob_key(), len, planned))
+                    .unwrap_or(planned);
+                let stager = Stager::new(&wire, block_size, content_type, tuning, integrity);
+                stager.positional(feed, len, resume, state, listed).await
             }
             SourceInner::Bytes(bytes) => {
                 let len = bytes.len() as u64;
@@ -152,17 +169,18 @@ impl<'a> Upload<'a> {
                 if len <= config.single_put_max {
                     return put_blob(&wire, bytes, content_type.as_deref(), integrity).await;
                 }
-                let block_size = block_size_for(len, config.block_size);
-                let stager = Stager::new(
-                    &wire,
-                    block_size,
-                    content_type,
-                    config.concurrency,
-                    integrity,
-                );
                 let resume = self.resume.unwrap_or(false);
+                let listed = match resume {
+                    true => listed_blocks(&wire).await,
+                    false => None,
+                };
+                let block_size = listed
+                    .as_ref()
+                    .and_then(|l| listed_block_size(l, len))
+                    .unwrap_or_else(|| planned(len));
+                let stager = Stager::new(&wire, block_size, content_type, tuning, integrity);
                 stager
-                    .positional(Feed::Memory(bytes), len, resume, None)
+                    .positional(Feed::Memory(bytes), len, resume, None, listed)
                     .await
             }
             SourceInner::Reader { mut reader, len } => {
@@ -170,8 +188,19 @@ impl<'a> Upload<'a> {
                     check_blob_size(len)?;
                 }
                 wire.meter.set_total(len);
+                let resume = self.resume.unwrap_or(false);
+                // A reader of known size that will be staged lists the server's blocks before
+                // its block size is chosen, so a resume keeps the one they were staged with.
+                let list_first = resume && len.is_some_and(|l| l > config.single_put_max);
+                let mut listed = match list_first {
+                    true => listed_blocks(&wire).await,
+                    false => None,
+                };
                 let block_size = match len {
-                    Some(len) => block_size_for(len, config.block_size),
+                    Some(len) => listed
+                        .as_ref()
+                        .and_then(|l| listed_block_size(l, len))
+                        .unwrap_or_else(|| planned(len)),
                     None => config.block_size,
                 };
                 let first = read_full(&mut reader, block_size).await?;
@@ -180,15 +209,11 @@ impl<'a> Upload<'a> {
                     check_reader_len(len, first_len)?;
                     return put_blob(&wire, first, content_type.as_deref(), integrity).await;
                 }
-                let stager = Stager::new(
-                    &wire,
-                    block_size,
-                    content_type,
-                    config.concurrency,
-                    integrity,
-                );
-                let resume = self.resume.unwrap_or(false);
-                stager.streamed(reader, first, len, resume).await
+                if resume && !list_first {
+                    listed = listed_blocks(&wire).await;
+                }
+                let stager = Stager::new(&wire, block_size, content_type, tuning, integrity);
+                stager.streamed(reader, first, len, resume, listed).await
             }
         }
     }

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod adaptive;
 mod azurite;
 mod cache;
 mod crc64;

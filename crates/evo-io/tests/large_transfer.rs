@@ -23,8 +23,11 @@ async fn gibibytes_stream_through_with_flat_memory() {
         .await
         .unwrap();
     let url = emu.blob_url("evo-io", "large", "rcw");
+    // Adaptive concurrency within the block buffers of the former fixed 4 blocks of 8 MiB
+    // (the default budget is 80 MiB, and the in-process emulator holds as many blocks again).
     let client = BlobClient::builder(HyperTransport::shared())
         .concurrency(4)
+        .memory_budget(32 << 20)
         .build();
     let report = client
         .upload(
@@ -44,6 +47,10 @@ async fn gibibytes_stream_through_with_flat_memory() {
     assert_eq!(
         <[u8; 32]>::from(sink.hasher.finalize()),
         generated_sha256(len, 99)
+    );
+    eprintln!(
+        "concurrency up {:?}, down {:?}",
+        report.concurrency, down.concurrency
     );
     let peak = peak_rss();
     eprintln!(

@@ -7,6 +7,7 @@ use http::{Method, Request, Response, StatusCode, header};
 
 use super::headers::{ContentRange, header_text, protocol};
 use super::probe::Probe;
+use crate::concurrency::Tuning;
 use crate::crc64;
 use crate::digest::BlobDigest;
 use crate::error::{BlockRef, Error, ErrorKind, Step, join_error};
@@ -16,8 +17,10 @@ use crate::request::{Wire, fatal};
 /// What one download asks for: its range size and parallelism, and what to check the bytes
 /// against.
 pub(super) struct Job {
+    /// The preferred range size (a transfer may choose a smaller one, see [`Tuning`]).
     pub(super) block_size: u64,
-    pub(super) concurrency: usize,
+    /// How many ranges may be in flight, and how that adapts.
+    pub(super) tuning: Tuning,
     pub(super) expected: Option<BlobDigest>,
     /// The CRC-64 to check the bytes against.
     pub(super) crc64: Option<u64>,

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use evo_core::Body;
-use futures_util::{FutureExt as _, StreamExt, stream};
+use futures_util::{FutureExt as _, StreamExt};
 use http::Response;
 use tokio::io::AsyncWriteExt;
 
@@ -15,7 +15,8 @@ use super::probe::Probe;
 use super::report::DownloadReport;
 use super::trailing_hash::TrailingHasher;
 use super::whole::WholeBody;
-use crate::blocks::layout;
+use crate::blocks::{MAX_BLOCK_SIZE, MAX_BLOCKS, layout};
+use crate::concurrency::{ConcurrencyReport, Gate};
 use crate::crc64::{self, Pieces, Running};
 use crate::digest::{Hasher, check, hash_file};
 use crate::error::{BlockRef, Error, ErrorKind, Step, join_error};
@@ -89,13 +90,14 @@ impl Job {
                 ranged: false,
                 path: Some(target.to_path_buf()),
                 bytes: None,
+                concurrency: ConcurrencyReport::one_request(),
             });
         };
 
-        // Ranges have the configured size whatever the blob's: the 50,000-block limit is an
-        // upload rule, and a block is what this download holds in memory at once.
-        let block_size = self.block_size;
-        let fresh = TransferState {
+        // Ranges have the configured size, or a smaller one with adaptive concurrency (the
+        // 50,000-block limit is an upload rule); a range is what this download holds in
+        // memory while it is in flight. A resume keeps the range size of its state file.
+        let fresh_in = |block_size: u64| TransferState {
             version: TransferState::VERSION,
             blob: wire.url.blob_key(),
             etag: etag.clone(),
@@ -108,12 +110,21 @@ impl Job {
             boot_id: None,
             crc64: Default::default(),
         };
-        // Held (with its OS lock) until the rename, so two processes never write one target.
-        let file = open_partial(&partial).await?;
         // Resume only a partial file of the same blob version (same ETag); anything else starts over.
         let can_resume = resume && etag.is_some();
+        let saved = if can_resume { load(&state_path) } else { None };
+        let planned = self.tuning.block_size(size, self.block_size);
+        let block_size = saved
+            .as_ref()
+            .filter(|old| old.same_transfer_but_layout(&fresh_in(planned)))
+            .map(|old| old.block_size)
+            .filter(|&kept| usable_range_size(kept, size, planned))
+            .unwrap_or(planned);
+        let fresh = fresh_in(block_size);
+        // Held (with its OS lock) until the rename, so two processes never write one target.
+        let file = open_partial(&partial).await?;
         let previous = if can_resume {
-            load(&state_path).filter(|old| {
+            saved.filter(|old| {
                 let same = old.same_transfer_as(&fresh);
                 if !same {
                     tracing::info!(target = %target.display(), "the partial download belongs to another blob version or layout; starting over");
@@ -160,18 +171,23 @@ impl Job {
                 .map(|b| (b.offset, b.len));
             TrailingHasher::start(file.clone(), size, like, present)
         });
-        let blocks = stream::iter(todo)
-            .map(|block| {
+        let gate = &Gate::new(self.tuning.controller(block_size), &wire.meter);
+        let blocks = gate
+            .admit(todo, Step::GetRange)
+            .map(|(block, slot)| {
                 let file = file.clone();
                 let etag = etag.as_deref();
                 let writer = writer.as_ref();
                 let pieces = &pieces;
                 let trailing = trailing.as_ref();
                 async move {
+                    // Held until the range is written: its bytes are in memory until then.
+                    let _slot = slot?;
                     let data = match self.fetch(wire, block, size, etag).await? {
                         Fetched::Range(data) => data,
                         Fetched::Whole(response) => return Ok(Some(response)),
                     };
+                    gate.completed(&wire.meter);
                     if let Some(crc) = write_at(file, data, block, self.crc64.is_some()).await? {
                         pieces.insert(block.offset, block.len, crc);
                     }
@@ -186,7 +202,7 @@ impl Job {
                 }
                 .boxed()
             })
-            .buffer_unordered(self.concurrency);
+            .buffer_unordered(gate.ceiling());
         let mut blocks = Box::pin(blocks);
         let mut failure = None;
         let mut whole = None;
@@ -269,8 +285,17 @@ impl Job {
             ranged,
             path: Some(target.to_path_buf()),
             bytes: None,
+            concurrency: gate.report(),
         })
     }
+}
+
+/// Whether a resume may keep ranges of `kept` bytes for a blob of `size` bytes: a size a
+/// transfer could have chosen, in no more ranges than the 50,000 of a block blob or those of
+/// the size planned now (a damaged state file must not make a download of tiny ranges).
+fn usable_range_size(kept: u64, size: u64, planned: u64) -> bool {
+    let most = MAX_BLOCKS.max(size.div_ceil(planned.max(1)));
+    (1..=MAX_BLOCK_SIZE).contains(&kept) && size.div_ceil(kept) <= most
 }
 
 /// Writes a whole-blob body into the partial file from its start, 1 MiB at a time; its

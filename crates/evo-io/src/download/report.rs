@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 
+use crate::concurrency::ConcurrencyReport;
+
 /// What a finished download did.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -20,6 +22,10 @@ pub struct DownloadReport {
     pub ranged: bool,
     /// The file written, for a file destination.
     pub path: Option<PathBuf>,
+    /// How many ranges were in flight: the starting level, the ceiling, the level at the end
+    /// and the highest, and the throughput measured (see
+    /// [`BlobClientBuilder::adaptive`](crate::BlobClientBuilder::adaptive)).
+    pub concurrency: ConcurrencyReport,
     pub(super) bytes: Option<Bytes>,
 }
 
@@ -33,6 +39,7 @@ impl std::fmt::Debug for DownloadReport {
             .field("retries", &self.retries)
             .field("ranged", &self.ranged)
             .field("path", &self.path)
+            .field("concurrency", &self.concurrency)
             .field("bytes", &self.bytes.as_ref().map(Bytes::len))
             .finish()
     }

@@ -2,7 +2,7 @@
 
 use std::pin::Pin;
 
-use futures_util::{StreamExt, stream};
+use futures_util::{FutureExt as _, StreamExt};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::fetch::{Fetched, Job};
@@ -10,6 +10,7 @@ use super::probe::Probe;
 use super::report::DownloadReport;
 use super::whole::WholeBody;
 use crate::blocks::layout;
+use crate::concurrency::{ConcurrencyReport, Gate};
 use crate::crc64::{self, Running};
 use crate::digest::{Hasher, HashingThread, check};
 use crate::error::{Error, ErrorKind, Step};
@@ -72,7 +73,7 @@ impl Job {
             .map(|d| HashingThread::start(Hasher::for_digest(d)));
         let mut crc = self.crc64.map(|_| Running::new());
         let etag = probe.etag.clone();
-        let (size, ranged) = match (probe.whole, probe.size) {
+        let (size, ranged, concurrency) = match (probe.whole, probe.size) {
             (Some(response), size) => {
                 let mut body = WholeBody::new(response, size);
                 while let Some(chunk) = body.next(wire).await? {
@@ -84,19 +85,33 @@ impl Job {
                     }
                     sink.write(&chunk).await?;
                 }
-                (body.got, false)
+                (body.got, false, ConcurrencyReport::one_request())
             }
             (None, Some(size)) => {
-                let block_size = self.block_size;
+                let block_size = self.tuning.block_size(size, self.block_size);
                 let etag = etag.as_deref();
-                let mut blocks = stream::iter(layout(size, block_size))
-                    .map(|block| self.fetch_checked(wire, block, size, etag))
-                    .buffered(self.concurrency);
+                let gate = &Gate::new(self.tuning.controller(block_size), &wire.meter);
+                // Each range keeps its place in flight until it is written: ranges that arrived
+                // before the ones ahead of them wait in memory, and count.
+                let mut blocks = gate
+                    .admit(layout(size, block_size), Step::GetRange)
+                    .map(|(block, slot)| {
+                        async move {
+                            let slot = slot?;
+                            let fetched = self.fetch_checked(wire, block, size, etag).await?;
+                            gate.completed(&wire.meter);
+                            Ok::<_, Error>((fetched, slot))
+                        }
+                        .boxed()
+                    })
+                    .buffered(gate.ceiling())
+                    .boxed();
                 let mut written = 0u64;
                 let mut whole = None;
                 let mut ranged = true;
                 while let Some(fetched) = blocks.next().await {
-                    let (data, range_crc) = match fetched? {
+                    let (fetched, _slot) = fetched?;
+                    let (data, range_crc) = match fetched {
                         (Fetched::Range(data), range_crc) => (data, range_crc),
                         (Fetched::Whole(response), _) => {
                             whole = Some(response);
@@ -128,7 +143,7 @@ impl Job {
                         sink.write(&chunk).await?;
                     }
                 }
-                (size, ranged)
+                (size, ranged, gate.report())
             }
             (None, None) => unreachable!("a probe without a body always has a size"),
         };
@@ -150,6 +165,7 @@ impl Job {
             ranged,
             path: None,
             bytes: None,
+            concurrency,
         })
     }
 }

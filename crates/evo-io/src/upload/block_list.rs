@@ -15,50 +15,50 @@ use super::stager::Stager;
 use crate::blocks::{block_id, block_list_xml, parse_block_list};
 use crate::crc64;
 use crate::error::{Error, Step};
+use crate::request::Wire;
 use crate::url::with_params;
 
 /// The largest `Get Block List` answer read (50,000 blocks of about 100 bytes each, and room).
 const BLOCK_LIST_LIMIT: usize = 16 * 1024 * 1024;
 
-impl Stager<'_, '_> {
-    /// The blocks the server holds uncommitted (offset → size); `None` when it would not say.
-    pub(super) async fn listed_blocks(&self) -> Option<HashMap<u64, u64>> {
-        let wire = self.wire;
-        let (url, _) = wire.url.get();
-        let url = with_params(&url, "comp=blocklist&blocklisttype=uncommitted");
-        let request = Request::builder()
-            .method(Method::GET)
-            .uri(url.as_str())
-            .body(Body::empty())
-            .ok()?;
-        let response = match wire.send(request, Step::GetBlockList).await {
-            Ok(r) => r,
-            Err(_) => return None,
-        };
-        if !response.status().is_success() {
-            tracing::debug!(status = %response.status(), "Get Block List refused; resuming from the state file if any");
-            let _ = wire.read_up_to(response.into_body(), 64 * 1024).await;
-            return None;
-        }
-        let body = wire
-            .read_up_to(response.into_body(), BLOCK_LIST_LIMIT)
-            .await
-            .ok()?;
-        match parse_block_list(&body) {
-            Ok(blocks) => Some(
-                blocks
-                    .into_iter()
-                    .filter(|b| !b.committed)
-                    .filter_map(|b| Some((offset_of_id(&b.name)?, b.size)))
-                    .collect(),
-            ),
-            Err(e) => {
-                tracing::debug!(error = %e, "unreadable Get Block List answer; not resuming from it");
-                None
-            }
+/// The blocks the server holds uncommitted (offset → size); `None` when it would not say.
+pub(super) async fn listed_blocks(wire: &Wire<'_>) -> Option<HashMap<u64, u64>> {
+    let (url, _) = wire.url.get();
+    let url = with_params(&url, "comp=blocklist&blocklisttype=uncommitted");
+    let request = Request::builder()
+        .method(Method::GET)
+        .uri(url.as_str())
+        .body(Body::empty())
+        .ok()?;
+    let response = match wire.send(request, Step::GetBlockList).await {
+        Ok(r) => r,
+        Err(_) => return None,
+    };
+    if !response.status().is_success() {
+        tracing::debug!(status = %response.status(), "Get Block List refused; resuming from the state file if any");
+        let _ = wire.read_up_to(response.into_body(), 64 * 1024).await;
+        return None;
+    }
+    let body = wire
+        .read_up_to(response.into_body(), BLOCK_LIST_LIMIT)
+        .await
+        .ok()?;
+    match parse_block_list(&body) {
+        Ok(blocks) => Some(
+            blocks
+                .into_iter()
+                .filter(|b| !b.committed)
+                .filter_map(|b| Some((offset_of_id(&b.name)?, b.size)))
+                .collect(),
+        ),
+        Err(e) => {
+            tracing::debug!(error = %e, "unreadable Get Block List answer; not resuming from it");
+            None
         }
     }
+}
 
+impl Stager<'_, '_> {
     pub(super) async fn commit(&self, count: u64, len: u64) -> Result<(), Error> {
         let ids: Vec<String> = (0..count).map(|i| block_id(i * self.block_size)).collect();
         let xml = Bytes::from(block_list_xml(ids.iter().map(String::as_str)));

@@ -1,22 +1,23 @@
 //! Uploading a file or bytes: blocks read in parallel at their offsets, reused from an
 //! interrupted upload where the record allows, staged again once if they expired.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
-use futures_util::{FutureExt as _, StreamExt, stream};
+use futures_util::{FutureExt as _, StreamExt};
 
 use super::report::UploadReport;
 use super::requests::is_invalid_block_list;
 use super::resume::{Staged, StateSpec};
 use super::stager::{ReadBlock, Stager};
 use crate::blocks::layout;
-use crate::error::Error;
+use crate::error::{Error, Step};
 use crate::feed::Feed;
-use crate::state::{StateWriter, TransferState, load};
+use crate::state::StateWriter;
 
 impl Stager<'_, '_> {
-    /// Uploads a file or bytes: blocks are read in parallel at their offsets.
+    /// Uploads a file or bytes: blocks are read in parallel at their offsets. `listed`: the
+    /// blocks the server holds uncommitted, when resuming and it would say.
     ///
     /// Blocks are reused only from a record of this source: the state file of a file source
     /// (checked against the server's list when it gives one, and against the block's CRC-64
@@ -29,28 +30,12 @@ impl Stager<'_, '_> {
         len: u64,
         resume: bool,
         state: Option<StateSpec>,
+        listed: Option<HashMap<u64, u64>>,
     ) -> Result<UploadReport, Error> {
-        let listed = if resume {
-            self.listed_blocks().await
-        } else {
-            None
-        };
         let (staged, writer) = match state {
-            Some(spec) => {
-                let fresh = TransferState {
-                    version: TransferState::VERSION,
-                    blob: self.wire.url.blob_key(),
-                    etag: None,
-                    source_modified_ns: spec.modified_ns,
-                    source_fingerprint: spec.fingerprint,
-                    size: len,
-                    block_size: self.block_size,
-                    done: Vec::new(),
-                    written: Vec::new(),
-                    boot_id: None,
-                    crc64: BTreeMap::new(),
-                };
-                let previous = load(&spec.path).filter(|s| s.same_transfer_as(&fresh));
+            Some(mut spec) => {
+                let fresh = spec.fresh(self.wire.url.blob_key(), len, self.block_size);
+                let previous = spec.saved.take().filter(|s| s.same_transfer_as(&fresh));
                 let crcs = previous
                     .as_ref()
                     .map(|p| p.crc64.clone())
@@ -128,23 +113,24 @@ impl Stager<'_, '_> {
         staged: &Staged,
         writer: Option<&StateWriter>,
     ) -> Result<u64, Error> {
-        // Permits are taken in block order (a sequential stage), so the in-order hashing below
-        // never waits for a block that cannot get a buffer.
-        let reads = stream::iter(layout(len, self.block_size))
-            .then(|block| async move { (block, self.permit().await) }.boxed())
-            .map(|(block, permit)| {
+        // Places in flight are taken in block order (a sequential stage), so the in-order
+        // hashing below never waits for a block that cannot get a buffer.
+        let reads = self
+            .gate
+            .admit(layout(len, self.block_size), Step::ReadSource)
+            .map(|(block, slot)| {
                 async move {
-                    let permit = permit?;
+                    let slot = slot?;
                     let data = feed.read(block, Some(&self.pool)).await?;
                     Ok(ReadBlock {
                         block,
                         data,
-                        _permit: permit,
+                        _slot: slot,
                     })
                 }
                 .boxed()
             })
-            .buffered(self.concurrency)
+            .buffered(self.gate.ceiling())
             .boxed();
         let (count, total) = self.stage_all(reads, staged, writer).await?;
         debug_assert_eq!(total, len);

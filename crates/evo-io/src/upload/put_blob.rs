@@ -8,6 +8,7 @@ use http::{Method, Request, header};
 
 use super::report::UploadReport;
 use super::requests::{bad_request, commit_attempt, commit_state, mismatch_is_transient};
+use crate::concurrency::ConcurrencyReport;
 use crate::crc64;
 use crate::digest::{BlobDigest, md5_of};
 use crate::error::{Error, Step, join_error};
@@ -76,5 +77,6 @@ pub(super) async fn put_blob(
         retries: wire.meter.retries(),
         md5: md5.map(BlobDigest::Md5),
         crc64: crc,
+        concurrency: ConcurrencyReport::one_request(),
     })
 }

@@ -1,5 +1,6 @@
 //! What a finished upload did: [`UploadReport`].
 
+use crate::concurrency::ConcurrencyReport;
 use crate::digest::BlobDigest;
 
 /// What a finished upload did.
@@ -22,4 +23,8 @@ pub struct UploadReport {
     /// Azure's CRC-64 of the whole blob, stored as its metadata `evo_crc64`, with
     /// [`Integrity::Crc64`](crate::Integrity::Crc64) (the default) and [`Integrity::Both`](crate::Integrity::Both).
     pub crc64: Option<u64>,
+    /// How many blocks were in flight: the starting level, the ceiling, the level at the end
+    /// and the highest, and the throughput measured (see
+    /// [`BlobClientBuilder::adaptive`](crate::BlobClientBuilder::adaptive)).
+    pub concurrency: ConcurrencyReport,
 }

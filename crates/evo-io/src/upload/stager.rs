@@ -8,12 +8,12 @@ use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::{FutureExt as _, StreamExt, TryStreamExt};
 use http::{Method, Request, header};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::report::UploadReport;
 use super::requests::{bad_request, expect_success, mismatch_is_transient};
 use super::resume::Staged;
 use crate::blocks::block_id_param;
+use crate::concurrency::{Gate, Slot, Tuning};
 use crate::crc64::{self, Pieces};
 use crate::digest::{BlobDigest, md5_of};
 use crate::dual_md5::Md5;
@@ -29,29 +29,29 @@ use crate::state::StateWriter;
 /// Blocks flow through three stages: read (in parallel for positional sources, in order for
 /// readers); with MD5, hashed strictly in order (the whole-blob MD5 and, for
 /// [`Integrity::Md5`], the block's `Content-MD5` in one pass); then checksummed with CRC-64
-/// (each block in its own task) and sent, in parallel. A block holds one of `concurrency`
-/// buffer permits from before it is read until it is staged, which bounds memory to
-/// `concurrency × block size`.
+/// (each block in its own task) and sent, in parallel. A block holds a [`Slot`] of the
+/// transfer's [`Gate`] (adaptive concurrency) from before it is read until it is staged, which
+/// bounds memory to `limit × block size`.
 pub(super) struct Stager<'w, 'a> {
     pub(super) wire: &'w Wire<'a>,
     pub(super) block_size: u64,
     pub(super) content_type: Option<String>,
-    pub(super) concurrency: usize,
     pub(super) integrity: Integrity,
     pub(super) whole_md5: Arc<std::sync::Mutex<Md5>>,
     /// The CRC-64 of every block, combined in block order at the commit.
     pub(super) crcs: Pieces,
-    pub(super) permits: Arc<Semaphore>,
+    /// The blocks in flight, as many as adaptive concurrency allows.
+    pub(super) gate: Gate,
     pub(super) pool: BufferPool,
     pub(super) reused: AtomicU64,
     pub(super) sent: AtomicU64,
 }
 
-/// A block read from the source, holding one of the transfer's buffer permits.
+/// A block read from the source, holding its place in flight.
 pub(super) struct ReadBlock {
     pub(super) block: BlockRef,
     pub(super) data: Bytes,
-    pub(super) _permit: OwnedSemaphorePermit,
+    pub(super) _slot: Slot,
 }
 
 impl<'w, 'a> Stager<'w, 'a> {
@@ -59,32 +59,27 @@ impl<'w, 'a> Stager<'w, 'a> {
         wire: &'w Wire<'a>,
         block_size: u64,
         content_type: Option<String>,
-        concurrency: usize,
+        tuning: Tuning,
         integrity: Integrity,
     ) -> Self {
+        let gate = Gate::new(tuning.controller(block_size), &wire.meter);
         Stager {
             wire,
             block_size,
             content_type,
-            concurrency,
             integrity,
             whole_md5: Arc::new(std::sync::Mutex::new(Md5::new())),
             crcs: Pieces::default(),
-            permits: Arc::new(Semaphore::new(concurrency)),
-            pool: BufferPool::new(concurrency),
+            pool: BufferPool::new(gate.ceiling()),
+            gate,
             reused: AtomicU64::new(0),
             sent: AtomicU64::new(0),
         }
     }
 
-    pub(super) async fn permit(&self) -> Result<OwnedSemaphorePermit, Error> {
-        self.permits.clone().acquire_owned().await.map_err(|_| {
-            Error::new(
-                ErrorKind::Local,
-                Step::ReadSource,
-                "the block buffer permits were closed",
-            )
-        })
+    /// Waits for a block's place in flight (and so for its buffer).
+    pub(super) async fn slot(&self) -> Result<Slot, Error> {
+        self.gate.enter(Step::ReadSource).await
     }
 
     /// Forgets the blocks staged so far (their hashes and counts) before staging all again.
@@ -95,8 +90,8 @@ impl<'w, 'a> Stager<'w, 'a> {
         self.sent.store(0, Ordering::Relaxed);
     }
 
-    /// Hashes blocks as they come (the MD5 in order), checksums and sends them `concurrency` at
-    /// a time; the block count and byte total of a complete run, or the first error (the
+    /// Hashes blocks as they come (the MD5 in order), checksums and sends them as many at a
+    /// time as the gate allows; the block count and byte total of a complete run, or the first error (the
     /// blocks still in flight are dropped, and so cancelled).
     pub(super) async fn stage_all(
         &self,
@@ -123,11 +118,7 @@ impl<'w, 'a> Stager<'w, 'a> {
             .map(|hashed| {
                 async move {
                     let (read, held, md5) = hashed?;
-                    let ReadBlock {
-                        block,
-                        data,
-                        _permit,
-                    } = read;
+                    let ReadBlock { block, data, _slot } = read;
                     let crc = self.block_crc(block, &data).await?;
                     if held && staged.agrees(block, crc) {
                         self.reused.fetch_add(1, Ordering::Relaxed);
@@ -146,6 +137,7 @@ impl<'w, 'a> Stager<'w, 'a> {
                         };
                         self.put_block(block, data.clone(), check).await?;
                         self.sent.fetch_add(1, Ordering::Relaxed);
+                        self.gate.completed(&self.wire.meter);
                     }
                     if let Some(crc) = crc {
                         self.crcs.insert(block.offset, block.len, crc);
@@ -158,7 +150,7 @@ impl<'w, 'a> Stager<'w, 'a> {
                 }
                 .boxed()
             })
-            .buffer_unordered(self.concurrency)
+            .buffer_unordered(self.gate.ceiling())
             .boxed();
         let mut sends = sends;
         let (mut count, mut total) = (0u64, 0u64);
@@ -247,6 +239,7 @@ impl<'w, 'a> Stager<'w, 'a> {
             retries: self.wire.meter.retries(),
             md5: self.whole_digest().map(BlobDigest::Md5),
             crc64: self.whole_crc(len)?,
+            concurrency: self.gate.report(),
         })
     }
 

@@ -34,19 +34,18 @@ struct ReaderBlocks<'r> {
 }
 
 impl Stager<'_, '_> {
-    /// Uploads from a reader: blocks are read in order, uploaded in parallel.
+    /// Uploads from a reader: blocks are read in order, uploaded in parallel. `listed`: the
+    /// blocks the server holds uncommitted, when resuming and it would say.
     pub(super) async fn streamed(
         &self,
         reader: Pin<Box<dyn AsyncRead + Send + '_>>,
         first: Bytes,
         expected: Option<u64>,
         resume: bool,
+        listed: Option<HashMap<u64, u64>>,
     ) -> Result<UploadReport, Error> {
         let staged = Staged {
-            sizes: match resume {
-                true => self.listed_blocks().await.unwrap_or_default(),
-                false => HashMap::new(),
-            },
+            sizes: listed.unwrap_or_default(),
             ..Staged::default()
         };
         let start = ReaderBlocks {
@@ -70,7 +69,7 @@ impl Stager<'_, '_> {
         self.report(total, count)
     }
 
-    /// Cuts the next block off a reader (taking its buffer permit first).
+    /// Cuts the next block off a reader (taking its place in flight first).
     async fn next_from_reader<'r>(
         &self,
         mut blocks: ReaderBlocks<'r>,
@@ -78,7 +77,7 @@ impl Stager<'_, '_> {
         if blocks.ended {
             return Ok(None);
         }
-        let permit = self.permit().await?;
+        let slot = self.slot().await?;
         let data = match blocks.first.take() {
             Some(d) => d,
             None => read_full(&mut blocks.reader, self.block_size).await?,
@@ -109,7 +108,7 @@ impl Stager<'_, '_> {
         let read = ReadBlock {
             block,
             data,
-            _permit: permit,
+            _slot: slot,
         };
         Ok(Some((read, blocks)))
     }
