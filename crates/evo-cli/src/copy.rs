@@ -16,11 +16,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::cli::CpArgs;
-use crate::commands::files::{REMOTE_PREFIX, list_under, remote_path};
 use crate::error::{CliError, CliResult, Kind, io_error};
 use crate::journal::{Journal, JournalKey};
 use crate::output::{human_bytes, print_json};
 use crate::progress::Bars;
+use crate::remote::{REMOTE_PREFIX, list_under, remote_path};
 use crate::session::Session;
 
 /// A file in the workspace to download.

@@ -11,6 +11,7 @@ mod error;
 mod journal;
 mod output;
 mod progress;
+mod remote;
 mod session;
 mod tables;
 

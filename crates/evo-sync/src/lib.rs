@@ -53,7 +53,6 @@ mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
-mod live_objects;
 mod replica;
 mod source;
 

@@ -50,7 +50,7 @@ pub(crate) struct Inner {
     pub(crate) events: broadcast::Sender<ChangeEvent>,
     pub(crate) asset_folder: Option<PathBuf>,
     pub(crate) api_key: Mutex<Option<Secret>>,
-    pub(crate) seen_jobs: Mutex<crate::sync::SeenJobs>,
+    pub(crate) seen_jobs: Mutex<crate::seen_jobs::SeenJobs>,
     /// Held while authenticating again, so a burst of 401s makes one `/auth` call.
     pub(crate) reauth: tokio::sync::Mutex<()>,
 }
@@ -228,7 +228,7 @@ impl UnicatClient {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn lock_seen_jobs(&self) -> MutexGuard<'_, crate::sync::SeenJobs> {
+    pub(crate) fn lock_seen_jobs(&self) -> MutexGuard<'_, crate::seen_jobs::SeenJobs> {
         self.inner
             .seen_jobs
             .lock()

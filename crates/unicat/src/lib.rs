@@ -43,6 +43,7 @@ mod client;
 mod dam;
 mod error;
 mod events;
+mod seen_jobs;
 mod stores;
 mod sync;
 mod upload;

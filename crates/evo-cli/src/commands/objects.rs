@@ -11,10 +11,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::cli::{ExportArgs, ImportArgs, ObjectsCommand, TableFileFormat};
-use crate::commands::files::remote_path;
 use crate::error::{CliError, CliResult, Kind};
 use crate::output::{Table, human_bytes, human_time, print_json};
 use crate::progress::Bars;
+use crate::remote::remote_path;
 use crate::session::Session;
 use crate::tables::{self, Staged};
 

@@ -4,12 +4,6 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use tokio::time::Instant;
-
-use super::policy::RetryPolicy;
-use crate::error::{Error, TransportErrorKind};
 
 /// A shared allowance of retries, kept per host.
 ///
@@ -114,7 +108,7 @@ impl RetryBudget {
 
     /// Takes the cost of a retry (after a timeout when `timed_out`) from `host`'s bucket;
     /// `None` (and nothing taken) when the bucket holds too little.
-    fn withdraw(&self, host: &str, timed_out: bool) -> Option<u32> {
+    pub(super) fn withdraw(&self, host: &str, timed_out: bool) -> Option<u32> {
         let cost = self.cost(timed_out);
         let mut buckets = self.buckets();
         let tokens = buckets
@@ -128,7 +122,7 @@ impl RetryBudget {
     }
 
     /// Puts `tokens` back into `host`'s bucket, up to its capacity.
-    fn deposit(&self, host: &str, tokens: u32) {
+    pub(super) fn deposit(&self, host: &str, tokens: u32) {
         let mut buckets = self.buckets();
         if let Some(held) = buckets.get_mut(host) {
             *held = held.saturating_add(tokens).min(self.inner.capacity);
@@ -140,94 +134,14 @@ impl RetryBudget {
     }
 }
 
-/// The retry decisions of one request: its attempt limit and time limit from the policy, its
-/// retries charged to the policy's [`RetryBudget`], if any.
-///
-/// Made by [`RetryPolicy::start`]; call [`RequestRetries::next_delay`] after each failed
-/// attempt and [`RequestRetries::succeeded`] once the request got an answer it keeps.
-#[derive(Debug)]
-pub struct RequestRetries<'p> {
-    policy: &'p RetryPolicy,
-    host: String,
-    started: Instant,
-    last_cost: Option<u32>,
-}
-
-impl<'p> RequestRetries<'p> {
-    pub(crate) fn new(policy: &'p RetryPolicy, host: String) -> Self {
-        RequestRetries {
-            policy,
-            host,
-            started: Instant::now(),
-            last_cost: None,
-        }
-    }
-
-    /// How long ago the first attempt started.
-    pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
-    }
-
-    /// Whether to try again after `attempt` attempts failed with `error`, and how long to wait
-    /// first: [`RetryPolicy::next_delay`], and then only if the budget allows the retry.
-    pub fn next_delay(
-        &mut self,
-        attempt: u32,
-        error: &Error,
-        may_resend: bool,
-    ) -> Option<Duration> {
-        if !may_resend || !error.is_retryable() {
-            return None;
-        }
-        let server_asked = error.as_api().and_then(|api| api.retry_after());
-        let timed_out = error
-            .as_transport()
-            .is_some_and(|t| t.kind() == TransportErrorKind::Timeout);
-        self.delay_for_transient(attempt, server_asked, timed_out, error)
-    }
-
-    /// The delay before retrying a transient failure (already judged worth retrying) that
-    /// ended attempt `attempt`: the policy's attempt and time limits, then the budget.
-    pub(crate) fn delay_for_transient(
-        &mut self,
-        attempt: u32,
-        server_asked: Option<Duration>,
-        timed_out: bool,
-        error: &dyn fmt::Display,
-    ) -> Option<Duration> {
-        let delay = self
-            .policy
-            .delay_after(attempt, self.started.elapsed(), server_asked)?;
-        if let Some(budget) = self.policy.budget() {
-            match budget.withdraw(&self.host, timed_out) {
-                Some(cost) => self.last_cost = Some(cost),
-                None => {
-                    tracing::warn!(
-                        host = %self.host,
-                        error = %error,
-                        "retry budget for this host exhausted; not retrying"
-                    );
-                    return None;
-                }
-            }
-        }
-        Some(delay)
-    }
-
-    /// The request got an answer: refunds the budget (the last retry's cost, or one token).
-    pub fn succeeded(&mut self) {
-        if let Some(budget) = self.policy.budget() {
-            budget.deposit(&self.host, self.last_cost.take().unwrap_or(1));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{ApiError, TransportError};
+    use crate::error::{ApiError, Error, TransportError, TransportErrorKind};
+    use crate::retry::RetryPolicy;
     use bytes::Bytes;
     use http::{HeaderMap, Method, StatusCode};
+    use std::time::Duration;
 
     fn unavailable() -> Error {
         ApiError::new(

@@ -8,6 +8,15 @@ use std::time::Duration;
 use super::policy::RetryPolicy;
 use crate::error::{Error, TransportErrorKind};
 
+impl RetryPolicy {
+    /// The retry driver for one request to `host` (the budget's partition): runs an attempt
+    /// closure until it succeeds, fails for good, or this policy says stop. See
+    /// [`crate::retry`].
+    pub fn driver(&self, host: impl Into<String>) -> RetryDriver<'_> {
+        RetryDriver::new(self, host.into())
+    }
+}
+
 /// What the attempt closure of [`RetryDriver::run`] is told about the attempt it makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attempt {

@@ -4,6 +4,8 @@
 //!   exponential backoff, the total-time limit, the longest `Retry-After` honoured).
 //! - [`budget`](RetryBudget): a token bucket per host shared by many requests, so an outage
 //!   is not multiplied by every client's retries.
+//! - [`request`](RequestRetries): the retry decisions of one request, within the policy's
+//!   limits and charged to its budget.
 //! - [`driver`](RetryDriver): the loop. It calls an attempt closure, and after each failure
 //!   the closure classified as a [`Failure`] it stops, sleeps and tries again, or tries again at
 //!   once. The API connector, the blob block transfers of evo-io and the OAuth token requests
@@ -66,10 +68,12 @@
 mod budget;
 mod driver;
 mod policy;
+mod request;
 
-pub use budget::{RequestRetries, RetryBudget};
+pub use budget::RetryBudget;
 pub use driver::{Attempt, Failed, Failure, RetryDriver};
 pub use policy::{RetryPolicy, parse_retry_after};
+pub use request::RequestRetries;
 
 use http::StatusCode;
 

@@ -5,8 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
 
-use super::budget::{RequestRetries, RetryBudget};
-use super::driver::RetryDriver;
+use super::budget::RetryBudget;
 use crate::error::Error;
 
 /// When and how often a failed request is tried again.
@@ -82,16 +81,6 @@ impl RetryPolicy {
     /// The retry budget, if any.
     pub fn budget(&self) -> Option<&RetryBudget> {
         self.budget.as_ref()
-    }
-    /// Starts the retry decisions of one request to `host` (the budget's partition).
-    pub fn start(&self, host: impl Into<String>) -> RequestRetries<'_> {
-        RequestRetries::new(self, host.into())
-    }
-    /// The retry driver for one request to `host` (the budget's partition): runs an attempt
-    /// closure until it succeeds, fails for good, or this policy says stop. See
-    /// [`crate::retry`].
-    pub fn driver(&self, host: impl Into<String>) -> RetryDriver<'_> {
-        RetryDriver::new(self, host.into())
     }
     /// The number of attempts in all.
     pub fn max_attempts(&self) -> u32 {

@@ -15,6 +15,7 @@ use futures_util::StreamExt;
 
 use super::headers::{add_metadata, content_md5, crc64_value, expected, metadata};
 use super::xml;
+use super::xml::error_response;
 use crate::http_util::Query;
 use crate::state::Shared;
 use crate::storage::sas::{self, SasError};
@@ -22,35 +23,6 @@ use crate::storage::store::{Props, StoreError};
 
 fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD
-}
-
-/// An Azure-style XML error answer.
-pub(crate) fn error_response(
-    status: u16,
-    code: &str,
-    message: &str,
-    auth_detail: Option<&str>,
-) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let body = xml::error_xml(code, message, auth_detail, &request_id);
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut resp = (status, body).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/xml"),
-    );
-    if let Ok(v) = HeaderValue::from_str(code) {
-        h.insert("x-ms-error-code", v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        h.insert("x-ms-request-id", v);
-    }
-    h.insert(
-        "x-ms-version",
-        HeaderValue::from_static(sas::SERVICE_VERSION),
-    );
-    resp
 }
 
 fn store_error(e: StoreError) -> Response {

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
 use base64::Engine;
 
-use super::handlers::error_response;
+use super::xml::error_response;
 use crate::storage::checksum::Expected;
 use crate::storage::store::Metadata;
 

@@ -41,5 +41,5 @@ fn fault_response(status: u16) -> axum::response::Response {
         503 => "ServerBusy",
         _ => "InternalError",
     };
-    handlers::error_response(status, code, "Injected fault (evo-emulator).", None)
+    xml::error_response(status, code, "Injected fault (evo-emulator).", None)
 }

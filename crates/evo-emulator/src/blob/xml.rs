@@ -1,9 +1,41 @@
 //! The XML documents of the blob protocol: block lists in and out, errors out.
 
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse as _, Response};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
+use crate::storage::sas;
 use crate::storage::store::{BlockListView, ListKind};
+
+/// An Azure-style XML error answer.
+pub(crate) fn error_response(
+    status: u16,
+    code: &str,
+    message: &str,
+    auth_detail: Option<&str>,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let body = error_xml(code, message, auth_detail, &request_id);
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (status, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
+    if let Ok(v) = HeaderValue::from_str(code) {
+        h.insert("x-ms-error-code", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        h.insert("x-ms-request-id", v);
+    }
+    h.insert(
+        "x-ms-version",
+        HeaderValue::from_static(sas::SERVICE_VERSION),
+    );
+    resp
+}
 
 /// Parses a Put Block List body into (kind, id as sent) pairs.
 pub(crate) fn parse_block_list(body: &[u8]) -> Result<Vec<(ListKind, String)>, String> {

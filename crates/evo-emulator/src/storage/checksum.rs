@@ -8,7 +8,7 @@
 
 use md5::{Digest, Md5};
 
-use super::store::StoreError;
+use super::error::StoreError;
 
 /// The checksums a request claims for its body.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

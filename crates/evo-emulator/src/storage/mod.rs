@@ -3,8 +3,10 @@
 //!
 //! * [`store`]: block-blob storage, in memory or in a folder;
 //! * [`sas`]: signing and checking pre-signed URLs;
-//! * [`checksum`]: MD5 and Azure's CRC-64 of request bodies.
+//! * [`checksum`]: MD5 and Azure's CRC-64 of request bodies;
+//! * [`error`]: the Azure-style error both answer with.
 
 pub(crate) mod checksum;
+pub(crate) mod error;
 pub(crate) mod sas;
 pub(crate) mod store;

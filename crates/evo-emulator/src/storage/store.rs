@@ -21,6 +21,7 @@ use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use super::checksum::{Computed, Expected, Hasher};
+pub(crate) use super::error::StoreError;
 
 /// Where blob bytes are kept.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -82,24 +83,6 @@ struct Committed {
 
 /// A blob's user metadata (`x-ms-meta-NAME: value`), names in lower case, in the order given.
 pub(crate) type Metadata = Vec<(String, String)>;
-
-/// An Azure-style storage error: status, `x-ms-error-code`, message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct StoreError {
-    pub(crate) status: u16,
-    pub(crate) code: &'static str,
-    pub(crate) message: String,
-}
-
-impl StoreError {
-    pub(crate) fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-}
 
 /// Which list an id of a Put Block List names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

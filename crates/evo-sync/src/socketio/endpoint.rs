@@ -5,8 +5,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::session::DEFAULT_MAX_HELD_BACK_BYTES;
 use crate::error::Error;
+
+/// How many bytes (of JSON text) of `sync` events may wait, by default: a few huge payloads
+/// must not grow memory without bound either.
+pub const DEFAULT_MAX_HELD_BACK_BYTES: usize = 32 << 20;
 
 /// Where and how to open sessions: the WebSocket URL, namespace, auth field, timeouts, TLS.
 #[derive(Clone)]

@@ -43,6 +43,6 @@ pub(crate) mod packet;
 mod session;
 
 pub use client::{CC_STREAM, PROJECT_STREAM, SocketIoSource, SocketIoSourceBuilder};
-pub use endpoint::{SyncEndpoint, SyncEndpointBuilder};
+pub use endpoint::{DEFAULT_MAX_HELD_BACK_BYTES, SyncEndpoint, SyncEndpointBuilder};
 pub use item::{SnapshotItem, SnapshotLoader, SyncKey, SyncSnapshot, default_data_types};
-pub use session::{DEFAULT_MAX_HELD_BACK_BYTES, SyncSession};
+pub use session::SyncSession;

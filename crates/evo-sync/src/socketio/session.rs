@@ -23,9 +23,6 @@ use crate::error::Error;
 /// How many `sync` events may wait for the `initsync` acknowledgement before the session is
 /// dropped (bounded memory; the next session resumes from the applied cursors).
 const MAX_HELD_BACK: usize = 10_000;
-/// How many bytes (of JSON text) of `sync` events may wait, by default: a few huge payloads
-/// must not grow memory without bound either.
-pub const DEFAULT_MAX_HELD_BACK_BYTES: usize = 32 << 20;
 
 /// One connected session. Dropping it closes the connection.
 pub struct SyncSession {

@@ -1,7 +1,5 @@
 //! The apply rules of the how-to connector, one sync item at a time, and the REST catch-up.
 
-use std::collections::{HashSet, VecDeque};
-
 use serde_json::{Value, json};
 
 use crate::client::UnicatClient;
@@ -9,34 +7,8 @@ use crate::error::Error;
 use crate::events::{ChangeEvent, JobProgress};
 use crate::stores::DataType;
 
-/// How many (job, status) pairs are remembered so a replayed job event is not acted on twice.
-const SEEN_JOBS: usize = 1024;
 /// A catch-up that keeps answering `warning` without moving the cursors is given up after this.
 const MAX_CATCH_UP_PAGES: usize = 100_000;
-
-/// Job events already acted on, by (job token, status).
-#[derive(Debug, Default)]
-pub(crate) struct SeenJobs {
-    set: HashSet<(String, String)>,
-    order: VecDeque<(String, String)>,
-}
-
-impl SeenJobs {
-    /// Records the pair; false when it was seen before.
-    fn first_time(&mut self, gid: &str, status: &str) -> bool {
-        let pair = (gid.to_owned(), status.to_owned());
-        if !self.set.insert(pair.clone()) {
-            return false;
-        }
-        self.order.push_back(pair);
-        if self.order.len() > SEEN_JOBS
-            && let Some(old) = self.order.pop_front()
-        {
-            self.set.remove(&old);
-        }
-        true
-    }
-}
 
 /// A sync item as Unicat sends it.
 #[derive(Debug)]
@@ -336,6 +308,7 @@ impl UnicatClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::seen_jobs::SeenJobs;
 
     #[test]
     fn items_parse_or_are_rejected() {

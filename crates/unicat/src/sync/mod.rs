@@ -14,8 +14,6 @@ use crate::client::UnicatClient;
 use crate::error::Error;
 use crate::events::ChangeEvent;
 
-pub(crate) use apply::SeenJobs;
-
 /// How [`UnicatClient::start_sync`] follows the server.
 #[derive(Clone, Debug)]
 pub struct SyncOptions {

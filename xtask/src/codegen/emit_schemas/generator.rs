@@ -1,5 +1,5 @@
-//! The generator: the Rust type of each schema place ([`Ty`]), and [`Generator`], which
-//! resolves places to types, names and documents them, and collects the definitions.
+//! The generator: [`Generator`] resolves schema places to their Rust types ([`Ty`]), names
+//! and documents them, and collects the definitions.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -7,47 +7,9 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::naming::{escape_brackets, pascal_join, with_source};
-use super::values::{const_type, enum_values, is_named_place, primitive};
+use super::values::{Ty, const_type, enum_values, is_named_place, primitive};
 use crate::codegen::emit::{pascal, push_doc, string_enum};
 use crate::codegen::json_schema::{Loc, SchemaSet, file_kind, file_type_name, type_name};
-
-/// The Rust type a schema maps to.
-#[derive(Debug, Clone)]
-pub(super) struct Ty {
-    pub(super) rust: String,
-    /// The schema also allows `null`.
-    pub(super) nullable: bool,
-    /// JSON integers inside (an `i64`, or a list, map or alias of them).
-    pub(super) integer: bool,
-}
-
-impl Ty {
-    pub(super) fn plain(rust: &str) -> Self {
-        Ty {
-            rust: rust.to_owned(),
-            nullable: false,
-            integer: rust == "i64",
-        }
-    }
-
-    /// `rust`, a wrapper (list, map) around `inner`.
-    pub(super) fn around(rust: String, inner: &Ty) -> Self {
-        Ty {
-            rust,
-            nullable: false,
-            integer: inner.integer,
-        }
-    }
-
-    /// The type as an item of a list or map (`Option` when `null` is allowed).
-    pub(super) fn value(&self) -> String {
-        if self.nullable {
-            format!("Option<{}>", self.rust)
-        } else {
-            self.rust.clone()
-        }
-    }
-}
 
 pub(super) struct Generator<'s> {
     pub(super) set: &'s SchemaSet,

@@ -3,9 +3,9 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::generator::{Generator, Ty};
+use super::generator::Generator;
 use super::naming::with_source;
-use super::values::{const_type, fixed_expr};
+use super::values::{Ty, const_type, fixed_expr};
 use crate::codegen::emit::{lit, push_doc, snake};
 use crate::codegen::json_schema::{Flat, Loc};
 

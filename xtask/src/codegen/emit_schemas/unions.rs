@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::generator::{Generator, Ty};
+use super::generator::Generator;
 use super::naming::{drop_common_words, with_source};
+use super::values::Ty;
 use crate::codegen::emit::{lit, pascal, push_doc};
 use crate::codegen::json_schema::{Flat, Loc, type_name};
 

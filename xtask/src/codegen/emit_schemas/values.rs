@@ -1,12 +1,49 @@
-//! JSON values and primitive types: the Rust type of a primitive or `const`, the expression
-//! of a fixed value, and the variants of a string enum.
+//! JSON values and types: the Rust type a schema maps to ([`Ty`]), the type of a primitive or
+//! `const`, the expression of a fixed value, and the variants of a string enum.
 
 use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::generator::Ty;
 use crate::codegen::json_schema::{Loc, type_name};
+
+/// The Rust type a schema maps to.
+#[derive(Debug, Clone)]
+pub(super) struct Ty {
+    pub(super) rust: String,
+    /// The schema also allows `null`.
+    pub(super) nullable: bool,
+    /// JSON integers inside (an `i64`, or a list, map or alias of them).
+    pub(super) integer: bool,
+}
+
+impl Ty {
+    pub(super) fn plain(rust: &str) -> Self {
+        Ty {
+            rust: rust.to_owned(),
+            nullable: false,
+            integer: rust == "i64",
+        }
+    }
+
+    /// `rust`, a wrapper (list, map) around `inner`.
+    pub(super) fn around(rust: String, inner: &Ty) -> Self {
+        Ty {
+            rust,
+            nullable: false,
+            integer: inner.integer,
+        }
+    }
+
+    /// The type as an item of a list or map (`Option` when `null` is allowed).
+    pub(super) fn value(&self) -> String {
+        if self.nullable {
+            format!("Option<{}>", self.rust)
+        } else {
+            self.rust.clone()
+        }
+    }
+}
 
 /// The Rust expression of a fixed (`const`) member's value.
 pub(super) fn fixed_expr(json: &str, ty: &str) -> String {

@@ -22,8 +22,8 @@ use evo_objects::{ListObjectsQuery, ListedObject, ObjectsClient, OrderBy, SortFi
 use futures_util::TryStreamExt;
 use time::OffsetDateTime;
 
+use super::{EvoPollOptions, api_error, timestamp_version};
 use crate::error::Error;
-use crate::evo::{EvoPollOptions, api_error, timestamp_version};
 use crate::poll::{Deleted, PollApi, PollOptions, Polled, Poller};
 use crate::replica::Replica;
 use crate::source::Live;

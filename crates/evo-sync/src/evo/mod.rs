@@ -1,6 +1,7 @@
 //! Evo change sources: the workspaces of an organization and the files of a workspace, polled
 //! with the APIs' time filters (Evo has no push API), and the [`LiveWorkspaces`] /
-//! [`LiveFiles`] replicas built on them.
+//! [`LiveFiles`] replicas built on them; [`LiveObjects`] (in `live_objects.rs`) does the same
+//! for the objects of a workspace.
 //!
 //! Versions are the server's timestamps in microseconds since the Unix epoch:
 //! * workspaces: `updated_at`. Changes are listed with `updated_at=gte:<watermark - overlap>`.
@@ -33,7 +34,9 @@ use crate::poll::{Deleted, PollApi, PollOptions, Polled, Poller};
 use crate::replica::Replica;
 use crate::source::{Live, LiveOptions};
 
-pub use crate::live_objects::{LiveObjects, ObjectsApi};
+pub use live_objects::{LiveObjects, ObjectsApi};
+
+mod live_objects;
 
 /// The Workspaces API documents limits above 100 as deprecated.
 const WORKSPACE_PAGE: usize = 100;
