@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 /// it serves successes before retries stop.
 ///
 /// Clones share the same buckets: give one budget to every client that talks to the same hosts
-/// ([`RetryPolicy::with_budget`]).
+/// ([`RetryPolicy::with_budget`](super::RetryPolicy::with_budget)).
 #[derive(Clone)]
 pub struct RetryBudget {
     inner: Arc<Inner>,

@@ -17,7 +17,7 @@ impl RetryPolicy {
 }
 
 /// The retry decisions of one request: its attempt limit and time limit from the policy, its
-/// retries charged to the policy's [`RetryBudget`], if any.
+/// retries charged to the policy's [`RetryBudget`](super::RetryBudget), if any.
 ///
 /// Made by [`RetryPolicy::start`]; call [`RequestRetries::next_delay`] after each failed
 /// attempt and [`RequestRetries::succeeded`] once the request got an answer it keeps.
