@@ -263,9 +263,12 @@ pub async fn child(args: &[String]) -> Result<(), String> {
             .build()
             .map_err(|e| e.to_string())?,
     );
+    let concurrency = concurrency.parse().map_err(|_| "concurrency")?;
+    // The bound counts `concurrency` blocks in flight: adaptive growth must not pass it.
     let client = BlobClient::builder(transport)
         .block_size(block_size.parse().map_err(|_| "block size")?)
-        .concurrency(concurrency.parse().map_err(|_| "concurrency")?)
+        .concurrency(concurrency)
+        .max_concurrency(concurrency)
         .build();
     match direction.as_str() {
         "upload" => {
