@@ -53,7 +53,7 @@ fn io() -> Result<(), String> {
 /// downloading a file through the emulator's File API and its TLS blob listener (HTTP/1.1 only,
 /// as Azure's) on a loopback port 443 (needs root or CAP_NET_BIND_SERVICE), on loopback (`lan`)
 /// and under the emulator's WAN profile (`wan`), at 256 MiB and 1 GiB (`EVO_BENCH_FILES_MIB`,
-/// `EVO_BENCH_WAN_LATENCY_MS`, `EVO_BENCH_WAN_MBIT`, `EVO_BENCH_ROUNDS`); best of 3 rounds, order
+/// `EVO_BENCH_WAN_LATENCY_MS`, `EVO_BENCH_WAN_MBIT`, `EVO_BENCH_ROUNDS`, `EVO_BENCH_PROFILES`); best of 3 rounds, order
 /// alternated. Each side reports throughput, client CPU seconds per GiB (getrusage) and peak
 /// memory. The last line printed is `files-bench: lan upload A.AAx python, lan download B.BBx
 /// python, wan upload C.CCx python, wan download D.DDx python, cpu E.EEx python, peak rust Z

@@ -123,6 +123,9 @@ struct Target {
 
 /// The benchmark's settings, from the environment.
 struct Settings {
+    /// The network profiles to measure (`EVO_BENCH_PROFILES`, default both); the summary line
+    /// needs both.
+    profiles: Vec<&'static str>,
     sizes_mib: Vec<u64>,
     rounds: usize,
     wan: WanProfile,
@@ -139,10 +142,23 @@ impl Settings {
                 .map_err(|_| format!("EVO_BENCH_FILES_MIB={v:?} is not a list of MiB sizes"))?,
             Err(_) => vec![256, 1024],
         };
+        let profiles = match std::env::var("EVO_BENCH_PROFILES") {
+            Ok(v) => v
+                .split(',')
+                .map(|s| {
+                    PROFILES
+                        .into_iter()
+                        .find(|p| *p == s.trim())
+                        .ok_or_else(|| format!("EVO_BENCH_PROFILES={v:?}: known are lan and wan"))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            Err(_) => PROFILES.to_vec(),
+        };
         let latency_ms = number("EVO_BENCH_WAN_LATENCY_MS", 40.0)?;
         let mbit = number("EVO_BENCH_WAN_MBIT", 100.0)?;
         let rounds = number("EVO_BENCH_ROUNDS", 3.0)?.max(1.0) as usize;
         Ok(Settings {
+            profiles,
             sizes_mib,
             rounds,
             wan: WanProfile::new()
@@ -183,7 +199,7 @@ fn run(bench: &PythonBench<'_>, settings: &Settings) -> Result<(), String> {
         std::thread::available_parallelism().map_or(0, |n| (n.get() + 4).min(32))
     );
     let mut results: HashMap<(&str, u64, &str), Best> = HashMap::new();
-    for profile in PROFILES {
+    for &profile in &settings.profiles {
         let wan = if profile == "wan" {
             settings.wan
         } else {
@@ -227,7 +243,7 @@ fn report(settings: &Settings, results: &HashMap<(&str, u64, &str), Best>) -> Re
             .ok_or_else(|| format!("no {side} result for {profile} {size_mib} MiB"))
     };
     let rate = |size_mib: u64, seconds: f64| mib_per_s(size_mib << 20, seconds);
-    for profile in PROFILES {
+    for &profile in &settings.profiles {
         for &size_mib in &settings.sizes_mib {
             let (r, p) = (
                 get(profile, size_mib, "rust")?,
@@ -251,6 +267,10 @@ fn report(settings: &Settings, results: &HashMap<(&str, u64, &str), Best>) -> Re
                 p.peak_bytes >> 20
             );
         }
+    }
+    if settings.profiles.len() < PROFILES.len() {
+        println!("files-bench: no summary line: it needs both profiles (EVO_BENCH_PROFILES)");
+        return Ok(());
     }
     let largest = settings.sizes_mib.iter().copied().max().unwrap_or(0);
     let ratio = |profile: &str, upload: bool| -> Result<f64, String> {

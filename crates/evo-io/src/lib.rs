@@ -101,6 +101,7 @@
 //!   download cache; `error`: [`Error`].
 
 mod blocks;
+mod buffers;
 mod cache;
 mod client;
 mod concurrency;

@@ -3,7 +3,7 @@
 //! published by an atomic rename.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
@@ -114,22 +114,47 @@ pub(crate) fn truncate(file: &std::fs::File, path: &Path, len: u64) -> Result<()
     })
 }
 
-/// Writes a range at its offset; its CRC-64 first when `crc` (in the same blocking task).
-pub(crate) async fn write_at(
+/// Writes a download's ranges into its partial file, one write at a time.
+///
+/// Buffered writes to one file take the file's lock in the kernel (ext4, XFS) whatever the
+/// caller does; writers waiting there spin on it and burn the CPU the transfer needs. Taking
+/// turns here makes them sleep instead (eight parallel writers of 4 MiB ranges cost about 1.7
+/// times the CPU of one). Checksums are computed before the turn, in parallel.
+#[derive(Clone)]
+pub(crate) struct RangeWriter {
     file: Arc<std::fs::File>,
-    data: Bytes,
-    block: BlockRef,
-    crc: bool,
-) -> Result<Option<u64>, Error> {
-    tokio::task::spawn_blocking(move || {
-        let crc = crc.then(|| crc64::of(&data));
-        crate::positional::write_all_at(&file, &data, block.offset).map(|()| crc)
-    })
-    .await
-    .map_err(|e| join_error(Step::WriteDestination, e))?
-    .map_err(|e| {
-        Error::local(Step::WriteDestination, "writing the partial file", e).with_block(block)
-    })
+    turn: Arc<Mutex<()>>,
+}
+
+impl RangeWriter {
+    pub(crate) fn new(file: Arc<std::fs::File>) -> Self {
+        RangeWriter {
+            file,
+            turn: Arc::default(),
+        }
+    }
+
+    /// Writes a range at its offset; its CRC-64 first when `crc` (in the same blocking task).
+    /// Hands the bytes back, for their buffer to be reused.
+    pub(crate) async fn write(
+        &self,
+        data: Bytes,
+        block: BlockRef,
+        crc: bool,
+    ) -> Result<(Option<u64>, Bytes), Error> {
+        let (file, turn) = (self.file.clone(), self.turn.clone());
+        tokio::task::spawn_blocking(move || {
+            let crc = crc.then(|| crc64::of(&data));
+            // A writer that panicked left nothing half-done that the next one depends on.
+            let _turn = turn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            crate::positional::write_all_at(&file, &data, block.offset).map(|()| (crc, data))
+        })
+        .await
+        .map_err(|e| join_error(Step::WriteDestination, e))?
+        .map_err(|e| {
+            Error::local(Step::WriteDestination, "writing the partial file", e).with_block(block)
+        })
+    }
 }
 
 /// The CRC-64 of a ranged file download: the ranges fetched now by their `pieces`, and the

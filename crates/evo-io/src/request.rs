@@ -162,64 +162,49 @@ impl Wire<'_> {
         len: u64,
         step: Step,
     ) -> Result<Bytes, Failure> {
-        self.read_range_of(body, 0, len, None, None, step).await
+        self.read_into(body, len, None, step, BytesMut::new()).await
     }
 
     /// [`read_exact`](Self::read_exact) for a block's data, counted in the progress as it
-    /// arrives (a retried block only counts bytes beyond what its earlier attempts counted).
+    /// arrives (a retried block only counts bytes beyond what its earlier attempts counted),
+    /// into `buf` (an empty buffer, see [`BufferPool`](crate::buffers::BufferPool)).
     pub(crate) async fn read_counted(
         &self,
         body: Body,
         len: u64,
         credit: &BlockCredit,
         step: Step,
+        buf: BytesMut,
     ) -> Result<Bytes, Failure> {
-        self.read_range_of(body, 0, len, None, Some(credit), step)
-            .await
+        self.read_into(body, len, Some(credit), step, buf).await
     }
 
-    /// Reads bytes `skip..skip + len` of a body (a server that ignored `Range` sends the whole
-    /// blob); `whole` is the body length the server announced, checked when given.
-    pub(crate) async fn read_range_of(
+    /// Reads a body of exactly `len` bytes into `buf` (empty), grown once to `len`.
+    async fn read_into(
         &self,
         body: Body,
-        skip: u64,
         len: u64,
-        whole: Option<u64>,
         credit: Option<&BlockCredit>,
         step: Step,
+        mut buf: BytesMut,
     ) -> Result<Bytes, Failure> {
         let mut stream = body.into_stream();
-        let mut buf = BytesMut::with_capacity(len as usize);
-        let mut seen: u64 = 0;
-        let end = skip + len;
-        loop {
-            let chunk = match stream.next().await {
-                None => break,
-                Some(Err(e)) => return Err(classified(step, body_error(e, seen, end))),
-                Some(Ok(chunk)) => chunk,
-            };
-            let start = seen;
-            seen += chunk.len() as u64;
-            if whole.is_none() && seen > end {
+        buf.reserve(len as usize);
+        while let Some(chunk) = stream.next().await {
+            let chunk =
+                chunk.map_err(|e| classified(step, body_error(e, buf.len() as u64, len)))?;
+            if buf.len() as u64 + chunk.len() as u64 > len {
                 return Err(fatal(
                     ErrorKind::Protocol,
                     step,
                     format!("the body is longer than the {len} bytes asked for"),
                 ));
             }
-            // The part of this chunk that falls inside skip..end.
-            let from = skip.saturating_sub(start).min(chunk.len() as u64) as usize;
-            let to = end.saturating_sub(start).min(chunk.len() as u64) as usize;
-            if from < to {
-                buf.extend_from_slice(&chunk[from..to]);
+            if !chunk.is_empty() {
+                buf.extend_from_slice(&chunk);
                 if let Some(credit) = credit {
                     self.meter.advance(credit, buf.len() as u64);
                 }
-            }
-            if whole.is_some() && seen >= end {
-                // The rest of a whole-blob answer is not needed; dropping the body closes it.
-                break;
             }
         }
         if (buf.len() as u64) < len {

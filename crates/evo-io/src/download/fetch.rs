@@ -7,6 +7,7 @@ use http::{Method, Request, Response, StatusCode, header};
 
 use super::headers::{ContentRange, header_text, protocol};
 use super::probe::Probe;
+use crate::buffers::BufferPool;
 use crate::concurrency::Tuning;
 use crate::crc64;
 use crate::digest::BlobDigest;
@@ -56,6 +57,7 @@ impl Job {
         block: BlockRef,
         size: u64,
         etag: Option<&str>,
+        buffers: &BufferPool,
     ) -> Result<Fetched, Error> {
         let credit = &BlockCredit::default();
         wire.retrying(Step::GetRange, Some(block), |target| async move {
@@ -94,9 +96,16 @@ impl Job {
                             ),
                         ));
                     }
-                    wire.read_counted(response.into_body(), block.len, credit, Step::GetRange)
-                        .await
-                        .map(Fetched::Range)
+                    let buffer = buffers.take(block.len as usize);
+                    wire.read_counted(
+                        response.into_body(),
+                        block.len,
+                        credit,
+                        Step::GetRange,
+                        buffer,
+                    )
+                    .await
+                    .map(Fetched::Range)
                 }
                 StatusCode::OK => {
                     let whole = header_text(response.headers(), header::CONTENT_LENGTH)
@@ -131,8 +140,9 @@ impl Job {
         block: BlockRef,
         size: u64,
         etag: Option<&str>,
+        buffers: &BufferPool,
     ) -> Result<(Fetched, Option<u64>), Error> {
-        let fetched = self.fetch(wire, block, size, etag).await?;
+        let fetched = self.fetch(wire, block, size, etag, buffers).await?;
         let crc = match (&fetched, self.crc64) {
             (Fetched::Range(data), Some(_)) => Some(
                 crc64::of_bytes(data.clone())

@@ -16,11 +16,12 @@ use super::report::DownloadReport;
 use super::trailing_hash::TrailingHasher;
 use super::whole::WholeBody;
 use crate::blocks::{MAX_BLOCK_SIZE, MAX_BLOCKS, layout};
+use crate::buffers::BufferPool;
 use crate::concurrency::{ConcurrencyReport, Gate};
 use crate::crc64::{self, Pieces, Running};
 use crate::digest::{Hasher, check, hash_file};
 use crate::error::{BlockRef, Error, ErrorKind, Step, join_error};
-use crate::partial::{RemoveOnDrop, crc64_of_file, open_partial, publish, truncate, write_at};
+use crate::partial::{RangeWriter, RemoveOnDrop, crc64_of_file, open_partial, publish, truncate};
 use crate::request::Wire;
 use crate::state::{StateWriter, TransferState, load, sibling};
 
@@ -172,10 +173,11 @@ impl Job {
             TrailingHasher::start(file.clone(), size, like, present)
         });
         let gate = &Gate::new(self.tuning.controller(block_size), &wire.meter);
+        let ranges = &RangeWriter::new(file.clone());
+        let buffers = &BufferPool::new(gate.ceiling());
         let blocks = gate
             .admit(todo, Step::GetRange)
             .map(|(block, slot)| {
-                let file = file.clone();
                 let etag = etag.as_deref();
                 let writer = writer.as_ref();
                 let pieces = &pieces;
@@ -183,12 +185,14 @@ impl Job {
                 async move {
                     // Held until the range is written: its bytes are in memory until then.
                     let _slot = slot?;
-                    let data = match self.fetch(wire, block, size, etag).await? {
+                    let data = match self.fetch(wire, block, size, etag, buffers).await? {
                         Fetched::Range(data) => data,
                         Fetched::Whole(response) => return Ok(Some(response)),
                     };
                     gate.completed(&wire.meter);
-                    if let Some(crc) = write_at(file, data, block, self.crc64.is_some()).await? {
+                    let (crc, data) = ranges.write(data, block, self.crc64.is_some()).await?;
+                    buffers.give_back(data);
+                    if let Some(crc) = crc {
                         pieces.insert(block.offset, block.len, crc);
                     }
                     if let Some(t) = trailing {
@@ -224,7 +228,7 @@ impl Job {
         let mut whole_crc = None;
         if let Some(response) = whole {
             // The server stopped honouring Range: one read of its whole body fills the file.
-            match write_whole(wire, response, size, &file, self.crc64.is_some()).await {
+            match write_whole(wire, response, size, ranges, self.crc64.is_some()).await {
                 Ok(crc) => whole_crc = crc,
                 Err(e) => failure = Some(e),
             }
@@ -304,7 +308,7 @@ async fn write_whole(
     wire: &Wire<'_>,
     response: Response<Body>,
     size: u64,
-    file: &Arc<std::fs::File>,
+    ranges: &RangeWriter,
     crc: bool,
 ) -> Result<Option<u64>, Error> {
     let mut body = WholeBody::new(response, Some(size));
@@ -328,7 +332,7 @@ async fn write_whole(
                 len: data.len() as u64,
             };
             offset += block.len;
-            write_at(file.clone(), data, block, false).await?;
+            ranges.write(data, block, false).await?;
         }
         if end {
             return Ok(running.map(|r| r.finish().0));

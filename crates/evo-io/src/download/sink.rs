@@ -10,6 +10,7 @@ use super::probe::Probe;
 use super::report::DownloadReport;
 use super::whole::WholeBody;
 use crate::blocks::layout;
+use crate::buffers::BufferPool;
 use crate::concurrency::{ConcurrencyReport, Gate};
 use crate::crc64::{self, Running};
 use crate::digest::{Hasher, HashingThread, check};
@@ -91,6 +92,7 @@ impl Job {
                 let block_size = self.tuning.block_size(size, self.block_size);
                 let etag = etag.as_deref();
                 let gate = &Gate::new(self.tuning.controller(block_size), &wire.meter);
+                let buffers = &BufferPool::new(gate.ceiling());
                 // Each range keeps its place in flight until it is written: ranges that arrived
                 // before the ones ahead of them wait in memory, and count.
                 let mut blocks = gate
@@ -98,7 +100,8 @@ impl Job {
                     .map(|(block, slot)| {
                         async move {
                             let slot = slot?;
-                            let fetched = self.fetch_checked(wire, block, size, etag).await?;
+                            let fetched =
+                                self.fetch_checked(wire, block, size, etag, buffers).await?;
                             gate.completed(&wire.meter);
                             Ok::<_, Error>((fetched, slot))
                         }
@@ -127,6 +130,7 @@ impl Job {
                     // Counted in the progress as it arrived (`fetch`).
                     sink.write(&data).await?;
                     written += data.len() as u64;
+                    buffers.give_back(data);
                 }
                 // The server stopped honouring Range: the rest comes from this one body.
                 drop(blocks);
