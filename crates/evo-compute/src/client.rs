@@ -7,15 +7,13 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use evo_core::ApiConnector;
 use evo_core::polling::Poller;
-use evo_core::{ApiConnector, RequestBuilder};
 
+use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::job::{Job, JobId};
 use crate::tasks::Task;
-
-/// The header the Python SDK sends, with `opt-in`, for tasks still in preview.
-pub const PREVIEW_HEADER: &str = "API-Preview";
 
 /// How many jobs [`ComputeClient::run_many`] runs at the same time by default.
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -66,13 +64,24 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 /// assert_eq!(results["target"]["attribute"]["name"], "grade_idw");
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ComputeClient {
-    pub(crate) connector: ApiConnector,
-    pub(crate) org_id: Uuid,
-    pub(crate) preview: bool,
-    pub(crate) initial_interval: Duration,
-    pub(crate) max_interval: Duration,
+    /// What its jobs share with it (they hold a clone).
+    endpoint: Endpoint,
+}
+
+// By hand, to print the fields as before `Endpoint` held them.
+impl std::fmt::Debug for ComputeClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let endpoint = &self.endpoint;
+        f.debug_struct("ComputeClient")
+            .field("connector", &endpoint.connector)
+            .field("org_id", &endpoint.org_id)
+            .field("preview", &endpoint.preview)
+            .field("initial_interval", &endpoint.initial_interval)
+            .field("max_interval", &endpoint.max_interval)
+            .finish()
+    }
 }
 
 /// Builds a [`ComputeClient`].
@@ -85,14 +94,14 @@ impl ComputeClientBuilder {
     /// Sends `API-Preview: opt-in` with every request (default: no), as the Python SDK does
     /// with `preview=True`; tasks still in preview (kriging) need it.
     pub fn preview(mut self, preview: bool) -> Self {
-        self.client.preview = preview;
+        self.client.endpoint.preview = preview;
         self
     }
     /// The polling intervals of waits: the bound of the first (it doubles after each poll)
     /// and the cap (defaults 500 ms and 10 s).
     pub fn poll_intervals(mut self, initial: Duration, max: Duration) -> Self {
-        self.client.initial_interval = initial;
-        self.client.max_interval = max.max(initial);
+        self.client.endpoint.initial_interval = initial;
+        self.client.endpoint.max_interval = max.max(initial);
         self
     }
     /// Builds the client.
@@ -112,11 +121,7 @@ impl ComputeClient {
     pub fn builder(org_id: Uuid, connector: ApiConnector) -> ComputeClientBuilder {
         ComputeClientBuilder {
             client: ComputeClient {
-                connector,
-                org_id,
-                preview: false,
-                initial_interval: Duration::from_millis(500),
-                max_interval: Duration::from_secs(10),
+                endpoint: Endpoint::new(org_id, connector),
             },
         }
     }
@@ -124,33 +129,18 @@ impl ComputeClient {
     /// This client, sending `API-Preview: opt-in` or not.
     pub fn with_preview(&self, preview: bool) -> Self {
         let mut client = self.clone();
-        client.preview = preview;
+        client.endpoint.preview = preview;
         client
     }
 
     /// The organization.
     pub fn org_id(&self) -> Uuid {
-        self.org_id
+        self.endpoint.org_id
     }
 
     /// A poller with this client's intervals and `timeout` (none: wait as long as it takes).
     pub fn poller(&self, timeout: Option<Duration>) -> Poller {
-        Poller::new()
-            .with_intervals(self.initial_interval, self.max_interval)
-            .with_optional_timeout(timeout)
-    }
-
-    /// A request to `compute/orgs/{org_id}` + `tail`, with the preview header when asked.
-    pub(crate) fn request(&self, method: Method, tail: &str) -> RequestBuilder {
-        let request = self
-            .connector
-            .request(method, &format!("compute/orgs/{{org_id}}{tail}"))
-            .path_param("org_id", self.org_id);
-        if self.preview {
-            request.header(PREVIEW_HEADER, "opt-in")
-        } else {
-            request
-        }
+        self.endpoint.poller(timeout)
     }
 
     /// Submits `task`: `POST compute/orgs/{org}/{topic}/{task}` with `{"parameters": …}`.
@@ -268,6 +258,7 @@ impl ComputeClient {
             return Err(Error::Invalid("task parameters are a JSON object".into()));
         }
         let response = self
+            .endpoint
             .request(Method::POST, "/{topic}/{task}")
             .path_param("topic", topic)
             .path_param("task", task)
@@ -291,10 +282,10 @@ impl ComputeClient {
                 ))
             })?
             .to_owned();
-        let id = JobId::from_status_url(self.connector.base_url(), &location)
+        let id = JobId::from_status_url(self.endpoint.connector.base_url(), &location)
             .map_err(|e| Error::Unexpected(format!("the new job's Location {location:?}: {e}")))?;
         tracing::debug!(job = %id, "submitted");
-        Ok(Job::new(self.clone(), id))
+        Ok(Job::new(self.endpoint.clone(), id))
     }
 
     /// The job whose status URL is `url` (as returned in `Location`, or from
@@ -347,8 +338,9 @@ impl ComputeClient {
     /// # Ok(()) }
     /// ```
     pub fn job_from_url(&self, url: &str) -> Result<Job, Error> {
-        let id = JobId::from_status_url(self.connector.base_url(), url).map_err(Error::Invalid)?;
-        Ok(Job::new(self.clone(), id))
+        let id = JobId::from_status_url(self.endpoint.connector.base_url(), url)
+            .map_err(Error::Invalid)?;
+        Ok(Job::new(self.endpoint.clone(), id))
     }
 
     /// Submits every task, at most `concurrency` jobs at a time, waits for each (at most

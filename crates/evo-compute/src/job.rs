@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use evo_core::polling::{Event, Observation, Outcome, Poller};
 
-use crate::client::ComputeClient;
+use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::models::{CompletedJob, JobError, JobProgress, JobResults, JobStatus};
 
@@ -80,7 +80,8 @@ fn percent_decode(segment: &str) -> Result<String, String> {
 
 /// A submitted task. Not `Clone`: with [`Job::cancel_on_drop`] dropping it cancels the job.
 pub struct Job {
-    client: ComputeClient,
+    /// Where its requests go (a clone of its client's).
+    endpoint: Endpoint,
     id: JobId,
     cancel_on_drop: bool,
     /// Set once a terminal state was seen or a cancel was sent: nothing left to cancel.
@@ -97,9 +98,9 @@ impl fmt::Debug for Job {
 }
 
 impl Job {
-    pub(crate) fn new(client: ComputeClient, id: JobId) -> Self {
+    pub(crate) fn new(endpoint: Endpoint, id: JobId) -> Self {
         Job {
-            client,
+            endpoint,
             id,
             cancel_on_drop: false,
             settled: Arc::new(AtomicBool::new(false)),
@@ -166,13 +167,13 @@ impl Job {
     }
 
     /// The job's status URL (what `Location` said), to find it again later with
-    /// [`ComputeClient::job_from_url`].
+    /// [`ComputeClient::job_from_url`](crate::ComputeClient::job_from_url).
     pub fn status_url(&self) -> String {
-        format!("{}{}/status", self.client.connector.base_url(), self.id)
+        format!("{}{}/status", self.endpoint.connector.base_url(), self.id)
     }
 
     fn request(&self, method: Method, tail: &str) -> evo_core::RequestBuilder {
-        self.client
+        self.endpoint
             .request(method, &format!("/{{topic}}/{{task}}/{{job_id}}{tail}"))
             .path_param("topic", &self.id.topic)
             .path_param("task", &self.id.task)
@@ -385,9 +386,10 @@ impl Job {
         })
     }
 
-    /// Polls the status with `poller` (see [`ComputeClient::poller`]) until the job
-    /// succeeds (its results), fails (its error), is cancelled, or the poller's timeout or
-    /// cancel signal ends the wait. Request errors end the wait as errors.
+    /// Polls the status with `poller` (see
+    /// [`ComputeClient::poller`](crate::ComputeClient::poller)) until the job succeeds (its
+    /// results), fails (its error), is cancelled, or the poller's timeout or cancel signal
+    /// ends the wait. Request errors end the wait as errors.
     ///
     /// # Examples
     ///
@@ -604,7 +606,7 @@ impl Job {
     /// ```
     pub async fn wait_for_results(&self, timeout: Option<Duration>) -> Result<Value, Error> {
         let job = self.status_url();
-        match self.wait(self.client.poller(timeout)).await? {
+        match self.wait(self.endpoint.poller(timeout)).await? {
             Outcome::Done(value) => Ok(value),
             Outcome::Failed(error) => Err(Error::JobFailed {
                 job,

@@ -71,12 +71,14 @@
 //! ```
 
 mod client;
+mod endpoint;
 mod error;
 mod job;
 mod models;
 pub mod tasks;
 
-pub use client::{ComputeClient, ComputeClientBuilder, DEFAULT_CONCURRENCY, PREVIEW_HEADER};
+pub use client::{ComputeClient, ComputeClientBuilder, DEFAULT_CONCURRENCY};
+pub use endpoint::PREVIEW_HEADER;
 pub use error::Error;
 pub use job::{Job, JobId};
 pub use models::{

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use evo_core::{Cache, Environment, Feedback};
 use url::Url;
 
-use crate::client::{BlobClient, Destination};
+use crate::client::BlobClient;
 use crate::digest::{BlobDigest, check, hash_file};
+use crate::download::Destination;
 use crate::download::target_lock;
 use crate::error::{Error, ErrorKind, Step, join_error};
 use crate::url::RenewUrl;

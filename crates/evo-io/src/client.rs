@@ -1,25 +1,20 @@
-//! The transfer client: settings shared by every upload and download.
+//! The transfer client and its builder: the settings shared by every upload and download
+//! (held in [`crate::shared`], which the transfers take).
 
 use std::fmt;
-use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use evo_core::{RetryPolicy, SharedTransport};
 use http::HeaderValue;
-use tokio::io::{AsyncRead, AsyncWrite};
 use url::Url;
 
-use crate::blocks::{DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE};
-use crate::concurrency::{DEFAULT_MAX_CONCURRENCY, DEFAULT_MEMORY_BUDGET, Tuning};
-use crate::download::Download;
+use crate::blocks::MAX_BLOCK_SIZE;
+use crate::concurrency::DEFAULT_MEMORY_BUDGET;
+use crate::download::{Destination, Download};
 use crate::integrity::Integrity;
-use crate::upload::Upload;
-
-/// The largest blob a [`Destination::memory`] download accepts by default: 1 GiB.
-pub const DEFAULT_MAX_MEMORY_DOWNLOAD: u64 = 1 << 30;
+use crate::shared::{ClientInner, Config};
+use crate::upload::{Source, Upload};
 
 /// Uploads and downloads blobs through pre-signed URLs.
 ///
@@ -47,67 +42,6 @@ pub const DEFAULT_MAX_MEMORY_DOWNLOAD: u64 = 1 << 30;
 #[derive(Clone)]
 pub struct BlobClient {
     pub(crate) inner: Arc<ClientInner>,
-}
-
-pub(crate) struct ClientInner {
-    pub(crate) transport: SharedTransport,
-    pub(crate) config: Config,
-}
-
-/// The settings of a [`BlobClient`].
-#[derive(Debug, Clone)]
-pub(crate) struct Config {
-    pub(crate) block_size: u64,
-    pub(crate) single_put_max: u64,
-    pub(crate) concurrency: usize,
-    pub(crate) max_concurrency: usize,
-    pub(crate) adaptive: bool,
-    pub(crate) memory_budget: Option<u64>,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) max_renewals: u32,
-    pub(crate) renew_debounce: Duration,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) read_timeout: Duration,
-    pub(crate) max_memory_download: u64,
-    pub(crate) integrity: Integrity,
-    pub(crate) user_agent: HeaderValue,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            block_size: DEFAULT_BLOCK_SIZE,
-            single_put_max: DEFAULT_BLOCK_SIZE,
-            concurrency: 8,
-            max_concurrency: DEFAULT_MAX_CONCURRENCY,
-            adaptive: true,
-            memory_budget: None,
-            retry: RetryPolicy::default()
-                .with_max_attempts(8)
-                .with_initial_backoff(Duration::from_millis(100))
-                .with_max_backoff(Duration::from_secs(10))
-                .with_max_elapsed(Some(Duration::from_secs(600))),
-            max_renewals: 3,
-            renew_debounce: Duration::from_secs(1),
-            connect_timeout: Duration::from_secs(30),
-            read_timeout: Duration::from_secs(60),
-            max_memory_download: DEFAULT_MAX_MEMORY_DOWNLOAD,
-            integrity: Integrity::Crc64,
-            user_agent: HeaderValue::from_static(evo_core::DEFAULT_USER_AGENT),
-        }
-    }
-}
-
-impl Config {
-    /// How a transfer may set its concurrency.
-    pub(crate) fn tuning(&self) -> Tuning {
-        Tuning {
-            concurrency: self.concurrency,
-            max_concurrency: self.max_concurrency,
-            adaptive: self.adaptive,
-            memory_budget: self.memory_budget,
-        }
-    }
 }
 
 impl fmt::Debug for BlobClient {
@@ -268,7 +202,7 @@ impl BlobClient {
     /// # Ok(()) }
     /// ```
     pub fn upload<'a>(&'a self, url: Url, source: Source<'a>) -> Upload<'a> {
-        Upload::new(self, url, source)
+        Upload::new(&self.inner, url, source)
     }
 
     /// Downloads the blob at `url` (a pre-signed URL with read permission) into `destination`.
@@ -294,7 +228,7 @@ impl BlobClient {
     /// # Ok(()) }
     /// ```
     pub fn download<'a>(&'a self, url: Url, destination: Destination<'a>) -> Download<'a> {
-        Download::new(self, url, destination)
+        Download::new(&self.inner, url, destination)
     }
 }
 
@@ -333,8 +267,8 @@ impl BlobClientBuilder {
     }
 
     /// The most blocks in flight adaptive concurrency may reach (default
-    /// [`DEFAULT_MAX_CONCURRENCY`], 32; at least 1). The memory budget may hold fewer of a
-    /// transfer's blocks: then that is its ceiling.
+    /// [`DEFAULT_MAX_CONCURRENCY`](crate::DEFAULT_MAX_CONCURRENCY), 32; at least 1). The memory
+    /// budget may hold fewer of a transfer's blocks: then that is its ceiling.
     pub fn max_concurrency(mut self, blocks: usize) -> Self {
         self.config.max_concurrency = blocks.max(1);
         self
@@ -457,117 +391,6 @@ impl BlobClientBuilder {
                 transport: self.transport,
                 config: self.config,
             }),
-        }
-    }
-}
-
-/// What an upload reads.
-pub struct Source<'a> {
-    pub(crate) inner: SourceInner<'a>,
-}
-
-pub(crate) enum SourceInner<'a> {
-    File(PathBuf),
-    Bytes(Bytes),
-    Reader {
-        reader: Pin<Box<dyn AsyncRead + Send + 'a>>,
-        len: Option<u64>,
-    },
-}
-
-impl<'a> Source<'a> {
-    /// A file, read with parallel positional reads (its size and modification time are also
-    /// what a resume checks).
-    pub fn file(path: impl Into<PathBuf>) -> Self {
-        Source {
-            inner: SourceInner::File(path.into()),
-        }
-    }
-
-    /// Bytes in memory.
-    pub fn bytes(bytes: impl Into<Bytes>) -> Self {
-        Source {
-            inner: SourceInner::Bytes(bytes.into()),
-        }
-    }
-
-    /// An async reader, read in order one block at a time. `len`, when known, lets the block
-    /// size adapt to the size and is checked at the end; an unknown length is streamed with
-    /// the configured block size (up to 50,000 blocks).
-    pub fn reader(reader: impl AsyncRead + Send + 'a, len: Option<u64>) -> Self {
-        Source {
-            inner: SourceInner::Reader {
-                reader: Box::pin(reader),
-                len,
-            },
-        }
-    }
-}
-
-impl Source<'_> {
-    /// The number of bytes this source holds, when known without reading it: the length of
-    /// bytes, the `len` given with a reader, the size of a file (from its metadata, now).
-    pub fn known_len(&self) -> Option<u64> {
-        match &self.inner {
-            SourceInner::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
-            SourceInner::Bytes(b) => Some(b.len() as u64),
-            SourceInner::Reader { len, .. } => *len,
-        }
-    }
-}
-
-impl fmt::Debug for Source<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.inner {
-            SourceInner::File(p) => write!(f, "Source::File({})", p.display()),
-            SourceInner::Bytes(b) => write!(f, "Source::Bytes({} bytes)", b.len()),
-            SourceInner::Reader { len, .. } => write!(f, "Source::Reader(len: {len:?})"),
-        }
-    }
-}
-
-/// Where a download goes.
-pub struct Destination<'a> {
-    pub(crate) inner: DestinationInner<'a>,
-}
-
-pub(crate) enum DestinationInner<'a> {
-    File(PathBuf),
-    Memory,
-    Writer(Pin<Box<dyn AsyncWrite + Send + 'a>>),
-}
-
-impl<'a> Destination<'a> {
-    /// A file: written with parallel positional writes into `.<name>.evo-download` beside it,
-    /// flushed, then renamed into place; resumable.
-    pub fn file(path: impl Into<PathBuf>) -> Self {
-        Destination {
-            inner: DestinationInner::File(path.into()),
-        }
-    }
-
-    /// Memory: the bytes are returned by [`DownloadReport::into_bytes`](crate::DownloadReport::into_bytes).
-    pub fn memory() -> Self {
-        Destination {
-            inner: DestinationInner::Memory,
-        }
-    }
-
-    /// An async writer, written in order (ranges are fetched in parallel and reordered, at
-    /// most as many ranges held at once as the transfer has in flight). It is flushed but not shut down at the end.
-    pub fn writer(writer: impl AsyncWrite + Send + 'a) -> Self {
-        Destination {
-            inner: DestinationInner::Writer(Box::pin(writer)),
-        }
-    }
-}
-
-impl fmt::Debug for Destination<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.inner {
-            DestinationInner::File(p) => write!(f, "Destination::File({})", p.display()),
-            DestinationInner::Memory => f.write_str("Destination::Memory"),
-            DestinationInner::Writer(_) => f.write_str("Destination::Writer"),
         }
     }
 }

@@ -7,8 +7,10 @@
 //! flight as adaptive concurrency allows, [`crate::concurrency`]); `whole` reads the body of a
 //! server that ignored `Range`; `trailing_hash` hashes a file download's written prefix while
 //! its ranges still arrive; `expect` checks the size and version the caller expects; `headers`
-//! reads answers' headers; `report` holds what a finished download did.
+//! reads answers' headers; `report` holds what a finished download did; `destination` is where
+//! a download goes ([`Destination`]).
 
+mod destination;
 mod expect;
 mod fetch;
 mod file;
@@ -29,11 +31,13 @@ use bytes::Bytes;
 use evo_core::Feedback;
 use url::Url;
 
-use crate::client::{BlobClient, Destination, DestinationInner};
 use crate::digest::BlobDigest;
 use crate::error::{Error, ErrorKind, Step};
 use crate::request::Wire;
+use crate::shared::ClientInner;
 use crate::url::{RenewUrl, SignedUrl};
+pub use destination::Destination;
+use destination::DestinationInner;
 use fetch::Job;
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use headers::parse_content_range;
@@ -41,10 +45,11 @@ use probe::{pinned_or_whole, probe};
 pub use report::DownloadReport;
 use sink::{Sink, too_large};
 
-/// A download to set up and then await. Made by [`BlobClient::download`].
+/// A download to set up and then await. Made by [`BlobClient::download`](crate::BlobClient::download).
 #[must_use = "a download does nothing until it is awaited"]
 pub struct Download<'a> {
-    client: &'a BlobClient,
+    /// The transport and settings of the client that made it.
+    client: &'a ClientInner,
     url: Url,
     destination: Destination<'a>,
     renewer: Option<Arc<dyn RenewUrl + 'static>>,
@@ -60,7 +65,7 @@ pub struct Download<'a> {
 }
 
 impl<'a> Download<'a> {
-    pub(crate) fn new(client: &'a BlobClient, url: Url, destination: Destination<'a>) -> Self {
+    pub(crate) fn new(client: &'a ClientInner, url: Url, destination: Destination<'a>) -> Self {
         Download {
             client,
             url,
@@ -172,9 +177,9 @@ impl<'a> Download<'a> {
     }
 
     async fn run(self) -> Result<DownloadReport, Error> {
-        let config = &self.client.inner.config;
+        let config = &self.client.config;
         let url = SignedUrl::new(self.url, self.renewer, config.renew_debounce)?;
-        let mut wire = Wire::new(&self.client.inner, url, self.feedback);
+        let mut wire = Wire::new(self.client, url, self.feedback);
         let mut job = Job {
             block_size: config.block_size,
             tuning: config.tuning(),

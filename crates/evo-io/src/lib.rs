@@ -75,11 +75,12 @@
 //!
 //! ## What lives where
 //!
-//! - `client`: [`BlobClient`], its builder and settings, [`Source`] and [`Destination`].
-//! - `upload`: uploads ([`Upload`], [`UploadReport`]): `Put Blob`, or blocks staged in
-//!   parallel and committed; resume from the server's list or a state file.
-//! - `download`: downloads ([`Download`], [`DownloadReport`]): probe, ranged `GET`s into a
-//!   file, memory or a writer; resume from a partial file.
+//! - `client`: [`BlobClient`] and its builder; `shared`: what the client lends each transfer
+//!   (the transport and the settings), below `client`, `upload`, `download` and `request`.
+//! - `upload`: uploads ([`Upload`], [`UploadReport`]) of a [`Source`]: `Put Blob`, or blocks
+//!   staged in parallel and committed; resume from the server's list or a state file.
+//! - `download`: downloads ([`Download`], [`DownloadReport`]) into a [`Destination`]: probe,
+//!   ranged `GET`s into a file, memory or a writer; resume from a partial file.
 //! - `concurrency`: adaptive concurrency, one rule for every transfer. A controller (a pure
 //!   state machine) takes one observation per completed block (time, bytes moved on the wire,
 //!   retries so far) and measures the throughput over a window of a round of blocks, after half
@@ -119,6 +120,7 @@ mod partial;
 mod positional;
 mod progress;
 mod request;
+mod shared;
 mod state;
 mod upload;
 mod url;
@@ -127,11 +129,12 @@ pub use blocks::{
     DEFAULT_BLOCK_SIZE, MAX_BLOB_SIZE, MAX_BLOCK_SIZE, MAX_BLOCKS, block_id, block_size_for,
 };
 pub use cache::CachedDownload;
-pub use client::{BlobClient, BlobClientBuilder, DEFAULT_MAX_MEMORY_DOWNLOAD, Destination, Source};
+pub use client::{BlobClient, BlobClientBuilder};
 pub use concurrency::{ConcurrencyReport, DEFAULT_MAX_CONCURRENCY, DEFAULT_MEMORY_BUDGET};
 pub use digest::BlobDigest;
-pub use download::{Download, DownloadReport};
+pub use download::{Destination, Download, DownloadReport};
 pub use error::{BlockRef, Committed, Error, ErrorKind, Step};
 pub use integrity::Integrity;
-pub use upload::{Upload, UploadReport};
+pub use shared::DEFAULT_MAX_MEMORY_DOWNLOAD;
+pub use upload::{Source, Upload, UploadReport};
 pub use url::RenewUrl;

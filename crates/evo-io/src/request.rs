@@ -16,9 +16,9 @@ use http::header::{HeaderValue, USER_AGENT};
 use http::{Method, Request, Response};
 use url::Url;
 
-use crate::client::ClientInner;
 use crate::error::{BlockRef, Error, ErrorKind, Step};
 use crate::progress::{BlockCredit, Meter};
+use crate::shared::ClientInner;
 use crate::url::{SignedUrl, with_params};
 
 /// How much of an error body is kept.

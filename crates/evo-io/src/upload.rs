@@ -6,7 +6,8 @@
 //! (a reader) feed, as many blocks at once as adaptive concurrency allows
 //! ([`crate::concurrency`]); `block_list` lists and commits the blocks; `resume` holds what an
 //! interrupted upload left, and the block size a resume keeps; `requests` sends one request and
-//! reads its answer; `report` holds what a finished upload did.
+//! reads its answer; `report` holds what a finished upload did; `source` is what an upload
+//! reads ([`Source`]).
 //!
 //! The block size of a source of known size comes from the settings and the size
 //! (`Tuning::block_size` in [`crate::concurrency`], then [`block_size_for`]), except when
@@ -20,6 +21,7 @@ mod put_blob;
 mod report;
 mod requests;
 mod resume;
+mod source;
 mod stager;
 mod streamed;
 
@@ -31,24 +33,27 @@ use evo_core::Feedback;
 use url::Url;
 
 use crate::blocks::{MAX_BLOB_SIZE, block_size_for};
-use crate::client::{BlobClient, Source, SourceInner};
 use crate::error::{BlockRef, Error, ErrorKind, Step};
 use crate::feed::{Feed, open_source, read_full};
 use crate::integrity::Integrity;
 use crate::request::Wire;
+use crate::shared::ClientInner;
 use crate::state::{load, sibling};
 use crate::url::{RenewUrl, SignedUrl};
 use block_list::listed_blocks;
 use put_blob::put_blob;
 pub use report::UploadReport;
 use resume::{StateSpec, listed_block_size};
+pub use source::Source;
+use source::SourceInner;
 use stager::Stager;
 use streamed::check_reader_len;
 
-/// An upload to set up and then await. Made by [`BlobClient::upload`].
+/// An upload to set up and then await. Made by [`BlobClient::upload`](crate::BlobClient::upload).
 #[must_use = "an upload does nothing until it is awaited"]
 pub struct Upload<'a> {
-    client: &'a BlobClient,
+    /// The transport and settings of the client that made it.
+    client: &'a ClientInner,
     url: Url,
     source: Source<'a>,
     renewer: Option<Arc<dyn RenewUrl + 'static>>,
@@ -59,7 +64,7 @@ pub struct Upload<'a> {
 }
 
 impl<'a> Upload<'a> {
-    pub(crate) fn new(client: &'a BlobClient, url: Url, source: Source<'a>) -> Self {
+    pub(crate) fn new(client: &'a ClientInner, url: Url, source: Source<'a>) -> Self {
         Upload {
             client,
             url,
@@ -116,10 +121,10 @@ impl<'a> Upload<'a> {
     }
 
     async fn run(self) -> Result<UploadReport, Error> {
-        let config = &self.client.inner.config;
+        let config = &self.client.config;
         let tuning = config.tuning();
         let url = SignedUrl::new(self.url, self.renewer, config.renew_debounce)?;
-        let mut wire = Wire::new(&self.client.inner, url, self.feedback);
+        let mut wire = Wire::new(self.client, url, self.feedback);
         let content_type = self.content_type;
         let integrity = self.integrity.unwrap_or(config.integrity);
         // The block size of `len` bytes when nothing saved says otherwise.

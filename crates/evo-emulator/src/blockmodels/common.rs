@@ -1,13 +1,16 @@
 //! What every Block Model API handler shares: the request context and role check, the API's
-//! problem details, and the JSON shapes of models, versions and columns.
+//! problem details, request bodies and paging, and the JSON shapes of models, versions and
+//! columns.
 
 use axum::http::HeaderMap;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::state::{BlockModelsState, ColumnRec, Geometry, ModelRec, VersionRec};
 use crate::clock::format_workspace_time;
-use crate::http_util::{ApiError, Service, authenticate, live_workspace, parse_uuid, user_json};
+use crate::http_util::{
+    ApiError, Query, Service, authenticate, live_workspace, parse_uuid, user_json,
+};
 pub(super) use crate::http_util::{ApiResult as R, respond};
 use crate::state::{Model, Role, Shared};
 
@@ -48,6 +51,35 @@ pub(super) fn invalid(name: &str, reason: impl Into<String>) -> ApiError {
 /// A request body parsed as JSON (422 on `body` when it is not JSON).
 pub(super) fn json_body(body: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| invalid("body", format!("not JSON: {e}")))
+}
+
+/// 400 when `value` is not an object.
+pub(super) fn object(value: Value, what: &str) -> Result<Map<String, Value>, ApiError> {
+    match value {
+        Value::Object(m) => Ok(m),
+        _ => Err(bad_request(format!("{what} must be a JSON object"))),
+    }
+}
+
+/// The `offset` and `limit` of a listing (default 0 and 50; `limit` from 1 to 100).
+pub(super) fn page(q: &Query) -> Result<(usize, usize), ApiError> {
+    let offset = q
+        .u64("offset")
+        .map_err(|e| invalid("offset", e))?
+        .unwrap_or(0);
+    let limit = q
+        .u64("limit")
+        .map_err(|e| invalid("limit", e))?
+        .unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(invalid("limit", "must be between 1 and 100"));
+    }
+    Ok((offset as usize, limit as usize))
+}
+
+/// A page of a listing: `results` from `offset`, of `total`.
+pub(super) fn page_json(results: Vec<Value>, total: usize, offset: usize, limit: usize) -> Value {
+    json!({"count": results.len(), "total": total, "offset": offset, "limit": limit, "results": results})
 }
 
 /// 409.

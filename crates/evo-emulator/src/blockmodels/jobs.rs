@@ -1,8 +1,12 @@
-//! Jobs: created by a model creation, a column change or a query, they move `QUEUED` →
-//! `PROCESSING` → `COMPLETE`/`FAILED` (column changes start `PENDING_UPLOAD` until
+//! Jobs: created by a model creation, a column change, a query or a report, they move
+//! `QUEUED` → `PROCESSING` → `COMPLETE`/`FAILED` (column changes start `PENDING_UPLOAD` until
 //! `.../uploaded`), each state lasting half of the configured delay, the work itself done by a
 //! task of its own. `GET .../jobs/{job}` shows the state and payload; URLs in payloads are
 //! signed afresh on every read.
+//!
+//! The machinery only: what a job does is the [`Work`] the handler that opened it recorded
+//! with it (`models`, `update`, `query`, `reports`), so this module, below the handlers,
+//! calls into none of them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,13 +14,11 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use bytes::{Bytes, BytesMut};
-use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::common::{S, model_ctx, model_rec, not_found, respond, version_json};
-use super::state::{BlockModelsState, CONTAINER, JobKind, JobRec, Status, Touched, VersionRec};
+use super::common::{S, model_ctx, model_rec, not_found, respond};
+use super::state::{BlockModelsState, CONTAINER, JobKind, JobRec, Status, Work};
 use crate::http_util::{ApiError, link, parse_uuid};
 use crate::state::{Model, Role, Shared};
 use crate::storage::sas::presign;
@@ -39,12 +41,14 @@ pub(super) fn job_url(shared: &Shared, org: Uuid, ws: Uuid, bm: Uuid, job: Uuid)
     )
 }
 
-/// Records a new job (`PENDING_UPLOAD` when `pending_upload`, else `QUEUED`).
+/// Records a new job (`PENDING_UPLOAD` when `pending_upload`, else `QUEUED`) that runs as
+/// `work` says.
 pub(super) fn new_job(
     model: &mut Model,
     bm: Uuid,
     user: Uuid,
     kind: JobKind,
+    work: Work,
     pending_upload: bool,
 ) -> Uuid {
     let state = model.services.get_mut::<BlockModelsState>();
@@ -63,6 +67,7 @@ pub(super) fn new_job(
             },
             payload: None,
             delay,
+            work,
         },
     );
     id
@@ -93,8 +98,6 @@ fn set_status(shared: &Shared, job: Uuid, status: Status, payload: Option<Value>
     }
 }
 
-/// Runs job `job` in a task of its own: half the delay `QUEUED`, then `PROCESSING` for the
-/// other half and the work, then `COMPLETE` or `FAILED`.
 /// The answer of a request that may have opened a job: `status` and the JSON answer, after
 /// starting the job (if any; only when the request succeeded, and only now, once the request
 /// let go of the model).
@@ -113,16 +116,18 @@ pub(super) fn answer_with_job(
     }
 }
 
+/// Runs job `job` in a task of its own: half the delay `QUEUED`, then `PROCESSING` for the
+/// other half and the work, then `COMPLETE` (and what its work does after) or `FAILED`.
 pub(super) fn spawn_job(shared: Arc<Shared>, job: Uuid) {
     tokio::spawn(async move {
-        let delay = {
+        let (delay, then) = {
             let mut model = shared.model();
             let state = model.services.get_mut::<BlockModelsState>();
             let Some(j) = state.jobs.get_mut(&job) else {
                 return;
             };
             j.status = Status::Queued;
-            j.delay
+            (j.delay, j.work.then)
         };
         tokio::time::sleep(delay / 2).await;
         set_status(&shared, job, Status::Processing, None);
@@ -131,7 +136,9 @@ pub(super) fn spawn_job(shared: Arc<Shared>, job: Uuid) {
         match outcome {
             Ok(payload) => {
                 set_status(&shared, job, Status::Complete, Some(payload));
-                super::reports::autorun_after(&shared, job);
+                if let Some(then) = then {
+                    then(&shared, job);
+                }
             }
             Err(payload) => set_status(&shared, job, Status::Failed, Some(payload)),
         }
@@ -148,93 +155,7 @@ async fn work(shared: &Arc<Shared>, job: Uuid) -> Result<Value, Value> {
             .cloned()
             .ok_or_else(|| failure(404, "Job Not Found", "the job is gone"))?
     };
-    match rec.kind.clone() {
-        JobKind::Create { comment } => Ok(first_version(shared, &rec, comment)),
-        JobKind::Update { blob, .. } => {
-            let bytes = match &blob {
-                Some(blob) => Some(read_blob(shared, blob).await?),
-                None => None,
-            };
-            let shared = shared.clone();
-            tokio::task::spawn_blocking(move || super::update::apply(&shared, &rec, bytes))
-                .await
-                .unwrap_or_else(|e| Err(failure(500, "Error in Update", e.to_string())))
-        }
-        JobKind::Query { blob, .. } => {
-            let shared2 = shared.clone();
-            let (segments, md5) =
-                tokio::task::spawn_blocking(move || super::query::run(&shared2, &rec))
-                    .await
-                    .unwrap_or_else(|e| Err(failure(500, "Error in Query", e.to_string())))?;
-            let key = format!("{CONTAINER}/{blob}");
-            shared
-                .blobs
-                .put_service_blob(
-                    &key,
-                    segments,
-                    md5,
-                    Some("application/octet-stream".to_owned()),
-                )
-                .await
-                .map_err(|e| failure(500, "Error in Query", e.message))?;
-            Ok(json!({}))
-        }
-        JobKind::Report { .. } | JobKind::Comparison { .. } => {
-            let shared = shared.clone();
-            tokio::task::spawn_blocking(move || super::reports::work(&shared, &rec))
-                .await
-                .unwrap_or_else(|e| Err(failure(500, "Error in Report", e.to_string())))
-        }
-    }
-}
-
-/// Version 1 of a new model: no user columns.
-fn first_version(shared: &Shared, rec: &JobRec, comment: String) -> Value {
-    let now = shared.clock.now();
-    let mut model = shared.model();
-    let state = model.services.get_mut::<BlockModelsState>();
-    let Some(m) = state.models.get_mut(&rec.bm) else {
-        return failure(404, "Error in Create", "the block model is gone");
-    };
-    if m.versions.is_empty() {
-        m.versions.push(VersionRec {
-            version_id: 1,
-            uuid: Uuid::new_v4(),
-            created_at: now,
-            created_by: rec.user,
-            comment,
-            columns: Vec::new(),
-            bbox: None,
-            changes: json!({
-                "columns": {"new": [], "updated": [], "deleted": [], "renamed": [], "metadata_updated": []},
-                "total_blocks": m.geometry.blocks(),
-                "blocks_uploaded": 0,
-                "update_type": null,
-            }),
-            touched: Touched::default(),
-        });
-    }
-    let m = m.clone();
-    let v = &m.versions[0];
-    version_json(&model, &m, v, false)
-}
-
-/// The bytes of an uploaded (committed) blob.
-async fn read_blob(shared: &Shared, blob: &str) -> Result<Bytes, Value> {
-    let key = format!("{CONTAINER}/{blob}");
-    let missing = || failure(400, "Error in Update", "The update file was not uploaded.");
-    let props = shared.blobs.props(&key).ok_or_else(missing)?;
-    let mut stream = shared
-        .blobs
-        .read(&key, &props.etag, 0, props.size)
-        .ok_or_else(missing)?
-        .boxed();
-    let mut out = BytesMut::with_capacity(props.size as usize);
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| failure(500, "Error in Update", e.to_string()))?;
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out.freeze())
+    (rec.work.run)(shared.clone(), rec).await
 }
 
 /// `GET .../block-models/{bm}/jobs/{job}`.

@@ -1,17 +1,27 @@
 //! The Block Model API under `/blockmodel` (scope `evo.blocksync`).
 //!
 //! * [`state`]: models with every version, each version's column values (Arrow arrays, one
-//!   value per block, shared between versions), jobs;
-//! * [`common`]: request context, role check, problem details, JSON shapes, units;
-//! * [`models`]: list (workspace, organization), get, create, update, delete, restore,
-//!   versions, units;
-//! * [`jobs`]: job states with a configurable delay, `GET .../jobs/{job}`, `uploaded`;
-//! * [`update`]: column changes applied from uploaded Parquet files (a bad file fails the job);
-//! * [`query`]: queries that filter blocks by version, box and columns; deltas between
-//!   versions;
+//!   value per block, shared between versions), jobs with their checked requests and how each
+//!   runs ([`state::Work`]), the Arrow type of each column type name;
+//! * [`common`]: request context, role check, problem details, request bodies, paging, JSON
+//!   shapes, units;
 //! * [`result_file`]: a query's result written as Parquet, hashed as it is written;
+//! * [`jobs`]: job states with a configurable delay, `GET .../jobs/{job}`, `uploaded`; a job
+//!   runs the [`state::Work`] its handler recorded with it;
+//! * [`models`]: list (workspace, organization), get, create (and its first-version job),
+//!   update, delete, restore, versions, units;
+//! * [`query`]: queries that filter blocks by version, box and columns (and their jobs);
+//!   deltas between versions;
 //! * [`reports`]: report specifications checked against the model's columns, reporting jobs
-//!   that compute results from a version's block values, results, comparisons.
+//!   that compute results from a version's block values, results, comparisons; their own
+//!   service state;
+//! * [`update`]: column changes applied from uploaded Parquet files (a bad file fails the
+//!   job), then the reports that run on every new version.
+//!
+//! The modules are layered, each naming only those below it (issue #17: no circle of imports
+//! between files): `state` at the bottom; `common` and `result_file` on it; `jobs` in the
+//! middle; the handlers `models`, `query`, `reports`, `update` at the top (of which `reports`
+//! uses `query`'s block selection and `update` starts `reports`' autorun).
 //!
 //! Column files and query results live in the shared blob store (container
 //! `blockmodel-data`) behind pre-signed URLs, as object data does. Not emulated: column

@@ -1,5 +1,5 @@
-//! Block models and versions: list (workspace, organization), get, create, update metadata,
-//! delete, restore; versions, one version, deltas between versions; units.
+//! Block models and versions: list (workspace, organization), get, create (and the job that
+//! makes the first version), update metadata, delete, restore; versions, one version; units.
 
 use std::sync::Arc;
 
@@ -7,39 +7,23 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::future::BoxFuture;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::common::{
-    R, S, bad_request, check_role, conflict, ctx, invalid, known_unit, model_ctx, model_json,
-    model_rec, readable_workspaces, respond, units, version_json,
+    R, S, check_role, conflict, ctx, invalid, known_unit, model_ctx, model_json, model_rec, page,
+    page_json, readable_workspaces, respond, units, version_json,
 };
-use super::jobs::{answer_with_job, job_url};
-use super::state::{BlockModelsState, Geometry, JobKind, ModelRec};
+use super::jobs::{answer_with_job, failure, job_url, new_job};
+use super::state::{
+    BlockModelsState, Geometry, JobKind, JobRec, ModelRec, Touched, VersionRec, Work,
+};
 use crate::http_util::{ApiError, Query, no_content, parse_uuid};
 use crate::state::{Model, Role, Shared};
 
 type P2 = Path<(String, String)>;
 type P3 = Path<(String, String, String)>;
-
-pub(super) fn page(q: &Query) -> Result<(usize, usize), ApiError> {
-    let offset = q
-        .u64("offset")
-        .map_err(|e| invalid("offset", e))?
-        .unwrap_or(0);
-    let limit = q
-        .u64("limit")
-        .map_err(|e| invalid("limit", e))?
-        .unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(invalid("limit", "must be between 1 and 100"));
-    }
-    Ok((offset as usize, limit as usize))
-}
-
-pub(super) fn page_json(results: Vec<Value>, total: usize, offset: usize, limit: usize) -> Value {
-    json!({"count": results.len(), "total": total, "offset": offset, "limit": limit, "results": results})
-}
 
 /// `GET .../workspaces/{ws}/block-models[?offset&limit&deleted]`.
 pub(super) async fn list(
@@ -326,11 +310,58 @@ pub(super) async fn create(
             .get_mut::<BlockModelsState>()
             .models
             .insert(bm, m);
-        let job = super::jobs::new_job(&mut model, bm, c.user, JobKind::Create { comment }, false);
+        let kind = JobKind::Create { comment };
+        let job = new_job(&mut model, bm, c.user, kind, CREATE, false);
         answer["job_url"] = json!(job_url(&shared, c.org, ws, bm, job));
         Ok((StatusCode::CREATED, answer, Some(job)))
     })();
     answer_with_job(&shared, created)
+}
+
+/// How the job of a creation runs: it makes the model's first version.
+const CREATE: Work = Work {
+    run: run_create,
+    then: None,
+};
+
+fn run_create(shared: Arc<Shared>, rec: JobRec) -> BoxFuture<'static, Result<Value, Value>> {
+    Box::pin(async move {
+        let JobKind::Create { comment } = rec.kind.clone() else {
+            return Err(failure(500, "Error in Create", "not a creation job"));
+        };
+        Ok(first_version(&shared, &rec, comment))
+    })
+}
+
+/// Version 1 of a new model: no user columns.
+fn first_version(shared: &Shared, rec: &JobRec, comment: String) -> Value {
+    let now = shared.clock.now();
+    let mut model = shared.model();
+    let state = model.services.get_mut::<BlockModelsState>();
+    let Some(m) = state.models.get_mut(&rec.bm) else {
+        return failure(404, "Error in Create", "the block model is gone");
+    };
+    if m.versions.is_empty() {
+        m.versions.push(VersionRec {
+            version_id: 1,
+            uuid: Uuid::new_v4(),
+            created_at: now,
+            created_by: rec.user,
+            comment,
+            columns: Vec::new(),
+            bbox: None,
+            changes: json!({
+                "columns": {"new": [], "updated": [], "deleted": [], "renamed": [], "metadata_updated": []},
+                "total_blocks": m.geometry.blocks(),
+                "blocks_uploaded": 0,
+                "update_type": null,
+            }),
+            touched: Touched::default(),
+        });
+    }
+    let m = m.clone();
+    let v = &m.versions[0];
+    version_json(&model, &m, v, false)
 }
 
 /// `PATCH .../block-models/{bm}`: name, description, CRS, size unit, `fill_subblocks`.
@@ -519,12 +550,4 @@ pub(super) async fn list_units(
         ctx(&shared, &headers, &org, None)?;
         Ok(axum::Json(units()).into_response())
     })())
-}
-
-/// 400 when `value` is not an object.
-pub(super) fn object(value: Value, what: &str) -> Result<Map<String, Value>, ApiError> {
-    match value {
-        Value::Object(m) => Ok(m),
-        _ => Err(bad_request(format!("{what} must be a JSON object"))),
-    }
 }

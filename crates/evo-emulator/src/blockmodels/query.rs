@@ -1,8 +1,9 @@
-//! Queries and deltas. `POST .../blocks` checks the query (version, columns) and opens a job;
-//! [`run`] selects the blocks of the version within the bounding box (indices, or centroids
-//! in world coordinates), leaves out rows whose queried values are all null when asked, and
-//! writes the geometry and value columns as Parquet ([`super::result_file`]). `POST .../versions/{v}/delta` lists the
-//! versions after `v` that touched the columns within a box.
+//! Queries and deltas. `POST .../blocks` checks the query (version, columns) into a
+//! [`QueryRequest`] and opens a job; [`run`] selects the blocks of the version within the
+//! bounding box (indices, or centroids in world coordinates), leaves out rows whose queried
+//! values are all null when asked, and writes the geometry and value columns as Parquet
+//! ([`super::result_file`]), which the job stores in its blob. `POST .../versions/{v}/delta`
+//! lists the versions after `v` that touched the columns within a box.
 
 use std::sync::Arc;
 
@@ -12,40 +13,24 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::common::{
-    S, bad_request, column_json, invalid, json_body, model_ctx, model_rec, not_found, respond,
-    system_columns,
+    S, bad_request, column_json, invalid, json_body, model_ctx, model_rec, not_found, object,
+    respond, system_columns,
 };
 use super::jobs::{failure, job_url, new_job, spawn_job};
-use super::models::object;
 use super::result_file::{ROW_GROUP_ROWS, Source, write_result};
-use super::state::{BlockModelsState, Geometry, JobKind, JobRec, ModelRec, VersionRec};
-use super::update::arrow_type;
+use super::state::{
+    Area, BlockModelsState, CONTAINER, Geometry, JobKind, JobRec, ModelRec, QueryRequest,
+    VersionRec, Work, arrow_type,
+};
 use crate::http_util::{ApiError, parse_uuid};
 use crate::state::{Role, Shared};
 
-/// A checked query.
-#[derive(Debug, Clone)]
-pub(crate) struct QueryRequest {
-    version: Uuid,
-    /// Column ids, in the order asked.
-    columns: Vec<Uuid>,
-    bbox: Option<Area>,
-    coordinates: bool,
-    by_id: bool,
-    exclude_null_rows: bool,
-}
-
-/// A bounding box: inclusive index ranges, or inclusive centroid coordinate ranges.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Area {
-    Indices([[i64; 2]; 3]),
-    Coordinates([[f64; 2]; 3]),
-}
-
+/// The bounding box of a request (`bbox`), if any.
 pub(super) fn parse_area(v: &Value) -> Result<Option<Area>, ApiError> {
     if v.is_null() {
         return Ok(None);
@@ -180,7 +165,7 @@ pub(super) async fn post_blocks(
             request: Arc::new(request),
             blob: String::new(),
         };
-        let job = new_job(&mut model, bm, c.user, kind, false);
+        let job = new_job(&mut model, bm, c.user, kind, QUERY, false);
         if let Some(JobKind::Query { blob, .. }) = model
             .services
             .get_mut::<BlockModelsState>()
@@ -210,6 +195,36 @@ pub(super) async fn post_blocks(
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// How the job of a query runs: the result file written ([`run`]) into its blob.
+const QUERY: Work = Work {
+    run: run_query,
+    then: None,
+};
+
+fn run_query(shared: Arc<Shared>, rec: JobRec) -> BoxFuture<'static, Result<Value, Value>> {
+    Box::pin(async move {
+        let JobKind::Query { blob, .. } = rec.kind.clone() else {
+            return Err(failure(400, "Error in Query", "not a query job"));
+        };
+        let shared2 = shared.clone();
+        let (segments, md5) = tokio::task::spawn_blocking(move || run(&shared2, &rec))
+            .await
+            .unwrap_or_else(|e| Err(failure(500, "Error in Query", e.to_string())))?;
+        let key = format!("{CONTAINER}/{blob}");
+        shared
+            .blobs
+            .put_service_blob(
+                &key,
+                segments,
+                md5,
+                Some("application/octet-stream".to_owned()),
+            )
+            .await
+            .map_err(|e| failure(500, "Error in Query", e.message))?;
+        Ok(json!({}))
+    })
 }
 
 /// The blocks of `m` within `area`, in block order (`i` fastest).
@@ -247,7 +262,7 @@ pub(super) fn select(m: &ModelRec, area: Option<Area>) -> Vec<u32> {
 
 /// Answers query job `rec`: the result as Parquet bytes (in segments) and their MD5, or a
 /// failure payload.
-pub(super) fn run(shared: &Shared, rec: &JobRec) -> Result<(Vec<Bytes>, [u8; 16]), Value> {
+fn run(shared: &Shared, rec: &JobRec) -> Result<(Vec<Bytes>, [u8; 16]), Value> {
     let fail = |d: String| failure(400, "Error in Query", d);
     let JobKind::Query { request, .. } = &rec.kind else {
         return Err(fail("not a query job".into()));

@@ -20,24 +20,26 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::common::{
-    Ctx, R, S, bad_request, invalid, json_body, model_ctx, model_rec, not_found, respond, units,
+    Ctx, R, S, bad_request, invalid, json_body, model_ctx, model_rec, not_found, page, page_json,
+    respond, units,
 };
 use super::jobs::{answer_with_job, failure, job_url, new_job, spawn_job};
-use super::models::{page, page_json};
-use super::state::{BlockModelsState, JobKind, JobRec, ModelRec, Status, VersionRec};
+use super::state::{BlockModelsState, JobKind, JobRec, ModelRec, Status, VersionRec, Work};
 use crate::clock::format_workspace_time;
 use crate::http_util::{ApiError, Query, parse_uuid, user_json};
 use crate::state::{Model, Role, Shared};
 use spec::{SpecRec, parse_spec, spec_json, uuid_of};
 
-/// The specifications and results of every model.
+/// The specifications and results of every model: a service state of its own (beside
+/// [`BlockModelsState`]), so that `state` does not name this module.
 #[derive(Debug, Default)]
-pub(crate) struct ReportStore {
+struct ReportStore {
     specs: HashMap<Uuid, SpecRec>,
     results: HashMap<Uuid, ResultRec>,
 }
@@ -55,11 +57,11 @@ struct ResultRec {
 }
 
 fn store(model: &Model) -> Option<&ReportStore> {
-    model.services.get::<BlockModelsState>().map(|s| &s.reports)
+    model.services.get::<ReportStore>()
 }
 
 fn store_mut(model: &mut Model) -> &mut ReportStore {
-    &mut model.services.get_mut::<BlockModelsState>().reports
+    model.services.get_mut::<ReportStore>()
 }
 
 type P3 = Path<(String, String, String)>;
@@ -96,7 +98,21 @@ fn report_job(model: &mut Model, bm: Uuid, user: Uuid, spec: Uuid, version: Uuid
         version,
         result: Uuid::new_v4(),
     };
-    new_job(model, bm, user, kind, false)
+    new_job(model, bm, user, kind, REPORT, false)
+}
+
+/// How a reporting or comparison job runs ([`work`]).
+const REPORT: Work = Work {
+    run: run_report,
+    then: None,
+};
+
+fn run_report(shared: Arc<Shared>, rec: JobRec) -> BoxFuture<'static, Result<Value, Value>> {
+    Box::pin(async move {
+        tokio::task::spawn_blocking(move || work(&shared, &rec))
+            .await
+            .unwrap_or_else(|e| Err(failure(500, "Error in Report", e.to_string())))
+    })
 }
 
 /// `POST .../report-specifications[?run_now]` and `PATCH .../report-specifications/{rs}`.
@@ -393,7 +409,7 @@ async fn request_comparison(
             from_version: from.uuid,
             to_version: to.uuid,
         };
-        let job = new_job(&mut model, bm, c.user, kind, false);
+        let job = new_job(&mut model, bm, c.user, kind, REPORT, false);
         let url = job_url(&shared, c.org, c.ws.unwrap_or_default(), bm, job);
         let answer = json!({"from_result_uuid": f, "to_result_uuid": t, "job_url": url});
         Ok((StatusCode::CREATED, answer, Some(job)))
@@ -442,7 +458,7 @@ async fn comparison(
 }
 
 /// Runs a reporting or comparison job.
-pub(super) fn work(shared: &Shared, rec: &JobRec) -> Result<Value, Value> {
+fn work(shared: &Shared, rec: &JobRec) -> Result<Value, Value> {
     match rec.kind {
         JobKind::Report {
             spec,
@@ -558,7 +574,8 @@ fn make_result(
 }
 
 /// After job `job` completed: when it made a new version by a column change, runs the
-/// model's specifications that have `autorun`.
+/// model's specifications that have `autorun` (what a column change's job does after,
+/// `update`'s [`Work::then`]).
 pub(super) fn autorun_after(shared: &Arc<Shared>, job: Uuid) {
     let jobs = {
         let mut model = shared.model();
@@ -573,10 +590,9 @@ pub(super) fn autorun_after(shared: &Arc<Shared>, job: Uuid) {
             return;
         };
         let (bm, user, version) = (rec.bm, rec.user, *version_uuid);
-        let specs: Vec<Uuid> = state
-            .reports
-            .specs
-            .values()
+        let specs: Vec<Uuid> = store(&model)
+            .into_iter()
+            .flat_map(|s| s.specs.values())
             .filter(|s| s.bm == bm && s.autorun)
             .map(|s| s.id)
             .collect();

@@ -219,8 +219,8 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::blockmodels::query::{Area, select};
-    use crate::blockmodels::state::Geometry;
+    use crate::blockmodels::query::select;
+    use crate::blockmodels::state::{Area, Geometry};
 
     fn model(n: [u32; 3]) -> ModelRec {
         let now = time::OffsetDateTime::UNIX_EPOCH;

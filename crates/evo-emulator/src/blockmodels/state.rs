@@ -1,15 +1,23 @@
 //! The Block Model API's data: block models with every version, each version's columns with
 //! their values (Arrow arrays, one value per block, shared between versions that did not
-//! change them), and the jobs.
+//! change them), and the jobs with what they were asked to do (the checked column change or
+//! query) and how they run ([`Work`]).
+//!
+//! The bottom of the Block Model API's modules: it names none of the others, so every one of
+//! them may name it (issue #17: no circle of imports between files).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use arrow_array::ArrayRef;
+use arrow_schema::DataType;
+use futures_util::future::BoxFuture;
 use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+use crate::state::Shared;
 
 /// The blob container of uploaded column files and query results.
 pub(super) const CONTAINER: &str = "blockmodel-data";
@@ -21,8 +29,6 @@ pub(super) struct BlockModelsState {
     pub(super) jobs: HashMap<Uuid, JobRec>,
     /// How long jobs take (see `Emulator::set_blockmodel_job_delay`).
     pub(super) job_delay: Duration,
-    /// Report specifications and their results.
-    pub(super) reports: super::reports::ReportStore,
 }
 
 /// The geometry of a model.
@@ -210,6 +216,29 @@ impl VersionRec {
     }
 }
 
+/// The Arrow type of a service type name (a column's `data_type`).
+pub(super) fn arrow_type(name: &str) -> Option<DataType> {
+    use arrow_schema::TimeUnit;
+    Some(match name {
+        "Boolean" => DataType::Boolean,
+        "Int8" => DataType::Int8,
+        "Int16" => DataType::Int16,
+        "Int32" => DataType::Int32,
+        "Int64" => DataType::Int64,
+        "UInt8" => DataType::UInt8,
+        "UInt16" => DataType::UInt16,
+        "UInt32" => DataType::UInt32,
+        "UInt64" => DataType::UInt64,
+        "Float16" => DataType::Float16,
+        "Float32" => DataType::Float32,
+        "Float64" => DataType::Float64,
+        "Utf8" => DataType::Utf8,
+        "Date32" => DataType::Date32,
+        "Timestamp" => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        _ => return None,
+    })
+}
+
 /// The state of a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Status {
@@ -232,6 +261,43 @@ impl Status {
     }
 }
 
+/// A checked column change (`PATCH .../blocks`, checked by `update`).
+#[derive(Debug, Clone)]
+pub(super) struct UpdateRequest {
+    pub(super) new: Vec<(String, String, Option<String>)>,
+    pub(super) update: Vec<String>,
+    pub(super) delete: Vec<String>,
+    pub(super) rename: Vec<(String, String)>,
+    pub(super) units: Vec<(String, Option<String>)>,
+    pub(super) merge: bool,
+    pub(super) comment: String,
+}
+
+impl UpdateRequest {
+    pub(super) fn has_data(&self) -> bool {
+        !self.new.is_empty() || !self.update.is_empty()
+    }
+}
+
+/// A checked query (`POST .../blocks`, checked by `query`).
+#[derive(Debug, Clone)]
+pub(super) struct QueryRequest {
+    pub(super) version: Uuid,
+    /// Column ids, in the order asked.
+    pub(super) columns: Vec<Uuid>,
+    pub(super) bbox: Option<Area>,
+    pub(super) coordinates: bool,
+    pub(super) by_id: bool,
+    pub(super) exclude_null_rows: bool,
+}
+
+/// A bounding box: inclusive index ranges, or inclusive centroid coordinate ranges.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Area {
+    Indices([[i64; 2]; 3]),
+    Coordinates([[f64; 2]; 3]),
+}
+
 /// What a job does.
 #[derive(Debug, Clone)]
 pub(super) enum JobKind {
@@ -239,13 +305,13 @@ pub(super) enum JobKind {
     Create { comment: String },
     /// Applies column changes (with the uploaded file at `blob`, when it carries values).
     Update {
-        request: Arc<super::update::UpdateRequest>,
+        request: Arc<UpdateRequest>,
         blob: Option<String>,
         version_uuid: Uuid,
     },
     /// Answers a query into the blob `blob`.
     Query {
-        request: Arc<super::query::QueryRequest>,
+        request: Arc<QueryRequest>,
         blob: String,
     },
     /// Runs report specification `spec` on `version`, making result `result`.
@@ -272,4 +338,17 @@ pub(super) struct JobRec {
     /// The result (`Version` JSON) or the failure payload, once finished.
     pub(super) payload: Option<Value>,
     pub(super) delay: Duration,
+    /// How it runs.
+    pub(super) work: Work,
+}
+
+/// How a job runs. The handler that opens a job gives it, beside the [`JobKind`], so that
+/// the job machinery (`jobs`), below the handlers, calls into none of them.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Work {
+    /// Does the job while it is `PROCESSING`: its result payload, or its failure payload.
+    pub(super) run: fn(Arc<Shared>, JobRec) -> BoxFuture<'static, Result<Value, Value>>,
+    /// Called with the job once it is `COMPLETE` (a column change runs the reports that
+    /// run on every new version).
+    pub(super) then: Option<fn(&Arc<Shared>, Uuid)>,
 }

@@ -8,20 +8,15 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::file::{fail, read_file};
-use super::request::arrow_type;
 use crate::blockmodels::common::version_json;
 use crate::blockmodels::jobs::failure;
 use crate::blockmodels::state::{
-    BlockModelsState, ColumnRec, JobKind, JobRec, ModelRec, Touched, VersionRec,
+    BlockModelsState, ColumnRec, JobKind, JobRec, ModelRec, Touched, VersionRec, arrow_type,
 };
 use crate::state::Shared;
 
 /// Applies the column change of job `rec` (with its uploaded file) as a new version.
-pub(in crate::blockmodels) fn apply(
-    shared: &Shared,
-    rec: &JobRec,
-    file: Option<Bytes>,
-) -> Result<Value, Value> {
+pub(super) fn apply(shared: &Shared, rec: &JobRec, file: Option<Bytes>) -> Result<Value, Value> {
     let JobKind::Update {
         request,
         version_uuid,

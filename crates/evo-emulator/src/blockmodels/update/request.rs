@@ -1,57 +1,14 @@
 //! The column change a `PATCH .../blocks` asks for, checked against the latest version
-//! ([`UpdateRequest`]), and the Arrow type of each service type name.
+//! (into an [`UpdateRequest`], which the job keeps in `state`).
 
-use arrow_schema::DataType;
 use serde_json::Value;
 
-use crate::blockmodels::common::{bad_request, invalid, json_body, known_unit};
-use crate::blockmodels::models::object;
-use crate::blockmodels::state::VersionRec;
+use crate::blockmodels::common::{bad_request, invalid, json_body, known_unit, object};
+use crate::blockmodels::state::{UpdateRequest, VersionRec, arrow_type};
 use crate::http_util::ApiError;
 
 /// The geometry columns a file may carry besides value columns.
 pub(super) const GEOMETRY: &[&str] = &["i", "j", "k", "x", "y", "z"];
-
-/// A checked column change.
-#[derive(Debug, Clone)]
-pub(crate) struct UpdateRequest {
-    pub(super) new: Vec<(String, String, Option<String>)>,
-    pub(super) update: Vec<String>,
-    pub(super) delete: Vec<String>,
-    pub(super) rename: Vec<(String, String)>,
-    pub(super) units: Vec<(String, Option<String>)>,
-    pub(super) merge: bool,
-    pub(super) comment: String,
-}
-
-impl UpdateRequest {
-    pub(super) fn has_data(&self) -> bool {
-        !self.new.is_empty() || !self.update.is_empty()
-    }
-}
-
-/// The Arrow type of a service type name.
-pub(in crate::blockmodels) fn arrow_type(name: &str) -> Option<DataType> {
-    use arrow_schema::TimeUnit;
-    Some(match name {
-        "Boolean" => DataType::Boolean,
-        "Int8" => DataType::Int8,
-        "Int16" => DataType::Int16,
-        "Int32" => DataType::Int32,
-        "Int64" => DataType::Int64,
-        "UInt8" => DataType::UInt8,
-        "UInt16" => DataType::UInt16,
-        "UInt32" => DataType::UInt32,
-        "UInt64" => DataType::UInt64,
-        "Float16" => DataType::Float16,
-        "Float32" => DataType::Float32,
-        "Float64" => DataType::Float64,
-        "Utf8" => DataType::Utf8,
-        "Date32" => DataType::Date32,
-        "Timestamp" => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-        _ => return None,
-    })
-}
 
 fn strings(v: Option<&Value>, what: &str) -> Result<Vec<String>, ApiError> {
     v.and_then(Value::as_array)
