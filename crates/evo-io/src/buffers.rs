@@ -1,5 +1,6 @@
-//! Range buffers a download reuses: each range is read into a buffer that an earlier range of
-//! the same download gave back, so the download's memory is faulted in once.
+//! Block buffers a transfer reuses: each block (or range) is read into a buffer that an
+//! earlier one of the same transfer gave back, so the transfer keeps about as many buffers as
+//! it has blocks in flight, and its memory is faulted in once.
 //!
 //! A fresh buffer of a few MiB comes from the OS (the allocator maps large blocks and gives
 //! them back on free), and every page of it is faulted in and zeroed by the kernel again; on a
@@ -26,17 +27,10 @@ impl BufferPool {
         }
     }
 
-    /// An empty buffer that holds `len` bytes without growing: a kept one when there is one.
-    pub(crate) fn take(&self, len: usize) -> BytesMut {
-        let kept = self.lock().pop();
-        match kept {
-            Some(mut buffer) => {
-                buffer.clear();
-                buffer.reserve(len);
-                buffer
-            }
-            None => BytesMut::with_capacity(len),
-        }
+    /// A kept buffer (with the bytes of its last use: callers overwrite or clear them), or a
+    /// new empty one.
+    pub(crate) fn take(&self) -> BytesMut {
+        self.lock().pop().unwrap_or_default()
     }
 
     /// Keeps the buffer behind `data` for another range, when nothing else still holds it
@@ -63,13 +57,14 @@ mod tests {
     #[test]
     fn a_given_back_buffer_is_reused_and_a_shared_one_is_not() {
         let pool = BufferPool::new(1);
-        let mut first = pool.take(1 << 20);
+        let mut first = pool.take();
+        first.reserve(1 << 20);
         first.extend_from_slice(&[7; 1000]);
         let address = first.as_ptr();
         let data = first.freeze();
         let shared = data.clone();
         pool.give_back(data);
-        let second = pool.take(1 << 20);
+        let second = pool.take();
         assert_ne!(
             second.as_ptr(),
             address,
@@ -77,9 +72,9 @@ mod tests {
         );
         drop(second);
         pool.give_back(shared);
-        let third = pool.take(1 << 20);
+        let third = pool.take();
         assert_eq!(third.as_ptr(), address, "the given-back buffer is reused");
-        assert!(third.is_empty());
+        assert_eq!(third.len(), 1000, "with the bytes of its last use");
         assert!(third.capacity() >= 1 << 20);
         // Full pool: a second buffer given back is dropped.
         pool.give_back(third.freeze());

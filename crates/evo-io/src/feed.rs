@@ -8,6 +8,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use crate::buffers::BufferPool;
 use crate::error::{BlockRef, Error, Step, join_error};
 use crate::state::source_fingerprint;
 
@@ -91,7 +92,8 @@ impl Feed {
                 let file = file.clone();
                 let mut buf = pool.map(BufferPool::take).unwrap_or_default();
                 let read = tokio::task::spawn_blocking(move || -> std::io::Result<Bytes> {
-                    buf.clear();
+                    // A reused buffer is read over, not zeroed first: only bytes it never
+                    // held are.
                     buf.resize(block.len as usize, 0);
                     crate::positional::read_exact_at(&file, &mut buf, block.offset)?;
                     Ok(buf.freeze())
@@ -110,40 +112,6 @@ impl Feed {
                     )
                     .with_block(block)
                 })
-            }
-        }
-    }
-}
-
-/// Block buffers reused from block to block, so a transfer keeps `concurrency` buffers instead
-/// of allocating (and fragmenting the heap with) one per block.
-pub(crate) struct BufferPool {
-    free: std::sync::Mutex<Vec<BytesMut>>,
-    keep: usize,
-}
-
-impl BufferPool {
-    pub(crate) fn new(keep: usize) -> Self {
-        BufferPool {
-            free: std::sync::Mutex::new(Vec::new()),
-            keep,
-        }
-    }
-
-    pub(crate) fn take(&self) -> BytesMut {
-        self.free
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pop()
-            .unwrap_or_default()
-    }
-
-    /// Takes a buffer back once nothing else refers to it (the request and the hash are done).
-    pub(crate) fn give(&self, data: Bytes) {
-        if let Ok(buf) = data.try_into_mut() {
-            let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
-            if free.len() < self.keep {
-                free.push(buf);
             }
         }
     }

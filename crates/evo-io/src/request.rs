@@ -167,7 +167,7 @@ impl Wire<'_> {
 
     /// [`read_exact`](Self::read_exact) for a block's data, counted in the progress as it
     /// arrives (a retried block only counts bytes beyond what its earlier attempts counted),
-    /// into `buf` (an empty buffer, see [`BufferPool`](crate::buffers::BufferPool)).
+    /// into `buf` (a reused one, see [`BufferPool`](crate::buffers::BufferPool)).
     pub(crate) async fn read_counted(
         &self,
         body: Body,
@@ -179,7 +179,8 @@ impl Wire<'_> {
         self.read_into(body, len, Some(credit), step, buf).await
     }
 
-    /// Reads a body of exactly `len` bytes into `buf` (empty), grown once to `len`.
+    /// Reads a body of exactly `len` bytes into `buf` (its old bytes dropped), grown once to
+    /// `len`.
     async fn read_into(
         &self,
         body: Body,
@@ -189,6 +190,7 @@ impl Wire<'_> {
         mut buf: BytesMut,
     ) -> Result<Bytes, Failure> {
         let mut stream = body.into_stream();
+        buf.clear();
         buf.reserve(len as usize);
         while let Some(chunk) = stream.next().await {
             let chunk =

@@ -96,7 +96,7 @@ impl Job {
                             ),
                         ));
                     }
-                    let buffer = buffers.take(block.len as usize);
+                    let buffer = buffers.take();
                     wire.read_counted(
                         response.into_body(),
                         block.len,

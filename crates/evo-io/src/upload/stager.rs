@@ -13,12 +13,12 @@ use super::report::UploadReport;
 use super::requests::{bad_request, expect_success, mismatch_is_transient};
 use super::resume::Staged;
 use crate::blocks::block_id_param;
+use crate::buffers::BufferPool;
 use crate::concurrency::{Gate, Slot, Tuning};
 use crate::crc64::{self, Pieces};
 use crate::digest::{BlobDigest, md5_of};
 use crate::dual_md5::Md5;
 use crate::error::{BlockRef, Error, ErrorKind, Step, join_error};
-use crate::feed::BufferPool;
 use crate::integrity::{BlockCheck, Integrity};
 use crate::progress::BlockCredit;
 use crate::request::Wire;
@@ -145,7 +145,7 @@ impl<'w, 'a> Stager<'w, 'a> {
                     if let Some(w) = writer {
                         w.mark_with_crc(block.index, crc).await;
                     }
-                    self.pool.give(data);
+                    self.pool.give_back(data);
                     Ok::<_, Error>(block)
                 }
                 .boxed()
