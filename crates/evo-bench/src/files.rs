@@ -187,8 +187,9 @@ fn run(bench: &PythonBench<'_>, settings: &Settings) -> Result<(), String> {
             .map_or(0, |b| b * 8 / 1_000_000)
     );
     println!(
-        "  rust  : evo_files::FilesClient defaults on evo_hyper::HyperTransport defaults + the emulator's CA (evo-io: blocks of at most {} MiB, 8 in flight at first, adaptive up to {} within {} MiB)",
+        "  rust  : evo_files::FilesClient defaults on evo_hyper::HyperTransport defaults + the emulator's CA (evo-io: blocks of at most {} MiB, {} in flight at first, adaptive up to {} within {} MiB)",
         evo_io::DEFAULT_BLOCK_SIZE >> 20,
+        evo_io::DEFAULT_CONCURRENCY,
         evo_io::DEFAULT_MAX_CONCURRENCY,
         evo_io::DEFAULT_MEMORY_BUDGET >> 20
     );

@@ -170,7 +170,7 @@ impl BlobClient {
     ///
     /// let client = BlobClient::new(transport.clone());
     /// assert_eq!(client.memory_budget(), DEFAULT_MEMORY_BUDGET);
-    /// assert_eq!((client.concurrency(), client.max_concurrency(), client.adaptive()), (8, 32, true));
+    /// assert_eq!((client.concurrency(), client.max_concurrency(), client.adaptive()), (16, 32, true));
     /// let fixed = BlobClient::builder(transport).concurrency(6).adaptive(false).build();
     /// assert_eq!((fixed.concurrency(), fixed.adaptive()), (6, false));
     /// ```
@@ -258,7 +258,8 @@ impl BlobClientBuilder {
         self
     }
 
-    /// How many blocks are in flight when a transfer starts (default 8, at least 1): all the
+    /// How many blocks are in flight when a transfer starts (default
+    /// [`DEFAULT_CONCURRENCY`](crate::DEFAULT_CONCURRENCY), 16; at least 1): all the
     /// time with [`adaptive(false)`](Self::adaptive); the starting level of adaptive
     /// concurrency otherwise (at most [`max_concurrency`](Self::max_concurrency)).
     pub fn concurrency(mut self, blocks: usize) -> Self {

@@ -72,6 +72,13 @@ mod gate;
 pub(crate) use controller::{Controller, Sample};
 pub(crate) use gate::{Gate, Slot};
 
+/// The default [`concurrency`](crate::BlobClientBuilder::concurrency): 16 blocks in flight when
+/// a transfer starts. Measured with the files benchmark's WAN profile (40 ms per request,
+/// 100 Mbit/s per connection), starting at 8 left a 256 MiB transfer climbing for much of
+/// its time (2.9x Python's throughput); starting at 16 moved it at 3.4x, with no loss on
+/// loopback.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
 /// The default [`max_concurrency`](crate::BlobClientBuilder::max_concurrency): 32 blocks in
 /// flight at most.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 32;

@@ -30,7 +30,7 @@
 //!   partial file, never mixing two versions of a blob, and read the ranges they kept once to
 //!   checksum them.
 //! - **Adaptive concurrency**: a transfer starts at
-//!   [`concurrency`](BlobClientBuilder::concurrency) blocks in flight (8) and doubles that while
+//!   [`concurrency`](BlobClientBuilder::concurrency) blocks in flight (16) and doubles that while
 //!   each doubling raises the measured throughput by at least 10%, up to
 //!   [`max_concurrency`](BlobClientBuilder::max_concurrency) (32); it goes back to the best
 //!   level when a doubling brings less or requests must be retried
@@ -130,7 +130,9 @@ pub use blocks::{
 };
 pub use cache::CachedDownload;
 pub use client::{BlobClient, BlobClientBuilder};
-pub use concurrency::{ConcurrencyReport, DEFAULT_MAX_CONCURRENCY, DEFAULT_MEMORY_BUDGET};
+pub use concurrency::{
+    ConcurrencyReport, DEFAULT_CONCURRENCY, DEFAULT_MAX_CONCURRENCY, DEFAULT_MEMORY_BUDGET,
+};
 pub use digest::BlobDigest;
 pub use download::{Destination, Download, DownloadReport};
 pub use error::{BlockRef, Committed, Error, ErrorKind, Step};

@@ -45,7 +45,7 @@ impl Default for Config {
         Config {
             block_size: DEFAULT_BLOCK_SIZE,
             single_put_max: DEFAULT_BLOCK_SIZE,
-            concurrency: 8,
+            concurrency: crate::DEFAULT_CONCURRENCY,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             adaptive: true,
             memory_budget: None,
