@@ -33,13 +33,12 @@ pub(super) enum Source {
 impl Source {
     fn array(&self, m: &ModelRec, rot: &[[f64; 3]; 3], blocks: &[u32]) -> Result<ArrayRef, String> {
         let (n, _) = m.geometry.parents();
-        let ijk = |b: u32| [b % n[0], (b / n[0]) % n[1], b / (n[0] * n[1])];
         Ok(match self {
             Source::Index(axis) => Arc::new(UInt32Array::from_iter_values(
-                blocks.iter().map(|b| ijk(*b)[*axis]),
+                ijk_of(blocks, n).map(|ijk| ijk[*axis]),
             )),
             Source::Centroid(axis) => Arc::new(Float64Array::from_iter_values(
-                blocks.iter().map(|b| m.centroid(rot, ijk(*b))[*axis]),
+                ijk_of(blocks, n).map(|ijk| m.centroid(rot, ijk)[*axis]),
             )),
             Source::Values(values) => match contiguous(blocks) {
                 // A run of consecutive blocks (a whole model, a slab): a view, no copy.
@@ -52,6 +51,30 @@ impl Source {
             },
         })
     }
+}
+
+/// The (i, j, k) of each of `blocks` (sorted block numbers of a model of `n` parent blocks,
+/// i fastest): the next block of a run is the last one's neighbour along i (with carry), so
+/// divisions are only needed where the run breaks (a selection is mostly runs along i; a
+/// million rows cost a few milliseconds instead of three divisions each).
+fn ijk_of(blocks: &[u32], n: [u32; 3]) -> impl Iterator<Item = [u32; 3]> + '_ {
+    let mut last: Option<(u32, [u32; 3])> = None;
+    blocks.iter().map(move |&b| {
+        let ijk = match last {
+            Some((before, [i, j, k])) if before.checked_add(1) == Some(b) => {
+                if i + 1 < n[0] {
+                    [i + 1, j, k]
+                } else if j + 1 < n[1] {
+                    [0, j + 1, k]
+                } else {
+                    [0, 0, k + 1]
+                }
+            }
+            _ => [b % n[0], (b / n[0]) % n[1], b / (n[0] * n[1])],
+        };
+        last = Some((b, ijk));
+        ijk
+    })
 }
 
 /// The first block of `blocks` when they are consecutive (they are sorted and distinct).
@@ -247,6 +270,24 @@ mod tests {
             deleted: false,
             versions: Vec::new(),
         }
+    }
+
+    /// Walking runs gives what dividing each block number gives, across row, slab and
+    /// gap boundaries.
+    #[test]
+    fn ijk_by_runs_equals_ijk_by_division() {
+        let n = [4, 3, 5];
+        let blocks: Vec<u32> = (0..60)
+            .filter(|b| b % 7 != 3 && !(20..26).contains(b))
+            .collect();
+        let walked: Vec<[u32; 3]> = ijk_of(&blocks, n).collect();
+        let divided: Vec<[u32; 3]> = blocks
+            .iter()
+            .map(|&b| [b % 4, (b / 4) % 3, b / 12])
+            .collect();
+        assert_eq!(walked, divided);
+        let all: Vec<u32> = (0..60).collect();
+        assert_eq!(ijk_of(&all, n).last(), Some([3, 2, 4]));
     }
 
     /// Row groups of 7 rows, a gap in the blocks (a box), a whole model (a slice): every
