@@ -1,7 +1,8 @@
 //! A query's result file: the selected blocks' geometry and value columns as Parquet, each
 //! column of a row group encoded on a thread of its own, the file hashed as it is written.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
 use arrow_array::{Array as _, ArrayRef, Float64Array, UInt32Array};
 use arrow_schema::Schema;
@@ -84,11 +85,13 @@ fn contiguous(blocks: &[u32]) -> Option<usize> {
 }
 
 /// Writes the result file: `schema`'s columns taken from `sources` for `blocks`, in row groups
-/// of `group_rows`, each column of a row group built and encoded on a thread of its own
-/// (a query job is the whole of a query's wait, so it uses every core). Block indices are
-/// delta-encoded (they grow by one along a row); dictionaries are kept small, so a column of
-/// few distinct values (domains, coordinates) is dictionary-encoded and one of many (a
-/// continuous grade) gives up on its dictionary early; statistics are kept per column chunk.
+/// of `group_rows`. Every column of every row group is its own encoding task, taken in file
+/// order by one worker per core (a query job is the whole of a query's wait, so it uses every
+/// core, and a row group's slowest column does not leave the others idle); a row group is
+/// appended as soon as its columns are in. Block indices are delta-encoded (they grow by one
+/// along a row); dictionaries are kept small, so a column of few distinct values (domains,
+/// coordinates) is dictionary-encoded and one of many (a continuous grade) gives up on its
+/// dictionary early; statistics are kept per column chunk.
 pub(super) fn write_result(
     m: &ModelRec,
     schema: Arc<Schema>,
@@ -113,45 +116,76 @@ pub(super) fn write_result(
         .map_err(|e| e.to_string())?;
     let (mut file, factory) = writer.into_serialized_writer().map_err(|e| e.to_string())?;
     let rot = m.rotation_matrix();
-    for (group, rows) in blocks.chunks(group_rows).enumerate() {
+    let groups: Vec<&[u32]> = blocks.chunks(group_rows).collect();
+    let mut tasks = VecDeque::new();
+    for g in 0..groups.len() {
         let writers = factory
-            .create_column_writers(group)
+            .create_column_writers(g)
             .map_err(|e| e.to_string())?;
-        let chunks = std::thread::scope(|scope| {
-            let encoders: Vec<_> = writers
-                .into_iter()
-                .zip(sources)
-                .zip(schema.fields().iter())
-                .map(|((mut writer, source), field)| {
-                    let rot = &rot;
-                    scope.spawn(move || -> Result<_, String> {
-                        let array = source.array(m, rot, rows)?;
-                        for leaf in compute_leaves(field, &array).map_err(|e| e.to_string())? {
+        tasks.extend(writers.into_iter().enumerate().map(|(c, w)| (g, c, w)));
+    }
+    let tasks = Mutex::new(tasks);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    std::thread::scope(|scope| {
+        let (done, finished) = std::sync::mpsc::channel();
+        for _ in 0..workers {
+            let (done, tasks, groups, rot, schema) = (done.clone(), &tasks, &groups, &rot, &schema);
+            scope.spawn(move || {
+                // A task's mutex is only held to pop; a panicking holder leaves the queue whole.
+                let next = || tasks.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                while let Some((g, c, mut writer)) = next() {
+                    let encode = || -> Result<_, String> {
+                        let array = sources[c].array(m, rot, groups[g])?;
+                        let leaves = compute_leaves(schema.field(c), &array);
+                        for leaf in leaves.map_err(|e| e.to_string())? {
                             writer.write(&leaf).map_err(|e| e.to_string())?;
                         }
                         writer.close().map_err(|e| e.to_string())
-                    })
-                })
-                .collect();
-            encoders
-                .into_iter()
-                .map(|encoder| {
-                    encoder
-                        .join()
-                        .unwrap_or_else(|_| Err("a column encoder panicked".to_owned()))
-                })
-                .collect::<Result<Vec<_>, String>>()
-        })?;
-        let mut row_group = file.next_row_group().map_err(|e| e.to_string())?;
-        for chunk in chunks {
-            chunk
-                .append_to_row_group(&mut row_group)
-                .map_err(|e| e.to_string())?;
+                    };
+                    let encoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(encode))
+                        .unwrap_or_else(|_| Err("a column encoder panicked".to_owned()));
+                    if done.send((g, c, encoded)).is_err() {
+                        break;
+                    }
+                }
+            });
         }
-        row_group.close().map_err(|e| e.to_string())?;
-        file.flush().map_err(|e| e.to_string())?;
-        file.inner_mut().cut();
-    }
+        drop(done);
+        let mut chunks: Vec<Vec<Option<_>>> = groups
+            .iter()
+            .map(|_| (0..sources.len()).map(|_| None).collect())
+            .collect();
+        let mut next_group = 0;
+        let mut outcome = Ok(());
+        for (g, c, encoded) in finished {
+            match encoded {
+                Ok(chunk) => chunks[g][c] = Some(chunk),
+                Err(e) => {
+                    // Stop the workers at their next task.
+                    tasks.lock().unwrap_or_else(|p| p.into_inner()).clear();
+                    outcome = Err(e);
+                    break;
+                }
+            }
+            while next_group < groups.len() && chunks[next_group].iter().all(Option::is_some) {
+                let mut row_group = file.next_row_group().map_err(|e| e.to_string())?;
+                for chunk in chunks[next_group].iter_mut().filter_map(Option::take) {
+                    chunk
+                        .append_to_row_group(&mut row_group)
+                        .map_err(|e| e.to_string())?;
+                }
+                row_group.close().map_err(|e| e.to_string())?;
+                file.flush().map_err(|e| e.to_string())?;
+                file.inner_mut().cut();
+                next_group += 1;
+            }
+        }
+        outcome?;
+        if next_group < groups.len() {
+            return Err("a column encoder stopped before its row group was done".to_owned());
+        }
+        Ok(())
+    })?;
     let sink = file.into_inner().map_err(|e| e.to_string())?;
     Ok(sink.finish())
 }
