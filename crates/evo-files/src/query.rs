@@ -4,7 +4,7 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use evo_core::listing::{QueryPairs, check_page_size, check_time_filters};
+use evo_core::listing::{AuditFilters, QueryPairs, check_page_size};
 
 use crate::error::Error;
 pub use evo_core::{TimeFilter, TimeOp};
@@ -52,12 +52,7 @@ pub struct ListFilesQuery {
     pub(crate) offset: u64,
     pub(crate) deleted: bool,
     pub(crate) file_name: Option<String>,
-    pub(crate) authors: Vec<Uuid>,
-    pub(crate) modified_by: Vec<Uuid>,
-    pub(crate) deleted_by: Vec<Uuid>,
-    pub(crate) created_at: Vec<TimeFilter>,
-    pub(crate) modified_at: Vec<TimeFilter>,
-    pub(crate) deleted_at: Vec<TimeFilter>,
+    pub(crate) audit: AuditFilters,
     pub(crate) order_by: Vec<OrderBy>,
 }
 
@@ -88,32 +83,32 @@ impl ListFilesQuery {
     }
     /// Files created by `user` (may be given several times).
     pub fn author(mut self, user: Uuid) -> Self {
-        self.authors.push(user);
+        self.audit.created_by(user);
         self
     }
     /// Files last modified by `user` (may be given several times).
     pub fn modified_by(mut self, user: Uuid) -> Self {
-        self.modified_by.push(user);
+        self.audit.modified_by(user);
         self
     }
     /// Files deleted by `user` (may be given several times).
     pub fn deleted_by(mut self, user: Uuid) -> Self {
-        self.deleted_by.push(user);
+        self.audit.deleted_by(user);
         self
     }
     /// A filter on the creation time (at most two).
     pub fn created(mut self, filter: TimeFilter) -> Self {
-        self.created_at.push(filter);
+        self.audit.created_at(filter);
         self
     }
     /// A filter on the modification time (at most two).
     pub fn modified(mut self, filter: TimeFilter) -> Self {
-        self.modified_at.push(filter);
+        self.audit.modified_at(filter);
         self
     }
     /// A filter on the deletion time (at most two).
     pub fn deleted_time(mut self, filter: TimeFilter) -> Self {
-        self.deleted_at.push(filter);
+        self.audit.deleted_at(filter);
         self
     }
     /// An ordering key; keys apply in the order given.
@@ -141,9 +136,7 @@ impl ListFilesQuery {
                 )));
             }
         }
-        check_time_filters("created_at", &self.created_at)?;
-        check_time_filters("modified_at", &self.modified_at)?;
-        check_time_filters("deleted_at", &self.deleted_at)?;
+        self.audit.check()?;
         Ok(())
     }
 
@@ -154,12 +147,7 @@ impl ListFilesQuery {
         pairs.push("offset", self.offset);
         pairs.push("deleted", self.deleted);
         pairs.push_opt("file_name", self.file_name.as_ref());
-        pairs.push_each("author", &self.authors);
-        pairs.push_each("created_at", &self.created_at);
-        pairs.push_each("modified_at", &self.modified_at);
-        pairs.push_each("deleted_at", &self.deleted_at);
-        pairs.push_each("modified_by", &self.modified_by);
-        pairs.push_each("deleted_by", &self.deleted_by);
+        self.audit.push_pairs(&mut pairs, "author");
         pairs.push_order_by(&self.order_by);
         pairs.into_vec()
     }

@@ -4,7 +4,7 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use evo_core::listing::{QueryPairs, check_page_size, check_time_filters};
+use evo_core::listing::{AuditFilters, QueryPairs, check_page_size};
 
 use crate::error::Error;
 pub use evo_core::{TimeFilter, TimeOp};
@@ -70,12 +70,7 @@ pub struct ListObjectsQuery {
     pub(crate) deleted: Option<bool>,
     pub(crate) order_by: Vec<OrderBy>,
     pub(crate) authors: Vec<Uuid>,
-    pub(crate) created_by: Vec<Uuid>,
-    pub(crate) modified_by: Vec<Uuid>,
-    pub(crate) deleted_by: Vec<Uuid>,
-    pub(crate) created_at: Vec<TimeFilter>,
-    pub(crate) modified_at: Vec<TimeFilter>,
-    pub(crate) deleted_at: Vec<TimeFilter>,
+    pub(crate) audit: AuditFilters,
     pub(crate) object_name: Vec<String>,
     pub(crate) schema_id: Vec<String>,
     pub(crate) geojson_bounding_box: Vec<String>,
@@ -114,32 +109,32 @@ impl ListObjectsQuery {
     }
     /// Objects created by `user` (repeatable: any of them).
     pub fn created_by(mut self, user: Uuid) -> Self {
-        self.created_by.push(user);
+        self.audit.created_by(user);
         self
     }
     /// Objects last modified by `user` (repeatable).
     pub fn modified_by(mut self, user: Uuid) -> Self {
-        self.modified_by.push(user);
+        self.audit.modified_by(user);
         self
     }
     /// Objects deleted by `user` (repeatable).
     pub fn deleted_by(mut self, user: Uuid) -> Self {
-        self.deleted_by.push(user);
+        self.audit.deleted_by(user);
         self
     }
     /// A filter on the creation time (at most two: a range).
     pub fn created(mut self, filter: TimeFilter) -> Self {
-        self.created_at.push(filter);
+        self.audit.created_at(filter);
         self
     }
     /// A filter on the last modification time (at most two).
     pub fn modified(mut self, filter: TimeFilter) -> Self {
-        self.modified_at.push(filter);
+        self.audit.modified_at(filter);
         self
     }
     /// A filter on the deletion time (at most two).
     pub fn deleted_time(mut self, filter: TimeFilter) -> Self {
-        self.deleted_at.push(filter);
+        self.audit.deleted_at(filter);
         self
     }
     /// A name filter (repeatable). Without an operator the service matches a case-sensitive
@@ -168,9 +163,7 @@ impl ListObjectsQuery {
     pub(crate) fn validate(&self) -> Result<(), Error> {
         let invalid = |message: String| Error::Service(evo_core::Error::invalid_request(message));
         check_page_size(self.limit, MAX_PAGE_SIZE)?;
-        check_time_filters("created_at", &self.created_at)?;
-        check_time_filters("modified_at", &self.modified_at)?;
-        check_time_filters("deleted_at", &self.deleted_at)?;
+        self.audit.check()?;
         for text in self
             .object_name
             .iter()
@@ -208,12 +201,7 @@ impl ListObjectsQuery {
         if !org {
             pairs.push_each("author", &self.authors);
         }
-        pairs.push_each("created_by", &self.created_by);
-        pairs.push_each("modified_by", &self.modified_by);
-        pairs.push_each("deleted_by", &self.deleted_by);
-        pairs.push_each("created_at", &self.created_at);
-        pairs.push_each("modified_at", &self.modified_at);
-        pairs.push_each("deleted_at", &self.deleted_at);
+        self.audit.push_pairs(&mut pairs, "created_by");
         pairs.push_each("object_name", &self.object_name);
         pairs.push_each("schema_id", &self.schema_id);
         pairs.push_each("geojson_bounding_box", &self.geojson_bounding_box);

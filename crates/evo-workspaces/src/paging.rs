@@ -13,7 +13,8 @@ use serde::de::DeserializeOwned;
 pub use evo_core::Page;
 
 /// Streams every item: `first` fetches the first page, then each `next` link is fetched with
-/// `connector` and decoded as `P`, split into items and the next link by `split`.
+/// `connector` and decoded as `P`; every page, the first included, is split into items and the
+/// next link by `split`.
 ///
 /// Guards against misbehaving servers: a link that is not a URL, a link seen before (a loop),
 /// or an empty page that still has a next link ends the stream with an error.
@@ -25,7 +26,7 @@ pub(crate) fn follow_links<F, P, T>(
     split: fn(P) -> (Vec<T>, Option<String>),
 ) -> impl Stream<Item = Result<T, Error>> + 'static
 where
-    F: Future<Output = Result<(Vec<T>, Option<String>), Error>> + 'static,
+    F: Future<Output = Result<P, Error>> + 'static,
     P: DeserializeOwned + 'static,
     T: 'static,
 {
@@ -56,7 +57,7 @@ where
                 let (items, next) = match std::mem::replace(&mut state.next, Next::Done) {
                     Next::Done => return Ok(None),
                     Next::Fail(error) => return Err(error),
-                    Next::First(fetch) => fetch.await?,
+                    Next::First(fetch) => split(fetch.await?),
                     Next::Link(link) => {
                         let url = parse_link(&link)?;
                         let page: P = connector.request_url(Method::GET, url).send_json().await?;

@@ -64,10 +64,7 @@ impl WorkspacesClient {
         };
         let connector = self.connector.clone();
         let org_id = self.org_id;
-        let first = async move {
-            let r = ep::list_instance_users(&connector, org_id, &params).await?;
-            Ok((r.results, r.links.next))
-        };
+        let first = async move { ep::list_instance_users(&connector, org_id, &params).await };
         follow_links(
             self.connector.clone(),
             first,
@@ -201,10 +198,8 @@ impl WorkspacesClient {
         };
         let connector = self.connector.clone();
         let org_id = self.org_id;
-        let first = async move {
-            let r = ep::list_instance_user_invitations(&connector, org_id, &params).await?;
-            Ok((r.results, r.links.next))
-        };
+        let first =
+            async move { ep::list_instance_user_invitations(&connector, org_id, &params).await };
         follow_links(
             self.connector.clone(),
             first,

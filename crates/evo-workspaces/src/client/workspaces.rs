@@ -88,10 +88,7 @@ impl WorkspacesClient {
         params.limit = params.limit.or(Some(DEFAULT_PAGE_SIZE as i64));
         let connector = self.connector.clone();
         let org_id = self.org_id;
-        let first = async move {
-            let r = ep::list_workspaces(&connector, org_id, &params).await?;
-            Ok((r.results, r.links.next))
-        };
+        let first = async move { ep::list_workspaces(&connector, org_id, &params).await };
         follow_links(
             self.connector.clone(),
             first,
@@ -170,10 +167,7 @@ impl WorkspacesClient {
         params.limit = params.limit.or(Some(DEFAULT_PAGE_SIZE as i64));
         let connector = self.connector.clone();
         let org_id = self.org_id;
-        let first = async move {
-            let r = ep::list_workspaces_summary(&connector, org_id, &params).await?;
-            Ok((r.results, r.links.next))
-        };
+        let first = async move { ep::list_workspaces_summary(&connector, org_id, &params).await };
         follow_links(
             self.connector.clone(),
             first,
