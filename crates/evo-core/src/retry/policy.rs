@@ -118,10 +118,7 @@ impl RetryPolicy {
         error: &Error,
         may_resend: bool,
     ) -> Option<Duration> {
-        if !may_resend || !error.is_retryable() {
-            return None;
-        }
-        let server_asked = error.as_api().and_then(|api| api.retry_after());
+        let server_asked = worth_retrying(error, may_resend)?;
         self.delay_after(attempt, elapsed, server_asked)
     }
 
@@ -162,6 +159,13 @@ pub fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duratio
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// `Some` when a request that ended with `error` is worth trying again (the request may be
+/// sent again and the error is transient), holding the wait the server asked for
+/// (`Retry-After`), if any.
+pub(crate) fn worth_retrying(error: &Error, may_resend: bool) -> Option<Option<Duration>> {
+    (may_resend && error.is_retryable()).then(|| error.as_api().and_then(|api| api.retry_after()))
 }
 
 #[cfg(test)]

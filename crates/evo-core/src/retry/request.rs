@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::policy::RetryPolicy;
+use super::policy::{RetryPolicy, worth_retrying};
 use crate::error::{Error, TransportErrorKind};
 
 impl RetryPolicy {
@@ -52,10 +52,7 @@ impl<'p> RequestRetries<'p> {
         error: &Error,
         may_resend: bool,
     ) -> Option<Duration> {
-        if !may_resend || !error.is_retryable() {
-            return None;
-        }
-        let server_asked = error.as_api().and_then(|api| api.retry_after());
+        let server_asked = worth_retrying(error, may_resend)?;
         let timed_out = error
             .as_transport()
             .is_some_and(|t| t.kind() == TransportErrorKind::Timeout);
