@@ -22,7 +22,7 @@ use super::common::{
     respond, system_columns,
 };
 use super::jobs::{failure, job_url, new_job, spawn_job};
-use super::result_file::{ROW_GROUP_ROWS, Source, write_result};
+use super::result_file::{LAYOUT, Source, write_result};
 use super::state::{
     Area, BlockModelsState, CONTAINER, Geometry, JobKind, JobRec, ModelRec, QueryRequest,
     VersionRec, Work, arrow_type,
@@ -337,14 +337,8 @@ fn run(shared: &Shared, rec: &JobRec) -> Result<(Vec<Bytes>, [u8; 16]), Value> {
             .into_iter()
             .map(|(_, values)| Source::Values(values)),
     );
-    write_result(
-        &m,
-        Arc::new(Schema::new(fields)),
-        &sources,
-        &blocks,
-        ROW_GROUP_ROWS,
-    )
-    .map_err(|e| fail(e.to_string()))
+    write_result(&m, Arc::new(Schema::new(fields)), &sources, &blocks, LAYOUT)
+        .map_err(|e| fail(e.to_string()))
 }
 
 /// `POST .../versions/{version}/delta`: the versions after `version` (up to

@@ -15,8 +15,20 @@ use parquet::schema::types::ColumnPath;
 
 use super::state::ModelRec;
 
-/// Rows per row group of a result file.
-pub(super) const ROW_GROUP_ROWS: usize = 1024 * 1024;
+/// How a result file is cut: rows per row group, and rows handed to a column writer at a time
+/// (a row group is written in such slices: the arrays built and the levels computed for one
+/// slice are memory the next one reuses, not fresh pages the kernel must zero).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Layout {
+    pub(super) group_rows: usize,
+    pub(super) write_rows: usize,
+}
+
+/// The layout of every result file: row groups of 1 Mi rows written 64 Ki rows at a time.
+pub(super) const LAYOUT: Layout = Layout {
+    group_rows: 1024 * 1024,
+    write_rows: 64 * 1024,
+};
 
 /// The largest dictionary of a result column chunk (8,192 float64 values).
 const DICTIONARY_BYTES: usize = 64 * 1024;
@@ -84,8 +96,8 @@ fn contiguous(blocks: &[u32]) -> Option<usize> {
     ((last - first) as usize == blocks.len() - 1).then_some(first as usize)
 }
 
-/// Writes the result file: `schema`'s columns taken from `sources` for `blocks`, in row groups
-/// of `group_rows`. Every column of every row group is its own encoding task, taken in file
+/// Writes the result file: `schema`'s columns taken from `sources` for `blocks`, cut as
+/// `layout` says. Every column of every row group is its own encoding task, taken in file
 /// order by one worker per core (a query job is the whole of a query's wait, so it uses every
 /// core, and a row group's slowest column does not leave the others idle); a row group is
 /// appended as soon as its columns are in. Block indices are delta-encoded (they grow by one
@@ -97,8 +109,9 @@ pub(super) fn write_result(
     schema: Arc<Schema>,
     sources: &[Source],
     blocks: &[u32],
-    group_rows: usize,
+    layout: Layout,
 ) -> Result<(Vec<Bytes>, [u8; 16]), String> {
+    let group_rows = layout.group_rows.max(1);
     let mut props = WriterProperties::builder()
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_dictionary_page_size_limit(DICTIONARY_BYTES);
@@ -135,10 +148,12 @@ pub(super) fn write_result(
                 let next = || tasks.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
                 while let Some((g, c, mut writer)) = next() {
                     let encode = || -> Result<_, String> {
-                        let array = sources[c].array(m, rot, groups[g])?;
-                        let leaves = compute_leaves(schema.field(c), &array);
-                        for leaf in leaves.map_err(|e| e.to_string())? {
-                            writer.write(&leaf).map_err(|e| e.to_string())?;
+                        for part in groups[g].chunks(layout.write_rows.max(1)) {
+                            let array = sources[c].array(m, rot, part)?;
+                            let leaves = compute_leaves(schema.field(c), &array);
+                            for leaf in leaves.map_err(|e| e.to_string())? {
+                                writer.write(&leaf).map_err(|e| e.to_string())?;
+                            }
                         }
                         writer.close().map_err(|e| e.to_string())
                     };
@@ -324,7 +339,7 @@ mod tests {
         assert_eq!(ijk_of(&all, n).last(), Some([3, 2, 4]));
     }
 
-    /// Row groups of 7 rows, a gap in the blocks (a box), a whole model (a slice): every
+    /// Row groups of 7 rows written 3 at a time, a gap in the blocks (a box), a whole model (a slice): every
     /// row comes back in order with its indices, centroid and value, whatever the group.
     #[test]
     fn results_in_many_row_groups_keep_every_row_in_order() {
@@ -351,7 +366,12 @@ mod tests {
         let whole = select(&m, None);
         assert_eq!(contiguous(&whole), Some(0));
         for blocks in [boxed, whole] {
-            let (segments, md5) = write_result(&m, schema.clone(), &sources, &blocks, 7).unwrap();
+            let layout = Layout {
+                group_rows: 7,
+                write_rows: 3,
+            };
+            let (segments, md5) =
+                write_result(&m, schema.clone(), &sources, &blocks, layout).unwrap();
             let bytes = Bytes::from(segments.concat());
             use md5::Digest as _;
             assert_eq!(
