@@ -4,8 +4,8 @@
 //!
 //! A fresh buffer of a few MiB comes from the OS (the allocator maps large blocks and gives
 //! them back on free), and every page of it is faulted in and zeroed by the kernel again; on a
-//! virtual machine each such page may also cost the host a fault. Measured on the files
-//! benchmark's 2-core VM, that was a large part of a download's client CPU.
+//! virtual machine each such page may also cost the host a fault (on the files benchmark's
+//! 2-core VM, faulting in fresh memory cost about 0.7 ms per MiB).
 
 use std::sync::Mutex;
 
