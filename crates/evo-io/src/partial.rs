@@ -120,7 +120,6 @@ pub(crate) fn truncate(file: &std::fs::File, path: &Path, len: u64) -> Result<()
 /// caller does; writers waiting there spin on it and burn the CPU the transfer needs. Taking
 /// turns here makes them sleep instead (eight parallel writers of 4 MiB ranges cost about 1.7
 /// times the CPU of one). Checksums are computed before the turn, in parallel.
-#[derive(Clone)]
 pub(crate) struct RangeWriter {
     file: Arc<std::fs::File>,
     turn: Arc<Mutex<()>>,
