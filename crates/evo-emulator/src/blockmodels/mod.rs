@@ -34,6 +34,7 @@ mod models;
 mod query;
 mod reports;
 mod result_file;
+mod selection;
 mod state;
 mod update;
 

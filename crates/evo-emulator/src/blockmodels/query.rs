@@ -23,6 +23,7 @@ use super::common::{
 };
 use super::jobs::{failure, job_url, new_job, spawn_job};
 use super::result_file::{LAYOUT, Source, write_result};
+use super::selection::Selection;
 use super::state::{
     Area, BlockModelsState, CONTAINER, Geometry, JobKind, JobRec, ModelRec, QueryRequest,
     VersionRec, Work, arrow_type,
@@ -227,39 +228,6 @@ fn run_query(shared: Arc<Shared>, rec: JobRec) -> BoxFuture<'static, Result<Valu
     })
 }
 
-/// The blocks of `m` within `area`, in block order (`i` fastest).
-pub(super) fn select(m: &ModelRec, area: Option<Area>) -> Vec<u32> {
-    let (n, _) = m.geometry.parents();
-    let full = [
-        [0, i64::from(n[0]) - 1],
-        [0, i64::from(n[1]) - 1],
-        [0, i64::from(n[2]) - 1],
-    ];
-    let clamp = |r: [i64; 2], a: usize| [r[0].max(full[a][0]), r[1].min(full[a][1])];
-    let (ranges, coords) = match area {
-        None => (full, None),
-        Some(Area::Indices(b)) => ([clamp(b[0], 0), clamp(b[1], 1), clamp(b[2], 2)], None),
-        Some(Area::Coordinates(b)) => (full, Some(b)),
-    };
-    let rot = m.rotation_matrix();
-    let mut out = Vec::new();
-    for k in ranges[2][0]..=ranges[2][1] {
-        for j in ranges[1][0]..=ranges[1][1] {
-            for i in ranges[0][0]..=ranges[0][1] {
-                let ijk = [i as u32, j as u32, k as u32];
-                if let Some(b) = coords {
-                    let c = m.centroid(&rot, ijk);
-                    if (0..3).any(|a| c[a] < b[a][0] || c[a] > b[a][1]) {
-                        continue;
-                    }
-                }
-                out.push((i + i64::from(n[0]) * (j + i64::from(n[1]) * k)) as u32);
-            }
-        }
-    }
-    out
-}
-
 /// Answers query job `rec`: the result as Parquet bytes (in segments) and their MD5, or a
 /// failure payload.
 fn run(shared: &Shared, rec: &JobRec) -> Result<(Vec<Bytes>, [u8; 16]), Value> {
@@ -286,7 +254,7 @@ fn run(shared: &Shared, rec: &JobRec) -> Result<(Vec<Bytes>, [u8; 16]), Value> {
             v,
         )
     };
-    let mut blocks = select(&m, request.bbox);
+    let mut blocks = Selection::of(&m, request.bbox);
     let columns: Vec<(String, ArrayRef)> = request
         .columns
         .iter()
@@ -306,8 +274,9 @@ fn run(shared: &Shared, rec: &JobRec) -> Result<(Vec<Bytes>, [u8; 16]), Value> {
             )
         })
         .collect();
-    if request.exclude_null_rows && !columns.is_empty() {
-        blocks.retain(|b| columns.iter().any(|(_, a)| a.is_valid(*b as usize)));
+    if request.exclude_null_rows {
+        let values: Vec<ArrayRef> = columns.iter().map(|(_, a)| a.clone()).collect();
+        blocks.retain_valid(&values);
     }
     let mut fields = if request.coordinates {
         ["x", "y", "z"]
@@ -337,8 +306,8 @@ fn run(shared: &Shared, rec: &JobRec) -> Result<(Vec<Bytes>, [u8; 16]), Value> {
             .into_iter()
             .map(|(_, values)| Source::Values(values)),
     );
-    write_result(&m, Arc::new(Schema::new(fields)), &sources, &blocks, LAYOUT)
-        .map_err(|e| fail(e.to_string()))
+    let schema = Arc::new(Schema::new(fields));
+    write_result(&m, schema, &sources, blocks.as_blocks(), LAYOUT).map_err(|e| fail(e.to_string()))
 }
 
 /// `POST .../versions/{version}/delta`: the versions after `version` (up to

@@ -13,6 +13,7 @@ use parquet::basic::Encoding;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
+use super::selection::Blocks;
 use super::state::ModelRec;
 
 /// How a result file is cut: rows per row group, and rows handed to a column writer at a time
@@ -44,7 +45,12 @@ pub(super) enum Source {
 }
 
 impl Source {
-    fn array(&self, m: &ModelRec, rot: &[[f64; 3]; 3], blocks: &[u32]) -> Result<ArrayRef, String> {
+    fn array(
+        &self,
+        m: &ModelRec,
+        rot: &[[f64; 3]; 3],
+        blocks: Blocks<'_>,
+    ) -> Result<ArrayRef, String> {
         let (n, _) = m.geometry.parents();
         Ok(match self {
             Source::Index(axis) => Arc::new(UInt32Array::from_iter_values(
@@ -53,11 +59,11 @@ impl Source {
             Source::Centroid(axis) => Arc::new(Float64Array::from_iter_values(
                 ijk_of(blocks, n).map(|ijk| m.centroid(rot, ijk)[*axis]),
             )),
-            Source::Values(values) => match contiguous(blocks) {
+            Source::Values(values) => match blocks.consecutive_from() {
                 // A run of consecutive blocks (a whole model, a slab): a view, no copy.
                 Some(first) => values.slice(first, blocks.len()),
                 None => {
-                    let take = UInt32Array::from(blocks.to_vec());
+                    let take = UInt32Array::from_iter_values(blocks.iter());
                     arrow_select::take::take(values.as_ref(), &take, None)
                         .map_err(|e| e.to_string())?
                 }
@@ -66,13 +72,12 @@ impl Source {
     }
 }
 
-/// The (i, j, k) of each of `blocks` (sorted block numbers of a model of `n` parent blocks,
-/// i fastest): the next block of a run is the last one's neighbour along i (with carry), so
+/// The (i, j, k) of each of `blocks` (of a model of `n` parent blocks, i fastest): the next block of a run is the last one's neighbour along i (with carry), so
 /// divisions are only needed where the run breaks (a selection is mostly runs along i; a
 /// million rows cost a few milliseconds instead of three divisions each).
-fn ijk_of(blocks: &[u32], n: [u32; 3]) -> impl Iterator<Item = [u32; 3]> + '_ {
+fn ijk_of<'a>(blocks: Blocks<'a>, n: [u32; 3]) -> impl Iterator<Item = [u32; 3]> + 'a {
     let mut last: Option<(u32, [u32; 3])> = None;
-    blocks.iter().map(move |&b| {
+    blocks.iter().map(move |b| {
         let ijk = match last {
             Some((before, [i, j, k])) if before.checked_add(1) == Some(b) => {
                 if i + 1 < n[0] {
@@ -90,12 +95,6 @@ fn ijk_of(blocks: &[u32], n: [u32; 3]) -> impl Iterator<Item = [u32; 3]> + '_ {
     })
 }
 
-/// The first block of `blocks` when they are consecutive (they are sorted and distinct).
-fn contiguous(blocks: &[u32]) -> Option<usize> {
-    let (first, last) = (*blocks.first()?, *blocks.last()?);
-    ((last - first) as usize == blocks.len() - 1).then_some(first as usize)
-}
-
 /// Writes the result file: `schema`'s columns taken from `sources` for `blocks`, cut as
 /// `layout` says. Every column of every row group is its own encoding task, taken in file
 /// order by one worker per core (a query job is the whole of a query's wait, so it uses every
@@ -108,7 +107,7 @@ pub(super) fn write_result(
     m: &ModelRec,
     schema: Arc<Schema>,
     sources: &[Source],
-    blocks: &[u32],
+    blocks: Blocks<'_>,
     layout: Layout,
 ) -> Result<(Vec<Bytes>, [u8; 16]), String> {
     let group_rows = layout.group_rows.max(1);
@@ -129,7 +128,7 @@ pub(super) fn write_result(
         .map_err(|e| e.to_string())?;
     let (mut file, factory) = writer.into_serialized_writer().map_err(|e| e.to_string())?;
     let rot = m.rotation_matrix();
-    let groups: Vec<&[u32]> = blocks.chunks(group_rows).collect();
+    let groups: Vec<Blocks<'_>> = blocks.pieces(group_rows).collect();
     let mut tasks = VecDeque::new();
     for g in 0..groups.len() {
         let writers = factory
@@ -148,7 +147,7 @@ pub(super) fn write_result(
                 let next = || tasks.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
                 while let Some((g, c, mut writer)) = next() {
                     let encode = || -> Result<_, String> {
-                        for part in groups[g].chunks(layout.write_rows.max(1)) {
+                        for part in groups[g].pieces(layout.write_rows) {
                             let array = sources[c].array(m, rot, part)?;
                             let leaves = compute_leaves(schema.field(c), &array);
                             for leaf in leaves.map_err(|e| e.to_string())? {
@@ -280,7 +279,7 @@ impl std::io::Write for HashedSegments {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use arrow_array::RecordBatch;
     use arrow_array::cast::AsArray as _;
     use arrow_array::types::{Float64Type, UInt32Type};
@@ -291,10 +290,10 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::blockmodels::query::select;
+    use crate::blockmodels::selection::Selection;
     use crate::blockmodels::state::{Area, Geometry};
 
-    fn model(n: [u32; 3]) -> ModelRec {
+    pub(in crate::blockmodels) fn model(n: [u32; 3]) -> ModelRec {
         let now = time::OffsetDateTime::UNIX_EPOCH;
         ModelRec {
             id: Uuid::nil(),
@@ -329,14 +328,19 @@ mod tests {
         let blocks: Vec<u32> = (0..60)
             .filter(|b| b % 7 != 3 && !(20..26).contains(b))
             .collect();
-        let walked: Vec<[u32; 3]> = ijk_of(&blocks, n).collect();
+        let walked: Vec<[u32; 3]> = ijk_of(Blocks::List(&blocks), n).collect();
         let divided: Vec<[u32; 3]> = blocks
             .iter()
             .map(|&b| [b % 4, (b / 4) % 3, b / 12])
             .collect();
         assert_eq!(walked, divided);
         let all: Vec<u32> = (0..60).collect();
-        assert_eq!(ijk_of(&all, n).last(), Some([3, 2, 4]));
+        assert_eq!(ijk_of(Blocks::List(&all), n).last(), Some([3, 2, 4]));
+        let run = Blocks::Run { first: 0, len: 60 };
+        assert_eq!(
+            ijk_of(run, n).collect::<Vec<_>>(),
+            ijk_of(Blocks::List(&all), n).collect::<Vec<_>>()
+        );
     }
 
     /// Row groups of 7 rows written 3 at a time, a gap in the blocks (a box), a whole model (a slice): every
@@ -361,17 +365,18 @@ mod tests {
             Source::Centroid(0),
             Source::Values(values),
         ];
-        let boxed = select(&m, Some(Area::Indices([[1, 2], [0, 2], [1, 3]])));
-        assert!(contiguous(&boxed).is_none());
-        let whole = select(&m, None);
-        assert_eq!(contiguous(&whole), Some(0));
-        for blocks in [boxed, whole] {
+        let boxed = Selection::of(&m, Some(Area::Indices([[1, 2], [0, 2], [1, 3]])));
+        assert!(matches!(boxed, Selection::List(_)));
+        let whole = Selection::of(&m, None);
+        assert_eq!(whole, Selection::Run { first: 0, len: 60 });
+        for selection in [boxed, whole] {
+            let blocks: Vec<u32> = selection.iter().collect();
             let layout = Layout {
                 group_rows: 7,
                 write_rows: 3,
             };
             let (segments, md5) =
-                write_result(&m, schema.clone(), &sources, &blocks, layout).unwrap();
+                write_result(&m, schema.clone(), &sources, selection.as_blocks(), layout).unwrap();
             let bytes = Bytes::from(segments.concat());
             use md5::Digest as _;
             assert_eq!(

@@ -27,7 +27,8 @@ use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
 use serde_json::{Value, json};
 
-use super::super::query::{parse_area, select};
+use super::super::query::parse_area;
+use super::super::selection::Selection;
 use super::super::state::{ColumnRec, Geometry, ModelRec, VersionRec};
 use super::spec::{Aggregation, Policy, SpecRec, unit};
 
@@ -286,7 +287,7 @@ pub(super) fn compute(m: &ModelRec, v: &VersionRec, s: &SpecRec) -> Result<Value
     let mut index: HashMap<String, usize> = HashMap::new();
     let total_key = vec![Value::Null; n_cat];
     let mut warnings = Warnings::default();
-    'blocks: for block in select(m, area) {
+    'blocks: for block in Selection::of(m, area).iter() {
         let block = block as usize;
         let mut key = Vec::with_capacity(n_cat);
         for (c, filter) in &categories {
