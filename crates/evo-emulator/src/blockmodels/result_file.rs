@@ -72,9 +72,10 @@ impl Source {
     }
 }
 
-/// The (i, j, k) of each of `blocks` (of a model of `n` parent blocks, i fastest): the next block of a run is the last one's neighbour along i (with carry), so
-/// divisions are only needed where the run breaks (a selection is mostly runs along i; a
-/// million rows cost a few milliseconds instead of three divisions each).
+/// The (i, j, k) of each of `blocks` (of a model of `n` parent blocks, i fastest): the next
+/// block of a run is the last one's neighbour along i (with carry), so divisions are only
+/// needed where the run breaks (a selection is mostly runs along i; a million rows cost a few
+/// milliseconds instead of three divisions each).
 fn ijk_of<'a>(blocks: Blocks<'a>, n: [u32; 3]) -> impl Iterator<Item = [u32; 3]> + 'a {
     let mut last: Option<(u32, [u32; 3])> = None;
     blocks.iter().map(move |b| {
