@@ -344,8 +344,9 @@ pub(super) mod tests {
         );
     }
 
-    /// Row groups of 7 rows written 3 at a time, a gap in the blocks (a box), a whole model (a slice): every
-    /// row comes back in order with its indices, centroid and value, whatever the group.
+    /// Row groups of 7 rows written 3 at a time, a gap in the blocks (a box), a whole model
+    /// (a run): every row comes back in order with its indices, centroid and value, whatever
+    /// the group.
     #[test]
     fn results_in_many_row_groups_keep_every_row_in_order() {
         let m = model([4, 3, 5]);
