@@ -53,11 +53,22 @@ impl Source {
     ) -> Result<ArrayRef, String> {
         let (n, _) = m.geometry.parents();
         Ok(match self {
-            Source::Index(axis) => Arc::new(UInt32Array::from_iter_values(
-                ijk_of(blocks, n).map(|ijk| ijk[*axis]),
-            )),
+            Source::Index(axis) => {
+                let mut indices = Vec::with_capacity(blocks.len());
+                for row in rows_of(blocks, n) {
+                    match axis {
+                        0 => indices.extend(row.i.clone()),
+                        1 => indices.extend(std::iter::repeat_n(row.j, row.i.len())),
+                        _ => indices.extend(std::iter::repeat_n(row.k, row.i.len())),
+                    }
+                }
+                Arc::new(UInt32Array::from(indices))
+            }
             Source::Centroid(axis) => Arc::new(Float64Array::from_iter_values(
-                ijk_of(blocks, n).map(|ijk| m.centroid(rot, ijk)[*axis]),
+                rows_of(blocks, n).flat_map(|row| {
+                    row.i
+                        .map(move |i| m.centroid(rot, [i, row.j, row.k])[*axis])
+                }),
             )),
             Source::Values(values) => match blocks.consecutive_from() {
                 // A run of consecutive blocks (a whole model, a slab): a view, no copy.
@@ -72,28 +83,63 @@ impl Source {
     }
 }
 
-/// The (i, j, k) of each of `blocks` (of a model of `n` parent blocks, i fastest): the next
-/// block of a run is the last one's neighbour along i (with carry), so divisions are only
-/// needed where the run breaks (a selection is mostly runs along i; a million rows cost a few
-/// milliseconds instead of three divisions each).
-fn ijk_of<'a>(blocks: Blocks<'a>, n: [u32; 3]) -> impl Iterator<Item = [u32; 3]> + 'a {
-    let mut last: Option<(u32, [u32; 3])> = None;
-    blocks.iter().map(move |b| {
-        let ijk = match last {
-            Some((before, [i, j, k])) if before.checked_add(1) == Some(b) => {
-                if i + 1 < n[0] {
-                    [i + 1, j, k]
-                } else if j + 1 < n[1] {
-                    [0, j + 1, k]
-                } else {
-                    [0, 0, k + 1]
+/// Consecutive blocks of one row of a model: `i` over a range, at one `j` and `k`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RowRun {
+    i: std::ops::Range<u32>,
+    j: u32,
+    k: u32,
+}
+
+/// `blocks` (of a model of `n` parent blocks, i fastest) as runs along rows, in order, so
+/// index and centroid columns are filled a row at a time (a slice of a range or a repeated
+/// value) instead of a block at a time. A run of blocks is cut at row ends without any
+/// division past its first block; a list is cut wherever two blocks are not neighbours in
+/// one row (a box selects whole runs of its rows).
+fn rows_of<'a>(blocks: Blocks<'a>, n: [u32; 3]) -> Box<dyn Iterator<Item = RowRun> + 'a> {
+    let at = move |b: u32| [b % n[0], (b / n[0]) % n[1], b / (n[0] * n[1])];
+    match blocks {
+        Blocks::Run { first, len } => {
+            let mut next = (len > 0).then(|| at(first));
+            let mut left = len;
+            Box::new(std::iter::from_fn(move || {
+                let [i, j, k] = next?;
+                let take = (left as u64).min(u64::from(n[0] - i)) as u32;
+                left -= take as usize;
+                next = (left > 0).then(|| {
+                    if j + 1 < n[1] {
+                        [0, j + 1, k]
+                    } else {
+                        [0, 0, k + 1]
+                    }
+                });
+                Some(RowRun {
+                    i: i..i + take,
+                    j,
+                    k,
+                })
+            }))
+        }
+        Blocks::List(list) => {
+            let mut rest = list;
+            Box::new(std::iter::from_fn(move || {
+                let (&b, tail) = rest.split_first()?;
+                let [i, j, k] = at(b);
+                // Neighbours in the row: block numbers one apart, up to the row's end.
+                let room = (n[0] - i - 1) as usize;
+                let mut len = 1;
+                while len <= room.min(tail.len()) && tail[len - 1] == b + len as u32 {
+                    len += 1;
                 }
-            }
-            _ => [b % n[0], (b / n[0]) % n[1], b / (n[0] * n[1])],
-        };
-        last = Some((b, ijk));
-        ijk
-    })
+                rest = &rest[len..];
+                Some(RowRun {
+                    i: i..i + len as u32,
+                    j,
+                    k,
+                })
+            }))
+        }
+    }
 }
 
 /// Writes the result file: `schema`'s columns taken from `sources` for `blocks`, cut as
@@ -321,27 +367,40 @@ pub(super) mod tests {
         }
     }
 
-    /// Walking runs gives what dividing each block number gives, across row, slab and
-    /// gap boundaries.
+    /// The (i, j, k) of every block, expanded from its row runs.
+    fn ijk_by_rows(blocks: Blocks<'_>, n: [u32; 3]) -> Vec<[u32; 3]> {
+        rows_of(blocks, n)
+            .flat_map(|row| row.i.map(move |i| [i, row.j, row.k]))
+            .collect()
+    }
+
+    /// Row runs give what dividing each block number gives, across row, slab and gap
+    /// boundaries, for lists and runs (starting mid-row); no row run is empty or crosses
+    /// a row end.
     #[test]
-    fn ijk_by_runs_equals_ijk_by_division() {
+    fn row_runs_give_each_blocks_indices() {
         let n = [4, 3, 5];
-        let blocks: Vec<u32> = (0..60)
+        let divided = |blocks: &[u32]| -> Vec<[u32; 3]> {
+            blocks
+                .iter()
+                .map(|&b| [b % 4, (b / 4) % 3, b / 12])
+                .collect()
+        };
+        let gappy: Vec<u32> = (0..60)
             .filter(|b| b % 7 != 3 && !(20..26).contains(b))
             .collect();
-        let walked: Vec<[u32; 3]> = ijk_of(Blocks::List(&blocks), n).collect();
-        let divided: Vec<[u32; 3]> = blocks
-            .iter()
-            .map(|&b| [b % 4, (b / 4) % 3, b / 12])
-            .collect();
-        assert_eq!(walked, divided);
-        let all: Vec<u32> = (0..60).collect();
-        assert_eq!(ijk_of(Blocks::List(&all), n).last(), Some([3, 2, 4]));
-        let run = Blocks::Run { first: 0, len: 60 };
-        assert_eq!(
-            ijk_of(run, n).collect::<Vec<_>>(),
-            ijk_of(Blocks::List(&all), n).collect::<Vec<_>>()
-        );
+        assert_eq!(ijk_by_rows(Blocks::List(&gappy), n), divided(&gappy));
+        for (first, len) in [(0, 60), (5, 50), (13, 1), (3, 9), (0, 0)] {
+            let list: Vec<u32> = (first..first + len as u32).collect();
+            let run = Blocks::Run { first, len };
+            assert_eq!(ijk_by_rows(run, n), divided(&list), "run {first}+{len}");
+            assert_eq!(ijk_by_rows(Blocks::List(&list), n), divided(&list));
+            for row in rows_of(run, n).chain(rows_of(Blocks::List(&list), n)) {
+                assert!(!row.i.is_empty() && row.i.end <= n[0], "{row:?}");
+            }
+        }
+        // A whole model is one row run per row.
+        assert_eq!(rows_of(Blocks::Run { first: 0, len: 60 }, n).count(), 15);
     }
 
     /// Row groups of 7 rows written 3 at a time, a gap in the blocks (a box), a whole model
