@@ -187,7 +187,7 @@ fn run(bench: &PythonBench<'_>, settings: &Settings) -> Result<(), String> {
             .map_or(0, |b| b * 8 / 1_000_000)
     );
     println!(
-        "  rust  : evo_files::FilesClient defaults on evo_hyper::HyperTransport defaults + the emulator's CA (evo-io: blocks of at most {} MiB, {} in flight at first, adaptive up to {} within {} MiB)",
+        "  rust  : evo_files::FilesClient defaults on evo_hyper::HyperTransport defaults + the emulator's CA (evo-io: blocks of at most {} MiB, {} in flight at first, adaptive up to {} within {} MiB; downloads written past the page cache where the file system and device allow, see BlobClientBuilder::direct_writes)",
         evo_io::DEFAULT_BLOCK_SIZE >> 20,
         evo_io::DEFAULT_CONCURRENCY,
         evo_io::DEFAULT_MAX_CONCURRENCY,

@@ -420,6 +420,8 @@ impl BlockModelsClient {
             .blobs
             .download(done.download_url, evo_io::Destination::file(path))
             .overwrite(true)
+            // The result is read back right away: from the page cache, not the device.
+            .direct_writes(false)
             .renew_with(renew);
         let download = match feedback {
             Some(f) => download.feedback(f),

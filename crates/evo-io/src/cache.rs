@@ -128,6 +128,8 @@ impl<'a> CachedDownload<'a> {
             .client
             .download(self.url, Destination::file(target.clone()))
             .overwrite(true)
+            // A cached file is read again soon: from the page cache, not the device.
+            .direct_writes(false)
             .target_already_locked();
         if let Some(r) = self.renewer {
             download = download.renew_with_shared(r);

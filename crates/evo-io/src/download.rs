@@ -61,6 +61,7 @@ pub struct Download<'a> {
     expected_etag: Option<String>,
     verify_stored_md5: Option<bool>,
     verify_crc64: bool,
+    direct_writes: Option<bool>,
     target_locked: bool,
 }
 
@@ -79,6 +80,7 @@ impl<'a> Download<'a> {
             expected_etag: None,
             verify_stored_md5: None,
             verify_crc64: true,
+            direct_writes: None,
             target_locked: false,
         }
     }
@@ -171,6 +173,14 @@ impl<'a> Download<'a> {
         self
     }
 
+    /// For a file destination: whether ranges are written past the page cache where that
+    /// helps (default: the client's
+    /// [`direct_writes`](crate::BlobClientBuilder::direct_writes), on unless turned off).
+    pub fn direct_writes(mut self, direct: bool) -> Self {
+        self.direct_writes = Some(direct);
+        self
+    }
+
     pub(crate) fn target_already_locked(mut self) -> Self {
         self.target_locked = true;
         self
@@ -187,6 +197,7 @@ impl<'a> Download<'a> {
             crc64: None,
             expected_size: self.expected_size,
             expected_etag: self.expected_etag,
+            direct_writes: self.direct_writes.unwrap_or(config.direct_writes),
         };
         let verify = (self.verify_stored_md5, self.verify_crc64);
         let wire_ref = &wire;

@@ -108,6 +108,7 @@ mod client;
 mod concurrency;
 mod crc64;
 mod digest;
+mod direct;
 mod download;
 mod dual_md5;
 mod error;

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 
 use crate::crc64::{self, Pieces};
+use crate::direct::DirectFile;
 use crate::error::{BlockRef, Error, ErrorKind, Step, join_error};
 
 /// Opens the partial file, never through a link, and waits for its OS lock.
@@ -122,15 +123,23 @@ pub(crate) fn truncate(file: &std::fs::File, path: &Path, len: u64) -> Result<()
 /// times the CPU of one). Checksums are computed before the turn, in parallel.
 pub(crate) struct RangeWriter {
     file: Arc<std::fs::File>,
+    direct: Option<Arc<DirectFile>>,
     turn: Arc<Mutex<()>>,
 }
 
 impl RangeWriter {
-    pub(crate) fn new(file: Arc<std::fs::File>) -> Self {
+    /// Writes into `file`, past the page cache where `direct` allows (see [`DirectFile`]).
+    pub(crate) fn new(file: Arc<std::fs::File>, direct: Option<DirectFile>) -> Self {
         RangeWriter {
             file,
+            direct: direct.map(Arc::new),
             turn: Arc::default(),
         }
+    }
+
+    /// Bytes written past the page cache so far.
+    pub(crate) fn direct_bytes(&self) -> u64 {
+        self.direct.as_ref().map_or(0, |d| d.written())
     }
 
     /// Writes a range at its offset; its CRC-64 first when `crc` (in the same blocking task).
@@ -141,12 +150,16 @@ impl RangeWriter {
         block: BlockRef,
         crc: bool,
     ) -> Result<(Option<u64>, Bytes), Error> {
-        let (file, turn) = (self.file.clone(), self.turn.clone());
+        let (file, direct, turn) = (self.file.clone(), self.direct.clone(), self.turn.clone());
         tokio::task::spawn_blocking(move || {
             let crc = crc.then(|| crc64::of(&data));
             // A writer that panicked left nothing half-done that the next one depends on.
             let _turn = turn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            crate::positional::write_all_at(&file, &data, block.offset).map(|()| (crc, data))
+            match &direct {
+                Some(direct) => direct.write_at(&file, &data, block.offset),
+                None => crate::positional::write_all_at(&file, &data, block.offset),
+            }
+            .map(|()| (crc, data))
         })
         .await
         .map_err(|e| join_error(Step::WriteDestination, e))?

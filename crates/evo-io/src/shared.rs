@@ -37,6 +37,7 @@ pub(crate) struct Config {
     pub(crate) read_timeout: Duration,
     pub(crate) max_memory_download: u64,
     pub(crate) integrity: Integrity,
+    pub(crate) direct_writes: bool,
     pub(crate) user_agent: HeaderValue,
 }
 
@@ -60,6 +61,7 @@ impl Default for Config {
             read_timeout: Duration::from_secs(60),
             max_memory_download: DEFAULT_MAX_MEMORY_DOWNLOAD,
             integrity: Integrity::Crc64,
+            direct_writes: true,
             user_agent: HeaderValue::from_static(evo_core::DEFAULT_USER_AGENT),
         }
     }

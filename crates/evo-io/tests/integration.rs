@@ -7,6 +7,7 @@ mod adaptive;
 mod azurite;
 mod cache;
 mod crc64;
+mod direct_writes;
 mod emulator;
 mod hostile_server;
 mod large_transfer;

@@ -29,6 +29,8 @@ pub(super) struct Job {
     pub(super) expected_size: Option<u64>,
     /// The ETag the caller expects the blob to have (quotes aside).
     pub(super) expected_etag: Option<String>,
+    /// Whether a file destination may be written past the page cache.
+    pub(super) direct_writes: bool,
 }
 
 /// One range, or the whole blob from a server that ignored `Range`.

@@ -20,6 +20,7 @@ use crate::buffers::BufferPool;
 use crate::concurrency::{ConcurrencyReport, Gate};
 use crate::crc64::{self, Pieces, Running};
 use crate::digest::{Hasher, check, hash_file};
+use crate::direct::DirectFile;
 use crate::error::{BlockRef, Error, ErrorKind, Step, join_error};
 use crate::partial::{RangeWriter, RemoveOnDrop, crc64_of_file, open_partial, publish, truncate};
 use crate::request::Wire;
@@ -92,6 +93,7 @@ impl Job {
                 path: Some(target.to_path_buf()),
                 bytes: None,
                 concurrency: ConcurrencyReport::one_request(),
+                direct_bytes: 0,
             });
         };
 
@@ -173,7 +175,11 @@ impl Job {
             TrailingHasher::start(file.clone(), size, like, present)
         });
         let gate = &Gate::new(self.tuning.controller(block_size), &wire.meter);
-        let ranges = &RangeWriter::new(file.clone());
+        // Past the page cache, unless a digest reads the file back (from the cache).
+        let direct = (self.direct_writes && self.expected.is_none())
+            .then(|| DirectFile::open(&file))
+            .flatten();
+        let ranges = &RangeWriter::new(file.clone(), direct);
         let buffers = &BufferPool::new(gate.ceiling());
         let blocks = gate
             .admit(todo, Step::GetRange)
@@ -290,6 +296,7 @@ impl Job {
             path: Some(target.to_path_buf()),
             bytes: None,
             concurrency: gate.report(),
+            direct_bytes: ranges.direct_bytes(),
         })
     }
 }

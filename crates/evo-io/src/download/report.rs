@@ -26,6 +26,10 @@ pub struct DownloadReport {
     /// and the highest, and the throughput measured (see
     /// [`BlobClientBuilder::adaptive`](crate::BlobClientBuilder::adaptive)).
     pub concurrency: ConcurrencyReport,
+    /// Bytes written into the file past the page cache (see
+    /// [`BlobClientBuilder::direct_writes`](crate::BlobClientBuilder::direct_writes)); 0
+    /// when none were, and for memory and writer destinations.
+    pub direct_bytes: u64,
     pub(super) bytes: Option<Bytes>,
 }
 
@@ -40,6 +44,7 @@ impl std::fmt::Debug for DownloadReport {
             .field("ranged", &self.ranged)
             .field("path", &self.path)
             .field("concurrency", &self.concurrency)
+            .field("direct_bytes", &self.direct_bytes)
             .field("bytes", &self.bytes.as_ref().map(Bytes::len))
             .finish()
     }

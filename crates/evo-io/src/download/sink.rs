@@ -170,6 +170,7 @@ impl Job {
             path: None,
             bytes: None,
             concurrency,
+            direct_bytes: 0,
         })
     }
 }
