@@ -11,6 +11,24 @@ use std::sync::Mutex;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::direct::ALIGN;
+
+/// Empties `buf` and gives it room for `len` bytes from an address aligned for direct writes
+/// ([`ALIGN`]), reallocating only when it has not: a range read into it can then be written
+/// past the page cache straight from it, without a copy into an aligned buffer.
+pub(crate) fn empty_aligned(buf: &mut BytesMut, len: usize) {
+    buf.clear();
+    if buf.capacity() >= len && buf.as_ptr().align_offset(ALIGN) == 0 {
+        return;
+    }
+    let mut fresh = BytesMut::with_capacity(len + ALIGN);
+    let pad = fresh.as_ptr().align_offset(ALIGN).min(ALIGN);
+    fresh.resize(pad, 0);
+    // The rest of the allocation, from the aligned address; the head is dropped at once, so
+    // the buffer stays unique and goes back to the pool when the range is written.
+    *buf = fresh.split_off(pad);
+}
+
 /// A bounded pool of emptied buffers.
 #[derive(Debug)]
 pub(crate) struct BufferPool {
@@ -53,6 +71,28 @@ impl BufferPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An emptied buffer starts at an aligned address with the room asked for, and keeps
+    /// both through a range's round trip (filled, frozen, given back, taken, emptied) without
+    /// being reallocated.
+    #[test]
+    fn emptied_buffers_are_aligned_and_stay_so_through_the_pool() {
+        let pool = BufferPool::new(1);
+        let mut buffer = pool.take();
+        empty_aligned(&mut buffer, 3 << 20);
+        let address = buffer.as_ptr();
+        assert_eq!(address.align_offset(ALIGN), 0);
+        assert!(buffer.capacity() >= 3 << 20 && buffer.is_empty());
+        buffer.extend_from_slice(&[9; 3 << 20]);
+        pool.give_back(buffer.freeze());
+        let mut again = pool.take();
+        empty_aligned(&mut again, 3 << 20);
+        assert_eq!(again.as_ptr(), address, "the same memory, still aligned");
+        assert!(again.is_empty());
+        empty_aligned(&mut again, 5 << 20);
+        assert_eq!(again.as_ptr().align_offset(ALIGN), 0, "grown: aligned anew");
+        assert!(again.capacity() >= 5 << 20);
+    }
 
     #[test]
     fn a_given_back_buffer_is_reused_and_a_shared_one_is_not() {

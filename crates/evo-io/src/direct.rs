@@ -5,8 +5,10 @@
 //! checksums together), and it evicts what else was cached. A direct write hands the bytes
 //! to the device from the caller's buffer instead. It needs the offset, length and memory
 //! address aligned to the device's blocks ([`ALIGN`] covers every common one), so aligned
-//! pieces go through a second handle opened with `O_DIRECT` and a reused aligned buffer,
-//! and whatever is left (the end of the last range) goes through the ordinary handle. A file
+//! pieces go through a second handle opened with `O_DIRECT`, straight from the range's
+//! buffer when it is aligned (the download's pool buffers are) or else copied into a reused
+//! aligned one, and whatever is left (the end of the last range) goes through the ordinary
+//! handle. A file
 //! system that refuses direct I/O (tmpfs, some network and FUSE file systems) refuses at
 //! the open or the first write; the download then writes everything the ordinary way.
 //!
@@ -88,19 +90,27 @@ impl DirectFile {
             // A writer that panicked left the buffer whole: it is only scratch space.
             let mut guard = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
             let (buffer, pace) = &mut *guard;
-            if buffer.is_empty() {
+            // From the caller's memory when it is aligned (a range read into a pool buffer,
+            // see `buffers::empty_aligned`), else a piece at a time through the buffer.
+            let from_data = data.as_ptr().align_offset(ALIGN) == 0;
+            if !from_data && buffer.is_empty() {
                 buffer.resize(PIECE + ALIGN, 0);
             }
             let start = buffer.as_ptr().align_offset(ALIGN);
             while done < aligned {
-                let n = (aligned - done).min(PIECE);
-                let piece = &mut buffer[start..start + n];
-                piece.copy_from_slice(&data[done..done + n]);
+                let piece: &[u8] = if from_data {
+                    &data[done..aligned]
+                } else {
+                    let n = (aligned - done).min(PIECE);
+                    let piece = &mut buffer[start..start + n];
+                    piece.copy_from_slice(&data[done..done + n]);
+                    piece
+                };
                 let started = Instant::now();
                 match write_all_at(&self.file, piece, offset + done as u64) {
                     Ok(()) => {
-                        done += n;
-                        if pace.add(n as u64, started.elapsed()) {
+                        done += piece.len();
+                        if pace.add(piece.len() as u64, started.elapsed()) {
                             self.usable.store(false, Ordering::Relaxed);
                             break;
                         }
@@ -206,14 +216,27 @@ mod tests {
             (PIECE + 2 * ALIGN + 100, PIECE - 100),
             (2 * PIECE + 2 * ALIGN, ALIGN + 1234),
         ];
-        for (offset, len) in ranges {
-            let bytes = &data[offset..offset + len];
-            match &direct {
-                Some(d) => d.write_at(&file, bytes, offset as u64).unwrap(),
-                None => write_all_at(&file, bytes, offset as u64).unwrap(),
+        // Ranges from wherever the allocator put them (copied into the aligned buffer),
+        // then from aligned memory (written from it as they are).
+        for aligned in [false, true] {
+            std::fs::write(&path, vec![0u8; size]).unwrap();
+            for (offset, len) in ranges {
+                let mut memory = bytes::BytesMut::new();
+                if aligned {
+                    crate::buffers::empty_aligned(&mut memory, len);
+                    assert_eq!(memory.as_ptr().align_offset(ALIGN), 0);
+                }
+                memory.extend_from_slice(&data[offset..offset + len]);
+                match &direct {
+                    Some(d) => d.write_at(&file, &memory, offset as u64).unwrap(),
+                    None => write_all_at(&file, &memory, offset as u64).unwrap(),
+                }
             }
+            assert!(
+                std::fs::read(&path).unwrap() == data,
+                "aligned memory: {aligned}"
+            );
         }
-        assert_eq!(std::fs::read(&path).unwrap(), data);
     }
 
     /// Writes are judged only once 32 MiB went direct, and then by their overall rate: a

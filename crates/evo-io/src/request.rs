@@ -190,8 +190,7 @@ impl Wire<'_> {
         mut buf: BytesMut,
     ) -> Result<Bytes, Failure> {
         let mut stream = body.into_stream();
-        buf.clear();
-        buf.reserve(len as usize);
+        crate::buffers::empty_aligned(&mut buf, len as usize);
         while let Some(chunk) = stream.next().await {
             let chunk =
                 chunk.map_err(|e| classified(step, body_error(e, buf.len() as u64, len)))?;

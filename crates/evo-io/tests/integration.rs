@@ -10,7 +10,6 @@ mod crc64;
 mod direct_writes;
 mod emulator;
 mod hostile_server;
-mod large_transfer;
 mod progress;
 mod read_timeout;
 mod upload_resume;

@@ -1,8 +1,11 @@
 //! A few GiB through the emulator with flat memory: a generated source stream and a hashing
 //! destination, so neither side holds the data; the peak resident memory of this test process
 //! (client and in-process emulator with folder storage) stays far below the blob size.
+//!
+//! A test binary of its own: the peak is the process's, which other tests running beside it
+//! in one binary would add to.
 
-use crate::support;
+mod support;
 
 use evo_emulator::{BlobStorage, Emulator};
 use evo_io::{BlobClient, Destination, Source};
