@@ -16,8 +16,9 @@
 //!   every byte, in block order); [`Integrity::Both`] does both.
 //! - **Download**: size and ETag from `HEAD` (or a first ranged `GET`), parallel ranged `GET`s
 //!   pinned with `If-Match`, every `206` and `Content-Range` checked, positional writes into a
-//!   partial file beside the target, fsync, atomic rename; a server that ignores `Range` still
-//!   works. A blob with the `evo_crc64` metadata is checked against it: each range's CRC-64 is
+//!   partial file beside the target (past the page cache where the file system and device
+//!   allow, [`BlobClientBuilder::direct_writes`]), fsync, atomic rename; a server that ignores
+//!   `Range` still works. A blob with the `evo_crc64` metadata is checked against it: each range's CRC-64 is
 //!   computed as it arrives and the ranges' values are combined, so the file is not read again;
 //!   a mismatch is an [`ErrorKind::Integrity`] error and publishes nothing
 //!   ([`Download::verify_crc64`]). Optional MD5/SHA-256 verification
@@ -96,7 +97,8 @@
 //!   blocks of a small blob, but not below 1 MiB. A resumed transfer keeps the block size of
 //!   its saved state.
 //! - `blocks`: block layout and ids, the block-list documents; `state`: resume state files;
-//!   `feed`: reading an upload's source; `partial`: a download's partial file; `request`:
+//!   `feed`: reading an upload's source; `partial`: a download's partial file (`direct`: its
+//!   writes past the page cache); `request`:
 //!   one request and its retries; `progress`: byte-based progress; `crc64`, `digest`,
 //!   `dual_md5`, `integrity`: checksums; `url`: signed URLs and their renewal; `cache`: the
 //!   download cache; `error`: [`Error`].
