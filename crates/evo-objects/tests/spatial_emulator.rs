@@ -279,3 +279,79 @@ async fn grids_meshes_and_segments_validate_and_round_trip_typed() {
         &StringArray::from(vec!["a", "b", "c"]) as &dyn Array
     );
 }
+
+/// The temporary table files of this process's temp folder.
+fn temporary_tables() -> usize {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("evo-table-"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_larger_than_the_memory_limit_is_read_through_a_temporary_file_then_deleted() {
+    let (_emu, client) = start().await;
+    let rows = 20_000;
+    let created = client
+        .create_spatial(
+            "big/points.json",
+            &SpatialObject::point_set("big", positions(rows)),
+        )
+        .await
+        .unwrap();
+    let blobs = evo_io::BlobClient::for_connector(client.connector())
+        .max_memory_download(1024)
+        .build();
+    let small = ObjectsClient::builder(client.environment().clone(), client.connector().clone())
+        .blob_client(blobs)
+        .build()
+        .unwrap();
+    // Straight into memory, it is refused: the file is larger than the limit.
+    let info: TableInfo =
+        serde_json::from_value(created.object["locations"]["coordinates"].clone()).unwrap();
+    let refused = small
+        .download_data_bytes(&created, &info.data)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.as_transfer().map(evo_io::Error::kind),
+        Some(evo_io::ErrorKind::TooLarge),
+        "{refused:?}"
+    );
+
+    let before = temporary_tables();
+    let reader = small.read_positions(&created).await.unwrap();
+    assert_eq!(temporary_tables(), before + 1, "read from a temporary file");
+    let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().unwrap();
+    let expected = positions(rows);
+    let read = evo_objects::evo_tables::arrow_array::RecordBatch::try_new(
+        expected.schema(),
+        (0..3)
+            .map(|c| {
+                let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
+                concat_f64(&parts)
+            })
+            .collect(),
+    )
+    .unwrap();
+    assert_eq!(read, expected);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while temporary_tables() > before && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(temporary_tables(), before, "the temporary file is deleted");
+}
+
+/// The values of `parts` (Float64 arrays) one after the other.
+fn concat_f64(parts: &[&dyn Array]) -> ArrayRef {
+    Arc::new(Float64Array::from_iter_values(parts.iter().flat_map(|p| {
+        p.as_any()
+            .downcast_ref::<Float64Array>()
+            .unwrap()
+            .values()
+            .iter()
+            .copied()
+            .collect::<Vec<_>>()
+    })))
+}

@@ -1,8 +1,10 @@
 //! Parquet files back as a stream of Arrow record batches, checked against their format.
 
+use std::any::Any;
 use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::Arc;
 
 use std::sync::mpsc::{Receiver, sync_channel};
 
@@ -90,11 +92,17 @@ impl ReadOptions {
 /// Malformed input gives [`TableError::Parquet`], never a panic; after an error the iterator
 /// ends.
 pub struct TableReader {
+    // Declared before `_owner`: fields drop in order, so the file is closed before its owner
+    // (a temporary file's deletion guard) goes.
     inner: Option<Decoder>,
     schema: SchemaRef,
     rows: u64,
     row_groups: usize,
+    _owner: Option<Owner>,
 }
+
+/// What a reader keeps alive while it, or any of its decoding threads, reads the file.
+type Owner = Arc<dyn Any + Send + Sync>;
 
 impl std::fmt::Debug for TableReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -112,18 +120,32 @@ impl TableReader {
         let path = path.as_ref();
         // One handle per decoding thread: clones of a `File` would share its position.
         let open = || File::open(path).map_err(|e| TableError::io("opening", path, e));
-        Self::new(open, options)
+        Self::new(open, options, None)
+    }
+
+    /// Opens a Parquet file like [`Self::open`] and keeps `owner` until the reader and every
+    /// thread decoding for it are done with the file: for a temporary file, its deletion guard
+    /// (for example a `tempfile::TempPath`), so the file goes once nothing reads it.
+    pub fn open_owning(
+        path: impl AsRef<Path>,
+        options: &ReadOptions,
+        owner: impl Any + Send + Sync,
+    ) -> Result<Self, TableError> {
+        let path = path.as_ref();
+        let open = || File::open(path).map_err(|e| TableError::io("opening", path, e));
+        Self::new(open, options, Some(Arc::new(owner)))
     }
 
     /// Reads a Parquet file held in memory.
     pub fn from_bytes(bytes: impl Into<Bytes>, options: &ReadOptions) -> Result<Self, TableError> {
         let bytes = bytes.into();
-        Self::new(|| Ok(bytes.clone()), options)
+        Self::new(|| Ok(bytes.clone()), options, None)
     }
 
     fn new<R: ChunkReader + 'static>(
         open: impl Fn() -> Result<R, TableError>,
         options: &ReadOptions,
+        owner: Option<Owner>,
     ) -> Result<Self, TableError> {
         let input = open()?;
         let metadata = guard("reading the Parquet footer", || {
@@ -174,7 +196,7 @@ impl TableReader {
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            Decoder::Columns(ColumnDecoders::start(columns)?)
+            Decoder::Columns(ColumnDecoders::start(columns, owner.as_ref())?)
         } else {
             Decoder::Serial(guard("preparing the Parquet reader", || {
                 ParquetRecordBatchReaderBuilder::new_with_metadata(input, metadata)
@@ -187,6 +209,7 @@ impl TableReader {
             schema,
             rows,
             row_groups: parquet.num_row_groups(),
+            _owner: owner,
         })
     }
 
@@ -244,10 +267,14 @@ struct ColumnDecoders {
 }
 
 impl ColumnDecoders {
-    fn start(readers: Vec<ParquetRecordBatchReader>) -> Result<Self, TableError> {
+    fn start(
+        readers: Vec<ParquetRecordBatchReader>,
+        owner: Option<&Owner>,
+    ) -> Result<Self, TableError> {
         let columns = readers
             .into_iter()
             .map(|mut reader| {
+                let owner = owner.cloned();
                 let (sender, receiver) = sync_channel(2);
                 std::thread::Builder::new()
                     .name("evo-tables-decoder".to_owned())
@@ -263,6 +290,9 @@ impl ColumnDecoders {
                                 break;
                             }
                         }
+                        // The file handle first, then this thread's share of its owner.
+                        drop(reader);
+                        drop(owner);
                     })
                     .map(|_| receiver)
                     .map_err(|e| TableError::io("starting a decoder thread", "", e))

@@ -545,3 +545,93 @@ fn column_parallel_and_serial_decoding_give_the_same_batches() {
     assert_eq!(reader.next().unwrap().unwrap().num_rows(), 100);
     drop(reader);
 }
+
+/// Sets its flag when dropped: shows when a reader lets go of what it was given to keep.
+struct DropFlag(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Waits up to five seconds for `done`: decoding threads end on their own after the reader.
+fn eventually(done: impl Fn() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !done() {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    true
+}
+
+#[test]
+fn a_reader_keeps_what_owns_its_file_until_it_and_its_threads_are_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = sample_table(&TableFormat::FLOAT_ARRAY_3, 5000, false);
+    let stored = write_to_dir(
+        dir.path(),
+        &TableFormat::FLOAT_ARRAY_3,
+        table.schema(),
+        [&table],
+        &WriteOptions::default(),
+    )
+    .unwrap();
+    for parallel in [true, false] {
+        let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let options = ReadOptions::new()
+            .batch_rows(1000)
+            .parallel_columns(parallel);
+        let mut reader =
+            TableReader::open_owning(&stored.path, &options, DropFlag(dropped.clone())).unwrap();
+        let first = reader.next().unwrap().unwrap();
+        assert_eq!(first.num_rows(), 1000);
+        assert!(
+            !dropped.load(std::sync::atomic::Ordering::SeqCst),
+            "dropped while reading"
+        );
+        let rest: Vec<RecordBatch> = reader.by_ref().collect::<Result<_, _>>().unwrap();
+        assert_eq!(rest.iter().map(RecordBatch::num_rows).sum::<usize>(), 4000);
+        assert!(
+            !dropped.load(std::sync::atomic::Ordering::SeqCst),
+            "dropped before the reader"
+        );
+        drop(reader);
+        assert!(
+            eventually(|| dropped.load(std::sync::atomic::Ordering::SeqCst)),
+            "never dropped (parallel columns: {parallel})"
+        );
+    }
+}
+
+#[test]
+fn a_temporary_file_given_to_its_reader_goes_once_the_reader_is_dropped_part_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = sample_table(&TableFormat::FLOAT_ARRAY_3, 50_000, false);
+    let (bytes, _) = write_to_vec(
+        &TableFormat::FLOAT_ARRAY_3,
+        table.schema(),
+        [&table],
+        &WriteOptions::default(),
+    )
+    .unwrap();
+    let temp = tempfile::Builder::new()
+        .tempfile_in(dir.path())
+        .unwrap()
+        .into_temp_path();
+    std::fs::write(&temp, &bytes).unwrap();
+    let path = temp.to_path_buf();
+    let options = ReadOptions::new().batch_rows(100);
+    let mut reader = TableReader::open_owning(&path, &options, temp).unwrap();
+    assert_eq!(reader.next().unwrap().unwrap().num_rows(), 100);
+    assert!(path.exists(), "deleted while the reader reads it");
+    // Dropped with its column threads mid-table: they stop, then the file goes.
+    drop(reader);
+    assert!(
+        eventually(|| !path.exists()),
+        "{} left behind",
+        path.display()
+    );
+}

@@ -213,6 +213,36 @@ impl ObjectsClient {
         })
     }
 
+    /// Downloads data `name` of `object` over the (temporary) file `path`, kept in the page
+    /// cache: the caller reads it back right away.
+    #[cfg(feature = "arrow")]
+    pub(crate) async fn download_data_to_temporary_file(
+        &self,
+        object: &ObjectResponse,
+        name: &str,
+        path: &std::path::Path,
+    ) -> Result<(), Error> {
+        let (url, renew, digest) = self.download_plan(object, name)?;
+        let mut download = self
+            .settings
+            .blobs
+            .download(url, Destination::file(path))
+            .overwrite(true)
+            .direct_writes(false)
+            .renew_with(renew);
+        if let Some(d) = digest {
+            download = download.expect_digest(d);
+        }
+        download.await.map_err(|source| Error::Transfer {
+            context: format!(
+                "downloading data {name} of version {} to a temporary file",
+                object.version_id
+            ),
+            source: Box::new(source),
+        })?;
+        Ok(())
+    }
+
     fn download_plan(
         &self,
         object: &ObjectResponse,

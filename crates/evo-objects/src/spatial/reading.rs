@@ -14,7 +14,9 @@ impl ObjectsClient {
     /// Reads the table `info` of the object version `object` (a data reference of its JSON)
     /// as a stream of record batches, checked against the info (format, length) and, through
     /// the download, against its SHA-256. Through the cache when the client has one,
-    /// otherwise through memory.
+    /// otherwise through memory; a file larger than the blob client's memory download limit
+    /// ([`evo_io::BlobClientBuilder::max_memory_download`]) goes through a temporary file
+    /// instead, deleted once the reader is done with it.
     ///
     /// # Examples
     ///
@@ -67,8 +69,42 @@ impl ObjectsClient {
                 .map_err(|e| Error::Unexpected(format!("the table reading task failed: {e}")))??;
             return Ok(reader);
         }
-        let bytes = self.download_data_bytes(object, &info.data).await?;
-        Ok(TableReader::from_bytes(bytes, &options)?)
+        match self.download_data_bytes(object, &info.data).await {
+            Ok(bytes) => Ok(TableReader::from_bytes(bytes, &options)?),
+            Err(Error::Transfer { source, .. }) if source.kind() == evo_io::ErrorKind::TooLarge => {
+                self.read_table_through_temporary_file(object, info, options)
+                    .await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads a table too large for the blob client's memory download limit from a temporary
+    /// file, deleted once the returned reader is done with it.
+    async fn read_table_through_temporary_file(
+        &self,
+        object: &ObjectResponse,
+        info: &TableInfo,
+        options: ReadOptions,
+    ) -> Result<TableReader, Error> {
+        let temp = tempfile::Builder::new()
+            .prefix("evo-table-")
+            .suffix(".parquet")
+            .tempfile()
+            .map_err(|e| evo_core::Error::io("creating a temporary table file", e))?
+            .into_temp_path();
+        tracing::debug!(
+            data = %info.data,
+            path = %temp.display(),
+            "the table is larger than the memory download limit: reading it from a temporary file"
+        );
+        self.download_data_to_temporary_file(object, &info.data, &temp)
+            .await?;
+        let path = temp.to_path_buf();
+        tokio::task::spawn_blocking(move || TableReader::open_owning(&path, &options, temp))
+            .await
+            .map_err(|e| Error::Unexpected(format!("the table reading task failed: {e}")))?
+            .map_err(Error::from)
     }
 
     /// The positions (point set locations, mesh or segment vertices) of `object`.
