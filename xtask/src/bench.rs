@@ -10,6 +10,8 @@
 /// beside the official Python `evo-blockmodels` with pyarrow, adding a float column to a
 /// 4-million-block regular model and querying three columns back; best of 3) prints last
 /// `blockmodels-bench: update X.XXx python, query Y.YYx python, peak rust Z MiB, python W MiB`.
+/// Both run under the lan and wan profiles (`EVO_BENCH_PROFILES`), report throughput and client
+/// CPU per GiB beside each time, and take their summary line from lan.
 /// `azurite` (evo-io beside the official Python `evo.common.io`, uploading a file of
 /// `EVO_BENCH_AZURITE_MIB` MiB, default 256, to a fresh SAS URL of Azurite, the real Azure
 /// Storage emulator, over HTTPS on a loopback port 443, and downloading it back; best of 3,

@@ -9,8 +9,9 @@ tables (the SDK's save_table: Parquet 2.4, gzip), uploading them and posting the
 download clock around getting the object and downloading and reading both tables into pyarrow
 Tables. The token comes from EVO_TOKEN, the CA of the TLS blob listener from SSL_CERT_FILE.
 Prints one line:
-    result upload_seconds=S download_seconds=S peak_bytes=N rows=N checksum=X
-where peak_bytes is ru_maxrss (KiB on Linux) times 1024 and checksum is the sum of all values read.
+    result upload_seconds=S download_seconds=S upload_cpu=S download_cpu=S peak_bytes=N rows=N checksum=X
+where the cpu fields are this process's user + system CPU seconds inside each clock, peak_bytes
+is ru_maxrss (KiB on Linux) times 1024 and checksum is the sum of all values read.
 """
 
 import asyncio
@@ -30,6 +31,12 @@ from evo.oauth import AccessTokenAuthorizer
 from evo.objects import ObjectAPIClient
 
 
+def cpu_seconds() -> float:
+    """User plus system CPU seconds of this process (all its threads) so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def main(argv: list[str]) -> None:
     hub_url, org_id, workspace_id, path, points, cache_dir = argv
     n = int(points)
@@ -44,7 +51,7 @@ async def main(argv: list[str]) -> None:
     client = ObjectAPIClient(environment, connector, cache)
     data = client.get_data_client(cache)
     async with transport:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         coordinates = await data.upload_table(positions)
         values = await data.upload_table(grade)
         await client.create_geoscience_object(
@@ -64,21 +71,22 @@ async def main(argv: list[str]) -> None:
                 },
             },
         )
-        upload_seconds = time.perf_counter() - started
+        upload_seconds, upload_cpu = time.perf_counter() - started, cpu_seconds() - cpu
         del positions, grade
         data.clear_cache()
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         downloaded = await client.download_object_by_path(path)
         obj = downloaded.as_dict()
         read_positions = await downloaded.download_table(obj["locations"]["coordinates"])
         read_grade = await downloaded.download_table(obj["locations"]["attributes"][0]["values"])
-        download_seconds = time.perf_counter() - started
+        download_seconds, download_cpu = time.perf_counter() - started, cpu_seconds() - cpu
     checksum = sum(pc.sum(read_positions.column(c)).as_py() for c in read_positions.column_names)
     checksum += pc.sum(read_grade.column(0)).as_py()
     peak_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(
         f"result upload_seconds={upload_seconds:.4f} download_seconds={download_seconds:.4f} "
+        f"upload_cpu={upload_cpu:.4f} download_cpu={download_cpu:.4f} "
         f"peak_bytes={peak_bytes} rows={read_positions.num_rows} checksum={checksum:.6e}"
     )
 

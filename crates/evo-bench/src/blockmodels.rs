@@ -10,7 +10,11 @@
 //! writing the Parquet file, uploading it, notifying and waiting for the job; the query clock
 //! covers the query, its job, downloading the result and decoding it into Arrow (Python into
 //! one pyarrow Table, as its API gives; evo-rs batch by batch, as its API streams). Each side
-//! runs in its own child process per round (its own peak resident memory); best of 3 rounds.
+//! runs in its own child process per round (its own peak resident memory and CPU time, taken by
+//! `getrusage` around each clock); best of 3 rounds (`EVO_BENCH_ROUNDS`), under each network
+//! profile (`EVO_BENCH_PROFILES`, default lan and wan, a fresh emulator each). Throughput and
+//! CPU per GiB are of the blob bytes each operation moved (the update's Parquet file, the
+//! query's result), as the emulator counted them.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -23,11 +27,14 @@ use evo_blockmodels::{
 use evo_core::{ApiConnector, Environment};
 use futures_util::StreamExt as _;
 
+use crate::best_of::BestOf;
 use crate::io::{
-    BestOf, PythonBench, child_hub_connection, child_result, hub_connection, peak_rss, tls_emulator,
+    PythonBench, child_hub_connection, child_result, env_number, hub_connection, peak_rss,
+    tls_emulator,
 };
+use crate::profiles::NetworkProfiles;
+use crate::rusage::own_cpu_seconds;
 
-const ROUNDS: usize = 3;
 const PYTHON_SCRIPT: &str = include_str!("../python/blockmodels_bench.py");
 const SIDES: [&str; 2] = ["rust", "python"];
 const N: (u32, u32, u32) = (200, 200, 100);
@@ -47,13 +54,37 @@ fn blocks() -> usize {
 
 /// Runs the whole benchmark and prints the report; the last line is the summary.
 pub fn orchestrate() -> Result<(), String> {
-    crate::io::beside_python("blockmodels", PYTHON_SCRIPT, run)
+    let rounds = env_number("EVO_BENCH_ROUNDS", 3usize, "a whole number")?.max(1);
+    let profiles = NetworkProfiles::from_env()?;
+    crate::io::beside_python("blockmodels", PYTHON_SCRIPT, |bench| {
+        println!(
+            "blockmodels-bench: a float column added to a {}-block regular model ({} x {} x {}), then three columns queried back, through the emulator, blobs over TLS; {}",
+            blocks(),
+            N.0,
+            N.1,
+            N.2,
+            profiles.describe()
+        );
+        let mut best = BestOf::new(["update", "query"]);
+        for &profile in &profiles.names {
+            run(bench, profile, &profiles, rounds, &mut best)?;
+        }
+        best.report("blockmodels", rounds)
+    })
 }
 
-fn run(bench: &PythonBench<'_>) -> Result<(), String> {
+/// The rounds under `profile`, on an emulator of their own.
+fn run(
+    bench: &PythonBench<'_>,
+    profile: &'static str,
+    profiles: &NetworkProfiles,
+    rounds: usize,
+    best: &mut BestOf,
+) -> Result<(), String> {
     let ca = bench.dir.join("emulator-ca.pem");
     let rt = crate::io::runtime()?;
-    let (emulator, workspace) = tls_emulator(&rt, &ca, |builder| builder)?;
+    let wan = profiles.emulator_profile(profile);
+    let (emulator, workspace) = tls_emulator(&rt, &ca, |builder| builder.wan_profile(wan))?;
     let token = emulator.issue_token(&["evo.blocksync"]);
     let ca_pem = std::fs::read(&ca).map_err(|e| format!("reading the CA: {e}"))?;
     let setup = client(hub_connection(
@@ -68,17 +99,7 @@ fn run(bench: &PythonBench<'_>) -> Result<(), String> {
         emulator.org_id().to_string(),
         workspace.to_string(),
     );
-    println!(
-        "blockmodels-bench: a float column added to a {}-block regular model ({} x {} x {}), then three columns queried back, through the emulator at {}, blobs over TLS at {}",
-        blocks(),
-        N.0,
-        N.1,
-        N.2,
-        emulator.hub_url(),
-        emulator.blob_base_url()
-    );
-    let mut best = BestOf::new(["update", "query"]);
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         let mut sides = SIDES;
         sides.rotate_left(round % SIDES.len());
         for side in sides {
@@ -120,7 +141,14 @@ fn run(bench: &PythonBench<'_>) -> Result<(), String> {
                     .arg(&cache)
                     .env("EVO_TOKEN", &token);
             })?;
+            let (received, sent) = (emulator.blob_bytes_received(), emulator.blob_bytes_sent());
             let result = child_result(side, &mut command)?;
+            // evo-rs downloads the result once more outside its clocks (`query_split`).
+            let untimed = result.number::<u64>("untimed_sent_bytes").unwrap_or(0);
+            let moved = [
+                emulator.blob_bytes_received() - received,
+                (emulator.blob_bytes_sent() - sent).saturating_sub(untimed),
+            ];
             let _ = std::fs::remove_dir_all(&cache);
             rt.block_on(setup.delete(bm))
                 .map_err(|e| format!("deleting the model: {e}"))?;
@@ -147,11 +175,10 @@ fn run(bench: &PythonBench<'_>) -> Result<(), String> {
                     })
                     .unwrap_or_default()
             };
-            best.round(round, side, &result, blocks(), split)?;
+            best.round(profile, round, side, &result, (blocks(), moved), split)?;
         }
     }
     rt.block_on(emulator.shutdown());
-    best.report("blockmodels", ROUNDS);
     Ok(())
 }
 
@@ -169,8 +196,8 @@ pub fn child(args: &[String]) -> Result<(), String> {
     ));
     let rt = crate::io::runtime()?;
     let (
-        update_seconds,
-        query_seconds,
+        (update_seconds, update_cpu),
+        (query_seconds, query_cpu),
         fetched_seconds,
         rows,
         checksum,
@@ -178,14 +205,14 @@ pub fn child(args: &[String]) -> Result<(), String> {
         download_seconds,
         result_bytes,
     ) = rt.block_on(async {
-        let started = Instant::now();
+        let (started, cpu) = (Instant::now(), own_cpu_seconds());
         client
             .update_columns(bm, &ColumnChanges::new().add("grade", grade, None))
             .await
             .map_err(|e| format!("adding the column: {e}"))?;
-        let update_seconds = started.elapsed().as_secs_f64();
+        let update = (started.elapsed().as_secs_f64(), own_cpu_seconds() - cpu);
 
-        let started = Instant::now();
+        let (started, cpu) = (Instant::now(), own_cpu_seconds());
         let result = client
             .query(bm, &Query::new(["a", "b", "grade"]))
             .await
@@ -206,11 +233,11 @@ pub fn child(args: &[String]) -> Result<(), String> {
                 checksum += values.values().iter().sum::<f64>();
             }
         }
-        let query_seconds = started.elapsed().as_secs_f64();
+        let query = (started.elapsed().as_secs_f64(), own_cpu_seconds() - cpu);
         let (job_seconds, download_seconds, result_bytes) = query_split(&client, bm).await?;
         Ok::<_, String>((
-            update_seconds,
-            query_seconds,
+            update,
+            query,
             fetched_seconds,
             rows,
             checksum,
@@ -220,7 +247,7 @@ pub fn child(args: &[String]) -> Result<(), String> {
         ))
     })?;
     println!(
-        "result update_seconds={update_seconds:.4} query_seconds={query_seconds:.4} fetched_seconds={fetched_seconds:.4} job_seconds={job_seconds:.4} download_seconds={download_seconds:.4} result_bytes={result_bytes} peak_bytes={} rows={rows} checksum={checksum:.6e}",
+        "result update_seconds={update_seconds:.4} query_seconds={query_seconds:.4} update_cpu={update_cpu:.4} query_cpu={query_cpu:.4} fetched_seconds={fetched_seconds:.4} job_seconds={job_seconds:.4} download_seconds={download_seconds:.4} result_bytes={result_bytes} untimed_sent_bytes={result_bytes} peak_bytes={} rows={rows} checksum={checksum:.6e}",
         peak_rss()
     );
     Ok(())

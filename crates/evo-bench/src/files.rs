@@ -27,14 +27,13 @@ use crate::io::{
     PythonBench, check_download, child_hub_connection, child_result, env_number, mib_per_s,
     peak_rss, tls_emulator, write_source,
 };
+use crate::profiles::NetworkProfiles;
 use crate::rusage::{children_cpu_seconds, own_cpu_seconds};
 
 /// The Python side, written next to the benchmark's files at run time.
 const PYTHON_SCRIPT: &str = include_str!("../python/files_bench.py");
 /// The two sides, in the order of the first round.
 const SIDES: [&str; 2] = ["rust", "python"];
-/// The network profiles measured.
-const PROFILES: [&str; 2] = ["lan", "wan"];
 
 /// One child's round: an upload and a download of the whole file.
 #[derive(Debug, Clone, Copy)]
@@ -123,17 +122,14 @@ struct Target {
 
 /// The benchmark's settings, from the environment.
 struct Settings {
-    /// The network profiles to measure (`EVO_BENCH_PROFILES`, default both); the summary line
-    /// needs both.
-    profiles: Vec<&'static str>,
+    /// The network profiles to measure; the summary line needs both.
+    profiles: NetworkProfiles,
     sizes_mib: Vec<u64>,
     rounds: usize,
-    wan: WanProfile,
 }
 
 impl Settings {
     fn from_env() -> Result<Self, String> {
-        let number = |name: &str, default: f64| env_number(name, default, "a number");
         let sizes_mib = match std::env::var("EVO_BENCH_FILES_MIB") {
             Ok(v) => v
                 .split(',')
@@ -142,28 +138,11 @@ impl Settings {
                 .map_err(|_| format!("EVO_BENCH_FILES_MIB={v:?} is not a list of MiB sizes"))?,
             Err(_) => vec![256, 1024],
         };
-        let profiles = match std::env::var("EVO_BENCH_PROFILES") {
-            Ok(v) => v
-                .split(',')
-                .map(|s| {
-                    PROFILES
-                        .into_iter()
-                        .find(|p| *p == s.trim())
-                        .ok_or_else(|| format!("EVO_BENCH_PROFILES={v:?}: known are lan and wan"))
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-            Err(_) => PROFILES.to_vec(),
-        };
-        let latency_ms = number("EVO_BENCH_WAN_LATENCY_MS", 40.0)?;
-        let mbit = number("EVO_BENCH_WAN_MBIT", 100.0)?;
-        let rounds = number("EVO_BENCH_ROUNDS", 3.0)?.max(1.0) as usize;
+        let rounds = env_number("EVO_BENCH_ROUNDS", 3usize, "a whole number")?.max(1);
         Ok(Settings {
-            profiles,
+            profiles: NetworkProfiles::from_env()?,
             sizes_mib,
             rounds,
-            wan: WanProfile::new()
-                .latency(Duration::from_secs_f64(latency_ms.max(0.0) / 1e3))
-                .bandwidth_per_connection(Some((mbit.max(0.0) * 1e6 / 8.0) as u64)),
         })
     }
 }
@@ -177,14 +156,10 @@ pub fn orchestrate() -> Result<(), String> {
 fn run(bench: &PythonBench<'_>, settings: &Settings) -> Result<(), String> {
     let (dir, python) = (bench.dir, bench.python);
     println!(
-        "files-bench: sizes {:?} MiB, {} rounds, lan (loopback) and wan ({:?} per request, {} Mbit/s per connection each way)",
+        "files-bench: sizes {:?} MiB, {} rounds, {}",
         settings.sizes_mib,
         settings.rounds,
-        settings.wan.added_latency(),
-        settings
-            .wan
-            .bandwidth_cap()
-            .map_or(0, |b| b * 8 / 1_000_000)
+        settings.profiles.describe()
     );
     println!(
         "  rust  : evo_files::FilesClient defaults on evo_hyper::HyperTransport defaults + the emulator's CA (evo-io: blocks of at most {} MiB, {} in flight at first, adaptive up to {} within {} MiB; downloads written past the page cache where the file system and device allow, see BlobClientBuilder::direct_writes)",
@@ -200,12 +175,8 @@ fn run(bench: &PythonBench<'_>, settings: &Settings) -> Result<(), String> {
         std::thread::available_parallelism().map_or(0, |n| (n.get() + 4).min(32))
     );
     let mut results: HashMap<(&str, u64, &str), Best> = HashMap::new();
-    for &profile in &settings.profiles {
-        let wan = if profile == "wan" {
-            settings.wan
-        } else {
-            WanProfile::new()
-        };
+    for &profile in &settings.profiles.names {
+        let wan = settings.profiles.emulator_profile(profile);
         for &size_mib in &settings.sizes_mib {
             let size = size_mib << 20;
             let source = dir.join(format!("source-{size_mib}.bin"));
@@ -244,7 +215,7 @@ fn report(settings: &Settings, results: &HashMap<(&str, u64, &str), Best>) -> Re
             .ok_or_else(|| format!("no {side} result for {profile} {size_mib} MiB"))
     };
     let rate = |size_mib: u64, seconds: f64| mib_per_s(size_mib << 20, seconds);
-    for &profile in &settings.profiles {
+    for &profile in &settings.profiles.names {
         for &size_mib in &settings.sizes_mib {
             let (r, p) = (
                 get(profile, size_mib, "rust")?,
@@ -269,7 +240,7 @@ fn report(settings: &Settings, results: &HashMap<(&str, u64, &str), Best>) -> Re
             );
         }
     }
-    if settings.profiles.len() < PROFILES.len() {
+    if !settings.profiles.all() {
         println!("files-bench: no summary line: it needs both profiles (EVO_BENCH_PROFILES)");
         return Ok(());
     }

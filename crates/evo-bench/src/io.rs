@@ -2,8 +2,9 @@
 //! evo-io side of each measurement; and what the benchmarks beside the Python SDK share: its
 //! folder and script ([`beside_python`]), each side's child ([`PythonBench::side_command`],
 //! [`child_result`]), the emulator with its TLS blob listener ([`tls_emulator`]), the evo-rs
-//! child's hub connection ([`child_hub_connection`]), settings from the environment
-//! ([`env_number`]) and the best of the rounds ([`BestOf`]).
+//! child's hub connection ([`child_hub_connection`]) and settings from the environment
+//! ([`env_number`]). The best of their rounds is [`crate::best_of`], their network profiles
+//! [`crate::profiles`].
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -207,88 +208,6 @@ pub(crate) fn env_number<T: std::str::FromStr>(
             .parse()
             .map_err(|_| format!("{name}={v:?} is not {what}")),
         Err(_) => Ok(default),
-    }
-}
-
-/// The best time of each of two operations of each side over the rounds, and each side's peak
-/// resident memory, of a benchmark of evo-rs (`rust`) against the Python SDK (`python`).
-#[derive(Debug)]
-pub(crate) struct BestOf {
-    ops: [&'static str; 2],
-    seconds: HashMap<(&'static str, &'static str), f64>,
-    peaks: HashMap<&'static str, u64>,
-}
-
-impl BestOf {
-    /// No rounds yet of the operations `ops`.
-    pub(crate) fn new(ops: [&'static str; 2]) -> Self {
-        BestOf {
-            ops,
-            seconds: HashMap::new(),
-            peaks: HashMap::new(),
-        }
-    }
-
-    /// Takes round `round` of `side` from its child's `result` (`{op}_seconds` of each operation,
-    /// above 0, `peak_bytes`, and `rows`, which must be `rows`), prints it followed by `note` of
-    /// its seconds, and keeps the best.
-    pub(crate) fn round(
-        &mut self,
-        round: usize,
-        side: &'static str,
-        result: &ChildResult,
-        rows: usize,
-        note: impl FnOnce([f64; 2]) -> String,
-    ) -> Result<(), String> {
-        let [a, b] = self.ops;
-        let (seconds, peak_bytes) = match (
-            result.number::<f64>(&format!("{a}_seconds")),
-            result.number::<f64>(&format!("{b}_seconds")),
-            result.number::<u64>("peak_bytes"),
-            result.number::<usize>("rows"),
-        ) {
-            (Some(x), Some(y), Some(p), Some(r)) if x > 0.0 && y > 0.0 && r == rows => ([x, y], p),
-            _ => return Err(format!("malformed {side} child result {:?}", result.line)),
-        };
-        println!(
-            "  round {} {side:6} {a} {:7.2} s  {b} {:7.2} s  peak {:5} MiB{}",
-            round + 1,
-            seconds[0],
-            seconds[1],
-            peak_bytes >> 20,
-            note(seconds)
-        );
-        for (op, seconds) in self.ops.into_iter().zip(seconds) {
-            let slot = self.seconds.entry((op, side)).or_insert(seconds);
-            *slot = slot.min(seconds);
-        }
-        let peak = self.peaks.entry(side).or_default();
-        *peak = (*peak).max(peak_bytes);
-        Ok(())
-    }
-
-    /// Prints each operation's best times and ratio (of `rounds` rounds), then the summary line
-    /// `{bench}-bench: ...`.
-    pub(crate) fn report(&self, bench: &str, rounds: usize) {
-        let best = |op: &str, side: &str| self.seconds[&(op, side)];
-        let speedup = |op: &str| best(op, "python") / best(op, "rust");
-        for op in self.ops {
-            println!(
-                "{op:8}: evo-rs {:.2} s, python {:.2} s, evo-rs/python {:.2}x (best of {rounds})",
-                best(op, "rust"),
-                best(op, "python"),
-                speedup(op)
-            );
-        }
-        let peak = |side: &str| self.peaks.get(side).copied().unwrap_or(0) >> 20;
-        let [a, b] = self.ops;
-        println!(
-            "{bench}-bench: {a} {:.2}x python, {b} {:.2}x python, peak rust {} MiB, python {} MiB",
-            speedup(a),
-            speedup(b),
-            peak("rust"),
-            peak("python")
-        );
     }
 }
 

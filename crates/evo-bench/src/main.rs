@@ -34,14 +34,20 @@
 //! `evo-bench blockmodels` adds a float column to a 4-million-block regular model and queries
 //! three columns back with evo-rs (`evo_blockmodels`) and with the official Python SDK
 //! (`evo.blockmodels` with pyarrow), blobs over the emulator's TLS listener; best of 3 rounds.
+//!
+//! The files, objects and blockmodels benchmarks run under each network profile
+//! (`EVO_BENCH_PROFILES=lan,wan`, the default; see `profiles.rs`) and report each operation's
+//! throughput and client CPU per GiB beside its time; `EVO_BENCH_ROUNDS` sets their rounds.
 
 mod api;
 mod azurite;
 mod baseline;
+mod best_of;
 mod blockmodels;
 mod files;
 mod io;
 mod objects;
+mod profiles;
 mod rusage;
 
 use std::process::ExitCode;

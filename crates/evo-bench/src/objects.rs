@@ -6,7 +6,10 @@
 //! Both sides build the same columns before their clocks start. The upload clock covers writing
 //! the Parquet tables, uploading them and posting the object; the download clock covers getting
 //! the object and downloading and decoding both tables into Arrow. Each side runs in its own
-//! child process per round (its own peak resident memory); best of 3 rounds.
+//! child process per round (its own peak resident memory and CPU time, taken by `getrusage`
+//! around each clock); best of 3 rounds (`EVO_BENCH_ROUNDS`), under each network profile
+//! (`EVO_BENCH_PROFILES`, default lan and wan, a fresh emulator each). Throughput and CPU per GiB
+//! are of the blob bytes each operation moved, as the emulator counted them.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -15,58 +18,76 @@ use std::time::Instant;
 use evo_objects::evo_tables::arrow_array::{Array, Float64Array, RecordBatch};
 use evo_objects::{GetOptions, ObjectsClient, SpatialObject};
 
-use crate::io::{BestOf, PythonBench, child_hub_connection, child_result, peak_rss, tls_emulator};
+use crate::best_of::BestOf;
+use crate::io::{
+    PythonBench, child_hub_connection, child_result, env_number, peak_rss, tls_emulator,
+};
+use crate::profiles::NetworkProfiles;
+use crate::rusage::own_cpu_seconds;
 
-const ROUNDS: usize = 3;
 const PYTHON_SCRIPT: &str = include_str!("../python/objects_bench.py");
 const SIDES: [&str; 2] = ["rust", "python"];
 const DEFAULT_POINTS: usize = 10_000_000;
 
 /// Runs the whole benchmark and prints the report; the last line is the summary.
 pub fn orchestrate() -> Result<(), String> {
-    let points: usize = std::env::var("EVO_BENCH_OBJECTS_POINTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_POINTS);
-    crate::io::beside_python("objects", PYTHON_SCRIPT, |bench| run(bench, points))
+    let points = env_number("EVO_BENCH_OBJECTS_POINTS", DEFAULT_POINTS, "a whole number")?;
+    let rounds = env_number("EVO_BENCH_ROUNDS", 3usize, "a whole number")?.max(1);
+    let profiles = NetworkProfiles::from_env()?;
+    crate::io::beside_python("objects", PYTHON_SCRIPT, |bench| {
+        run(bench, points, rounds, &profiles)
+    })
 }
 
-fn run(bench: &PythonBench<'_>, points: usize) -> Result<(), String> {
+fn run(
+    bench: &PythonBench<'_>,
+    points: usize,
+    rounds: usize,
+    profiles: &NetworkProfiles,
+) -> Result<(), String> {
     let ca = bench.dir.join("emulator-ca.pem");
-    let rt = crate::io::runtime()?;
-    let (emulator, workspace) = tls_emulator(&rt, &ca, |builder| builder)?;
-    let (hub, org, ws) = (
-        emulator.hub_url().to_string(),
-        emulator.org_id().to_string(),
-        workspace.to_string(),
-    );
-    let token = emulator.issue_token(&["evo.object"]);
     println!(
-        "objects-bench: a point set of {points} points (x, y, z + one float attribute) saved then read back through the emulator at {}, blobs over TLS at {}",
-        emulator.hub_url(),
-        emulator.blob_base_url()
+        "objects-bench: a point set of {points} points (x, y, z + one float attribute) saved then read back through the emulator, blobs over TLS; {}",
+        profiles.describe()
     );
     let mut best = BestOf::new(["upload", "download"]);
-    for round in 0..ROUNDS {
-        let mut sides = SIDES;
-        sides.rotate_left(round % SIDES.len());
-        for side in sides {
-            let path = format!("bench/{side}-round-{}.json", round + 1);
-            let cache = bench.dir.join(format!("{side}-cache-{round}"));
-            let _ = Command::new("sync").status();
-            let mut command = bench.side_command(side, "objects-child", &ca, |c| {
-                c.args([&hub, &org, &ws, &path, &points.to_string()])
-                    .arg(&cache)
-                    .env("EVO_TOKEN", &token);
-            })?;
-            let result = child_result(side, &mut command)?;
-            let _ = std::fs::remove_dir_all(&cache);
-            best.round(round, side, &result, points, |_| String::new())?;
+    for &profile in &profiles.names {
+        let rt = crate::io::runtime()?;
+        let wan = profiles.emulator_profile(profile);
+        let (emulator, workspace) = tls_emulator(&rt, &ca, |builder| builder.wan_profile(wan))?;
+        let (hub, org, ws) = (
+            emulator.hub_url().to_string(),
+            emulator.org_id().to_string(),
+            workspace.to_string(),
+        );
+        let token = emulator.issue_token(&["evo.object"]);
+        for round in 0..rounds {
+            let mut sides = SIDES;
+            sides.rotate_left(round % SIDES.len());
+            for side in sides {
+                let path = format!("bench/{side}-round-{}.json", round + 1);
+                let cache = bench.dir.join(format!("{side}-cache-{round}"));
+                let _ = Command::new("sync").status();
+                let mut command = bench.side_command(side, "objects-child", &ca, |c| {
+                    c.args([&hub, &org, &ws, &path, &points.to_string()])
+                        .arg(&cache)
+                        .env("EVO_TOKEN", &token);
+                })?;
+                let (received, sent) = (emulator.blob_bytes_received(), emulator.blob_bytes_sent());
+                let result = child_result(side, &mut command)?;
+                let moved = [
+                    emulator.blob_bytes_received() - received,
+                    emulator.blob_bytes_sent() - sent,
+                ];
+                let _ = std::fs::remove_dir_all(&cache);
+                best.round(profile, round, side, &result, (points, moved), |_| {
+                    String::new()
+                })?;
+            }
         }
+        rt.block_on(emulator.shutdown());
     }
-    rt.block_on(emulator.shutdown());
-    best.report("objects", ROUNDS);
-    Ok(())
+    best.report("objects", rounds)
 }
 
 /// `objects-child HUB ORG WORKSPACE PATH POINTS CACHE CA`: the evo-rs side of one round (token
@@ -95,16 +116,16 @@ pub fn child(args: &[String]) -> Result<(), String> {
         SpatialObject::point_set("bench", positions).attribute("grade", Arc::new(grade));
 
     let rt = crate::io::runtime()?;
-    let (upload_seconds, download_seconds, rows, checksum) = rt.block_on(async {
-        let started = Instant::now();
+    let (upload, download, rows, checksum) = rt.block_on(async {
+        let (started, cpu) = (Instant::now(), own_cpu_seconds());
         objects
             .create_spatial(path.as_str(), &point_set)
             .await
             .map_err(|e| format!("saving: {e}"))?;
-        let upload_seconds = started.elapsed().as_secs_f64();
+        let upload = (started.elapsed().as_secs_f64(), own_cpu_seconds() - cpu);
         drop(point_set);
 
-        let started = Instant::now();
+        let (started, cpu) = (Instant::now(), own_cpu_seconds());
         let object = objects
             .get_by_path(path.as_str(), &GetOptions::new())
             .await
@@ -121,7 +142,7 @@ pub fn child(args: &[String]) -> Result<(), String> {
             .map_err(|e| format!("reading the attribute: {e}"))?
             .collect::<Result<_, _>>()
             .map_err(|e| format!("decoding the attribute: {e}"))?;
-        let download_seconds = started.elapsed().as_secs_f64();
+        let download = (started.elapsed().as_secs_f64(), own_cpu_seconds() - cpu);
         let rows: usize = positions.iter().map(RecordBatch::num_rows).sum();
         let checksum: f64 = positions
             .iter()
@@ -130,10 +151,14 @@ pub fn child(args: &[String]) -> Result<(), String> {
             .filter_map(|c| c.as_any().downcast_ref::<Float64Array>())
             .map(|a| a.values().iter().sum::<f64>())
             .sum();
-        Ok::<_, String>((upload_seconds, download_seconds, rows, checksum))
+        Ok::<_, String>((upload, download, rows, checksum))
     })?;
     println!(
-        "result upload_seconds={upload_seconds:.4} download_seconds={download_seconds:.4} peak_bytes={} rows={rows} checksum={checksum:.6e}",
+        "result upload_seconds={:.4} download_seconds={:.4} upload_cpu={:.4} download_cpu={:.4} peak_bytes={} rows={rows} checksum={checksum:.6e}",
+        upload.0,
+        download.0,
+        upload.1,
+        download.1,
         peak_rss()
     );
     Ok(())
