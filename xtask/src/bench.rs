@@ -42,10 +42,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// evo-io upload and download of a 1 GiB file against the emulator, beside bare hyper sending
-/// the same requests (computing the same digests in its clock); the line before the last
-/// compares the upload with bare hyper handed its digests (requests alone). The last line
-/// printed is `io-bench: upload X.XXx baseline, download Y.YYx baseline, peak Z MiB`.
+/// evo-io upload and download of a file against the emulator, beside bare hyper sending the
+/// same requests (computing the same digests in its clock), at 256 MiB and 1 GiB
+/// (`EVO_BENCH_IO_MIB`), on loopback (`lan`) and under the emulator's WAN profile (`wan`;
+/// `EVO_BENCH_PROFILES`); best of 5 rounds, order rotated, with throughput, client CPU per GiB
+/// and peak memory. Each size and profile ends with the upload against bare hyper handed its
+/// digests (requests alone). The last line printed is `io-bench: upload X.XXx baseline,
+/// download Y.YYx baseline, peak Z MiB`, of lan at the largest size.
 fn io() -> Result<(), String> {
     run_bench("io")
 }

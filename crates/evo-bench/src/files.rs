@@ -24,8 +24,8 @@ use evo_emulator::{BlobStorage, Emulator, WanProfile};
 use evo_files::FilesClient;
 
 use crate::io::{
-    PythonBench, check_download, child_hub_connection, child_result, env_number, mib_per_s,
-    peak_rss, tls_emulator, write_source,
+    PythonBench, check_download, child_hub_connection, child_result, env_mib_list, env_number,
+    mib_per_s, peak_rss, tls_emulator, write_source,
 };
 use crate::profiles::NetworkProfiles;
 use crate::rusage::{children_cpu_seconds, own_cpu_seconds};
@@ -130,14 +130,7 @@ struct Settings {
 
 impl Settings {
     fn from_env() -> Result<Self, String> {
-        let sizes_mib = match std::env::var("EVO_BENCH_FILES_MIB") {
-            Ok(v) => v
-                .split(',')
-                .map(|s| s.trim().parse::<u64>())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|_| format!("EVO_BENCH_FILES_MIB={v:?} is not a list of MiB sizes"))?,
-            Err(_) => vec![256, 1024],
-        };
+        let sizes_mib = env_mib_list("EVO_BENCH_FILES_MIB", &[256, 1024])?;
         let rounds = env_number("EVO_BENCH_ROUNDS", 3usize, "a whole number")?.max(1);
         Ok(Settings {
             profiles: NetworkProfiles::from_env()?,

@@ -14,9 +14,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use evo_core::{ApiConnector, Environment, StaticTokenAuthorizer};
-use evo_emulator::{BlobStorage, Emulator, EmulatorBuilder, Seed};
+use evo_emulator::{BlobStorage, Emulator, EmulatorBuilder, Seed, WanProfile};
 use evo_hyper::HyperTransport;
 use evo_io::{BlobClient, Destination, Source};
+
+use crate::profiles::NetworkProfiles;
 
 /// Block size of both sides.
 const BLOCK_SIZE: u64 = 8 << 20;
@@ -195,6 +197,19 @@ pub(crate) fn child_hub_connection(
     )
 }
 
+/// The comma-separated MiB sizes in the environment variable `name`, or `default` when it is
+/// not set.
+pub(crate) fn env_mib_list(name: &str, default: &[u64]) -> Result<Vec<u64>, String> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .split(',')
+            .map(|s| s.trim().parse::<u64>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| format!("{name}={v:?} is not a list of MiB sizes")),
+        Err(_) => Ok(default.to_vec()),
+    }
+}
+
 /// The number in the environment variable `name` (`what` says what kind, for the error), or
 /// `default` when it is not set.
 pub(crate) fn env_number<T: std::str::FromStr>(
@@ -218,38 +233,63 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("starting the runtime: {e}"))
 }
 
-/// Runs the whole benchmark and prints the report; the last line is the summary.
+/// Runs the whole benchmark and prints the report; the last line is the summary (of `lan` at
+/// the largest size).
 pub fn orchestrate() -> Result<(), String> {
-    let size_mib: u64 = std::env::var("EVO_BENCH_IO_MIB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1024);
-    let size = size_mib << 20;
+    let sizes_mib = env_mib_list("EVO_BENCH_IO_MIB", &[256, 1024])?;
+    let profiles = NetworkProfiles::from_env()?;
     let dir = std::env::temp_dir().join(format!("evo-bench-io-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let result = run(&dir, size);
+    let result = (|| {
+        println!(
+            "io-bench: sizes {sizes_mib:?} MiB, blocks of {} MiB, {CONCURRENCY} in flight, emulator (memory storage); {}",
+            BLOCK_SIZE >> 20,
+            profiles.describe()
+        );
+        let largest = sizes_mib.iter().copied().max().unwrap_or(0);
+        let summary_profile = if profiles.names.contains(&"lan") {
+            "lan"
+        } else {
+            profiles.names.first().copied().unwrap_or("lan")
+        };
+        let mut summary = None;
+        for &profile in &profiles.names {
+            for &size_mib in &sizes_mib {
+                let wan = profiles.emulator_profile(profile);
+                let ratios = run(&dir, profile, wan, size_mib << 20)?;
+                if profile == summary_profile && size_mib == largest {
+                    summary = Some(ratios);
+                }
+            }
+        }
+        let [upload, download, peak] = summary.ok_or("no rounds were run")?;
+        println!(
+            "io-bench: upload {upload:.2}x baseline, download {download:.2}x baseline, peak {peak} MiB"
+        );
+        Ok(())
+    })();
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
-fn run(dir: &Path, size: u64) -> Result<(), String> {
+/// The rounds of one size under one profile, on an emulator of their own; prints them and
+/// their best, and returns evo-io's upload and download ratios to bare hyper and its peak MiB.
+fn run(dir: &Path, profile: &str, wan: WanProfile, size: u64) -> Result<[f64; 3], String> {
     let source = dir.join("source.bin");
-    write_source(&source, size)?;
+    if std::fs::metadata(&source).map(|m| m.len()).ok() != Some(size) {
+        write_source(&source, size)?;
+    }
     let rt = runtime()?;
     let emulator = rt.block_on(async {
         Emulator::builder()
             .blob_storage(BlobStorage::Memory)
             .blob_url_ttl(Duration::from_secs(4 * 3600))
+            .wan_profile(wan)
             .start()
             .await
             .map_err(|e| format!("starting the emulator: {e}"))
     })?;
-    println!(
-        "io-bench: {} MiB, blocks of {} MiB, {CONCURRENCY} in flight, emulator (memory storage) at {}",
-        size >> 20,
-        BLOCK_SIZE >> 20,
-        emulator.base_url()
-    );
+    let at = format!("{profile} {:5} MiB", size >> 20);
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut best: HashMap<(&str, &str), Measurement> = HashMap::new();
     let mut peaks: HashMap<&str, u64> = HashMap::new();
@@ -282,7 +322,7 @@ fn run(dir: &Path, size: u64) -> Result<(), String> {
                     let _ = std::fs::remove_file(&path);
                 }
                 println!(
-                    "  round {} {op:8} {side:8} {:7.1} MiB/s  cpu {:5.2} s/GiB  peak {:4} MiB",
+                    "  {at} round {} {op:8} {side:8} {:7.1} MiB/s  cpu {:5.2} s/GiB  peak {:4} MiB",
                     round + 1,
                     mib_per_s(size, m.seconds),
                     cpu_per_gib(size, m.cpu),
@@ -304,13 +344,13 @@ fn run(dir: &Path, size: u64) -> Result<(), String> {
             .map_or(f64::NAN, |m| mib_per_s(size, m.seconds))
     };
     println!(
-        "upload  : evo-io {:7.1} MiB/s, bare hyper {:7.1} MiB/s, bare hyper handed its digests {:7.1} MiB/s (best of {ROUNDS})",
+        "{at} upload  : evo-io {:7.1} MiB/s, bare hyper {:7.1} MiB/s, bare hyper handed its digests {:7.1} MiB/s (best of {ROUNDS})",
         rate("upload", "sdk"),
         rate("upload", "baseline"),
         rate("upload", "wire")
     );
     println!(
-        "download: evo-io {:7.1} MiB/s, bare hyper {:7.1} MiB/s (best of {ROUNDS})",
+        "{at} download: evo-io {:7.1} MiB/s, bare hyper {:7.1} MiB/s (best of {ROUNDS})",
         rate("download", "sdk"),
         rate("download", "baseline")
     );
@@ -319,7 +359,7 @@ fn run(dir: &Path, size: u64) -> Result<(), String> {
             .map_or(f64::NAN, |m| cpu_per_gib(size, m.cpu))
     };
     println!(
-        "client CPU per GiB (lowest over rounds): upload evo-io {:.2} s, bare hyper {:.2} s, handed its digests {:.2} s; download evo-io {:.2} s, bare hyper {:.2} s",
+        "{at} client CPU per GiB (lowest over rounds): upload evo-io {:.2} s, bare hyper {:.2} s, handed its digests {:.2} s; download evo-io {:.2} s, bare hyper {:.2} s",
         cpu("upload", "sdk"),
         cpu("upload", "baseline"),
         cpu("upload", "wire"),
@@ -328,21 +368,19 @@ fn run(dir: &Path, size: u64) -> Result<(), String> {
     );
     let peak = |side: &str| peaks.get(side).copied().unwrap_or(0) >> 20;
     println!(
-        "peak resident memory: evo-io {} MiB, bare hyper {} MiB",
+        "{at} peak resident memory: evo-io {} MiB, bare hyper {} MiB",
         peak("sdk"),
         peak("baseline").max(peak("wire"))
     );
     println!(
-        "upload against bare hyper handed its digests (requests alone, no hashing in its clock): {:.2}x",
+        "{at} upload against bare hyper handed its digests (requests alone, no hashing in its clock): {:.2}x",
         rate("upload", "sdk") / rate("upload", "wire")
     );
-    println!(
-        "io-bench: upload {:.2}x baseline, download {:.2}x baseline, peak {} MiB",
+    Ok([
         rate("upload", "sdk") / rate("upload", "baseline"),
         rate("download", "sdk") / rate("download", "baseline"),
-        peak("sdk")
-    );
-    Ok(())
+        peak("sdk") as f64,
+    ])
 }
 
 /// Writes `size` pseudo-random bytes (not compressible, not all zero).

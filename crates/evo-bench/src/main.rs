@@ -1,7 +1,7 @@
 //! Benchmark programs of evo-rs, run by `cargo xtask bench` (never by the tests).
 //!
-//! `evo-bench io` measures evo-io uploads and downloads of a 1 GiB file against the in-process
-//! emulator, beside a baseline that sends the same requests with bare hyper at the same block
+//! `evo-bench io` measures evo-io uploads and downloads of a file (256 MiB and 1 GiB) against
+//! the in-process emulator, beside a baseline that sends the same requests with bare hyper at the same block
 //! size and concurrency, computing the same `Content-MD5` digests inside its clock. A second
 //! upload baseline (`wire`) is handed its digests before its clock starts, so it times the
 //! requests alone; its ratio is printed too. Every measured transfer runs in its own child
@@ -35,7 +35,7 @@
 //! three columns back with evo-rs (`evo_blockmodels`) and with the official Python SDK
 //! (`evo.blockmodels` with pyarrow), blobs over the emulator's TLS listener; best of 3 rounds.
 //!
-//! The files, objects and blockmodels benchmarks run under each network profile
+//! The io, files, objects and blockmodels benchmarks run under each network profile
 //! (`EVO_BENCH_PROFILES=lan,wan`, the default; see `profiles.rs`) and report each operation's
 //! throughput and client CPU per GiB beside its time; `EVO_BENCH_ROUNDS` sets their rounds.
 
