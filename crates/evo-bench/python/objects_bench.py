@@ -1,10 +1,11 @@
 """One measured round of `evo-bench objects` for the official Python SDK (evo-objects + pyarrow).
 
 Usage (run by `evo-bench objects`, which embeds and writes out this script):
-    objects_bench.py HUB_URL ORG_ID WORKSPACE_ID PATH POINTS CACHE_DIR
+    objects_bench.py HUB_URL ORG_ID WORKSPACE_ID PATH POINTS OFFSET CACHE_DIR
 
 Builds a point set of POINTS points (x, y, z and one float attribute, from the same formulas as
-the Rust side) with pyarrow before any clock starts. The upload clock runs around writing the
+the Rust side, OFFSET added to x and the attribute so that no round's upload is deduplicated)
+with pyarrow before any clock starts. The upload clock runs around writing the
 tables (the SDK's save_table: Parquet 2.4, gzip), uploading them and posting the object; the
 download clock around getting the object and downloading and reading both tables into pyarrow
 Tables. The token comes from EVO_TOKEN, the CA of the TLS blob listener from SSL_CERT_FILE.
@@ -38,11 +39,11 @@ def cpu_seconds() -> float:
 
 
 async def main(argv: list[str]) -> None:
-    hub_url, org_id, workspace_id, path, points, cache_dir = argv
-    n = int(points)
+    hub_url, org_id, workspace_id, path, points, offset, cache_dir = argv
+    n, offset = int(points), float(offset)
     i = np.arange(n, dtype=np.float64)
-    positions = pa.table({"x": i * 0.5, "y": i * -0.25, "z": np.sqrt(i)})
-    grade = pa.table({"grade": (i % 97.0) * 0.125})
+    positions = pa.table({"x": i * 0.5 + offset, "y": i * -0.25, "z": np.sqrt(i)})
+    grade = pa.table({"grade": (i % 97.0) * 0.125 + offset})
     del i
     environment = Environment(hub_url=hub_url, org_id=uuid.UUID(org_id), workspace_id=uuid.UUID(workspace_id))
     transport = AioTransport(user_agent="evo-rs-objects-bench")

@@ -3,9 +3,11 @@
 //! back a point set of 10 million points (x, y, z and one float attribute) through one
 //! in-process emulator, blobs over its TLS listener (set up as in the files benchmark).
 //!
-//! Both sides build the same columns before their clocks start. The upload clock covers writing
-//! the Parquet tables, uploading them and posting the object; the download clock covers getting
-//! the object and downloading and decoding both tables into Arrow. Each side runs in its own
+//! Both sides build their columns from the same formulas before their clocks start, with an
+//! offset of their own in each round (data files are content-addressed: the same values again
+//! would not be uploaded again). The upload clock covers writing the Parquet tables, uploading
+//! them and posting the object; the download clock covers getting the object and downloading
+//! and decoding both tables into Arrow. Each side runs in its own
 //! child process per round (its own peak resident memory and CPU time, taken by `getrusage`
 //! around each clock); best of 3 rounds (`EVO_BENCH_ROUNDS`), under each network profile
 //! (`EVO_BENCH_PROFILES`, default lan and wan, a fresh emulator each). Throughput and CPU per GiB
@@ -68,8 +70,10 @@ fn run(
                 let path = format!("bench/{side}-round-{}.json", round + 1);
                 let cache = bench.dir.join(format!("{side}-cache-{round}"));
                 let _ = Command::new("sync").status();
+                // Values of their own for each side and round: no upload is a deduplicated one.
+                let offset = (round * SIDES.len() + 1 + usize::from(side == "python")).to_string();
                 let mut command = bench.side_command(side, "objects-child", &ca, |c| {
-                    c.args([&hub, &org, &ws, &path, &points.to_string()])
+                    c.args([&hub, &org, &ws, &path, &points.to_string(), &offset])
                         .arg(&cache)
                         .env("EVO_TOKEN", &token);
                 })?;
@@ -90,27 +94,29 @@ fn run(
     best.report("objects", rounds)
 }
 
-/// `objects-child HUB ORG WORKSPACE PATH POINTS CACHE CA`: the evo-rs side of one round (token
+/// `objects-child HUB ORG WORKSPACE PATH POINTS OFFSET CACHE CA`: the evo-rs side of one round (token
 /// in `EVO_TOKEN`). Prints the same `result ...` line as the Python script.
 pub fn child(args: &[String]) -> Result<(), String> {
-    let [hub, org, workspace, path, points, _cache, ca] = args else {
+    let [hub, org, workspace, path, points, offset, _cache, ca] = args else {
         return Err(
-            "usage: evo-bench objects-child HUB ORG WORKSPACE PATH POINTS CACHE CA (token in EVO_TOKEN)"
+            "usage: evo-bench objects-child HUB ORG WORKSPACE PATH POINTS OFFSET CACHE CA (token in EVO_TOKEN)"
                 .into(),
         );
     };
     let points: usize = points
         .parse()
         .map_err(|e| format!("bad point count: {e}"))?;
+    let offset: f64 = offset.parse().map_err(|e| format!("bad offset: {e}"))?;
     let (environment, connector) = child_hub_connection(hub, org, workspace, ca)?;
     let objects = ObjectsClient::new(environment, connector)
         .map_err(|e| format!("building the objects client: {e}"))?;
 
     // The same columns as the Python side, before the clock.
-    let x = Float64Array::from_iter_values((0..points).map(|i| i as f64 * 0.5));
+    let x = Float64Array::from_iter_values((0..points).map(|i| i as f64 * 0.5 + offset));
     let y = Float64Array::from_iter_values((0..points).map(|i| i as f64 * -0.25));
     let z = Float64Array::from_iter_values((0..points).map(|i| (i as f64).sqrt()));
-    let grade = Float64Array::from_iter_values((0..points).map(|i| (i as f64 % 97.0) * 0.125));
+    let grade =
+        Float64Array::from_iter_values((0..points).map(|i| (i as f64 % 97.0) * 0.125 + offset));
     let positions = evo_objects::evo_tables::positions(x, y, z).map_err(|e| e.to_string())?;
     let point_set =
         SpatialObject::point_set("bench", positions).attribute("grade", Arc::new(grade));
