@@ -7,11 +7,11 @@
 //! offset of their own in each round (data files are content-addressed: the same values again
 //! would not be uploaded again). The upload clock covers writing the Parquet tables, uploading
 //! them and posting the object; the download clock covers getting the object and downloading
-//! and decoding both tables into Arrow. Each side runs in its own
-//! child process per round (its own peak resident memory and CPU time, taken by `getrusage`
-//! around each clock); best of 3 rounds (`EVO_BENCH_ROUNDS`), under each network profile
-//! (`EVO_BENCH_PROFILES`, default lan and wan, a fresh emulator each). Throughput and CPU per GiB
-//! are of the blob bytes each operation moved, as the emulator counted them.
+//! and decoding both tables into Arrow. Each side runs in its own child process per round (its
+//! own peak resident memory and CPU time, taken by `getrusage` around each clock); best of 3
+//! rounds (`EVO_BENCH_ROUNDS`), under each network profile (`EVO_BENCH_PROFILES`, default lan
+//! and wan, a fresh emulator each). Throughput and CPU per GiB are of the blob bytes each
+//! operation moved, as the emulator counted them.
 
 use std::process::Command;
 use std::sync::Arc;
