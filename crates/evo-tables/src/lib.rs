@@ -94,6 +94,7 @@ mod format;
 mod hash;
 mod info;
 mod normalize;
+mod parallel;
 mod read;
 mod write;
 

@@ -6,9 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::Arc;
 
-use std::sync::mpsc::{Receiver, sync_channel};
-
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
 use parquet::arrow::ProjectionMask;
@@ -22,6 +20,7 @@ use crate::error::TableError;
 use crate::format::TableFormat;
 use crate::info::TableInfo;
 use crate::normalize::normalize_schema;
+use crate::parallel::{ColumnDecoders, Owner, RowGroupDecoders};
 
 /// The default number of rows per batch a [`TableReader`] yields.
 pub const DEFAULT_BATCH_ROWS: usize = 64 * 1024;
@@ -32,7 +31,8 @@ pub struct ReadOptions {
     batch_rows: usize,
     format: Option<TableFormat>,
     length: Option<u64>,
-    parallel_columns: bool,
+    parallel: bool,
+    row_group_threads: Option<usize>,
 }
 
 impl Default for ReadOptions {
@@ -41,7 +41,8 @@ impl Default for ReadOptions {
             batch_rows: DEFAULT_BATCH_ROWS,
             format: None,
             length: None,
-            parallel_columns: true,
+            parallel: true,
+            row_group_threads: None,
         }
     }
 }
@@ -58,10 +59,23 @@ impl ReadOptions {
         self
     }
 
-    /// Whether each column of a table of several columns is decoded on its own thread (the
-    /// default; gzip dominates the cost), or all on the caller's thread.
-    pub fn parallel_columns(mut self, parallel: bool) -> Self {
-        self.parallel_columns = parallel;
+    /// Whether the table is decoded on several threads (the default; inflating its gzip pages
+    /// dominates the cost), or all on the caller's thread. In parallel, a table of several
+    /// flat columns is decoded a thread per column; any other table with several row groups
+    /// (one column, as most attribute tables are, or nested columns) has its row groups
+    /// spread over threads ([`Self::row_group_threads`]), and then no batch spans two row
+    /// groups. Either way the batches come in order and each thread stays a bounded number of
+    /// batches ahead of the reader.
+    pub fn parallel(mut self, parallel: bool) -> Self {
+        self.parallel = parallel;
+        self
+    }
+
+    /// How many threads decode the row groups of a table read in parallel but not a thread
+    /// per column (default: one per core, four at most; never more than the row groups). One
+    /// decodes them on the caller's thread.
+    pub fn row_group_threads(mut self, threads: usize) -> Self {
+        self.row_group_threads = Some(threads.max(1));
         self
     }
 
@@ -87,7 +101,8 @@ impl ReadOptions {
 
 /// An iterator over the record batches of a Parquet table, at most
 /// [`ReadOptions::batch_rows`] rows each, decoded as they are asked for: the whole table is
-/// never in memory (only the pages of the batch being decoded).
+/// never in memory (only the batch being decoded and, with [`ReadOptions::parallel`], a
+/// bounded number decoded ahead by each thread).
 ///
 /// Malformed input gives [`TableError::Parquet`], never a panic; after an error the iterator
 /// ends.
@@ -100,9 +115,6 @@ pub struct TableReader {
     row_groups: usize,
     _owner: Option<Owner>,
 }
-
-/// What a reader keeps alive while it, or any of its decoding threads, reads the file.
-type Owner = Arc<dyn Any + Send + Sync>;
 
 impl std::fmt::Debug for TableReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -183,7 +195,8 @@ impl TableReader {
         }
         let width = schema.fields().len();
         let leaves = parquet.file_metadata().schema_descr().num_columns();
-        let inner = if options.parallel_columns && width > 1 && leaves == width {
+        let row_group_threads = RowGroupDecoders::threads_for(&metadata, options.row_group_threads);
+        let inner = if options.parallel && width > 1 && leaves == width {
             let columns = (0..width)
                 .map(|i| {
                     let input = open()?;
@@ -197,6 +210,15 @@ impl TableReader {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Decoder::Columns(ColumnDecoders::start(columns, owner.as_ref())?)
+        } else if options.parallel && row_group_threads > 1 {
+            drop(input);
+            Decoder::RowGroups(RowGroupDecoders::start(
+                &open,
+                &metadata,
+                row_group_threads,
+                options.batch_rows,
+                owner.as_ref(),
+            )?)
         } else {
             Decoder::Serial(guard("preparing the Parquet reader", || {
                 ParquetRecordBatchReaderBuilder::new_with_metadata(input, metadata)
@@ -238,6 +260,7 @@ impl Iterator for TableReader {
                 guard("decoding a record batch", || reader.next().transpose())
             }
             Decoder::Columns(columns) => columns.next(&self.schema),
+            Decoder::RowGroups(groups) => groups.next(),
         };
         match next {
             Ok(Some(batch)) => Some(Ok(batch)),
@@ -253,82 +276,20 @@ impl Iterator for TableReader {
     }
 }
 
-/// How a [`TableReader`] decodes: all columns on the caller's thread, or one thread per column.
+/// How a [`TableReader`] decodes: on the caller's thread, a thread per column, or row groups
+/// spread over threads ([`ReadOptions::parallel`]).
 enum Decoder {
     Serial(ParquetRecordBatchReader),
     Columns(ColumnDecoders),
-}
-
-/// One decoding thread per column, each sending its column's batches through a short queue;
-/// the batches line up because every column is read with the same row groups and batch size.
-/// Dropping the receivers stops the threads at their next send.
-struct ColumnDecoders {
-    columns: Vec<Receiver<Result<ArrayRef, TableError>>>,
-}
-
-impl ColumnDecoders {
-    fn start(
-        readers: Vec<ParquetRecordBatchReader>,
-        owner: Option<&Owner>,
-    ) -> Result<Self, TableError> {
-        let columns = readers
-            .into_iter()
-            .map(|mut reader| {
-                let owner = owner.cloned();
-                let (sender, receiver) = sync_channel(2);
-                std::thread::Builder::new()
-                    .name("evo-tables-decoder".to_owned())
-                    .spawn(move || {
-                        loop {
-                            let next = guard("decoding a column", || reader.next().transpose());
-                            let (message, last) = match next {
-                                Ok(Some(batch)) => (Ok(batch.column(0).clone()), false),
-                                Ok(None) => break,
-                                Err(e) => (Err(e), true),
-                            };
-                            if sender.send(message).is_err() || last {
-                                break;
-                            }
-                        }
-                        // The file handle first, then this thread's share of its owner.
-                        drop(reader);
-                        drop(owner);
-                    })
-                    .map(|_| receiver)
-                    .map_err(|e| TableError::io("starting a decoder thread", "", e))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { columns })
-    }
-
-    fn next(&mut self, schema: &SchemaRef) -> Result<Option<RecordBatch>, TableError> {
-        let mut arrays = Vec::with_capacity(self.columns.len());
-        for column in &self.columns {
-            match column.recv() {
-                Ok(Ok(array)) => arrays.push(array),
-                Ok(Err(e)) => return Err(e),
-                Err(_) => {}
-            }
-        }
-        if arrays.is_empty() {
-            return Ok(None);
-        }
-        let rows = arrays[0].len();
-        if arrays.len() != self.columns.len() || arrays.iter().any(|a| a.len() != rows) {
-            return Err(TableError::Parquet {
-                message: "the columns do not have the same number of rows".to_owned(),
-                source: None,
-            });
-        }
-        RecordBatch::try_new(schema.clone(), arrays)
-            .map(Some)
-            .map_err(|e| TableError::parquet("assembling a record batch", e))
-    }
+    RowGroups(RowGroupDecoders),
 }
 
 /// Runs a step of the Parquet/Arrow decoder on untrusted bytes: its error, or a panic inside
 /// it, becomes [`TableError::Parquet`].
-fn guard<T, E>(action: &str, step: impl FnOnce() -> Result<T, E>) -> Result<T, TableError>
+pub(crate) fn guard<T, E>(
+    action: &str,
+    step: impl FnOnce() -> Result<T, E>,
+) -> Result<T, TableError>
 where
     E: std::error::Error + Send + Sync + 'static,
 {

@@ -81,6 +81,39 @@ fn flipped_bytes_give_an_error_or_the_table_never_a_panic() {
     assert!(errors > 0);
 }
 
+/// Row groups decoded on threads: a flip anywhere gives the whole table or an error (from the
+/// group it hit, after the groups before it), never a panic or a reader that waits forever.
+#[test]
+fn flipped_bytes_in_row_groups_decoded_on_threads_give_an_error_or_the_table() {
+    let table = support::sample_table(&TableFormat::FLOAT_ARRAY_1, 5_000, true);
+    let (bytes, written) = write_to_vec(
+        &TableFormat::FLOAT_ARRAY_1,
+        table.schema(),
+        [&table],
+        &WriteOptions::default().max_row_group_rows(1_000),
+    )
+    .unwrap();
+    let options = ReadOptions::new()
+        .expect_info(&written.info)
+        .unwrap()
+        .batch_rows(300)
+        .row_group_threads(3);
+    assert_eq!(read(bytes.clone(), &options).unwrap(), 5_000);
+    let mut errors = 0;
+    for pos in (0..bytes.len()).step_by(11) {
+        let mut corrupt = bytes.clone();
+        corrupt[pos] ^= 0xff;
+        match read(corrupt, &options) {
+            Ok(rows) => assert_eq!(rows, 5_000, "flip at {pos}"),
+            Err(TableError::Parquet { .. } | TableError::Format(_) | TableError::Length { .. }) => {
+                errors += 1
+            }
+            Err(other) => panic!("flip at {pos}: unexpected error {other:?}"),
+        }
+    }
+    assert!(errors > 0);
+}
+
 #[test]
 fn a_missing_file_is_an_io_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();

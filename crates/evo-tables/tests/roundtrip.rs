@@ -522,9 +522,7 @@ fn column_parallel_and_serial_decoding_give_the_same_batches() {
     )
     .unwrap();
     let read = |parallel: bool| {
-        let options = ReadOptions::new()
-            .batch_rows(4_096)
-            .parallel_columns(parallel);
+        let options = ReadOptions::new().batch_rows(4_096).parallel(parallel);
         TableReader::open(&stored.path, &options)
             .unwrap()
             .collect::<Result<Vec<_>, _>>()
@@ -544,6 +542,61 @@ fn column_parallel_and_serial_decoding_give_the_same_batches() {
     let mut reader = TableReader::open(&stored.path, &ReadOptions::new().batch_rows(100)).unwrap();
     assert_eq!(reader.next().unwrap().unwrap().num_rows(), 100);
     drop(reader);
+}
+
+/// A one-column table of 25,000 rows in row groups of 6,000, written to `dir`.
+fn one_column_in_five_row_groups(dir: &std::path::Path) -> (RecordBatch, std::path::PathBuf) {
+    let table = sample_table(&TableFormat::FLOAT_ARRAY_1, 25_000, true);
+    let stored = write_to_dir(
+        dir,
+        &TableFormat::FLOAT_ARRAY_1,
+        table.schema(),
+        [&table],
+        &WriteOptions::new().max_row_group_rows(6_000),
+    )
+    .unwrap();
+    (table, stored.path)
+}
+
+#[test]
+fn row_groups_decoded_on_threads_give_the_table_in_order_a_batch_never_spanning_two_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let (table, path) = one_column_in_five_row_groups(dir.path());
+    let bytes = std::fs::read(&path).unwrap();
+    let serial = TableReader::open(&path, &ReadOptions::new().batch_rows(4_096).parallel(false))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    assert_eq!(
+        support::table_json(&serial),
+        support::table_json(std::slice::from_ref(&table))
+    );
+    for threads in [2, 3, 5, 8] {
+        let options = ReadOptions::new()
+            .batch_rows(4_096)
+            .row_group_threads(threads);
+        let from_file = TableReader::open(&path, &options).unwrap();
+        assert_eq!(from_file.row_groups(), 5);
+        let from_file = from_file.collect::<Result<Vec<_>, _>>().unwrap();
+        let from_bytes = TableReader::from_bytes(bytes.clone(), &options)
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        assert_eq!(from_file, from_bytes, "{threads} threads");
+        let sizes: Vec<usize> = from_file.iter().map(RecordBatch::num_rows).collect();
+        assert_eq!(
+            sizes,
+            [
+                4_096, 1_904, 4_096, 1_904, 4_096, 1_904, 4_096, 1_904, 1_000
+            ],
+            "{threads} threads: each row group's batches, in order"
+        );
+        assert_eq!(
+            support::table_json(&from_file),
+            support::table_json(&serial),
+            "{threads} threads"
+        );
+    }
 }
 
 /// Sets its flag when dropped: shows when a reader lets go of what it was given to keep.
@@ -581,9 +634,7 @@ fn a_reader_keeps_what_owns_its_file_until_it_and_its_threads_are_done() {
     .unwrap();
     for parallel in [true, false] {
         let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let options = ReadOptions::new()
-            .batch_rows(1000)
-            .parallel_columns(parallel);
+        let options = ReadOptions::new().batch_rows(1000).parallel(parallel);
         let mut reader =
             TableReader::open_owning(&stored.path, &options, DropFlag(dropped.clone())).unwrap();
         let first = reader.next().unwrap().unwrap();
@@ -604,6 +655,24 @@ fn a_reader_keeps_what_owns_its_file_until_it_and_its_threads_are_done() {
             "never dropped (parallel columns: {parallel})"
         );
     }
+}
+
+#[test]
+fn row_group_threads_let_go_of_the_owner_once_a_part_read_reader_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, path) = one_column_in_five_row_groups(dir.path());
+    let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let options = ReadOptions::new().batch_rows(1_000).row_group_threads(2);
+    let mut reader = TableReader::open_owning(&path, &options, DropFlag(dropped.clone())).unwrap();
+    assert_eq!(reader.next().unwrap().unwrap().num_rows(), 1_000);
+    // The threads are blocked on full queues; dropping the reader releases them.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(!dropped.load(std::sync::atomic::Ordering::SeqCst));
+    drop(reader);
+    assert!(
+        eventually(|| dropped.load(std::sync::atomic::Ordering::SeqCst)),
+        "a row-group thread still holds the owner"
+    );
 }
 
 #[test]

@@ -1,0 +1,266 @@
+//! Decoding a table on several threads, its batches still coming out in order: one thread per
+//! column for a table of several flat columns, or its row groups spread over a few threads
+//! (a table of one column, as most Evo attribute tables are, or of nested columns). Inflating
+//! gzip pages dominates the cost of reading an Evo table, and it is done column chunk by
+//! column chunk, so either split keeps every core busy.
+//!
+//! Each thread sends through a bounded queue of its own, so it runs at most that queue ahead
+//! of the consumer; dropping the receivers stops the threads at their next send. A thread lets
+//! go of its file handle before its share of the reader's owner (a temporary file's deletion
+//! guard).
+
+use std::any::Any;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::SchemaRef;
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+};
+use parquet::file::reader::{ChunkReader, Length};
+
+use crate::error::TableError;
+use crate::read::guard;
+
+/// What a reader keeps alive while it, or any of its decoding threads, reads the file.
+pub(crate) type Owner = Arc<dyn Any + Send + Sync>;
+
+/// The most threads decoding the row groups of one table.
+const MAX_ROW_GROUP_THREADS: usize = 4;
+
+/// The most batches a row-group thread holds decoded ahead of the consumer. Enough for a
+/// row group of a million rows in batches of the default 64 Ki rows, so that a thread decodes
+/// its next group while the consumer reads the one before.
+const MAX_QUEUED_BATCHES: usize = 32;
+
+fn spawn(work: impl FnOnce() + Send + 'static) -> Result<(), TableError> {
+    std::thread::Builder::new()
+        .name("evo-tables-decoder".to_owned())
+        .spawn(work)
+        .map(drop)
+        .map_err(|e| TableError::io("starting a decoder thread", "", e))
+}
+
+/// One decoding thread per column, each sending its column's batches through a short queue;
+/// the batches line up because every column is read with the same row groups and batch size.
+pub(crate) struct ColumnDecoders {
+    columns: Vec<Receiver<Result<ArrayRef, TableError>>>,
+}
+
+impl ColumnDecoders {
+    pub(crate) fn start(
+        readers: Vec<ParquetRecordBatchReader>,
+        owner: Option<&Owner>,
+    ) -> Result<Self, TableError> {
+        let columns = readers
+            .into_iter()
+            .map(|mut reader| {
+                let owner = owner.cloned();
+                let (sender, receiver) = sync_channel(2);
+                spawn(move || {
+                    loop {
+                        let next = guard("decoding a column", || reader.next().transpose());
+                        let (message, last) = match next {
+                            Ok(Some(batch)) => (Ok(batch.column(0).clone()), false),
+                            Ok(None) => break,
+                            Err(e) => (Err(e), true),
+                        };
+                        if sender.send(message).is_err() || last {
+                            break;
+                        }
+                    }
+                    // The file handle first, then this thread's share of its owner.
+                    drop(reader);
+                    drop(owner);
+                })
+                .map(|()| receiver)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { columns })
+    }
+
+    pub(crate) fn next(&mut self, schema: &SchemaRef) -> Result<Option<RecordBatch>, TableError> {
+        let mut arrays = Vec::with_capacity(self.columns.len());
+        for column in &self.columns {
+            match column.recv() {
+                Ok(Ok(array)) => arrays.push(array),
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {}
+            }
+        }
+        if arrays.is_empty() {
+            return Ok(None);
+        }
+        let rows = arrays[0].len();
+        if arrays.len() != self.columns.len() || arrays.iter().any(|a| a.len() != rows) {
+            return Err(TableError::Parquet {
+                message: "the columns do not have the same number of rows".to_owned(),
+                source: None,
+            });
+        }
+        RecordBatch::try_new(schema.clone(), arrays)
+            .map(Some)
+            .map_err(|e| TableError::parquet("assembling a record batch", e))
+    }
+}
+
+/// What a row-group thread sends: a batch, the end of its current row group (`None`), or the
+/// error that stopped it.
+type RowGroupMessage = Result<Option<RecordBatch>, TableError>;
+
+/// The row groups spread over a few threads: thread `t` of `n` decodes groups `t`, `t + n`,
+/// `t + 2n`, ..., sending each group's batches and then its end; the consumer takes the groups
+/// in order, each from the queue of the thread that decodes it. A batch never spans two row
+/// groups here.
+pub(crate) struct RowGroupDecoders {
+    queues: Vec<Receiver<RowGroupMessage>>,
+    group: usize,
+    groups: usize,
+}
+
+impl RowGroupDecoders {
+    /// How many threads decode the row groups of `metadata`: `asked`, else one per core and
+    /// at most [`MAX_ROW_GROUP_THREADS`]; never more than one per row group.
+    pub(crate) fn threads_for(metadata: &ArrowReaderMetadata, asked: Option<usize>) -> usize {
+        let threads = asked.unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            cores.min(MAX_ROW_GROUP_THREADS)
+        });
+        threads.min(metadata.metadata().num_row_groups())
+    }
+
+    /// Starts `threads` threads (at least one), each with its own input from `open`.
+    pub(crate) fn start<R: ChunkReader + 'static>(
+        open: impl Fn() -> Result<R, TableError>,
+        metadata: &ArrowReaderMetadata,
+        threads: usize,
+        batch_rows: usize,
+        owner: Option<&Owner>,
+    ) -> Result<Self, TableError> {
+        let groups = metadata.metadata().num_row_groups();
+        let threads = threads.max(1);
+        let most_rows = metadata
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| usize::try_from(g.num_rows()).unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        // A group's batches and its end, within the bound.
+        let room = (most_rows.div_ceil(batch_rows) + 1).min(MAX_QUEUED_BATCHES);
+        let queues = (0..threads)
+            .map(|first| {
+                let input = SharedInput(Arc::new(open()?));
+                let metadata = metadata.clone();
+                let owner = owner.cloned();
+                let (sender, receiver) = sync_channel(room);
+                spawn(move || {
+                    for group in (first..groups).step_by(threads) {
+                        if !decode_row_group(&input, &metadata, group, batch_rows, &sender) {
+                            break;
+                        }
+                    }
+                    // The file handle first, then this thread's share of its owner.
+                    drop(input);
+                    drop(owner);
+                })
+                .map(|()| receiver)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            queues,
+            group: 0,
+            groups,
+        })
+    }
+
+    pub(crate) fn next(&mut self) -> Result<Option<RecordBatch>, TableError> {
+        while self.group < self.groups {
+            let queue = &self.queues[self.group % self.queues.len()];
+            match queue.recv() {
+                Ok(Ok(Some(batch))) => return Ok(Some(batch)),
+                Ok(Ok(None)) => self.group += 1,
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {
+                    return Err(TableError::Parquet {
+                        message: format!(
+                            "the thread decoding row group {} stopped before its end",
+                            self.group
+                        ),
+                        source: None,
+                    });
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Decodes one row group into `sender`, then sends its end. False when the thread should stop:
+/// the consumer is gone, or decoding failed (the error was sent).
+fn decode_row_group<R: ChunkReader + 'static>(
+    input: &SharedInput<R>,
+    metadata: &ArrowReaderMetadata,
+    group: usize,
+    batch_rows: usize,
+    sender: &SyncSender<RowGroupMessage>,
+) -> bool {
+    let reader = guard("preparing the Parquet reader", || {
+        ParquetRecordBatchReaderBuilder::new_with_metadata(input.clone(), metadata.clone())
+            .with_row_groups(vec![group])
+            .with_batch_size(batch_rows)
+            .build()
+    });
+    let mut reader = match reader {
+        Ok(reader) => reader,
+        Err(e) => {
+            let _ = sender.send(Err(e));
+            return false;
+        }
+    };
+    loop {
+        match guard("decoding a record batch", || reader.next().transpose()) {
+            Ok(Some(batch)) => {
+                if sender.send(Ok(Some(batch))).is_err() {
+                    return false;
+                }
+            }
+            Ok(None) => return sender.send(Ok(None)).is_ok(),
+            Err(e) => {
+                let _ = sender.send(Err(e));
+                return false;
+            }
+        }
+    }
+}
+
+/// One thread's input, shared by the readers of the row groups it decodes one after another
+/// (a file handle opened once per thread; its reads seek first, so sequential readers do not
+/// disturb each other).
+struct SharedInput<R>(Arc<R>);
+
+impl<R> Clone for SharedInput<R> {
+    fn clone(&self) -> Self {
+        SharedInput(self.0.clone())
+    }
+}
+
+impl<R: ChunkReader> Length for SharedInput<R> {
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+}
+
+impl<R: ChunkReader> ChunkReader for SharedInput<R> {
+    type T = R::T;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        self.0.get_read(start)
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        self.0.get_bytes(start, length)
+    }
+}
