@@ -195,8 +195,14 @@ impl TableReader {
         }
         let width = schema.fields().len();
         let leaves = parquet.file_metadata().schema_descr().num_columns();
-        let row_group_threads = RowGroupDecoders::threads_for(&metadata, options.row_group_threads);
-        let inner = if options.parallel && width > 1 && leaves == width {
+        let columns_parallel = options.parallel && width > 1 && leaves == width;
+        // Asked only when it decides: the cores are counted with a system call.
+        let row_group_threads = if options.parallel && !columns_parallel {
+            RowGroupDecoders::threads_for(&metadata, options.row_group_threads)
+        } else {
+            1
+        };
+        let inner = if columns_parallel {
             let columns = (0..width)
                 .map(|i| {
                     let input = open()?;
@@ -210,7 +216,7 @@ impl TableReader {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Decoder::Columns(ColumnDecoders::start(columns, owner.as_ref())?)
-        } else if options.parallel && row_group_threads > 1 {
+        } else if row_group_threads > 1 {
             drop(input);
             Decoder::RowGroups(RowGroupDecoders::start(
                 &open,
