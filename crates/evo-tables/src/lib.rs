@@ -23,8 +23,9 @@
 //!   its own thread, hashed as it is written; [`ParquetWriter`] writes tables of any Arrow
 //!   schema the same way, unchecked against a format (block model column files).
 //! - [`TableReader`] (`read.rs`): a Parquet file (path or bytes) back as an iterator of bounded
-//!   record batches (columns decoded on their own threads), after checking the expected format
-//!   and length from the footer.
+//!   record batches, after checking the expected format and length from the footer; decoded
+//!   on threads, the number columns Evo writes inflated by libdeflate straight into their
+//!   arrays (`plain.rs`).
 //! - [`verify_sha256`], [`sha256_file`] (`hash.rs`): the content-addressed name, streamed.
 //! - [`positions`], [`attribute`], [`category`], [`TableFormat::batch`] (`build.rs`): building
 //!   tables of a format from Arrow arrays.
@@ -95,6 +96,7 @@ mod hash;
 mod info;
 mod normalize;
 mod parallel;
+mod plain;
 mod read;
 mod write;
 

@@ -1,8 +1,9 @@
-//! Decoding a table on several threads, its batches still coming out in order: one thread per
-//! column for a table of several flat columns, or its row groups spread over a few threads
-//! (a table of one column, as most Evo attribute tables are, or of nested columns). Inflating
-//! gzip pages dominates the cost of reading an Evo table, and it is done column chunk by
-//! column chunk, so either split keeps every core busy.
+//! Decoding a table on several threads, its batches still coming out in order: its column
+//! chunks spread over a few threads for a table of plain fixed-width columns (the fast path of
+//! [`crate::plain`]), one thread per column for another table of several flat columns, or its
+//! row groups spread over a few threads (a table of one column, or of nested columns).
+//! Inflating gzip pages dominates the cost of reading an Evo table, and it is done column
+//! chunk by column chunk, so each split keeps every core busy.
 //!
 //! Each thread sends through a bounded queue of its own, so it runs at most that queue ahead
 //! of the consumer; dropping the receivers stops the threads at their next send. A thread lets
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::SchemaRef;
+use arrow_schema::{DataType, SchemaRef};
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
@@ -22,13 +23,29 @@ use parquet::arrow::arrow_reader::{
 use parquet::file::reader::{ChunkReader, Length};
 
 use crate::error::TableError;
+use crate::plain::ChunkDecoder;
 use crate::read::guard;
 
 /// What a reader keeps alive while it, or any of its decoding threads, reads the file.
 pub(crate) type Owner = Arc<dyn Any + Send + Sync>;
 
-/// The most threads decoding the row groups of one table.
+/// The most threads decoding the row groups, or the column chunks, of one table.
 const MAX_ROW_GROUP_THREADS: usize = 4;
+
+/// The most column chunks waiting in a chunk thread's queue (each at most 16 MiB, most a few
+/// MiB): with the one it holds while the queue is full, a thread is at most two chunks ahead
+/// of the consumer, enough to decode while the consumer reads.
+const MAX_QUEUED_CHUNKS: usize = 1;
+
+/// How many threads decode a table split `units` ways: `asked`, else one per core and at most
+/// [`MAX_ROW_GROUP_THREADS`]; never more than the units.
+pub(crate) fn threads_for(units: usize, asked: Option<usize>) -> usize {
+    let threads = asked.unwrap_or_else(|| {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        cores.min(MAX_ROW_GROUP_THREADS)
+    });
+    threads.min(units)
+}
 
 /// The most batches a row-group thread holds decoded ahead of the consumer. Enough for a
 /// row group of a million rows in batches of the default 64 Ki rows, so that a thread decodes
@@ -121,16 +138,6 @@ pub(crate) struct RowGroupDecoders {
 }
 
 impl RowGroupDecoders {
-    /// How many threads decode the row groups of `metadata`: `asked`, else one per core and
-    /// at most [`MAX_ROW_GROUP_THREADS`]; never more than one per row group.
-    pub(crate) fn threads_for(metadata: &ArrowReaderMetadata, asked: Option<usize>) -> usize {
-        let threads = asked.unwrap_or_else(|| {
-            let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            cores.min(MAX_ROW_GROUP_THREADS)
-        });
-        threads.min(metadata.metadata().num_row_groups())
-    }
-
     /// Starts `threads` threads (at least one), each with its own input from `open`.
     pub(crate) fn start<R: ChunkReader + 'static>(
         open: impl Fn() -> Result<R, TableError>,
@@ -198,6 +205,165 @@ impl RowGroupDecoders {
     }
 }
 
+/// What a chunk thread sends: a column chunk as one array, or the error that stopped it.
+type ChunkMessage = Result<ArrayRef, TableError>;
+
+/// The column chunks of a table of plain columns ([`crate::plain::plain_columns`]) spread over
+/// a few threads: chunk `u` (column `u % width` of row group `u / width`) is decoded by thread
+/// `u % n`; or, with one thread asked for, each decoded on the caller's thread when it is
+/// needed. The consumer takes the chunks in order and cuts each row group into batches, slices
+/// of its chunks' arrays (no copy). A batch never spans two row groups here.
+pub(crate) struct ChunkDecoders {
+    source: ChunkSource,
+    group_rows: Vec<usize>,
+    width: usize,
+    next_chunk: usize,
+    batch_rows: usize,
+    /// The row group being read: its columns and the first row not yet sent.
+    current: Option<(Vec<ArrayRef>, usize)>,
+}
+
+/// Where the decoded chunks come from.
+enum ChunkSource {
+    /// The queues of the decoding threads; chunk `u` from queue `u % n`.
+    Threads(Vec<Receiver<ChunkMessage>>),
+    /// Decodes chunk `u` on the caller's thread.
+    Here(Box<dyn FnMut(usize) -> ChunkMessage + Send>),
+}
+
+impl ChunkDecoders {
+    /// Starts `threads` threads (none for one thread, or a table without rows), each with its
+    /// own input from `open`; `types` are the columns' types from
+    /// [`crate::plain::plain_columns`].
+    pub(crate) fn start<R: ChunkReader + 'static>(
+        open: impl Fn() -> Result<R, TableError>,
+        metadata: &ArrowReaderMetadata,
+        types: Vec<DataType>,
+        threads: usize,
+        batch_rows: usize,
+        owner: Option<&Owner>,
+    ) -> Result<Self, TableError> {
+        let width = types.len();
+        let group_rows: Vec<usize> = metadata
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| usize::try_from(g.num_rows()).unwrap_or(0))
+            .collect();
+        let chunks = group_rows.len() * width;
+        let types = Arc::new(types);
+        let decode = move |decoder: &mut ChunkDecoder,
+                           input: &SharedInput<R>,
+                           metadata: &ArrowReaderMetadata,
+                           chunk: usize| {
+            let (group, column) = (chunk / width, chunk % width);
+            decoder.decode(input, metadata, group, column, &types[column])
+        };
+        let source = if threads <= 1 {
+            let (input, metadata, mut decoder) = (
+                SharedInput(Arc::new(open()?)),
+                metadata.clone(),
+                ChunkDecoder::new(),
+            );
+            ChunkSource::Here(Box::new(move |chunk| {
+                decode(&mut decoder, &input, &metadata, chunk)
+            }))
+        } else {
+            let threads = threads.min(chunks);
+            let decode = Arc::new(decode);
+            let queues = (0..threads)
+                .map(|first| {
+                    let input = SharedInput(Arc::new(open()?));
+                    let (metadata, decode, owner) =
+                        (metadata.clone(), decode.clone(), owner.cloned());
+                    let (sender, receiver) = sync_channel(MAX_QUEUED_CHUNKS);
+                    spawn(move || {
+                        let mut decoder = ChunkDecoder::new();
+                        for chunk in (first..chunks).step_by(threads) {
+                            let message = decode(&mut decoder, &input, &metadata, chunk);
+                            let failed = message.is_err();
+                            if sender.send(message).is_err() || failed {
+                                break;
+                            }
+                        }
+                        // The file handle first, then this thread's share of its owner.
+                        drop(input);
+                        drop(owner);
+                    })
+                    .map(|()| receiver)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            ChunkSource::Threads(queues)
+        };
+        Ok(Self {
+            source,
+            group_rows,
+            width,
+            next_chunk: 0,
+            batch_rows,
+            current: None,
+        })
+    }
+
+    /// The next chunk in order.
+    fn next_chunk(&mut self, group: usize, column: usize) -> ChunkMessage {
+        let chunk = self.next_chunk;
+        self.next_chunk += 1;
+        match &mut self.source {
+            ChunkSource::Here(decode) => decode(chunk),
+            ChunkSource::Threads(queues) => {
+                queues[chunk % queues.len()]
+                    .recv()
+                    .unwrap_or_else(|_| {
+                        Err(TableError::Parquet {
+                            message: format!(
+                                "the thread decoding column {column} of row group {group} stopped before it"
+                            ),
+                            source: None,
+                        })
+                    })
+            }
+        }
+    }
+
+    pub(crate) fn next(&mut self, schema: &SchemaRef) -> Result<Option<RecordBatch>, TableError> {
+        loop {
+            if let Some((columns, first)) = &mut self.current {
+                let rows = columns[0].len();
+                if *first < rows {
+                    let length = self.batch_rows.min(rows - *first);
+                    let slices = columns.iter().map(|c| c.slice(*first, length)).collect();
+                    *first += length;
+                    return RecordBatch::try_new(schema.clone(), slices)
+                        .map(Some)
+                        .map_err(|e| TableError::parquet("assembling a record batch", e));
+                }
+                self.current = None;
+            }
+            let group = self.next_chunk / self.width.max(1);
+            if group >= self.group_rows.len() {
+                return Ok(None);
+            }
+            let mut columns = Vec::with_capacity(self.width);
+            for column in 0..self.width {
+                let array = self.next_chunk(group, column)?;
+                if array.len() != self.group_rows[group] {
+                    return Err(TableError::Parquet {
+                        message: format!(
+                            "column {column} of row group {group} has {} rows, the footer says {}",
+                            array.len(),
+                            self.group_rows[group]
+                        ),
+                        source: None,
+                    });
+                }
+                columns.push(array);
+            }
+            self.current = Some((columns, 0));
+        }
+    }
+}
+
 /// Decodes one row group into `sender`, then sends its end. False when the thread should stop:
 /// the consumer is gone, or decoding failed (the error was sent).
 fn decode_row_group<R: ChunkReader + 'static>(
@@ -239,7 +405,7 @@ fn decode_row_group<R: ChunkReader + 'static>(
 /// One thread's input, shared by the readers of the row groups it decodes one after another
 /// (a file handle opened once per thread; its reads seek first, so sequential readers do not
 /// disturb each other).
-struct SharedInput<R>(Arc<R>);
+pub(crate) struct SharedInput<R>(pub(crate) Arc<R>);
 
 impl<R> Clone for SharedInput<R> {
     fn clone(&self) -> Self {

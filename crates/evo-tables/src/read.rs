@@ -20,7 +20,8 @@ use crate::error::TableError;
 use crate::format::TableFormat;
 use crate::info::TableInfo;
 use crate::normalize::normalize_schema;
-use crate::parallel::{ColumnDecoders, Owner, RowGroupDecoders};
+use crate::parallel::{ChunkDecoders, ColumnDecoders, Owner, RowGroupDecoders, threads_for};
+use crate::plain::plain_columns;
 
 /// The default number of rows per batch a [`TableReader`] yields.
 pub const DEFAULT_BATCH_ROWS: usize = 64 * 1024;
@@ -60,20 +61,25 @@ impl ReadOptions {
     }
 
     /// Whether the table is decoded on several threads (the default; inflating its gzip pages
-    /// dominates the cost), or all on the caller's thread. In parallel, a table of several
-    /// flat columns is decoded a thread per column; any other table with several row groups
-    /// (one column, as most attribute tables are, or nested columns) has its row groups
-    /// spread over threads ([`Self::row_group_threads`]), and then no batch spans two row
-    /// groups. Either way the batches come in order and each thread stays a bounded number of
-    /// batches ahead of the reader.
+    /// dominates the cost), or all on the caller's thread by parquet's reader. In parallel:
+    /// - a table of fixed-width number columns (float32/64, int32/64, uint32/64) without
+    ///   nulls, PLAIN-encoded in gzip or uncompressed pages, as Evo writes positions,
+    ///   attributes and indices, has its column chunks spread over threads
+    ///   ([`Self::row_group_threads`]), each page inflated straight into its Arrow array;
+    /// - any other table of several flat columns is decoded a thread per column;
+    /// - any other table with several row groups (one column, or nested columns) has its row
+    ///   groups spread over threads ([`Self::row_group_threads`]).
+    ///
+    /// In the first and last cases no batch spans two row groups. In every case the batches
+    /// come in order and each thread stays a bounded amount ahead of the reader.
     pub fn parallel(mut self, parallel: bool) -> Self {
         self.parallel = parallel;
         self
     }
 
-    /// How many threads decode the row groups of a table read in parallel but not a thread
-    /// per column (default: one per core, four at most; never more than the row groups). One
-    /// decodes them on the caller's thread.
+    /// How many threads decode the row groups, or the column chunks, of a table read in
+    /// parallel but not a thread per column (default: one per core, four at most; never more
+    /// than the row groups or chunks). One decodes them on the caller's thread.
     pub fn row_group_threads(mut self, threads: usize) -> Self {
         self.row_group_threads = Some(threads.max(1));
         self
@@ -195,14 +201,26 @@ impl TableReader {
         }
         let width = schema.fields().len();
         let leaves = parquet.file_metadata().schema_descr().num_columns();
-        let columns_parallel = options.parallel && width > 1 && leaves == width;
+        let plain = options.parallel.then(|| plain_columns(&metadata)).flatten();
+        let columns_parallel = options.parallel && plain.is_none() && width > 1 && leaves == width;
         // Asked only when it decides: the cores are counted with a system call.
         let row_group_threads = if options.parallel && !columns_parallel {
-            RowGroupDecoders::threads_for(&metadata, options.row_group_threads)
+            let units = parquet.num_row_groups() * plain.as_ref().map_or(1, Vec::len);
+            threads_for(units, options.row_group_threads)
         } else {
             1
         };
-        let inner = if columns_parallel {
+        let inner = if let Some(types) = plain {
+            drop(input);
+            Decoder::Chunks(ChunkDecoders::start(
+                &open,
+                &metadata,
+                types,
+                row_group_threads,
+                options.batch_rows,
+                owner.as_ref(),
+            )?)
+        } else if columns_parallel {
             let columns = (0..width)
                 .map(|i| {
                     let input = open()?;
@@ -266,6 +284,7 @@ impl Iterator for TableReader {
                 guard("decoding a record batch", || reader.next().transpose())
             }
             Decoder::Columns(columns) => columns.next(&self.schema),
+            Decoder::Chunks(chunks) => chunks.next(&self.schema),
             Decoder::RowGroups(groups) => groups.next(),
         };
         match next {
@@ -282,10 +301,12 @@ impl Iterator for TableReader {
     }
 }
 
-/// How a [`TableReader`] decodes: on the caller's thread, a thread per column, or row groups
-/// spread over threads ([`ReadOptions::parallel`]).
+/// How a [`TableReader`] decodes: on the caller's thread, column chunks of plain columns
+/// spread over threads, a thread per column, or row groups spread over threads
+/// ([`ReadOptions::parallel`]).
 enum Decoder {
     Serial(ParquetRecordBatchReader),
+    Chunks(ChunkDecoders),
     Columns(ColumnDecoders),
     RowGroups(RowGroupDecoders),
 }

@@ -6,5 +6,6 @@ mod support;
 mod formats;
 mod malformed;
 mod parquet_writer;
+mod plain_columns;
 mod pyarrow_interop;
 mod roundtrip;

@@ -599,27 +599,6 @@ fn row_groups_decoded_on_threads_give_the_table_in_order_a_batch_never_spanning_
     }
 }
 
-/// Sets its flag when dropped: shows when a reader lets go of what it was given to keep.
-struct DropFlag(Arc<std::sync::atomic::AtomicBool>);
-
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-/// Waits up to five seconds for `done`: decoding threads end on their own after the reader.
-fn eventually(done: impl Fn() -> bool) -> bool {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !done() {
-        if std::time::Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    true
-}
-
 #[test]
 fn a_reader_keeps_what_owns_its_file_until_it_and_its_threads_are_done() {
     let dir = tempfile::tempdir().unwrap();
@@ -636,7 +615,8 @@ fn a_reader_keeps_what_owns_its_file_until_it_and_its_threads_are_done() {
         let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let options = ReadOptions::new().batch_rows(1000).parallel(parallel);
         let mut reader =
-            TableReader::open_owning(&stored.path, &options, DropFlag(dropped.clone())).unwrap();
+            TableReader::open_owning(&stored.path, &options, support::DropFlag(dropped.clone()))
+                .unwrap();
         let first = reader.next().unwrap().unwrap();
         assert_eq!(first.num_rows(), 1000);
         assert!(
@@ -651,7 +631,7 @@ fn a_reader_keeps_what_owns_its_file_until_it_and_its_threads_are_done() {
         );
         drop(reader);
         assert!(
-            eventually(|| dropped.load(std::sync::atomic::Ordering::SeqCst)),
+            support::eventually(|| dropped.load(std::sync::atomic::Ordering::SeqCst)),
             "never dropped (parallel columns: {parallel})"
         );
     }
@@ -663,14 +643,15 @@ fn row_group_threads_let_go_of_the_owner_once_a_part_read_reader_is_dropped() {
     let (_, path) = one_column_in_five_row_groups(dir.path());
     let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let options = ReadOptions::new().batch_rows(1_000).row_group_threads(2);
-    let mut reader = TableReader::open_owning(&path, &options, DropFlag(dropped.clone())).unwrap();
+    let mut reader =
+        TableReader::open_owning(&path, &options, support::DropFlag(dropped.clone())).unwrap();
     assert_eq!(reader.next().unwrap().unwrap().num_rows(), 1_000);
     // The threads are blocked on full queues; dropping the reader releases them.
     std::thread::sleep(std::time::Duration::from_millis(50));
     assert!(!dropped.load(std::sync::atomic::Ordering::SeqCst));
     drop(reader);
     assert!(
-        eventually(|| dropped.load(std::sync::atomic::Ordering::SeqCst)),
+        support::eventually(|| dropped.load(std::sync::atomic::Ordering::SeqCst)),
         "a row-group thread still holds the owner"
     );
 }
@@ -699,7 +680,7 @@ fn a_temporary_file_given_to_its_reader_goes_once_the_reader_is_dropped_part_rea
     // Dropped with its column threads mid-table: they stop, then the file goes.
     drop(reader);
     assert!(
-        eventually(|| !path.exists()),
+        support::eventually(|| !path.exists()),
         "{} left behind",
         path.display()
     );

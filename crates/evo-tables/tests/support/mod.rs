@@ -124,3 +124,24 @@ pub fn table_json(batches: &[RecordBatch]) -> Vec<Vec<serde_json::Value>> {
         })
         .collect()
 }
+
+/// Sets its flag when dropped: shows when a reader lets go of what it was given to keep.
+pub struct DropFlag(pub std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Waits up to five seconds for `done`: decoding threads end on their own after the reader.
+pub fn eventually(done: impl Fn() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !done() {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    true
+}
