@@ -209,3 +209,86 @@ fn chunk_threads_let_go_of_the_owner_once_a_part_read_reader_is_dropped() {
         "a chunk thread still holds the owner"
     );
 }
+
+/// What a property case writes: its shape and how the writer encodes it.
+#[derive(Debug, Clone)]
+struct Layout {
+    rows: usize,
+    group_rows: usize,
+    page_rows: usize,
+    version_2: bool,
+    gzip: bool,
+    statistics: bool,
+    nulls: bool,
+    batch_rows: usize,
+    threads: usize,
+}
+
+fn layouts() -> impl proptest::strategy::Strategy<Value = Layout> {
+    use proptest::prelude::*;
+    (
+        (0usize..3_000, 1usize..800, 1usize..400),
+        (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
+        (1usize..2_000, 1usize..5),
+    )
+        .prop_map(
+            |(
+                (rows, group_rows, page_rows),
+                (version_2, gzip, statistics, nulls),
+                (batch_rows, threads),
+            )| Layout {
+                rows,
+                group_rows,
+                page_rows,
+                version_2,
+                gzip,
+                statistics,
+                nulls,
+                batch_rows,
+                threads,
+            },
+        )
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Any row-group and page layout, page version, codec, statistics and nulls: read in
+    /// parallel (by the fast path where it applies, else by parquet's reader), the table is the
+    /// one written, in batches of at most the size asked for.
+    #[test]
+    fn any_layout_of_number_columns_reads_back_as_written(layout in layouts()) {
+        let table = numbers(layout.rows, layout.nulls);
+        let properties = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(layout.group_rows))
+            .set_data_page_row_count_limit(layout.page_rows)
+            .set_write_batch_size(layout.page_rows.min(64))
+            .set_dictionary_enabled(false)
+            .set_encoding(Encoding::PLAIN)
+            .set_compression(if layout.gzip {
+                Compression::GZIP(GzipLevel::default())
+            } else {
+                Compression::UNCOMPRESSED
+            })
+            .set_statistics_enabled(if layout.statistics {
+                EnabledStatistics::Page
+            } else {
+                EnabledStatistics::None
+            })
+            .set_writer_version(if layout.version_2 {
+                WriterVersion::PARQUET_2_0
+            } else {
+                WriterVersion::PARQUET_1_0
+            })
+            .build();
+        let mut writer = ArrowWriter::try_new(Vec::new(), table.schema(), Some(properties)).unwrap();
+        writer.write(&table).unwrap();
+        let bytes = writer.into_inner().unwrap();
+        let options = ReadOptions::new()
+            .batch_rows(layout.batch_rows)
+            .row_group_threads(layout.threads);
+        let batches = read(&bytes, &options);
+        proptest::prop_assert!(batches.iter().all(|b| b.num_rows() <= layout.batch_rows));
+        assert_table(&batches, &table, &format!("{layout:?}"));
+    }
+}
