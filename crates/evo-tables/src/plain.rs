@@ -200,6 +200,10 @@ impl ChunkDecoder {
             let end = filled.checked_add(size)?;
             let target = values.get_mut(filled..end)?;
             if compressed {
+                // One gzip member, ending the page: its trailer's size is the page's (libdeflate
+                // would ignore bytes after the member, parquet's reader does not).
+                let trailer = data.get(data.len().checked_sub(4)?..)?;
+                (u32::from_le_bytes(trailer.try_into().ok()?) == size as u32).then_some(())?;
                 let inflated = self.inflater.gzip_decompress(&data, target).ok()?;
                 (inflated == size).then_some(())?;
             } else {
