@@ -200,12 +200,7 @@ impl ChunkDecoder {
             let end = filled.checked_add(size)?;
             let target = values.get_mut(filled..end)?;
             if compressed {
-                // One gzip member, ending the page: its trailer's size is the page's (libdeflate
-                // would ignore bytes after the member, parquet's reader does not).
-                let trailer = data.get(data.len().checked_sub(4)?..)?;
-                (u32::from_le_bytes(trailer.try_into().ok()?) == size as u32).then_some(())?;
-                let inflated = self.inflater.gzip_decompress(&data, target).ok()?;
-                (inflated == size).then_some(())?;
+                inflate_page(&mut self.inflater, &data, target)?;
             } else {
                 target.copy_from_slice(data.get(..size).filter(|_| data.len() == size)?);
             }
@@ -213,6 +208,18 @@ impl ChunkDecoder {
         }
         (filled == values.len()).then_some(())
     }
+}
+
+/// Inflates a gzip page into `target`: `None` unless the page starts with a gzip member that
+/// inflates to exactly `target.len()` bytes and ends with that size. libdeflate ignores bytes
+/// after a member, parquet's reader does not; the size at the page's end turns away bytes
+/// after the member, though not a second member of the same size.
+fn inflate_page(inflater: &mut Decompressor, page: &[u8], target: &mut [u8]) -> Option<()> {
+    let size = target.len();
+    let trailer = page.get(page.len().checked_sub(4)?..)?;
+    (u32::from_le_bytes(trailer.try_into().ok()?) == size as u32).then_some(())?;
+    let inflated = inflater.gzip_decompress(page, target).ok()?;
+    (inflated == size).then_some(())
 }
 
 /// The width in bytes of a PLAIN value of the fixed-width physical types this path reads.
@@ -322,6 +329,50 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_page_is_inflated_only_when_it_is_one_gzip_member_of_exactly_the_values() {
+        use std::io::Write;
+        let values: Vec<u8> = (0..4_000u32).flat_map(|i| (i * 7).to_le_bytes()).collect();
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        encoder.write_all(&values).unwrap();
+        let page = encoder.finish().unwrap();
+        let mut inflater = Decompressor::new();
+        let mut target = vec![0u8; values.len()];
+        assert_eq!(inflate_page(&mut inflater, &page, &mut target), Some(()));
+        assert_eq!(target, values);
+
+        let mut with_junk = page.clone();
+        with_junk.extend_from_slice(b"junk after the member");
+        let mut corrupt = page.clone();
+        corrupt[page.len() / 2] ^= 0x55;
+        for (what, page) in [
+            ("bytes after the member", with_junk),
+            ("a flipped byte", corrupt),
+            ("a cut member", page[..page.len() - 9].to_vec()),
+            ("no member", Vec::new()),
+        ] {
+            let mut target = vec![0u8; values.len()];
+            assert_eq!(
+                inflate_page(&mut inflater, &page, &mut target),
+                None,
+                "{what}"
+            );
+        }
+        // A member of other values than the page holds.
+        let mut short = vec![0u8; values.len() - 4];
+        assert_eq!(inflate_page(&mut inflater, &page, &mut short), None);
+
+        // The one shape it cannot tell from one member: a second member of the same size
+        // after it (libdeflate does not say where a member ends). It is read as its first
+        // member, where parquet's reader refuses it; only a forged page has one, and the
+        // SHA-256 a file is named by guards what is downloaded.
+        let mut twice = page.clone();
+        twice.extend_from_slice(&page);
+        let mut target = vec![0u8; values.len()];
+        assert_eq!(inflate_page(&mut inflater, &twice, &mut target), Some(()));
+        assert_eq!(target, values);
     }
 
     #[test]
