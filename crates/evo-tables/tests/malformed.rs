@@ -106,13 +106,12 @@ fn flipped_bytes_give_an_error_or_the_table_never_a_panic() {
     assert!(errors > 0);
 }
 
-/// Row groups decoded on threads: a flip anywhere gives the whole table or an error (from the
-/// group it hit, after the groups before it), never a panic or a reader that waits forever.
-#[test]
-fn flipped_bytes_in_row_groups_decoded_on_threads_give_an_error_or_the_table() {
-    let table = support::sample_table(&TableFormat::FLOAT_ARRAY_1, 5_000, true);
+/// Flips bytes of a table of `format` with `rows` rows in row groups of 1,000, read in batches
+/// of 300 on `threads` threads: see [`flips_give_the_table_or_an_error`].
+fn flips_in_row_groups(format: &TableFormat, rows: usize, nulls: bool, threads: usize) {
+    let table = support::sample_table(format, rows, nulls);
     let (bytes, written) = write_to_vec(
-        &TableFormat::FLOAT_ARRAY_1,
+        format,
         table.schema(),
         [&table],
         &WriteOptions::default().max_row_group_rows(1_000),
@@ -122,10 +121,24 @@ fn flipped_bytes_in_row_groups_decoded_on_threads_give_an_error_or_the_table() {
         .expect_info(&written.info)
         .unwrap()
         .batch_rows(300)
-        .row_group_threads(3);
-    assert_eq!(read(bytes.clone(), &options).unwrap(), 5_000);
-    let errors = flips_give_the_table_or_an_error(&bytes, &options, 11, &[0xff], &table);
+        .row_group_threads(threads);
+    assert_eq!(read(bytes.clone(), &options).unwrap(), rows);
+    let errors = flips_give_the_table_or_an_error(&bytes, &options, 7, &[0xff], &table);
     assert!(errors > 0);
+}
+
+/// Row groups decoded on threads: a flip anywhere gives all the rows or an error (from the
+/// group it hit, after the groups before it), never a panic or a reader that waits forever.
+#[test]
+fn flipped_bytes_in_row_groups_decoded_on_threads_give_an_error_or_the_table() {
+    flips_in_row_groups(&TableFormat::FLOAT_ARRAY_1, 5_000, true, 3);
+}
+
+/// Column chunks of number columns decoded on threads (inflated by the fast path, or else by
+/// parquet's reader): a flip anywhere gives all the rows or an error, never a panic or a hang.
+#[test]
+fn flipped_bytes_in_number_columns_decoded_a_chunk_per_thread_give_an_error_or_the_table() {
+    flips_in_row_groups(&TableFormat::FLOAT_ARRAY_3, 4_000, false, 2);
 }
 
 #[test]
@@ -144,27 +157,4 @@ fn a_missing_file_is_an_io_error_naming_it() {
         "{err:?}"
     );
     assert!(err.to_string().contains("absent.parquet"), "{err}");
-}
-
-/// Column chunks of number columns decoded on threads (inflated by the fast path, or else by
-/// parquet's reader): a flip anywhere gives the whole table or an error, never a panic, a
-/// hang, or other values.
-#[test]
-fn flipped_bytes_in_number_columns_decoded_a_chunk_per_thread_give_an_error_or_the_table() {
-    let table = support::sample_table(&TableFormat::FLOAT_ARRAY_3, 4_000, false);
-    let (bytes, written) = write_to_vec(
-        &TableFormat::FLOAT_ARRAY_3,
-        table.schema(),
-        [&table],
-        &WriteOptions::default().max_row_group_rows(1_000),
-    )
-    .unwrap();
-    let options = ReadOptions::new()
-        .expect_info(&written.info)
-        .unwrap()
-        .batch_rows(300)
-        .row_group_threads(2);
-    assert_eq!(read(bytes.clone(), &options).unwrap(), 4_000);
-    let errors = flips_give_the_table_or_an_error(&bytes, &options, 7, &[0xff], &table);
-    assert!(errors > 0);
 }
