@@ -60,6 +60,35 @@ fn spawn(work: impl FnOnce() + Send + 'static) -> Result<(), TableError> {
         .map_err(|e| TableError::io("starting a decoder thread", "", e))
 }
 
+/// Starts a decoding thread with an input of its own from `open` and a queue of `room`
+/// messages. It runs `work`, then lets go of the input (its file handle) before its share of
+/// `owner` (a temporary file's deletion guard).
+fn start_decoder<R: ChunkReader + 'static, M: Send + 'static>(
+    open: &impl Fn() -> Result<R, TableError>,
+    owner: Option<&Owner>,
+    room: usize,
+    work: impl FnOnce(&SharedInput<R>, &SyncSender<M>) + Send + 'static,
+) -> Result<Receiver<M>, TableError> {
+    let input = SharedInput(Arc::new(open()?));
+    let owner = owner.cloned();
+    let (sender, receiver) = sync_channel(room);
+    spawn(move || {
+        work(&input, &sender);
+        drop(input);
+        drop(owner);
+    })?;
+    Ok(receiver)
+}
+
+/// The number of rows of each row group, as the footer declares them (a negative count as 0).
+fn group_rows(metadata: &ArrowReaderMetadata) -> impl Iterator<Item = usize> + '_ {
+    metadata
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| usize::try_from(g.num_rows()).unwrap_or(0))
+}
+
 /// One decoding thread per column, each sending its column's batches through a short queue;
 /// the batches line up because every column is read with the same row groups and batch size.
 pub(crate) struct ColumnDecoders {
@@ -148,32 +177,19 @@ impl RowGroupDecoders {
     ) -> Result<Self, TableError> {
         let groups = metadata.metadata().num_row_groups();
         let threads = threads.max(1);
-        let most_rows = metadata
-            .metadata()
-            .row_groups()
-            .iter()
-            .map(|g| usize::try_from(g.num_rows()).unwrap_or(0))
-            .max()
-            .unwrap_or(0);
+        let most_rows = group_rows(metadata).max().unwrap_or(0);
         // A group's batches and its end, within the bound.
         let room = (most_rows.div_ceil(batch_rows) + 1).min(MAX_QUEUED_BATCHES);
         let queues = (0..threads)
             .map(|first| {
-                let input = SharedInput(Arc::new(open()?));
                 let metadata = metadata.clone();
-                let owner = owner.cloned();
-                let (sender, receiver) = sync_channel(room);
-                spawn(move || {
+                start_decoder(&open, owner, room, move |input, sender| {
                     for group in (first..groups).step_by(threads) {
-                        if !decode_row_group(&input, &metadata, group, batch_rows, &sender) {
+                        if !decode_row_group(input, &metadata, group, batch_rows, sender) {
                             break;
                         }
                     }
-                    // The file handle first, then this thread's share of its owner.
-                    drop(input);
-                    drop(owner);
                 })
-                .map(|()| receiver)
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
@@ -244,12 +260,7 @@ impl ChunkDecoders {
         owner: Option<&Owner>,
     ) -> Result<Self, TableError> {
         let width = types.len();
-        let group_rows: Vec<usize> = metadata
-            .metadata()
-            .row_groups()
-            .iter()
-            .map(|g| usize::try_from(g.num_rows()).unwrap_or(0))
-            .collect();
+        let group_rows: Vec<usize> = group_rows(metadata).collect();
         let chunks = group_rows.len() * width;
         let types = Arc::new(types);
         let decode = move |decoder: &mut ChunkDecoder,
@@ -273,24 +284,17 @@ impl ChunkDecoders {
             let decode = Arc::new(decode);
             let queues = (0..threads)
                 .map(|first| {
-                    let input = SharedInput(Arc::new(open()?));
-                    let (metadata, decode, owner) =
-                        (metadata.clone(), decode.clone(), owner.cloned());
-                    let (sender, receiver) = sync_channel(MAX_QUEUED_CHUNKS);
-                    spawn(move || {
+                    let (metadata, decode) = (metadata.clone(), decode.clone());
+                    start_decoder(&open, owner, MAX_QUEUED_CHUNKS, move |input, sender| {
                         let mut decoder = ChunkDecoder::new();
                         for chunk in (first..chunks).step_by(threads) {
-                            let message = decode(&mut decoder, &input, &metadata, chunk);
+                            let message = decode(&mut decoder, input, &metadata, chunk);
                             let failed = message.is_err();
                             if sender.send(message).is_err() || failed {
                                 break;
                             }
                         }
-                        // The file handle first, then this thread's share of its owner.
-                        drop(input);
-                        drop(owner);
                     })
-                    .map(|()| receiver)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             ChunkSource::Threads(queues)
