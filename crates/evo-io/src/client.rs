@@ -10,7 +10,7 @@ use http::HeaderValue;
 use url::Url;
 
 use crate::blocks::MAX_BLOCK_SIZE;
-use crate::concurrency::DEFAULT_MEMORY_BUDGET;
+use crate::buffers::BufferPool;
 use crate::download::{Destination, Download};
 use crate::integrity::Integrity;
 use crate::shared::{ClientInner, Config};
@@ -161,8 +161,12 @@ impl BlobClient {
     }
 
     /// The memory budget of one transfer's block buffers: the one set with
-    /// [`BlobClientBuilder::memory_budget`], or [`DEFAULT_MEMORY_BUDGET`] (which bounds only
+    /// [`BlobClientBuilder::memory_budget`], or [`DEFAULT_MEMORY_BUDGET`](crate::DEFAULT_MEMORY_BUDGET) (which bounds only
     /// the adaptive growth).
+    ///
+    /// Between transfers the client keeps up to this much of its buffers for the next one (a
+    /// download after an upload reuses the upload's memory instead of faulting in new
+    /// pages), and releases them two seconds after its last transfer ends.
     ///
     /// ```
     /// # let transport: evo_core::SharedTransport = std::sync::Arc::new(evo_hyper::HyperTransport::new());
@@ -175,10 +179,7 @@ impl BlobClient {
     /// assert_eq!((fixed.concurrency(), fixed.adaptive()), (6, false));
     /// ```
     pub fn memory_budget(&self) -> u64 {
-        self.inner
-            .config
-            .memory_budget
-            .unwrap_or(DEFAULT_MEMORY_BUDGET)
+        self.inner.config.memory_budget()
     }
 
     /// Uploads `source` to the block blob at `url` (a pre-signed URL with write permission).
@@ -409,6 +410,7 @@ impl BlobClientBuilder {
         BlobClient {
             inner: Arc::new(ClientInner {
                 transport: self.transport,
+                buffers: BufferPool::new(self.config.memory_budget()),
                 config: self.config,
             }),
         }

@@ -8,9 +8,14 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use crate::buffers::BufferPool;
+use crate::buffers::BufferLease;
+use crate::crc64;
 use crate::error::{BlockRef, Error, Step, join_error};
 use crate::state::source_fingerprint;
+
+/// The piece of a block read then checksummed at a time: small enough to still be in the
+/// CPU's cache (L2) when its checksum reads it.
+const CRC_PIECE: usize = 256 * 1024;
 
 pub(crate) async fn open_source(path: &Path) -> Result<(std::fs::File, u64, Option<u128>), Error> {
     let p = path.to_path_buf();
@@ -79,24 +84,52 @@ impl Feed {
             .map_err(|e| Error::local(Step::ReadSource, format!("reading {}", path.display()), e))
     }
 
+    /// Reads a block into a buffer from `buffers` (when given); with its CRC-64 when `crc`.
+    ///
+    /// A file's block is read and checksummed a piece at a time ([`CRC_PIECE`]), each piece
+    /// while the read has just left it in the CPU's cache: checksumming a whole block after
+    /// its read would fetch every byte from memory again.
     pub(crate) async fn read(
         &self,
         block: BlockRef,
-        pool: Option<&BufferPool>,
-    ) -> Result<Bytes, Error> {
+        buffers: Option<&BufferLease>,
+        crc: bool,
+    ) -> Result<(Bytes, Option<u64>), Error> {
         match self {
             Feed::Memory(all) => {
-                Ok(all.slice(block.offset as usize..(block.offset + block.len) as usize))
+                let data = all.slice(block.offset as usize..(block.offset + block.len) as usize);
+                let crc = match crc {
+                    true => Some(
+                        crc64::of_bytes(data.clone())
+                            .await
+                            .map_err(|e| join_error(Step::ReadSource, e).with_block(block))?,
+                    ),
+                    false => None,
+                };
+                Ok((data, crc))
             }
             Feed::File { file, path } => {
                 let file = file.clone();
-                let mut buf = pool.map(BufferPool::take).unwrap_or_default();
-                let read = tokio::task::spawn_blocking(move || -> std::io::Result<Bytes> {
-                    // A reused buffer is read over, not zeroed first: only bytes it never
-                    // held are.
-                    buf.resize(block.len as usize, 0);
-                    crate::positional::read_exact_at(&file, &mut buf, block.offset)?;
-                    Ok(buf.freeze())
+                let mut buf = buffers.map(BufferLease::take).unwrap_or_default();
+                let read = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+                    let len = block.len as usize;
+                    // Aligned, so that the buffer can serve a later download's direct writes
+                    // from the pool. A reused buffer is read over, not zeroed first: only
+                    // bytes it never held are.
+                    crate::buffers::sized_aligned(&mut buf, len);
+                    let mut running = crc.then(crc64::Running::new);
+                    for start in (0..len).step_by(CRC_PIECE) {
+                        let piece = &mut buf[start..len.min(start + CRC_PIECE)];
+                        crate::positional::read_exact_at(
+                            &file,
+                            piece,
+                            block.offset + start as u64,
+                        )?;
+                        if let Some(r) = running.as_mut() {
+                            r.update(piece);
+                        }
+                    }
+                    Ok((buf.freeze(), running.map(|r| r.finish().0)))
                 })
                 .await
                 .map_err(|e| join_error(Step::ReadSource, e))?;
@@ -113,6 +146,49 @@ impl Feed {
                     .with_block(block)
                 })
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::buffers::BufferPool;
+
+    /// A file's block is read and checksummed piece by piece: the bytes and the CRC-64 are
+    /// those of the block, for a block of many pieces ending mid-piece, read into a buffer
+    /// that held other bytes before; without `crc` there is no CRC. Bytes in memory give the
+    /// same.
+    #[tokio::test]
+    async fn a_block_read_in_pieces_has_the_bytes_and_crc_of_the_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("source");
+        let all: Vec<u8> = (0..5 * CRC_PIECE + 777)
+            .map(|i| (i * 131 % 251) as u8)
+            .collect();
+        std::fs::write(&path, &all).unwrap();
+        let file = Feed::File {
+            file: Arc::new(std::fs::File::open(&path).unwrap()),
+            path,
+        };
+        let memory = Feed::Memory(Bytes::from(all.clone()));
+        let pool = BufferPool::new(64 << 20);
+        let lease = pool.lease();
+        lease.give_back(Bytes::from(vec![0xAA; 8 * CRC_PIECE]));
+        let block = BlockRef {
+            index: 1,
+            offset: 3 * 1024,
+            len: (4 * CRC_PIECE + 500) as u64,
+        };
+        let expected = &all[3 * 1024..3 * 1024 + 4 * CRC_PIECE + 500];
+        for feed in [&file, &memory] {
+            let (data, crc) = feed.read(block, Some(&lease), true).await.unwrap();
+            assert!(&data[..] == expected);
+            assert_eq!(crc, Some(crc64::of(expected)));
+            lease.give_back(data);
+            let (data, crc) = feed.read(block, Some(&lease), false).await.unwrap();
+            assert!(&data[..] == expected);
+            assert_eq!(crc, None);
         }
     }
 }

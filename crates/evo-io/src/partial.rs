@@ -1,5 +1,5 @@
 //! The partial file of a download: opened without following links and locked, written at
-//! block offsets (checksummed on the way), read back for the checksum of a resume, and
+//! block offsets, read back for the checksum of a resume, and
 //! published by an atomic rename.
 
 use std::path::{Path, PathBuf};
@@ -120,7 +120,7 @@ pub(crate) fn truncate(file: &std::fs::File, path: &Path, len: u64) -> Result<()
 /// Buffered writes to one file take the file's lock in the kernel (ext4, XFS) whatever the
 /// caller does; writers waiting there spin on it and burn the CPU the transfer needs. Taking
 /// turns here makes them sleep instead (eight parallel writers of 4 MiB ranges cost about 1.7
-/// times the CPU of one). Checksums are computed before the turn, in parallel.
+/// times the CPU of one).
 pub(crate) struct RangeWriter {
     file: Arc<std::fs::File>,
     direct: Option<Arc<DirectFile>>,
@@ -142,24 +142,17 @@ impl RangeWriter {
         self.direct.as_ref().map_or(0, |d| d.written())
     }
 
-    /// Writes a range at its offset; its CRC-64 first when `crc` (in the same blocking task).
-    /// Hands the bytes back, for their buffer to be reused.
-    pub(crate) async fn write(
-        &self,
-        data: Bytes,
-        block: BlockRef,
-        crc: bool,
-    ) -> Result<(Option<u64>, Bytes), Error> {
+    /// Writes a range at its offset. Hands the bytes back, for their buffer to be reused.
+    pub(crate) async fn write(&self, data: Bytes, block: BlockRef) -> Result<Bytes, Error> {
         let (file, direct, turn) = (self.file.clone(), self.direct.clone(), self.turn.clone());
         tokio::task::spawn_blocking(move || {
-            let crc = crc.then(|| crc64::of(&data));
             // A writer that panicked left nothing half-done that the next one depends on.
             let _turn = turn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             match &direct {
                 Some(direct) => direct.write_at(&file, &data, block.offset),
                 None => crate::positional::write_all_at(&file, &data, block.offset),
             }
-            .map(|()| (crc, data))
+            .map(|()| data)
         })
         .await
         .map_err(|e| join_error(Step::WriteDestination, e))?

@@ -16,6 +16,7 @@ use http::header::{HeaderValue, USER_AGENT};
 use http::{Method, Request, Response};
 use url::Url;
 
+use crate::buffers::BufferLease;
 use crate::error::{BlockRef, Error, ErrorKind, Step};
 use crate::progress::{BlockCredit, Meter};
 use crate::shared::ClientInner;
@@ -69,6 +70,8 @@ pub(crate) struct Wire<'a> {
     pub(crate) read_timeout: Duration,
     pub(crate) user_agent: &'a HeaderValue,
     pub(crate) meter: Meter<'a>,
+    /// The transfer's use of the client's block buffers.
+    pub(crate) buffers: BufferLease,
 }
 
 impl<'a> Wire<'a> {
@@ -88,6 +91,7 @@ impl<'a> Wire<'a> {
             read_timeout: config.read_timeout,
             user_agent: &config.user_agent,
             meter: Meter::new(feedback),
+            buffers: client.buffers.lease(),
         }
     }
 }
@@ -162,12 +166,16 @@ impl Wire<'_> {
         len: u64,
         step: Step,
     ) -> Result<Bytes, Failure> {
-        self.read_into(body, len, None, step, BytesMut::new()).await
+        let (data, _) = self
+            .read_into(body, len, None, step, BytesMut::new(), false)
+            .await?;
+        Ok(data)
     }
 
     /// [`read_exact`](Self::read_exact) for a block's data, counted in the progress as it
     /// arrives (a retried block only counts bytes beyond what its earlier attempts counted),
-    /// into `buf` (a reused one, see [`BufferPool`](crate::buffers::BufferPool)).
+    /// into `buf` (a reused one, see [`BufferPool`](crate::buffers::BufferPool)); with its
+    /// CRC-64 when `crc`.
     pub(crate) async fn read_counted(
         &self,
         body: Body,
@@ -175,12 +183,16 @@ impl Wire<'_> {
         credit: &BlockCredit,
         step: Step,
         buf: BytesMut,
-    ) -> Result<Bytes, Failure> {
-        self.read_into(body, len, Some(credit), step, buf).await
+        crc: bool,
+    ) -> Result<(Bytes, Option<u64>), Failure> {
+        self.read_into(body, len, Some(credit), step, buf, crc)
+            .await
     }
 
     /// Reads a body of exactly `len` bytes into `buf` (its old bytes dropped), grown once to
-    /// `len`.
+    /// `len`; with their CRC-64 when `crc`, computed as each piece arrives (while it is still
+    /// in the CPU's cache: a pass over the whole range afterwards would read it from memory
+    /// again).
     async fn read_into(
         &self,
         body: Body,
@@ -188,8 +200,10 @@ impl Wire<'_> {
         credit: Option<&BlockCredit>,
         step: Step,
         mut buf: BytesMut,
-    ) -> Result<Bytes, Failure> {
+        crc: bool,
+    ) -> Result<(Bytes, Option<u64>), Failure> {
         let mut stream = body.into_stream();
+        let mut running = crc.then(crate::crc64::Running::new);
         crate::buffers::empty_aligned(&mut buf, len as usize);
         while let Some(chunk) = stream.next().await {
             let chunk =
@@ -203,6 +217,9 @@ impl Wire<'_> {
             }
             if !chunk.is_empty() {
                 buf.extend_from_slice(&chunk);
+                if let Some(r) = running.as_mut() {
+                    r.update(&chunk);
+                }
                 if let Some(credit) = credit {
                     self.meter.advance(credit, buf.len() as u64);
                 }
@@ -218,7 +235,7 @@ impl Wire<'_> {
                 .into(),
             ));
         }
-        Ok(buf.freeze())
+        Ok((buf.freeze(), running.map(|r| r.finish().0)))
     }
 
     /// Reads a small body (XML, errors) up to `limit` bytes.

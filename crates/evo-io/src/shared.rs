@@ -2,13 +2,15 @@
 //! and the settings. Its own module so that uploads, downloads and requests take it without
 //! naming the client, which makes them (issue #17: no circle of imports between files).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use evo_core::{RetryPolicy, SharedTransport};
 use http::HeaderValue;
 
 use crate::blocks::DEFAULT_BLOCK_SIZE;
-use crate::concurrency::{DEFAULT_MAX_CONCURRENCY, Tuning};
+use crate::buffers::BufferPool;
+use crate::concurrency::{DEFAULT_MAX_CONCURRENCY, DEFAULT_MEMORY_BUDGET, Tuning};
 use crate::integrity::Integrity;
 
 /// The largest blob a [`Destination::memory`](crate::Destination::memory) download accepts by
@@ -19,6 +21,8 @@ pub const DEFAULT_MAX_MEMORY_DOWNLOAD: u64 = 1 << 30;
 pub(crate) struct ClientInner {
     pub(crate) transport: SharedTransport,
     pub(crate) config: Config,
+    /// The block buffers its transfers reuse, one after another.
+    pub(crate) buffers: Arc<BufferPool>,
 }
 
 /// The settings of a [`BlobClient`](crate::BlobClient).
@@ -68,6 +72,11 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The memory budget of one transfer's block buffers.
+    pub(crate) fn memory_budget(&self) -> u64 {
+        self.memory_budget.unwrap_or(DEFAULT_MEMORY_BUDGET)
+    }
+
     /// How a transfer may set its concurrency.
     pub(crate) fn tuning(&self) -> Tuning {
         Tuning {

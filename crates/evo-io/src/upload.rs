@@ -140,7 +140,7 @@ impl<'a> Upload<'a> {
                     path: path.clone(),
                 };
                 if len <= config.single_put_max {
-                    let data = feed.read(whole(len), None).await?;
+                    let (data, _) = feed.read(whole(len), None, false).await?;
                     return put_blob(&wire, data, content_type.as_deref(), integrity).await;
                 }
                 let state = match resume {

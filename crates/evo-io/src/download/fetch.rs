@@ -7,11 +7,10 @@ use http::{Method, Request, Response, StatusCode, header};
 
 use super::headers::{ContentRange, header_text, protocol};
 use super::probe::Probe;
-use crate::buffers::BufferPool;
+use crate::buffers::BufferLease;
 use crate::concurrency::Tuning;
-use crate::crc64;
 use crate::digest::BlobDigest;
-use crate::error::{BlockRef, Error, ErrorKind, Step, join_error};
+use crate::error::{BlockRef, Error, ErrorKind, Step};
 use crate::progress::BlockCredit;
 use crate::request::{Wire, fatal};
 
@@ -33,9 +32,10 @@ pub(super) struct Job {
     pub(super) direct_writes: bool,
 }
 
-/// One range, or the whole blob from a server that ignored `Range`.
+/// One range (with its CRC-64 when the download checks one), or the whole blob from a server
+/// that ignored `Range`.
 pub(super) enum Fetched {
-    Range(Bytes),
+    Range(Bytes, Option<u64>),
     Whole(Response<Body>),
 }
 
@@ -51,15 +51,16 @@ impl Job {
         }
     }
 
-    /// Fetches one range, pinned to `etag`. A server that ignores `Range` (200) answers with
-    /// the whole blob, which the caller then reads once instead of one range per block.
+    /// Fetches one range, pinned to `etag`, checksummed as it arrives when the download checks
+    /// a CRC-64. A server that ignores `Range` (200) answers with the whole blob, which the
+    /// caller then reads once instead of one range per block.
     pub(super) async fn fetch(
         &self,
         wire: &Wire<'_>,
         block: BlockRef,
         size: u64,
         etag: Option<&str>,
-        buffers: &BufferPool,
+        buffers: &BufferLease,
     ) -> Result<Fetched, Error> {
         let credit = &BlockCredit::default();
         wire.retrying(Step::GetRange, Some(block), |target| async move {
@@ -105,9 +106,10 @@ impl Job {
                         credit,
                         Step::GetRange,
                         buffer,
+                        self.crc64.is_some(),
                     )
                     .await
-                    .map(Fetched::Range)
+                    .map(|(data, crc)| Fetched::Range(data, crc))
                 }
                 StatusCode::OK => {
                     let whole = header_text(response.headers(), header::CONTENT_LENGTH)
@@ -132,27 +134,5 @@ impl Job {
             }
         })
         .await
-    }
-
-    /// [`fetch`](Self::fetch), with the range's CRC-64 when the download checks one (computed
-    /// here, so ranges in flight are checksummed in parallel).
-    pub(super) async fn fetch_checked(
-        &self,
-        wire: &Wire<'_>,
-        block: BlockRef,
-        size: u64,
-        etag: Option<&str>,
-        buffers: &BufferPool,
-    ) -> Result<(Fetched, Option<u64>), Error> {
-        let fetched = self.fetch(wire, block, size, etag, buffers).await?;
-        let crc = match (&fetched, self.crc64) {
-            (Fetched::Range(data), Some(_)) => Some(
-                crc64::of_bytes(data.clone())
-                    .await
-                    .map_err(|e| join_error(Step::Verify, e).with_block(block))?,
-            ),
-            _ => None,
-        };
-        Ok((fetched, crc))
     }
 }

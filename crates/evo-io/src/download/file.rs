@@ -16,7 +16,6 @@ use super::report::DownloadReport;
 use super::trailing_hash::TrailingHasher;
 use super::whole::WholeBody;
 use crate::blocks::{MAX_BLOCK_SIZE, MAX_BLOCKS, layout};
-use crate::buffers::BufferPool;
 use crate::concurrency::{ConcurrencyReport, Gate};
 use crate::crc64::{self, Pieces, Running};
 use crate::digest::{Hasher, check, hash_file};
@@ -180,7 +179,7 @@ impl Job {
             .then(|| DirectFile::open(&file))
             .flatten();
         let ranges = &RangeWriter::new(file.clone(), direct);
-        let buffers = &BufferPool::new(gate.ceiling());
+        let buffers = &wire.buffers;
         let blocks = gate
             .admit(todo, Step::GetRange)
             .map(|(block, slot)| {
@@ -191,12 +190,12 @@ impl Job {
                 async move {
                     // Held until the range is written: its bytes are in memory until then.
                     let _slot = slot?;
-                    let data = match self.fetch(wire, block, size, etag, buffers).await? {
-                        Fetched::Range(data) => data,
+                    let (data, crc) = match self.fetch(wire, block, size, etag, buffers).await? {
+                        Fetched::Range(data, crc) => (data, crc),
                         Fetched::Whole(response) => return Ok(Some(response)),
                     };
                     gate.completed(&wire.meter);
-                    let (crc, data) = ranges.write(data, block, self.crc64.is_some()).await?;
+                    let data = ranges.write(data, block).await?;
                     buffers.give_back(data);
                     if let Some(crc) = crc {
                         pieces.insert(block.offset, block.len, crc);
@@ -339,7 +338,7 @@ async fn write_whole(
                 len: data.len() as u64,
             };
             offset += block.len;
-            ranges.write(data, block, false).await?;
+            ranges.write(data, block).await?;
         }
         if end {
             return Ok(running.map(|r| r.finish().0));

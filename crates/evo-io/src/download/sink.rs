@@ -10,7 +10,6 @@ use super::probe::Probe;
 use super::report::DownloadReport;
 use super::whole::WholeBody;
 use crate::blocks::layout;
-use crate::buffers::BufferPool;
 use crate::concurrency::{ConcurrencyReport, Gate};
 use crate::crc64::{self, Running};
 use crate::digest::{Hasher, HashingThread, check};
@@ -92,7 +91,7 @@ impl Job {
                 let block_size = self.tuning.block_size(size, self.block_size);
                 let etag = etag.as_deref();
                 let gate = &Gate::new(self.tuning.controller(block_size), &wire.meter);
-                let buffers = &BufferPool::new(gate.ceiling());
+                let buffers = &wire.buffers;
                 // Each range keeps its place in flight until it is written: ranges that arrived
                 // before the ones ahead of them wait in memory, and count.
                 let mut blocks = gate
@@ -100,8 +99,7 @@ impl Job {
                     .map(|(block, slot)| {
                         async move {
                             let slot = slot?;
-                            let fetched =
-                                self.fetch_checked(wire, block, size, etag, buffers).await?;
+                            let fetched = self.fetch(wire, block, size, etag, buffers).await?;
                             gate.completed(&wire.meter);
                             Ok::<_, Error>((fetched, slot))
                         }
@@ -115,8 +113,8 @@ impl Job {
                 while let Some(fetched) = blocks.next().await {
                     let (fetched, _slot) = fetched?;
                     let (data, range_crc) = match fetched {
-                        (Fetched::Range(data), range_crc) => (data, range_crc),
-                        (Fetched::Whole(response), _) => {
+                        Fetched::Range(data, range_crc) => (data, range_crc),
+                        Fetched::Whole(response) => {
                             whole = Some(response);
                             break;
                         }

@@ -121,10 +121,12 @@ impl Stager<'_, '_> {
             .map(|(block, slot)| {
                 async move {
                     let slot = slot?;
-                    let data = feed.read(block, Some(&self.pool)).await?;
+                    let crc = self.integrity.crc64();
+                    let (data, crc) = feed.read(block, Some(&self.wire.buffers), crc).await?;
                     Ok(ReadBlock {
                         block,
                         data,
+                        crc,
                         _slot: slot,
                     })
                 }

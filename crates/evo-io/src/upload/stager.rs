@@ -13,7 +13,6 @@ use super::report::UploadReport;
 use super::requests::{bad_request, expect_success, mismatch_is_transient};
 use super::resume::Staged;
 use crate::blocks::block_id_param;
-use crate::buffers::BufferPool;
 use crate::concurrency::{Gate, Slot, Tuning};
 use crate::crc64::{self, Pieces};
 use crate::digest::{BlobDigest, md5_of};
@@ -42,7 +41,6 @@ pub(super) struct Stager<'w, 'a> {
     pub(super) crcs: Pieces,
     /// The blocks in flight, as many as adaptive concurrency allows.
     pub(super) gate: Gate,
-    pub(super) pool: BufferPool,
     pub(super) reused: AtomicU64,
     pub(super) sent: AtomicU64,
 }
@@ -51,6 +49,8 @@ pub(super) struct Stager<'w, 'a> {
 pub(super) struct ReadBlock {
     pub(super) block: BlockRef,
     pub(super) data: Bytes,
+    /// The block's CRC-64, when the read computed it.
+    pub(super) crc: Option<u64>,
     pub(super) _slot: Slot,
 }
 
@@ -70,7 +70,6 @@ impl<'w, 'a> Stager<'w, 'a> {
             integrity,
             whole_md5: Arc::new(std::sync::Mutex::new(Md5::new())),
             crcs: Pieces::default(),
-            pool: BufferPool::new(gate.ceiling()),
             gate,
             reused: AtomicU64::new(0),
             sent: AtomicU64::new(0),
@@ -118,8 +117,13 @@ impl<'w, 'a> Stager<'w, 'a> {
             .map(|hashed| {
                 async move {
                     let (read, held, md5) = hashed?;
-                    let ReadBlock { block, data, _slot } = read;
-                    let crc = self.block_crc(block, &data).await?;
+                    let ReadBlock {
+                        block,
+                        data,
+                        crc,
+                        _slot,
+                    } = read;
+                    let crc = self.block_crc(block, &data, crc).await?;
                     if held && staged.agrees(block, crc) {
                         self.reused.fetch_add(1, Ordering::Relaxed);
                         self.wire.meter.add(block.len);
@@ -145,7 +149,7 @@ impl<'w, 'a> Stager<'w, 'a> {
                     if let Some(w) = writer {
                         w.mark_with_crc(block.index, crc).await;
                     }
-                    self.pool.give_back(data);
+                    self.wire.buffers.give_back(data);
                     Ok::<_, Error>(block)
                 }
                 .boxed()
@@ -188,15 +192,19 @@ impl<'w, 'a> Stager<'w, 'a> {
         Ok(md5)
     }
 
-    /// The block's CRC-64, when the upload sends them (on the blocking pool, in parallel with
-    /// the other blocks).
+    /// The block's CRC-64, when the upload sends them: `read` when the source's read computed
+    /// it, otherwise computed now (on the blocking pool, in parallel with the other blocks).
     pub(super) async fn block_crc(
         &self,
         block: BlockRef,
         data: &Bytes,
+        read: Option<u64>,
     ) -> Result<Option<u64>, Error> {
         if !self.integrity.crc64() {
             return Ok(None);
+        }
+        if read.is_some() {
+            return Ok(read);
         }
         let crc = crc64::of_bytes(data.clone())
             .await

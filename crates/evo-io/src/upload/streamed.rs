@@ -108,6 +108,7 @@ impl Stager<'_, '_> {
         let read = ReadBlock {
             block,
             data,
+            crc: None,
             _slot: slot,
         };
         Ok(Some((read, blocks)))
