@@ -1,8 +1,18 @@
 //! The blockmodels benchmark: evo-rs (`evo_blockmodels::BlockModelsClient` on
 //! `evo_hyper::HyperTransport`) against the official Python SDK (`evo.blockmodels` with
-//! pyarrow), each adding a float column to a 4-million-block regular model (200 × 200 × 100)
-//! and querying three columns back, through one in-process emulator, blobs over its TLS
-//! listener (set up as in the files benchmark).
+//! pyarrow), each adding a float column to a regular block model and querying three columns
+//! back, through one in-process emulator, blobs over its TLS listener (set up as in the files
+//! benchmark).
+//!
+//! The model is of 4 million blocks (200 × 200 × 100) by default. `EVO_BENCH_BLOCKMODELS_MIB`
+//! (comma-separated MiB) sizes it by data volume instead: at S MiB the added float64 column
+//! holds S MiB, so the model has at least S x 2^20 / 8 blocks, on a grid shaped about 2:2:1
+//! like the default (the block count rounds up by less than one x row; each grid is printed).
+//! `EVO_BENCH_BLOCKMODELS_MIB=256,1024` gives issue #18's sizes. The Python SDK holds whole
+//! columns in memory (about 2.5 GiB at 4 million blocks): where its expected peak, scaled from
+//! that, is above 70% of MemAvailable, its side is not run, which is printed; evo-rs still runs
+//! and reports its numbers, with no ratio. The summary line is of the largest size at which
+//! both sides ran, which is printed before it.
 //!
 //! Before each round the orchestrator makes a fresh model with two float columns (`a`, `b`)
 //! for each side. Both sides build the new column's values before their clocks start (Python
@@ -11,10 +21,10 @@
 //! covers the query, its job, downloading the result and decoding it into Arrow (Python into
 //! one pyarrow Table, as its API gives; evo-rs batch by batch, as its API streams). Each side
 //! runs in its own child process per round (its own peak resident memory and CPU time, taken by
-//! `getrusage` around each clock); best of 3 rounds (`EVO_BENCH_ROUNDS`), under each network
-//! profile (`EVO_BENCH_PROFILES`, default lan and wan, a fresh emulator each). Throughput and
-//! CPU per GiB are of the blob bytes each operation moved (the update's Parquet file, the
-//! query's result), as the emulator counted them.
+//! `getrusage` around each clock); best of 3 rounds (`EVO_BENCH_ROUNDS`), order alternated,
+//! under each network profile (`EVO_BENCH_PROFILES`, default lan and wan), a fresh emulator for
+//! each profile and size. Throughput and CPU per GiB are of the blob bytes each operation moved
+//! (the update's Parquet file, the query's result), as the emulator counted them.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -27,17 +37,45 @@ use evo_blockmodels::{
 use evo_core::{ApiConnector, Environment};
 use futures_util::StreamExt as _;
 
-use crate::best_of::BestOf;
+use crate::best_of::{BestOf, Workload};
 use crate::io::{
-    PythonBench, child_hub_connection, child_result, env_number, hub_connection, peak_rss,
-    tls_emulator,
+    PythonBench, child_hub_connection, child_result, env_mib_list, env_number, hub_connection,
+    peak_rss, tls_emulator,
 };
 use crate::profiles::NetworkProfiles;
 use crate::rusage::own_cpu_seconds;
+use crate::sizes::{BLOCK_BYTES, Grid, mem_available, python_skip_reason};
 
 const PYTHON_SCRIPT: &str = include_str!("../python/blockmodels_bench.py");
 const SIDES: [&str; 2] = ["rust", "python"];
-const N: (u32, u32, u32) = (200, 200, 100);
+
+/// One size of the benchmark: how the report names it and its model's grid.
+type Model = (Workload, Grid);
+
+/// The models to measure: one of each of `sizes_mib` (`EVO_BENCH_BLOCKMODELS_MIB`), or the
+/// default [`Grid::DEFAULT`] when there are none.
+fn models(sizes_mib: &[u64]) -> Result<Vec<Model>, String> {
+    let model = |grid: Grid, label: String| {
+        (
+            Workload {
+                bytes: grid.blocks() * BLOCK_BYTES,
+                label,
+            },
+            grid,
+        )
+    };
+    if sizes_mib.is_empty() {
+        let grid = Grid::DEFAULT;
+        return Ok(vec![model(grid, format!("{} blocks", grid.blocks()))]);
+    }
+    sizes_mib
+        .iter()
+        .map(|&mib| {
+            let grid = Grid::for_mib(mib).map_err(|e| format!("EVO_BENCH_BLOCKMODELS_MIB: {e}"))?;
+            Ok(model(grid, format!("{mib} MiB")))
+        })
+        .collect()
+}
 
 /// The block models client of a hub connection ([`hub_connection`], [`child_hub_connection`]).
 fn client(
@@ -47,40 +85,65 @@ fn client(
         .map_err(|e| format!("building the block models client: {e}"))
 }
 
-/// The number of blocks of the benchmark model.
-fn blocks() -> usize {
-    (N.0 * N.1 * N.2) as usize
-}
-
 /// Runs the whole benchmark and prints the report; the last line is the summary.
 pub fn orchestrate() -> Result<(), String> {
+    let models = models(&env_mib_list("EVO_BENCH_BLOCKMODELS_MIB", &[])?)?;
     let rounds = env_number("EVO_BENCH_ROUNDS", 3usize, "a whole number")?.max(1);
     let profiles = NetworkProfiles::from_env()?;
     crate::io::beside_python("blockmodels", PYTHON_SCRIPT, |bench| {
         println!(
-            "blockmodels-bench: a float column added to a {}-block regular model ({} x {} x {}), then three columns queried back, through the emulator, blobs over TLS; {}",
-            blocks(),
-            N.0,
-            N.1,
-            N.2,
+            "blockmodels-bench: a float column added to a regular model, then three columns queried back, through the emulator, blobs over TLS; {rounds} rounds; {}",
             profiles.describe()
         );
+        for (workload, grid) in &models {
+            println!(
+                "  {}: {grid} = {} blocks, the added column {:.1} MiB",
+                workload.label,
+                grid.blocks(),
+                workload.bytes as f64 / f64::from(1u32 << 20)
+            );
+        }
         let mut best = BestOf::new(["update", "query"]);
         for &profile in &profiles.names {
-            run(bench, profile, &profiles, rounds, &mut best)?;
+            for model in &models {
+                run(bench, (profile, model), &profiles, rounds, &mut best)?;
+            }
         }
         best.report("blockmodels", rounds)
     })
 }
 
-/// The rounds under `profile`, on an emulator of their own.
+/// Whether Python's side may run at a model of `grid` (`at` names the profile and size in what
+/// is printed): not when it would not fit in memory, which is printed with the reason.
+fn python_runs(at: &str, grid: Grid) -> bool {
+    // Checked before each profile's rounds rather than once for all: whoever else is on the
+    // machine may have taken memory since. Not between rounds, so that both sides of a size
+    // are the best of as many rounds.
+    let available = mem_available();
+    if let Some(why) = python_skip_reason(grid.blocks(), available) {
+        println!(
+            "  {at}: the python side is not run: {why}; evo-rs runs alone, and this size has no ratio"
+        );
+        return false;
+    }
+    if available.is_none() {
+        println!(
+            "  {at}: MemAvailable could not be read from /proc/meminfo: the python side runs unchecked"
+        );
+    }
+    true
+}
+
+/// The rounds under `profile` at `model`, on an emulator of their own.
 fn run(
     bench: &PythonBench<'_>,
-    profile: &'static str,
+    (profile, (workload, grid)): (&'static str, &Model),
     profiles: &NetworkProfiles,
     rounds: usize,
     best: &mut BestOf,
 ) -> Result<(), String> {
+    let grid = *grid;
+    let blocks = usize::try_from(grid.blocks()).map_err(|e| e.to_string())?;
     let ca = bench.dir.join("emulator-ca.pem");
     let rt = crate::io::runtime()?;
     let wan = profiles.emulator_profile(profile);
@@ -99,9 +162,16 @@ fn run(
         emulator.org_id().to_string(),
         workspace.to_string(),
     );
+    let sides: &[&str] = if python_runs(&format!("{profile} {}", workload.label), grid) {
+        &SIDES
+    } else {
+        &["rust"]
+    };
     for round in 0..rounds {
-        let mut sides = SIDES;
-        sides.rotate_left(round % SIDES.len());
+        let mut sides = sides.to_vec();
+        let turn = round % sides.len();
+        // Alternate who goes first, so neither side always meets a warm or a cold machine.
+        sides.rotate_left(turn);
         for side in sides {
             // A fresh model with two columns for this side and round (not timed).
             let bm = rt.block_on(async {
@@ -110,7 +180,7 @@ fn run(
                         &NewBlockModel::new(
                             format!("{side}-{round}"),
                             SizeOptions::Regular {
-                                n_blocks: Size3::new(N.0, N.1, N.2),
+                                n_blocks: Size3::new(grid.nx, grid.ny, grid.nz),
                                 block_size: BlockSize::new(10.0, 10.0, 5.0),
                             },
                         )
@@ -119,10 +189,10 @@ fn run(
                     .await
                     .map_err(|e| format!("creating the model: {e}"))?;
                 let a: ArrayRef = Arc::new(Float64Array::from_iter_values(
-                    (0..blocks()).map(|b| b as f64),
+                    (0..blocks).map(|b| b as f64),
                 ));
                 let b: ArrayRef = Arc::new(Float64Array::from_iter_values(
-                    (0..blocks()).map(|b| (b % 11) as f64),
+                    (0..blocks).map(|b| (b % 11) as f64),
                 ));
                 setup
                     .update_columns(
@@ -137,7 +207,7 @@ fn run(
             let _ = Command::new("sync").status();
             let mut command = bench.side_command(side, "blockmodels-child", &ca, |c| {
                 c.args([&hub, &org, &ws, &bm.to_string()])
-                    .args([N.0, N.1, N.2].map(|n| n.to_string()))
+                    .args([grid.nx, grid.ny, grid.nz].map(|n| n.to_string()))
                     .arg(&cache)
                     .env("EVO_TOKEN", &token);
             })?;
@@ -175,7 +245,14 @@ fn run(
                     })
                     .unwrap_or_default()
             };
-            best.round(profile, round, side, &result, (blocks(), moved), split)?;
+            best.round(
+                (profile, workload),
+                round,
+                side,
+                &result,
+                (blocks, moved),
+                split,
+            )?;
         }
     }
     rt.block_on(emulator.shutdown());
@@ -185,14 +262,19 @@ fn run(
 /// `blockmodels-child HUB ORG WORKSPACE BM NX NY NZ CACHE CA`: the evo-rs side of one round
 /// (token in `EVO_TOKEN`). Prints the same `result ...` line as the Python script.
 pub fn child(args: &[String]) -> Result<(), String> {
-    let [hub, org, workspace, bm, _nx, _ny, _nz, _cache, ca] = args else {
+    let [hub, org, workspace, bm, nx, ny, nz, _cache, ca] = args else {
         return Err("usage: evo-bench blockmodels-child HUB ORG WORKSPACE BM NX NY NZ CACHE CA (token in EVO_TOKEN)".into());
     };
     let bm: uuid::Uuid = bm.parse().map_err(|e| format!("bad model id: {e}"))?;
+    let mut blocks = 1usize;
+    for n in [nx, ny, nz] {
+        let n: usize = n.parse().map_err(|e| format!("bad grid size {n:?}: {e}"))?;
+        blocks = blocks.checked_mul(n).ok_or("the grid is too large")?;
+    }
     let client = client(child_hub_connection(hub, org, workspace, ca)?)?;
     // The same values as the Python side, before the clock.
     let grade: ArrayRef = Arc::new(Float64Array::from_iter_values(
-        (0..blocks()).map(|b| (b % 97) as f64 * 0.125),
+        (0..blocks).map(|b| (b % 97) as f64 * 0.125),
     ));
     let rt = crate::io::runtime()?;
     let (
@@ -298,4 +380,28 @@ async fn query_split(
     let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
     let _ = std::fs::remove_file(&file);
     Ok((job_seconds, download_seconds, size))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_sizes_the_model_is_the_default() {
+        let models = models(&[]).unwrap();
+        assert_eq!(models.len(), 1);
+        assert_eq!(models[0].1, Grid::DEFAULT);
+        assert_eq!(models[0].0.label, "4000000 blocks");
+        assert_eq!(models[0].0.bytes, 32_000_000);
+    }
+
+    #[test]
+    fn sizes_are_mib_of_the_added_column() {
+        let sized = models(&[8, 4]).unwrap();
+        assert_eq!(sized[0].1, Grid::for_mib(8).unwrap());
+        assert_eq!(sized[0].0.label, "8 MiB");
+        assert_eq!(sized[0].0.bytes, 8 << 20);
+        assert!(sized[1].0.bytes >= 4 << 20);
+        assert!(models(&[0]).is_err());
+    }
 }

@@ -28,12 +28,15 @@
 //! around what it times; the files benchmark also takes each child's whole CPU time.
 //!
 //! `evo-bench objects` saves and then reads back a point set of 10 million points (x, y, z and
-//! one float attribute) with evo-rs (`evo_objects`) and with the official Python SDK
-//! (`evo.objects` with pyarrow), blobs over the emulator's TLS listener; best of 3 rounds.
+//! one float attribute; or of `EVO_BENCH_OBJECTS_MIB` MiB of columns, or of
+//! `EVO_BENCH_OBJECTS_POINTS` points) with evo-rs (`evo_objects`) and with the official Python
+//! SDK (`evo.objects` with pyarrow), blobs over the emulator's TLS listener; best of 3 rounds.
 //!
-//! `evo-bench blockmodels` adds a float column to a 4-million-block regular model and queries
-//! three columns back with evo-rs (`evo_blockmodels`) and with the official Python SDK
-//! (`evo.blockmodels` with pyarrow), blobs over the emulator's TLS listener; best of 3 rounds.
+//! `evo-bench blockmodels` adds a float column to a 4-million-block regular model (or one whose
+//! new column is of `EVO_BENCH_BLOCKMODELS_MIB` MiB) and queries three columns back with evo-rs
+//! (`evo_blockmodels`) and with the official Python SDK (`evo.blockmodels` with pyarrow), blobs
+//! over the emulator's TLS listener; best of 3 rounds. Python's side of a model too large for
+//! this machine's memory is left out.
 //!
 //! The io, files, objects and blockmodels benchmarks run under each network profile
 //! (`EVO_BENCH_PROFILES=lan,wan`, the default; see `profiles.rs`) and report each operation's
@@ -49,6 +52,7 @@ mod io;
 mod objects;
 mod profiles;
 mod rusage;
+mod sizes;
 
 use std::process::ExitCode;
 
