@@ -82,9 +82,14 @@ impl fmt::Display for Step {
     }
 }
 
-/// A blocking task (file I/O, hashing) that failed to run to its end.
+/// A task of a transfer (file I/O and hashing on the blocking pool, the reading of a range's
+/// body) that failed to run to its end.
 pub(crate) fn join_error(step: Step, e: tokio::task::JoinError) -> Error {
-    Error::local(step, "a blocking I/O task failed", std::io::Error::other(e))
+    Error::local(
+        step,
+        "a background I/O task failed",
+        std::io::Error::other(e),
+    )
 }
 
 /// A block (upload) or range (download) of a transfer.

@@ -6,6 +6,7 @@ mod support;
 mod adaptive;
 mod azurite;
 mod cache;
+mod cancel;
 mod crc64;
 mod direct_writes;
 mod emulator;
