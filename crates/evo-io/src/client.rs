@@ -161,8 +161,9 @@ impl BlobClient {
     }
 
     /// The memory budget of one transfer's block buffers: the one set with
-    /// [`BlobClientBuilder::memory_budget`], or [`DEFAULT_MEMORY_BUDGET`](crate::DEFAULT_MEMORY_BUDGET) (which bounds only
-    /// the adaptive growth).
+    /// [`BlobClientBuilder::memory_budget`], or
+    /// [`DEFAULT_MEMORY_BUDGET`](crate::DEFAULT_MEMORY_BUDGET) (which bounds only the adaptive
+    /// growth).
     ///
     /// Between transfers the client keeps up to this much of its buffers for the next one (a
     /// download after an upload reuses the upload's memory instead of faulting in new
@@ -324,7 +325,7 @@ impl BlobClientBuilder {
     /// so that `blocks in flight × its block size` stays within it (at least one block in
     /// flight), from the start and as it adapts. Without it, a transfer starts at
     /// [`concurrency`](Self::concurrency) whatever its block size, and adaptive concurrency
-    /// grows only within [`DEFAULT_MEMORY_BUDGET`] (80 MiB).
+    /// grows only within [`DEFAULT_MEMORY_BUDGET`](crate::DEFAULT_MEMORY_BUDGET) (80 MiB).
     pub fn memory_budget(mut self, bytes: u64) -> Self {
         self.config.memory_budget = Some(bytes);
         self
