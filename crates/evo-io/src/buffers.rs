@@ -20,7 +20,7 @@ use crate::direct::ALIGN;
 /// past the page cache straight from it, without a copy into an aligned buffer.
 pub(crate) fn empty_aligned(buf: &mut BytesMut, len: usize) {
     buf.clear();
-    if buf.capacity() >= len && buf.as_ptr().align_offset(ALIGN) == 0 {
+    if has_aligned_room(buf, len) {
         return;
     }
     let mut fresh = BytesMut::with_capacity(len + ALIGN);
@@ -35,11 +35,16 @@ pub(crate) fn empty_aligned(buf: &mut BytesMut, len: usize) {
 /// to overwrite: a buffer that already has the room keeps its old bytes, and only bytes it
 /// never held are zeroed.
 pub(crate) fn sized_aligned(buf: &mut BytesMut, len: usize) {
-    if buf.capacity() < len || buf.as_ptr().align_offset(ALIGN) != 0 {
+    if !has_aligned_room(buf, len) {
         empty_aligned(buf, len);
     }
     buf.truncate(len);
     buf.resize(len, 0);
+}
+
+/// Whether `buf` starts at an [`ALIGN`]ed address with room for `len` bytes.
+fn has_aligned_room(buf: &BytesMut, len: usize) -> bool {
+    buf.capacity() >= len && buf.as_ptr().align_offset(ALIGN) == 0
 }
 
 /// How long a client keeps its block buffers after its last transfer ends, for the next one.

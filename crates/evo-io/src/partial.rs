@@ -1,6 +1,5 @@
 //! The partial file of a download: opened without following links and locked, written at
-//! block offsets, read back for the checksum of a resume, and
-//! published by an atomic rename.
+//! block offsets, read back for the checksum of a resume, and published by an atomic rename.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
