@@ -91,7 +91,7 @@ impl DirectFile {
             let mut guard = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
             let (buffer, pace) = &mut *guard;
             // From the caller's memory when it is aligned (a range read into a pool buffer,
-            // see `buffers::empty_aligned`), else a piece at a time through the buffer.
+            // see `BlockBuffer::clear_for`), else a piece at a time through the buffer.
             let from_data = data.as_ptr().align_offset(ALIGN) == 0;
             if !from_data && buffer.is_empty() {
                 buffer.resize(PIECE + ALIGN, 0);
@@ -221,12 +221,15 @@ mod tests {
         for aligned in [false, true] {
             std::fs::write(&path, vec![0u8; size]).unwrap();
             for (offset, len) in ranges {
-                let mut memory = bytes::BytesMut::new();
-                if aligned {
-                    crate::buffers::empty_aligned(&mut memory, len);
+                let memory = if aligned {
+                    let mut memory = crate::buffers::BlockBuffer::default();
+                    memory.clear_for(len);
+                    memory.extend_from_slice(&data[offset..offset + len]);
                     assert_eq!(memory.as_ptr().align_offset(ALIGN), 0);
-                }
-                memory.extend_from_slice(&data[offset..offset + len]);
+                    memory.freeze()
+                } else {
+                    bytes::Bytes::copy_from_slice(&data[offset..offset + len])
+                };
                 match &direct {
                     Some(d) => d.write_at(&file, &memory, offset as u64).unwrap(),
                     None => write_all_at(&file, &memory, offset as u64).unwrap(),

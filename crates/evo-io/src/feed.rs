@@ -116,7 +116,7 @@ impl Feed {
                     // Aligned, so that the buffer can serve a later download's direct writes
                     // from the pool. A reused buffer is read over, not zeroed first: only
                     // bytes it never held are.
-                    crate::buffers::sized_aligned(&mut buf, len);
+                    buf.resize_for_overwrite(len);
                     let mut running = crc.then(crc64::Running::new);
                     for start in (0..len).step_by(CRC_PIECE) {
                         let piece = &mut buf[start..len.min(start + CRC_PIECE)];
@@ -174,7 +174,10 @@ mod tests {
         let memory = Feed::Memory(Bytes::from(all.clone()));
         let pool = BufferPool::new(64 << 20);
         let lease = pool.lease();
-        lease.give_back(Bytes::from(vec![0xAA; 8 * CRC_PIECE]));
+        let mut used = lease.take();
+        used.resize_for_overwrite(8 * CRC_PIECE);
+        used.fill(0xAA);
+        drop(used);
         let block = BlockRef {
             index: 1,
             offset: 3 * 1024,
@@ -185,7 +188,7 @@ mod tests {
             let (data, crc) = feed.read(block, Some(&lease), true).await.unwrap();
             assert!(&data[..] == expected);
             assert_eq!(crc, Some(crc64::of(expected)));
-            lease.give_back(data);
+            drop(data);
             let (data, crc) = feed.read(block, Some(&lease), false).await.unwrap();
             assert!(&data[..] == expected);
             assert_eq!(crc, None);

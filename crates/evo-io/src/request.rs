@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use evo_core::{
     ApiError, Body, Feedback, RetryPolicy, SharedTransport, Timeouts, TransportError,
     TransportErrorKind,
@@ -17,7 +17,7 @@ use http::{Method, Request, Response};
 use tokio::sync::Notify;
 use url::Url;
 
-use crate::buffers::BufferLease;
+use crate::buffers::{BlockBuffer, BufferLease};
 use crate::error::{BlockRef, Error, ErrorKind, Step, join_error};
 use crate::progress::{BlockCredit, Meter, PROGRESS_STEP};
 use crate::shared::ClientInner;
@@ -172,7 +172,7 @@ impl Wire<'_> {
         len: u64,
         step: Step,
     ) -> Result<Bytes, Failure> {
-        let (data, _) = read_body(body, len, step, BytesMut::new(), false, |_| {}).await?;
+        let (data, _) = read_body(body, len, step, BlockBuffer::default(), false, |_| {}).await?;
         Ok(data)
     }
 
@@ -196,7 +196,7 @@ impl Wire<'_> {
         len: u64,
         credit: &BlockCredit,
         step: Step,
-        buf: BytesMut,
+        buf: BlockBuffer,
         crc: bool,
     ) -> Result<(Bytes, Option<u64>), Failure> {
         let reached = Arc::new(AtomicU64::new(0));
@@ -316,13 +316,13 @@ async fn read_body(
     body: Body,
     len: u64,
     step: Step,
-    mut buf: BytesMut,
+    mut buf: BlockBuffer,
     crc: bool,
     mut progress: impl FnMut(u64),
 ) -> Result<(Bytes, Option<u64>), Failure> {
     let mut stream = body.into_stream();
     let mut running = crc.then(crate::crc64::Running::new);
-    crate::buffers::empty_aligned(&mut buf, len as usize);
+    buf.clear_for(len as usize);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| classified(step, body_error(e, buf.len() as u64, len)))?;
         if buf.len() as u64 + chunk.len() as u64 > len {

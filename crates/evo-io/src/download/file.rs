@@ -195,8 +195,8 @@ impl Job {
                         Fetched::Whole(response) => return Ok(Some(response)),
                     };
                     gate.completed(&wire.meter);
-                    let data = ranges.write(data, block).await?;
-                    buffers.give_back(data);
+                    // Its buffer goes back to the pool when the last holder drops it.
+                    ranges.write(data, block).await?;
                     if let Some(crc) = crc {
                         pieces.insert(block.offset, block.len, crc);
                     }

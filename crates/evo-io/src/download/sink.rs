@@ -128,7 +128,6 @@ impl Job {
                     // Counted in the progress as it arrived (`fetch`).
                     sink.write(&data).await?;
                     written += data.len() as u64;
-                    buffers.give_back(data);
                 }
                 // The server stopped honouring Range: the rest comes from this one body.
                 drop(blocks);

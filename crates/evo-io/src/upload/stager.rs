@@ -149,7 +149,6 @@ impl<'w, 'a> Stager<'w, 'a> {
                     if let Some(w) = writer {
                         w.mark_with_crc(block.index, crc).await;
                     }
-                    self.wire.buffers.give_back(data);
                     Ok::<_, Error>(block)
                 }
                 .boxed()
