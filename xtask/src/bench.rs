@@ -13,9 +13,10 @@
 /// Both run under the lan and wan profiles (`EVO_BENCH_PROFILES`), report throughput and client
 /// CPU per GiB beside each time, and take their summary line from lan. Both can also be sized
 /// by data volume: `EVO_BENCH_OBJECTS_MIB=256,1024` (point sets of that many MiB of raw
-/// columns) and `EVO_BENCH_BLOCKMODELS_MIB=256,1024` (an added float64 column of that many MiB;
-/// the Python side is left out of a size it would not fit in this machine's memory, and the
-/// summary is then of the largest size both ran).
+/// columns) and `EVO_BENCH_BLOCKMODELS_MIB=256,1024` (that many MiB of added float64 columns,
+/// in columns of at most 32 MiB on a model of at most about 4.2 million blocks, all queried
+/// back; the Python side is left out of a size it would not fit in this machine's memory, and
+/// the summary is then of the largest size both ran).
 /// `azurite` (evo-io beside the official Python `evo.common.io`, uploading a file of
 /// `EVO_BENCH_AZURITE_MIB` MiB, default 256, to a fresh SAS URL of Azurite, the real Azure
 /// Storage emulator, over HTTPS on a loopback port 443, and downloading it back; best of 3,

@@ -32,11 +32,12 @@
 //! `EVO_BENCH_OBJECTS_POINTS` points) with evo-rs (`evo_objects`) and with the official Python
 //! SDK (`evo.objects` with pyarrow), blobs over the emulator's TLS listener; best of 3 rounds.
 //!
-//! `evo-bench blockmodels` adds a float column to a 4-million-block regular model (or one whose
-//! new column is of `EVO_BENCH_BLOCKMODELS_MIB` MiB) and queries three columns back with evo-rs
-//! (`evo_blockmodels`) and with the official Python SDK (`evo.blockmodels` with pyarrow), blobs
-//! over the emulator's TLS listener; best of 3 rounds. Python's side of a model too large for
-//! this machine's memory is left out.
+//! `evo-bench blockmodels` adds a float column to a 4-million-block regular model and queries
+//! three columns back (or, sized by `EVO_BENCH_BLOCKMODELS_MIB`, adds that many MiB of float64
+//! columns, in columns of at most 32 MiB on a model of at most about 4.2 million blocks, and
+//! queries them back) with evo-rs (`evo_blockmodels`) and with the official Python SDK
+//! (`evo.blockmodels` with pyarrow), blobs over the emulator's TLS listener; best of 3 rounds.
+//! Python's side of a model too large for this machine's memory is left out.
 //!
 //! The io, files, objects and blockmodels benchmarks run under each network profile
 //! (`EVO_BENCH_PROFILES=lan,wan`, the default; see `profiles.rs`) and report each operation's

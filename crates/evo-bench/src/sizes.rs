@@ -1,18 +1,35 @@
 //! The workload sizes of the objects and blockmodels benchmarks, by data volume (issue #18:
-//! every transfer benchmark at 256 MiB and 1 GiB), and whether the Python side of a block model
-//! fits in this machine's memory.
+//! every transfer benchmark at 256 MiB and 1 GiB): the points of a point set, the added columns
+//! of a block model and its grid; and whether the Python side of a block model fits in this
+//! machine's memory.
 
 /// Raw column bytes of one point of the objects benchmark: x, y, z and its one attribute,
 /// float64 each.
 pub(crate) const POINT_BYTES: u64 = 32;
 
-/// Bytes of one block's value in the float64 column the blockmodels benchmark adds.
+/// Bytes of one block's value in each float64 column the blockmodels benchmark adds.
 pub(crate) const BLOCK_BYTES: u64 = 8;
 
-/// The Python SDK's peak resident memory at the default model ([`Grid::DEFAULT`]), as this
-/// benchmark measured it: about 2.5 GiB (it holds the table it writes and the query's result,
-/// each with its pyarrow copies, in memory), roughly 670 bytes per block.
-pub(crate) const PYTHON_PEAK_AT_DEFAULT: u64 = 5 << 29;
+/// The largest column, in MiB, that a sized blockmodels run adds: a size of S MiB is made of
+/// n = ceil(S / 32) float64 columns of S / n MiB each ([`added_columns`]), so that the data
+/// grows through the number of columns while the model's block count (and with it the Python
+/// SDK's memory per block) stays about that of the default model.
+pub(crate) const COLUMN_MIB_MAX: u64 = 32;
+
+/// The Python SDK's expected peak resident memory per block of the model, beside its added
+/// columns ([`PYTHON_COLUMN_COPIES`]): the interpreter and its libraries (about 90 MiB), the
+/// i, j, k columns it writes, the indices its query returns and their copies. Measured (see
+/// [`python_need`]), the peak less five times the added columns' bytes was 300 to 600 MiB at
+/// 4.2 million blocks (70 to 145 bytes a block) and about 210 MiB at 1 million.
+pub(crate) const PYTHON_BYTES_PER_BLOCK: u64 = 250;
+
+/// How many times the bytes of its added columns the Python SDK is expected to hold at its
+/// peak, beside [`PYTHON_BYTES_PER_BLOCK`]: the table it writes, its Parquet file and the
+/// upload's copies, the query's result and its pyarrow table. Measured at 4.2 million blocks
+/// (see [`python_need`]), the peak grew by 5 to 5.2 bytes per byte of added columns from 64
+/// to 256 MiB of them (907 to 1881 MiB in one pair of runs, 617 to 1613 MiB in another); 8
+/// allows for the spread of the peaks between runs of the same workload (up to 40%).
+pub(crate) const PYTHON_COLUMN_COPIES: u64 = 8;
 
 /// The share of MemAvailable, in percent, that the Python side may be expected to take: the
 /// rest is left for the orchestrator (its in-process emulator holds every uploaded blob) and
@@ -25,6 +42,19 @@ pub(crate) fn points_for_mib(mib: u64) -> Result<usize, String> {
         return Err("a size must be at least 1 MiB".to_owned());
     }
     usize::try_from((mib << 20) / POINT_BYTES).map_err(|_| format!("{mib} MiB is too large"))
+}
+
+/// The float64 columns of a sized blockmodels run of `mib` MiB: how many ([`COLUMN_MIB_MAX`])
+/// and the bytes of each, `mib` x 2^20 / n rounded down (the grid made for them rounds each up
+/// to whole blocks, [`Grid::for_bytes`]).
+pub(crate) fn added_columns(mib: u64) -> Result<(u32, u64), String> {
+    if mib == 0 {
+        return Err("a size must be at least 1 MiB".to_owned());
+    }
+    let too_large = || format!("{mib} MiB is too large");
+    let n = mib.div_ceil(COLUMN_MIB_MAX);
+    let bytes = mib.checked_mul(1 << 20).ok_or_else(too_large)? / n;
+    Ok((u32::try_from(n).map_err(|_| too_large())?, bytes))
 }
 
 /// The blocks of a regular block model along each axis.
@@ -48,20 +78,22 @@ impl Grid {
         u64::from(self.nx) * u64::from(self.ny) * u64::from(self.nz)
     }
 
-    /// The grid whose float64 column holds at least `mib` MiB, shaped about 2:2:1 like
+    /// The grid whose float64 column holds at least `bytes` bytes, shaped about 2:2:1 like
     /// [`Grid::DEFAULT`] so that the server's work per block stays comparable across sizes.
     /// `nz` is the nearest whole number to the exact shape's and `ny` rounds up, so that `nx`
-    /// overshoots the wanted block count by less than one x row.
-    pub(crate) fn for_mib(mib: u64) -> Result<Grid, String> {
-        if mib == 0 {
-            return Err("a size must be at least 1 MiB".to_owned());
+    /// overshoots the wanted block count (`bytes` / 8, rounded up) by less than one x row.
+    pub(crate) fn for_bytes(bytes: u64) -> Result<Grid, String> {
+        if bytes == 0 {
+            return Err("a column must be at least 1 byte".to_owned());
         }
-        let blocks = (mib << 20) / BLOCK_BYTES;
+        let blocks = bytes.div_ceil(BLOCK_BYTES);
         // nx = ny = 2 nz gives 4 nz^3 blocks.
         let nz = ((blocks as f64 / 4.0).cbrt().round() as u64).max(1);
         let ny = ((blocks as f64 / nz as f64).sqrt().ceil() as u64).max(1);
         let nx = blocks.div_ceil(ny * nz).max(1);
-        let axis = |n: u64| u32::try_from(n).map_err(|_| format!("{mib} MiB is too large"));
+        let axis = |n: u64| {
+            u32::try_from(n).map_err(|_| format!("a column of {bytes} bytes is too large"))
+        };
         Ok(Grid {
             nx: axis(nx)?,
             ny: axis(ny)?,
@@ -76,27 +108,41 @@ impl std::fmt::Display for Grid {
     }
 }
 
-/// The Python side's expected peak for a model of `blocks` blocks: its measured peak at the
-/// default model, scaled linearly (it holds whole columns, so its memory grows with them).
-pub(crate) fn python_need(blocks: u64) -> u64 {
-    let need = u128::from(PYTHON_PEAK_AT_DEFAULT) * u128::from(blocks)
-        / u128::from(Grid::DEFAULT.blocks());
+/// The Python side's expected peak for a model of `blocks` blocks to which `column_bytes` of
+/// float64 columns are added: [`PYTHON_BYTES_PER_BLOCK`] for each block and
+/// [`PYTHON_COLUMN_COPIES`] times the columns' bytes (it holds whole tables, so its memory
+/// grows with both). Its peaks measured by this benchmark (ru_maxrss; two runs of one lan
+/// round each, on a machine of 2 cores and 24 GiB), and this estimate of them:
+///
+/// | workload | blocks | added columns | measured | estimate |
+/// |---|---|---|---|---|
+/// | default | 4,000,000 | 30.5 MiB (`grade`) | 591, 828 MiB | 1197 MiB |
+/// | 8 MiB | 1,048,576 | 1 x 8 MiB | 252, 253 MiB | 314 MiB |
+/// | 64 MiB | 4,203,318 | 2 x 32.1 MiB | 617, 907 MiB | 1515 MiB |
+/// | 256 MiB | 4,203,318 | 8 x 32.1 MiB | 1613, 1881 MiB | 3054 MiB |
+/// | 1024 MiB | 4,203,318 | 32 x 32.1 MiB | not measured | 9211 MiB |
+pub(crate) fn python_need(blocks: u64, column_bytes: u64) -> u64 {
+    let need = u128::from(PYTHON_BYTES_PER_BLOCK) * u128::from(blocks)
+        + u128::from(PYTHON_COLUMN_COPIES) * u128::from(column_bytes);
     u64::try_from(need).unwrap_or(u64::MAX)
 }
 
-/// Why the Python side of a model of `blocks` blocks must not run when the machine has
-/// `mem_available` bytes available, or `None` when it may (also when that is unknown: the
-/// benchmark then runs as it always did).
-pub(crate) fn python_skip_reason(blocks: u64, mem_available: Option<u64>) -> Option<String> {
+/// Why the Python side of a model of `blocks` blocks with `column_bytes` of added columns must
+/// not run when the machine has `mem_available` bytes available, or `None` when it may (also
+/// when that is unknown: the benchmark then runs as it always did).
+pub(crate) fn python_skip_reason(
+    blocks: u64,
+    column_bytes: u64,
+    mem_available: Option<u64>,
+) -> Option<String> {
     let available = mem_available?;
-    let need = python_need(blocks);
+    let need = python_need(blocks, column_bytes);
     let allowed = u128::from(available) * u128::from(PYTHON_MEMORY_SHARE_PERCENT) / 100;
     (u128::from(need) > allowed).then(|| {
         format!(
-            "it would need about {} MiB ({} MiB at {} blocks, scaled), more than {PYTHON_MEMORY_SHARE_PERCENT}% of MemAvailable ({} MiB)",
+            "it would need about {} MiB ({PYTHON_BYTES_PER_BLOCK} bytes for each of {blocks} blocks and {PYTHON_COLUMN_COPIES} x the {} MiB of added columns), more than {PYTHON_MEMORY_SHARE_PERCENT}% of MemAvailable ({} MiB)",
             need >> 20,
-            PYTHON_PEAK_AT_DEFAULT >> 20,
-            Grid::DEFAULT.blocks(),
+            column_bytes >> 20,
             available >> 20
         )
     })
@@ -128,34 +174,81 @@ mod tests {
     }
 
     #[test]
-    fn grids_hold_at_least_the_size_in_less_than_one_extra_row() {
-        for mib in [1, 4, 8, 16, 31, 256, 1024, 4096] {
-            let grid = Grid::for_mib(mib).unwrap();
-            let wanted = (mib << 20) / BLOCK_BYTES;
-            assert!(grid.blocks() >= wanted, "{mib} MiB: {grid}");
+    fn a_size_is_columns_of_at_most_32_mib() {
+        assert_eq!(added_columns(8).unwrap(), (1, 8 << 20));
+        assert_eq!(added_columns(32).unwrap(), (1, 32 << 20));
+        assert_eq!(added_columns(33).unwrap(), (2, 33 << 19));
+        assert_eq!(added_columns(64).unwrap(), (2, 32 << 20));
+        assert_eq!(added_columns(100).unwrap(), (4, 25 << 20));
+        assert_eq!(added_columns(256).unwrap(), (8, 32 << 20));
+        assert_eq!(added_columns(1024).unwrap(), (32, 32 << 20));
+        for mib in [1, 7, 31, 32, 33, 95, 96, 97, 1000, 4096] {
+            let (n, bytes) = added_columns(mib).unwrap();
+            let total = u64::from(n) * bytes;
+            assert!(bytes <= COLUMN_MIB_MAX << 20, "{mib} MiB: {n} x {bytes}");
             assert!(
-                grid.blocks() - wanted < u64::from(grid.ny) * u64::from(grid.nz),
-                "{mib} MiB: {grid} overshoots by a row or more"
+                total <= mib << 20 && (mib << 20) - total < u64::from(n),
+                "{mib} MiB"
             );
-            // About 2:2:1, within the rounding of nz and ny.
-            for n in [grid.nx, grid.ny] {
-                let shape = f64::from(n) / f64::from(grid.nz);
-                assert!((1.8..=2.2).contains(&shape), "{mib} MiB: {grid}");
+            // No fewer columns would do.
+            if n > 1 {
+                assert!(
+                    mib > (u64::from(n) - 1) * COLUMN_MIB_MAX,
+                    "{mib} MiB: {n} columns"
+                );
             }
         }
+        assert!(added_columns(0).is_err());
+        assert!(added_columns(u64::MAX).is_err());
+    }
+
+    #[test]
+    fn grids_hold_at_least_the_bytes_in_less_than_one_extra_row() {
+        let sizes = [1, 4, 8, 16, 31, 256, 1024, 4096].map(|mib| mib << 20);
+        for bytes in sizes.into_iter().chain([8, 12, 1000, 33 << 19, 5_000_001]) {
+            let grid = Grid::for_bytes(bytes).unwrap();
+            let wanted = bytes.div_ceil(BLOCK_BYTES);
+            assert!(grid.blocks() >= wanted, "{bytes} bytes: {grid}");
+            assert!(
+                grid.blocks() - wanted < u64::from(grid.ny) * u64::from(grid.nz),
+                "{bytes} bytes: {grid} overshoots by a row or more"
+            );
+            // About 2:2:1, within the rounding of nz and ny (from 1 MiB up; a few blocks can
+            // only make a line).
+            if bytes >= 1 << 20 {
+                for n in [grid.nx, grid.ny] {
+                    let shape = f64::from(n) / f64::from(grid.nz);
+                    assert!((1.8..=2.2).contains(&shape), "{bytes} bytes: {grid}");
+                }
+            }
+        }
+        assert_eq!(Grid::for_bytes(12).unwrap().blocks(), 2);
+        assert!(Grid::for_bytes(0).is_err());
     }
 
     #[test]
     fn the_issue_sizes_have_these_grids() {
+        // 256 MiB and 1 GiB are 8 and 32 columns of 32 MiB, each on this grid.
+        let grid = Grid::for_bytes(32 << 20).unwrap();
         assert_eq!(
-            Grid::for_mib(256).unwrap(),
+            grid,
+            Grid {
+                nx: 203,
+                ny: 203,
+                nz: 102
+            }
+        );
+        assert_eq!(grid.blocks(), 4_203_318);
+        // One column of 256 MiB or 1 GiB, as the sizes were before they were columns.
+        assert_eq!(
+            Grid::for_bytes(256 << 20).unwrap(),
             Grid {
                 nx: 407,
                 ny: 407,
                 nz: 203
             }
         );
-        let grid = Grid::for_mib(1024).unwrap();
+        let grid = Grid::for_bytes(1024 << 20).unwrap();
         assert_eq!(
             grid,
             Grid {
@@ -165,33 +258,70 @@ mod tests {
             }
         );
         assert_eq!(grid.blocks(), 134_376_075);
-        assert!(Grid::for_mib(0).is_err());
+    }
+
+    /// The blocks and added column bytes of a sized run of `mib` MiB.
+    fn sized(mib: u64) -> (u64, u64) {
+        let (n, bytes) = added_columns(mib).unwrap();
+        let blocks = Grid::for_bytes(bytes).unwrap().blocks();
+        (blocks, u64::from(n) * blocks * BLOCK_BYTES)
     }
 
     #[test]
-    fn the_default_model_needs_its_measured_peak() {
+    fn the_estimate_is_above_each_measured_peak() {
         assert_eq!(Grid::DEFAULT.blocks(), 4_000_000);
-        assert_eq!(python_need(Grid::DEFAULT.blocks()), PYTHON_PEAK_AT_DEFAULT);
-        assert_eq!(python_need(2_000_000), PYTHON_PEAK_AT_DEFAULT / 2);
+        assert_eq!(python_need(1_000, 0), 250_000);
+        assert_eq!(python_need(0, 1_000), 8_000);
+        // Above the largest peak measured (python_need's table), and not twice it.
+        let default = python_need(Grid::DEFAULT.blocks(), 32_000_000) >> 20;
+        assert!(default > 828 && default < 2 * 828, "{default} MiB");
+        for (mib, peak) in [(8, 253), (64, 907), (256, 1881)] {
+            let (blocks, bytes) = sized(mib);
+            let need = python_need(blocks, bytes) >> 20;
+            assert!(need > peak && need < 2 * peak, "{mib} MiB: {need} MiB");
+        }
+        assert_eq!(python_need(sized(256).0, sized(256).1) >> 20, 3054);
+        assert_eq!(python_need(sized(1024).0, sized(1024).1) >> 20, 9211);
     }
 
     #[test]
     fn python_runs_up_to_70_percent_of_mem_available() {
-        let blocks = Grid::DEFAULT.blocks();
-        let need = PYTHON_PEAK_AT_DEFAULT;
-        // 70% of 10 x need / 7 is exactly need: allowed.
-        assert_eq!(python_skip_reason(blocks, Some(need * 10 / 7 + 1)), None);
-        let reason = python_skip_reason(blocks, Some(need * 10 / 7 - 1024)).unwrap();
-        assert!(reason.contains("2560 MiB"), "{reason}");
+        let (blocks, bytes) = sized(256);
+        let need = python_need(blocks, bytes);
+        // 70% of 10 x need / 7 is need: allowed.
+        assert_eq!(
+            python_skip_reason(blocks, bytes, Some(need * 10 / 7 + 1)),
+            None
+        );
+        let reason = python_skip_reason(blocks, bytes, Some(need * 10 / 7 - 1024)).unwrap();
+        assert!(reason.contains("about 3054 MiB"), "{reason}");
+        assert!(
+            reason.contains("250 bytes for each of 4203318 blocks"),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("8 x the 256 MiB of added columns"),
+            "{reason}"
+        );
         assert!(reason.contains("70% of MemAvailable"), "{reason}");
-        // 24 GiB available: 256 MiB of column (about 20 GiB for Python) is skipped, 8 MiB is not.
-        let available = Some(24 << 30);
-        let big = Grid::for_mib(256).unwrap().blocks();
-        let small = Grid::for_mib(8).unwrap().blocks();
-        assert!(python_skip_reason(big, available).is_some());
-        assert_eq!(python_skip_reason(small, available), None);
+        // 23 GiB available (this 24 GiB machine): the issue's 256 MiB and 1 GiB both run; so
+        // would 8 GiB of columns not; nor one column of 1 GiB (134 million blocks), as the
+        // sizes were before they were columns.
+        let available = Some(23 << 30);
+        for mib in [8, 256, 1024] {
+            let (blocks, bytes) = sized(mib);
+            assert_eq!(
+                python_skip_reason(blocks, bytes, available),
+                None,
+                "{mib} MiB"
+            );
+        }
+        let (blocks, bytes) = sized(8192);
+        assert!(python_skip_reason(blocks, bytes, available).is_some());
+        let one_column = Grid::for_bytes(1 << 30).unwrap().blocks();
+        assert!(python_skip_reason(one_column, 1 << 30, available).is_some());
         // Unknown memory: it runs, as before sizes existed.
-        assert_eq!(python_skip_reason(big, None), None);
+        assert_eq!(python_skip_reason(blocks, bytes, None), None);
     }
 
     #[test]
