@@ -111,6 +111,6 @@ pub use info::{TableInfo, is_sha256_name};
 pub use normalize::{normalize_batch, normalize_schema};
 pub use read::{DEFAULT_BATCH_ROWS, ReadOptions, TableReader};
 pub use write::{
-    ParquetWriter, StoredTable, TableWriter, WriteOptions, WrittenFile, WrittenTable,
+    Codec, ParquetWriter, StoredTable, TableWriter, WriteOptions, WrittenFile, WrittenTable,
     write_batch_to_vec, write_to_dir, write_to_vec,
 };

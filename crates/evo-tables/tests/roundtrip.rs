@@ -8,8 +8,8 @@ use std::sync::Arc;
 use evo_tables::arrow_array::{Array, Float64Array, RecordBatch};
 use evo_tables::arrow_schema::Schema;
 use evo_tables::{
-    ReadOptions, TableError, TableFormat, TableReader, TableWriter, WriteOptions, write_to_dir,
-    write_to_vec,
+    Codec, ReadOptions, TableError, TableFormat, TableReader, TableWriter, WriteOptions,
+    write_to_dir, write_to_vec,
 };
 use parquet::basic::{Compression, Encoding, IntType, LogicalType, TimeUnit, TimestampType};
 use parquet::file::reader::{FileReader, SerializedFileReader};
@@ -683,5 +683,42 @@ fn a_temporary_file_given_to_its_reader_goes_once_the_reader_is_dropped_part_rea
         support::eventually(|| !path.exists()),
         "{} left behind",
         path.display()
+    );
+}
+
+/// Each codec writes pages of that compression (Snappy and uncompressed as well as gzip), and
+/// every one reads back to the same values, in parallel and on one thread; gzip above level 9
+/// is taken as 9.
+#[test]
+fn every_codec_writes_its_compression_and_reads_back_the_same_values() {
+    let format = &TableFormat::FLOAT_ARRAY_3;
+    let table = sample_table(format, 20_000, false);
+    let expected = concat(std::slice::from_ref(&table));
+    for (codec, compression) in [
+        (Codec::Gzip(6), Compression::GZIP(Default::default())),
+        (Codec::Snappy, Compression::SNAPPY),
+        (Codec::Uncompressed, Compression::UNCOMPRESSED),
+    ] {
+        let options = WriteOptions::new().codec(codec);
+        let (bytes, written) = write_to_vec(format, table.schema(), [&table], &options).unwrap();
+        assert_eq!(written.data_id(), evo_tables::sha256_of_bytes(&bytes));
+        let reader = SerializedFileReader::new(bytes::Bytes::from(bytes.clone())).unwrap();
+        for rg in reader.metadata().row_groups() {
+            for chunk in rg.columns() {
+                assert_eq!(
+                    std::mem::discriminant(&chunk.compression()),
+                    std::mem::discriminant(&compression),
+                    "{codec:?}"
+                );
+            }
+        }
+        for parallel in [true, false] {
+            let read = read_all(bytes.clone(), &ReadOptions::new().parallel(parallel)).unwrap();
+            assert_eq!(concat(&read), expected, "{codec:?}, parallel {parallel}");
+        }
+    }
+    assert_eq!(
+        WriteOptions::new().codec(Codec::Gzip(12)),
+        WriteOptions::new().gzip_level(9)
     );
 }
