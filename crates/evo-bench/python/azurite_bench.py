@@ -15,7 +15,7 @@ and transport construction are outside them; the CPU time of this process (getru
 system, every thread) is taken around the same calls. After the clocks the downloaded file is
 checked against SOURCE_SHA256 (its size, then SHA-256); a mismatch exits non-zero. Prints one line:
     result upload_seconds=S download_seconds=S upload_cpu=S download_cpu=S peak_bytes=N size=N sha256=HEX
-where peak_bytes is ru_maxrss (KiB on Linux) of this process times 1024.
+where peak_bytes is this process's own peak resident memory (VmHWM, see bench_peak.py).
 """
 
 import asyncio
@@ -27,6 +27,8 @@ import time
 
 from evo.aio import AioTransport
 from evo.common.io import HTTPSource, StorageDestination
+
+import bench_peak
 
 
 def cpu_seconds() -> float:
@@ -59,7 +61,7 @@ async def main(argv: list[str]) -> None:
         sha256 = hashlib.file_digest(f, "sha256").hexdigest()
     if sha256 != expected_sha256:
         sys.exit(f"the download's SHA-256 is {sha256}, the source's {expected_sha256}")
-    peak_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak_bytes = bench_peak.peak_bytes()
     print(
         f"result upload_seconds={upload_seconds:.4f} download_seconds={download_seconds:.4f} "
         f"upload_cpu={upload_cpu:.4f} download_cpu={download_cpu:.4f} "

@@ -17,7 +17,8 @@ downloaded and read into a pyarrow Table). The token comes from EVO_TOKEN, the C
 blob listener from SSL_CERT_FILE. Prints one line:
     result update_seconds=S query_seconds=S update_cpu=S query_cpu=S peak_bytes=N rows=N checksum=X
 where the cpu fields are this process's user + system CPU seconds inside each clock, peak_bytes
-is ru_maxrss (KiB on Linux) times 1024 and checksum is the sum of the queried columns read.
+is this process's own peak resident memory (VmHWM, see bench_peak.py) and checksum is the sum
+of the queried columns read.
 """
 
 import asyncio
@@ -36,6 +37,8 @@ from evo.blockmodels.endpoints.models import ColumnHeaderType, GeometryColumns
 from evo.common import APIConnector, Environment
 from evo.common.utils import Cache
 from evo.oauth import AccessTokenAuthorizer
+
+import bench_peak
 
 
 # The values of a sized run's columns: the same constants as MODULUS and MULTIPLIER in
@@ -106,7 +109,7 @@ async def main(argv: list[str]) -> None:
         )
         query_seconds, query_cpu = time.perf_counter() - started, cpu_seconds() - cpu
     checksum = sum(pc.sum(result.column(c)).as_py() for c in queried)
-    peak_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak_bytes = bench_peak.peak_bytes()
     print(
         f"result update_seconds={update_seconds:.4f} query_seconds={query_seconds:.4f} "
         f"update_cpu={update_cpu:.4f} query_cpu={query_cpu:.4f} "

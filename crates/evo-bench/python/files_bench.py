@@ -13,7 +13,7 @@ the download calls (prepare_download_by_id + download_to_path) only: interpreter
 imports and client construction are outside them; the CPU time of this process (getrusage,
 user plus system, every thread) is taken around the same calls. Prints one line:
     result upload_seconds=S download_seconds=S upload_cpu=S download_cpu=S peak_bytes=N file_id=UUID size=N
-where peak_bytes is ru_maxrss (KiB on Linux) of this process times 1024.
+where peak_bytes is this process's own peak resident memory (VmHWM, see bench_peak.py).
 """
 
 import asyncio
@@ -27,6 +27,8 @@ from evo.aio import AioTransport
 from evo.common import APIConnector, Environment
 from evo.files import FileAPIClient
 from evo.oauth import AccessTokenAuthorizer
+
+import bench_peak
 
 
 def cpu_seconds() -> float:
@@ -52,7 +54,7 @@ async def main(argv: list[str]) -> None:
         await download.download_to_path(target, transport)
         download_seconds, download_cpu = time.perf_counter() - started, cpu_seconds() - cpu
         metadata = download.metadata
-    peak_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak_bytes = bench_peak.peak_bytes()
     print(
         f"result upload_seconds={upload_seconds:.4f} download_seconds={download_seconds:.4f} "
         f"upload_cpu={upload_cpu:.4f} download_cpu={download_cpu:.4f} "

@@ -12,7 +12,8 @@ Tables. The token comes from EVO_TOKEN, the CA of the TLS blob listener from SSL
 Prints one line:
     result upload_seconds=S download_seconds=S upload_cpu=S download_cpu=S peak_bytes=N rows=N checksum=X
 where the cpu fields are this process's user + system CPU seconds inside each clock, peak_bytes
-is ru_maxrss (KiB on Linux) times 1024 and checksum is the sum of all values read.
+is this process's own peak resident memory (VmHWM, see bench_peak.py) and checksum is the sum
+of all values read.
 """
 
 import asyncio
@@ -30,6 +31,8 @@ from evo.common import APIConnector, Environment
 from evo.common.utils import Cache
 from evo.oauth import AccessTokenAuthorizer
 from evo.objects import ObjectAPIClient
+
+import bench_peak
 
 
 def cpu_seconds() -> float:
@@ -84,7 +87,7 @@ async def main(argv: list[str]) -> None:
         download_seconds, download_cpu = time.perf_counter() - started, cpu_seconds() - cpu
     checksum = sum(pc.sum(read_positions.column(c)).as_py() for c in read_positions.column_names)
     checksum += pc.sum(read_grade.column(0)).as_py()
-    peak_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak_bytes = bench_peak.peak_bytes()
     print(
         f"result upload_seconds={upload_seconds:.4f} download_seconds={download_seconds:.4f} "
         f"upload_cpu={upload_cpu:.4f} download_cpu={download_cpu:.4f} "

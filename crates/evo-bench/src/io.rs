@@ -44,9 +44,13 @@ pub(crate) struct PythonBench<'a> {
     pub(crate) script: &'a Path,
 }
 
+/// The module the Python scripts take their peak memory from (see its docstring: not
+/// `ru_maxrss`, which carries the orchestrator's peak into a child it spawns).
+const PYTHON_PEAK_MODULE: &str = include_str!("../python/bench_peak.py");
+
 /// Finds the peers' Python, makes the folder `evo-bench-{name}-{pid}` in the system's
-/// temporary folder, writes `script` there as `{name}_bench.py`, runs `run`, then removes the
-/// folder whatever `run` returned.
+/// temporary folder, writes `script` there as `{name}_bench.py` (with the modules the scripts
+/// share beside it), runs `run`, then removes the folder whatever `run` returned.
 pub(crate) fn beside_python(
     name: &str,
     script: &str,
@@ -60,7 +64,12 @@ pub(crate) fn beside_python(
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let result = (|| {
         let path = dir.join(format!("{name}_bench.py"));
-        std::fs::write(&path, script).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        for (path, text) in [
+            (path.clone(), script),
+            (dir.join("bench_peak.py"), PYTHON_PEAK_MODULE),
+        ] {
+            std::fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        }
         run(&PythonBench {
             dir: &dir,
             python: &python,

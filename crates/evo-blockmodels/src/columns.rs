@@ -323,11 +323,11 @@ impl ColumnChanges {
             offset += take;
         }
         let (buffered, written) = writer.finish()?;
+        // Flushed, not synced to the device: a temporary file read back for the upload at
+        // once (from the page cache) and deleted after, which a crash loses either way.
         buffered
             .into_inner()
-            .map_err(|e| evo_core::Error::io("writing the column file", e.into_error()))?
-            .sync_all()
-            .map_err(|e| evo_core::Error::io("writing the column file", e))?;
+            .map_err(|e| evo_core::Error::io("writing the column file", e.into_error()))?;
         Ok(written.size)
     }
 }
