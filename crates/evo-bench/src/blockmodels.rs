@@ -17,7 +17,7 @@
 //! i, j, k indices both sides' queries return). Their values, ((b × M_c) mod (2^31 - 1)) ×
 //! 10^-6 for block b with an odd multiplier M_c of each column c ([`Added::value`]), are the
 //! same on both sides and compress poorly (written by pyarrow, a column of 32 MiB keeps about
-//! 93% of its bytes under gzip, which evo-rs writes, and all under snappy, pyarrow's default),
+//! 93% of its bytes under gzip and all under snappy, which both SDKs write for block models),
 //! so the Parquet files moved are about the columns' size. The default's `grade`, 97 values
 //! over and over, compresses to almost nothing, so its update moves little. Throughput is of
 //! the blob bytes each operation moved either way (see below).
@@ -38,8 +38,8 @@
 //! Arrow (Python into one pyarrow Table, as its API gives; evo-rs batch by batch, as its API
 //! streams). Each side sums the columns it read: the orchestrator checks that both sides read
 //! every block (`rows`) and that their sums agree, and stops with an error where they do not.
-//! Each side runs in its own child process per round (its own peak resident memory and CPU time,
-//! taken by `getrusage` around each clock); best of 3 rounds (`EVO_BENCH_ROUNDS`), order
+//! Each side runs in its own child process per round (its own peak resident memory, `VmHWM`,
+//! and its CPU time, taken by `getrusage` around each clock); best of 3 rounds (`EVO_BENCH_ROUNDS`), order
 //! alternated, under each network profile (`EVO_BENCH_PROFILES`, default lan and wan).
 //! Throughput and CPU per GiB are of the blob bytes each operation moved (the update's Parquet
 //! file, the query's result), as the emulator counted them.

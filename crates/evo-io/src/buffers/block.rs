@@ -161,9 +161,7 @@ impl BlockBuffer {
     /// Makes the buffer hold `len` bytes from an aligned address, for a read to overwrite: a
     /// buffer that already has the room keeps its old bytes, and bytes it never held are zero.
     pub(crate) fn resize_for_overwrite(&mut self, len: usize) {
-        if !self.has_aligned_room(len) {
-            self.memory = Memory::with_room(len);
-        }
+        self.clear_for(len);
         self.memory.initialize_to(len);
         self.len = len;
     }
