@@ -411,7 +411,10 @@ pub(crate) fn write_source(path: &Path, size: u64) -> Result<(), String> {
         file.write_all(&buf[..n]).map_err(|e| e.to_string())?;
         written += n as u64;
     }
-    file.flush().map_err(|e| e.to_string())
+    // On the device, as a user's file at rest is: an upload that reads past the page cache
+    // would otherwise make the kernel write it out during the first round.
+    let file = file.into_inner().map_err(|e| e.to_string())?;
+    file.sync_all().map_err(|e| e.to_string())
 }
 
 /// The downloaded file must equal the source.

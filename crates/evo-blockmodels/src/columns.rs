@@ -591,6 +591,9 @@ impl BlockModelsClient {
             .settings
             .blobs
             .upload(url, evo_io::Source::file(path))
+            // The column file was written a moment ago and is deleted after: its bytes are in
+            // the page cache, where a direct read would first make the kernel write them out.
+            .direct_reads(false)
             .renew_with(renew);
         let upload = match feedback {
             Some(f) => upload.feedback(f),

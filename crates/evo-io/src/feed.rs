@@ -10,6 +10,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::buffers::BufferLease;
 use crate::crc64;
+use crate::direct::DirectReader;
 use crate::error::{BlockRef, Error, Step, join_error};
 use crate::state::source_fingerprint;
 
@@ -65,14 +66,50 @@ pub(crate) enum Feed {
     File {
         file: Arc<std::fs::File>,
         path: PathBuf,
+        /// Reads past the page cache, when the upload asked for them and the file allows.
+        direct: Option<Arc<DirectReader>>,
     },
     Memory(Bytes),
 }
 
 impl Feed {
+    /// A file read through the page cache.
+    pub(crate) fn file(file: std::fs::File, path: PathBuf) -> Self {
+        Feed::File {
+            file: Arc::new(file),
+            path,
+            direct: None,
+        }
+    }
+
+    /// This feed, reading a file's blocks past the page cache where the file system and
+    /// device allow (see [`crate::direct`]).
+    pub(crate) async fn with_direct_reads(self) -> Self {
+        let Feed::File { file, path, .. } = self else {
+            return self;
+        };
+        let opened = file.clone();
+        let direct = tokio::task::spawn_blocking(move || DirectReader::open(&opened))
+            .await
+            .ok()
+            .flatten()
+            .map(Arc::new);
+        Feed::File { file, path, direct }
+    }
+
+    /// Bytes read past the page cache so far.
+    pub(crate) fn direct_bytes(&self) -> u64 {
+        match self {
+            Feed::File {
+                direct: Some(d), ..
+            } => d.read_bytes(),
+            _ => 0,
+        }
+    }
+
     /// The content fingerprint of a file source (see [`source_fingerprint`]).
     pub(crate) async fn fingerprint(&self, len: u64) -> Result<Option<String>, Error> {
-        let Feed::File { file, path } = self else {
+        let Feed::File { file, path, .. } = self else {
             return Ok(None);
         };
         let file = file.clone();
@@ -88,7 +125,9 @@ impl Feed {
     ///
     /// A file's block is read and checksummed a piece at a time ([`CRC_PIECE`]), each piece
     /// while the read has just left it in the CPU's cache: checksumming a whole block after
-    /// its read would fetch every byte from memory again.
+    /// its read would fetch every byte from memory again. What a direct read brought (the
+    /// device wrote it to memory, no copy went through the CPU's cache) is checksummed in
+    /// one pass.
     pub(crate) async fn read(
         &self,
         block: BlockRef,
@@ -108,8 +147,8 @@ impl Feed {
                 };
                 Ok((data, crc))
             }
-            Feed::File { file, path } => {
-                let file = file.clone();
+            Feed::File { file, path, direct } => {
+                let (file, direct) = (file.clone(), direct.clone());
                 let mut buf = buffers.map(BufferLease::take).unwrap_or_default();
                 let read = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
                     let len = block.len as usize;
@@ -118,7 +157,14 @@ impl Feed {
                     // bytes it never held are.
                     buf.resize_for_overwrite(len);
                     let mut running = crc.then(crc64::Running::new);
-                    for start in (0..len).step_by(CRC_PIECE) {
+                    let direct_len = match &direct {
+                        Some(d) => d.read_at(&mut buf[..len], block.offset)?,
+                        None => 0,
+                    };
+                    if let Some(r) = running.as_mut() {
+                        r.update(&buf[..direct_len]);
+                    }
+                    for start in (direct_len..len).step_by(CRC_PIECE) {
                         let piece = &mut buf[start..len.min(start + CRC_PIECE)];
                         crate::positional::read_exact_at(
                             &file,
@@ -167,10 +213,7 @@ mod tests {
             .map(|i| (i * 131 % 251) as u8)
             .collect();
         std::fs::write(&path, &all).unwrap();
-        let file = Feed::File {
-            file: Arc::new(std::fs::File::open(&path).unwrap()),
-            path,
-        };
+        let file = Feed::file(std::fs::File::open(&path).unwrap(), path);
         let memory = Feed::Memory(Bytes::from(all.clone()));
         let pool = BufferPool::new(64 << 20);
         let lease = pool.lease();

@@ -5,7 +5,9 @@
 //!
 //! - **Upload** to an Azure block blob: one `Put Blob` for a small source; otherwise `Put Block`
 //!   per block with deterministic, equal-length block ids (from the byte offset), in parallel,
-//!   then `Put Block List`. The block size grows so no blob needs more than 50,000 blocks.
+//!   then `Put Block List`. The block size grows so no blob needs more than 50,000 blocks. A
+//!   file's blocks are read past the page cache where the file system and device allow
+//!   ([`BlobClientBuilder::direct_reads`]).
 //! - **Integrity, cheap by default** ([`Integrity::Crc64`]): each block carries Azure's CRC-64
 //!   (`x-ms-content-crc64`, computed in the block's own task; the service refuses a block that
 //!   changed on the way, and it is sent again). The whole blob's CRC-64 is combined from the
@@ -97,8 +99,8 @@
 //!   blocks of a small blob, but not below 1 MiB. A resumed transfer keeps the block size of
 //!   its saved state.
 //! - `blocks`: block layout and ids, the block-list documents; `state`: resume state files;
-//!   `feed`: reading an upload's source; `partial`: a download's partial file (`direct`: its
-//!   writes past the page cache); `request`:
+//!   `feed`: reading an upload's source; `partial`: a download's partial file; `direct`:
+//!   reads of an upload's source and writes of a download's file past the page cache; `request`:
 //!   one request and its retries; `progress`: byte-based progress; `crc64`, `digest`,
 //!   `dual_md5`, `integrity`: checksums; `url`: signed URLs and their renewal; `cache`: the
 //!   download cache; `error`: [`Error`].

@@ -42,6 +42,7 @@ pub(crate) struct Config {
     pub(crate) max_memory_download: u64,
     pub(crate) integrity: Integrity,
     pub(crate) direct_writes: bool,
+    pub(crate) direct_reads: bool,
     pub(crate) user_agent: HeaderValue,
 }
 
@@ -66,6 +67,7 @@ impl Default for Config {
             max_memory_download: DEFAULT_MAX_MEMORY_DOWNLOAD,
             integrity: Integrity::Crc64,
             direct_writes: true,
+            direct_reads: true,
             user_agent: HeaderValue::from_static(evo_core::DEFAULT_USER_AGENT),
         }
     }

@@ -61,6 +61,7 @@ pub struct Upload<'a> {
     resume: Option<bool>,
     content_type: Option<String>,
     integrity: Option<Integrity>,
+    direct_reads: Option<bool>,
 }
 
 impl<'a> Upload<'a> {
@@ -74,6 +75,7 @@ impl<'a> Upload<'a> {
             resume: None,
             content_type: None,
             integrity: None,
+            direct_reads: None,
         }
     }
 
@@ -114,6 +116,13 @@ impl<'a> Upload<'a> {
         self
     }
 
+    /// Whether a file source is read past the page cache where it can (default: the client's
+    /// [`direct_reads`](crate::BlobClientBuilder::direct_reads), on unless turned off).
+    pub fn direct_reads(mut self, direct: bool) -> Self {
+        self.direct_reads = Some(direct);
+        self
+    }
+
     /// The blob's content type (`x-ms-blob-content-type`).
     pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
         self.content_type = Some(content_type.into());
@@ -135,10 +144,7 @@ impl<'a> Upload<'a> {
                 let (file, len, modified_ns) = open_source(&path).await?;
                 check_blob_size(len)?;
                 wire.meter.set_total(Some(len));
-                let feed = Feed::File {
-                    file: Arc::new(file),
-                    path: path.clone(),
-                };
+                let feed = Feed::file(file, path.clone());
                 if len <= config.single_put_max {
                     let (data, _) = feed.read(whole(len), None, false).await?;
                     return put_blob(&wire, data, content_type.as_deref(), integrity).await;
@@ -158,6 +164,10 @@ impl<'a> Upload<'a> {
                 let listed = match resume {
                     true => listed_blocks(&wire).await,
                     false => None,
+                };
+                let feed = match self.direct_reads.unwrap_or(config.direct_reads) {
+                    true => feed.with_direct_reads().await,
+                    false => feed,
                 };
                 let planned = planned(len);
                 let block_size = state

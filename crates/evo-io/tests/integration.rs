@@ -8,7 +8,7 @@ mod azurite;
 mod cache;
 mod cancel;
 mod crc64;
-mod direct_writes;
+mod direct_io;
 mod emulator;
 mod hostile_server;
 mod progress;

@@ -101,7 +101,9 @@ impl Stager<'_, '_> {
         if let Some(w) = &writer {
             w.remove();
         }
-        self.report(len, count)
+        let mut report = self.report(len, count)?;
+        report.direct_bytes = feed.direct_bytes();
+        Ok(report)
     }
 
     /// Reads, hashes and stages every block of a positional source (reusing `staged` ones);

@@ -78,5 +78,6 @@ pub(super) async fn put_blob(
         md5: md5.map(BlobDigest::Md5),
         crc64: crc,
         concurrency: ConcurrencyReport::one_request(),
+        direct_bytes: 0,
     })
 }

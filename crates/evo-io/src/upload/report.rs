@@ -27,4 +27,8 @@ pub struct UploadReport {
     /// and the highest, and the throughput measured (see
     /// [`BlobClientBuilder::adaptive`](crate::BlobClientBuilder::adaptive)).
     pub concurrency: ConcurrencyReport,
+    /// Bytes of a source file read past the page cache (see
+    /// [`BlobClientBuilder::direct_reads`](crate::BlobClientBuilder::direct_reads)); 0 when
+    /// none were, and for bytes and readers.
+    pub direct_bytes: u64,
 }

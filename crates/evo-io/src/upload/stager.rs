@@ -247,6 +247,7 @@ impl<'w, 'a> Stager<'w, 'a> {
             md5: self.whole_digest().map(BlobDigest::Md5),
             crc64: self.whole_crc(len)?,
             concurrency: self.gate.report(),
+            direct_bytes: 0,
         })
     }
 
