@@ -19,7 +19,7 @@ pub(crate) struct DirectFile {
     /// fast direct writes have gone.
     buffer: Mutex<(Vec<u8>, Pace)>,
     /// Cleared when the file system refuses a direct write after accepting the open, or
-    /// the device writes slower than [`MIN_DIRECT_RATE`].
+    /// the device writes slower than [`MIN_DIRECT_RATE`](super::MIN_DIRECT_RATE).
     usable: AtomicBool,
 }
 
