@@ -20,6 +20,7 @@ use crate::error::{BoxError, BoxFuture, host_port};
 use crate::proxy::{
     ProxyKind, Socks, connect_to_proxy, proxy_for, socks, tls_to_proxy, tunnel, unsupported_scheme,
 };
+use crate::read_ahead::ReadAhead;
 
 /// The bytes under a connection: TCP to the server or a proxy, or TLS to an `https://` proxy.
 pub(crate) enum ProxyStream {
@@ -92,9 +93,10 @@ impl AsyncWrite for ProxyStream {
     }
 }
 
-/// A connection, directly to the server or through a proxy.
+/// A connection, directly to the server or through a proxy, read ahead in large pieces (see
+/// [`crate::read_ahead`]).
 pub(crate) struct TcpConnection {
-    io: TokioIo<ProxyStream>,
+    io: TokioIo<ReadAhead<ProxyStream>>,
     /// True when requests go to a forwarding proxy (`http://` or `https://`) and so use the
     /// absolute form.
     forward_proxied: bool,
@@ -103,7 +105,7 @@ pub(crate) struct TcpConnection {
 impl TcpConnection {
     fn new(stream: ProxyStream, forward_proxied: bool) -> Self {
         TcpConnection {
-            io: TokioIo::new(stream),
+            io: TokioIo::new(ReadAhead::new(stream)),
             forward_proxied,
         }
     }
@@ -114,6 +116,7 @@ impl Connection for TcpConnection {
         // ALPN with an https:// proxy is never reported: HTTP/2 is only negotiated end to end.
         self.io
             .inner()
+            .get_ref()
             .tcp()
             .connected()
             .proxy(self.forward_proxied)

@@ -84,6 +84,7 @@ mod builder;
 mod connect;
 mod error;
 mod proxy;
+mod read_ahead;
 mod timeout;
 mod tls;
 mod transport;
