@@ -100,6 +100,16 @@ fn refused(error: &io::Error) -> bool {
     }
 }
 
+/// [`reopen_direct`], or `None` (logged) where the platform or the file system has no direct
+/// I/O.
+fn reopen_or_log(file: &File, write: bool) -> Option<File> {
+    reopen_direct(file, write)
+        .map_err(
+            |e| tracing::debug!(error = %e, write, "no direct I/O; going through the page cache"),
+        )
+        .ok()
+}
+
 /// The same open file (not the same name: it may have been replaced since) for direct
 /// writes (`write`) or reads, through `/proc/self/fd`.
 #[cfg(target_os = "linux")]

@@ -10,24 +10,34 @@ use support::*;
 
 const MIB: usize = 1 << 20;
 
+/// An emulator keeping its blobs in memory.
+async fn memory_emulator() -> Emulator {
+    Emulator::builder()
+        .blob_storage(BlobStorage::Memory)
+        .start()
+        .await
+        .unwrap()
+}
+
+/// A client that stages every upload in 1 MiB blocks and fetches 1 MiB ranges, 4 at a time.
+fn one_mib_blocks() -> BlobClient {
+    BlobClient::builder(HyperTransport::shared())
+        .block_size(MIB as u64)
+        .single_put_max(0)
+        .concurrency(4)
+        .adaptive(false)
+        .build()
+}
+
 /// A blob of 9 MiB and a few bytes in 1 MiB ranges: with the defaults every whole range goes
 /// past the page cache (on Linux, in the target folder's file system, which takes direct
 /// I/O) and the few bytes of the last one through it; turned off, or with a digest checked
 /// by reading the file back, nothing does. The file is the blob every time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ranges_go_past_the_page_cache_only_where_that_helps() {
-    let emu = Emulator::builder()
-        .blob_storage(BlobStorage::Memory)
-        .start()
-        .await
-        .unwrap();
+    let emu = memory_emulator().await;
     let bytes = data(9 * MIB + 1234, 7);
-    let client = BlobClient::builder(HyperTransport::shared())
-        .block_size(MIB as u64)
-        .single_put_max(0)
-        .concurrency(4)
-        .adaptive(false)
-        .build();
+    let client = one_mib_blocks();
     let url = emu.blob_url("evo-io", "direct.bin", "rcw");
     client
         .upload(url.clone(), evo_io::Source::bytes(bytes.clone()))
@@ -66,21 +76,12 @@ async fn ranges_go_past_the_page_cache_only_where_that_helps() {
 /// cache); turned off, nothing is. The blob is the file every time: its CRC-64 and its bytes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_read_whole_blocks_past_the_page_cache() {
-    let emu = Emulator::builder()
-        .blob_storage(BlobStorage::Memory)
-        .start()
-        .await
-        .unwrap();
+    let emu = memory_emulator().await;
     let bytes = data(9 * MIB + 1234, 11);
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let path = dir.path().join("source.bin");
     std::fs::write(&path, &bytes).unwrap();
-    let client = BlobClient::builder(HyperTransport::shared())
-        .block_size(MIB as u64)
-        .single_put_max(0)
-        .concurrency(4)
-        .adaptive(false)
-        .build();
+    let client = one_mib_blocks();
     for (name, direct, expect_direct) in [
         ("defaults", None, cfg!(target_os = "linux")),
         ("turned off", Some(false), false),

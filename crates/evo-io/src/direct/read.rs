@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
-use super::{ALIGN, Pace, refused, reopen_direct};
+use super::{ALIGN, Pace, refused, reopen_or_log};
 use crate::positional::read_exact_at;
 
 /// A second handle on an upload's source file that reads past the page cache. Blocks are
@@ -33,13 +33,8 @@ impl DirectReader {
     /// Opens `file` again for direct reads; `None` where the platform or the file system has
     /// none.
     pub(crate) fn open(file: &File) -> Option<Self> {
-        let direct = reopen_direct(file, false)
-            .map_err(
-                |e| tracing::debug!(error = %e, "no direct reads; reading through the page cache"),
-            )
-            .ok()?;
         Some(DirectReader {
-            file: direct,
+            file: reopen_or_log(file, false)?,
             pace: Mutex::new(Pace::default()),
             usable: AtomicBool::new(true),
             read: AtomicU64::new(0),

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use super::{ALIGN, Pace, refused, reopen_direct};
+use super::{ALIGN, Pace, refused, reopen_or_log};
 use crate::positional::write_all_at;
 
 /// How much of a range is copied into the aligned buffer and written at a time.
@@ -35,13 +35,8 @@ impl DirectFile {
     /// Opens `file` again for direct writes; `None` where the platform or the file system
     /// has none.
     pub(crate) fn open(file: &File) -> Option<Self> {
-        let direct = reopen_direct(file, true)
-            .map_err(
-                |e| tracing::debug!(error = %e, "no direct writes; writing through the page cache"),
-            )
-            .ok()?;
         Some(DirectFile {
-            file: direct,
+            file: reopen_or_log(file, true)?,
             buffer: Mutex::new((Vec::new(), Pace::default())),
             usable: AtomicBool::new(true),
         })
@@ -111,11 +106,8 @@ impl DirectFile {
 mod tests {
     use super::*;
 
-    /// Aligned and unaligned offsets and lengths, a range larger than the aligned buffer and
-    /// a last range ending mid-block: the file holds exactly the bytes written, where they
-    /// were written, whether or not this file system takes direct writes.
-    #[test]
-    fn every_byte_lands_at_its_offset() {
+    /// A new empty file to read and write, in a folder that lives as long as the first.
+    fn new_partial() -> (tempfile::TempDir, std::path::PathBuf, File) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("partial");
         let file = std::fs::OpenOptions::new()
@@ -124,6 +116,15 @@ mod tests {
             .create_new(true)
             .open(&path)
             .unwrap();
+        (dir, path, file)
+    }
+
+    /// Aligned and unaligned offsets and lengths, a range larger than the aligned buffer and
+    /// a last range ending mid-block: the file holds exactly the bytes written, where they
+    /// were written, whether or not this file system takes direct writes.
+    #[test]
+    fn every_byte_lands_at_its_offset() {
+        let (_dir, path, file) = new_partial();
         let size = PIECE * 2 + 3 * ALIGN + 1234;
         file.set_len(size as u64).unwrap();
         let data: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
@@ -165,14 +166,7 @@ mod tests {
     /// file is still whole.
     #[test]
     fn writes_after_a_slow_verdict_go_through_the_page_cache() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("partial");
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .unwrap();
+        let (_dir, path, file) = new_partial();
         let Some(direct) = DirectFile::open(&file) else {
             return; // No direct I/O here: nothing to turn off.
         };
