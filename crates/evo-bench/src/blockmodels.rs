@@ -39,8 +39,9 @@
 //! streams). Each side sums the columns it read: the orchestrator checks that both sides read
 //! every block (`rows`) and that their sums agree, and stops with an error where they do not.
 //! Each side runs in its own child process per round (its own peak resident memory, `VmHWM`,
-//! and its CPU time, taken by `getrusage` around each clock); best of 3 rounds (`EVO_BENCH_ROUNDS`), order
-//! alternated, under each network profile (`EVO_BENCH_PROFILES`, default lan and wan).
+//! and its CPU time, taken by `getrusage` around each clock); best of 3 rounds
+//! (`EVO_BENCH_ROUNDS`), order alternated, under each network profile (`EVO_BENCH_PROFILES`,
+//! default lan and wan).
 //! Throughput and CPU per GiB are of the blob bytes each operation moved (the update's Parquet
 //! file, the query's result), as the emulator counted them.
 

@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::{ALIGN, Pace, refused, reopen_or_log};
@@ -17,14 +17,13 @@ pub(crate) struct DirectReader {
     /// Cleared when the file system refuses a direct read after accepting the open, or the
     /// device reads slower than [`MIN_DIRECT_RATE`](super::MIN_DIRECT_RATE).
     usable: AtomicBool,
-    read: AtomicU64,
 }
 
 impl std::fmt::Debug for DirectReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DirectReader")
             .field("usable", &self.usable.load(Ordering::Relaxed))
-            .field("read", &self.read.load(Ordering::Relaxed))
+            .field("read", &self.read_bytes())
             .finish_non_exhaustive()
     }
 }
@@ -37,13 +36,12 @@ impl DirectReader {
             file: reopen_or_log(file, false)?,
             pace: Mutex::new(Pace::default()),
             usable: AtomicBool::new(true),
-            read: AtomicU64::new(0),
         })
     }
 
-    /// Bytes read past the page cache so far.
+    /// Bytes read past the page cache so far (as their pace counts them).
     pub(crate) fn read_bytes(&self) -> u64 {
-        self.read.load(Ordering::Relaxed)
+        self.pace().bytes
     }
 
     /// Fills the start of `buf` from `offset` past the page cache: as many whole [`ALIGN`]
@@ -66,7 +64,6 @@ impl DirectReader {
         let slow = self.pace().end(moved, Instant::now());
         match result {
             Ok(()) => {
-                self.read.fetch_add(moved, Ordering::Relaxed);
                 if slow {
                     self.usable.store(false, Ordering::Relaxed);
                 }
