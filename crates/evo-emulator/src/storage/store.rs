@@ -15,13 +15,12 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::block_file::{BlockReader, BlockWriter, READ_CHUNK};
+use super::checksum::{Computed, Expected, Hasher};
+pub(crate) use super::error::StoreError;
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use time::OffsetDateTime;
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
-
-use super::checksum::{Computed, Expected, Hasher};
-pub(crate) use super::error::StoreError;
 
 /// Where blob bytes are kept.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -245,7 +244,7 @@ impl BlobStore {
                 let path = folder.join(format!("block-{}-{n}.bin", std::process::id()));
                 // Owning the path from the start deletes the file on every error path.
                 let data = Arc::new(BlockData::File(path.clone()));
-                let mut file = tokio::fs::File::create(&path).await.map_err(io_err)?;
+                let mut writer = BlockWriter::create(&path).await.map_err(io_err)?;
                 let mut size = 0u64;
                 while let Some(chunk) = body.next().await {
                     let chunk = chunk.map_err(|e| StoreError::new(400, "InvalidInput", e))?;
@@ -254,9 +253,9 @@ impl BlobStore {
                     }
                     hasher.update(&chunk);
                     size += chunk.len() as u64;
-                    file.write_all(&chunk).await.map_err(io_err)?;
+                    writer.push(chunk).await.map_err(io_err)?;
                 }
-                file.flush().await.map_err(io_err)?;
+                writer.finish().await.map_err(io_err)?;
                 Ok((data, size, hasher.finish()))
             }
         }
@@ -580,7 +579,8 @@ fn invalid_block_id() -> StoreError {
     )
 }
 
-const CHUNK: u64 = 64 * 1024;
+/// The largest piece of an in-memory block a download's body is handed at once.
+const MEMORY_CHUNK: u64 = 64 * 1024;
 
 /// The most memory reserved up front for one block from its announced length (64 MiB); a
 /// larger block grows as its bytes arrive.
@@ -588,7 +588,8 @@ const MAX_PREALLOCATION: u64 = 64 << 20;
 
 struct ReadState {
     parts: VecDeque<(Arc<BlockData>, u64, u64)>,
-    file: Option<(tokio::fs::File, u64)>,
+    /// The block file being read and how many of its bytes are still wanted.
+    file: Option<(BlockReader, u64)>,
     done: bool,
 }
 
@@ -606,45 +607,39 @@ fn read_stream(
                 return None;
             }
             loop {
-                if let Some((file, remaining)) = &mut st.file {
-                    if *remaining == 0 {
-                        st.file = None;
+                if let Some((reader, remaining)) = st.file.take() {
+                    if remaining == 0 {
                         continue;
                     }
-                    let n = (*remaining).min(CHUNK) as usize;
-                    let mut buf = vec![0u8; n];
-                    if let Err(e) = file.read_exact(&mut buf).await {
-                        st.done = true;
-                        return Some((Err(e), st));
+                    let n = remaining.min(READ_CHUNK);
+                    match reader.read(n).await {
+                        Ok((reader, chunk)) => {
+                            st.file = Some((reader, remaining - n));
+                            return Some((Ok(chunk), st));
+                        }
+                        Err(e) => {
+                            st.done = true;
+                            return Some((Err(e), st));
+                        }
                     }
-                    *remaining -= n as u64;
-                    return Some((Ok(Bytes::from(buf)), st));
                 }
                 let (data, offset, len) = st.parts.pop_front()?;
                 match &*data {
                     BlockData::Memory(b) => {
-                        let n = len.min(CHUNK);
+                        let n = len.min(MEMORY_CHUNK);
                         let chunk = b.slice(offset as usize..(offset + n) as usize);
                         if n < len {
                             st.parts.push_front((data.clone(), offset + n, len - n));
                         }
                         return Some((Ok(chunk), st));
                     }
-                    BlockData::File(path) => {
-                        let opened = async {
-                            let mut f = tokio::fs::File::open(path).await?;
-                            f.seek(std::io::SeekFrom::Start(offset)).await?;
-                            Ok::<_, std::io::Error>(f)
+                    BlockData::File(path) => match BlockReader::open(path, offset).await {
+                        Ok(reader) => st.file = Some((reader, len)),
+                        Err(e) => {
+                            st.done = true;
+                            return Some((Err(e), st));
                         }
-                        .await;
-                        match opened {
-                            Ok(f) => st.file = Some((f, len)),
-                            Err(e) => {
-                                st.done = true;
-                                return Some((Err(e), st));
-                            }
-                        }
-                    }
+                    },
                 }
             }
         },
