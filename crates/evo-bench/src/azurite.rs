@@ -99,9 +99,11 @@ fn run(bench: &PythonBench<'_>, settings: &Settings) -> Result<(), String> {
         azurite.account_url
     );
     println!(
-        "  rust  : evo_io::BlobClient defaults on evo_hyper::HyperTransport defaults + Azurite's CA (blocks of at most {} MiB, {} in flight at first, adaptive up to {} within {} MiB, CRC-64 per block)",
+        "  rust  : evo_io::BlobClient defaults on evo_hyper::HyperTransport defaults + Azurite's CA (blocks of at most {} MiB, {} in flight at first ({} when the first answer came within {} ms), adaptive up to {} within {} MiB, CRC-64 per block)",
         evo_io::DEFAULT_BLOCK_SIZE >> 20,
         BlobClient::builder(transport).build().concurrency(),
+        evo_io::NEAR_CONCURRENCY,
+        evo_io::NEAR_ROUND_TRIP.as_millis(),
         evo_io::DEFAULT_MAX_CONCURRENCY,
         evo_io::DEFAULT_MEMORY_BUDGET >> 20
     );

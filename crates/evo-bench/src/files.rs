@@ -155,9 +155,11 @@ fn run(bench: &PythonBench<'_>, settings: &Settings) -> Result<(), String> {
         settings.profiles.describe()
     );
     println!(
-        "  rust  : evo_files::FilesClient defaults on evo_hyper::HyperTransport defaults + the emulator's CA (evo-io: blocks of at most {} MiB, {} in flight at first, adaptive up to {} within {} MiB; files read by uploads and written by downloads past the page cache where the file system and device allow, see BlobClientBuilder::direct_reads and direct_writes)",
+        "  rust  : evo_files::FilesClient defaults on evo_hyper::HyperTransport defaults + the emulator's CA (evo-io: blocks of at most {} MiB, {} in flight at first ({} when the first answer came within {} ms), adaptive up to {} within {} MiB; files read by uploads and written by downloads past the page cache where the file system and device allow, see BlobClientBuilder::direct_reads and direct_writes)",
         evo_io::DEFAULT_BLOCK_SIZE >> 20,
         evo_io::DEFAULT_CONCURRENCY,
+        evo_io::NEAR_CONCURRENCY,
+        evo_io::NEAR_ROUND_TRIP.as_millis(),
         evo_io::DEFAULT_MAX_CONCURRENCY,
         evo_io::DEFAULT_MEMORY_BUDGET >> 20
     );

@@ -143,7 +143,9 @@ impl BlobClient {
     }
 
     /// How many blocks a transfer has in flight when it starts (all the time when it does not
-    /// adapt).
+    /// adapt). Left at its default, an adaptive transfer to a near server starts at
+    /// [`NEAR_CONCURRENCY`](crate::NEAR_CONCURRENCY) instead (see
+    /// [`BlobClientBuilder::concurrency`]).
     pub fn concurrency(&self) -> usize {
         self.inner.config.concurrency
     }
@@ -260,12 +262,20 @@ impl BlobClientBuilder {
         self
     }
 
-    /// How many blocks are in flight when a transfer starts (default
-    /// [`DEFAULT_CONCURRENCY`](crate::DEFAULT_CONCURRENCY), 16; at least 1): all the
-    /// time with [`adaptive(false)`](Self::adaptive); the starting level of adaptive
-    /// concurrency otherwise (at most [`max_concurrency`](Self::max_concurrency)).
+    /// How many blocks are in flight when a transfer starts (at least 1): all the time with
+    /// [`adaptive(false)`](Self::adaptive); the starting level of adaptive concurrency
+    /// otherwise (at most [`max_concurrency`](Self::max_concurrency)).
+    ///
+    /// The default is [`DEFAULT_CONCURRENCY`](crate::DEFAULT_CONCURRENCY), 16, for a server
+    /// far away, where each connection gets a share of a long path and the climb to more
+    /// connections is slow; an adaptive transfer whose fastest answer before its blocks
+    /// started (the upload's block listing, the download's probe) came back within
+    /// [`NEAR_ROUND_TRIP`](crate::NEAR_ROUND_TRIP) starts at
+    /// [`NEAR_CONCURRENCY`](crate::NEAR_CONCURRENCY), 4, instead, and climbs from there when
+    /// more connections move more bytes. A level set here is kept wherever the server is.
     pub fn concurrency(mut self, blocks: usize) -> Self {
         self.config.concurrency = blocks.max(1);
+        self.config.concurrency_chosen = true;
         self
     }
 
@@ -280,15 +290,16 @@ impl BlobClientBuilder {
     /// Whether a transfer adapts its concurrency to the throughput it measures (default
     /// true).
     ///
-    /// An adaptive transfer starts at [`concurrency`](Self::concurrency) blocks in flight and
-    /// doubles that while each doubling raises the bytes per second by at least 10%, up to
+    /// An adaptive transfer starts at [`concurrency`](Self::concurrency) blocks in flight (or
+    /// fewer near the server, when that was left at its default) and doubles that while each
+    /// doubling raises the bytes per second by at least 10%, up to
     /// [`max_concurrency`](Self::max_concurrency) within the
     /// [`memory_budget`](Self::memory_budget); when a doubling brings less, or a request
     /// has to be tried again (a throttling `503`, a reset connection), it goes back to the
     /// best level measured and holds it, probing a doubling again now and then. Far from the
     /// service, where each connection has a share of the path, this finds the connections the
     /// path rewards; near it, where more connections move no more bytes, it stays where it
-    /// started. It never goes below `concurrency`. The level a transfer reached is in its
+    /// started. It never goes below its starting level. The level a transfer reached is in its
     /// report ([`UploadReport::concurrency`](crate::UploadReport::concurrency),
     /// [`DownloadReport::concurrency`](crate::DownloadReport::concurrency)).
     ///

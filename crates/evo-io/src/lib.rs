@@ -137,6 +137,7 @@ pub use cache::CachedDownload;
 pub use client::{BlobClient, BlobClientBuilder};
 pub use concurrency::{
     ConcurrencyReport, DEFAULT_CONCURRENCY, DEFAULT_MAX_CONCURRENCY, DEFAULT_MEMORY_BUDGET,
+    NEAR_CONCURRENCY, NEAR_ROUND_TRIP,
 };
 pub use digest::BlobDigest;
 pub use download::{Destination, Download, DownloadReport};

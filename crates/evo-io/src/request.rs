@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use evo_core::{
@@ -78,6 +78,9 @@ pub(crate) struct Wire<'a> {
     pub(crate) meter: Meter<'a>,
     /// The transfer's use of the client's block buffers.
     pub(crate) buffers: BufferLease,
+    /// The fastest answer so far, in nanoseconds from sending the request to its answer's
+    /// head (`u64::MAX`: none yet).
+    fastest_answer_ns: AtomicU64,
 }
 
 impl<'a> Wire<'a> {
@@ -98,6 +101,7 @@ impl<'a> Wire<'a> {
             user_agent: &config.user_agent,
             meter: Meter::new(feedback),
             buffers: client.buffers.lease(),
+            fastest_answer_ns: AtomicU64::new(u64::MAX),
         }
     }
 }
@@ -119,6 +123,7 @@ impl Wire<'_> {
             Some(self.connect_timeout),
             Some(self.read_timeout),
         ));
+        let started = Instant::now();
         let sending =
             evo_core::send_with_read_timeout(self.transport.as_ref(), request, self.read_timeout);
         tokio::pin!(sending);
@@ -130,7 +135,22 @@ impl Wire<'_> {
                 () = self.meter.moved() => self.meter.report_step(),
             }
         };
+        if sent.is_ok() {
+            let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
+            self.fastest_answer_ns.fetch_min(took, Ordering::Relaxed);
+        }
         sent.map_err(|e| classified(step, e.into()))
+    }
+
+    /// The time from sending a request to its answer's head of the fastest request this
+    /// transfer sent so far (connecting included), if any was answered: how near the server
+    /// is, as far as the transfer can tell before its blocks start (see
+    /// [`NEAR_ROUND_TRIP`](crate::NEAR_ROUND_TRIP)).
+    pub(crate) fn fastest_answer(&self) -> Option<Duration> {
+        match self.fastest_answer_ns.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            ns => Some(Duration::from_nanos(ns)),
+        }
     }
 
     /// Turns a response with an unexpected status into a failure, keeping up to 64 KiB of body.

@@ -31,6 +31,8 @@ pub(crate) struct Config {
     pub(crate) block_size: u64,
     pub(crate) single_put_max: u64,
     pub(crate) concurrency: usize,
+    /// Whether `concurrency` is the caller's choice (a near server does not lower it).
+    pub(crate) concurrency_chosen: bool,
     pub(crate) max_concurrency: usize,
     pub(crate) adaptive: bool,
     pub(crate) memory_budget: Option<u64>,
@@ -52,6 +54,7 @@ impl Default for Config {
             block_size: DEFAULT_BLOCK_SIZE,
             single_put_max: DEFAULT_BLOCK_SIZE,
             concurrency: crate::DEFAULT_CONCURRENCY,
+            concurrency_chosen: false,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             adaptive: true,
             memory_budget: None,
@@ -86,6 +89,7 @@ impl Config {
             max_concurrency: self.max_concurrency,
             adaptive: self.adaptive,
             memory_budget: self.memory_budget,
+            default_start: !self.concurrency_chosen,
         }
     }
 }

@@ -2,7 +2,8 @@
 //! connection (and room on loopback for many), more blocks in flight move more bytes, so a
 //! transfer raises its limit; it never passes `max_concurrency` nor the blocks its memory
 //! budget holds. The assertions are on the controller's decisions and on the requests in
-//! flight a transport counted, not on wall time.
+//! flight a transport counted, not on wall time. A server that answers fast is near: a
+//! transfer left at the default concurrency starts lower there.
 
 use crate::support::*;
 
@@ -12,7 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use evo_core::{Body, SharedTransport, Transport, TransportError};
 use evo_emulator::{BlobStorage, Emulator, WanProfile};
-use evo_io::{BlobClient, ConcurrencyReport, Destination, Source};
+use evo_io::{
+    BlobClient, ConcurrencyReport, DEFAULT_CONCURRENCY, Destination, NEAR_CONCURRENCY, Source,
+};
 use futures_util::StreamExt as _;
 use http::{Request, Response};
 
@@ -184,5 +187,84 @@ async fn without_adaptation_the_configured_concurrency_is_kept() {
         report.peak_in_flight <= 2 && transport.peak() <= 2,
         "{report:?}"
     );
+    emu.shutdown().await;
+}
+
+/// An emulator whose every request waits `latency` before it is handled.
+async fn emulator_with_latency(latency: std::time::Duration) -> Emulator {
+    Emulator::builder()
+        .blob_storage(BlobStorage::Memory)
+        .wan_profile(WanProfile::new().latency(latency))
+        .start()
+        .await
+        .unwrap()
+}
+
+/// Uploads a file (its block listing is the first answer) and downloads it to a file (its
+/// probe is), with the default concurrency; returns the two starting levels.
+async fn default_starts(
+    emu: &Emulator,
+    name: &str,
+    configure: fn(evo_io::BlobClientBuilder) -> evo_io::BlobClientBuilder,
+) -> (usize, usize) {
+    let url = emu.blob_url("evo-io", name, "rcw");
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = (dir.path().join("up.bin"), dir.path().join("down.bin"));
+    let bytes = data(LEN, 34);
+    std::fs::write(&source, &bytes).unwrap();
+    let c = configure(
+        BlobClient::builder(HyperTransport::shared())
+            .block_size(BLOCK)
+            .single_put_max(0),
+    )
+    .build();
+    let up = c.upload(url.clone(), Source::file(&source)).await.unwrap();
+    let down = c.download(url, Destination::file(&target)).await.unwrap();
+    assert!(std::fs::read(&target).unwrap() == bytes, "file differs");
+    eprintln!(
+        "{name}: upload {:?}, download {:?}",
+        up.concurrency, down.concurrency
+    );
+    (up.concurrency.start, down.concurrency.start)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_near_server_lowers_the_default_start() {
+    let emu = emulator_with_latency(std::time::Duration::ZERO).await;
+    // Loopback answers within NEAR_ROUND_TRIP; a loaded machine can delay one answer past it,
+    // so one of three tries must see the server as near.
+    let mut seen = Vec::new();
+    for attempt in 0..3 {
+        let starts = default_starts(&emu, &format!("near-{attempt}"), |b| b).await;
+        seen.push(starts);
+        if starts == (NEAR_CONCURRENCY, NEAR_CONCURRENCY) {
+            break;
+        }
+    }
+    assert!(
+        seen.contains(&(NEAR_CONCURRENCY, NEAR_CONCURRENCY)),
+        "starts seen: {seen:?}"
+    );
+    // A start the caller chose is kept, near or not.
+    let chosen = default_starts(&emu, "chosen", |b| b.concurrency(DEFAULT_CONCURRENCY)).await;
+    assert_eq!(chosen, (DEFAULT_CONCURRENCY, DEFAULT_CONCURRENCY));
+    // Bytes uploaded without resuming send nothing before their blocks: nothing is measured,
+    // so the default start holds.
+    let url = emu.blob_url("evo-io", "unmeasured", "rcw");
+    let c = BlobClient::builder(HyperTransport::shared())
+        .block_size(BLOCK)
+        .single_put_max(0)
+        .build();
+    let up = c.upload(url, Source::bytes(data(LEN, 35))).await.unwrap();
+    assert_eq!(up.concurrency.start, DEFAULT_CONCURRENCY);
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_far_server_keeps_the_default_start() {
+    // Every answer takes at least 20 ms, twice NEAR_ROUND_TRIP.
+    let emu = emulator_with_latency(2 * evo_io::NEAR_ROUND_TRIP).await;
+    let starts = default_starts(&emu, "far", |b| b).await;
+    assert_eq!(starts, (DEFAULT_CONCURRENCY, DEFAULT_CONCURRENCY));
     emu.shutdown().await;
 }

@@ -173,7 +173,10 @@ impl Job {
                 .map(|b| (b.offset, b.len));
             TrailingHasher::start(file.clone(), size, like, present)
         });
-        let gate = &Gate::new(self.tuning.controller(block_size), &wire.meter);
+        let gate = &Gate::new(
+            self.tuning.controller(block_size, wire.fastest_answer()),
+            &wire.meter,
+        );
         // Past the page cache, unless a digest reads the file back (from the cache).
         let direct = (self.direct_writes && self.expected.is_none())
             .then(|| DirectFile::open(&file))

@@ -90,7 +90,10 @@ impl Job {
             (None, Some(size)) => {
                 let block_size = self.tuning.block_size(size, self.block_size);
                 let etag = etag.as_deref();
-                let gate = &Gate::new(self.tuning.controller(block_size), &wire.meter);
+                let gate = &Gate::new(
+                    self.tuning.controller(block_size, wire.fastest_answer()),
+                    &wire.meter,
+                );
                 let buffers = &wire.buffers;
                 // Each range keeps its place in flight until it is written: ranges that arrived
                 // before the ones ahead of them wait in memory, and count.

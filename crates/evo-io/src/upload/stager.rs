@@ -62,7 +62,10 @@ impl<'w, 'a> Stager<'w, 'a> {
         tuning: Tuning,
         integrity: Integrity,
     ) -> Self {
-        let gate = Gate::new(tuning.controller(block_size), &wire.meter);
+        let gate = Gate::new(
+            tuning.controller(block_size, wire.fastest_answer()),
+            &wire.meter,
+        );
         Stager {
             wire,
             block_size,
