@@ -33,7 +33,8 @@
 //!   partial file, never mixing two versions of a blob, and read the ranges they kept once to
 //!   checksum them.
 //! - **Adaptive concurrency**: a transfer starts at
-//!   [`concurrency`](BlobClientBuilder::concurrency) blocks in flight (16) and doubles that while
+//!   [`concurrency`](BlobClientBuilder::concurrency) blocks in flight (16, or 4 when the server
+//!   answered within 10 ms and the default was kept) and doubles that while
 //!   each doubling raises the measured throughput by at least 10%, up to
 //!   [`max_concurrency`](BlobClientBuilder::max_concurrency) (32); it goes back to the best
 //!   level when a doubling brings less or requests must be retried
