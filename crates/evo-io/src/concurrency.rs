@@ -169,7 +169,7 @@ impl Tuning {
     }
 
     /// The controller of a transfer with blocks of `block_size` bytes, whose fastest answer so
-    /// far took `round_trip` ([`Wire::fastest_answer`](crate::request::Wire::fastest_answer)).
+    /// far took `round_trip` (what [`Wire::gate`](crate::request::Wire::gate) passes).
     pub(crate) fn controller(&self, block_size: u64, round_trip: Option<Duration>) -> Controller {
         let (start, ceiling) = self.levels(block_size, round_trip);
         Controller::new(start, ceiling, self.adaptive)

@@ -18,6 +18,7 @@ use tokio::sync::Notify;
 use url::Url;
 
 use crate::buffers::{BlockBuffer, BufferLease};
+use crate::concurrency::{Gate, Tuning};
 use crate::error::{BlockRef, Error, ErrorKind, Step, join_error};
 use crate::progress::{BlockCredit, Meter, PROGRESS_STEP};
 use crate::shared::ClientInner;
@@ -142,11 +143,20 @@ impl Wire<'_> {
         sent.map_err(|e| classified(step, e.into()))
     }
 
+    /// The gate of this transfer's blocks of `block_size` bytes: `tuning`'s levels, the start
+    /// chosen by how near the server answered so far ([`Tuning::controller`]).
+    pub(crate) fn gate(&self, tuning: &Tuning, block_size: u64) -> Gate {
+        Gate::new(
+            tuning.controller(block_size, self.fastest_answer()),
+            &self.meter,
+        )
+    }
+
     /// The time from sending a request to its answer's head of the fastest request this
     /// transfer sent so far (connecting included), if any was answered: how near the server
     /// is, as far as the transfer can tell before its blocks start (see
     /// [`NEAR_ROUND_TRIP`](crate::NEAR_ROUND_TRIP)).
-    pub(crate) fn fastest_answer(&self) -> Option<Duration> {
+    fn fastest_answer(&self) -> Option<Duration> {
         match self.fastest_answer_ns.load(Ordering::Relaxed) {
             u64::MAX => None,
             ns => Some(Duration::from_nanos(ns)),

@@ -15,12 +15,13 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::block_file::{BlockReader, BlockWriter, READ_CHUNK};
-use super::checksum::{Computed, Expected, Hasher};
-pub(crate) use super::error::StoreError;
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use time::OffsetDateTime;
+
+use super::block_file::{BlockReader, BlockWriter, READ_CHUNK};
+use super::checksum::{Computed, Expected, Hasher};
+pub(crate) use super::error::StoreError;
 
 /// Where blob bytes are kept.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

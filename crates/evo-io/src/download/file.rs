@@ -16,7 +16,7 @@ use super::report::DownloadReport;
 use super::trailing_hash::TrailingHasher;
 use super::whole::WholeBody;
 use crate::blocks::{MAX_BLOCK_SIZE, MAX_BLOCKS, layout};
-use crate::concurrency::{ConcurrencyReport, Gate};
+use crate::concurrency::ConcurrencyReport;
 use crate::crc64::{self, Pieces, Running};
 use crate::digest::{Hasher, check, hash_file};
 use crate::direct::DirectFile;
@@ -173,10 +173,7 @@ impl Job {
                 .map(|b| (b.offset, b.len));
             TrailingHasher::start(file.clone(), size, like, present)
         });
-        let gate = &Gate::new(
-            self.tuning.controller(block_size, wire.fastest_answer()),
-            &wire.meter,
-        );
+        let gate = &wire.gate(&self.tuning, block_size);
         // Past the page cache, unless a digest reads the file back (from the cache).
         let direct = (self.direct_writes && self.expected.is_none())
             .then(|| DirectFile::open(&file))

@@ -10,7 +10,7 @@ use super::probe::Probe;
 use super::report::DownloadReport;
 use super::whole::WholeBody;
 use crate::blocks::layout;
-use crate::concurrency::{ConcurrencyReport, Gate};
+use crate::concurrency::ConcurrencyReport;
 use crate::crc64::{self, Running};
 use crate::digest::{Hasher, HashingThread, check};
 use crate::error::{Error, ErrorKind, Step};
@@ -90,10 +90,7 @@ impl Job {
             (None, Some(size)) => {
                 let block_size = self.tuning.block_size(size, self.block_size);
                 let etag = etag.as_deref();
-                let gate = &Gate::new(
-                    self.tuning.controller(block_size, wire.fastest_answer()),
-                    &wire.meter,
-                );
+                let gate = &wire.gate(&self.tuning, block_size);
                 let buffers = &wire.buffers;
                 // Each range keeps its place in flight until it is written: ranges that arrived
                 // before the ones ahead of them wait in memory, and count.

@@ -62,10 +62,7 @@ impl<'w, 'a> Stager<'w, 'a> {
         tuning: Tuning,
         integrity: Integrity,
     ) -> Self {
-        let gate = Gate::new(
-            tuning.controller(block_size, wire.fastest_answer()),
-            &wire.meter,
-        );
+        let gate = wire.gate(&tuning, block_size);
         Stager {
             wire,
             block_size,
