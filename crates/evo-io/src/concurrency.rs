@@ -261,7 +261,10 @@ mod tests {
             ..tuning(16, 32, true, None)
         };
         assert_eq!(defaults.levels(4 * MIB, near), (NEAR_CONCURRENCY, 20));
-        assert_eq!(defaults.levels(4 * MIB, Some(Duration::ZERO)).0, 4);
+        assert_eq!(
+            defaults.levels(4 * MIB, Some(Duration::ZERO)).0,
+            NEAR_CONCURRENCY
+        );
         // Far, or nothing measured: the default start.
         assert_eq!(defaults.levels(4 * MIB, far), (16, 20));
         assert_eq!(defaults.levels(4 * MIB, None), (16, 20));

@@ -201,7 +201,8 @@ async fn emulator_with_latency(latency: std::time::Duration) -> Emulator {
 }
 
 /// Uploads a file (its block listing is the first answer) and downloads it to a file (its
-/// probe is), with the default concurrency; returns the two starting levels.
+/// probe is), with a client of small blocks that `configure` may change further; returns the
+/// two starting levels.
 async fn default_starts(
     emu: &Emulator,
     name: &str,
